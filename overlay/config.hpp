@@ -1,0 +1,69 @@
+#pragma once
+// Parameters of one overlay node, with defaults. Every bound the node keeps is named here
+// with a one-line reason. The drivers fill this struct from TOML (apps/) or a scenario.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "overlay/types.hpp"
+
+namespace hearsay {
+
+struct membership_config {
+  // HyParView view sizes; the paper's settings for fan-out 4: active = fan-out + 1.
+  std::uint32_t view_size_active = 5;
+  std::uint32_t view_size_passive = 30;
+  // Random-walk lengths: ARWL bounds how far a join travels, PRWL is the hop at which the
+  // joiner is also put into passive views (paper: ARWL 6, PRWL 3).
+  std::uint8_t walk_length_active = 6;
+  std::uint8_t walk_length_passive = 3;
+  // Shuffle: each period a node sends itself, ka active and kp passive ids on a walk of
+  // length walk_length_shuffle; the far end answers with as many passive ids.
+  micros shuffle_period{10'000'000};
+  std::uint32_t shuffle_active = 3;
+  std::uint32_t shuffle_passive = 4;
+  std::uint8_t walk_length_shuffle = 6;
+  // How long a JOIN or NEIGHBOR request may stay unanswered before the node tries another
+  // seed or passive peer; a peer that is merely slow is not worth waiting on longer.
+  micros request_timeout{2'000'000};
+  // How often an under-full active view is topped up from the passive view (and an isolated
+  // node re-joins through a seed). Repair also runs at once on every failure.
+  micros repair_period{5'000'000};
+};
+
+struct search_config {
+  // How many active neighbours a query is sent to (at the origin and at every hop, the
+  // sender excluded). fanout >= view_size_active - 1 floods to all neighbours.
+  std::uint32_t fanout = 4;
+  // Default TTL of a new query, and the cap applied to every query received, so that no
+  // peer can make the overlay carry a query farther than its operators allow.
+  std::uint8_t ttl = 5;
+  std::uint8_t ttl_max = 10;
+  // Query ids remembered for duplicate suppression and reverse-path routing. Both bounds
+  // apply; an id evicted early only costs a duplicate forward, never correctness.
+  std::uint32_t dup_cache_capacity = 8192;
+  micros dup_cache_lifetime{120'000'000};
+  // Hits the origin accepts for one query, and hits a relay forwards for one query: a
+  // popular file must not flood the origin.
+  std::uint32_t hits_per_query_max = 64;
+  // Files listed in one hit message.
+  std::uint32_t files_per_hit_max = 16;
+  // How long the origin keeps a query open for hits.
+  micros query_timeout{10'000'000};
+  // Send hits straight to the origin instead of along the reverse path. The reverse path is
+  // the default: it needs no new connection and so survives NAT and cannot be used to make a
+  // node connect to an address of an attacker's choice.
+  bool reply_direct = false;
+  // Bounded length of a query's criteria string.
+  std::uint32_t criteria_bytes_max = 256;
+};
+
+struct node_config {
+  membership_config membership;
+  search_config search;
+  // Where a node joins: any member of the overlay (the first peer is just a seed).
+  std::vector<peer_addr> seeds;
+};
+
+}  // namespace hearsay

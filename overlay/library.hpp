@@ -1,0 +1,58 @@
+#pragma once
+// A node's shared files as the overlay sees them: name, size and SHA-256 per file, and the
+// matching rule for query criteria. Scanning a folder and hashing files is I/O and lives in
+// the driver (transport/ for the real node, sim/ places synthetic files); the overlay only
+// keeps the records and answers "which of my files match these criteria?".
+//
+// Matching rule: criteria are split into lower-case alphanumeric tokens; a file matches when
+// every token occurs among the tokens of its name. Criteria of the form "sha256:<64 hex>"
+// match exactly the file with that digest.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "overlay/messages.hpp"
+
+namespace hearsay {
+
+// Lower-case alphanumeric tokens of text, in order; at most tokens_max of them.
+std::vector<std::string> tokenize(std::string_view text, std::size_t tokens_max = 32);
+
+// Parsed query criteria.
+struct criteria {
+  std::vector<std::string> tokens;
+  std::optional<sha256_digest> digest;
+  bool empty() const { return tokens.empty() && !digest; }
+  static criteria parse(std::string_view text);
+};
+
+class library {
+ public:
+  // Adds or replaces (by digest) a file record.
+  void add(file_info file);
+  bool remove(const sha256_digest& digest);
+  void clear() { entries_.clear(); }
+
+  const file_info* find(const sha256_digest& digest) const;
+  // Files matching c, in insertion order, at most max_results of them.
+  std::vector<file_info> match(const criteria& c, std::size_t max_results) const;
+
+  std::size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  template <typename F>
+  void for_each(F&& f) const {
+    for (const auto& e : entries_) f(e.file);
+  }
+
+ private:
+  struct entry {
+    file_info file;
+    std::vector<std::string> tokens;  // sorted, unique
+  };
+  std::vector<entry> entries_;
+};
+
+}  // namespace hearsay

@@ -1,0 +1,95 @@
+#pragma once
+// HyParView membership: Leitao, Pereira, Rodrigues, "HyParView: a membership protocol for
+// reliable gossip-based broadcast", DSN 2007.
+//
+// Each node keeps a small symmetric active view (its overlay links, the ones queries travel
+// on) and a larger passive view (a reserve of known peers). Joins travel as random walks;
+// the passive view is refreshed by periodic shuffles; when an active neighbour fails, a
+// passive peer is promoted with a NEIGHBOR request (high priority when the active view is
+// empty, so an isolated node is always taken in).
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "overlay/config.hpp"
+#include "overlay/host.hpp"
+#include "overlay/messages.hpp"
+#include "overlay/rng.hpp"
+#include "overlay/stats.hpp"
+
+namespace hearsay {
+
+class membership {
+ public:
+  membership(const membership_config& cfg, const std::vector<peer_addr>& seeds,
+             const peer_addr& self, rng& random, host& h, node_stats& stats);
+
+  void start(micros now);
+  void leave(micros now);
+
+  // Handles a membership message; false when m is not one.
+  bool on_message(micros now, const peer_addr& from, const message& m);
+  // Handles a membership timer; false when id is not one.
+  bool on_timer(micros now, timer_id id);
+  void on_peer_down(micros now, const peer_addr& peer);
+
+  void add_passive(const peer_addr& peer);
+
+  std::span<const peer_addr> active() const { return active_; }
+  std::span<const peer_addr> passive() const { return passive_; }
+  bool is_active(const peer_addr& peer) const;
+  bool is_passive(const peer_addr& peer) const;
+
+ private:
+  void on_join(micros now, const peer_addr& from);
+  void on_forward_join(micros now, const peer_addr& from, const msg_forward_join& m);
+  void on_join_reply(micros now, const peer_addr& from);
+  void on_neighbor(micros now, const peer_addr& from, const msg_neighbor& m);
+  void on_neighbor_reply(micros now, const peer_addr& from, const msg_neighbor_reply& m);
+  void on_disconnect(micros now, const peer_addr& from);
+  void on_shuffle(micros now, const peer_addr& from, const msg_shuffle& m);
+  void on_shuffle_reply(micros now, const peer_addr& from, const msg_shuffle_reply& m);
+
+  void send_join(micros now);
+  void do_shuffle(micros now);
+  void repair(micros now);
+  void request_neighbor(micros now);
+
+  // Adds peer to the active view, evicting a random member if it is full. No-op for self
+  // or a peer already there. Returns true if the view changed.
+  bool add_active(const peer_addr& peer);
+  void drop_random_active();
+  bool remove_active(const peer_addr& peer);
+  bool remove_passive(const peer_addr& peer);
+  // Integrates shuffle results into the passive view, evicting first the ids this node
+  // sent in its own last shuffle (they now live on at the other end).
+  void merge_passive(std::span<const peer_addr> peers);
+  // A random member of the active view other than `except`, if any.
+  const peer_addr* random_active_except(const peer_addr& except);
+  void send(const peer_addr& to, const message& m);
+
+  const membership_config& cfg_;
+  const std::vector<peer_addr>& seeds_;
+  peer_addr self_;
+  rng& rng_;
+  host& host_;
+  node_stats& stats_;
+
+  std::vector<peer_addr> active_;
+  std::vector<peer_addr> passive_;
+  std::vector<peer_addr> last_shuffle_sent_;
+
+  bool running_ = false;
+  // A JOIN in flight (to join_target_) and a NEIGHBOR request in flight (to neighbor_target_),
+  // each with a generation so that stale timeouts are ignored.
+  bool join_pending_ = false;
+  peer_addr join_target_;
+  std::uint64_t join_generation_ = 0;
+  bool neighbor_pending_ = false;
+  peer_addr neighbor_target_;
+  std::uint64_t neighbor_generation_ = 0;
+  std::uint32_t seed_cursor_ = 0;
+};
+
+}  // namespace hearsay

@@ -1,0 +1,104 @@
+#pragma once
+// The overlay's messages as plain C++ values. overlay/codec.hpp turns them into the
+// FlatBuffers frames of schemas/hearsay.fbs and back; the simulator may pass these values
+// directly on its fast path, or (one switch) through the codec for every message.
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "overlay/types.hpp"
+
+namespace hearsay {
+
+// The wire protocol version this build speaks (Frame.version).
+inline constexpr std::uint16_t protocol_version = 1;
+
+// ---- connection set-up (handled by the transport, not the node) ----
+struct msg_hello {
+  std::string network;  // overlay name; peers on another network are refused
+  peer_addr listen;     // the speaker's advertised listen address
+  std::string agent;    // software name and version, for logs
+};
+
+// ---- membership: HyParView ----
+struct msg_join {};
+struct msg_forward_join {
+  peer_addr joiner;
+  std::uint8_t ttl = 0;
+};
+struct msg_join_reply {};
+struct msg_neighbor {
+  bool high_priority = false;
+};
+struct msg_neighbor_reply {
+  bool accepted = false;
+};
+struct msg_disconnect {};
+struct msg_shuffle {
+  peer_addr origin;
+  std::uint8_t ttl = 0;
+  std::vector<peer_addr> nodes;
+};
+struct msg_shuffle_reply {
+  std::vector<peer_addr> nodes;
+};
+
+// ---- search ----
+struct msg_query {
+  query_id id = 0;
+  peer_addr origin;
+  std::uint8_t ttl = 0;   // hops this copy may still travel, including the one it is on
+  std::uint8_t hops = 0;  // hops travelled so far, including the one it is on
+  bool reply_direct = false;
+  std::string criteria;
+};
+struct file_info {
+  std::string name;
+  std::uint64_t size = 0;
+  sha256_digest sha256;
+  friend bool operator==(const file_info&, const file_info&) = default;
+};
+struct msg_query_hit {
+  query_id id = 0;
+  peer_addr holder;
+  std::uint8_t hops = 0;
+  std::vector<file_info> files;
+};
+
+// ---- fetch (served by the transport from the node's library) ----
+struct msg_fetch_request {
+  sha256_digest sha256;
+  std::uint64_t offset = 0;
+};
+struct msg_fetch_chunk {
+  sha256_digest sha256;
+  std::uint64_t offset = 0;
+  std::uint64_t total_size = 0;
+  std::vector<std::uint8_t> data;
+};
+enum class fetch_error_code : std::uint8_t { not_found = 0, bad_offset = 1, busy = 2, read_failed = 3 };
+struct msg_fetch_error {
+  sha256_digest sha256;
+  fetch_error_code code = fetch_error_code::not_found;
+  std::string message;
+};
+
+// ---- liveness ----
+struct msg_ping {
+  std::uint64_t nonce = 0;
+};
+struct msg_pong {
+  std::uint64_t nonce = 0;
+};
+
+using message = std::variant<msg_hello, msg_join, msg_forward_join, msg_join_reply, msg_neighbor,
+                             msg_neighbor_reply, msg_disconnect, msg_shuffle, msg_shuffle_reply,
+                             msg_query, msg_query_hit, msg_fetch_request, msg_fetch_chunk,
+                             msg_fetch_error, msg_ping, msg_pong>;
+
+// A short lower-case name for logs and metrics ("join", "query-hit", ...).
+const char* message_name(const message& m);
+
+}  // namespace hearsay

@@ -1,0 +1,70 @@
+#pragma once
+// One overlay peer: HyParView membership plus TTL-flooded search, driven from outside.
+//
+// The node is sans-I/O (DESIGN.md): the driver calls start/on_message/on_timer/on_peer_down
+// with its own notion of `now`, and the node answers only through the host interface. The
+// same object runs inside the simulator and inside the real Asio node.
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "overlay/config.hpp"
+#include "overlay/host.hpp"
+#include "overlay/library.hpp"
+#include "overlay/membership.hpp"
+#include "overlay/messages.hpp"
+#include "overlay/rng.hpp"
+#include "overlay/search.hpp"
+#include "overlay/stats.hpp"
+
+namespace hearsay {
+
+struct search_options {
+  std::uint8_t ttl = 0;       // 0: the configured default
+  bool reply_direct = false;  // or'ed with search_config::reply_direct
+};
+
+class node {
+ public:
+  // cfg and h must outlive the node. seed feeds this node's own random stream.
+  node(const node_config& cfg, const peer_addr& self, std::uint64_t seed, host& h);
+
+  // Joins through a seed (unless this node is the only one it knows) and arms the timers.
+  void start(micros now);
+  // Graceful leave: DISCONNECT to every active neighbour. The node is inert afterwards.
+  void leave(micros now);
+
+  // A message from peer `from` (its advertised address). Messages the node does not handle
+  // (hello, fetch) are counted as unexpected and dropped.
+  void on_message(micros now, const peer_addr& from, const message& m);
+  void on_timer(micros now, timer_id id);
+  // The link to `peer` failed, or `peer` could not be reached.
+  void on_peer_down(micros now, const peer_addr& peer);
+
+  // Starts a search from this node; hits arrive through host::on_search_hit.
+  query_id search(micros now, std::string criteria_text, search_options opts = {});
+
+  // Adds peers to the passive view (e.g. peers remembered from an earlier run).
+  void remember_peers(std::span<const peer_addr> peers);
+
+  const peer_addr& self() const { return self_; }
+  library& files() { return library_; }
+  const library& files() const { return library_; }
+  const membership& members() const { return membership_; }
+  const node_stats& stats() const { return stats_; }
+  bool running() const { return running_; }
+
+ private:
+  const node_config& cfg_;
+  peer_addr self_;
+  host& host_;
+  rng rng_;
+  node_stats stats_;
+  library library_;
+  membership membership_;
+  searcher search_;
+  bool running_ = false;
+};
+
+}  // namespace hearsay

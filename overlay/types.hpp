@@ -1,0 +1,59 @@
+#pragma once
+// Value types shared by the whole overlay: time, peer addresses, content digests.
+
+#include <array>
+#include <chrono>
+#include <compare>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace hearsay {
+
+// All overlay time is integer microseconds on the driver's clock: virtual time in the
+// simulator, a monotonic clock in the real node. Never double seconds.
+using micros = std::chrono::microseconds;
+
+// A query is named by a 64-bit id drawn from the origin's random stream.
+using query_id = std::uint64_t;
+
+// A peer's listen address: IPv6, with IPv4 stored IPv4-mapped (::ffff:a.b.c.d). This is the
+// identity of a peer in views, in messages and in the transport. 18 bytes, no heap.
+struct peer_addr {
+  std::array<std::uint8_t, 16> ip{};
+  std::uint16_t port = 0;
+
+  static peer_addr from_ipv4(std::uint32_t ipv4_host_order, std::uint16_t port);
+  // Parses "1.2.3.4:5", "[::1]:5"; a bare host takes default_port when it is nonzero.
+  static std::optional<peer_addr> parse(std::string_view text, std::uint16_t default_port = 0);
+
+  bool is_ipv4() const;
+  std::uint32_t ipv4() const;  // host order; meaningful only when is_ipv4()
+  bool is_unspecified() const;  // all-zero ip or port 0: not a usable address
+  std::string to_string() const;  // "1.2.3.4:5" or "[::1]:5"
+
+  friend auto operator<=>(const peer_addr&, const peer_addr&) = default;
+  friend bool operator==(const peer_addr&, const peer_addr&) = default;
+};
+
+struct peer_addr_hash {
+  std::size_t operator()(const peer_addr& a) const noexcept;
+};
+
+// A SHA-256 digest names a file by content.
+struct sha256_digest {
+  std::array<std::uint8_t, 32> bytes{};
+
+  std::string to_hex() const;
+  static std::optional<sha256_digest> from_hex(std::string_view hex);
+
+  friend auto operator<=>(const sha256_digest&, const sha256_digest&) = default;
+  friend bool operator==(const sha256_digest&, const sha256_digest&) = default;
+};
+
+}  // namespace hearsay
+
+template <>
+struct std::hash<hearsay::peer_addr> : hearsay::peer_addr_hash {};

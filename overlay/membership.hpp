@@ -35,6 +35,10 @@ class membership {
   void on_peer_down(micros now, const peer_addr& peer);
 
   void add_passive(const peer_addr& peer);
+  // A peer used a link this node does not have in its active view (it sent a query, which
+  // only travels on overlay links): tell it so with DISCONNECT, so that a link left one-sided
+  // by crossing messages heals at once instead of silently dropping traffic.
+  void refuse(const peer_addr& peer);
 
   std::span<const peer_addr> active() const { return active_; }
   std::span<const peer_addr> passive() const { return passive_; }
@@ -64,7 +68,7 @@ class membership {
   bool remove_passive(const peer_addr& peer);
   // Integrates shuffle results into the passive view, evicting first the ids this node
   // sent in its own last shuffle (they now live on at the other end).
-  void merge_passive(std::span<const peer_addr> peers);
+  void merge_passive(std::span<const peer_addr> peers, std::vector<peer_addr>& evict_first);
   // A random member of the active view other than `except`, if any.
   const peer_addr* random_active_except(const peer_addr& except);
   void send(const peer_addr& to, const message& m);
@@ -90,6 +94,9 @@ class membership {
   peer_addr neighbor_target_;
   std::uint64_t neighbor_generation_ = 0;
   std::uint32_t seed_cursor_ = 0;
+  // Passive peers already asked during the current repair round, so that a rejection moves
+  // on to another candidate instead of asking the same peer again.
+  std::vector<peer_addr> neighbor_tried_;
 };
 
 }  // namespace hearsay

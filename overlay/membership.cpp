@@ -1,0 +1,398 @@
+// HyParView membership (Leitao, Pereira, Rodrigues, DSN 2007): join walks, symmetric active
+// view, passive view kept fresh by shuffles, repair by promoting passive peers.
+
+#include "overlay/membership.hpp"
+
+#include <algorithm>
+
+namespace hearsay {
+
+namespace {
+bool contains(const std::vector<peer_addr>& v, const peer_addr& p) {
+  return std::find(v.begin(), v.end(), p) != v.end();
+}
+bool erase_one(std::vector<peer_addr>& v, const peer_addr& p) {
+  auto it = std::find(v.begin(), v.end(), p);
+  if (it == v.end()) return false;
+  v.erase(it);
+  return true;
+}
+// Appends up to k distinct random members of `from` (other than `except`) to `out`.
+void sample_into(rng& random, std::span<const peer_addr> from, std::size_t k,
+                 const peer_addr* except, std::vector<peer_addr>& out) {
+  std::vector<peer_addr> pool;
+  pool.reserve(from.size());
+  for (const auto& p : from) {
+    if (except == nullptr || p != *except) pool.push_back(p);
+  }
+  const std::size_t n = std::min(k, pool.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto j = i + static_cast<std::size_t>(random.below(pool.size() - i));
+    std::swap(pool[i], pool[j]);
+    out.push_back(pool[i]);
+  }
+}
+}  // namespace
+
+membership::membership(const membership_config& cfg, const std::vector<peer_addr>& seeds,
+                       const peer_addr& self, rng& random, host& h, node_stats& stats)
+    : cfg_(cfg), seeds_(seeds), self_(self), rng_(random), host_(h), stats_(stats) {
+  HEARSAY_ASSERT(cfg_.view_size_active >= 1);
+  HEARSAY_ASSERT(cfg_.shuffle_period.count() > 0 && cfg_.repair_period.count() > 0);
+}
+
+bool membership::is_active(const peer_addr& peer) const { return contains(active_, peer); }
+bool membership::is_passive(const peer_addr& peer) const { return contains(passive_, peer); }
+
+void membership::send(const peer_addr& to, const message& m) {
+  ++stats_.messages_sent;
+  host_.send(to, m);
+}
+
+void membership::start(micros now) {
+  HEARSAY_ASSERT(!running_);
+  running_ = true;
+  // Start from a random seed, so that many nodes started from one seed list spread their
+  // joins over all seeds.
+  if (!seeds_.empty()) seed_cursor_ = static_cast<std::uint32_t>(rng_.below(seeds_.size()));
+  send_join(now);
+  // Random phases keep the nodes' periodic work from synchronising.
+  const auto shuffle_at = now + micros(static_cast<std::int64_t>(
+                                    rng_.below(static_cast<std::uint64_t>(cfg_.shuffle_period.count())) + 1));
+  const auto repair_at = now + micros(static_cast<std::int64_t>(
+                                   rng_.below(static_cast<std::uint64_t>(cfg_.repair_period.count())) + 1));
+  host_.schedule(shuffle_at, {timer_kind::shuffle, 0});
+  host_.schedule(repair_at, {timer_kind::repair, 0});
+}
+
+void membership::leave(micros now) {
+  static_cast<void>(now);
+  for (const auto& peer : active_) {
+    send(peer, msg_disconnect{});
+    host_.disconnect(peer);
+    host_.on_active_view_changed(peer, false);
+  }
+  active_.clear();
+  running_ = false;
+}
+
+void membership::add_passive(const peer_addr& peer) {
+  if (peer == self_ || peer.is_unspecified() || is_active(peer) || is_passive(peer)) return;
+  if (cfg_.view_size_passive == 0) return;
+  if (passive_.size() >= cfg_.view_size_passive) {
+    passive_.erase(passive_.begin() + static_cast<std::ptrdiff_t>(rng_.below(passive_.size())));
+  }
+  passive_.push_back(peer);
+}
+
+void membership::refuse(const peer_addr& peer) {
+  if (!running_ || peer == self_ || is_active(peer)) return;
+  send(peer, msg_disconnect{});
+  host_.disconnect(peer);
+}
+
+bool membership::add_active(const peer_addr& peer) {
+  if (peer == self_ || peer.is_unspecified() || is_active(peer)) return false;
+  erase_one(passive_, peer);
+  if (active_.size() >= cfg_.view_size_active) drop_random_active();
+  active_.push_back(peer);
+  host_.on_active_view_changed(peer, true);
+  return true;
+}
+
+void membership::drop_random_active() {
+  HEARSAY_ASSERT(!active_.empty());
+  const auto i = static_cast<std::size_t>(rng_.below(active_.size()));
+  const peer_addr victim = active_[i];
+  active_.erase(active_.begin() + static_cast<std::ptrdiff_t>(i));
+  send(victim, msg_disconnect{});
+  host_.disconnect(victim);
+  host_.on_active_view_changed(victim, false);
+  add_passive(victim);
+}
+
+bool membership::remove_active(const peer_addr& peer) {
+  if (!erase_one(active_, peer)) return false;
+  host_.on_active_view_changed(peer, false);
+  return true;
+}
+
+bool membership::remove_passive(const peer_addr& peer) { return erase_one(passive_, peer); }
+
+const peer_addr* membership::random_active_except(const peer_addr& except) {
+  const std::size_t others = active_.size() - (is_active(except) ? 1 : 0);
+  if (others == 0) return nullptr;
+  auto k = rng_.below(others);
+  for (const auto& p : active_) {
+    if (p == except) continue;
+    if (k-- == 0) return &p;
+  }
+  return nullptr;
+}
+
+// ---- joining -------------------------------------------------------------------------
+
+void membership::send_join(micros now) {
+  if (!running_) return;
+  // The next seed in turn that is not this node.
+  for (std::size_t tried = 0; tried < seeds_.size(); ++tried) {
+    const peer_addr& seed = seeds_[seed_cursor_ % seeds_.size()];
+    seed_cursor_ = static_cast<std::uint32_t>((seed_cursor_ + 1) % seeds_.size());
+    if (seed == self_ || seed.is_unspecified()) continue;
+    join_pending_ = true;
+    join_target_ = seed;
+    ++join_generation_;
+    ++stats_.joins_sent;
+    send(seed, msg_join{});
+    host_.schedule(now + cfg_.request_timeout, {timer_kind::join_timeout, join_generation_});
+    return;
+  }
+  // No seed but this node: it is the first peer of the overlay and waits to be joined.
+}
+
+void membership::on_join(micros now, const peer_addr& from) {
+  static_cast<void>(now);
+  ++stats_.joins_accepted;
+  add_active(from);
+  send(from, msg_join_reply{});
+  for (const auto& peer : active_) {
+    if (peer != from) send(peer, msg_forward_join{from, cfg_.walk_length_active});
+  }
+}
+
+void membership::on_forward_join(micros now, const peer_addr& from, const msg_forward_join& m) {
+  static_cast<void>(now);
+  ++stats_.forward_joins_received;
+  if (m.joiner == self_) return;
+  // The walk ends here when its TTL is spent or this node has no one else to pass it to.
+  const bool walk_ends = m.ttl == 0 || active_.size() <= 1;
+  if (!walk_ends) {
+    if (m.ttl == cfg_.walk_length_passive) add_passive(m.joiner);
+    if (const peer_addr* next = random_active_except(from)) {
+      const std::uint8_t ttl = static_cast<std::uint8_t>(m.ttl - 1);
+      send(*next, msg_forward_join{m.joiner, ttl});
+      return;
+    }
+  }
+  if (add_active(m.joiner)) send(m.joiner, msg_join_reply{});
+}
+
+void membership::on_join_reply(micros now, const peer_addr& from) {
+  static_cast<void>(now);
+  if (join_pending_) join_pending_ = false;
+  add_active(from);
+}
+
+// ---- repair --------------------------------------------------------------------------
+
+void membership::repair(micros now) {
+  if (!running_) return;
+  if (active_.empty() && passive_.empty()) {
+    if (!join_pending_) send_join(now);
+    return;
+  }
+  if (active_.size() < cfg_.view_size_active && !neighbor_pending_) request_neighbor(now);
+}
+
+void membership::request_neighbor(micros now) {
+  std::vector<peer_addr> candidates;
+  for (const auto& p : passive_) {
+    if (!contains(neighbor_tried_, p)) candidates.push_back(p);
+  }
+  if (candidates.empty()) {
+    // Every known peer said no or is gone: an isolated node starts over through a seed.
+    if (active_.empty() && !join_pending_) send_join(now);
+    return;
+  }
+  const peer_addr target = candidates[static_cast<std::size_t>(rng_.below(candidates.size()))];
+  neighbor_tried_.push_back(target);
+  neighbor_pending_ = true;
+  neighbor_target_ = target;
+  ++neighbor_generation_;
+  ++stats_.neighbor_requests_sent;
+  // High priority when this node has no neighbour at all: the paper's rule that guarantees
+  // an isolated node is taken in.
+  send(target, msg_neighbor{active_.empty()});
+  host_.schedule(now + cfg_.request_timeout, {timer_kind::neighbor_timeout, neighbor_generation_});
+}
+
+void membership::on_neighbor(micros now, const peer_addr& from, const msg_neighbor& m) {
+  static_cast<void>(now);
+  const bool accept =
+      is_active(from) || m.high_priority || active_.size() < cfg_.view_size_active;
+  if (accept) add_active(from);
+  send(from, msg_neighbor_reply{accept});
+  if (!accept) host_.disconnect(from);
+}
+
+void membership::on_neighbor_reply(micros now, const peer_addr& from, const msg_neighbor_reply& m) {
+  const bool awaited = neighbor_pending_ && from == neighbor_target_;
+  if (awaited) neighbor_pending_ = false;
+  if (m.accepted) {
+    if (awaited || active_.size() < cfg_.view_size_active) {
+      add_active(from);
+    } else {
+      // A late acceptance this node no longer wants: undo it on the other side, so that the
+      // active views stay symmetric.
+      send(from, msg_disconnect{});
+      host_.disconnect(from);
+      add_passive(from);
+    }
+    if (awaited && active_.size() < cfg_.view_size_active) request_neighbor(now);
+    return;
+  }
+  ++stats_.neighbor_requests_rejected;
+  host_.disconnect(from);
+  if (awaited) request_neighbor(now);
+}
+
+void membership::on_disconnect(micros now, const peer_addr& from) {
+  if (!remove_active(from)) return;
+  host_.disconnect(from);
+  add_passive(from);
+  if (active_.empty()) repair(now);
+}
+
+void membership::on_peer_down(micros now, const peer_addr& peer) {
+  const bool was_active = remove_active(peer);
+  const bool was_passive = remove_passive(peer);
+  if (was_active || was_passive) ++stats_.peers_failed;
+  if (join_pending_ && peer == join_target_) {
+    join_pending_ = false;
+    if (active_.empty()) send_join(now);
+  }
+  if (neighbor_pending_ && peer == neighbor_target_) {
+    neighbor_pending_ = false;
+    request_neighbor(now);
+    return;
+  }
+  if (was_active) repair(now);
+}
+
+// ---- shuffling -----------------------------------------------------------------------
+
+void membership::do_shuffle(micros now) {
+  static_cast<void>(now);
+  if (active_.empty()) return;
+  const peer_addr target = active_[static_cast<std::size_t>(rng_.below(active_.size()))];
+  msg_shuffle m;
+  m.origin = self_;
+  m.ttl = cfg_.walk_length_shuffle;
+  m.nodes.push_back(self_);
+  sample_into(rng_, active_, cfg_.shuffle_active, &target, m.nodes);
+  sample_into(rng_, passive_, cfg_.shuffle_passive, nullptr, m.nodes);
+  last_shuffle_sent_.assign(m.nodes.begin() + 1, m.nodes.end());
+  ++stats_.shuffles_sent;
+  send(target, m);
+}
+
+void membership::on_shuffle(micros now, const peer_addr& from, const msg_shuffle& m) {
+  static_cast<void>(now);
+  ++stats_.shuffles_received;
+  if (m.origin == self_) return;
+  if (m.ttl > 1 && active_.size() > 1) {
+    if (const peer_addr* next = random_active_except(from)) {
+      msg_shuffle fwd = m;
+      fwd.ttl = static_cast<std::uint8_t>(m.ttl - 1);
+      send(*next, fwd);
+      return;
+    }
+  }
+  // The walk ends here: answer the origin directly with as many passive ids as it sent,
+  // then take its ids in, evicting first the ones just sent away.
+  msg_shuffle_reply reply;
+  sample_into(rng_, passive_, m.nodes.size(), &m.origin, reply.nodes);
+  std::vector<peer_addr> sent = reply.nodes;
+  send(m.origin, reply);
+  if (!is_active(m.origin)) host_.disconnect(m.origin);
+  merge_passive(m.nodes, sent);
+}
+
+void membership::on_shuffle_reply(micros now, const peer_addr& from, const msg_shuffle_reply& m) {
+  static_cast<void>(now);
+  if (!is_active(from)) host_.disconnect(from);
+  merge_passive(m.nodes, last_shuffle_sent_);
+  last_shuffle_sent_.clear();
+}
+
+void membership::merge_passive(std::span<const peer_addr> peers, std::vector<peer_addr>& evict_first) {
+  for (const auto& p : peers) {
+    if (p == self_ || p.is_unspecified() || is_active(p) || is_passive(p)) continue;
+    if (cfg_.view_size_passive == 0) return;
+    if (passive_.size() >= cfg_.view_size_passive) {
+      bool evicted = false;
+      while (!evict_first.empty() && !evicted) {
+        evicted = erase_one(passive_, evict_first.back());
+        evict_first.pop_back();
+      }
+      if (!evicted) {
+        passive_.erase(passive_.begin() + static_cast<std::ptrdiff_t>(rng_.below(passive_.size())));
+      }
+    }
+    passive_.push_back(p);
+  }
+}
+
+// ---- dispatch ------------------------------------------------------------------------
+
+bool membership::on_message(micros now, const peer_addr& from, const message& m) {
+  if (!running_) return false;
+  if (from == self_) return false;
+  if (std::holds_alternative<msg_join>(m)) {
+    on_join(now, from);
+  } else if (auto* fj = std::get_if<msg_forward_join>(&m)) {
+    on_forward_join(now, from, *fj);
+  } else if (std::holds_alternative<msg_join_reply>(m)) {
+    on_join_reply(now, from);
+  } else if (auto* nb = std::get_if<msg_neighbor>(&m)) {
+    on_neighbor(now, from, *nb);
+  } else if (auto* nr = std::get_if<msg_neighbor_reply>(&m)) {
+    on_neighbor_reply(now, from, *nr);
+  } else if (std::holds_alternative<msg_disconnect>(m)) {
+    on_disconnect(now, from);
+  } else if (auto* sh = std::get_if<msg_shuffle>(&m)) {
+    on_shuffle(now, from, *sh);
+  } else if (auto* sr = std::get_if<msg_shuffle_reply>(&m)) {
+    on_shuffle_reply(now, from, *sr);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool membership::on_timer(micros now, timer_id id) {
+  switch (id.kind) {
+    case timer_kind::shuffle:
+      if (!running_) return true;
+      do_shuffle(now);
+      host_.schedule(now + cfg_.shuffle_period, {timer_kind::shuffle, 0});
+      return true;
+    case timer_kind::repair:
+      if (!running_) return true;
+      neighbor_tried_.clear();
+      repair(now);
+      host_.schedule(now + cfg_.repair_period, {timer_kind::repair, 0});
+      return true;
+    case timer_kind::join_timeout:
+      if (join_pending_ && id.arg == join_generation_) {
+        join_pending_ = false;
+        host_.disconnect(join_target_);
+        if (active_.empty()) send_join(now);
+      }
+      return true;
+    case timer_kind::neighbor_timeout:
+      if (neighbor_pending_ && id.arg == neighbor_generation_) {
+        // A peer that does not answer in time is treated as gone from the reserve.
+        neighbor_pending_ = false;
+        remove_passive(neighbor_target_);
+        host_.disconnect(neighbor_target_);
+        request_neighbor(now);
+      }
+      return true;
+    case timer_kind::query_timeout:
+      return false;
+  }
+  return false;
+}
+
+}  // namespace hearsay

@@ -1,0 +1,62 @@
+// One overlay peer: dispatch between HyParView membership and flooded search.
+
+#include "overlay/node.hpp"
+
+namespace hearsay {
+
+node::node(const node_config& cfg, const peer_addr& self, std::uint64_t seed, host& h)
+    : cfg_(cfg),
+      self_(self),
+      host_(h),
+      rng_(seed),
+      membership_(cfg.membership, cfg.seeds, self, rng_, h, stats_),
+      search_(cfg.search, self, rng_, h, stats_, library_, membership_) {
+  HEARSAY_ASSERT(!self_.is_unspecified());
+}
+
+void node::start(micros now) {
+  HEARSAY_ASSERT(!running_);
+  running_ = true;
+  membership_.start(now);
+}
+
+void node::leave(micros now) {
+  if (!running_) return;
+  membership_.leave(now);
+  running_ = false;
+}
+
+void node::on_message(micros now, const peer_addr& from, const message& m) {
+  if (!running_) return;
+  ++stats_.messages_received;
+  if (membership_.on_message(now, from, m)) return;
+  if (std::holds_alternative<msg_query>(m) && !membership_.is_active(from)) {
+    ++stats_.messages_unexpected;
+    membership_.refuse(from);
+    return;
+  }
+  if (search_.on_message(now, from, m)) return;
+  ++stats_.messages_unexpected;
+}
+
+void node::on_timer(micros now, timer_id id) {
+  if (!running_) return;
+  if (membership_.on_timer(now, id)) return;
+  search_.on_timer(now, id);
+}
+
+void node::on_peer_down(micros now, const peer_addr& peer) {
+  if (!running_) return;
+  membership_.on_peer_down(now, peer);
+}
+
+query_id node::search(micros now, std::string criteria_text, search_options opts) {
+  HEARSAY_ASSERT(running_);
+  return search_.start(now, std::move(criteria_text), opts.ttl, opts.reply_direct);
+}
+
+void node::remember_peers(std::span<const peer_addr> peers) {
+  for (const auto& p : peers) membership_.add_passive(p);
+}
+
+}  // namespace hearsay

@@ -1,0 +1,239 @@
+// TTL-limited flooding with duplicate suppression and reverse-path hits (see search.hpp).
+
+#include "overlay/search.hpp"
+
+#include <algorithm>
+
+namespace hearsay {
+
+// ---- dup_cache -----------------------------------------------------------------------
+
+dup_cache::dup_cache(std::uint32_t capacity, micros lifetime)
+    : capacity_(capacity), lifetime_(lifetime) {
+  HEARSAY_ASSERT(capacity_ > 0);
+}
+
+dup_cache::entry* dup_cache::find(query_id id, micros now) {
+  auto it = map_.find(id);
+  if (it == map_.end()) return nullptr;
+  if (now - it->second.seen_at > lifetime_) return nullptr;
+  return &it->second;
+}
+
+void dup_cache::evict_expired(micros now) {
+  while (count_ > 0) {
+    const query_id oldest = order_[head_];
+    auto it = map_.find(oldest);
+    // The ring and the map hold the same ids; an id is in the ring exactly once.
+    HEARSAY_ASSERT(it != map_.end());
+    if (now - it->second.seen_at <= lifetime_ && count_ < capacity_) return;
+    map_.erase(it);
+    head_ = (head_ + 1) % order_.size();
+    --count_;
+  }
+}
+
+dup_cache::entry& dup_cache::insert(query_id id, micros now, const entry& value) {
+  evict_expired(now);
+  if (auto existing = map_.find(id); existing != map_.end()) {
+    // An expired entry that has not reached the front of the ring yet: refresh it in place.
+    // Its ring slot stays where it is, so it may be evicted early; that costs at most one
+    // duplicate forward, never a wrong answer.
+    existing->second = value;
+    existing->second.seen_at = now;
+    return existing->second;
+  }
+  if (count_ == order_.size()) {
+    if (order_.size() < capacity_) {
+      // Grow the ring: lay it out from the oldest slot, then append.
+      std::rotate(order_.begin(), order_.begin() + static_cast<std::ptrdiff_t>(head_), order_.end());
+      head_ = 0;
+      order_.push_back(id);
+    } else {
+      HEARSAY_ASSERT(false);  // evict_expired leaves room when the ring is at capacity
+    }
+  } else {
+    order_[(head_ + count_) % order_.size()] = id;
+  }
+  ++count_;
+  auto [it, inserted] = map_.emplace(id, value);
+  HEARSAY_ASSERT(inserted);
+  it->second.seen_at = now;
+  return it->second;
+}
+
+// ---- searcher ------------------------------------------------------------------------
+
+searcher::searcher(const search_config& cfg, const peer_addr& self, rng& random, host& h,
+                   node_stats& stats, const library& files, const membership& members)
+    : cfg_(cfg),
+      self_(self),
+      rng_(random),
+      host_(h),
+      stats_(stats),
+      library_(files),
+      members_(members),
+      seen_(cfg.dup_cache_capacity, cfg.dup_cache_lifetime) {}
+
+query_id searcher::start(micros now, std::string criteria_text, std::uint8_t ttl, bool reply_direct) {
+  query_id id = 0;
+  while (id == 0 || seen_.find(id, now) != nullptr || open_.count(id) != 0) id = rng_.next();
+  if (ttl == 0) ttl = cfg_.ttl;
+  ttl = std::min(ttl, cfg_.ttl_max);
+
+  dup_cache::entry own;
+  own.upstream = self_;
+  own.ttl_best = ttl;
+  seen_.insert(id, now, own);
+  open_.emplace(id, open_query{now, 0});
+  host_.schedule(now + cfg_.query_timeout, {timer_kind::query_timeout, id});
+  ++stats_.queries_originated;
+
+  if (criteria_text.size() > cfg_.criteria_bytes_max) criteria_text.resize(cfg_.criteria_bytes_max);
+  msg_query q;
+  q.id = id;
+  q.origin = self_;
+  q.ttl = ttl;
+  q.hops = 1;
+  q.reply_direct = reply_direct || cfg_.reply_direct;
+  q.criteria = std::move(criteria_text);
+  if (ttl > 0) forward(q, nullptr);
+  return id;
+}
+
+void searcher::forward(const msg_query& q, const peer_addr* except) {
+  scratch_.clear();
+  for (const auto& p : members_.active()) {
+    if (except == nullptr || p != *except) scratch_.push_back(p);
+  }
+  std::size_t n = scratch_.size();
+  if (n > cfg_.fanout) {
+    // A uniform random subset of size fanout: partial Fisher-Yates.
+    for (std::size_t i = 0; i < cfg_.fanout; ++i) {
+      const auto j = i + static_cast<std::size_t>(rng_.below(n - i));
+      std::swap(scratch_[i], scratch_[j]);
+    }
+    n = cfg_.fanout;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    ++stats_.messages_sent;
+    ++stats_.queries_forwarded;
+    host_.send(scratch_[i], q);
+  }
+}
+
+void searcher::answer(const msg_query& q, const peer_addr& upstream) {
+  if (library_.empty()) return;
+  auto files = library_.match(criteria::parse(q.criteria), cfg_.files_per_hit_max);
+  if (files.empty()) return;
+  msg_query_hit hit;
+  hit.id = q.id;
+  hit.holder = self_;
+  hit.hops = q.hops;
+  hit.files = std::move(files);
+  ++stats_.hits_sent;
+  ++stats_.messages_sent;
+  host_.send(q.reply_direct ? q.origin : upstream, hit);
+}
+
+void searcher::on_query(micros now, const peer_addr& from, const msg_query& q) {
+  ++stats_.queries_received;
+  if (q.ttl == 0 || q.hops == 0 || q.id == 0 || q.criteria.empty() ||
+      q.criteria.size() > cfg_.criteria_bytes_max || q.origin.is_unspecified()) {
+    ++stats_.messages_invalid;
+    return;
+  }
+  // Queries travel on overlay links only; a copy from a peer outside the active view is
+  // either stale (the link just closed) or an attempt to inject traffic.
+  if (!members_.is_active(from)) {
+    ++stats_.messages_unexpected;
+    return;
+  }
+  std::uint8_t ttl = q.ttl;
+  if (ttl > cfg_.ttl_max) {
+    ttl = cfg_.ttl_max;
+    ++stats_.queries_ttl_capped;
+  }
+  if (dup_cache::entry* seen = seen_.find(q.id, now)) {
+    ++stats_.queries_duplicate;
+    host_.on_query_seen(q, true);
+    if (ttl > seen->ttl_best) {
+      // This copy can still travel farther than any earlier one did: forward it again so
+      // the whole TTL ball is covered. The hit, if any, was already sent.
+      seen->ttl_best = ttl;
+      ++stats_.queries_reforwarded;
+      if (ttl > 1) {
+        msg_query next = q;
+        next.ttl = static_cast<std::uint8_t>(ttl - 1);
+        next.hops = static_cast<std::uint8_t>(q.hops == 255 ? 255 : q.hops + 1);
+        forward(next, &from);
+      }
+    }
+    return;
+  }
+  dup_cache::entry fresh;
+  fresh.upstream = from;
+  fresh.ttl_best = ttl;
+  seen_.insert(q.id, now, fresh);
+  host_.on_query_seen(q, false);
+  answer(q, from);
+  if (ttl > 1) {
+    msg_query next = q;
+    next.ttl = static_cast<std::uint8_t>(ttl - 1);
+    next.hops = static_cast<std::uint8_t>(q.hops == 255 ? 255 : q.hops + 1);
+    forward(next, &from);
+  }
+}
+
+void searcher::on_hit(micros now, const peer_addr& from, const msg_query_hit& h) {
+  static_cast<void>(from);
+  if (h.files.empty() || h.holder.is_unspecified()) {
+    ++stats_.messages_invalid;
+    return;
+  }
+  if (auto open = open_.find(h.id); open != open_.end()) {
+    if (open->second.hits >= cfg_.hits_per_query_max) {
+      ++stats_.hits_dropped;
+      return;
+    }
+    ++open->second.hits;
+    ++stats_.hits_received;
+    host_.on_search_hit(h.id, h, now - open->second.started);
+    return;
+  }
+  dup_cache::entry* seen = seen_.find(h.id, now);
+  if (seen == nullptr || seen->upstream == self_ || seen->hits_relayed >= cfg_.hits_per_query_max) {
+    // Unknown or expired query, a closed query of our own, or one that had its share.
+    ++stats_.hits_dropped;
+    return;
+  }
+  ++seen->hits_relayed;
+  ++stats_.hits_relayed;
+  ++stats_.messages_sent;
+  host_.send(seen->upstream, h);
+}
+
+bool searcher::on_message(micros now, const peer_addr& from, const message& m) {
+  if (auto* q = std::get_if<msg_query>(&m)) {
+    on_query(now, from, *q);
+    return true;
+  }
+  if (auto* h = std::get_if<msg_query_hit>(&m)) {
+    on_hit(now, from, *h);
+    return true;
+  }
+  return false;
+}
+
+bool searcher::on_timer(micros now, timer_id id) {
+  static_cast<void>(now);
+  if (id.kind != timer_kind::query_timeout) return false;
+  if (auto it = open_.find(id.arg); it != open_.end()) {
+    const auto hits = it->second.hits;
+    open_.erase(it);
+    host_.on_search_done(id.arg, hits);
+  }
+  return true;
+}
+
+}  // namespace hearsay

@@ -1,0 +1,382 @@
+// HyParView membership rules, one node at a time with a recording host, then small networks.
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <set>
+
+#include "tests/overlay/recording_host.hpp"
+
+using namespace hearsay;
+using hearsay::test::addr;
+using hearsay::test::recording_host;
+using hearsay::test::test_net;
+
+namespace {
+
+node_config small_config() {
+  node_config cfg;
+  cfg.membership.view_size_active = 3;
+  cfg.membership.view_size_passive = 6;
+  cfg.membership.walk_length_active = 4;
+  cfg.membership.walk_length_passive = 2;
+  return cfg;
+}
+
+// Fills n's active view with peers 100, 101, ... through accepted NEIGHBOR requests.
+void fill_active(node& n, std::uint32_t count, micros now = micros{0}) {
+  for (std::uint32_t i = 0; i < count; ++i) n.on_message(now, addr(100 + i), msg_neighbor{true});
+}
+
+bool contains(std::span<const peer_addr> v, const peer_addr& p) {
+  return std::find(v.begin(), v.end(), p) != v.end();
+}
+
+}  // namespace
+
+TEST_CASE("a node with seeds sends JOIN to one of them and arms its timers", "[membership]") {
+  auto cfg = small_config();
+  cfg.seeds = {addr(1), addr(2)};
+  recording_host h;
+  node n(cfg, addr(50), 7, h);
+  n.start(micros{0});
+  auto joins = h.sent_of<msg_join>();
+  REQUIRE(joins.size() == 1);
+  CHECK((joins[0].first == addr(1) || joins[0].first == addr(2)));
+  CHECK(h.has_timer(timer_kind::shuffle));
+  CHECK(h.has_timer(timer_kind::repair));
+  CHECK(h.has_timer(timer_kind::join_timeout));
+}
+
+TEST_CASE("the first peer, whose only seed is itself, waits to be joined", "[membership]") {
+  auto cfg = small_config();
+  cfg.seeds = {addr(1)};
+  recording_host h;
+  node n(cfg, addr(1), 7, h);
+  n.start(micros{0});
+  CHECK(h.sent_of<msg_join>().empty());
+}
+
+TEST_CASE("an unanswered JOIN moves on to the next seed", "[membership]") {
+  auto cfg = small_config();
+  cfg.seeds = {addr(1), addr(2)};
+  recording_host h;
+  node n(cfg, addr(50), 7, h);
+  n.start(micros{0});
+  const auto first = h.sent_of<msg_join>().at(0).first;
+  const auto it = std::find_if(h.timers.begin(), h.timers.end(), [](const auto& t) {
+    return t.second.kind == timer_kind::join_timeout;
+  });
+  REQUIRE(it != h.timers.end());
+  const auto timeout = *it;
+  h.clear();
+  n.on_timer(timeout.first, timeout.second);
+  auto joins = h.sent_of<msg_join>();
+  REQUIRE(joins.size() == 1);
+  CHECK(joins[0].first != first);
+  // A stale timeout (old generation) changes nothing.
+  h.clear();
+  n.on_timer(timeout.first, timeout.second);
+  CHECK(h.sent_of<msg_join>().empty());
+}
+
+TEST_CASE("the contact takes the joiner in and starts forward-join walks", "[membership]") {
+  auto cfg = small_config();
+  recording_host h;
+  node contact(cfg, addr(1), 7, h);
+  contact.start(micros{0});
+  fill_active(contact, 2);
+  h.clear();
+
+  contact.on_message(micros{5}, addr(50), msg_join{});
+  CHECK(contact.members().is_active(addr(50)));
+  auto replies = h.sent_of<msg_join_reply>();
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].first == addr(50));
+  auto walks = h.sent_of<msg_forward_join>();
+  REQUIRE(walks.size() == 2);  // to each other active neighbour, not to the joiner
+  for (const auto& [to, fj] : walks) {
+    CHECK(to != addr(50));
+    CHECK(fj.joiner == addr(50));
+    CHECK(fj.ttl == cfg.membership.walk_length_active);
+  }
+}
+
+TEST_CASE("forward-join: walks pass on, leave the joiner in passive views at PRWL, end in an active view",
+          "[membership]") {
+  auto cfg = small_config();
+  recording_host h;
+  node n(cfg, addr(1), 7, h);
+  n.start(micros{0});
+  fill_active(n, 2);  // peers 100 and 101
+  h.clear();
+
+  SECTION("ttl above PRWL: forwarded to a neighbour other than the sender, ttl - 1") {
+    n.on_message(micros{1}, addr(100), msg_forward_join{addr(60), 3});
+    auto fwd = h.sent_of<msg_forward_join>();
+    REQUIRE(fwd.size() == 1);
+    CHECK(fwd[0].first == addr(101));
+    CHECK(fwd[0].second.ttl == 2);
+    CHECK_FALSE(n.members().is_passive(addr(60)));
+    CHECK_FALSE(n.members().is_active(addr(60)));
+  }
+  SECTION("ttl equal to PRWL: the joiner also enters the passive view") {
+    n.on_message(micros{1}, addr(100), msg_forward_join{addr(60), cfg.membership.walk_length_passive});
+    CHECK(n.members().is_passive(addr(60)));
+    CHECK(h.sent_of<msg_forward_join>().size() == 1);
+  }
+  SECTION("ttl zero: the walk ends here and the joiner is told") {
+    n.on_message(micros{1}, addr(100), msg_forward_join{addr(60), 0});
+    CHECK(n.members().is_active(addr(60)));
+    auto replies = h.sent_of<msg_join_reply>();
+    REQUIRE(replies.size() == 1);
+    CHECK(replies[0].first == addr(60));
+    CHECK(h.sent_of<msg_forward_join>().empty());
+  }
+}
+
+TEST_CASE("a full active view evicts a random member with DISCONNECT into the passive view",
+          "[membership]") {
+  auto cfg = small_config();
+  recording_host h;
+  node n(cfg, addr(1), 7, h);
+  n.start(micros{0});
+  fill_active(n, 3);
+  REQUIRE(n.members().active().size() == 3);
+  h.clear();
+
+  n.on_message(micros{1}, addr(200), msg_neighbor{true});
+  CHECK(n.members().active().size() == 3);
+  CHECK(n.members().is_active(addr(200)));
+  auto disconnects = h.sent_of<msg_disconnect>();
+  REQUIRE(disconnects.size() == 1);
+  const auto victim = disconnects[0].first;
+  CHECK(victim != addr(200));
+  CHECK_FALSE(n.members().is_active(victim));
+  CHECK(n.members().is_passive(victim));
+  CHECK(std::count(h.disconnected.begin(), h.disconnected.end(), victim) == 1);
+}
+
+TEST_CASE("NEIGHBOR: low priority is refused when full, high priority always accepted", "[membership]") {
+  auto cfg = small_config();
+  recording_host h;
+  node n(cfg, addr(1), 7, h);
+  n.start(micros{0});
+  fill_active(n, 3);
+  h.clear();
+
+  n.on_message(micros{1}, addr(300), msg_neighbor{false});
+  auto replies = h.sent_of<msg_neighbor_reply>();
+  REQUIRE(replies.size() == 1);
+  CHECK_FALSE(replies[0].second.accepted);
+  CHECK_FALSE(n.members().is_active(addr(300)));
+
+  h.clear();
+  n.on_message(micros{2}, addr(300), msg_neighbor{true});
+  replies = h.sent_of<msg_neighbor_reply>();
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].second.accepted);
+  CHECK(n.members().is_active(addr(300)));
+}
+
+TEST_CASE("a failed active neighbour is replaced from the passive view", "[membership]") {
+  auto cfg = small_config();
+  recording_host h;
+  node n(cfg, addr(1), 7, h);
+  n.start(micros{0});
+  fill_active(n, 1);  // active: 100
+  n.remember_peers(std::vector<peer_addr>{addr(400), addr(401)});
+  h.clear();
+
+  n.on_peer_down(micros{10}, addr(100));
+  CHECK(n.members().active().empty());
+  CHECK(n.stats().peers_failed == 1);
+  auto requests = h.sent_of<msg_neighbor>();
+  REQUIRE(requests.size() == 1);
+  CHECK(requests[0].second.high_priority);  // the active view is empty
+  const auto candidate = requests[0].first;
+  CHECK((candidate == addr(400) || candidate == addr(401)));
+
+  SECTION("accepted: the candidate moves from passive to active") {
+    n.on_message(micros{11}, candidate, msg_neighbor_reply{true});
+    CHECK(n.members().is_active(candidate));
+    CHECK_FALSE(n.members().is_passive(candidate));
+  }
+  SECTION("rejected: the other passive peer is asked next") {
+    h.clear();
+    n.on_message(micros{11}, candidate, msg_neighbor_reply{false});
+    auto next = h.sent_of<msg_neighbor>();
+    REQUIRE(next.size() == 1);
+    CHECK(next[0].first != candidate);
+    CHECK(n.stats().neighbor_requests_rejected == 1);
+  }
+  SECTION("unanswered: the candidate is dropped from the reserve and another is asked") {
+    const auto it = std::find_if(h.timers.begin(), h.timers.end(), [](const auto& x) {
+      return x.second.kind == timer_kind::neighbor_timeout;
+    });
+    REQUIRE(it != h.timers.end());
+    const auto t = *it;
+    h.clear();
+    n.on_timer(t.first, t.second);
+    CHECK_FALSE(n.members().is_passive(candidate));
+    REQUIRE(h.sent_of<msg_neighbor>().size() == 1);
+  }
+}
+
+TEST_CASE("DISCONNECT moves the peer to the passive view", "[membership]") {
+  auto cfg = small_config();
+  recording_host h;
+  node n(cfg, addr(1), 7, h);
+  n.start(micros{0});
+  fill_active(n, 2);
+  n.on_message(micros{1}, addr(100), msg_disconnect{});
+  CHECK_FALSE(n.members().is_active(addr(100)));
+  CHECK(n.members().is_passive(addr(100)));
+  // From a peer that is not a neighbour it is ignored.
+  n.on_message(micros{2}, addr(999), msg_disconnect{});
+  CHECK_FALSE(n.members().is_passive(addr(999)));
+}
+
+TEST_CASE("shuffle: sample out, reply from the far end, merge into passive views", "[membership]") {
+  auto cfg = small_config();
+  recording_host h;
+  node n(cfg, addr(1), 7, h);
+  n.start(micros{0});
+  fill_active(n, 2);
+  n.remember_peers(std::vector<peer_addr>{addr(500), addr(501), addr(502)});
+  const auto it = std::find_if(h.timers.begin(), h.timers.end(), [](const auto& t) {
+    return t.second.kind == timer_kind::shuffle;
+  });
+  REQUIRE(it != h.timers.end());
+  const auto shuffle_timer = *it;
+  h.clear();
+
+  n.on_timer(shuffle_timer.first, shuffle_timer.second);
+  auto out = h.sent_of<msg_shuffle>();
+  REQUIRE(out.size() == 1);
+  CHECK(n.members().is_active(out[0].first));
+  const auto& s = out[0].second;
+  CHECK(s.origin == addr(1));
+  CHECK(s.ttl == cfg.membership.walk_length_shuffle);
+  REQUIRE(!s.nodes.empty());
+  CHECK(s.nodes[0] == addr(1));
+  CHECK(s.nodes.size() <= 1 + cfg.membership.shuffle_active + cfg.membership.shuffle_passive);
+  CHECK(h.has_timer(timer_kind::shuffle));  // re-armed
+
+  // The reply's peers enter the passive view, never self or active neighbours.
+  n.on_message(micros{2}, out[0].first, msg_shuffle_reply{{addr(600), addr(1), addr(100)}});
+  CHECK(n.members().is_passive(addr(600)));
+  CHECK_FALSE(n.members().is_passive(addr(1)));
+  CHECK_FALSE(n.members().is_passive(addr(100)));
+  CHECK(n.members().passive().size() <= cfg.membership.view_size_passive);
+
+  SECTION("a shuffle arriving with ttl left is passed on") {
+    h.clear();
+    n.on_message(micros{3}, addr(100), msg_shuffle{addr(700), 3, {addr(700), addr(701)}});
+    auto fwd = h.sent_of<msg_shuffle>();
+    REQUIRE(fwd.size() == 1);
+    CHECK(fwd[0].first != addr(100));
+    CHECK(fwd[0].second.ttl == 2);
+    CHECK(h.sent_of<msg_shuffle_reply>().empty());
+  }
+  SECTION("a shuffle whose walk ends here is answered to its origin and merged") {
+    h.clear();
+    n.on_message(micros{3}, addr(100), msg_shuffle{addr(700), 1, {addr(700), addr(701)}});
+    auto replies = h.sent_of<msg_shuffle_reply>();
+    REQUIRE(replies.size() == 1);
+    CHECK(replies[0].first == addr(700));
+    CHECK(replies[0].second.nodes.size() <= 2);
+    CHECK(n.members().is_passive(addr(700)));
+    CHECK(n.members().is_passive(addr(701)));
+  }
+}
+
+TEST_CASE("the passive view never exceeds its bound", "[membership]") {
+  auto cfg = small_config();
+  recording_host h;
+  node n(cfg, addr(1), 7, h);
+  n.start(micros{0});
+  fill_active(n, 1);
+  for (std::uint32_t i = 0; i < 50; ++i) {
+    n.on_message(micros{i}, addr(100), msg_shuffle_reply{{addr(1000 + i), addr(2000 + i)}});
+    REQUIRE(n.members().passive().size() <= cfg.membership.view_size_passive);
+  }
+  CHECK(n.members().passive().size() == cfg.membership.view_size_passive);
+}
+
+TEST_CASE("leave says DISCONNECT to every active neighbour", "[membership]") {
+  auto cfg = small_config();
+  recording_host h;
+  node n(cfg, addr(1), 7, h);
+  n.start(micros{0});
+  fill_active(n, 3);
+  h.clear();
+  n.leave(micros{1});
+  CHECK(h.sent_of<msg_disconnect>().size() == 3);
+  CHECK(n.members().active().empty());
+  CHECK_FALSE(n.running());
+}
+
+TEST_CASE("forty nodes joining through one seed form a connected, symmetric overlay", "[membership]") {
+  node_config cfg;  // paper defaults: active 5, passive 30
+  cfg.seeds = {addr(0)};
+  test_net net(cfg);
+  for (std::uint64_t i = 0; i < 40; ++i) {
+    net.add_node(1000 + i);
+    net.at(i).start(net.now());
+    net.run();
+  }
+  net.run_until(micros{60'000'000});  // a minute of shuffles and repairs
+
+  for (std::size_t i = 0; i < net.size(); ++i) {
+    const auto active = net.at(i).members().active();
+    INFO("node " << i);
+    CHECK(active.size() >= 1);
+    CHECK(active.size() <= cfg.membership.view_size_active);
+    CHECK(net.at(i).members().passive().size() <= cfg.membership.view_size_passive);
+    for (const auto& p : active) {
+      // Symmetry: every active link is known at both ends.
+      CHECK(contains(net.at(test_net::index_of(p)).members().active(), addr(static_cast<std::uint32_t>(i))));
+    }
+  }
+  // Connectivity: a breadth-first walk over active links from node 0 reaches everyone.
+  std::set<std::size_t> reached{0};
+  std::vector<std::size_t> frontier{0};
+  while (!frontier.empty()) {
+    const auto i = frontier.back();
+    frontier.pop_back();
+    for (const auto& p : net.at(i).members().active()) {
+      if (reached.insert(test_net::index_of(p)).second) frontier.push_back(test_net::index_of(p));
+    }
+  }
+  CHECK(reached.size() == net.size());
+}
+
+TEST_CASE("crashed neighbours are detected and views repaired", "[membership]") {
+  node_config cfg;
+  cfg.seeds = {addr(0)};
+  test_net net(cfg);
+  for (std::uint64_t i = 0; i < 30; ++i) {
+    net.add_node(2000 + i);
+    net.at(i).start(net.now());
+    net.run();
+  }
+  net.run_until(micros{30'000'000});
+  for (std::size_t i = 20; i < 30; ++i) net.crash(i);
+  net.run_until(micros{120'000'000});
+
+  std::set<std::size_t> alive_reached{0};
+  std::vector<std::size_t> frontier{0};
+  while (!frontier.empty()) {
+    const auto i = frontier.back();
+    frontier.pop_back();
+    for (const auto& p : net.at(i).members().active()) {
+      const auto j = test_net::index_of(p);
+      INFO("node " << i << " still lists crashed node " << j);
+      CHECK(j < 20);
+      if (alive_reached.insert(j).second) frontier.push_back(j);
+    }
+  }
+  CHECK(alive_reached.size() == 20);
+  for (std::size_t i = 0; i < 20; ++i) CHECK(net.at(i).members().active().size() >= 1);
+}

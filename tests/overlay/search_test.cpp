@@ -1,0 +1,363 @@
+// Search rules: TTL, hops, fan-out, duplicates, hits along the reverse path, limits.
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <set>
+
+#include "tests/overlay/recording_host.hpp"
+
+using namespace hearsay;
+using hearsay::test::addr;
+using hearsay::test::recording_host;
+using hearsay::test::test_net;
+
+namespace {
+
+file_info make_file(std::string name, std::uint8_t tag) {
+  file_info f;
+  f.name = std::move(name);
+  f.size = 1000 + tag;
+  f.sha256.bytes.fill(tag);
+  return f;
+}
+
+// A running node whose active view is peers 100.. (count of them).
+struct single {
+  explicit single(node_config c, std::uint32_t neighbours) : cfg(std::move(c)), n(cfg, addr(1), 42, h) {
+    n.start(micros{0});
+    for (std::uint32_t i = 0; i < neighbours; ++i) n.on_message(micros{0}, addr(100 + i), msg_neighbor{true});
+    h.clear();
+  }
+  node_config cfg;
+  recording_host h;
+  node n;
+};
+
+msg_query query_from(peer_addr origin, std::uint8_t ttl, std::string criteria, query_id id = 77) {
+  msg_query q;
+  q.id = id;
+  q.origin = origin;
+  q.ttl = ttl;
+  q.hops = 1;
+  q.criteria = std::move(criteria);
+  return q;
+}
+
+}  // namespace
+
+TEST_CASE("the origin sends a new query to fan-out neighbours with the configured TTL", "[search]") {
+  node_config cfg;
+  cfg.search.fanout = 3;
+  cfg.search.ttl = 4;
+  single s(cfg, 5);
+  const auto id = s.n.search(micros{10}, "holiday photos");
+  auto out = s.h.sent_of<msg_query>();
+  REQUIRE(out.size() == 3);
+  std::set<peer_addr> targets;
+  for (const auto& [to, q] : out) {
+    targets.insert(to);
+    CHECK(s.n.members().is_active(to));
+    CHECK(q.id == id);
+    CHECK(q.origin == addr(1));
+    CHECK(q.ttl == 4);
+    CHECK(q.hops == 1);
+    CHECK(q.criteria == "holiday photos");
+  }
+  CHECK(targets.size() == 3);  // three distinct neighbours
+  CHECK(s.h.has_timer(timer_kind::query_timeout));
+}
+
+TEST_CASE("a search's TTL is capped at ttl_max", "[search]") {
+  node_config cfg;
+  cfg.search.ttl_max = 6;
+  single s(cfg, 2);
+  s.n.search(micros{0}, "x", {.ttl = 50});
+  for (const auto& [to, q] : s.h.sent_of<msg_query>()) CHECK(q.ttl == 6);
+}
+
+TEST_CASE("a relay forwards with TTL - 1 and hops + 1, never back to the sender", "[search]") {
+  node_config cfg;
+  cfg.search.fanout = 10;  // all neighbours but the sender
+  single s(cfg, 4);
+  s.n.on_message(micros{5}, addr(100), query_from(addr(900), 3, "x"));
+  auto out = s.h.sent_of<msg_query>();
+  REQUIRE(out.size() == 3);
+  for (const auto& [to, q] : out) {
+    CHECK(to != addr(100));
+    CHECK(q.ttl == 2);
+    CHECK(q.hops == 2);
+    CHECK(q.origin == addr(900));
+  }
+  REQUIRE(s.h.seen.size() == 1);
+  CHECK_FALSE(s.h.seen[0].second);
+}
+
+TEST_CASE("fan-out limits how many neighbours a relay forwards to", "[search]") {
+  node_config cfg;
+  cfg.search.fanout = 2;
+  single s(cfg, 5);
+  s.n.on_message(micros{5}, addr(100), query_from(addr(900), 3, "x"));
+  CHECK(s.h.sent_of<msg_query>().size() == 2);
+}
+
+TEST_CASE("a query with TTL 1 is answered but not forwarded", "[search]") {
+  single s(node_config{}, 4);
+  s.n.files().add(make_file("holiday photos.zip", 1));
+  s.n.on_message(micros{5}, addr(100), query_from(addr(900), 1, "photos"));
+  CHECK(s.h.sent_of<msg_query>().empty());
+  auto hits = s.h.sent_of<msg_query_hit>();
+  REQUIRE(hits.size() == 1);
+  CHECK(hits[0].first == addr(100));  // reverse path: back to the sender
+  CHECK(hits[0].second.id == 77);
+  CHECK(hits[0].second.holder == addr(1));
+  CHECK(hits[0].second.hops == 1);
+  REQUIRE(hits[0].second.files.size() == 1);
+  CHECK(hits[0].second.files[0].name == "holiday photos.zip");
+}
+
+TEST_CASE("hits go straight to the origin when the query asks for it", "[search]") {
+  single s(node_config{}, 2);
+  s.n.files().add(make_file("song.ogg", 2));
+  auto q = query_from(addr(900), 2, "song");
+  q.reply_direct = true;
+  s.n.on_message(micros{5}, addr(100), q);
+  auto hits = s.h.sent_of<msg_query_hit>();
+  REQUIRE(hits.size() == 1);
+  CHECK(hits[0].first == addr(900));
+}
+
+TEST_CASE("duplicates are dropped, unless they come with more TTL", "[search]") {
+  node_config cfg;
+  cfg.search.fanout = 10;
+  single s(cfg, 4);
+  s.n.files().add(make_file("song.ogg", 2));
+  s.n.on_message(micros{5}, addr(100), query_from(addr(900), 2, "song"));
+  REQUIRE(s.h.sent_of<msg_query>().size() == 3);
+  REQUIRE(s.h.sent_of<msg_query_hit>().size() == 1);
+  s.h.clear();
+
+  SECTION("same TTL: dropped and counted") {
+    s.n.on_message(micros{6}, addr(101), query_from(addr(900), 2, "song"));
+    CHECK(s.h.sent_of<msg_query>().empty());
+    CHECK(s.h.sent_of<msg_query_hit>().empty());
+    CHECK(s.n.stats().queries_duplicate == 1);
+    REQUIRE(s.h.seen.size() == 1);
+    CHECK(s.h.seen[0].second);
+  }
+  SECTION("lower TTL: dropped") {
+    s.n.on_message(micros{6}, addr(101), query_from(addr(900), 1, "song"));
+    CHECK(s.h.sent_of<msg_query>().empty());
+  }
+  SECTION("higher TTL: forwarded again (not back to its sender), not answered again") {
+    s.n.on_message(micros{6}, addr(101), query_from(addr(900), 4, "song"));
+    auto out = s.h.sent_of<msg_query>();
+    REQUIRE(out.size() == 3);
+    for (const auto& [to, q] : out) {
+      CHECK(to != addr(101));
+      CHECK(q.ttl == 3);
+    }
+    CHECK(s.h.sent_of<msg_query_hit>().empty());
+    CHECK(s.n.stats().queries_reforwarded == 1);
+  }
+}
+
+TEST_CASE("queries with TTL above ttl_max are capped on arrival", "[search]") {
+  node_config cfg;
+  cfg.search.ttl_max = 3;
+  cfg.search.fanout = 10;
+  single s(cfg, 3);
+  s.n.on_message(micros{5}, addr(100), query_from(addr(900), 200, "x"));
+  for (const auto& [to, q] : s.h.sent_of<msg_query>()) CHECK(q.ttl == 2);
+  CHECK(s.n.stats().queries_ttl_capped == 1);
+}
+
+TEST_CASE("malformed queries and queries from strangers are dropped", "[search]") {
+  single s(node_config{}, 3);
+  s.n.files().add(make_file("song.ogg", 2));
+  s.n.on_message(micros{5}, addr(100), query_from(addr(900), 0, "song"));
+  s.n.on_message(micros{5}, addr(100), query_from(addr(900), 3, "", 78));
+  auto zero_id = query_from(addr(900), 3, "song", 0);
+  s.n.on_message(micros{5}, addr(100), zero_id);
+  CHECK(s.n.stats().messages_invalid == 3);
+  CHECK(s.h.sent.empty());
+  // A query from a peer outside the active view is dropped, and the peer is told there is
+  // no link (DISCONNECT), so a one-sided link heals.
+  s.n.on_message(micros{5}, addr(555), query_from(addr(900), 3, "song", 79));
+  CHECK(s.n.stats().messages_unexpected == 1);
+  REQUIRE(s.h.sent.size() == 1);
+  CHECK(s.h.sent_of<msg_disconnect>().size() == 1);
+  CHECK(s.h.sent[0].to == addr(555));
+  CHECK(s.h.sent_of<msg_query_hit>().empty());
+}
+
+TEST_CASE("hits travel back along the reverse path to the origin", "[search]") {
+  single s(node_config{}, 3);
+  s.n.on_message(micros{5}, addr(100), query_from(addr(900), 3, "song"));
+  s.h.clear();
+  msg_query_hit hit{77, addr(777), 2, {make_file("song.ogg", 2)}};
+  s.n.on_message(micros{9}, addr(101), hit);
+  auto relayed = s.h.sent_of<msg_query_hit>();
+  REQUIRE(relayed.size() == 1);
+  CHECK(relayed[0].first == addr(100));
+  CHECK(relayed[0].second.holder == addr(777));
+  CHECK(s.n.stats().hits_relayed == 1);
+
+  s.h.clear();
+  s.n.on_message(micros{9}, addr(101), msg_query_hit{12345, addr(777), 2, {make_file("a", 1)}});
+  CHECK(s.h.sent.empty());
+  CHECK(s.n.stats().hits_dropped == 1);
+}
+
+TEST_CASE("relays forward at most hits_per_query_max hits per query", "[search]") {
+  node_config cfg;
+  cfg.search.hits_per_query_max = 2;
+  single s(cfg, 3);
+  s.n.on_message(micros{5}, addr(100), query_from(addr(900), 3, "song"));
+  s.h.clear();
+  for (std::uint32_t i = 0; i < 5; ++i) {
+    s.n.on_message(micros{9}, addr(101), msg_query_hit{77, addr(700 + i), 2, {make_file("song", 1)}});
+  }
+  CHECK(s.h.sent_of<msg_query_hit>().size() == 2);
+  CHECK(s.n.stats().hits_dropped == 3);
+}
+
+TEST_CASE("the origin collects hits with their latency, up to its limit, then closes the query",
+          "[search]") {
+  node_config cfg;
+  cfg.search.hits_per_query_max = 3;
+  single s(cfg, 2);
+  const auto id = s.n.search(micros{1'000}, "song");
+  for (std::uint32_t i = 0; i < 5; ++i) {
+    s.n.on_message(micros{1'000 + 250 * (i + 1)}, addr(100), msg_query_hit{id, addr(700 + i), 3, {make_file("song", 1)}});
+  }
+  REQUIRE(s.h.hits.size() == 3);
+  CHECK(s.h.hits[0].id == id);
+  CHECK(s.h.hits[0].latency == micros{250});
+  CHECK(s.h.hits[2].latency == micros{750});
+  CHECK(s.h.hits[0].hit.holder == addr(700));
+  CHECK(s.n.stats().hits_received == 3);
+  CHECK(s.n.stats().hits_dropped == 2);
+
+  const auto t = std::find_if(s.h.timers.begin(), s.h.timers.end(), [](const auto& x) {
+    return x.second.kind == timer_kind::query_timeout;
+  });
+  REQUIRE(t != s.h.timers.end());
+  CHECK(t->first == micros{1'000} + cfg.search.query_timeout);
+  s.n.on_timer(t->first, t->second);
+  REQUIRE(s.h.done.size() == 1);
+  CHECK(s.h.done[0] == std::pair<query_id, std::uint32_t>{id, 3});
+  // After closing, late hits are dropped, not delivered.
+  s.n.on_message(t->first + micros{1}, addr(100), msg_query_hit{id, addr(799), 3, {make_file("song", 1)}});
+  CHECK(s.h.hits.size() == 3);
+}
+
+TEST_CASE("the origin ignores echoes of its own query", "[search]") {
+  node_config cfg;
+  cfg.search.fanout = 10;
+  single s(cfg, 3);
+  s.n.files().add(make_file("song", 1));
+  const auto id = s.n.search(micros{0}, "song");
+  s.h.clear();
+  s.n.on_message(micros{5}, addr(100), query_from(addr(1), 4, "song", id));
+  CHECK(s.h.sent_of<msg_query_hit>().empty());
+  CHECK(s.n.stats().queries_duplicate == 1);
+}
+
+TEST_CASE("dup_cache: bounded by capacity and lifetime", "[search]") {
+  dup_cache cache(4, micros{100});
+  for (query_id id = 1; id <= 6; ++id) cache.insert(id, micros{static_cast<std::int64_t>(id)}, {});
+  CHECK(cache.size() == 4);
+  CHECK(cache.find(1, micros{10}) == nullptr);  // evicted, oldest first
+  CHECK(cache.find(2, micros{10}) == nullptr);
+  CHECK(cache.find(3, micros{10}) != nullptr);
+  CHECK(cache.find(6, micros{10}) != nullptr);
+  CHECK(cache.find(3, micros{104}) == nullptr);  // 101 us old: expired
+  CHECK(cache.find(6, micros{104}) != nullptr);
+  cache.insert(7, micros{200}, {});  // sweeps out the expired ones
+  CHECK(cache.size() == 1);
+  // An expired id can be inserted again.
+  cache.insert(6, micros{500}, {});
+  CHECK(cache.find(6, micros{550}) != nullptr);
+}
+
+TEST_CASE("library matching: all tokens, any case, or an exact digest", "[search]") {
+  library lib;
+  lib.add(make_file("Holiday_Photos-2019.zip", 1));
+  lib.add(make_file("holiday video.mp4", 2));
+  lib.add(make_file("notes.txt", 3));
+  auto names = [&](std::string_view text, std::size_t max = 10) {
+    std::vector<std::string> out;
+    for (const auto& f : lib.match(criteria::parse(text), max)) out.push_back(f.name);
+    return out;
+  };
+  CHECK(names("holiday") == std::vector<std::string>{"Holiday_Photos-2019.zip", "holiday video.mp4"});
+  CHECK(names("PHOTOS 2019") == std::vector<std::string>{"Holiday_Photos-2019.zip"});
+  CHECK(names("photo").empty());  // whole tokens only
+  CHECK(names("holiday", 1).size() == 1);
+  CHECK(names("  ").empty());
+  sha256_digest d;
+  d.bytes.fill(3);
+  CHECK(names("sha256:" + d.to_hex()) == std::vector<std::string>{"notes.txt"});
+  // Replacing by digest keeps one record.
+  lib.add(make_file("notes-renamed.txt", 3));
+  CHECK(lib.size() == 3);
+  CHECK(names("renamed") == std::vector<std::string>{"notes-renamed.txt"});
+  CHECK(lib.remove(d));
+  CHECK_FALSE(lib.remove(d));
+}
+
+namespace {
+// A line 0 - 1 - 2 - ... - (n-1) of nodes; queries from node 0.
+struct line {
+  explicit line(std::size_t n, node_config c) : cfg(std::move(c)), net(cfg) {
+    for (std::size_t i = 0; i < n; ++i) {
+      net.add_node(300 + i);
+      net.at(i).start(micros{0});
+    }
+    for (std::size_t i = 0; i + 1 < n; ++i) net.link(i, i + 1);
+  }
+  node_config cfg;
+  test_net net;
+};
+}  // namespace
+
+TEST_CASE("on a line, a TTL-t query reaches exactly t hops and hits come back", "[search]") {
+  line l(8, node_config{});
+  for (std::size_t i = 1; i < 8; ++i) {
+    l.net.at(i).files().add(make_file("song number " + std::to_string(i), static_cast<std::uint8_t>(i)));
+  }
+  const auto id = l.net.at(0).search(micros{0}, "song", {.ttl = 4});
+  l.net.run();
+  std::size_t reached = 0;
+  for (std::size_t i = 1; i < 8; ++i) {
+    if (l.net.at(i).stats().queries_received > 0) ++reached;
+  }
+  CHECK(reached == 4);
+  const auto& hits = l.net.host_of(0).hits;
+  REQUIRE(hits.size() == 4);
+  std::set<std::uint8_t> hops;
+  for (const auto& h : hits) {
+    CHECK(h.id == id);
+    hops.insert(h.hit.hops);
+    CHECK(test_net::index_of(h.hit.holder) == h.hit.hops);  // node i is i hops away
+  }
+  CHECK(hops == std::set<std::uint8_t>{1, 2, 3, 4});
+}
+
+TEST_CASE("on a ring, duplicate suppression delivers each node one fresh copy", "[search]") {
+  node_config cfg;
+  line l(10, cfg);
+  l.net.link(9, 0);  // close the ring
+  l.net.at(5).files().add(make_file("rare", 9));
+  l.net.at(0).search(micros{0}, "rare", {.ttl = 10});
+  l.net.run();
+  std::uint64_t fresh = 0, dup = 0;
+  for (std::size_t i = 0; i < 10; ++i) {
+    for (const auto& [id, duplicate] : l.net.host_of(i).seen) (duplicate ? dup : fresh) += 1;
+  }
+  CHECK(fresh == 9);  // everyone but the origin, once
+  CHECK(l.net.host_of(0).hits.size() == 1);  // one holder, one hit
+  CHECK(l.net.at(5).stats().hits_sent == 1);
+  CHECK(dup >= 1);  // the two directions meet
+}

@@ -13,53 +13,103 @@ dup_cache::dup_cache(std::uint32_t capacity, micros lifetime)
   HEARSAY_ASSERT(capacity_ > 0);
 }
 
-dup_cache::entry* dup_cache::find(query_id id, micros now) {
-  auto it = map_.find(id);
-  if (it == map_.end()) return nullptr;
-  if (now - it->second.seen_at > lifetime_) return nullptr;
-  return &it->second;
+std::size_t dup_cache::home(query_id id) const {
+  // Query ids are random, but a peer may choose them: mix before masking.
+  std::uint64_t h = id;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  return static_cast<std::size_t>(h) & (slots_.size() - 1);
 }
 
-void dup_cache::evict_expired(micros now) {
-  while (count_ > 0) {
-    const query_id oldest = order_[head_];
-    auto it = map_.find(oldest);
-    // The ring and the map hold the same ids; an id is in the ring exactly once.
-    HEARSAY_ASSERT(it != map_.end());
-    if (now - it->second.seen_at <= lifetime_ && count_ < capacity_) return;
-    map_.erase(it);
-    head_ = (head_ + 1) % order_.size();
-    --count_;
+dup_cache::slot* dup_cache::lookup(query_id id) {
+  if (slots_.empty() || id == 0) return nullptr;
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = home(id);; i = (i + 1) & mask) {
+    if (slots_[i].id == id) return &slots_[i];
+    if (slots_[i].id == 0) return nullptr;
   }
+}
+
+dup_cache::entry* dup_cache::find(query_id id, micros now) {
+  slot* s = lookup(id);
+  if (s == nullptr || now - s->value.seen_at > lifetime_) return nullptr;
+  return &s->value;
+}
+
+void dup_cache::erase(query_id id) {
+  const std::size_t mask = slots_.size() - 1;
+  std::size_t hole = home(id);
+  while (slots_[hole].id != id) {
+    HEARSAY_ASSERT(slots_[hole].id != 0);
+    hole = (hole + 1) & mask;
+  }
+  // Backward-shift deletion: move later members of the probe run into the hole, so that
+  // lookups never need tombstones.
+  for (std::size_t i = (hole + 1) & mask; slots_[i].id != 0; i = (i + 1) & mask) {
+    const std::size_t want = home(slots_[i].id);
+    const bool movable = ((i - want) & mask) >= ((i - hole) & mask);
+    if (movable) {
+      slots_[hole] = slots_[i];
+      hole = i;
+    }
+  }
+  slots_[hole] = slot{};
+}
+
+void dup_cache::grow() {
+  std::vector<slot> old = std::move(slots_);
+  slots_.assign(old.empty() ? 16 : old.size() * 2, slot{});
+  const std::size_t mask = slots_.size() - 1;
+  for (const auto& s : old) {
+    if (s.id == 0) continue;
+    std::size_t i = home(s.id);
+    while (slots_[i].id != 0) i = (i + 1) & mask;
+    slots_[i] = s;
+  }
+}
+
+void dup_cache::evict_front() {
+  erase(order_[head_]);
+  head_ = (head_ + 1) % order_.size();
+  --count_;
 }
 
 dup_cache::entry& dup_cache::insert(query_id id, micros now, const entry& value) {
-  evict_expired(now);
-  if (auto existing = map_.find(id); existing != map_.end()) {
+  HEARSAY_ASSERT(id != 0);
+  if (slot* existing = lookup(id)) {
     // An expired entry that has not reached the front of the ring yet: refresh it in place.
     // Its ring slot stays where it is, so it may be evicted early; that costs at most one
     // duplicate forward, never a wrong answer.
-    existing->second = value;
-    existing->second.seen_at = now;
-    return existing->second;
+    existing->value = value;
+    existing->value.seen_at = now;
+    return existing->value;
+  }
+  // Drop expired ids from the front, then the oldest live one if the cache is full.
+  while (count_ > 0) {
+    slot* oldest = lookup(order_[head_]);
+    HEARSAY_ASSERT(oldest != nullptr);
+    if (now - oldest->value.seen_at <= lifetime_ && count_ < capacity_) break;
+    evict_front();
   }
   if (count_ == order_.size()) {
-    if (order_.size() < capacity_) {
-      // Grow the ring: lay it out from the oldest slot, then append.
-      std::rotate(order_.begin(), order_.begin() + static_cast<std::ptrdiff_t>(head_), order_.end());
-      head_ = 0;
-      order_.push_back(id);
-    } else {
-      HEARSAY_ASSERT(false);  // evict_expired leaves room when the ring is at capacity
-    }
+    // Grow the ring (below capacity): lay it out from the oldest slot, then append.
+    HEARSAY_ASSERT(order_.size() < capacity_);
+    std::rotate(order_.begin(), order_.begin() + static_cast<std::ptrdiff_t>(head_), order_.end());
+    head_ = 0;
+    order_.push_back(id);
   } else {
     order_[(head_ + count_) % order_.size()] = id;
   }
   ++count_;
-  auto [it, inserted] = map_.emplace(id, value);
-  HEARSAY_ASSERT(inserted);
-  it->second.seen_at = now;
-  return it->second;
+  if (count_ * 4 > slots_.size() * 3) grow();
+  const std::size_t mask = slots_.size() - 1;
+  std::size_t i = home(id);
+  while (slots_[i].id != 0) i = (i + 1) & mask;
+  slots_[i].id = id;
+  slots_[i].value = value;
+  slots_[i].value.seen_at = now;
+  return slots_[i].value;
 }
 
 // ---- searcher ------------------------------------------------------------------------

@@ -27,32 +27,46 @@
 namespace hearsay {
 
 // Bounded memory of recently seen query ids: capacity and lifetime, FIFO eviction.
+//
+// Every query copy a node receives touches this table, and a simulation holds one per peer,
+// so it is a flat open-addressing table (linear probing, backward-shift deletion) plus a ring
+// of ids in insertion order: no allocation per query, about 50 bytes per remembered id.
 class dup_cache {
  public:
   struct entry {
-    peer_addr upstream;        // where the first copy came from (self for own queries)
-    micros seen_at{0};
+    peer_addr upstream;         // where the first copy came from (self for own queries)
     std::uint8_t ttl_best = 0;  // highest remaining TTL any copy arrived with
     std::uint32_t hits_relayed = 0;
+    micros seen_at{0};
   };
 
   dup_cache(std::uint32_t capacity, micros lifetime);
 
-  // The live entry for id, or nullptr (expired entries count as absent).
+  // The live entry for id, or nullptr (expired entries count as absent). The pointer is
+  // valid until the next insert.
   entry* find(query_id id, micros now);
-  // Inserts a new entry (id must not be live), evicting the oldest when full.
+  // Inserts an entry for id (replacing an expired one), evicting the oldest when full.
   entry& insert(query_id id, micros now, const entry& value);
-  std::size_t size() const { return map_.size(); }
+  std::size_t size() const { return count_; }
 
  private:
-  void evict_expired(micros now);
+  struct slot {
+    query_id id = 0;  // 0 marks an empty slot; query ids are never 0
+    entry value;
+  };
+
+  std::size_t home(query_id id) const;
+  slot* lookup(query_id id);
+  void erase(query_id id);
+  void grow();
+  void evict_front();
 
   std::uint32_t capacity_;
   micros lifetime_;
-  std::unordered_map<query_id, entry> map_;
+  std::vector<slot> slots_;      // power-of-two size, at most 3/4 full
   std::vector<query_id> order_;  // ring of ids in insertion order
   std::size_t head_ = 0;         // oldest position in order_
-  std::size_t count_ = 0;        // live positions in order_
+  std::size_t count_ = 0;        // ids held (in both the ring and the table)
 };
 
 class searcher {

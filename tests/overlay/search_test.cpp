@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <deque>
+#include <map>
 #include <set>
 
 #include "tests/overlay/recording_host.hpp"
@@ -360,4 +362,42 @@ TEST_CASE("on a ring, duplicate suppression delivers each node one fresh copy", 
   CHECK(l.net.host_of(0).hits.size() == 1);  // one holder, one hit
   CHECK(l.net.at(5).stats().hits_sent == 1);
   CHECK(dup >= 1);  // the two directions meet
+}
+
+TEST_CASE("dup_cache agrees with a simple model under random use", "[search]") {
+  // The model keeps the same FIFO-with-lifetime rule in a deque and a map; the table's
+  // probing, growth and backward-shift deletion must never change what is remembered.
+  const std::uint32_t capacity = 64;
+  const micros lifetime{500};
+  dup_cache cache(capacity, lifetime);
+  std::deque<query_id> model_order;
+  std::map<query_id, micros> model;
+  hearsay::rng random(99);
+  micros now{0};
+  for (int step = 0; step < 20'000; ++step) {
+    now += micros{static_cast<std::int64_t>(random.below(4))};
+    // Ids from a small range, so that re-inserts, expiries and collisions are frequent.
+    const query_id id = 1 + random.below(200);
+    const auto it = model.find(id);
+    const bool live = it != model.end() && now - it->second <= lifetime;
+    REQUIRE((cache.find(id, now) != nullptr) == live);
+    if (!live && random.chance(0.7)) {
+      if (it != model.end()) {
+        it->second = now;
+      } else {
+        while (!model_order.empty() &&
+               (now - model[model_order.front()] > lifetime || model.size() >= capacity)) {
+          model.erase(model_order.front());
+          model_order.pop_front();
+        }
+        model_order.push_back(id);
+        model[id] = now;
+      }
+      dup_cache::entry e;
+      e.ttl_best = static_cast<std::uint8_t>(id % 7);
+      cache.insert(id, now, e);
+      REQUIRE(cache.size() == model.size());
+      REQUIRE(cache.find(id, now)->ttl_best == id % 7);
+    }
+  }
 }

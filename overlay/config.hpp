@@ -57,6 +57,11 @@ struct search_config {
   bool reply_direct = false;
   // Bounded length of a query's criteria string.
   std::uint32_t criteria_bytes_max = 256;
+  // Query copies accepted from one neighbour per second, with a burst allowance (a token
+  // bucket); copies beyond it are dropped. One misbehaving peer cannot make the overlay
+  // carry an unbounded query load. 0 disables the limit.
+  std::uint32_t queries_per_neighbor_per_s = 500;
+  std::uint32_t queries_per_neighbor_burst = 1000;
 };
 
 struct node_config {

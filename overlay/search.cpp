@@ -199,6 +199,10 @@ void searcher::on_query(micros now, const peer_addr& from, const msg_query& q) {
     ++stats_.messages_unexpected;
     return;
   }
+  if (!admit(now, from)) {
+    ++stats_.queries_rate_limited;
+    return;
+  }
   std::uint8_t ttl = q.ttl;
   if (ttl > cfg_.ttl_max) {
     ttl = cfg_.ttl_max;
@@ -233,6 +237,28 @@ void searcher::on_query(micros now, const peer_addr& from, const msg_query& q) {
     next.hops = static_cast<std::uint8_t>(q.hops == 255 ? 255 : q.hops + 1);
     forward(next, &from);
   }
+}
+
+bool searcher::admit(micros now, const peer_addr& from) {
+  if (cfg_.queries_per_neighbor_per_s == 0) return true;
+  const std::int64_t unit = 1'000'000;
+  const std::int64_t cap = unit * std::max<std::int64_t>(1, cfg_.queries_per_neighbor_burst);
+  auto it = std::find_if(buckets_.begin(), buckets_.end(), [&](const bucket& b) { return b.peer == from; });
+  if (it == buckets_.end()) {
+    if (buckets_.size() >= 2 * members_.active().size() + 2) {
+      std::erase_if(buckets_, [&](const bucket& b) { return !members_.is_active(b.peer); });
+    }
+    buckets_.push_back(bucket{from, cap, now});
+    it = buckets_.end() - 1;
+  }
+  // rate queries per second = rate millionths of a query per microsecond.
+  const std::int64_t elapsed_us = std::max<std::int64_t>(0, (now - it->refilled_at).count());
+  const std::int64_t gain = elapsed_us >= cap ? cap : elapsed_us * cfg_.queries_per_neighbor_per_s;
+  it->tokens_micro = std::min(cap, it->tokens_micro + gain);
+  it->refilled_at = now;
+  if (it->tokens_micro < unit) return false;
+  it->tokens_micro -= unit;
+  return true;
 }
 
 void searcher::on_hit(micros now, const peer_addr& from, const msg_query_hit& h) {

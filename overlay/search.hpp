@@ -94,6 +94,8 @@ class searcher {
   // Sends q to up to fanout active neighbours other than `except`.
   void forward(const msg_query& q, const peer_addr* except);
   void answer(const msg_query& q, const peer_addr& upstream);
+  // Takes one token from from's bucket; false when the neighbour is over its rate.
+  bool admit(micros now, const peer_addr& from);
 
   const search_config& cfg_;
   peer_addr self_;
@@ -105,6 +107,15 @@ class searcher {
   dup_cache seen_;
   std::unordered_map<query_id, open_query> open_;
   std::vector<peer_addr> scratch_;  // reused target list, so forwarding does not allocate
+
+  // Token buckets of the neighbours that sent queries, in millionths of a query. Buckets of
+  // peers that left the active view are pruned, so this stays about the active view's size.
+  struct bucket {
+    peer_addr peer;
+    std::int64_t tokens_micro = 0;
+    micros refilled_at{0};
+  };
+  std::vector<bucket> buckets_;
 };
 
 }  // namespace hearsay

@@ -30,6 +30,7 @@ struct node_stats {
   std::uint64_t queries_reforwarded = 0;  // duplicates that came with a higher TTL
   std::uint64_t queries_forwarded = 0;    // copies sent onward (not counting the origin's)
   std::uint64_t queries_ttl_capped = 0;   // received with ttl above ttl_max
+  std::uint64_t queries_rate_limited = 0; // dropped: the neighbour exceeded its query rate
   std::uint64_t hits_sent = 0;            // hits this node answered as a holder
   std::uint64_t hits_relayed = 0;
   std::uint64_t hits_received = 0;        // at the origin

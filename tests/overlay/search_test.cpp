@@ -401,3 +401,21 @@ TEST_CASE("dup_cache agrees with a simple model under random use", "[search]") {
     }
   }
 }
+
+TEST_CASE("a neighbour sending queries faster than its rate is throttled", "[search]") {
+  node_config cfg;
+  cfg.search.queries_per_neighbor_per_s = 10;
+  cfg.search.queries_per_neighbor_burst = 5;
+  single s(cfg, 3);
+  // A burst of 8 distinct queries at the same instant: 5 pass, 3 are dropped.
+  for (query_id id = 1; id <= 8; ++id) s.n.on_message(micros{1'000}, addr(100), query_from(addr(900), 2, "x", id));
+  CHECK(s.n.stats().queries_rate_limited == 3);
+  CHECK(s.h.seen.size() == 5);
+  // Another neighbour has its own allowance.
+  s.n.on_message(micros{1'000}, addr(101), query_from(addr(900), 2, "x", 50));
+  CHECK(s.h.seen.size() == 6);
+  // 300 ms later the first neighbour has earned 3 more queries, not more.
+  for (query_id id = 10; id <= 15; ++id) s.n.on_message(micros{301'000}, addr(100), query_from(addr(900), 2, "x", id));
+  CHECK(s.h.seen.size() == 9);
+  CHECK(s.n.stats().queries_rate_limited == 6);
+}

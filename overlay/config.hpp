@@ -30,6 +30,11 @@ struct membership_config {
   // How often an under-full active view is topped up from the passive view (and an isolated
   // node re-joins through a seed). Repair also runs at once on every failure.
   micros repair_period{5'000'000};
+  // NEIGHBOR requests per repair round while the node still has some neighbour. A node one
+  // short of a full view asking every passive peer in turn (most of them full) would spend
+  // more messages on repair than the overlay spends on search; an isolated node, though,
+  // keeps asking until someone takes it in.
+  std::uint32_t repair_requests_per_round = 2;
 };
 
 struct search_config {

@@ -195,6 +195,7 @@ void membership::repair(micros now) {
 }
 
 void membership::request_neighbor(micros now) {
+  if (!active_.empty() && neighbor_tried_.size() >= cfg_.repair_requests_per_round) return;
   std::vector<peer_addr> candidates;
   for (const auto& p : passive_) {
     if (!contains(neighbor_tried_, p)) candidates.push_back(p);

@@ -29,10 +29,21 @@ void node::leave(micros now) {
 void node::on_message(micros now, const peer_addr& from, const message& m) {
   if (!running_) return;
   ++stats_.messages_received;
-  if (membership_.on_message(now, from, m)) return;
-  if (std::holds_alternative<msg_query>(m) && !membership_.is_active(from)) {
+  // Queries, shuffles and forward-joins travel only on overlay links. One arriving from a
+  // peer outside the active view means the link is one-sided (crossing messages left it so):
+  // DISCONNECT tells the sender, which heals the asymmetry at once. Walks are still served,
+  // since their content is good; a query is dropped, since its reverse path is not a link.
+  const bool on_link_only = std::holds_alternative<msg_query>(m) || std::holds_alternative<msg_shuffle>(m) ||
+                            std::holds_alternative<msg_forward_join>(m);
+  const bool stranger = on_link_only && !membership_.is_active(from);
+  if (stranger && std::holds_alternative<msg_query>(m)) {
     ++stats_.messages_unexpected;
     membership_.refuse(from);
+    return;
+  }
+  if (membership_.on_message(now, from, m)) {
+    // Handling the walk may itself have made `from` a neighbour (a join walk ending here).
+    if (stranger && !membership_.is_active(from)) membership_.refuse(from);
     return;
   }
   if (search_.on_message(now, from, m)) return;

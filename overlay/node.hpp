@@ -29,6 +29,10 @@ class node {
  public:
   // cfg and h must outlive the node. seed feeds this node's own random stream.
   node(const node_config& cfg, const peer_addr& self, std::uint64_t seed, host& h);
+  // Components hold references into the node (its random stream, stats, library): it never
+  // moves. Drivers keep nodes in stable storage (std::deque, unique_ptr).
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
 
   // Joins through a seed (unless this node is the only one it knows) and arms the timers.
   void start(micros now);

@@ -1,0 +1,426 @@
+// The wire codec (see codec.hpp).
+
+#include "overlay/codec.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "schemas/hearsay_generated.h"
+
+namespace hearsay::codec {
+
+namespace w = hearsay::wire;
+
+const char* describe(error e) {
+  switch (e) {
+    case error::none: return "ok";
+    case error::truncated: return "truncated frame";
+    case error::too_large: return "frame too large";
+    case error::bad_identifier: return "not a hearsay frame";
+    case error::verify_failed: return "frame failed verification";
+    case error::unknown_version: return "unknown protocol version";
+    case error::unknown_message: return "unknown message type";
+    case error::bad_field: return "bad field";
+  }
+  return "unknown error";
+}
+
+// ---- encoding ----------------------------------------------------------------------------
+
+namespace {
+
+w::Addr to_wire(const peer_addr& a) {
+  return w::Addr(flatbuffers::span<const std::uint8_t, 16>(a.ip.data(), 16), a.port);
+}
+w::Digest to_wire(const sha256_digest& d) {
+  return w::Digest(flatbuffers::span<const std::uint8_t, 32>(d.bytes.data(), 32));
+}
+
+struct message_encoder {
+  flatbuffers::FlatBufferBuilder& fbb;
+
+  std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_hello& m) const {
+    const auto network = fbb.CreateString(m.network);
+    const auto agent = fbb.CreateString(m.agent);
+    const auto listen = to_wire(m.listen);
+    return {w::Message::Hello, w::CreateHello(fbb, network, &listen, agent).Union()};
+  }
+  std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_join&) const {
+    return {w::Message::Join, w::CreateJoin(fbb).Union()};
+  }
+  std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_forward_join& m) const {
+    const auto joiner = to_wire(m.joiner);
+    return {w::Message::ForwardJoin, w::CreateForwardJoin(fbb, &joiner, m.ttl).Union()};
+  }
+  std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_join_reply&) const {
+    return {w::Message::JoinReply, w::CreateJoinReply(fbb).Union()};
+  }
+  std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_neighbor& m) const {
+    return {w::Message::Neighbor, w::CreateNeighbor(fbb, m.high_priority).Union()};
+  }
+  std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_neighbor_reply& m) const {
+    return {w::Message::NeighborReply, w::CreateNeighborReply(fbb, m.accepted).Union()};
+  }
+  std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_disconnect&) const {
+    return {w::Message::Disconnect, w::CreateDisconnect(fbb).Union()};
+  }
+  flatbuffers::Offset<flatbuffers::Vector<const w::Addr*>> addrs(const std::vector<peer_addr>& v) const {
+    w::Addr* out = nullptr;
+    const auto offset = fbb.CreateUninitializedVectorOfStructs<w::Addr>(v.size(), &out);
+    for (std::size_t i = 0; i < v.size(); ++i) out[i] = to_wire(v[i]);
+    return offset;
+  }
+  std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_shuffle& m) const {
+    const auto nodes = addrs(m.nodes);
+    const auto origin = to_wire(m.origin);
+    return {w::Message::Shuffle, w::CreateShuffle(fbb, &origin, m.ttl, nodes).Union()};
+  }
+  std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_shuffle_reply& m) const {
+    const auto nodes = addrs(m.nodes);
+    return {w::Message::ShuffleReply, w::CreateShuffleReply(fbb, nodes).Union()};
+  }
+  std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_query& m) const {
+    const auto criteria = fbb.CreateString(m.criteria);
+    const auto origin = to_wire(m.origin);
+    return {w::Message::Query,
+            w::CreateQuery(fbb, m.id, &origin, m.ttl, m.hops, m.reply_direct, criteria).Union()};
+  }
+  std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_query_hit& m) const {
+    std::vector<flatbuffers::Offset<w::FileInfo>> files;
+    files.reserve(m.files.size());
+    for (const auto& f : m.files) {
+      const auto name = fbb.CreateString(f.name);
+      const auto digest = to_wire(f.sha256);
+      files.push_back(w::CreateFileInfo(fbb, name, f.size, &digest));
+    }
+    const auto vec = fbb.CreateVector(files);
+    const auto holder = to_wire(m.holder);
+    return {w::Message::QueryHit, w::CreateQueryHit(fbb, m.id, &holder, m.hops, vec).Union()};
+  }
+  std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_fetch_request& m) const {
+    const auto digest = to_wire(m.sha256);
+    return {w::Message::FetchRequest, w::CreateFetchRequest(fbb, &digest, m.offset).Union()};
+  }
+  std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_fetch_chunk& m) const {
+    const auto data = fbb.CreateVector(m.data);
+    const auto digest = to_wire(m.sha256);
+    return {w::Message::FetchChunk, w::CreateFetchChunk(fbb, &digest, m.offset, m.total_size, data).Union()};
+  }
+  std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_fetch_error& m) const {
+    const auto text = fbb.CreateString(m.message);
+    const auto digest = to_wire(m.sha256);
+    return {w::Message::FetchError,
+            w::CreateFetchError(fbb, &digest, static_cast<w::FetchErrorCode>(m.code), text).Union()};
+  }
+  std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_ping& m) const {
+    return {w::Message::Ping, w::CreatePing(fbb, m.nonce).Union()};
+  }
+  std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_pong& m) const {
+    return {w::Message::Pong, w::CreatePong(fbb, m.nonce).Union()};
+  }
+};
+
+}  // namespace
+
+std::span<const std::uint8_t> encoder::encode(const peer_addr& sender, const message& m) {
+  fbb_.Clear();
+  const auto [type, body] = std::visit(message_encoder{fbb_}, m);
+  const auto from = to_wire(sender);
+  const auto frame = w::CreateFrame(fbb_, protocol_version, &from, type, body);
+  w::FinishSizePrefixedFrameBuffer(fbb_, frame);
+  return {fbb_.GetBufferPointer(), fbb_.GetSize()};
+}
+
+std::vector<std::uint8_t> encode_frame(const peer_addr& sender, const message& m) {
+  encoder e;
+  const auto bytes = e.encode(sender, m);
+  return {bytes.begin(), bytes.end()};
+}
+
+// ---- decoding ----------------------------------------------------------------------------
+
+namespace {
+
+peer_addr from_wire(const w::Addr& a) {
+  peer_addr out;
+  std::copy(a.ip()->begin(), a.ip()->end(), out.ip.begin());
+  out.port = a.port();
+  return out;
+}
+sha256_digest from_wire(const w::Digest& d) {
+  sha256_digest out;
+  std::copy(d.bytes()->begin(), d.bytes()->end(), out.bytes.begin());
+  return out;
+}
+
+struct checker {
+  const limits& lim;
+  decode_result& r;
+
+  bool fail(const char* field) {
+    r.err = error::bad_field;
+    r.detail = field;
+    return false;
+  }
+  // A text field: present (unless optional), bounded, no NUL bytes.
+  bool text(const flatbuffers::String* s, const char* field, std::string& out, bool required) {
+    if (s == nullptr) return required ? fail(field) : true;
+    if (s->size() > lim.string_bytes_max) return fail(field);
+    const std::string_view v = s->string_view();
+    if (v.find('\0') != std::string_view::npos) return fail(field);
+    out.assign(v);
+    return true;
+  }
+  bool addr(const w::Addr* a, const char* field, peer_addr& out) {
+    if (a == nullptr) return fail(field);
+    out = from_wire(*a);
+    if (out.is_unspecified()) return fail(field);
+    return true;
+  }
+  bool addrs(const flatbuffers::Vector<const w::Addr*>* v, const char* field, std::vector<peer_addr>& out) {
+    if (v == nullptr) return true;  // an empty list may be omitted
+    if (v->size() > lim.vector_items_max) return fail(field);
+    out.reserve(v->size());
+    for (const w::Addr* a : *v) {
+      peer_addr p;
+      if (!addr(a, field, p)) return false;
+      out.push_back(p);
+    }
+    return true;
+  }
+  bool digest(const w::Digest* d, const char* field, sha256_digest& out) {
+    if (d == nullptr) return fail(field);
+    out = from_wire(*d);
+    return true;
+  }
+  // A file name from the network is a name, never a path.
+  bool file_name(const flatbuffers::String* s, std::string& out) {
+    if (!text(s, "files.name", out, true)) return false;
+    if (out.empty() || out == "." || out == ".." || out.find_first_of("/\\") != std::string::npos) {
+      return fail("files.name");
+    }
+    return true;
+  }
+};
+
+bool decode_body(const w::Frame& f, const limits& lim, decode_result& r) {
+  checker c{lim, r};
+  switch (f.message_type()) {
+    case w::Message::Hello: {
+      const auto* m = f.message_as_Hello();
+      msg_hello out;
+      if (!c.text(m->network(), "hello.network", out.network, true) ||
+          !c.addr(m->listen(), "hello.listen", out.listen) || !c.text(m->agent(), "hello.agent", out.agent, false)) {
+        return false;
+      }
+      r.value.msg = std::move(out);
+      return true;
+    }
+    case w::Message::Join:
+      r.value.msg = msg_join{};
+      return true;
+    case w::Message::ForwardJoin: {
+      const auto* m = f.message_as_ForwardJoin();
+      msg_forward_join out;
+      if (!c.addr(m->joiner(), "forward_join.joiner", out.joiner)) return false;
+      out.ttl = m->ttl();
+      r.value.msg = out;
+      return true;
+    }
+    case w::Message::JoinReply:
+      r.value.msg = msg_join_reply{};
+      return true;
+    case w::Message::Neighbor:
+      r.value.msg = msg_neighbor{f.message_as_Neighbor()->high_priority()};
+      return true;
+    case w::Message::NeighborReply:
+      r.value.msg = msg_neighbor_reply{f.message_as_NeighborReply()->accepted()};
+      return true;
+    case w::Message::Disconnect:
+      r.value.msg = msg_disconnect{};
+      return true;
+    case w::Message::Shuffle: {
+      const auto* m = f.message_as_Shuffle();
+      msg_shuffle out;
+      if (!c.addr(m->origin(), "shuffle.origin", out.origin) || !c.addrs(m->nodes(), "shuffle.nodes", out.nodes)) {
+        return false;
+      }
+      out.ttl = m->ttl();
+      r.value.msg = std::move(out);
+      return true;
+    }
+    case w::Message::ShuffleReply: {
+      msg_shuffle_reply out;
+      if (!c.addrs(f.message_as_ShuffleReply()->nodes(), "shuffle_reply.nodes", out.nodes)) return false;
+      r.value.msg = std::move(out);
+      return true;
+    }
+    case w::Message::Query: {
+      const auto* m = f.message_as_Query();
+      msg_query out;
+      out.id = m->id();
+      out.ttl = m->ttl();
+      out.hops = m->hops();
+      out.reply_direct = m->reply_direct();
+      if (out.id == 0) return c.fail("query.id");
+      if (out.hops == 0) return c.fail("query.hops");
+      if (!c.addr(m->origin(), "query.origin", out.origin) ||
+          !c.text(m->criteria(), "query.criteria", out.criteria, true)) {
+        return false;
+      }
+      r.value.msg = std::move(out);
+      return true;
+    }
+    case w::Message::QueryHit: {
+      const auto* m = f.message_as_QueryHit();
+      msg_query_hit out;
+      out.id = m->id();
+      out.hops = m->hops();
+      if (!c.addr(m->holder(), "query_hit.holder", out.holder)) return false;
+      const auto* files = m->files();
+      if (files == nullptr || files->size() == 0) return c.fail("query_hit.files");
+      if (files->size() > lim.vector_items_max) return c.fail("query_hit.files");
+      out.files.reserve(files->size());
+      for (const w::FileInfo* fi : *files) {
+        file_info info;
+        if (!c.file_name(fi->name(), info.name) || !c.digest(fi->sha256(), "files.sha256", info.sha256)) {
+          return false;
+        }
+        info.size = fi->size();
+        out.files.push_back(std::move(info));
+      }
+      r.value.msg = std::move(out);
+      return true;
+    }
+    case w::Message::FetchRequest: {
+      const auto* m = f.message_as_FetchRequest();
+      msg_fetch_request out;
+      if (!c.digest(m->sha256(), "fetch_request.sha256", out.sha256)) return false;
+      out.offset = m->offset();
+      r.value.msg = out;
+      return true;
+    }
+    case w::Message::FetchChunk: {
+      const auto* m = f.message_as_FetchChunk();
+      msg_fetch_chunk out;
+      if (!c.digest(m->sha256(), "fetch_chunk.sha256", out.sha256)) return false;
+      out.offset = m->offset();
+      out.total_size = m->total_size();
+      if (m->data() != nullptr) out.data.assign(m->data()->begin(), m->data()->end());
+      if (out.offset > out.total_size || out.data.size() > out.total_size - out.offset) {
+        return c.fail("fetch_chunk.offset");
+      }
+      r.value.msg = std::move(out);
+      return true;
+    }
+    case w::Message::FetchError: {
+      const auto* m = f.message_as_FetchError();
+      msg_fetch_error out;
+      if (!c.digest(m->sha256(), "fetch_error.sha256", out.sha256) ||
+          !c.text(m->message(), "fetch_error.message", out.message, false)) {
+        return false;
+      }
+      const auto code = static_cast<std::uint8_t>(m->code());
+      if (code > static_cast<std::uint8_t>(fetch_error_code::read_failed)) return c.fail("fetch_error.code");
+      out.code = static_cast<fetch_error_code>(code);
+      r.value.msg = std::move(out);
+      return true;
+    }
+    case w::Message::Ping:
+      r.value.msg = msg_ping{f.message_as_Ping()->nonce()};
+      return true;
+    case w::Message::Pong:
+      r.value.msg = msg_pong{f.message_as_Pong()->nonce()};
+      return true;
+    case w::Message::NONE:
+      break;
+  }
+  r.err = error::unknown_message;
+  r.detail = "type " + std::to_string(static_cast<unsigned>(f.message_type()));
+  return false;
+}
+
+}  // namespace
+
+decode_result decode(std::span<const std::uint8_t> body, const limits& lim) {
+  decode_result r;
+  if (body.size() > lim.frame_bytes_max) {
+    r.err = error::too_large;
+    r.detail = std::to_string(body.size()) + " bytes";
+    return r;
+  }
+  if (body.size() < sizeof(flatbuffers::uoffset_t) + flatbuffers::kFileIdentifierLength) {
+    r.err = error::truncated;
+    return r;
+  }
+  if (!flatbuffers::BufferHasIdentifier(body.data(), w::FrameIdentifier())) {
+    r.err = error::bad_identifier;
+    return r;
+  }
+  // FlatBuffers reads scalars in place: a body at an odd offset in a stream buffer is copied
+  // to aligned memory first.
+  std::vector<std::uint64_t> aligned;
+  const std::uint8_t* data = body.data();
+  if (reinterpret_cast<std::uintptr_t>(data) % alignof(std::uint64_t) != 0) {
+    aligned.resize((body.size() + 7) / 8);
+    std::memcpy(aligned.data(), body.data(), body.size());
+    data = reinterpret_cast<const std::uint8_t*>(aligned.data());
+  }
+  flatbuffers::Verifier::Options opts;
+  opts.max_depth = lim.depth_max;
+  opts.max_tables = lim.tables_max;
+  flatbuffers::Verifier verifier(data, body.size(), opts);
+  if (!w::VerifyFrameBuffer(verifier)) {
+    r.err = error::verify_failed;
+    return r;
+  }
+  const w::Frame* f = w::GetFrame(data);
+  r.value.version = f->version();
+  if (r.value.version != protocol_version) {
+    r.err = error::unknown_version;
+    r.detail = "version " + std::to_string(r.value.version) + ", this node speaks " + std::to_string(protocol_version);
+    return r;
+  }
+  checker c{lim, r};
+  if (!c.addr(f->sender(), "frame.sender", r.value.sender)) return r;
+  decode_body(*f, lim, r);
+  return r;
+}
+
+// ---- stream framing ----------------------------------------------------------------------
+
+bool frame_reader::check_prefix() {
+  if (buffered() < prefix_bytes) return true;
+  const std::uint8_t* p = buffer_.data() + consumed_;
+  const std::uint32_t length = std::uint32_t{p[0]} | (std::uint32_t{p[1]} << 8) | (std::uint32_t{p[2]} << 16) |
+                               (std::uint32_t{p[3]} << 24);
+  if (length > limits_.frame_bytes_max) poisoned_ = true;
+  return !poisoned_;
+}
+
+bool frame_reader::feed(std::span<const std::uint8_t> bytes) {
+  if (poisoned_) return false;
+  // Drop what was consumed before growing the buffer, so it never holds more than one
+  // incomplete frame beyond what the caller just gave.
+  if (consumed_ > 0) {
+    buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(consumed_));
+    consumed_ = 0;
+  }
+  buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
+  return check_prefix();
+}
+
+std::span<const std::uint8_t> frame_reader::next() {
+  if (poisoned_ || !check_prefix() || buffered() < prefix_bytes) return {};
+  const std::uint8_t* p = buffer_.data() + consumed_;
+  const std::uint32_t length = std::uint32_t{p[0]} | (std::uint32_t{p[1]} << 8) | (std::uint32_t{p[2]} << 16) |
+                               (std::uint32_t{p[3]} << 24);
+  if (buffered() < prefix_bytes + length) return {};
+  consumed_ += prefix_bytes + length;
+  // The frame after this one may already be here: check its prefix now, so an oversize
+  // prefix poisons the reader without waiting for more bytes.
+  check_prefix();
+  return {p + prefix_bytes, length};
+}
+
+}  // namespace hearsay::codec

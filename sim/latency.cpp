@@ -1,0 +1,121 @@
+// Link latency models (see latency.hpp).
+
+#include "sim/latency.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <vector>
+
+#include "overlay/rng.hpp"
+
+namespace hearsay::sim {
+
+namespace {
+std::vector<std::string_view> split(std::string_view s, char sep) {
+  std::vector<std::string_view> parts;
+  while (true) {
+    const auto i = s.find(sep);
+    parts.push_back(s.substr(0, i));
+    if (i == std::string_view::npos) return parts;
+    s.remove_prefix(i + 1);
+  }
+}
+bool to_double(std::string_view s, double& out) {
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc{} && end == s.data() + s.size() && std::isfinite(out);
+}
+micros ms(double v) { return micros{static_cast<std::int64_t>(std::llround(v * 1000.0))}; }
+}  // namespace
+
+std::string latency_model::parse(std::string_view text) {
+  const auto parts = split(text, ':');
+  std::vector<double> values;
+  for (std::size_t i = 1; i < parts.size(); ++i) {
+    double v = 0;
+    if (!to_double(parts[i], v)) return "latency: '" + std::string(parts[i]) + "' is not a number";
+    values.push_back(v);
+  }
+  if (parts[0] == "constant" && values.size() == 1) {
+    shape = kind::constant;
+    constant_us = ms(values[0]);
+  } else if (parts[0] == "uniform" && values.size() == 2) {
+    shape = kind::uniform;
+    min_us = ms(values[0]);
+    max_us = ms(values[1]);
+  } else if (parts[0] == "lognormal" && values.size() == 2) {
+    shape = kind::lognormal;
+    median_us = ms(values[0]);
+    sigma = values[1];
+  } else {
+    return "latency: expected constant:MS, uniform:MIN_MS:MAX_MS or lognormal:MEDIAN_MS:SIGMA, got '" +
+           std::string(text) + "'";
+  }
+  return validate();
+}
+
+std::string latency_model::validate() const {
+  switch (shape) {
+    case kind::constant:
+      if (constant_us.count() < 0) return "latency: must not be negative";
+      break;
+    case kind::uniform:
+      if (min_us.count() < 0 || max_us < min_us) return "latency: need 0 <= min <= max";
+      break;
+    case kind::lognormal:
+      if (median_us.count() <= 0 || !(sigma >= 0.0) || sigma > 5.0) {
+        return "latency: need median > 0 and 0 <= sigma <= 5";
+      }
+      break;
+  }
+  return {};
+}
+
+std::string latency_model::describe() const {
+  char buf[96];
+  switch (shape) {
+    case kind::constant:
+      std::snprintf(buf, sizeof buf, "constant %.3f ms", static_cast<double>(constant_us.count()) / 1000.0);
+      break;
+    case kind::uniform:
+      std::snprintf(buf, sizeof buf, "uniform %.3f..%.3f ms", static_cast<double>(min_us.count()) / 1000.0,
+                    static_cast<double>(max_us.count()) / 1000.0);
+      break;
+    case kind::lognormal:
+      std::snprintf(buf, sizeof buf, "lognormal median %.3f ms sigma %.3f",
+                    static_cast<double>(median_us.count()) / 1000.0, sigma);
+      break;
+  }
+  return buf;
+}
+
+micros latency_model::draw(double u, double v) const {
+  switch (shape) {
+    case kind::constant:
+      return constant_us;
+    case kind::uniform: {
+      const auto span = static_cast<double>((max_us - min_us).count() + 1);
+      return min_us + micros{static_cast<std::int64_t>(std::floor(u * span))};
+    }
+    case kind::lognormal: {
+      // Box-Muller: a standard normal from two uniforms (u in (0,1] to keep log finite).
+      const double z = std::sqrt(-2.0 * std::log(1.0 - u)) * std::cos(2.0 * 3.14159265358979323846 * v);
+      const double value = static_cast<double>(median_us.count()) * std::exp(sigma * z);
+      const double capped = std::fmin(value, static_cast<double>(cap_us.count()));
+      return micros{static_cast<std::int64_t>(std::llround(capped))};
+    }
+  }
+  return constant_us;
+}
+
+micros latency_model::link(std::uint64_t seed, std::uint32_t a, std::uint32_t b) const {
+  if (shape == kind::constant) return constant_us;
+  const std::uint64_t lo = a < b ? a : b;
+  const std::uint64_t hi = a < b ? b : a;
+  std::uint64_t state = seed ^ (lo << 32 | hi) * 0x9e3779b97f4a7c15ULL;
+  const double u = static_cast<double>(splitmix64(state) >> 11) * 0x1.0p-53;
+  const double v = static_cast<double>(splitmix64(state) >> 11) * 0x1.0p-53;
+  return draw(u, v);
+}
+
+}  // namespace hearsay::sim

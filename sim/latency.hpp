@@ -1,0 +1,40 @@
+#pragma once
+// One-way link latency models.
+//
+// A link's latency is a property of the pair of peers: it is drawn once per (unordered) pair
+// from the model, by hashing the pair with the run's seed, so it needs no memory per link,
+// is the same in both directions, and keeps messages on one link in FIFO order (equal
+// latencies, ties broken by sequence number) exactly as TCP would.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "overlay/types.hpp"
+
+namespace hearsay::sim {
+
+struct latency_model {
+  enum class kind : std::uint8_t { constant, uniform, lognormal };
+  kind shape = kind::uniform;
+  micros constant_us{50'000};
+  micros min_us{10'000};     // uniform: lower bound
+  micros max_us{100'000};    // uniform: upper bound
+  micros median_us{50'000};  // lognormal: median = exp(mu)
+  double sigma = 0.5;        // lognormal: shape
+  micros cap_us{10'000'000}; // lognormal draws are capped, so one link cannot stall a run
+
+  // Parses "constant:MS", "uniform:MIN_MS:MAX_MS" or "lognormal:MEDIAN_MS:SIGMA"; returns an
+  // error message, empty on success.
+  std::string parse(std::string_view text);
+  std::string describe() const;
+  // Checks the parameters; returns an error message, empty when valid.
+  std::string validate() const;
+
+  // The latency of the link between peers a and b, for this run's seed.
+  micros link(std::uint64_t seed, std::uint32_t a, std::uint32_t b) const;
+  // A draw from the model for a uniform variate u in [0,1) and a second one v (lognormal).
+  micros draw(double u, double v) const;
+};
+
+}  // namespace hearsay::sim

@@ -1,0 +1,201 @@
+// Run reports (see report.hpp).
+
+#include "sim/report.hpp"
+
+#include <algorithm>
+#include <cstdarg>
+#include <cstdio>
+#include <vector>
+
+namespace hearsay::sim {
+
+namespace {
+
+void appendf(std::string& out, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+void appendf(std::string& out, const char* fmt, ...) {
+  char buf[512];
+  va_list args;
+  va_start(args, fmt);
+  const int n = std::vsnprintf(buf, sizeof buf, fmt, args);
+  va_end(args);
+  if (n > 0) out.append(buf, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buf - 1));
+}
+
+template <typename T>
+T percentile(const std::vector<T>& sorted, double p) {
+  if (sorted.empty()) return T{};
+  // Nearest rank: the smallest value with at least p of the data at or below it.
+  auto rank = static_cast<std::size_t>(p * static_cast<double>(sorted.size()) + 0.999999);
+  rank = std::clamp<std::size_t>(rank, 1, sorted.size());
+  return sorted[rank - 1];
+}
+
+double ms(std::int64_t us) { return static_cast<double>(us) / 1000.0; }
+double ms(double us) { return us / 1000.0; }
+
+}  // namespace
+
+std::uint64_t fingerprint(const std::string& text) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (char c : text) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+  return h;
+}
+
+summary summarize(const scenario& s, const run_results& r) {
+  summary out;
+  std::vector<std::int64_t> latencies;
+  std::vector<std::uint32_t> hops;
+  double sum_latency = 0, sum_hops = 0, sum_hits = 0, sum_qm = 0, sum_hm = 0, sum_dup = 0, sum_reached = 0;
+  for (const auto& q : r.queries) {
+    if (q.id == 0) continue;  // its origin was not running
+    ++out.queries;
+    sum_qm += q.query_messages;
+    sum_hm += q.hit_messages;
+    sum_dup += q.duplicates;
+    sum_reached += q.reached;
+    sum_hits += q.hits;
+    if (q.hits == 0) continue;
+    ++out.succeeded;
+    latencies.push_back(q.first_hit.count());
+    hops.push_back(q.first_hit_hops);
+    sum_latency += static_cast<double>(q.first_hit.count());
+    sum_hops += q.first_hit_hops;
+  }
+  if (out.queries == 0) return out;
+  const double n = out.queries;
+  out.success_rate = out.succeeded / n;
+  out.hits_mean = sum_hits / n;
+  out.query_messages_mean = sum_qm / n;
+  out.hit_messages_mean = sum_hm / n;
+  out.duplicates_mean = sum_dup / n;
+  out.reached_mean = sum_reached / n;
+  out.coverage_mean = out.reached_mean / std::max<double>(1, s.peers - 1);
+  if (out.succeeded > 0) {
+    std::sort(latencies.begin(), latencies.end());
+    std::sort(hops.begin(), hops.end());
+    out.first_hit_p50_us = percentile(latencies, 0.50);
+    out.first_hit_p95_us = percentile(latencies, 0.95);
+    out.first_hit_p99_us = percentile(latencies, 0.99);
+    out.first_hit_mean_us = sum_latency / out.succeeded;
+    out.hops_mean = sum_hops / out.succeeded;
+    out.hops_p50 = percentile(hops, 0.50);
+    out.hops_max = hops.back();
+  }
+  return out;
+}
+
+std::string format_report(const scenario& s, const run_results& r) {
+  const summary m = summarize(s, r);
+  const auto& h = r.health;
+  const auto& t = r.totals;
+  const auto& mc = s.node.membership;
+  const auto& sc = s.node.search;
+  std::string out;
+  appendf(out, "hearsay-sim  seed %llu\n", static_cast<unsigned long long>(s.seed));
+  appendf(out, "\nscenario\n");
+  appendf(out, "  peers                 %u (joining every %.3f ms through %u seed%s, then %.0f s to settle)\n", s.peers,
+          ms(s.join_interval.count()), s.seed_count, s.seed_count == 1 ? "" : "s",
+          static_cast<double>(s.stabilize.count()) / 1e6);
+  appendf(out, "  overlay               HyParView active %u, passive %u, shuffle every %.1f s\n", mc.view_size_active,
+          mc.view_size_passive, static_cast<double>(mc.shuffle_period.count()) / 1e6);
+  appendf(out, "  search                flood, fan-out %u, TTL %u (max %u), hits via %s\n", sc.fanout, sc.ttl,
+          sc.ttl_max, sc.reply_direct ? "direct reply" : "reverse path");
+  appendf(out, "  workload              %u files x %u replicas, %u queries every %.3f ms\n", s.files, s.replication,
+          s.queries, ms(s.query_interval.count()));
+  appendf(out, "  network               %s%s\n", s.latency.describe().c_str(), s.wire_codec ? ", wire codec on" : "");
+
+  appendf(out, "\noverlay health (when the queries start)\n");
+  appendf(out, "  peers running         %u\n", h.peers_running);
+  appendf(out, "  largest component     %u (%.2f%%), %u component%s\n", h.largest_component,
+          100.0 * h.largest_component / std::max<double>(1, h.peers_running), h.components,
+          h.components == 1 ? "" : "s");
+  appendf(out, "  active view           min %u  mean %.2f  max %u\n", h.active_min, h.active_mean, h.active_max);
+  appendf(out, "  in-degree             min %u  mean %.2f  max %u  stddev %.2f\n", h.in_degree_min,
+          h.in_degree_mean, h.in_degree_max, h.in_degree_stddev);
+  appendf(out, "  passive view          mean %.2f\n", h.passive_mean);
+  appendf(out, "  asymmetric links      %llu of %llu\n", static_cast<unsigned long long>(h.links_asymmetric),
+          static_cast<unsigned long long>(h.links_directed));
+
+  appendf(out, "\nsearch results\n");
+  appendf(out, "  %-30s %12s\n", "metric", "value");
+  appendf(out, "  %-30s %12u\n", "queries", m.queries);
+  appendf(out, "  %-30s %11.2f%%\n", "success rate", 100.0 * m.success_rate);
+  appendf(out, "  %-30s %12.1f\n", "time to first hit p50 (ms)", ms(m.first_hit_p50_us));
+  appendf(out, "  %-30s %12.1f\n", "time to first hit p95 (ms)", ms(m.first_hit_p95_us));
+  appendf(out, "  %-30s %12.1f\n", "time to first hit p99 (ms)", ms(m.first_hit_p99_us));
+  appendf(out, "  %-30s %12.1f\n", "time to first hit mean (ms)", ms(m.first_hit_mean_us));
+  appendf(out, "  %-30s %12.2f\n", "hops to first hit mean", m.hops_mean);
+  appendf(out, "  %-30s %12u\n", "hops to first hit p50", m.hops_p50);
+  appendf(out, "  %-30s %12u\n", "hops to first hit max", m.hops_max);
+  appendf(out, "  %-30s %12.2f\n", "hits per query", m.hits_mean);
+  appendf(out, "  %-30s %12.1f\n", "query messages per query", m.query_messages_mean);
+  appendf(out, "  %-30s %12.1f\n", "hit messages per query", m.hit_messages_mean);
+  appendf(out, "  %-30s %12.1f\n", "duplicates per query", m.duplicates_mean);
+  appendf(out, "  %-30s %12.1f\n", "peers reached per query", m.reached_mean);
+  appendf(out, "  %-30s %11.2f%%\n", "coverage", 100.0 * m.coverage_mean);
+
+  appendf(out, "\ntraffic (all peers, whole run)\n");
+  const auto membership_msgs = t.messages_sent - t.queries_forwarded - t.hits_sent - t.hits_relayed;
+  appendf(out, "  messages sent         %llu (membership %llu, query %llu, hit %llu)\n",
+          static_cast<unsigned long long>(t.messages_sent), static_cast<unsigned long long>(membership_msgs),
+          static_cast<unsigned long long>(t.queries_forwarded),
+          static_cast<unsigned long long>(t.hits_sent + t.hits_relayed));
+  appendf(out, "  joins / shuffles      %llu / %llu, neighbour requests %llu (%llu refused), failures seen %llu\n",
+          static_cast<unsigned long long>(t.joins_sent), static_cast<unsigned long long>(t.shuffles_sent),
+          static_cast<unsigned long long>(t.neighbor_requests_sent),
+          static_cast<unsigned long long>(t.neighbor_requests_rejected),
+          static_cast<unsigned long long>(t.peers_failed));
+  appendf(out, "  dropped               %llu unexpected, %llu invalid, %llu hits, %llu rate-limited\n",
+          static_cast<unsigned long long>(t.messages_unexpected), static_cast<unsigned long long>(t.messages_invalid),
+          static_cast<unsigned long long>(t.hits_dropped), static_cast<unsigned long long>(t.queries_rate_limited));
+  appendf(out, "  events                %llu over %.1f s of virtual time\n", static_cast<unsigned long long>(r.events),
+          static_cast<double>(r.end.count()) / 1e6);
+  appendf(out, "\nfingerprint: %016llx\n", static_cast<unsigned long long>(fingerprint(out)));
+  return out;
+}
+
+std::string format_json(const scenario& s, const run_results& r, bool per_query) {
+  const summary m = summarize(s, r);
+  const auto& h = r.health;
+  std::string out = "{\n";
+  appendf(out, "  \"seed\": %llu,\n  \"peers\": %u,\n", static_cast<unsigned long long>(s.seed), s.peers);
+  appendf(out, "  \"fanout\": %u,\n  \"ttl\": %u,\n  \"view_size_active\": %u,\n  \"view_size_passive\": %u,\n",
+          s.node.search.fanout, s.node.search.ttl, s.node.membership.view_size_active,
+          s.node.membership.view_size_passive);
+  appendf(out, "  \"files\": %u,\n  \"replication\": %u,\n  \"latency\": \"%s\",\n", s.files, s.replication,
+          s.latency.describe().c_str());
+  appendf(out, "  \"health\": {\"peers_running\": %u, \"largest_component\": %u, \"components\": %u, "
+               "\"active_min\": %u, \"active_mean\": %.4f, \"active_max\": %u, \"in_degree_min\": %u, "
+               "\"in_degree_mean\": %.4f, \"in_degree_max\": %u, \"in_degree_stddev\": %.4f, "
+               "\"passive_mean\": %.4f, \"links_asymmetric\": %llu},\n",
+          h.peers_running, h.largest_component, h.components, h.active_min, h.active_mean, h.active_max,
+          h.in_degree_min, h.in_degree_mean, h.in_degree_max, h.in_degree_stddev, h.passive_mean,
+          static_cast<unsigned long long>(h.links_asymmetric));
+  appendf(out, "  \"queries\": %u,\n  \"success_rate\": %.6f,\n", m.queries, m.success_rate);
+  appendf(out, "  \"first_hit_ms\": {\"p50\": %.3f, \"p95\": %.3f, \"p99\": %.3f, \"mean\": %.3f},\n",
+          ms(m.first_hit_p50_us), ms(m.first_hit_p95_us), ms(m.first_hit_p99_us), ms(m.first_hit_mean_us));
+  appendf(out, "  \"hops\": {\"mean\": %.4f, \"p50\": %u, \"max\": %u},\n", m.hops_mean, m.hops_p50, m.hops_max);
+  appendf(out, "  \"hits_per_query\": %.4f,\n  \"query_messages_per_query\": %.4f,\n", m.hits_mean,
+          m.query_messages_mean);
+  appendf(out, "  \"hit_messages_per_query\": %.4f,\n  \"duplicates_per_query\": %.4f,\n", m.hit_messages_mean,
+          m.duplicates_mean);
+  appendf(out, "  \"reached_per_query\": %.4f,\n  \"coverage\": %.6f,\n", m.reached_mean, m.coverage_mean);
+  appendf(out, "  \"events\": %llu", static_cast<unsigned long long>(r.events));
+  if (per_query) {
+    out += ",\n  \"per_query\": [\n";
+    for (std::size_t i = 0; i < r.queries.size(); ++i) {
+      const auto& q = r.queries[i];
+      appendf(out,
+              "    {\"origin\": %u, \"file\": %u, \"issued_us\": %lld, \"first_hit_us\": %lld, \"hops\": %u, "
+              "\"hits\": %u, \"query_messages\": %u, \"hit_messages\": %u, \"duplicates\": %u, \"reached\": %u}%s\n",
+              q.origin, q.file, static_cast<long long>(q.issued.count()), static_cast<long long>(q.first_hit.count()),
+              q.first_hit_hops, q.hits, q.query_messages, q.hit_messages, q.duplicates, q.reached,
+              i + 1 < r.queries.size() ? "," : "");
+    }
+    out += "  ]";
+  }
+  out += "\n}\n";
+  return out;
+}
+
+}  // namespace hearsay::sim

@@ -1,0 +1,67 @@
+#pragma once
+// A simulation scenario: how many peers, how they join, what files they hold, what queries
+// they make, what the network looks like, and the overlay parameters under study.
+//
+// Scenarios come from a TOML file and from flags; both go through one table of keys
+// (`keys()`), so every key can be set either way ("overlay.fanout = 4" in a file is
+// "--set overlay.fanout=4" on the command line) and errors name the key and, for files,
+// the file and line.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "overlay/config.hpp"
+#include "sim/latency.hpp"
+
+namespace hearsay::sim {
+
+struct scenario {
+  std::uint32_t peers = 10'000;
+  std::uint64_t seed = 1;
+  // Joining: peers start one by one every join_interval, each through one of the first
+  // `seed_count` peers (the seed nodes an operator would list), then the overlay runs on
+  // its own (shuffles, repairs) for `stabilize` before the queries start.
+  std::uint32_t seed_count = 4;
+  micros join_interval{1'000};
+  micros stabilize{60'000'000};
+  // Workload: `files` distinct names, each placed on `replication` distinct random peers;
+  // `queries` searches for random files, from random peers that do not hold them.
+  std::uint32_t files = 1'000;
+  std::uint32_t replication = 20;
+  std::uint32_t queries = 1'000;
+  micros query_interval{10'000};
+  latency_model latency;
+  // Pass every message through the FlatBuffers codec (encode, verify, decode), as the real
+  // node does; results are identical, only slower.
+  bool wire_codec = false;
+  node_config node;
+};
+
+struct scenario_error {
+  std::string message;  // "file:line: key: what is wrong" or "--flag: what is wrong"
+};
+
+// One settable key. `set` parses the text form (flags) and returns an error, empty on success.
+struct scenario_key {
+  std::string name;         // dotted: "overlay.fanout"
+  std::string type;         // "integer", "boolean", "string", "number" (for documentation)
+  std::string description;  // one line
+  std::function<std::string(scenario&, std::string_view)> set;
+};
+
+const std::vector<scenario_key>& keys();
+
+// Loads a TOML scenario file on top of s. Returns false and fills err on any problem:
+// syntax errors, unknown keys, wrong types and out-of-range values, each with file:line.
+bool load_scenario_file(const std::string& path, scenario& s, scenario_error& err);
+// Parses TOML text (for tests and embedded scenarios); `source` names it in errors.
+bool load_scenario_text(std::string_view text, const std::string& source, scenario& s, scenario_error& err);
+// Sets one key from its text form ("overlay.fanout", "4").
+bool set_key(scenario& s, std::string_view name, std::string_view value, scenario_error& err);
+// Cross-field checks (e.g. replication <= peers). Returns an error message, empty when valid.
+std::string validate(const scenario& s);
+
+}  // namespace hearsay::sim

@@ -1,0 +1,308 @@
+// The discrete-event simulator (see simulator.hpp).
+
+#include "sim/simulator.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "overlay/codec.hpp"
+
+namespace hearsay::sim {
+
+std::string file_name(std::uint32_t f) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "file-%06u", f);
+  return buf;
+}
+
+namespace {
+// Stream numbers: each consumer of randomness has its own, so adding one never shifts another.
+constexpr std::uint64_t stream_workload = 1;
+constexpr std::uint64_t stream_network = 2;
+constexpr std::uint64_t stream_peers = 1'000;
+}  // namespace
+
+simulator::simulator(const scenario& s)
+    : scenario_(s), node_config_(s.node), workload_rng_(rng::stream(s.seed, stream_workload)) {
+  node_config_.seeds.clear();
+  for (std::uint32_t i = 0; i < std::min(s.seed_count, s.peers); ++i) node_config_.seeds.push_back(address_of(i));
+  running_.assign(s.peers, 0);
+  for (std::uint32_t i = 0; i < s.peers; ++i) {
+    hosts_.emplace_back(*this, i);
+    const std::uint64_t node_seed = rng::stream(s.seed, stream_peers + i).next();
+    nodes_.emplace_back(node_config_, address_of(i), node_seed, hosts_.back());
+  }
+}
+
+bool simulator::index_of(const peer_addr& a, std::uint32_t& index) const {
+  if (!a.is_ipv4() || a.port != address_port) return false;
+  const std::uint32_t v = a.ipv4();
+  if (v < address_base || v - address_base >= nodes_.size()) return false;
+  index = v - address_base;
+  return true;
+}
+
+query_record* simulator::record_of(query_id id) {
+  auto it = query_index_.find(id);
+  return it == query_index_.end() ? nullptr : &queries_[it->second];
+}
+
+// ---- the peers' host calls ----------------------------------------------------------------
+
+void simulator::peer_host::send(const peer_addr& to, const message& m) {
+  simulator& sim = sim_;
+  std::uint32_t target = 0;
+  // Peers learn addresses only from other simulated peers, so every address is one of them.
+  HEARSAY_ASSERT(sim.index_of(to, target));
+  if (const auto* q = std::get_if<msg_query>(&m)) {
+    if (auto* r = sim.record_of(q->id)) ++r->query_messages;
+  } else if (const auto* h = std::get_if<msg_query_hit>(&m)) {
+    if (auto* r = sim.record_of(h->id)) ++r->hit_messages;
+  }
+  const micros latency = sim.scenario_.latency.link(sim.scenario_.seed ^ stream_network, self_, target);
+  if (!sim.running_[target]) {
+    // Connection refused: the sender learns after one round trip.
+    sim.queue_.push(sim.now_ + 2 * latency, peer_down{self_, target});
+    return;
+  }
+  sim.queue_.push(sim.now_ + latency, deliver{target, self_, m});
+}
+
+void simulator::peer_host::schedule(micros at, timer_id id) { sim_.queue_.push(at, fire_timer{self_, id}); }
+
+void simulator::peer_host::on_search_hit(query_id id, const msg_query_hit& h, micros latency) {
+  if (auto* r = sim_.record_of(id)) {
+    if (r->hits++ == 0) {
+      r->first_hit = latency;
+      r->first_hit_hops = h.hops;
+    }
+  }
+}
+
+void simulator::peer_host::on_query_seen(const msg_query& q, bool duplicate) {
+  if (auto* r = sim_.record_of(q.id)) ++(duplicate ? r->duplicates : r->reached);
+}
+
+// ---- the event loop ---------------------------------------------------------------------
+
+void simulator::dispatch(event& e) {
+  if (auto* d = std::get_if<deliver>(&e)) {
+    if (!running_[d->to]) {
+      // The peer crashed while the message was in flight: the sender's link breaks.
+      if (running_[d->from]) {
+        const micros latency = scenario_.latency.link(scenario_.seed ^ stream_network, d->from, d->to);
+        queue_.push(now_ + latency, peer_down{d->from, d->to});
+      }
+      return;
+    }
+    if (scenario_.wire_codec) {
+      // The real bytes: encode as the sender would, verify and decode as the receiver would.
+      const auto frame = codec::encode_frame(address_of(d->from), d->msg);
+      auto decoded = codec::decode(std::span(frame).subspan(4), codec::limits{});
+      HEARSAY_ASSERT(decoded.ok());
+      HEARSAY_ASSERT(decoded.value.sender == address_of(d->from));
+      nodes_[d->to].on_message(now_, decoded.value.sender, decoded.value.msg);
+      return;
+    }
+    nodes_[d->to].on_message(now_, address_of(d->from), d->msg);
+  } else if (auto* t = std::get_if<fire_timer>(&e)) {
+    if (running_[t->node]) nodes_[t->node].on_timer(now_, t->id);
+  } else if (auto* p = std::get_if<peer_down>(&e)) {
+    if (running_[p->node]) nodes_[p->node].on_peer_down(now_, address_of(p->peer));
+  } else if (auto* s = std::get_if<start_peer>(&e)) {
+    running_[s->node] = 1;
+    nodes_[s->node].start(now_);
+  } else if (auto* q = std::get_if<issue_query>(&e)) {
+    query_record& r = queries_[q->index];
+    if (!running_[r.origin]) return;
+    r.issued = now_;
+    // The id is known only once the search starts, but the origin's own first sends happen
+    // inside search(): count them from the stats instead.
+    const auto sent_before = nodes_[r.origin].stats().queries_forwarded;
+    r.id = nodes_[r.origin].search(now_, file_name(r.file));
+    r.query_messages += static_cast<std::uint32_t>(nodes_[r.origin].stats().queries_forwarded - sent_before);
+    query_index_.emplace(r.id, q->index);
+  }
+}
+
+void simulator::run_until(micros t) {
+  while (!queue_.empty() && queue_.next_time() <= t) {
+    auto e = queue_.pop();
+    HEARSAY_ASSERT(e.at >= now_);
+    now_ = e.at;
+    ++events_;
+    dispatch(e.payload);
+  }
+  now_ = std::max(now_, t);
+}
+
+void simulator::crash(std::uint32_t i) {
+  HEARSAY_ASSERT(i < nodes_.size());
+  if (!running_[i]) return;
+  running_[i] = 0;
+  for (const auto& p : nodes_[i].members().active()) {
+    std::uint32_t j = 0;
+    if (index_of(p, j) && running_[j]) {
+      queue_.push(now_ + scenario_.latency.link(scenario_.seed ^ stream_network, i, j), peer_down{j, i});
+    }
+  }
+}
+
+// ---- the scenario -----------------------------------------------------------------------
+
+void simulator::build_overlay() {
+  HEARSAY_ASSERT(!built_);
+  built_ = true;
+  for (std::uint32_t i = 0; i < nodes_.size(); ++i) {
+    queue_.push(now_ + scenario_.join_interval * i, start_peer{i});
+  }
+  const micros last_join = now_ + scenario_.join_interval * (nodes_.empty() ? 0 : nodes_.size() - 1);
+  run_until(last_join + scenario_.stabilize);
+}
+
+void simulator::place_files() {
+  // Each file goes to `replication` distinct peers, chosen uniformly (Floyd's algorithm
+  // would need a set; rejection is cheap while replication is small next to the peers).
+  holders_.assign(scenario_.files, {});
+  for (std::uint32_t f = 0; f < scenario_.files; ++f) {
+    auto& holders = holders_[f];
+    const std::uint32_t copies = std::min(scenario_.replication, size());
+    std::vector<std::uint8_t> taken;
+    if (copies * 4 > size()) taken.assign(size(), 0);
+    while (holders.size() < copies) {
+      const auto peer = static_cast<std::uint32_t>(workload_rng_.below(size()));
+      const bool dup = taken.empty() ? std::find(holders.begin(), holders.end(), peer) != holders.end()
+                                     : taken[peer] != 0;
+      if (dup) continue;
+      if (!taken.empty()) taken[peer] = 1;
+      holders.push_back(peer);
+    }
+    std::sort(holders.begin(), holders.end());
+    file_info info;
+    info.name = file_name(f);
+    info.size = 1'000'000 + f;
+    for (std::size_t b = 0; b < 4; ++b) info.sha256.bytes[b] = static_cast<std::uint8_t>(f >> (8 * b));
+    info.sha256.bytes[31] = 0x5a;
+    for (auto peer : holders) nodes_[peer].files().add(info);
+  }
+}
+
+void simulator::plan_queries(micros first) {
+  queries_.assign(scenario_.queries, {});
+  for (std::uint32_t k = 0; k < scenario_.queries; ++k) {
+    query_record& r = queries_[k];
+    // A random peer searching for a random file it does not hold (people search for what
+    // they lack); after a few tries any file will do.
+    r.origin = static_cast<std::uint32_t>(workload_rng_.below(size()));
+    for (int attempt = 0; attempt < 32; ++attempt) {
+      r.file = static_cast<std::uint32_t>(workload_rng_.below(scenario_.files));
+      const auto& h = holders_[r.file];
+      if (!std::binary_search(h.begin(), h.end(), r.origin)) break;
+    }
+    queue_.push(first + scenario_.query_interval * k, issue_query{k});
+  }
+}
+
+run_results simulator::run() {
+  build_overlay();
+  run_results out;
+  out.health = measure_health();
+  place_files();
+  const micros first = now_;
+  plan_queries(first);
+  const micros last = first + scenario_.query_interval * (scenario_.queries == 0 ? 0 : scenario_.queries - 1);
+  // Long enough for every query's timeout to pass and its last hits to arrive.
+  run_until(last + scenario_.node.search.query_timeout + micros{1'000'000});
+  out.queries = queries_;
+  for (const auto& n : nodes_) {
+    const auto& s = n.stats();
+    auto& t = out.totals;
+    t.messages_sent += s.messages_sent;
+    t.messages_received += s.messages_received;
+    t.messages_unexpected += s.messages_unexpected;
+    t.messages_invalid += s.messages_invalid;
+    t.joins_sent += s.joins_sent;
+    t.joins_accepted += s.joins_accepted;
+    t.forward_joins_received += s.forward_joins_received;
+    t.neighbor_requests_sent += s.neighbor_requests_sent;
+    t.neighbor_requests_rejected += s.neighbor_requests_rejected;
+    t.shuffles_sent += s.shuffles_sent;
+    t.shuffles_received += s.shuffles_received;
+    t.peers_failed += s.peers_failed;
+    t.queries_originated += s.queries_originated;
+    t.queries_received += s.queries_received;
+    t.queries_duplicate += s.queries_duplicate;
+    t.queries_reforwarded += s.queries_reforwarded;
+    t.queries_forwarded += s.queries_forwarded;
+    t.queries_ttl_capped += s.queries_ttl_capped;
+    t.queries_rate_limited += s.queries_rate_limited;
+    t.hits_sent += s.hits_sent;
+    t.hits_relayed += s.hits_relayed;
+    t.hits_received += s.hits_received;
+    t.hits_dropped += s.hits_dropped;
+  }
+  out.events = events_;
+  out.end = now_;
+  return out;
+}
+
+overlay_health simulator::measure_health() const {
+  overlay_health h;
+  const std::uint32_t n = size();
+  std::vector<std::uint32_t> in_degree(n, 0);
+  // Union-find over active links, taken as undirected.
+  std::vector<std::uint32_t> parent(n);
+  for (std::uint32_t i = 0; i < n; ++i) parent[i] = i;
+  auto find = [&](std::uint32_t x) {
+    while (parent[x] != x) {
+      parent[x] = parent[parent[x]];
+      x = parent[x];
+    }
+    return x;
+  };
+  std::uint64_t active_sum = 0, passive_sum = 0;
+  h.active_min = ~0u;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    if (!running_[i]) continue;
+    ++h.peers_running;
+    const auto active = nodes_[i].members().active();
+    const auto size_i = static_cast<std::uint32_t>(active.size());
+    h.active_min = std::min(h.active_min, size_i);
+    h.active_max = std::max(h.active_max, size_i);
+    active_sum += size_i;
+    passive_sum += nodes_[i].members().passive().size();
+    for (const auto& p : active) {
+      std::uint32_t j = 0;
+      if (!index_of(p, j)) continue;
+      ++in_degree[j];
+      if (!nodes_[j].members().is_active(address_of(i))) ++h.links_asymmetric;
+      const auto a = find(i), b = find(j);
+      if (a != b) parent[a] = b;
+    }
+  }
+  if (h.peers_running == 0) {
+    h.active_min = 0;
+    return h;
+  }
+  h.links_directed = active_sum;
+  const double running = h.peers_running;
+  h.active_mean = static_cast<double>(active_sum) / running;
+  h.passive_mean = static_cast<double>(passive_sum) / running;
+  std::vector<std::uint32_t> component_size(n, 0);
+  h.in_degree_min = ~0u;
+  double sq = 0;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    if (!running_[i]) continue;
+    if (component_size[find(i)]++ == 0) ++h.components;
+    h.in_degree_min = std::min(h.in_degree_min, in_degree[i]);
+    h.in_degree_max = std::max(h.in_degree_max, in_degree[i]);
+    sq += static_cast<double>(in_degree[i]) * in_degree[i];
+  }
+  h.largest_component = *std::max_element(component_size.begin(), component_size.end());
+  h.in_degree_mean = static_cast<double>(active_sum) / running;
+  h.in_degree_stddev = std::sqrt(std::max(0.0, sq / running - h.in_degree_mean * h.in_degree_mean));
+  return h;
+}
+
+}  // namespace hearsay::sim

@@ -1,0 +1,150 @@
+#pragma once
+// The discrete-event simulator: every peer is a real hearsay::node, driven in virtual time
+// over a simulated network (sim/latency.hpp), the way libtorrent's simulator and
+// FoundationDB's deterministic simulation run real code under a simulated world.
+//
+// Determinism: one seed decides everything. Each peer has its own random stream, and the
+// workload and the network have theirs; events run in (time, sequence) order; nothing
+// depends on addresses or unordered iteration. The same seed and scenario give the same
+// results, byte for byte.
+
+#include <cstdint>
+#include <deque>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "overlay/node.hpp"
+#include "sim/event_queue.hpp"
+#include "sim/scenario.hpp"
+
+namespace hearsay::sim {
+
+// Simulated peers live at 10.0.0.0/8 + index, port 7000: up to 16M peers.
+inline constexpr std::uint32_t address_base = 0x0A000000u;
+inline constexpr std::uint16_t address_port = 7000;
+inline peer_addr address_of(std::uint32_t index) { return peer_addr::from_ipv4(address_base + index, address_port); }
+
+// One search as the simulator saw it.
+struct query_record {
+  query_id id = 0;
+  std::uint32_t origin = 0;
+  std::uint32_t file = 0;
+  micros issued{0};
+  micros first_hit{-1};  // latency to the first hit; negative: no hit
+  std::uint8_t first_hit_hops = 0;
+  std::uint32_t hits = 0;
+  std::uint32_t query_messages = 0;  // query copies sent (origin and relays)
+  std::uint32_t hit_messages = 0;    // hit messages sent (holders and relays)
+  std::uint32_t duplicates = 0;      // copies that reached a peer that had seen the query
+  std::uint32_t reached = 0;         // peers that received the query (origin excluded)
+};
+
+// The shape of the overlay at one instant (the active views as an undirected graph).
+struct overlay_health {
+  std::uint32_t peers_running = 0;
+  std::uint32_t largest_component = 0;
+  std::uint32_t components = 0;
+  std::uint32_t active_min = 0, active_max = 0;
+  double active_mean = 0;
+  std::uint32_t in_degree_min = 0, in_degree_max = 0;
+  double in_degree_mean = 0, in_degree_stddev = 0;
+  double passive_mean = 0;
+  std::uint64_t links_directed = 0;   // sum of active view sizes
+  std::uint64_t links_asymmetric = 0; // a lists b, b does not list a
+};
+
+struct run_results {
+  overlay_health health;  // measured when the queries start
+  std::vector<query_record> queries;
+  node_stats totals;  // summed over all peers at the end
+  std::uint64_t events = 0;
+  micros end{0};
+};
+
+class simulator {
+ public:
+  explicit simulator(const scenario& s);
+  simulator(const simulator&) = delete;
+  simulator& operator=(const simulator&) = delete;
+
+  // Runs the whole scenario: joins, stabilisation, file placement, queries.
+  run_results run();
+
+  // Building blocks, for tests and tools: start every peer on the join schedule and run
+  // until `stabilize` after the last one; run the event loop up to a time; measure.
+  void build_overlay();
+  void run_until(micros t);
+  overlay_health measure_health() const;
+
+  micros now() const { return now_; }
+  std::uint32_t size() const { return static_cast<std::uint32_t>(nodes_.size()); }
+  const node& peer(std::uint32_t i) const { return nodes_[i]; }
+  node& peer(std::uint32_t i) { return nodes_[i]; }
+  // Crashes peer i: it stops receiving, and its active neighbours learn it after one link
+  // latency, as a TCP reset would tell them.
+  void crash(std::uint32_t i);
+  std::uint64_t events_processed() const { return events_; }
+
+ private:
+  struct deliver {
+    std::uint32_t to, from;
+    message msg;
+  };
+  struct fire_timer {
+    std::uint32_t node;
+    timer_id id;
+  };
+  struct peer_down {
+    std::uint32_t node, peer;
+  };
+  struct start_peer {
+    std::uint32_t node;
+  };
+  struct issue_query {
+    std::uint32_t index;
+  };
+  using event = std::variant<deliver, fire_timer, peer_down, start_peer, issue_query>;
+
+  // The driver side of one peer: turns its host calls into events.
+  class peer_host final : public host {
+   public:
+    peer_host(simulator& sim, std::uint32_t self) : sim_(sim), self_(self) {}
+    void send(const peer_addr& to, const message& m) override;
+    void disconnect(const peer_addr& peer) override { static_cast<void>(peer); }
+    void schedule(micros at, timer_id id) override;
+    void on_search_hit(query_id id, const msg_query_hit& h, micros latency) override;
+    void on_query_seen(const msg_query& q, bool duplicate) override;
+
+   private:
+    simulator& sim_;
+    std::uint32_t self_;
+  };
+
+  void dispatch(event& e);
+  void place_files();
+  void plan_queries(micros first);
+  query_record* record_of(query_id id);
+  bool index_of(const peer_addr& a, std::uint32_t& index) const;
+
+  scenario scenario_;
+  node_config node_config_;  // shared by all peers: scenario overlay parameters + seed list
+  std::deque<peer_host> hosts_;
+  std::deque<node> nodes_;
+  std::vector<std::uint8_t> running_;  // 1 while a peer is started and not crashed
+  event_queue<event> queue_;
+  rng workload_rng_;
+  micros now_{0};
+  std::uint64_t events_ = 0;
+  bool built_ = false;
+
+  std::vector<std::vector<std::uint32_t>> holders_;  // per file: the peers holding it
+  std::vector<query_record> queries_;
+  std::unordered_map<query_id, std::uint32_t> query_index_;
+  std::vector<std::uint8_t> wire_;  // scratch for the wire codec round trip
+};
+
+// The catalogue's name for file f ("file-000123").
+std::string file_name(std::uint32_t f);
+
+}  // namespace hearsay::sim

@@ -342,39 +342,46 @@ bool decode_body(const w::Frame& f, const limits& lim, decode_result& r) {
 
 }  // namespace
 
-decode_result decode(std::span<const std::uint8_t> body, const limits& lim) {
+decode_result decode(std::span<const std::uint8_t> frame, const limits& lim) {
   decode_result r;
-  if (body.size() > lim.frame_bytes_max) {
-    r.err = error::too_large;
-    r.detail = std::to_string(body.size()) + " bytes";
-    return r;
-  }
-  if (body.size() < sizeof(flatbuffers::uoffset_t) + flatbuffers::kFileIdentifierLength) {
+  if (frame.size() < prefix_bytes + sizeof(flatbuffers::uoffset_t) + flatbuffers::kFileIdentifierLength) {
     r.err = error::truncated;
     return r;
   }
-  if (!flatbuffers::BufferHasIdentifier(body.data(), w::FrameIdentifier())) {
+  const std::uint32_t length = std::uint32_t{frame[0]} | (std::uint32_t{frame[1]} << 8) |
+                               (std::uint32_t{frame[2]} << 16) | (std::uint32_t{frame[3]} << 24);
+  if (length > lim.frame_bytes_max || frame.size() - prefix_bytes > lim.frame_bytes_max) {
+    r.err = error::too_large;
+    r.detail = std::to_string(length) + " bytes";
+    return r;
+  }
+  if (length != frame.size() - prefix_bytes) {
+    r.err = error::truncated;
+    r.detail = "length prefix says " + std::to_string(length) + ", frame holds " + std::to_string(frame.size() - prefix_bytes);
+    return r;
+  }
+  if (!flatbuffers::BufferHasIdentifier(frame.data(), w::FrameIdentifier(), true)) {
     r.err = error::bad_identifier;
     return r;
   }
-  // FlatBuffers reads scalars in place: a body at an odd offset in a stream buffer is copied
-  // to aligned memory first.
+  // FlatBuffers reads scalars in place and aligns a size-prefixed buffer from its prefix: a
+  // frame found at an unaligned spot in a stream buffer is copied to aligned memory first.
   std::vector<std::uint64_t> aligned;
-  const std::uint8_t* data = body.data();
+  const std::uint8_t* data = frame.data();
   if (reinterpret_cast<std::uintptr_t>(data) % alignof(std::uint64_t) != 0) {
-    aligned.resize((body.size() + 7) / 8);
-    std::memcpy(aligned.data(), body.data(), body.size());
+    aligned.resize((frame.size() + 7) / 8);
+    std::memcpy(aligned.data(), frame.data(), frame.size());
     data = reinterpret_cast<const std::uint8_t*>(aligned.data());
   }
   flatbuffers::Verifier::Options opts;
   opts.max_depth = lim.depth_max;
   opts.max_tables = lim.tables_max;
-  flatbuffers::Verifier verifier(data, body.size(), opts);
-  if (!w::VerifyFrameBuffer(verifier)) {
+  flatbuffers::Verifier verifier(data, frame.size(), opts);
+  if (!w::VerifySizePrefixedFrameBuffer(verifier)) {
     r.err = error::verify_failed;
     return r;
   }
-  const w::Frame* f = w::GetFrame(data);
+  const w::Frame* f = w::GetSizePrefixedFrame(data);
   r.value.version = f->version();
   if (r.value.version != protocol_version) {
     r.err = error::unknown_version;
@@ -420,7 +427,7 @@ std::span<const std::uint8_t> frame_reader::next() {
   // The frame after this one may already be here: check its prefix now, so an oversize
   // prefix poisons the reader without waiting for more bytes.
   check_prefix();
-  return {p + prefix_bytes, length};
+  return {p, prefix_bytes + length};
 }
 
 }  // namespace hearsay::codec

@@ -72,8 +72,8 @@ class encoder {
 // One-off convenience: a fresh vector holding prefix + frame.
 std::vector<std::uint8_t> encode_frame(const peer_addr& sender, const message& m);
 
-// Decodes one frame body (without its length prefix).
-decode_result decode(std::span<const std::uint8_t> body, const limits& lim);
+// Decodes one frame: its 4-byte length prefix and the body (the prefix must match the body).
+decode_result decode(std::span<const std::uint8_t> frame, const limits& lim);
 
 // Splits a byte stream into frame bodies. Memory is bounded by prefix + frame_bytes_max; a
 // length prefix over the limit is reported at once (before its body arrives) and poisons the
@@ -84,8 +84,8 @@ class frame_reader {
 
   // Appends received bytes. Returns false (and poisons the reader) on an oversize prefix.
   bool feed(std::span<const std::uint8_t> bytes);
-  // The next complete frame body, or an empty span when none is complete. The span stays
-  // valid until the next call to feed() or next().
+  // The next complete frame (prefix and body, ready for decode()), or an empty span when
+  // none is complete. The span stays valid until the next call to feed().
   std::span<const std::uint8_t> next();
   bool poisoned() const { return poisoned_; }
   std::size_t buffered() const { return buffer_.size() - consumed_; }

@@ -35,6 +35,11 @@ struct membership_config {
   // more messages on repair than the overlay spends on search; an isolated node, though,
   // keeps asking until someone takes it in.
   std::uint32_t repair_requests_per_round = 2;
+  // A NEIGHBOR request is sent with high priority (it cannot be refused) while the active
+  // view has fewer members than this. The paper uses 1 (only an empty view); 2 also rescues
+  // pairs of peers that hold only each other, an island no low-priority request may ever
+  // break into while every other view is full.
+  std::uint32_t high_priority_below = 2;
 };
 
 struct search_config {

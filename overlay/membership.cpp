@@ -211,9 +211,9 @@ void membership::request_neighbor(micros now) {
   neighbor_target_ = target;
   ++neighbor_generation_;
   ++stats_.neighbor_requests_sent;
-  // High priority when this node has no neighbour at all: the paper's rule that guarantees
-  // an isolated node is taken in.
-  send(target, msg_neighbor{active_.empty()});
+  // High priority when this node has (almost) no neighbour: the paper's rule that an
+  // isolated node is always taken in, extended to near-isolated ones (config).
+  send(target, msg_neighbor{active_.size() < cfg_.high_priority_below});
   host_.schedule(now + cfg_.request_timeout, {timer_kind::neighbor_timeout, neighbor_generation_});
 }
 

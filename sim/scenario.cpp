@@ -98,6 +98,10 @@ std::vector<scenario_key> make_keys() {
                           [](scenario& s) -> u8& { return s.node.membership.walk_length_shuffle; }));
   k.push_back(duration("overlay.repair_period_ms", "time between active-view top-ups", 1'000, 1, 3'600'000,
                        [](scenario& s) -> micros& { return s.node.membership.repair_period; }));
+  k.push_back(integer<u32>("overlay.repair_requests_per_round", "NEIGHBOR requests per repair round while not isolated", 1,
+                           1024, [](scenario& s) -> u32& { return s.node.membership.repair_requests_per_round; }));
+  k.push_back(integer<u32>("overlay.high_priority_below", "NEIGHBOR requests are high priority below this view size",
+                           1, 64, [](scenario& s) -> u32& { return s.node.membership.high_priority_below; }));
   k.push_back(duration("overlay.request_timeout_ms", "JOIN / NEIGHBOR answer timeout", 1'000, 1, 600'000,
                        [](scenario& s) -> micros& { return s.node.membership.request_timeout; }));
   k.push_back(integer<u32>("overlay.fanout", "neighbours a query is sent to at each hop", 1, 64,

@@ -99,7 +99,7 @@ void simulator::dispatch(event& e) {
     if (scenario_.wire_codec) {
       // The real bytes: encode as the sender would, verify and decode as the receiver would.
       const auto frame = codec::encode_frame(address_of(d->from), d->msg);
-      auto decoded = codec::decode(std::span(frame).subspan(4), codec::limits{});
+      auto decoded = codec::decode(frame, codec::limits{});
       HEARSAY_ASSERT(decoded.ok());
       HEARSAY_ASSERT(decoded.value.sender == address_of(d->from));
       nodes_[d->to].on_message(now_, decoded.value.sender, decoded.value.msg);

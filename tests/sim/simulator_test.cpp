@@ -1,0 +1,298 @@
+// The simulator: event order, latency models, determinism, overlay health, search, scenarios.
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <set>
+
+#include "sim/event_queue.hpp"
+#include "sim/latency.hpp"
+#include "sim/report.hpp"
+#include "sim/scenario.hpp"
+#include "sim/simulator.hpp"
+
+using namespace hearsay;
+using namespace hearsay::sim;
+
+namespace {
+scenario small(std::uint32_t peers) {
+  scenario s;
+  s.peers = peers;
+  s.stabilize = micros{30'000'000};
+  s.files = 100;
+  s.replication = 10;
+  s.queries = 100;
+  return s;
+}
+}  // namespace
+
+TEST_CASE("events pop in (time, sequence) order", "[sim]") {
+  event_queue<int> q;
+  q.push(micros{5}, 1);
+  q.push(micros{3}, 2);
+  q.push(micros{5}, 3);
+  q.push(micros{3}, 4);
+  q.push(micros{0}, 5);
+  std::vector<int> order;
+  while (!q.empty()) order.push_back(q.pop().payload);
+  CHECK(order == std::vector<int>{5, 2, 4, 1, 3});
+
+  // Many random times: popped sorted by time, and equal times in insertion order.
+  hearsay::rng random(5);
+  event_queue<std::pair<std::int64_t, int>> big;
+  for (int i = 0; i < 50'000; ++i) {
+    const auto t = static_cast<std::int64_t>(random.below(1000));
+    big.push(micros{t}, {t, i});
+    if (i % 3 == 0) big.pop();  // interleave pops, as a run does
+  }
+  std::pair<std::int64_t, int> last{-1, -1};
+  while (!big.empty()) {
+    auto e = big.pop();
+    REQUIRE(e.at.count() == e.payload.first);
+    REQUIRE(e.payload.first >= last.first);
+    if (e.payload.first == last.first) REQUIRE(e.payload.second > last.second);
+    last = e.payload;
+  }
+}
+
+TEST_CASE("latency models stay within their parameters", "[sim]") {
+  latency_model m;
+  REQUIRE(m.parse("constant:25").empty());
+  CHECK(m.link(1, 3, 4) == micros{25'000});
+
+  REQUIRE(m.parse("uniform:10:20").empty());
+  std::int64_t lo = 1'000'000'000, hi = 0;
+  double sum = 0;
+  const int n = 20'000;
+  for (int i = 0; i < n; ++i) {
+    const auto l = m.link(7, static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i + 1)).count();
+    lo = std::min(lo, l);
+    hi = std::max(hi, l);
+    sum += static_cast<double>(l);
+  }
+  CHECK(lo >= 10'000);
+  CHECK(hi <= 20'000);
+  CHECK(lo < 10'100);  // the whole range is used
+  CHECK(hi > 19'900);
+  CHECK(std::abs(sum / n - 15'000) < 150);  // mean of uniform[10,20] ms
+
+  REQUIRE(m.parse("lognormal:50:0.5").empty());
+  std::vector<std::int64_t> draws;
+  for (int i = 0; i < n; ++i) draws.push_back(m.link(9, static_cast<std::uint32_t>(i), 1'000'000).count());
+  std::sort(draws.begin(), draws.end());
+  const double median = static_cast<double>(draws[draws.size() / 2]);
+  CHECK(std::abs(median - 50'000) < 2'000);  // median = exp(mu)
+  // For sigma 0.5, the 84th percentile sits at median * e^0.5.
+  const double p84 = static_cast<double>(draws[static_cast<std::size_t>(0.8413 * n)]);
+  CHECK(std::abs(p84 / 50'000 - std::exp(0.5)) < 0.05);
+
+  // A link's latency is the same both ways and for every message (so links stay FIFO).
+  CHECK(m.link(3, 10, 20) == m.link(3, 20, 10));
+  CHECK(m.link(3, 10, 20) == m.link(3, 10, 20));
+
+  CHECK_FALSE(m.parse("uniform:20:10").empty());
+  CHECK_FALSE(m.parse("gaussian:1").empty());
+  CHECK_FALSE(m.parse("constant:abc").empty());
+}
+
+TEST_CASE("same seed and scenario: byte-identical report; another seed: another fingerprint", "[sim]") {
+  const auto s = small(1'500);
+  auto report = [](const scenario& sc) {
+    simulator sim(sc);
+    return format_report(sc, sim.run());
+  };
+  const auto a = report(s);
+  const auto b = report(s);
+  CHECK(a == b);
+  auto other = s;
+  other.seed = 2;
+  const auto c = report(other);
+  CHECK(a != c);
+  CHECK(a.find("fingerprint: ") != std::string::npos);
+  CHECK(a.substr(a.find("fingerprint: ")) != c.substr(c.find("fingerprint: ")));
+}
+
+TEST_CASE("the wire codec switch changes nothing but speed", "[sim]") {
+  auto s = small(800);
+  s.queries = 50;
+  simulator fast(s);
+  const auto a = format_report(s, fast.run());
+  s.wire_codec = true;
+  simulator wire(s);
+  auto b = format_report(s, wire.run());
+  // The scenario line names the codec; every result, and so the rest, must be equal.
+  const auto strip = [](std::string text) {
+    const auto at = text.find(", wire codec on");
+    if (at != std::string::npos) text.erase(at, std::string(", wire codec on").size());
+    return text.substr(0, text.find("fingerprint: "));
+  };
+  CHECK(strip(a) == strip(b));
+}
+
+TEST_CASE("after joins and stabilisation the overlay is connected and views are in bounds", "[sim]") {
+  auto s = small(2'000);
+  simulator sim(s);
+  sim.build_overlay();
+  const auto h = sim.measure_health();
+  CHECK(h.peers_running == 2'000);
+  CHECK(h.largest_component == 2'000);
+  CHECK(h.components == 1);
+  CHECK(h.active_min >= 1);
+  CHECK(h.active_max <= s.node.membership.view_size_active);
+  CHECK(h.active_mean > 4.5);
+  // Crossing messages can leave a link one-sided for a moment; traffic heals it (the peer
+  // answers DISCONNECT). Such links must stay rare.
+  CHECK(h.links_asymmetric * 1000 <= h.links_directed);
+  for (std::uint32_t i = 0; i < sim.size(); ++i) {
+    REQUIRE(sim.peer(i).members().passive().size() <= s.node.membership.view_size_passive);
+  }
+}
+
+TEST_CASE("with many replicas every search succeeds; hits come back with sane hops", "[sim]") {
+  auto s = small(1'000);
+  s.replication = 200;
+  s.node.search.ttl = 4;
+  simulator sim(s);
+  const auto r = sim.run();
+  const auto m = summarize(s, r);
+  CHECK(m.queries == 100);
+  CHECK(m.success_rate == 1.0);
+  CHECK(m.hops_max <= 4);
+  CHECK(m.hops_mean >= 1.0);
+  CHECK(m.first_hit_p50_us > 0);
+  // Latency at least one round trip over the fastest links (10 ms each way).
+  for (const auto& q : r.queries) {
+    REQUIRE(q.first_hit.count() >= 20'000);
+    REQUIRE(q.first_hit.count() >= 2 * 10'000 * q.first_hit_hops);
+  }
+}
+
+TEST_CASE("TTL 1 reaches only the origin's direct neighbours", "[sim]") {
+  auto s = small(1'000);
+  s.node.search.ttl = 1;
+  s.node.search.fanout = 64;  // every neighbour
+  simulator sim(s);
+  const auto r = sim.run();
+  for (const auto& q : r.queries) {
+    const auto neighbours = static_cast<std::uint32_t>(sim.peer(q.origin).members().active().size());
+    // Views change little in 1 s of queries; the copies sent equal the origin's degree.
+    REQUIRE(q.query_messages <= s.node.membership.view_size_active);
+    REQUIRE(q.reached == q.query_messages);  // no relay forwards
+    REQUIRE(q.duplicates == 0);
+    REQUIRE(neighbours >= 1);
+    if (q.hits > 0) REQUIRE(q.first_hit_hops == 1);
+  }
+}
+
+TEST_CASE("flood reach grows with TTL and messages with fan-out", "[sim]") {
+  auto base = small(1'500);
+  base.queries = 40;
+  auto reach = [](scenario s) {
+    simulator sim(s);
+    return summarize(s, sim.run());
+  };
+  auto t2 = base;
+  t2.node.search.ttl = 2;
+  auto t4 = base;
+  t4.node.search.ttl = 4;
+  const auto a = reach(t2), b = reach(t4);
+  CHECK(b.reached_mean > 3 * a.reached_mean);
+  CHECK(b.success_rate >= a.success_rate);
+  auto f1 = t4;
+  f1.node.search.fanout = 1;
+  const auto c = reach(f1);
+  CHECK(c.query_messages_mean <= 4.0 + 1e-9);  // one copy per hop, TTL 4
+  CHECK(c.query_messages_mean < b.query_messages_mean);
+}
+
+TEST_CASE("crashed peers are dropped from views and the overlay stays connected", "[sim]") {
+  auto s = small(1'000);
+  s.queries = 0;
+  simulator sim(s);
+  sim.build_overlay();
+  for (std::uint32_t i = 0; i < 1'000; i += 10) sim.crash(i);  // 10%
+  sim.run_until(sim.now() + micros{60'000'000});
+  const auto h = sim.measure_health();
+  CHECK(h.peers_running == 900);
+  CHECK(h.largest_component == 900);
+  for (std::uint32_t i = 0; i < sim.size(); ++i) {
+    if (i % 10 == 0) continue;
+    for (const auto& p : sim.peer(i).members().active()) REQUIRE((p.ipv4() - address_base) % 10 != 0);
+  }
+}
+
+TEST_CASE("scenario files: keys load, errors name file:line", "[sim]") {
+  scenario s;
+  scenario_error err;
+  REQUIRE(load_scenario_text("peers = 500\nseed = 9\n[overlay]\nfanout = 3\nttl = 6\n[network]\n"
+                             "latency = \"constant:20\"\n[workload]\nreplication = 5\n",
+                             "t.toml", s, err));
+  CHECK(s.peers == 500);
+  CHECK(s.seed == 9);
+  CHECK(s.node.search.fanout == 3);
+  CHECK(s.node.search.ttl == 6);
+  CHECK(s.latency.link(1, 1, 2) == micros{20'000});
+  CHECK(s.replication == 5);
+
+  scenario t;
+  CHECK_FALSE(load_scenario_text("peers = 10\n\n[overlay]\nfanuot = 3\n", "bad.toml", t, err));
+  CHECK(err.message == "bad.toml:4: unknown key 'overlay.fanuot'");
+  CHECK_FALSE(load_scenario_text("peers = \"many\"\n", "bad.toml", t, err));
+  CHECK(err.message == "bad.toml:1: peers: expected an integer");
+  CHECK_FALSE(load_scenario_text("[overlay]\nttl = 0\n", "bad.toml", t, err));
+  CHECK(err.message.rfind("bad.toml:2: overlay.ttl: must be between", 0) == 0);
+  CHECK_FALSE(load_scenario_text("peers = -5\n", "bad.toml", t, err));
+  CHECK(err.message == "bad.toml:1: peers: must not be negative");
+  CHECK_FALSE(load_scenario_text("[network]\nlatency = \"uniform:9\"\n", "bad.toml", t, err));
+  CHECK(err.message.rfind("bad.toml:2: network.latency: ", 0) == 0);
+  CHECK_FALSE(load_scenario_text("peers = 10\npeers = [\n", "syntax.toml", t, err));
+  CHECK(err.message.rfind("syntax.toml:2: ", 0) == 0);
+
+  // A real file, through the same path as --scenario.
+  const std::string path = "hearsay_scenario_test.toml";
+  {
+    std::ofstream f(path);
+    f << "# comment\npeers = 100\n[join]\nseeds = 2\nbogus = 1\n";
+  }
+  CHECK_FALSE(load_scenario_file(path, t, err));
+  CHECK(err.message == path + ":5: unknown key 'join.bogus'");
+  std::remove(path.c_str());
+  CHECK_FALSE(load_scenario_file("no-such-file.toml", t, err));
+  CHECK(err.message.find("no-such-file.toml") != std::string::npos);
+
+  // Flags set the same keys.
+  CHECK(set_key(t, "overlay.fanout", "7", err));
+  CHECK(t.node.search.fanout == 7);
+  CHECK_FALSE(set_key(t, "overlay.fanout", "x", err));
+  CHECK_FALSE(set_key(t, "nope", "1", err));
+  // Cross-field checks.
+  scenario v;
+  v.peers = 10;
+  v.replication = 11;
+  CHECK_FALSE(validate(v).empty());
+}
+
+TEST_CASE("every shipped scenario file loads and validates", "[sim]") {
+  for (const char* name : {"default.toml", "small.toml", "large-100k.toml"}) {
+    scenario s;
+    scenario_error err;
+    INFO(name);
+    REQUIRE(load_scenario_file(std::string(HEARSAY_SOURCE_DIR) + "/sim/scenarios/" + name, s, err));
+    CHECK(validate(s).empty());
+  }
+}
+
+TEST_CASE("default.toml is exactly the built-in defaults", "[sim]") {
+  scenario from_file;
+  scenario_error err;
+  REQUIRE(load_scenario_file(std::string(HEARSAY_SOURCE_DIR) + "/sim/scenarios/default.toml", from_file, err));
+  scenario built_in;
+  // Compare through a small run of each: every parameter shows in the report or its results.
+  from_file.peers = built_in.peers = 400;
+  from_file.queries = built_in.queries = 30;
+  from_file.stabilize = built_in.stabilize = micros{20'000'000};
+  simulator a(from_file), b(built_in);
+  CHECK(format_report(from_file, a.run()) == format_report(built_in, b.run()));
+}

@@ -205,6 +205,8 @@ struct checker {
 
 bool decode_body(const w::Frame& f, const limits& lim, decode_result& r) {
   checker c{lim, r};
+  // The verifier accepts a union whose type is set but whose table is absent.
+  if (f.message_type() != w::Message::NONE && f.message() == nullptr) return c.fail("frame.message");
   switch (f.message_type()) {
     case w::Message::Hello: {
       const auto* m = f.message_as_Hello();

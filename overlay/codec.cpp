@@ -43,7 +43,7 @@ struct message_encoder {
     const auto network = fbb.CreateString(m.network);
     const auto agent = fbb.CreateString(m.agent);
     const auto listen = to_wire(m.listen);
-    return {w::Message::Hello, w::CreateHello(fbb, network, &listen, agent).Union()};
+    return {w::Message::Hello, w::CreateHello(fbb, network, &listen, agent, m.fetch_only).Union()};
   }
   std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_join&) const {
     return {w::Message::Join, w::CreateJoin(fbb).Union()};
@@ -215,6 +215,7 @@ bool decode_body(const w::Frame& f, const limits& lim, decode_result& r) {
           !c.addr(m->listen(), "hello.listen", out.listen) || !c.text(m->agent(), "hello.agent", out.agent, false)) {
         return false;
       }
+      out.fetch_only = m->fetch_only();
       r.value.msg = std::move(out);
       return true;
     }

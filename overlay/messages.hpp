@@ -20,6 +20,7 @@ struct msg_hello {
   std::string network;  // overlay name; peers on another network are refused
   peer_addr listen;     // the speaker's advertised listen address
   std::string agent;    // software name and version, for logs
+  bool fetch_only = false;  // a file transfer, not an overlay link
 };
 
 // ---- membership: HyParView ----

@@ -106,10 +106,12 @@ std::optional<std::array<std::uint8_t, 16>> parse_ipv6(std::string_view s) {
   return out;
 }
 
-std::optional<std::uint16_t> parse_port(std::string_view s) {
+std::optional<std::uint16_t> parse_port(std::string_view s, bool zero_ok) {
   unsigned value = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (ec != std::errc{} || end != s.data() + s.size() || value == 0 || value > 65535) return std::nullopt;
+  if (ec != std::errc{} || end != s.data() + s.size() || (value == 0 && !zero_ok) || value > 65535) {
+    return std::nullopt;
+  }
   return static_cast<std::uint16_t>(value);
 }
 
@@ -127,7 +129,7 @@ peer_addr peer_addr::from_ipv4(std::uint32_t v, std::uint16_t port_number) {
   return a;
 }
 
-std::optional<peer_addr> peer_addr::parse(std::string_view text, std::uint16_t default_port) {
+std::optional<peer_addr> peer_addr::parse(std::string_view text, std::uint16_t default_port, bool port_zero_ok) {
   std::string_view host = text;
   std::optional<std::uint16_t> port;
   if (!text.empty() && text.front() == '[') {
@@ -137,13 +139,13 @@ std::optional<peer_addr> peer_addr::parse(std::string_view text, std::uint16_t d
     auto rest = text.substr(close + 1);
     if (!rest.empty()) {
       if (rest.front() != ':') return std::nullopt;
-      port = parse_port(rest.substr(1));
+      port = parse_port(rest.substr(1), port_zero_ok);
       if (!port) return std::nullopt;
     }
   } else if (std::count(text.begin(), text.end(), ':') == 1) {
     const auto colon = text.find(':');
     host = text.substr(0, colon);
-    port = parse_port(text.substr(colon + 1));
+    port = parse_port(text.substr(colon + 1), port_zero_ok);
     if (!port) return std::nullopt;
   }
   if (!port) {

@@ -26,8 +26,10 @@ struct peer_addr {
   std::uint16_t port = 0;
 
   static peer_addr from_ipv4(std::uint32_t ipv4_host_order, std::uint16_t port);
-  // Parses "1.2.3.4:5", "[::1]:5"; a bare host takes default_port when it is nonzero.
-  static std::optional<peer_addr> parse(std::string_view text, std::uint16_t default_port = 0);
+  // Parses "1.2.3.4:5", "[::1]:5"; a bare host takes default_port when it is nonzero. Port 0
+  // ("any free port") is accepted only when port_zero_ok, as for a listen address.
+  static std::optional<peer_addr> parse(std::string_view text, std::uint16_t default_port = 0,
+                                        bool port_zero_ok = false);
 
   bool is_ipv4() const;
   std::uint32_t ipv4() const;  // host order; meaningful only when is_ipv4()

@@ -23,7 +23,7 @@ std::vector<message> samples() {
   v6.ip = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
   v6.port = 9000;
   return {
-      msg_hello{"mainnet", a4(0x01020304, 4000), "hearsay/0.1"},
+      msg_hello{"mainnet", a4(0x01020304, 4000), "hearsay/0.1", true},
       msg_join{},
       msg_forward_join{a4(0x0a000005), 6},
       msg_join_reply{},
@@ -48,7 +48,7 @@ bool same(const message& x, const message& y) {
       [&](const auto& a) {
         using T = std::decay_t<decltype(a)>;
         const T& b = std::get<T>(y);
-        if constexpr (std::is_same_v<T, msg_hello>) return a.network == b.network && a.listen == b.listen && a.agent == b.agent;
+        if constexpr (std::is_same_v<T, msg_hello>) return a.network == b.network && a.listen == b.listen && a.agent == b.agent && a.fetch_only == b.fetch_only;
         if constexpr (std::is_same_v<T, msg_forward_join>) return a.joiner == b.joiner && a.ttl == b.ttl;
         if constexpr (std::is_same_v<T, msg_neighbor>) return a.high_priority == b.high_priority;
         if constexpr (std::is_same_v<T, msg_neighbor_reply>) return a.accepted == b.accepted;

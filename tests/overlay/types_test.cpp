@@ -51,6 +51,10 @@ TEST_CASE("malformed addresses are refused", "[types]") {
     INFO(text);
     CHECK_FALSE(peer_addr::parse(text));
   }
+  // Port 0 is "any port": only for listen addresses.
+  auto any = peer_addr::parse("0.0.0.0:0", 0, true);
+  REQUIRE(any);
+  CHECK(any->port == 0);
   CHECK(peer_addr{}.is_unspecified());
   CHECK(peer_addr::from_ipv4(0, 7000).is_unspecified());
   CHECK(peer_addr::from_ipv4(1, 0).is_unspecified());

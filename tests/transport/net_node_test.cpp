@@ -1,0 +1,281 @@
+// Real nodes on 127.0.0.1: joins, searches, fetches, failures. All nodes share one
+// io_context on the test's thread; tests poll it until a condition holds or a deadline passes.
+
+#include <catch2/catch.hpp>
+
+#include <asio.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "overlay/sha256.hpp"
+#include "transport/net_node.hpp"
+
+using namespace hearsay;
+using namespace hearsay::net;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A fresh folder under the build tree's working directory, removed at the end.
+struct temp_dir {
+  explicit temp_dir(const std::string& name) : path(fs::absolute("net-test-" + name)) {
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  fs::path path;
+};
+
+std::vector<std::uint8_t> pattern(std::size_t n, std::uint8_t seed) {
+  std::vector<std::uint8_t> v(n);
+  std::uint32_t x = seed * 2654435761u + 1;
+  for (auto& b : v) {
+    x = x * 1664525u + 1013904223u;
+    b = static_cast<std::uint8_t>(x >> 24);
+  }
+  return v;
+}
+
+void write_file(const fs::path& p, const std::vector<std::uint8_t>& bytes) {
+  fs::create_directories(p.parent_path());
+  std::ofstream f(p, std::ios::binary);
+  f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+std::vector<std::uint8_t> read_file(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+struct cluster {
+  explicit cluster(const std::string& name) : dir(name), log(log_level::warn) {}
+
+  net_node& add(bool with_seed = true) {
+    const auto i = nodes.size();
+    net_config cfg;
+    cfg.listen = *peer_addr::parse("127.0.0.1:0", 0, true);
+    cfg.network = "test";
+    cfg.seed = 100 + i;
+    cfg.shared_dir = dir.path / ("node" + std::to_string(i)) / "shared";
+    cfg.download_dir = dir.path / ("node" + std::to_string(i)) / "downloads";
+    fs::create_directories(cfg.shared_dir);
+    cfg.overlay.membership.shuffle_period = micros{1'000'000};
+    cfg.overlay.membership.repair_period = micros{500'000};
+    cfg.limits.fetch_chunk_bytes = 16 * 1024;
+    if (with_seed && !nodes.empty()) cfg.overlay.seeds = {nodes[0]->address()};
+    configs.push_back(cfg);
+    nodes.push_back(std::make_unique<net_node>(io, cfg, log));
+    REQUIRE_FALSE(nodes.back()->start());
+    return *nodes.back();
+  }
+
+  // Runs the loop until pred() holds; false if the deadline passes first.
+  bool run_until(const std::function<bool()>& pred, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!pred()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      io.run_for(std::chrono::milliseconds(5));
+      if (io.stopped()) io.restart();
+    }
+    return true;
+  }
+
+  temp_dir dir;
+  logger log;
+  asio::io_context io;
+  std::vector<net_config> configs;
+  std::vector<std::unique_ptr<net_node>> nodes;
+};
+
+}  // namespace
+
+TEST_CASE("real nodes join through a seed and form symmetric views", "[net]") {
+  cluster c("join");
+  for (int i = 0; i < 6; ++i) c.add();
+  const bool formed = c.run_until([&] {
+    for (auto& n : c.nodes) {
+      if (n->overlay().members().active().size() < 2) return false;
+    }
+    return true;
+  });
+  REQUIRE(formed);
+  for (auto& n : c.nodes) {
+    for (const auto& p : n->overlay().members().active()) {
+      bool found = false;
+      for (auto& m : c.nodes) {
+        if (m->address() == p) found = m->overlay().members().is_active(n->address());
+      }
+      CHECK(found);
+    }
+  }
+}
+
+TEST_CASE("a search finds files on other nodes and a fetch brings back the exact bytes", "[net]") {
+  cluster c("fetch");
+  for (int i = 0; i < 5; ++i) c.add();
+  const auto content = pattern(300'000, 7);
+  write_file(c.configs[3].shared_dir / "holiday photos.zip", content);
+  std::vector<std::string> problems;
+  REQUIRE_FALSE(c.nodes[3]->rescan(problems));
+  REQUIRE(c.run_until([&] {
+    for (auto& n : c.nodes) {
+      if (n->overlay().members().active().size() < 2) return false;
+    }
+    return true;
+  }));
+
+  std::vector<search_hit> hits;
+  bool done = false;
+  c.nodes[1]->search("holiday photos", [&](const search_hit& h) { hits.push_back(h); },
+                     [&](std::uint32_t) { done = true; });
+  REQUIRE(c.run_until([&] { return !hits.empty(); }));
+  CHECK(hits[0].holder == c.nodes[3]->address());
+  CHECK(hits[0].file.name == "holiday photos.zip");
+  CHECK(hits[0].file.size == content.size());
+  CHECK(hits[0].file.sha256 == sha256::of(content));
+  CHECK(hits[0].latency.count() > 0);
+
+  fetch_status last;
+  c.nodes[1]->fetch(hits[0].file, {hits[0].holder}, [&](const fetch_status& s) { last = s; });
+  REQUIRE(c.run_until([&] { return last.st != fetch_status::state::running; }));
+  REQUIRE(last.st == fetch_status::state::done);
+  CHECK(last.path == c.configs[1].download_dir / "holiday photos.zip");
+  CHECK(read_file(last.path) == content);
+  CHECK(c.nodes[1]->stats().fetches_done == 1);
+  // Nothing else is left in the download folder (no .part).
+  std::size_t entries = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(c.configs[1].download_dir)) ++entries;
+  CHECK(entries == 1);
+
+  SECTION("fetching the same file again keeps both under distinct names") {
+    fetch_status again;
+    c.nodes[1]->fetch(hits[0].file, {hits[0].holder}, [&](const fetch_status& s) { again = s; });
+    REQUIRE(c.run_until([&] { return again.st != fetch_status::state::running; }));
+    REQUIRE(again.st == fetch_status::state::done);
+    CHECK(again.path == c.configs[1].download_dir / "holiday photos (2).zip");
+  }
+}
+
+TEST_CASE("a fetch whose holder dies mid-transfer completes from another holder", "[net]") {
+  cluster c("failover");
+  for (int i = 0; i < 5; ++i) c.add();
+  const auto content = pattern(2'000'000, 9);
+  for (int h : {2, 3}) {
+    write_file(c.configs[static_cast<std::size_t>(h)].shared_dir / "big.bin", content);
+    std::vector<std::string> problems;
+    REQUIRE_FALSE(c.nodes[static_cast<std::size_t>(h)]->rescan(problems));
+  }
+  file_info info{"big.bin", content.size(), sha256::of(content)};
+  fetch_status last;
+  bool killed = false;
+  c.nodes[0]->fetch(info, {c.nodes[2]->address(), c.nodes[3]->address()}, [&](const fetch_status& s) {
+    last = s;
+    // Kill the first holder once a quarter of the file has arrived.
+    if (!killed && s.bytes > content.size() / 4 && s.bytes < content.size()) {
+      killed = true;
+      c.nodes[2].reset();
+    }
+  });
+  REQUIRE(c.run_until([&] { return last.st != fetch_status::state::running; }, std::chrono::seconds(20)));
+  CHECK(killed);
+  REQUIRE(last.st == fetch_status::state::done);
+  CHECK(last.holder == c.nodes[3]->address());
+  CHECK(read_file(last.path) == content);
+}
+
+TEST_CASE("an interrupted download resumes from its .part file", "[net]") {
+  cluster c("resume");
+  c.add();
+  c.add();
+  const auto content = pattern(500'000, 3);
+  write_file(c.configs[1].shared_dir / "doc.pdf", content);
+  std::vector<std::string> problems;
+  REQUIRE_FALSE(c.nodes[1]->rescan(problems));
+  file_info info{"doc.pdf", content.size(), sha256::of(content)};
+  // A previous attempt left the first 200,000 bytes.
+  const auto part = c.configs[0].download_dir / (".doc.pdf." + info.sha256.to_hex().substr(0, 8) + ".part");
+  write_file(part, std::vector<std::uint8_t>(content.begin(), content.begin() + 200'000));
+  std::vector<std::uint64_t> progress;
+  fetch_status last;
+  c.nodes[0]->fetch(info, {c.nodes[1]->address()}, [&](const fetch_status& s) {
+    last = s;
+    progress.push_back(s.bytes);
+  });
+  REQUIRE(c.run_until([&] { return last.st != fetch_status::state::running; }));
+  REQUIRE(last.st == fetch_status::state::done);
+  CHECK(progress.front() > 200'000);  // the first chunk landed after the resumed part
+  CHECK(c.nodes[1]->stats().fetch_bytes_served == 300'000);
+  CHECK(read_file(last.path) == content);
+  CHECK_FALSE(fs::exists(part));
+}
+
+TEST_CASE("a holder sending wrong bytes is caught by the hash and another holder is used", "[net]") {
+  cluster c("mismatch");
+  for (int i = 0; i < 3; ++i) c.add();
+  const auto content = pattern(100'000, 5);
+  auto corrupt = content;
+  corrupt[50'000] ^= 0xff;
+  write_file(c.configs[1].shared_dir / "x.bin", corrupt);
+  write_file(c.configs[2].shared_dir / "x.bin", content);
+  std::vector<std::string> problems;
+  REQUIRE_FALSE(c.nodes[1]->rescan(problems));
+  REQUIRE_FALSE(c.nodes[2]->rescan(problems));
+  // Node 1 now changes its file under the index: it still advertises the old digest.
+  // Simulate a lying holder: index the good file there, then overwrite it with bad bytes.
+  write_file(c.configs[1].shared_dir / "x.bin", content);
+  REQUIRE_FALSE(c.nodes[1]->rescan(problems));
+  write_file(c.configs[1].shared_dir / "x.bin", corrupt);
+  file_info info{"x.bin", content.size(), sha256::of(content)};
+  fetch_status last;
+  c.nodes[0]->fetch(info, {c.nodes[1]->address(), c.nodes[2]->address()}, [&](const fetch_status& s) { last = s; });
+  REQUIRE(c.run_until([&] { return last.st != fetch_status::state::running; }));
+  REQUIRE(last.st == fetch_status::state::done);
+  CHECK(last.holder == c.nodes[2]->address());
+  CHECK(read_file(last.path) == content);
+}
+
+TEST_CASE("a fetch no holder can serve fails cleanly and leaves no file under the final name", "[net]") {
+  cluster c("nofile");
+  c.add();
+  c.add();
+  file_info info{"ghost.txt", 1234, sha256::of(pattern(1234, 1))};
+  fetch_status last;
+  c.nodes[0]->fetch(info, {c.nodes[1]->address(), *peer_addr::parse("127.0.0.1:1")},
+                    [&](const fetch_status& s) { last = s; });
+  REQUIRE(c.run_until([&] { return last.st != fetch_status::state::running; }));
+  CHECK(last.st == fetch_status::state::failed);
+  CHECK_FALSE(last.error.empty());
+  CHECK_FALSE(fs::exists(c.configs[0].download_dir / "ghost.txt"));
+}
+
+TEST_CASE("garbage on a connection drops that connection only", "[net]") {
+  cluster c("garbage");
+  c.add();
+  c.add();
+  REQUIRE(c.run_until([&] { return c.nodes[0]->overlay().members().active().size() == 1; }));
+  const auto target = c.nodes[0]->address();
+  auto send_raw = [&](const std::vector<std::uint8_t>& bytes, bool one_at_a_time) {
+    asio::ip::tcp::socket s(c.io);
+    s.connect({asio::ip::make_address("127.0.0.1"), target.port});
+    if (one_at_a_time) {
+      for (auto b : bytes) asio::write(s, asio::buffer(&b, 1));
+    } else {
+      asio::write(s, asio::buffer(bytes));
+    }
+    return s;
+  };
+  const auto bad_before = c.nodes[0]->stats().frames_bad;
+  auto s1 = send_raw(std::vector<std::uint8_t>(64, 0x41), false);                  // junk with a huge prefix
+  auto s2 = send_raw({8, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8}, true);                   // a small bogus frame, byte by byte
+  REQUIRE(c.run_until([&] { return c.nodes[0]->stats().frames_bad >= bad_before + 2; }));
+  // The real neighbour is untouched.
+  CHECK(c.nodes[0]->overlay().members().active().size() == 1);
+  CHECK(c.nodes[0]->links() == 1);
+}

@@ -1,0 +1,44 @@
+#pragma once
+// The shared folder on disk: which files a node serves. Files are indexed by SHA-256 and
+// served by digest only; a path never comes from the network, it comes from this index.
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "overlay/library.hpp"
+#include "overlay/messages.hpp"
+
+namespace hearsay::net {
+
+struct indexed_file {
+  file_info info;
+  std::filesystem::path path;
+  std::filesystem::file_time_type modified;
+};
+
+class file_index {
+ public:
+  // Scans `dir` recursively (regular files only, hidden names skipped), hashing files that
+  // are new or changed since the last scan. Files that cannot be read are skipped and
+  // reported in `problems`. files_max bounds how many are indexed.
+  std::error_code scan(const std::filesystem::path& dir, std::vector<std::string>& problems,
+                       std::size_t files_max = 100'000);
+
+  const indexed_file* find(const sha256_digest& digest) const;
+  std::size_t size() const { return by_digest_.size(); }
+  // Rebuilds a node library from the index.
+  void fill(library& lib) const;
+  std::uint64_t bytes() const;
+
+  // Hashes one file; false on a read error.
+  static bool hash_file(const std::filesystem::path& path, sha256_digest& out, std::uint64_t& size);
+
+ private:
+  std::map<sha256_digest, indexed_file> by_digest_;
+};
+
+}  // namespace hearsay::net

@@ -1,0 +1,147 @@
+#pragma once
+// A real hearsay peer: the overlay node (overlay/node.hpp) driven by Asio TCP.
+//
+// One single-threaded io_context runs everything: accepting and dialling links, reading and
+// writing length-prefixed frames (overlay/codec.hpp), the node's timers, keepalives, and
+// direct file transfers. The node itself never sees a socket: this class implements its
+// host interface, and all protocol decisions stay in overlay/.
+//
+// Links. Every connection starts with HELLO both ways (network name, advertised address).
+// Overlay links are keyed by the peer's advertised address; sending to a peer without a
+// link dials one. A link that breaks, cannot be dialled, stops answering keepalives, or
+// whose reader is too slow to drain its bounded send queue is reported to the node as a
+// failed peer. Links the node no longer wants are closed after their queue drains.
+//
+// Transfers. A fetch opens its own connection to a holder (HELLO with fetch_only), asks for
+// a digest from an offset, and receives chunks written to a ".part" file, hashed as they
+// come; at the end the SHA-256 is checked and the file renamed into place. A broken or
+// lying holder makes the fetch move on to the next holder, resuming from the offset.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "overlay/codec.hpp"
+#include "overlay/config.hpp"
+#include "overlay/node.hpp"
+#include "transport/log.hpp"
+
+namespace asio {
+class io_context;
+}
+
+namespace hearsay::net {
+
+struct net_limits {
+  // Open connections of all kinds, and per remote IP: a node on the open internet must not
+  // be exhausted by one host.
+  std::uint32_t connections_max = 256;
+  std::uint32_t connections_per_ip_max = 32;
+  // Per-connection send queue: a reader slower than this is cut off (and, for an overlay
+  // link, reported as failed) instead of growing our memory without bound.
+  std::uint32_t send_queue_bytes_max = 8u << 20;
+  std::uint32_t send_queue_frames_max = 8192;
+  // Dialling, and waiting for the other side's HELLO.
+  micros connect_timeout{5'000'000};
+  // Links that are not in the active view and carry nothing are closed after this long.
+  micros idle_timeout{120'000'000};
+  // Active links quiet this long get a PING; a link silent for keepalive_timeout is failed.
+  micros keepalive_interval{15'000'000};
+  micros keepalive_timeout{45'000'000};
+  // Transfers: chunk size, how many this node serves at once, and how long a transfer may
+  // make no progress before the fetching side gives up on that holder.
+  std::uint32_t fetch_chunk_bytes = 64u << 10;
+  std::uint32_t fetches_served_max = 16;
+  micros fetch_timeout{30'000'000};
+  codec::limits frame;
+};
+
+struct net_config {
+  peer_addr listen;     // where to bind; port 0 picks a free port
+  peer_addr advertise;  // what peers are told (e.g. an EC2 public IP); unspecified: the bound address
+  std::string network = "hearsay";
+  node_config overlay;  // overlay parameters; overlay.seeds are the seed nodes
+  std::filesystem::path shared_dir;    // empty: share nothing
+  std::filesystem::path download_dir;  // empty: fetches refused
+  net_limits limits;
+  std::uint64_t seed = 0;  // random seed of the node; 0 draws one
+  std::string agent = "hearsay/0.1";
+};
+
+struct search_hit {
+  query_id id = 0;
+  peer_addr holder;
+  file_info file;
+  std::uint8_t hops = 0;
+  micros latency{0};
+};
+
+struct fetch_status {
+  enum class state : std::uint8_t { running, done, failed };
+  state st = state::running;
+  file_info file;
+  std::uint64_t bytes = 0;  // bytes present in the download (including a resumed part)
+  peer_addr holder;         // the holder currently (or last) used
+  std::filesystem::path path;  // final path when done
+  std::string error;           // why it failed
+};
+
+struct transport_stats {
+  std::uint64_t connections_accepted = 0;
+  std::uint64_t connections_refused = 0;  // over a limit
+  std::uint64_t connections_dialled = 0;
+  std::uint64_t connections_failed = 0;
+  std::uint64_t frames_in = 0, frames_out = 0;
+  std::uint64_t bytes_in = 0, bytes_out = 0;
+  std::uint64_t frames_bad = 0;           // failed decoding
+  std::uint64_t slow_readers_cut = 0;
+  std::uint64_t fetches_served = 0, fetch_bytes_served = 0;
+  std::uint64_t fetches_done = 0, fetches_failed = 0, fetch_bytes_received = 0;
+};
+
+class net_node {
+ public:
+  net_node(asio::io_context& io, net_config cfg, logger& log);
+  ~net_node();
+  net_node(const net_node&) = delete;
+  net_node& operator=(const net_node&) = delete;
+
+  // Indexes the shared folder, binds, listens and starts the overlay (joins via seeds).
+  std::error_code start();
+  // Graceful stop: DISCONNECT to neighbours, queues flushed (bounded wait), sockets closed.
+  // `done` runs on the loop once everything is closed.
+  void stop(std::function<void()> done = {});
+
+  peer_addr address() const;  // the advertised address
+  const node& overlay() const;
+  const transport_stats& stats() const;
+  micros now() const;
+  std::size_t links() const;  // open overlay links
+
+  // Searches the overlay; on_hit runs once per file in each hit, on_done when the query closes.
+  query_id search(std::string words, std::function<void(const search_hit&)> on_hit,
+                  std::function<void(std::uint32_t hits)> on_done = {});
+  // Fetches a file from the given holders, in order, resuming a previous partial download.
+  void fetch(const file_info& file, std::vector<peer_addr> holders,
+             std::function<void(const fetch_status&)> on_update);
+  // Rescans the shared folder and updates the node's library.
+  std::error_code rescan(std::vector<std::string>& problems);
+  std::size_t shared_files() const;
+  std::uint64_t shared_bytes() const;
+  const net_config& config() const;
+
+  struct impl;
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+// The file name a download is stored under in dir: `name`, or "name (2)", "name (3)", ...
+// when a different file already has that name.
+std::filesystem::path unique_download_path(const std::filesystem::path& dir, const std::string& name);
+
+}  // namespace hearsay::net

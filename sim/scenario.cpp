@@ -2,6 +2,8 @@
 
 #include "sim/scenario.hpp"
 
+#include "overlay/config_keys.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -13,33 +15,13 @@ namespace hearsay::sim {
 
 namespace {
 
-std::string parse_u64(std::string_view text, std::uint64_t lo, std::uint64_t hi, std::uint64_t& out) {
-  std::uint64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || end != text.data() + text.size()) return "'" + std::string(text) + "' is not a whole number";
-  if (v < lo || v > hi) return "must be between " + std::to_string(lo) + " and " + std::to_string(hi);
-  out = v;
-  return {};
-}
-
-std::string parse_bool(std::string_view text, bool& out) {
-  if (text == "true" || text == "1" || text == "yes") {
-    out = true;
-  } else if (text == "false" || text == "0" || text == "no") {
-    out = false;
-  } else {
-    return "'" + std::string(text) + "' is not true or false";
-  }
-  return {};
-}
-
 template <typename T>
 scenario_key integer(std::string name, std::string description, std::uint64_t lo, std::uint64_t hi,
                      std::function<T&(scenario&)> field) {
   return {std::move(name), "integer", std::move(description),
           [lo, hi, field](scenario& s, std::string_view text) {
             std::uint64_t v = 0;
-            auto e = parse_u64(text, lo, hi, v);
+            auto e = parse_integer(text, lo, hi, v);
             if (e.empty()) field(s) = static_cast<T>(v);
             return e;
           }};
@@ -51,7 +33,7 @@ scenario_key duration(std::string name, std::string description, std::uint64_t u
   return {std::move(name), "integer", std::move(description),
           [=](scenario& s, std::string_view text) {
             std::uint64_t v = 0;
-            auto e = parse_u64(text, lo, hi, v);
+            auto e = parse_integer(text, lo, hi, v);
             if (e.empty()) field(s) = micros{static_cast<std::int64_t>(v * unit_us)};
             return e;
           }};
@@ -59,12 +41,11 @@ scenario_key duration(std::string name, std::string description, std::uint64_t u
 
 scenario_key boolean(std::string name, std::string description, std::function<bool&(scenario&)> field) {
   return {std::move(name), "boolean", std::move(description), [field](scenario& s, std::string_view text) {
-            return parse_bool(text, field(s));
+            return parse_boolean(text, field(s));
           }};
 }
 
 std::vector<scenario_key> make_keys() {
-  using u8 = std::uint8_t;
   using u32 = std::uint32_t;
   std::vector<scenario_key> k;
   k.push_back(integer<u32>("peers", "number of peers", 1, 16'000'000, [](scenario& s) -> u32& { return s.peers; }));
@@ -79,46 +60,11 @@ std::vector<scenario_key> make_keys() {
                        [](scenario& s) -> micros& { return s.join_interval; }));
   k.push_back(duration("join.stabilize_s", "virtual time the overlay runs alone after the last join", 1'000'000, 0,
                        86'400, [](scenario& s) -> micros& { return s.stabilize; }));
-  // [overlay]
-  k.push_back(integer<u32>("overlay.view_size_active", "HyParView active view size", 1, 64,
-                           [](scenario& s) -> u32& { return s.node.membership.view_size_active; }));
-  k.push_back(integer<u32>("overlay.view_size_passive", "HyParView passive view size", 0, 1024,
-                           [](scenario& s) -> u32& { return s.node.membership.view_size_passive; }));
-  k.push_back(integer<u8>("overlay.walk_length_active", "join random walk length (ARWL)", 0, 32,
-                          [](scenario& s) -> u8& { return s.node.membership.walk_length_active; }));
-  k.push_back(integer<u8>("overlay.walk_length_passive", "hop at which joiners enter passive views (PRWL)", 0, 32,
-                          [](scenario& s) -> u8& { return s.node.membership.walk_length_passive; }));
-  k.push_back(duration("overlay.shuffle_period_ms", "time between a peer's shuffles", 1'000, 1, 3'600'000,
-                       [](scenario& s) -> micros& { return s.node.membership.shuffle_period; }));
-  k.push_back(integer<u32>("overlay.shuffle_active", "active ids sent in a shuffle", 0, 64,
-                           [](scenario& s) -> u32& { return s.node.membership.shuffle_active; }));
-  k.push_back(integer<u32>("overlay.shuffle_passive", "passive ids sent in a shuffle", 0, 256,
-                           [](scenario& s) -> u32& { return s.node.membership.shuffle_passive; }));
-  k.push_back(integer<u8>("overlay.walk_length_shuffle", "shuffle random walk length", 1, 32,
-                          [](scenario& s) -> u8& { return s.node.membership.walk_length_shuffle; }));
-  k.push_back(duration("overlay.repair_period_ms", "time between active-view top-ups", 1'000, 1, 3'600'000,
-                       [](scenario& s) -> micros& { return s.node.membership.repair_period; }));
-  k.push_back(integer<u32>("overlay.repair_requests_per_round", "NEIGHBOR requests per repair round while not isolated", 1,
-                           1024, [](scenario& s) -> u32& { return s.node.membership.repair_requests_per_round; }));
-  k.push_back(integer<u32>("overlay.high_priority_below", "NEIGHBOR requests are high priority below this view size",
-                           1, 64, [](scenario& s) -> u32& { return s.node.membership.high_priority_below; }));
-  k.push_back(duration("overlay.request_timeout_ms", "JOIN / NEIGHBOR answer timeout", 1'000, 1, 600'000,
-                       [](scenario& s) -> micros& { return s.node.membership.request_timeout; }));
-  k.push_back(integer<u32>("overlay.fanout", "neighbours a query is sent to at each hop", 1, 64,
-                           [](scenario& s) -> u32& { return s.node.search.fanout; }));
-  k.push_back(integer<u8>("overlay.ttl", "TTL of new queries", 1, 64, [](scenario& s) -> u8& { return s.node.search.ttl; }));
-  k.push_back(integer<u8>("overlay.ttl_max", "TTL cap applied by every peer", 1, 64,
-                          [](scenario& s) -> u8& { return s.node.search.ttl_max; }));
-  k.push_back(boolean("overlay.reply_direct", "hits go straight to the origin, not along the reverse path",
-                      [](scenario& s) -> bool& { return s.node.search.reply_direct; }));
-  k.push_back(duration("overlay.query_timeout_ms", "how long an origin keeps a query open", 1'000, 1, 3'600'000,
-                       [](scenario& s) -> micros& { return s.node.search.query_timeout; }));
-  k.push_back(integer<u32>("overlay.dup_cache_capacity", "query ids each peer remembers", 1, 10'000'000,
-                           [](scenario& s) -> u32& { return s.node.search.dup_cache_capacity; }));
-  k.push_back(integer<u32>("overlay.hits_per_query_max", "hits an origin accepts and a relay forwards per query", 1,
-                           1'000'000, [](scenario& s) -> u32& { return s.node.search.hits_per_query_max; }));
-  k.push_back(integer<u32>("overlay.queries_per_neighbor_per_s", "query copies accepted per neighbour per second (0: no limit)",
-                           0, 1'000'000, [](scenario& s) -> u32& { return s.node.search.queries_per_neighbor_per_s; }));
+  // [overlay]: the node's own parameter table, shared with the real node's config.
+  for (const auto& key : overlay_config_keys()) {
+    k.push_back({"overlay." + key.name, key.type, key.description,
+                 [&key](scenario& s, std::string_view text) { return key.set(s.node, text); }});
+  }
   // [workload]
   k.push_back(integer<u32>("workload.files", "distinct files in the catalogue", 1, 100'000'000,
                            [](scenario& s) -> u32& { return s.files; }));
@@ -235,10 +181,7 @@ bool load_scenario_file(const std::string& path, scenario& s, scenario_error& er
 std::string validate(const scenario& s) {
   if (s.replication > s.peers) return "workload.replication must not exceed peers";
   if (s.seed_count > s.peers) return "join.seeds must not exceed peers";
-  if (s.node.search.ttl > s.node.search.ttl_max) return "overlay.ttl must not exceed overlay.ttl_max";
-  if (s.node.membership.walk_length_passive > s.node.membership.walk_length_active) {
-    return "overlay.walk_length_passive must not exceed overlay.walk_length_active";
-  }
+  if (auto problem = hearsay::validate(s.node); !problem.empty()) return problem;
   if (s.queries > 0 && s.peers < 2) return "queries need at least 2 peers";
   return s.latency.validate();
 }

@@ -1,0 +1,111 @@
+// hearsay-node: a peer of the hearsay overlay, for a laptop or an EC2 instance.
+
+#include <asio.hpp>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "apps/node/settings.hpp"
+#include "transport/control.hpp"
+#include "transport/net_node.hpp"
+
+namespace {
+
+void usage(std::FILE* to) {
+  std::fprintf(to,
+               "usage: hearsay-node [--config FILE] [options]\n"
+               "Runs a hearsay peer: joins the overlay through its seeds, shares a folder, answers searches\n"
+               "and serves files. Control it with the `hearsay` command.\n\n"
+               "  --config FILE        TOML settings (see apps/node/hearsay.example.toml); flags override it\n"
+               "  --listen ADDR        address to listen on, e.g. 0.0.0.0:7000 (port 0: any free port)\n"
+               "  --advertise ADDR     address peers should use, e.g. an EC2 public IP and port\n"
+               "  --seed HOST:PORT     a seed node (repeatable; replaces the file's seeds)\n"
+               "  --shared DIR         folder to share\n"
+               "  --downloads DIR      folder for fetched files\n"
+               "  --control ADDR       local control endpoint for the CLI (default 127.0.0.1:7001)\n"
+               "  --network NAME       overlay name; peers of another network are refused\n"
+               "  --log-level LEVEL    error, warn, info or debug\n"
+               "  --set SECTION.KEY=V  any settings key, e.g. --set overlay.fanout=3\n"
+               "  --help               this text\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace hearsay;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (const auto& a : args) {
+    if (a == "--help" || a == "-h") {
+      usage(stdout);
+      return 0;
+    }
+  }
+  app::node_settings settings;
+  std::string error;
+  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--config" && !app::load_settings_file(args[i + 1], settings, error)) {
+      std::fprintf(stderr, "hearsay-node: %s\n", error.c_str());
+      return 2;
+    }
+  }
+  if (!app::apply_flags(args, settings, error)) {
+    std::fprintf(stderr, "hearsay-node: %s\n", error.c_str());
+    usage(stderr);
+    return 2;
+  }
+  if (auto problem = app::validate(settings); !problem.empty()) {
+    std::fprintf(stderr, "hearsay-node: %s\n", problem.c_str());
+    return 2;
+  }
+
+  net::logger log(settings.log_level);
+  asio::io_context io;
+
+  // Seeds may be host names (e.g. an Elastic IP's DNS name): resolve them once at start.
+  asio::ip::tcp::resolver resolver(io);
+  for (const auto& s : settings.seeds) {
+    std::string host;
+    std::uint16_t port = 0;
+    app::split_host_port(s, host, port);
+    std::error_code ec;
+    const auto found = resolver.resolve(host, std::to_string(port), ec);
+    if (ec || found.empty()) {
+      log.warn("seed " + s + ": cannot resolve (" + ec.message() + "); skipped");
+      continue;
+    }
+    for (const auto& entry : found) {
+      const auto a = entry.endpoint().address();
+      if (a.is_v4()) {
+        settings.net.overlay.seeds.push_back(peer_addr::from_ipv4(a.to_v4().to_uint(), port));
+        break;
+      }
+    }
+  }
+  if (!settings.seeds.empty() && settings.net.overlay.seeds.empty()) {
+    log.error("no seed could be resolved; starting alone");
+  }
+
+  net::net_node node(io, settings.net, log);
+  if (auto ec = node.start()) {
+    log.error("cannot start: " + ec.message() + " (listen " + settings.net.listen.to_string() + ", shared " +
+              settings.net.shared_dir.string() + ", downloads " + settings.net.download_dir.string() + ")");
+    return 1;
+  }
+  net::control_server control(io, node, log);
+  if (auto ec = control.start(*peer_addr::parse(settings.control))) {
+    log.error("cannot open the control endpoint " + settings.control + ": " + ec.message());
+    return 1;
+  }
+  log.info("control endpoint on " + settings.control);
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const std::error_code& ec, int sig) {
+    if (ec) return;
+    log.info(std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ", leaving the overlay");
+    control.stop();
+    node.stop([&] { io.stop(); });
+  });
+  io.run();
+  log.info("stopped");
+  return 0;
+}

@@ -1,0 +1,316 @@
+// hearsay-node settings from TOML and flags (see settings.hpp).
+
+#include "apps/node/settings.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <functional>
+
+#include <toml++/toml.h>
+
+#include "overlay/config_keys.hpp"
+
+namespace hearsay::app {
+
+namespace {
+
+using setter = std::function<std::string(node_settings&, std::string_view)>;
+struct key {
+  std::string name;
+  std::string type;  // integer, boolean, string, address, list
+  setter set;
+};
+
+std::string set_address(std::string_view text, peer_addr& out, bool port_zero_ok) {
+  auto a = peer_addr::parse(text, 0, port_zero_ok);
+  if (!a) return "'" + std::string(text) + "' is not an address like 1.2.3.4:7000 or [::1]:7000";
+  out = *a;
+  return {};
+}
+
+template <typename T>
+key limit(std::string name, std::uint64_t lo, std::uint64_t hi, T& (*field)(node_settings&)) {
+  return {std::move(name), "integer", [=](node_settings& s, std::string_view text) {
+            std::uint64_t v = 0;
+            auto e = parse_integer(text, lo, hi, v);
+            if (e.empty()) field(s) = static_cast<T>(v);
+            return e;
+          }};
+}
+
+key limit_time(std::string name, std::uint64_t unit_us, std::uint64_t lo, std::uint64_t hi,
+               micros& (*field)(node_settings&)) {
+  return {std::move(name), "integer", [=](node_settings& s, std::string_view text) {
+            std::uint64_t v = 0;
+            auto e = parse_integer(text, lo, hi, v);
+            if (e.empty()) field(s) = micros{static_cast<std::int64_t>(v * unit_us)};
+            return e;
+          }};
+}
+
+std::vector<key> make_keys() {
+  using u32 = std::uint32_t;
+  std::vector<key> k;
+  k.push_back({"network", "string", [](node_settings& s, std::string_view t) -> std::string {
+                 if (t.empty() || t.size() > 64) return "must be 1 to 64 characters";
+                 s.net.network = t;
+                 return {};
+               }});
+  k.push_back({"listen", "string", [](node_settings& s, std::string_view t) { return set_address(t, s.net.listen, true); }});
+  k.push_back({"advertise", "string", [](node_settings& s, std::string_view t) -> std::string {
+                 if (t.empty()) {
+                   s.net.advertise = peer_addr{};
+                   return {};
+                 }
+                 return set_address(t, s.net.advertise, true);
+               }});
+  k.push_back({"seeds", "list", [](node_settings& s, std::string_view t) -> std::string {
+                 std::string host;
+                 std::uint16_t port = 0;
+                 if (!split_host_port(t, host, port)) return "'" + std::string(t) + "' is not host:port";
+                 s.seeds.emplace_back(t);
+                 return {};
+               }});
+  k.push_back({"shared_dir", "string", [](node_settings& s, std::string_view t) -> std::string {
+                 s.net.shared_dir = std::string(t);
+                 return {};
+               }});
+  k.push_back({"download_dir", "string", [](node_settings& s, std::string_view t) -> std::string {
+                 s.net.download_dir = std::string(t);
+                 return {};
+               }});
+  k.push_back({"control", "string", [](node_settings& s, std::string_view t) -> std::string {
+                 peer_addr a;
+                 if (auto e = set_address(t, a, false); !e.empty()) return e;
+                 s.control = t;
+                 return {};
+               }});
+  k.push_back({"log_level", "string", [](node_settings& s, std::string_view t) -> std::string {
+                 if (!net::parse_log_level(t, s.log_level)) return "must be error, warn, info or debug";
+                 return {};
+               }});
+  k.push_back({"seed", "integer", [](node_settings& s, std::string_view t) {
+                 return parse_integer(t, 0, ~std::uint64_t{0}, s.net.seed);
+               }});
+  for (const auto& o : overlay_config_keys()) {
+    k.push_back({"overlay." + o.name, o.type, [&o](node_settings& s, std::string_view t) { return o.set(s.net.overlay, t); }});
+  }
+  k.push_back(limit<u32>("limits.connections_max", 2, 1'000'000, [](node_settings& s) -> u32& { return s.net.limits.connections_max; }));
+  k.push_back(limit<u32>("limits.connections_per_ip_max", 1, 1'000'000,
+                         [](node_settings& s) -> u32& { return s.net.limits.connections_per_ip_max; }));
+  k.push_back(limit<u32>("limits.send_queue_bytes_max", 65'536, 1u << 30,
+                         [](node_settings& s) -> u32& { return s.net.limits.send_queue_bytes_max; }));
+  k.push_back(limit<u32>("limits.send_queue_frames_max", 16, 1'000'000,
+                         [](node_settings& s) -> u32& { return s.net.limits.send_queue_frames_max; }));
+  k.push_back(limit<u32>("limits.frame_bytes_max", 4'096, 64u << 20,
+                         [](node_settings& s) -> u32& { return s.net.limits.frame.frame_bytes_max; }));
+  k.push_back(limit<u32>("limits.fetch_chunk_bytes", 1'024, 16u << 20,
+                         [](node_settings& s) -> u32& { return s.net.limits.fetch_chunk_bytes; }));
+  k.push_back(limit<u32>("limits.fetches_served_max", 0, 100'000,
+                         [](node_settings& s) -> u32& { return s.net.limits.fetches_served_max; }));
+  k.push_back(limit_time("limits.connect_timeout_ms", 1'000, 1, 600'000,
+                         [](node_settings& s) -> micros& { return s.net.limits.connect_timeout; }));
+  k.push_back(limit_time("limits.idle_timeout_s", 1'000'000, 1, 86'400,
+                         [](node_settings& s) -> micros& { return s.net.limits.idle_timeout; }));
+  k.push_back(limit_time("limits.keepalive_interval_s", 1'000'000, 1, 3'600,
+                         [](node_settings& s) -> micros& { return s.net.limits.keepalive_interval; }));
+  k.push_back(limit_time("limits.keepalive_timeout_s", 1'000'000, 1, 86'400,
+                         [](node_settings& s) -> micros& { return s.net.limits.keepalive_timeout; }));
+  k.push_back(limit_time("limits.fetch_timeout_s", 1'000'000, 1, 86'400,
+                         [](node_settings& s) -> micros& { return s.net.limits.fetch_timeout; }));
+  return k;
+}
+
+const std::vector<key>& keys() {
+  static const std::vector<key> all = make_keys();
+  return all;
+}
+
+const key* find_key(std::string_view name) {
+  const auto& all = keys();
+  auto it = std::find_if(all.begin(), all.end(), [&](const key& k) { return k.name == name; });
+  return it == all.end() ? nullptr : &*it;
+}
+
+std::string scalar_text(const toml::node& n, const std::string& type, std::string& problem) {
+  if (type == "integer") {
+    if (auto v = n.value_exact<std::int64_t>()) {
+      if (*v < 0) problem = "must not be negative";
+      return std::to_string(*v);
+    }
+    problem = "expected an integer";
+  } else if (type == "boolean") {
+    if (auto v = n.value_exact<bool>()) return *v ? "true" : "false";
+    problem = "expected true or false";
+  } else {
+    if (auto v = n.value_exact<std::string>()) return *v;
+    problem = "expected a string";
+  }
+  return {};
+}
+
+bool walk(const toml::table& table, const std::string& prefix, const std::string& source, node_settings& s,
+          std::string& error) {
+  for (const auto& [k, value] : table) {
+    const std::string name = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    const std::string where = source + ":" + std::to_string(value.source().begin.line) + ": ";
+    if (const auto* sub = value.as_table()) {
+      if (!walk(*sub, name, source, s, error)) return false;
+      continue;
+    }
+    const key* spec = find_key(name);
+    if (spec == nullptr) {
+      error = where + "unknown key '" + name + "'";
+      return false;
+    }
+    if (spec->type == "list") {
+      const auto* arr = value.as_array();
+      if (arr == nullptr) {
+        error = where + name + ": expected a list of strings";
+        return false;
+      }
+      s.seeds.clear();
+      for (const auto& item : *arr) {
+        auto text = item.value_exact<std::string>();
+        const std::string item_where = source + ":" + std::to_string(item.source().begin.line) + ": ";
+        if (!text) {
+          error = item_where + name + ": expected a string";
+          return false;
+        }
+        if (auto problem = spec->set(s, *text); !problem.empty()) {
+          error = item_where + name + ": " + problem;
+          return false;
+        }
+      }
+      continue;
+    }
+    std::string problem;
+    const std::string text = scalar_text(value, spec->type, problem);
+    if (problem.empty()) problem = spec->set(s, text);
+    if (!problem.empty()) {
+      error = where + name + ": " + problem;
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+node_settings::node_settings() {
+  net.listen = peer_addr::from_ipv4(0, 7000);  // all IPv4 interfaces, port 7000
+  net.shared_dir = "shared";
+  net.download_dir = "downloads";
+}
+
+bool split_host_port(std::string_view text, std::string& host, std::uint16_t& port) {
+  std::string_view h, p;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') return false;
+    h = text.substr(1, close - 1);
+    p = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) return false;
+    h = text.substr(0, colon);
+    p = text.substr(colon + 1);
+    if (h.find(':') != std::string_view::npos) return false;
+  }
+  if (h.empty() || h.size() > 253) return false;
+  for (char c : h) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '-' || c == ':';
+    if (!ok) return false;
+  }
+  std::uint64_t v = 0;
+  if (!parse_integer(p, 1, 65535, v).empty()) return false;
+  host = h;
+  port = static_cast<std::uint16_t>(v);
+  return true;
+}
+
+bool load_settings_text(std::string_view text, const std::string& source, node_settings& s, std::string& error) {
+  toml::table table;
+  try {
+    table = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    error = source + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description());
+    return false;
+  }
+  return walk(table, "", source, s, error);
+}
+
+bool load_settings_file(const std::string& path, node_settings& s, std::string& error) {
+  toml::table table;
+  try {
+    table = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    const auto line = e.source().begin.line;
+    error = path + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": " + std::string(e.description());
+    return false;
+  }
+  return walk(table, "", path, s, error);
+}
+
+bool apply_flags(const std::vector<std::string>& args, node_settings& s, std::string& error) {
+  const std::pair<const char*, const char*> flags[] = {
+      {"--listen", "listen"},        {"--advertise", "advertise"},     {"--shared", "shared_dir"},
+      {"--downloads", "download_dir"}, {"--control", "control"},       {"--log-level", "log_level"},
+      {"--network", "network"},      {"--random-seed", "seed"}};
+  bool seeds_from_flags = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (i + 1 >= args.size()) {
+      error = a + " needs a value (or is not an option)";
+      return false;
+    }
+    const std::string& v = args[++i];
+    if (a == "--config") continue;
+    if (a == "--seed") {
+      if (!seeds_from_flags) s.seeds.clear();  // flags replace the file's seed list
+      seeds_from_flags = true;
+      if (auto problem = find_key("seeds")->set(s, v); !problem.empty()) {
+        error = "--seed: " + problem;
+        return false;
+      }
+      continue;
+    }
+    if (a == "--set") {
+      const auto eq = v.find('=');
+      const key* spec = eq == std::string::npos ? nullptr : find_key(v.substr(0, eq));
+      if (spec == nullptr || spec->type == "list") {
+        error = "--set: unknown key in '" + v + "'";
+        return false;
+      }
+      if (auto problem = spec->set(s, v.substr(eq + 1)); !problem.empty()) {
+        error = "--set " + v.substr(0, eq) + ": " + problem;
+        return false;
+      }
+      continue;
+    }
+    auto it = std::find_if(std::begin(flags), std::end(flags), [&](const auto& f) { return a == f.first; });
+    if (it == std::end(flags)) {
+      error = "unknown option '" + a + "'";
+      return false;
+    }
+    if (auto problem = find_key(it->second)->set(s, v); !problem.empty()) {
+      error = a + ": " + problem;
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string validate(const node_settings& s) {
+  if (auto problem = hearsay::validate(s.net.overlay); !problem.empty()) return problem;
+  if (s.net.limits.keepalive_timeout <= s.net.limits.keepalive_interval) {
+    return "limits.keepalive_timeout_s must exceed limits.keepalive_interval_s";
+  }
+  if (s.net.limits.fetch_chunk_bytes + 1024 > s.net.limits.frame.frame_bytes_max) {
+    return "limits.fetch_chunk_bytes must leave room in limits.frame_bytes_max";
+  }
+  return {};
+}
+
+}  // namespace hearsay::app

@@ -1,0 +1,130 @@
+// The overlay's parameter table (see config_keys.hpp).
+
+#include "overlay/config_keys.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace hearsay {
+
+std::string parse_integer(std::string_view text, std::uint64_t lo, std::uint64_t hi, std::uint64_t& out) {
+  std::uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) {
+    return "'" + std::string(text) + "' is not a whole number";
+  }
+  if (v < lo || v > hi) return "must be between " + std::to_string(lo) + " and " + std::to_string(hi);
+  out = v;
+  return {};
+}
+
+std::string parse_boolean(std::string_view text, bool& out) {
+  if (text == "true" || text == "1" || text == "yes") {
+    out = true;
+  } else if (text == "false" || text == "0" || text == "no") {
+    out = false;
+  } else {
+    return "'" + std::string(text) + "' is not true or false";
+  }
+  return {};
+}
+
+namespace {
+
+template <typename T>
+config_key integer(std::string name, std::string description, std::uint64_t lo, std::uint64_t hi,
+                   T& (*field)(node_config&)) {
+  return {std::move(name), "integer", std::move(description), [lo, hi, field](node_config& c, std::string_view text) {
+            std::uint64_t v = 0;
+            auto e = parse_integer(text, lo, hi, v);
+            if (e.empty()) field(c) = static_cast<T>(v);
+            return e;
+          }};
+}
+
+config_key duration_ms(std::string name, std::string description, std::uint64_t lo, std::uint64_t hi,
+                       micros& (*field)(node_config&)) {
+  return {std::move(name), "integer", std::move(description), [lo, hi, field](node_config& c, std::string_view text) {
+            std::uint64_t v = 0;
+            auto e = parse_integer(text, lo, hi, v);
+            if (e.empty()) field(c) = micros{static_cast<std::int64_t>(v * 1000)};
+            return e;
+          }};
+}
+
+std::vector<config_key> make_keys() {
+  using u8 = std::uint8_t;
+  using u32 = std::uint32_t;
+  std::vector<config_key> k;
+  k.push_back(integer<u32>("view_size_active", "HyParView active view size (overlay links)", 1, 64,
+                           [](node_config& c) -> u32& { return c.membership.view_size_active; }));
+  k.push_back(integer<u32>("view_size_passive", "HyParView passive view size (known peers in reserve)", 0, 1024,
+                           [](node_config& c) -> u32& { return c.membership.view_size_passive; }));
+  k.push_back(integer<u8>("walk_length_active", "join random walk length (ARWL)", 0, 32,
+                          [](node_config& c) -> u8& { return c.membership.walk_length_active; }));
+  k.push_back(integer<u8>("walk_length_passive", "hop at which joiners enter passive views (PRWL)", 0, 32,
+                          [](node_config& c) -> u8& { return c.membership.walk_length_passive; }));
+  k.push_back(duration_ms("shuffle_period_ms", "time between a peer's shuffles", 1, 3'600'000,
+                          [](node_config& c) -> micros& { return c.membership.shuffle_period; }));
+  k.push_back(integer<u32>("shuffle_active", "active ids sent in a shuffle", 0, 64,
+                           [](node_config& c) -> u32& { return c.membership.shuffle_active; }));
+  k.push_back(integer<u32>("shuffle_passive", "passive ids sent in a shuffle", 0, 256,
+                           [](node_config& c) -> u32& { return c.membership.shuffle_passive; }));
+  k.push_back(integer<u8>("walk_length_shuffle", "shuffle random walk length", 1, 32,
+                          [](node_config& c) -> u8& { return c.membership.walk_length_shuffle; }));
+  k.push_back(duration_ms("repair_period_ms", "time between active-view top-ups", 1, 3'600'000,
+                          [](node_config& c) -> micros& { return c.membership.repair_period; }));
+  k.push_back(integer<u32>("repair_requests_per_round", "NEIGHBOR requests per repair round while not isolated", 1,
+                           1024, [](node_config& c) -> u32& { return c.membership.repair_requests_per_round; }));
+  k.push_back(integer<u32>("high_priority_below", "NEIGHBOR requests are high priority below this view size", 1, 64,
+                           [](node_config& c) -> u32& { return c.membership.high_priority_below; }));
+  k.push_back(duration_ms("request_timeout_ms", "JOIN / NEIGHBOR answer timeout", 1, 600'000,
+                          [](node_config& c) -> micros& { return c.membership.request_timeout; }));
+  k.push_back(integer<u32>("fanout", "neighbours a query is sent to at each hop", 1, 64,
+                           [](node_config& c) -> u32& { return c.search.fanout; }));
+  k.push_back(integer<u8>("ttl", "TTL of new queries", 1, 64, [](node_config& c) -> u8& { return c.search.ttl; }));
+  k.push_back(integer<u8>("ttl_max", "TTL cap applied to every query", 1, 64,
+                          [](node_config& c) -> u8& { return c.search.ttl_max; }));
+  k.push_back({"reply_direct", "boolean", "hits go straight to the origin, not along the reverse path",
+               [](node_config& c, std::string_view text) { return parse_boolean(text, c.search.reply_direct); }});
+  k.push_back(duration_ms("query_timeout_ms", "how long an origin keeps a query open", 1, 3'600'000,
+                          [](node_config& c) -> micros& { return c.search.query_timeout; }));
+  k.push_back(integer<u32>("dup_cache_capacity", "query ids remembered for duplicate suppression", 1, 10'000'000,
+                           [](node_config& c) -> u32& { return c.search.dup_cache_capacity; }));
+  k.push_back(duration_ms("dup_cache_lifetime_ms", "how long a query id is remembered", 1, 86'400'000,
+                          [](node_config& c) -> micros& { return c.search.dup_cache_lifetime; }));
+  k.push_back(integer<u32>("hits_per_query_max", "hits an origin accepts and a relay forwards per query", 1,
+                           1'000'000, [](node_config& c) -> u32& { return c.search.hits_per_query_max; }));
+  k.push_back(integer<u32>("files_per_hit_max", "files listed in one hit", 1, 1024,
+                           [](node_config& c) -> u32& { return c.search.files_per_hit_max; }));
+  k.push_back(integer<u32>("criteria_bytes_max", "longest query criteria accepted", 1, 4096,
+                           [](node_config& c) -> u32& { return c.search.criteria_bytes_max; }));
+  k.push_back(integer<u32>("queries_per_neighbor_per_s", "query copies accepted per neighbour per second (0: no limit)",
+                           0, 1'000'000, [](node_config& c) -> u32& { return c.search.queries_per_neighbor_per_s; }));
+  k.push_back(integer<u32>("queries_per_neighbor_burst", "burst allowance of the per-neighbour query limit", 1,
+                           1'000'000, [](node_config& c) -> u32& { return c.search.queries_per_neighbor_burst; }));
+  return k;
+}
+
+}  // namespace
+
+const std::vector<config_key>& overlay_config_keys() {
+  static const std::vector<config_key> keys = make_keys();
+  return keys;
+}
+
+const config_key* find_overlay_key(std::string_view name) {
+  const auto& keys = overlay_config_keys();
+  auto it = std::find_if(keys.begin(), keys.end(), [&](const config_key& k) { return k.name == name; });
+  return it == keys.end() ? nullptr : &*it;
+}
+
+std::string validate(const node_config& cfg) {
+  if (cfg.search.ttl > cfg.search.ttl_max) return "overlay.ttl must not exceed overlay.ttl_max";
+  if (cfg.membership.walk_length_passive > cfg.membership.walk_length_active) {
+    return "overlay.walk_length_passive must not exceed overlay.walk_length_active";
+  }
+  return {};
+}
+
+}  // namespace hearsay

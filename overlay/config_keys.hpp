@@ -1,0 +1,34 @@
+#pragma once
+// The overlay's parameters as named, typed, documented keys with text setters. The
+// simulator's scenario files ("[overlay]" keys) and the real node's TOML config share this
+// one table, so a parameter means the same thing, with the same bounds, in both.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "overlay/config.hpp"
+
+namespace hearsay {
+
+struct config_key {
+  std::string name;         // "fanout", "shuffle_period_ms", ...
+  std::string type;         // "integer" or "boolean"
+  std::string description;  // one line
+  // Parses the text form and sets the field; returns an error, empty on success.
+  std::function<std::string(node_config&, std::string_view)> set;
+};
+
+const std::vector<config_key>& overlay_config_keys();
+const config_key* find_overlay_key(std::string_view name);
+
+// Cross-field checks on a node configuration; an error message, empty when valid.
+std::string validate(const node_config& cfg);
+
+// Shared text parsers for key tables: whole numbers within [lo, hi], and booleans.
+std::string parse_integer(std::string_view text, std::uint64_t lo, std::uint64_t hi, std::uint64_t& out);
+std::string parse_boolean(std::string_view text, bool& out);
+
+}  // namespace hearsay

@@ -1,0 +1,295 @@
+// The local control endpoint (see control.hpp).
+
+#include "transport/control.hpp"
+
+#include <cstdio>
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <set>
+
+#include <asio.hpp>
+
+#include "transport/json.hpp"
+
+namespace hearsay::net {
+
+namespace fs = std::filesystem;
+using asio::ip::tcp;
+
+namespace {
+std::string num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", v);
+  return buf;
+}
+std::string end_ok(const std::string& extra = {}) { return "{\"event\":\"end\",\"ok\":true" + extra + "}"; }
+std::string end_error(const std::string& error) {
+  return "{\"event\":\"end\",\"ok\":false,\"error\":" + json::quote(error) + "}";
+}
+}  // namespace
+
+struct remembered {
+  file_info file;
+  std::vector<peer_addr> holders;
+};
+
+struct session : std::enable_shared_from_this<session> {
+  session(tcp::socket s, control_server::impl& o) : socket(std::move(s)), owner(o), wait(socket.get_executor()) {}
+  tcp::socket socket;
+  control_server::impl& owner;
+  asio::streambuf in{1 << 16};
+  std::deque<std::string> out;
+  bool writing = false;
+  bool busy = false;  // a request is being answered
+  asio::steady_timer wait;
+  query_id search_id = 0;
+
+  void send(std::string line) {
+    line += '\n';
+    out.push_back(std::move(line));
+    flush();
+  }
+  void flush() {
+    if (writing || out.empty()) return;
+    writing = true;
+    auto self = shared_from_this();
+    asio::async_write(socket, asio::buffer(out.front()), [self](const std::error_code& ec, std::size_t) {
+      self->writing = false;
+      if (ec) return;
+      self->out.pop_front();
+      self->flush();
+    });
+  }
+};
+
+struct control_server::impl {
+  impl(asio::io_context& io_, net_node& node_, logger& log_) : io(io_), node(node_), log(log_), acceptor(io_) {}
+  asio::io_context& io;
+  net_node& node;
+  logger& log;
+  tcp::acceptor acceptor;
+  std::vector<remembered> results;  // of the last search, numbered from 1
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+
+  void accept() {
+    acceptor.async_accept([this](const std::error_code& ec, tcp::socket s) {
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+      if (!ec) {
+        auto sess = std::make_shared<session>(std::move(s), *this);
+        read(sess);
+      }
+      accept();
+    });
+  }
+
+  void read(const std::shared_ptr<session>& s) {
+    asio::async_read_until(s->socket, s->in, '\n', [this, s](const std::error_code& ec, std::size_t n) {
+      if (ec) return;  // closed, or a line over 64 KiB
+      std::string line(asio::buffers_begin(s->in.data()), asio::buffers_begin(s->in.data()) + static_cast<std::ptrdiff_t>(n));
+      s->in.consume(n);
+      while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+      if (s->busy) {
+        s->send(end_error("one request at a time"));
+      } else if (!line.empty()) {
+        handle(s, line);
+      }
+      read(s);
+    });
+  }
+
+  void handle(const std::shared_ptr<session>& s, const std::string& line) {
+    std::map<std::string, std::string> req;
+    std::string err;
+    if (!json::parse_flat(line, req, err)) return s->send(end_error("bad request: " + err));
+    const std::string cmd = req["cmd"];
+    if (cmd == "search") return search(s, req["words"], req.count("wait_ms") ? std::atoll(req["wait_ms"].c_str()) : 3000);
+    if (cmd == "fetch") return fetch(s, req["target"]);
+    if (cmd == "results") return list_results(s);
+    if (cmd == "peers") return peers(s);
+    if (cmd == "status") return status(s);
+    if (cmd == "rescan") return rescan(s);
+    if (cmd == "share") return share(s, req["path"]);
+    s->send(end_error("unknown command '" + cmd + "'"));
+  }
+
+  std::string hit_line(std::size_t n, const remembered& r, const search_hit* h) {
+    std::string line = "{\"event\":\"hit\",\"n\":" + std::to_string(n) + ",\"name\":" + json::quote(r.file.name) +
+                       ",\"size\":" + std::to_string(r.file.size) + ",\"sha256\":\"" + r.file.sha256.to_hex() +
+                       "\",\"holders\":" + std::to_string(r.holders.size());
+    if (h != nullptr) {
+      line += ",\"holder\":" + json::quote(h->holder.to_string()) + ",\"hops\":" + std::to_string(h->hops) +
+              ",\"latency_ms\":" + num(static_cast<double>(h->latency.count()) / 1000.0);
+    }
+    return line + "}";
+  }
+
+  void search(const std::shared_ptr<session>& s, const std::string& words, long long wait_ms) {
+    if (words.empty()) return s->send(end_error("nothing to search for"));
+    wait_ms = std::clamp<long long>(wait_ms, 1, 120'000);
+    results.clear();
+    s->busy = true;
+    std::weak_ptr<session> weak = s;
+    auto finish = [this, weak](std::uint32_t) {
+      if (auto sess = weak.lock(); sess && sess->busy) {
+        sess->busy = false;
+        sess->wait.cancel();
+        sess->send(end_ok(",\"results\":" + std::to_string(results.size())));
+      }
+    };
+    s->search_id = node.search(
+        words,
+        [this, weak](const search_hit& h) {
+          // One numbered result per distinct file; more holders join its entry.
+          auto it = std::find_if(results.begin(), results.end(),
+                                 [&](const remembered& r) { return r.file.sha256 == h.file.sha256; });
+          std::size_t n;
+          if (it == results.end()) {
+            results.push_back({h.file, {h.holder}});
+            n = results.size();
+          } else {
+            if (std::find(it->holders.begin(), it->holders.end(), h.holder) == it->holders.end()) {
+              it->holders.push_back(h.holder);
+            }
+            n = static_cast<std::size_t>(it - results.begin()) + 1;
+          }
+          if (auto sess = weak.lock(); sess && sess->busy) sess->send(hit_line(n, results[n - 1], &h));
+        },
+        finish);
+    s->wait.expires_after(std::chrono::milliseconds(wait_ms));
+    s->wait.async_wait([finish](const std::error_code& ec) {
+      if (!ec) finish(0);
+    });
+  }
+
+  void list_results(const std::shared_ptr<session>& s) {
+    for (std::size_t i = 0; i < results.size(); ++i) s->send(hit_line(i + 1, results[i], nullptr));
+    s->send(end_ok());
+  }
+
+  void fetch(const std::shared_ptr<session>& s, const std::string& target) {
+    const remembered* pick = nullptr;
+    if (auto digest = sha256_digest::from_hex(target)) {
+      for (const auto& r : results) {
+        if (r.file.sha256 == *digest) pick = &r;
+      }
+      if (pick == nullptr) return s->send(end_error("no holder known for " + target + ": search for it first"));
+    } else {
+      const long long n = std::atoll(target.c_str());
+      if (n < 1 || static_cast<std::size_t>(n) > results.size()) {
+        return s->send(end_error("no result number '" + target + "' (the last search had " +
+                                 std::to_string(results.size()) + ")"));
+      }
+      pick = &results[static_cast<std::size_t>(n - 1)];
+    }
+    s->busy = true;
+    std::weak_ptr<session> weak = s;
+    node.fetch(pick->file, pick->holders, [weak](const fetch_status& st) {
+      auto sess = weak.lock();
+      if (!sess) return;
+      if (st.st == fetch_status::state::running) {
+        sess->send("{\"event\":\"progress\",\"bytes\":" + std::to_string(st.bytes) + ",\"size\":" +
+                   std::to_string(st.file.size) + ",\"holder\":" + json::quote(st.holder.to_string()) + "}");
+        return;
+      }
+      sess->busy = false;
+      if (st.st == fetch_status::state::done) {
+        sess->send(end_ok(",\"path\":" + json::quote(st.path.string()) + ",\"size\":" + std::to_string(st.file.size) +
+                          ",\"sha256\":\"" + st.file.sha256.to_hex() + "\""));
+      } else {
+        sess->send(end_error(st.error));
+      }
+    });
+  }
+
+  void peers(const std::shared_ptr<session>& s) {
+    for (const auto& p : node.overlay().members().active()) {
+      s->send("{\"event\":\"peer\",\"view\":\"active\",\"addr\":" + json::quote(p.to_string()) + "}");
+    }
+    for (const auto& p : node.overlay().members().passive()) {
+      s->send("{\"event\":\"peer\",\"view\":\"passive\",\"addr\":" + json::quote(p.to_string()) + "}");
+    }
+    s->send(end_ok());
+  }
+
+  void status(const std::shared_ptr<session>& s) {
+    const auto& o = node.overlay().stats();
+    const auto& t = node.stats();
+    const auto uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::string line = "{\"event\":\"status\",\"address\":" + json::quote(node.address().to_string()) +
+                       ",\"network\":" + json::quote(node.config().network) + ",\"uptime_s\":" + num(uptime) +
+                       ",\"active\":" + std::to_string(node.overlay().members().active().size()) +
+                       ",\"passive\":" + std::to_string(node.overlay().members().passive().size()) +
+                       ",\"shared_files\":" + std::to_string(node.shared_files()) +
+                       ",\"shared_bytes\":" + std::to_string(node.shared_bytes());
+    const std::pair<const char*, std::uint64_t> counters[] = {
+        {"messages_sent", o.messages_sent},       {"messages_received", o.messages_received},
+        {"queries_originated", o.queries_originated}, {"queries_received", o.queries_received},
+        {"queries_duplicate", o.queries_duplicate}, {"queries_forwarded", o.queries_forwarded},
+        {"queries_rate_limited", o.queries_rate_limited}, {"hits_sent", o.hits_sent},
+        {"hits_relayed", o.hits_relayed},         {"hits_received", o.hits_received},
+        {"peers_failed", o.peers_failed},         {"connections_accepted", t.connections_accepted},
+        {"connections_refused", t.connections_refused}, {"frames_bad", t.frames_bad},
+        {"fetches_served", t.fetches_served},     {"fetch_bytes_served", t.fetch_bytes_served},
+        {"fetches_done", t.fetches_done},         {"fetches_failed", t.fetches_failed}};
+    for (const auto& [name, value] : counters) line += ",\"" + std::string(name) + "\":" + std::to_string(value);
+    s->send(line + "}");
+    s->send(end_ok());
+  }
+
+  void rescan(const std::shared_ptr<session>& s) {
+    std::vector<std::string> problems;
+    if (auto ec = node.rescan(problems)) return s->send(end_error("rescan failed: " + ec.message()));
+    for (const auto& p : problems) s->send("{\"event\":\"warning\",\"text\":" + json::quote(p) + "}");
+    s->send(end_ok(",\"files\":" + std::to_string(node.shared_files())));
+  }
+
+  void share(const std::shared_ptr<session>& s, const std::string& path) {
+    std::error_code ec;
+    const fs::path from(path);
+    if (path.empty() || !fs::is_regular_file(from, ec)) return s->send(end_error("not a file: " + path));
+    if (node.config().shared_dir.empty()) return s->send(end_error("this node has no shared folder"));
+    const fs::path to = unique_download_path(node.config().shared_dir, from.filename().string());
+    fs::copy_file(from, to, ec);
+    if (ec) return s->send(end_error("cannot copy into the shared folder: " + ec.message()));
+    rescan(s);
+  }
+};
+
+control_server::control_server(asio::io_context& io, net_node& node, logger& log)
+    : impl_(std::make_unique<impl>(io, node, log)) {}
+control_server::~control_server() { stop(); }
+
+std::error_code control_server::start(const peer_addr& endpoint) {
+  std::error_code ec;
+  tcp::endpoint ep(endpoint.is_ipv4() ? asio::ip::address(asio::ip::address_v4(endpoint.ipv4()))
+                                      : asio::ip::address(asio::ip::address_v6([&] {
+                                          asio::ip::address_v6::bytes_type b;
+                                          std::copy(endpoint.ip.begin(), endpoint.ip.end(), b.begin());
+                                          return b;
+                                        }())),
+                   endpoint.port);
+  impl_->acceptor.open(ep.protocol(), ec);
+  if (ec) return ec;
+  impl_->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  impl_->acceptor.bind(ep, ec);
+  if (ec) return ec;
+  impl_->acceptor.listen(16, ec);
+  if (ec) return ec;
+  impl_->accept();
+  return {};
+}
+
+void control_server::stop() {
+  std::error_code ec;
+  if (impl_) impl_->acceptor.close(ec);
+}
+
+peer_addr control_server::address() const {
+  std::error_code ec;
+  const auto ep = impl_->acceptor.local_endpoint(ec);
+  if (ec || !ep.address().is_v4()) return {};
+  return peer_addr::from_ipv4(ep.address().to_v4().to_uint(), ep.port());
+}
+
+}  // namespace hearsay::net

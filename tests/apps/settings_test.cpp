@@ -1,0 +1,128 @@
+// hearsay-node settings: defaults, every key of the example file, errors with file:line, flags.
+
+#include <catch2/catch.hpp>
+
+#include "apps/node/settings.hpp"
+
+using namespace hearsay;
+using hearsay::app::node_settings;
+
+TEST_CASE("defaults are complete and valid", "[apps]") {
+  node_settings s;
+  CHECK(app::validate(s).empty());
+  CHECK(s.net.listen.to_string() == "0.0.0.0:7000");
+  CHECK(s.net.advertise.is_unspecified());
+  CHECK(s.control == "127.0.0.1:7001");
+  CHECK(s.net.network == "hearsay");
+  CHECK(s.seeds.empty());
+}
+
+TEST_CASE("the example file loads and equals the defaults", "[apps]") {
+  node_settings from_file;
+  std::string error;
+  REQUIRE(app::load_settings_file(std::string(HEARSAY_SOURCE_DIR) + "/apps/node/hearsay.example.toml", from_file, error));
+  const node_settings defaults;
+  CHECK(from_file.net.listen == defaults.net.listen);
+  CHECK(from_file.control == defaults.control);
+  CHECK(from_file.net.overlay.search.fanout == defaults.net.overlay.search.fanout);
+  CHECK(from_file.net.overlay.search.dup_cache_lifetime == defaults.net.overlay.search.dup_cache_lifetime);
+  CHECK(from_file.net.overlay.membership.shuffle_period == defaults.net.overlay.membership.shuffle_period);
+  CHECK(from_file.net.limits.send_queue_bytes_max == defaults.net.limits.send_queue_bytes_max);
+  CHECK(from_file.net.limits.keepalive_timeout == defaults.net.limits.keepalive_timeout);
+  CHECK(from_file.net.limits.frame.frame_bytes_max == defaults.net.limits.frame.frame_bytes_max);
+  CHECK(from_file.net.limits.fetch_timeout == defaults.net.limits.fetch_timeout);
+}
+
+TEST_CASE("settings keys set what they say", "[apps]") {
+  node_settings s;
+  std::string error;
+  REQUIRE(app::load_settings_text(R"(
+network = "ec2-test"
+listen = "0.0.0.0:7100"
+advertise = "203.0.113.10:7100"
+seeds = ["seed.example.org:7000", "198.51.100.7:7000"]
+shared_dir = "/srv/share"
+download_dir = "/srv/dl"
+control = "127.0.0.1:7200"
+log_level = "debug"
+[overlay]
+fanout = 3
+ttl = 7
+reply_direct = true
+[limits]
+connections_max = 64
+idle_timeout_s = 60
+)",
+                                  "t.toml", s, error));
+  CHECK(s.net.network == "ec2-test");
+  CHECK(s.net.listen.port == 7100);
+  CHECK(s.net.advertise.to_string() == "203.0.113.10:7100");
+  CHECK(s.seeds == std::vector<std::string>{"seed.example.org:7000", "198.51.100.7:7000"});
+  CHECK(s.net.shared_dir == "/srv/share");
+  CHECK(s.net.download_dir == "/srv/dl");
+  CHECK(s.control == "127.0.0.1:7200");
+  CHECK(s.log_level == net::log_level::debug);
+  CHECK(s.net.overlay.search.fanout == 3);
+  CHECK(s.net.overlay.search.ttl == 7);
+  CHECK(s.net.overlay.search.reply_direct);
+  CHECK(s.net.limits.connections_max == 64);
+  CHECK(s.net.limits.idle_timeout == micros{60'000'000});
+}
+
+TEST_CASE("bad settings are refused with file:line", "[apps]") {
+  auto error_of = [](const char* text) {
+    node_settings s;
+    std::string error;
+    CHECK_FALSE(app::load_settings_text(text, "bad.toml", s, error));
+    return error;
+  };
+  CHECK(error_of("listen = \"0.0.0.0:7000\"\nlisen = \"x\"\n") == "bad.toml:2: unknown key 'lisen'");
+  CHECK(error_of("[overlay]\nfanout = \"four\"\n") == "bad.toml:2: overlay.fanout: expected an integer");
+  CHECK(error_of("[overlay]\nfanout = 0\n") == "bad.toml:2: overlay.fanout: must be between 1 and 64");
+  CHECK(error_of("listen = \"localhost:7000\"\n").rfind("bad.toml:1: listen: ", 0) == 0);
+  CHECK(error_of("seeds = \"a:1\"\n") == "bad.toml:1: seeds: expected a list of strings");
+  CHECK(error_of("seeds = [\"ok.example:1\",\n  \"no-port\"]\n") == "bad.toml:2: seeds: 'no-port' is not host:port");
+  CHECK(error_of("log_level = \"loud\"\n") == "bad.toml:1: log_level: must be error, warn, info or debug");
+  CHECK(error_of("[limits]\nconnections_max = -1\n") == "bad.toml:2: limits.connections_max: must not be negative");
+  CHECK(error_of("listen = [\n").rfind("bad.toml:", 0) == 0);
+
+  node_settings s;
+  std::string error;
+  CHECK_FALSE(app::load_settings_file("/nonexistent/hearsay.toml", s, error));
+  CHECK(error.find("/nonexistent/hearsay.toml") != std::string::npos);
+
+  s.net.overlay.search.ttl = 20;
+  CHECK(app::validate(s) == "overlay.ttl must not exceed overlay.ttl_max");
+}
+
+TEST_CASE("flags override the file", "[apps]") {
+  node_settings s;
+  std::string error;
+  REQUIRE(app::load_settings_text("seeds = [\"a.example:1\"]\n[overlay]\nfanout = 3\n", "t.toml", s, error));
+  REQUIRE(app::apply_flags({"--config", "t.toml", "--listen", "127.0.0.1:0", "--seed", "b.example:2", "--seed",
+                            "c.example:3", "--set", "overlay.fanout=2", "--log-level", "warn"},
+                           s, error));
+  CHECK(s.net.listen.port == 0);
+  CHECK(s.seeds == std::vector<std::string>{"b.example:2", "c.example:3"});
+  CHECK(s.net.overlay.search.fanout == 2);
+  CHECK(s.log_level == net::log_level::warn);
+  CHECK_FALSE(app::apply_flags({"--bogus", "1"}, s, error));
+  CHECK(error == "unknown option '--bogus'");
+  CHECK_FALSE(app::apply_flags({"--listen"}, s, error));
+  CHECK_FALSE(app::apply_flags({"--set", "overlay.nope=1"}, s, error));
+  CHECK_FALSE(app::apply_flags({"--advertise", "not-an-address"}, s, error));
+}
+
+TEST_CASE("host:port splitting", "[apps]") {
+  std::string host;
+  std::uint16_t port = 0;
+  CHECK(app::split_host_port("seed.example.org:7000", host, port));
+  CHECK(host == "seed.example.org");
+  CHECK(port == 7000);
+  CHECK(app::split_host_port("[::1]:9", host, port));
+  CHECK(host == "::1");
+  CHECK_FALSE(app::split_host_port("seed.example.org", host, port));
+  CHECK_FALSE(app::split_host_port(":7000", host, port));
+  CHECK_FALSE(app::split_host_port("a b:7000", host, port));
+  CHECK_FALSE(app::split_host_port("host:0", host, port));
+}

@@ -1,0 +1,168 @@
+// The control endpoint end to end: a client speaking JSON lines to a running node, as the
+// `hearsay` CLI does; and the shared-folder index.
+
+#include <catch2/catch.hpp>
+
+#include <asio.hpp>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "overlay/sha256.hpp"
+#include "transport/control.hpp"
+#include "transport/file_index.hpp"
+#include "transport/json.hpp"
+#include "transport/net_node.hpp"
+
+using namespace hearsay;
+using namespace hearsay::net;
+namespace fs = std::filesystem;
+
+namespace {
+
+void write_text(const fs::path& p, const std::string& text) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary) << text;
+}
+
+// Sends one request line and collects the reply lines up to the end event.
+std::vector<std::map<std::string, std::string>> ask(std::uint16_t port, const std::string& request) {
+  asio::io_context io;
+  asio::ip::tcp::socket s(io);
+  s.connect({asio::ip::make_address("127.0.0.1"), port});
+  asio::write(s, asio::buffer(request + "\n"));
+  asio::streambuf buf;
+  std::vector<std::map<std::string, std::string>> out;
+  while (true) {
+    asio::read_until(s, buf, '\n');
+    std::istream in(&buf);
+    std::string line;
+    std::getline(in, line);
+    std::map<std::string, std::string> f;
+    std::string err;
+    REQUIRE(json::parse_flat(line, f, err));
+    out.push_back(f);
+    if (f["event"] == "end") return out;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("the control endpoint answers search, fetch, peers, status, share and rescan", "[net]") {
+  const fs::path root = fs::absolute("control-test");
+  fs::remove_all(root);
+  logger log(log_level::warn);
+  asio::io_context io;
+  std::vector<std::unique_ptr<net_node>> nodes;
+  std::vector<net_config> cfgs;
+  for (int i = 0; i < 3; ++i) {
+    net_config cfg;
+    cfg.listen = *peer_addr::parse("127.0.0.1:0", 0, true);
+    cfg.network = "ctl";
+    cfg.seed = 7 + static_cast<std::uint64_t>(i);
+    cfg.shared_dir = root / ("n" + std::to_string(i)) / "shared";
+    cfg.download_dir = root / ("n" + std::to_string(i)) / "dl";
+    fs::create_directories(cfg.shared_dir);
+    if (i > 0) cfg.overlay.seeds = {nodes[0]->address()};
+    if (i == 2) write_text(cfg.shared_dir / "quarterly report.pdf", std::string(70'000, 'q'));
+    cfgs.push_back(cfg);
+    nodes.push_back(std::make_unique<net_node>(io, cfg, log));
+    REQUIRE_FALSE(nodes.back()->start());
+  }
+  control_server control(io, *nodes[0], log);
+  REQUIRE_FALSE(control.start(*peer_addr::parse("127.0.0.1:0", 0, true)));
+  const auto port = control.address().port;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (nodes[0]->overlay().members().active().size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    io.run_for(std::chrono::milliseconds(5));
+  }
+  REQUIRE(nodes[0]->overlay().members().active().size() == 2);
+
+  auto guard = asio::make_work_guard(io);
+  std::thread loop([&] { io.run(); });
+
+  auto search = ask(port, R"({"cmd":"search","words":"quarterly report","wait_ms":1500})");
+  REQUIRE(search.size() == 2);
+  CHECK(search[0]["event"] == "hit");
+  CHECK(search[0]["n"] == "1");
+  CHECK(search[0]["name"] == "quarterly report.pdf");
+  CHECK(search[0]["size"] == "70000");
+  CHECK(search[0]["holder"] == nodes[2]->address().to_string());
+  CHECK(search[1]["ok"] == "true");
+  CHECK(search[1]["results"] == "1");
+
+  auto results = ask(port, R"({"cmd":"results"})");
+  REQUIRE(results.size() == 2);
+  CHECK(results[0]["sha256"] == search[0]["sha256"]);
+
+  auto fetch = ask(port, R"({"cmd":"fetch","target":"1"})");
+  REQUIRE(fetch.size() >= 2);
+  CHECK(fetch.front()["event"] == "progress");
+  CHECK(fetch.back()["ok"] == "true");
+  CHECK(fetch.back()["path"] == (cfgs[0].download_dir / "quarterly report.pdf").string());
+  CHECK(fs::file_size(cfgs[0].download_dir / "quarterly report.pdf") == 70'000);
+
+  auto by_digest = ask(port, R"({"cmd":"fetch","target":")" + search[0]["sha256"] + "\"}");
+  CHECK(by_digest.back()["ok"] == "true");
+  auto bad_number = ask(port, R"({"cmd":"fetch","target":"9"})");
+  CHECK(bad_number.back()["ok"] == "false");
+  CHECK(bad_number.back()["error"].find("no result number") != std::string::npos);
+
+  auto peers = ask(port, R"({"cmd":"peers"})");
+  std::size_t active = 0;
+  for (auto& p : peers) active += p["view"] == "active" ? 1u : 0u;
+  CHECK(active == 2);
+
+  auto status = ask(port, R"({"cmd":"status"})");
+  REQUIRE(status.size() == 2);
+  CHECK(status[0]["address"] == nodes[0]->address().to_string());
+  CHECK(status[0]["fetches_done"] == "2");
+  CHECK(status[0]["active"] == "2");
+
+  write_text(root / "outside.txt", "shared through the CLI");
+  auto share = ask(port, R"({"cmd":"share","path":")" + (root / "outside.txt").string() + "\"}");
+  CHECK(share.back()["ok"] == "true");
+  CHECK(share.back()["files"] == "1");
+  CHECK(fs::exists(cfgs[0].shared_dir / "outside.txt"));
+
+  auto unknown = ask(port, R"({"cmd":"dance"})");
+  CHECK(unknown.back()["ok"] == "false");
+  auto garbage = ask(port, "this is not json");
+  CHECK(garbage.back()["ok"] == "false");
+
+  io.stop();
+  loop.join();
+  fs::remove_all(root);
+}
+
+TEST_CASE("the shared folder index hashes files and skips hidden ones", "[net]") {
+  const fs::path dir = fs::absolute("index-test");
+  fs::remove_all(dir);
+  write_text(dir / "a.txt", "abc");
+  write_text(dir / "sub" / "b.bin", std::string(100'000, 'b'));
+  write_text(dir / ".hidden", "secret");
+  write_text(dir / ".a.txt.12345678.part", "partial");
+  file_index index;
+  std::vector<std::string> problems;
+  REQUIRE_FALSE(index.scan(dir, problems));
+  CHECK(problems.empty());
+  CHECK(index.size() == 2);
+  const auto abc = sha256::of(std::span(reinterpret_cast<const std::uint8_t*>("abc"), 3));
+  const indexed_file* a = index.find(abc);
+  REQUIRE(a != nullptr);
+  CHECK(a->info.name == "a.txt");
+  CHECK(a->info.size == 3);
+  CHECK(a->info.sha256.to_hex() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  library lib;
+  index.fill(lib);
+  CHECK(lib.size() == 2);
+  CHECK(lib.match(criteria::parse("b bin"), 10).size() == 1);
+  // A changed file is re-hashed on rescan; a removed one disappears.
+  write_text(dir / "a.txt", "abcd");
+  fs::remove(dir / "sub" / "b.bin");
+  REQUIRE_FALSE(index.scan(dir, problems));
+  CHECK(index.size() == 1);
+  CHECK(index.find(abc) == nullptr);
+  CHECK(index.scan(dir / "missing", problems));
+  fs::remove_all(dir);
+}

@@ -10,6 +10,9 @@ set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 bin=${HEARSAY_BIN:-$top/build/bin}
 work=${WORK:-$(mktemp -d /tmp/hearsay-local-XXXXXX)}
+# A folder this script made before is cleared; any other folder is left alone.
+if [ -f "$work/.hearsay-local-net" ]; then rm -rf "$work"; fi
+mkdir -p "$work" && touch "$work/.hearsay-local-net"
 nodes=${NODES:-5}
 base_port=${BASE_PORT:-17000}
 pids=()

@@ -65,6 +65,15 @@ void membership::start(micros now) {
   host_.schedule(repair_at, {timer_kind::repair, 0});
 }
 
+void membership::start_static(std::span<const peer_addr> neighbours) {
+  HEARSAY_ASSERT(!running_);
+  running_ = true;
+  static_ = true;
+  for (const auto& p : neighbours) {
+    if (p != self_ && !is_active(p)) active_.push_back(p);
+  }
+}
+
 void membership::leave(micros now) {
   static_cast<void>(now);
   for (const auto& peer : active_) {
@@ -255,6 +264,11 @@ void membership::on_disconnect(micros now, const peer_addr& from) {
 }
 
 void membership::on_peer_down(micros now, const peer_addr& peer) {
+  if (static_) {
+    // A fixed graph loses the link and does not repair it.
+    remove_active(peer);
+    return;
+  }
   const bool was_active = remove_active(peer);
   const bool was_passive = remove_passive(peer);
   if (was_active || was_passive) ++stats_.peers_failed;
@@ -338,6 +352,13 @@ void membership::merge_passive(std::span<const peer_addr> peers, std::vector<pee
 
 bool membership::on_message(micros now, const peer_addr& from, const message& m) {
   if (!running_) return false;
+  if (static_) {
+    // A fixed graph: membership traffic is not expected, and is consumed without effect.
+    return std::holds_alternative<msg_join>(m) || std::holds_alternative<msg_forward_join>(m) ||
+           std::holds_alternative<msg_join_reply>(m) || std::holds_alternative<msg_neighbor>(m) ||
+           std::holds_alternative<msg_neighbor_reply>(m) || std::holds_alternative<msg_disconnect>(m) ||
+           std::holds_alternative<msg_shuffle>(m) || std::holds_alternative<msg_shuffle_reply>(m);
+  }
   if (from == self_) return false;
   if (std::holds_alternative<msg_join>(m)) {
     on_join(now, from);

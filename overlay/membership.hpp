@@ -26,6 +26,10 @@ class membership {
              const peer_addr& self, rng& random, host& h, node_stats& stats);
 
   void start(micros now);
+  // Starts with a fixed set of neighbours and no membership protocol at all (no joins,
+  // shuffles or repairs): for studying search on a given graph. The set is not bounded by
+  // view_size_active, so any degree distribution can be studied.
+  void start_static(std::span<const peer_addr> neighbours);
   void leave(micros now);
 
   // Handles a membership message; false when m is not one.
@@ -85,6 +89,7 @@ class membership {
   std::vector<peer_addr> last_shuffle_sent_;
 
   bool running_ = false;
+  bool static_ = false;  // fixed neighbours: membership messages and timers are ignored
   // A JOIN in flight (to join_target_) and a NEIGHBOR request in flight (to neighbor_target_),
   // each with a generation so that stale timeouts are ignored.
   bool join_pending_ = false;

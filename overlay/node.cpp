@@ -20,6 +20,13 @@ void node::start(micros now) {
   membership_.start(now);
 }
 
+void node::start_static(micros now, std::span<const peer_addr> neighbours) {
+  static_cast<void>(now);
+  HEARSAY_ASSERT(!running_);
+  running_ = true;
+  membership_.start_static(neighbours);
+}
+
 void node::leave(micros now) {
   if (!running_) return;
   membership_.leave(now);

@@ -36,6 +36,9 @@ class node {
 
   // Joins through a seed (unless this node is the only one it knows) and arms the timers.
   void start(micros now);
+  // Starts on a fixed set of neighbours, without the membership protocol (see
+  // membership::start_static): the simulator's static topologies.
+  void start_static(micros now, std::span<const peer_addr> neighbours);
   // Graceful leave: DISCONNECT to every active neighbour. The node is inert afterwards.
   void leave(micros now);
 

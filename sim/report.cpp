@@ -93,11 +93,19 @@ std::string format_report(const scenario& s, const run_results& r) {
   std::string out;
   appendf(out, "hearsay-sim  seed %llu\n", static_cast<unsigned long long>(s.seed));
   appendf(out, "\nscenario\n");
-  appendf(out, "  peers                 %u (joining every %.3f ms through %u seed%s, then %.0f s to settle)\n", s.peers,
-          ms(s.join_interval.count()), s.seed_count, s.seed_count == 1 ? "" : "s",
-          static_cast<double>(s.stabilize.count()) / 1e6);
-  appendf(out, "  overlay               HyParView active %u, passive %u, shuffle every %.1f s\n", mc.view_size_active,
-          mc.view_size_passive, static_cast<double>(mc.shuffle_period.count()) / 1e6);
+  if (s.topology.is_static()) {
+    appendf(out, "  peers                 %u (all started at once on the fixed graph)\n", s.peers);
+  } else {
+    appendf(out, "  peers                 %u (joining every %.3f ms through %u seed%s, then %.0f s to settle)\n", s.peers,
+            ms(s.join_interval.count()), s.seed_count, s.seed_count == 1 ? "" : "s",
+            static_cast<double>(s.stabilize.count()) / 1e6);
+  }
+  if (s.topology.is_static()) {
+    appendf(out, "  overlay               %s\n", s.topology.describe().c_str());
+  } else {
+    appendf(out, "  overlay               HyParView active %u, passive %u, shuffle every %.1f s\n", mc.view_size_active,
+            mc.view_size_passive, static_cast<double>(mc.shuffle_period.count()) / 1e6);
+  }
   appendf(out, "  search                flood, fan-out %u, TTL %u (max %u), hits via %s\n", sc.fanout, sc.ttl,
           sc.ttl_max, sc.reply_direct ? "direct reply" : "reverse path");
   appendf(out, "  workload              %u files x %u replicas, %u queries every %.3f ms\n", s.files, s.replication,

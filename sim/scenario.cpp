@@ -53,6 +53,8 @@ std::vector<scenario_key> make_keys() {
                                      [](scenario& s) -> std::uint64_t& { return s.seed; }));
   k.push_back(boolean("wire_codec", "pass every message through the wire codec",
                       [](scenario& s) -> bool& { return s.wire_codec; }));
+  k.push_back({"topology", "string", "hyparview | regular:D | er:MEAN_DEGREE | ba:M | ring:K | file:PATH",
+               [](scenario& s, std::string_view text) { return s.topology.parse(text); }});
   // [join]
   k.push_back(integer<u32>("join.seeds", "the first N peers are the seed nodes others join through", 1, 1'000'000,
                            [](scenario& s) -> u32& { return s.seed_count; }));

@@ -15,13 +15,16 @@
 
 #include "overlay/config.hpp"
 #include "sim/latency.hpp"
+#include "sim/topology.hpp"
 
 namespace hearsay::sim {
 
 struct scenario {
   std::uint32_t peers = 10'000;
   std::uint64_t seed = 1;
-  // Joining: peers start one by one every join_interval, each through one of the first
+  // The overlay's shape: built by HyParView joins, or a fixed graph (sim/topology.hpp).
+  topology_spec topology;
+  // Joining (HyParView only): peers start one by one every join_interval, each through one of the first
   // `seed_count` peers (the seed nodes an operator would list), then the overlay runs on
   // its own (shuffles, repairs) for `stabilize` before the queries start.
   std::uint32_t seed_count = 4;

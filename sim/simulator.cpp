@@ -20,6 +20,7 @@ namespace {
 // Stream numbers: each consumer of randomness has its own, so adding one never shifts another.
 constexpr std::uint64_t stream_workload = 1;
 constexpr std::uint64_t stream_network = 2;
+constexpr std::uint64_t stream_topology = 3;
 constexpr std::uint64_t stream_peers = 1'000;
 }  // namespace
 
@@ -32,6 +33,10 @@ simulator::simulator(const scenario& s)
     hosts_.emplace_back(*this, i);
     const std::uint64_t node_seed = rng::stream(s.seed, stream_peers + i).next();
     nodes_.emplace_back(node_config_, address_of(i), node_seed, hosts_.back());
+  }
+  if (s.topology.is_static()) {
+    rng topology_rng = rng::stream(s.seed, stream_topology);
+    if (!build_graph(s.topology, s.peers, topology_rng, graph_, error_)) graph_ = graph{};
   }
 }
 
@@ -153,7 +158,19 @@ void simulator::crash(std::uint32_t i) {
 
 void simulator::build_overlay() {
   HEARSAY_ASSERT(!built_);
+  HEARSAY_ASSERT(error_.empty());
   built_ = true;
+  if (scenario_.topology.is_static()) {
+    // A fixed graph: every peer starts at once on its neighbours; there is nothing to settle.
+    std::vector<peer_addr> neighbours;
+    for (std::uint32_t i = 0; i < nodes_.size(); ++i) {
+      neighbours.clear();
+      for (auto j : graph_.neighbours(i)) neighbours.push_back(address_of(j));
+      running_[i] = 1;
+      nodes_[i].start_static(now_, neighbours);
+    }
+    return;
+  }
   for (std::uint32_t i = 0; i < nodes_.size(); ++i) {
     queue_.push(now_ + scenario_.join_interval * i, start_peer{i});
   }

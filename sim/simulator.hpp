@@ -77,6 +77,11 @@ class simulator {
   void run_until(micros t);
   overlay_health measure_health() const;
 
+  // Empty unless the scenario could not be set up (e.g. an unreadable edge-list file).
+  const std::string& error() const { return error_; }
+  // The fixed graph of a static topology (empty for HyParView).
+  const graph& static_graph() const { return graph_; }
+
   micros now() const { return now_; }
   std::uint32_t size() const { return static_cast<std::uint32_t>(nodes_.size()); }
   const node& peer(std::uint32_t i) const { return nodes_[i]; }
@@ -137,6 +142,8 @@ class simulator {
   micros now_{0};
   std::uint64_t events_ = 0;
   bool built_ = false;
+  std::string error_;
+  graph graph_;
 
   std::vector<std::vector<std::uint32_t>> holders_;  // per file: the peers holding it
   std::vector<query_record> queries_;

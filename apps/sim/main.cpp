@@ -112,6 +112,7 @@ int main(int argc, char** argv) {
 
   const auto wall_start = std::chrono::steady_clock::now();
   hearsay::sim::simulator sim(s);
+  if (!sim.error().empty()) return fail(sim.error());
   const auto results = sim.run();
   const auto wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
 

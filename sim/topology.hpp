@@ -1,0 +1,56 @@
+#pragma once
+// Overlay topologies for study. "hyparview" lets the real membership protocol build the
+// overlay through joins; the others are fixed graphs installed as every peer's neighbours,
+// so search strategies can be compared on graphs of known shape:
+//   regular:D   random D-regular graph (pairing model, Bollobas 1980)
+//   er:K        Erdos-Renyi G(n, p) with mean degree K, p = K / (n - 1) (Erdos & Renyi 1959)
+//   ba:M        Barabasi-Albert preferential attachment, M links per new node (Barabasi &
+//               Albert, Science 1999), generated as in Batagelj & Brandes, Phys. Rev. E 2005
+//   ring:K      a ring lattice, each node linked to its K nearest on either side
+//   file:PATH   an undirected edge list, one "a b" pair of node indices per line (# comments)
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "overlay/rng.hpp"
+
+namespace hearsay::sim {
+
+struct topology_spec {
+  enum class kind : std::uint8_t { hyparview, regular, erdos_renyi, barabasi_albert, ring, edge_list };
+  kind shape = kind::hyparview;
+  double param = 0;  // D, K, M or K, by shape
+  std::string path;  // edge_list
+
+  std::string parse(std::string_view text);  // error message, empty on success
+  std::string describe() const;
+  bool is_static() const { return shape != kind::hyparview; }
+};
+
+// An undirected graph in compressed adjacency form: node i's neighbours are
+// targets[offsets[i] .. offsets[i+1]), sorted, without self-loops or repeats.
+struct graph {
+  std::uint32_t n = 0;
+  std::vector<std::uint64_t> offsets;
+  std::vector<std::uint32_t> targets;
+
+  std::span<const std::uint32_t> neighbours(std::uint32_t i) const {
+    return {targets.data() + offsets[i], targets.data() + offsets[i + 1]};
+  }
+  std::uint32_t degree(std::uint32_t i) const { return static_cast<std::uint32_t>(offsets[i + 1] - offsets[i]); }
+  std::uint64_t edges() const { return targets.size() / 2; }
+
+  // Builds the graph from undirected edges (a, b), dropping self-loops and repeats.
+  static graph from_edges(std::uint32_t n, std::vector<std::pair<std::uint32_t, std::uint32_t>> edges);
+};
+
+// Generates the static topology for n nodes. False with a message on a bad spec or file.
+bool build_graph(const topology_spec& spec, std::uint32_t n, rng& random, graph& out, std::string& error);
+
+// Hop distances from source (unreachable: UINT32_MAX), by breadth-first search.
+std::vector<std::uint32_t> bfs_distances(const graph& g, std::uint32_t source);
+
+}  // namespace hearsay::sim

@@ -1,0 +1,126 @@
+// Static topologies, and flooding on them checked against breadth-first search.
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+
+#include "sim/report.hpp"
+#include "sim/simulator.hpp"
+#include "sim/topology.hpp"
+
+using namespace hearsay;
+using namespace hearsay::sim;
+
+namespace {
+graph make(const char* spec, std::uint32_t n, std::uint64_t seed = 1) {
+  topology_spec t;
+  REQUIRE(t.parse(spec).empty());
+  rng random(seed);
+  graph g;
+  std::string error;
+  REQUIRE(build_graph(t, n, random, g, error));
+  return g;
+}
+}  // namespace
+
+TEST_CASE("generated graphs have the shape they promise", "[sim][topology]") {
+  const auto reg = make("regular:6", 2'000);
+  for (std::uint32_t i = 0; i < reg.n; ++i) REQUIRE(reg.degree(i) == 6);
+  CHECK(reg.edges() == 6'000);
+
+  const auto er = make("er:8", 20'000);
+  const double mean = 2.0 * static_cast<double>(er.edges()) / er.n;
+  CHECK(std::abs(mean - 8.0) < 0.1);  // E[degree] = p (n - 1) = 8; sd of the mean ~ 0.03
+  // Degrees of G(n, p) are binomial, close to Poisson(8): variance ~ 8.
+  double var = 0;
+  for (std::uint32_t i = 0; i < er.n; ++i) var += (er.degree(i) - mean) * (er.degree(i) - mean);
+  var /= er.n;
+  CHECK(std::abs(var - 8.0) < 0.5);
+
+  const auto ba = make("ba:3", 20'000);
+  std::uint32_t min_degree = ~0u, max_degree = 0;
+  for (std::uint32_t i = 0; i < ba.n; ++i) {
+    min_degree = std::min(min_degree, ba.degree(i));
+    max_degree = std::max(max_degree, ba.degree(i));
+  }
+  CHECK(min_degree >= 3);
+  CHECK(ba.edges() == 6 + 3ull * (20'000 - 4));  // a K4 core, then m = 3 per node
+  CHECK(max_degree > 100);  // a power-law tail: hubs far above the mean of ~6
+
+  const auto ring = make("ring:2", 100);
+  for (std::uint32_t i = 0; i < ring.n; ++i) REQUIRE(ring.degree(i) == 4);
+  const auto d = bfs_distances(ring, 0);
+  CHECK(d[50] == 25);  // 50 steps around, 2 per hop
+  CHECK(d[1] == 1);
+  CHECK(d[99] == 1);
+}
+
+TEST_CASE("bad topology specs and edge lists are refused", "[sim][topology]") {
+  topology_spec t;
+  CHECK_FALSE(t.parse("regular").empty());
+  CHECK_FALSE(t.parse("regular:2.5").empty());
+  CHECK_FALSE(t.parse("er:-1").empty());
+  CHECK_FALSE(t.parse("torus:3").empty());
+  CHECK(t.parse("file:edges.txt").empty());
+
+  {
+    std::ofstream f("topology-test-edges.txt");
+    f << "# a triangle and a tail\n0 1\n1 2\n2 0\n\n2 3  # tail\n";
+  }
+  REQUIRE(t.parse("file:topology-test-edges.txt").empty());
+  rng random(1);
+  graph g;
+  std::string error;
+  REQUIRE(build_graph(t, 4, random, g, error));
+  CHECK(g.edges() == 4);
+  CHECK(g.degree(2) == 3);
+  CHECK_FALSE(build_graph(t, 3, random, g, error));
+  CHECK(error == "topology-test-edges.txt:6: node index out of range (peers = 3)");
+  {
+    std::ofstream f("topology-test-edges.txt");
+    f << "0 1\n1 x\n";
+  }
+  CHECK_FALSE(build_graph(t, 4, random, g, error));
+  CHECK(error == "topology-test-edges.txt:2: expected two node indices");
+  std::remove("topology-test-edges.txt");
+}
+
+TEST_CASE("a flood on a static graph reaches exactly the BFS ball, with the predicted messages", "[sim][topology]") {
+  for (const char* spec : {"er:5", "regular:4", "ba:2"}) {
+    for (std::uint8_t ttl = 1; ttl <= 4; ++ttl) {
+      INFO(spec << " ttl " << int(ttl));
+      scenario s;
+      s.peers = 3'000;
+      REQUIRE(s.topology.parse(spec).empty());
+      s.node.search.ttl = ttl;
+      s.node.search.fanout = 1'000'000;  // every neighbour, hubs included: a pure flood
+      s.node.search.queries_per_neighbor_per_s = 0;
+      s.node.search.hits_per_query_max = 1'000'000;
+      s.latency.parse("constant:10");  // equal latencies: first copies arrive in BFS order
+      s.files = 50;
+      s.replication = 30;
+      s.queries = 25;
+      s.query_interval = micros{5'000'000};  // queries never overlap
+      simulator sim(s);
+      REQUIRE(sim.error().empty());
+      const auto r = sim.run();
+      const graph& g = sim.static_graph();
+      for (const auto& q : r.queries) {
+        const auto dist = bfs_distances(g, q.origin);
+        std::uint32_t ball = 0;
+        std::uint64_t messages = g.degree(q.origin);
+        for (std::uint32_t v = 0; v < g.n; ++v) {
+          if (v == q.origin || dist[v] > ttl) continue;
+          ++ball;
+          if (dist[v] < ttl) messages += g.degree(v) - 1;  // all but the sender
+        }
+        REQUIRE(q.reached == ball);
+        REQUIRE(q.query_messages == messages);
+        REQUIRE(q.duplicates == messages - ball);  // every copy beyond the first is a duplicate
+        if (q.hits > 0) REQUIRE(q.first_hit_hops <= ttl);
+      }
+    }
+  }
+}

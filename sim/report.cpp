@@ -43,7 +43,7 @@ std::uint64_t fingerprint(const std::string& text) {
 
 summary summarize(const scenario& s, const run_results& r) {
   summary out;
-  std::vector<std::int64_t> latencies;
+  std::vector<std::int64_t> latencies, kth;
   std::vector<std::uint32_t> hops;
   double sum_latency = 0, sum_hops = 0, sum_hits = 0, sum_qm = 0, sum_hm = 0, sum_dup = 0, sum_reached = 0;
   for (const auto& q : r.queries) {
@@ -54,6 +54,7 @@ summary summarize(const scenario& s, const run_results& r) {
     sum_dup += q.duplicates;
     sum_reached += q.reached;
     sum_hits += q.hits;
+    if (q.kth_hit.count() >= 0) kth.push_back(q.kth_hit.count());
     if (q.hits == 0) continue;
     ++out.succeeded;
     latencies.push_back(q.first_hit.count());
@@ -80,6 +81,13 @@ summary summarize(const scenario& s, const run_results& r) {
     out.hops_mean = sum_hops / out.succeeded;
     out.hops_p50 = percentile(hops, 0.50);
     out.hops_max = hops.back();
+  }
+  out.succeeded_k = static_cast<std::uint32_t>(kth.size());
+  if (!kth.empty()) {
+    std::sort(kth.begin(), kth.end());
+    out.kth_hit_p50_us = percentile(kth, 0.50);
+    out.kth_hit_p95_us = percentile(kth, 0.95);
+    out.kth_hit_p99_us = percentile(kth, 0.99);
   }
   return out;
 }
@@ -108,8 +116,11 @@ std::string format_report(const scenario& s, const run_results& r) {
   }
   appendf(out, "  search                flood, fan-out %u, TTL %u (max %u), hits via %s\n", sc.fanout, sc.ttl,
           sc.ttl_max, sc.reply_direct ? "direct reply" : "reverse path");
-  appendf(out, "  workload              %u files x %u replicas, %u queries every %.3f ms\n", s.files, s.replication,
-          s.queries, ms(s.query_interval.count()));
+  static constexpr const char* strategies[] = {"uniform", "proportional", "square-root"};
+  appendf(out, "  workload              %u files x %u replicas (%s), %u queries every %.3f ms%s\n", s.files,
+          s.replication, strategies[static_cast<int>(s.replication_strategy)], s.queries, ms(s.query_interval.count()),
+          s.poisson_arrivals ? " (Poisson)" : "");
+  if (s.popularity_alpha > 0) appendf(out, "  popularity            Zipf, alpha %.2f\n", s.popularity_alpha);
   appendf(out, "  network               %s%s\n", s.latency.describe().c_str(), s.wire_codec ? ", wire codec on" : "");
 
   appendf(out, "\noverlay health (when the queries start)\n");
@@ -136,6 +147,17 @@ std::string format_report(const scenario& s, const run_results& r) {
   appendf(out, "  %-30s %12u\n", "hops to first hit p50", m.hops_p50);
   appendf(out, "  %-30s %12u\n", "hops to first hit max", m.hops_max);
   appendf(out, "  %-30s %12.2f\n", "hits per query", m.hits_mean);
+  if (s.hits_wanted > 1) {
+    char label[64];
+    std::snprintf(label, sizeof label, "queries with %u+ hits", s.hits_wanted);
+    appendf(out, "  %-30s %11.2f%%\n", label, 100.0 * m.succeeded_k / std::max<double>(1, m.queries));
+    std::snprintf(label, sizeof label, "time to hit #%u p50 (ms)", s.hits_wanted);
+    appendf(out, "  %-30s %12.1f\n", label, ms(m.kth_hit_p50_us));
+    std::snprintf(label, sizeof label, "time to hit #%u p95 (ms)", s.hits_wanted);
+    appendf(out, "  %-30s %12.1f\n", label, ms(m.kth_hit_p95_us));
+    std::snprintf(label, sizeof label, "time to hit #%u p99 (ms)", s.hits_wanted);
+    appendf(out, "  %-30s %12.1f\n", label, ms(m.kth_hit_p99_us));
+  }
   appendf(out, "  %-30s %12.1f\n", "query messages per query", m.query_messages_mean);
   appendf(out, "  %-30s %12.1f\n", "hit messages per query", m.hit_messages_mean);
   appendf(out, "  %-30s %12.1f\n", "duplicates per query", m.duplicates_mean);
@@ -156,6 +178,9 @@ std::string format_report(const scenario& s, const run_results& r) {
   appendf(out, "  dropped               %llu unexpected, %llu invalid, %llu hits, %llu rate-limited\n",
           static_cast<unsigned long long>(t.messages_unexpected), static_cast<unsigned long long>(t.messages_invalid),
           static_cast<unsigned long long>(t.hits_dropped), static_cast<unsigned long long>(t.queries_rate_limited));
+  appendf(out, "  per-peer load         messages received: min %llu  mean %.1f  p99 %llu  max %llu\n",
+          static_cast<unsigned long long>(r.load_min), r.load_mean, static_cast<unsigned long long>(r.load_p99),
+          static_cast<unsigned long long>(r.load_max));
   appendf(out, "  events                %llu over %.1f s of virtual time\n", static_cast<unsigned long long>(r.events),
           static_cast<double>(r.end.count()) / 1e6);
   appendf(out, "\nfingerprint: %016llx\n", static_cast<unsigned long long>(fingerprint(out)));
@@ -188,6 +213,11 @@ std::string format_json(const scenario& s, const run_results& r, bool per_query)
   appendf(out, "  \"hit_messages_per_query\": %.4f,\n  \"duplicates_per_query\": %.4f,\n", m.hit_messages_mean,
           m.duplicates_mean);
   appendf(out, "  \"reached_per_query\": %.4f,\n  \"coverage\": %.6f,\n", m.reached_mean, m.coverage_mean);
+  appendf(out, "  \"kth_hit_ms\": {\"k\": %u, \"queries\": %u, \"p50\": %.3f, \"p95\": %.3f, \"p99\": %.3f},\n",
+          s.hits_wanted, m.succeeded_k, ms(m.kth_hit_p50_us), ms(m.kth_hit_p95_us), ms(m.kth_hit_p99_us));
+  appendf(out, "  \"load\": {\"min\": %llu, \"mean\": %.4f, \"p99\": %llu, \"max\": %llu},\n",
+          static_cast<unsigned long long>(r.load_min), r.load_mean, static_cast<unsigned long long>(r.load_p99),
+          static_cast<unsigned long long>(r.load_max));
   appendf(out, "  \"events\": %llu", static_cast<unsigned long long>(r.events));
   if (per_query) {
     out += ",\n  \"per_query\": [\n";

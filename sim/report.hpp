@@ -24,6 +24,9 @@ struct summary {
   double hits_mean = 0;
   double query_messages_mean = 0, hit_messages_mean = 0, duplicates_mean = 0;
   double reached_mean = 0, coverage_mean = 0;  // peers reached; as a fraction of all peers
+  // Queries that got hits_wanted hits, and the time to that k-th hit over them.
+  std::uint32_t succeeded_k = 0;
+  std::int64_t kth_hit_p50_us = 0, kth_hit_p95_us = 0, kth_hit_p99_us = 0;
 };
 
 summary summarize(const scenario& s, const run_results& r);

@@ -76,6 +76,38 @@ std::vector<scenario_key> make_keys() {
                            [](scenario& s) -> u32& { return s.queries; }));
   k.push_back(duration("workload.query_interval_us", "virtual time between two searches", 1, 0, 3'600'000'000,
                        [](scenario& s) -> micros& { return s.query_interval; }));
+  k.push_back({"workload.popularity", "string", "which files are asked for: uniform | zipf:ALPHA",
+               [](scenario& s, std::string_view text) -> std::string {
+                 if (text == "uniform") {
+                   s.popularity_alpha = 0;
+                   return {};
+                 }
+                 double alpha = 0;
+                 const auto arg = text.substr(std::min(text.size(), std::size_t{5}));
+                 auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), alpha);
+                 if (text.substr(0, 5) != "zipf:" || ec != std::errc{} || end != arg.data() + arg.size() ||
+                     !(alpha >= 0) || alpha > 5) {
+                   return "expected uniform or zipf:ALPHA (0 <= ALPHA <= 5), got '" + std::string(text) + "'";
+                 }
+                 s.popularity_alpha = alpha;
+                 return {};
+               }});
+  k.push_back({"workload.replication_strategy", "string", "replicas per file: uniform | proportional | square_root",
+               [](scenario& s, std::string_view text) -> std::string {
+                 if (text == "uniform") s.replication_strategy = scenario::replication_kind::uniform;
+                 else if (text == "proportional") s.replication_strategy = scenario::replication_kind::proportional;
+                 else if (text == "square_root") s.replication_strategy = scenario::replication_kind::square_root;
+                 else return "expected uniform, proportional or square_root, got '" + std::string(text) + "'";
+                 return {};
+               }});
+  k.push_back({"workload.arrivals", "string", "query arrivals: fixed (evenly spaced) | poisson",
+               [](scenario& s, std::string_view text) -> std::string {
+                 if (text != "fixed" && text != "poisson") return "expected fixed or poisson, got '" + std::string(text) + "'";
+                 s.poisson_arrivals = text == "poisson";
+                 return {};
+               }});
+  k.push_back(integer<u32>("workload.hits_wanted", "k of 'time to k-th hit'", 1, 1'000'000,
+                           [](scenario& s) -> u32& { return s.hits_wanted; }));
   // [network]
   k.push_back({"network.latency", "string",
                "link latency: constant:MS, uniform:MIN_MS:MAX_MS or lognormal:MEDIAN_MS:SIGMA",

@@ -36,6 +36,18 @@ struct scenario {
   std::uint32_t replication = 20;
   std::uint32_t queries = 1'000;
   micros query_interval{10'000};
+  // Which files are asked for: uniformly, or by Zipf popularity with exponent alpha
+  // (Breslau et al., INFOCOM 1999, measured alpha 0.64-0.83 for web requests).
+  double popularity_alpha = 0;
+  // How the replica budget (files x replication) is spread over files, as studied by Cohen
+  // and Shenker (SIGCOMM 2002): the same for every file, proportional to popularity, or
+  // proportional to its square root (which minimises the expected search size).
+  enum class replication_kind : std::uint8_t { uniform, proportional, square_root };
+  replication_kind replication_strategy = replication_kind::uniform;
+  // Query arrivals: evenly spaced, or a Poisson process with mean gap query_interval.
+  bool poisson_arrivals = false;
+  // The k of "time to k-th hit": how many hits a searcher wants.
+  std::uint32_t hits_wanted = 1;
   latency_model latency;
   // Pass every message through the FlatBuffers codec (encode, verify, decode), as the real
   // node does; results are identical, only slower.

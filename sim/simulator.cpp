@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "overlay/codec.hpp"
+#include "sim/distributions.hpp"
 
 namespace hearsay::sim {
 
@@ -82,6 +83,7 @@ void simulator::peer_host::on_search_hit(query_id id, const msg_query_hit& h, mi
       r->first_hit = latency;
       r->first_hit_hops = h.hops;
     }
+    if (r->hits == sim_.scenario_.hits_wanted) r->kth_hit = latency;
   }
 }
 
@@ -179,20 +181,36 @@ void simulator::build_overlay() {
 }
 
 void simulator::place_files() {
-  // Each file goes to `replication` distinct peers, chosen uniformly (Floyd's algorithm
-  // would need a set; rejection is cheap while replication is small next to the peers).
+  // Replica counts: the budget files x replication, spread by the strategy (Cohen & Shenker
+  // 2002), each file getting at least one copy and at most one per peer.
+  const zipf popularity(scenario_.files, scenario_.popularity_alpha);
+  replicas_.assign(scenario_.files, scenario_.replication);
+  if (scenario_.replication_strategy != scenario::replication_kind::uniform) {
+    const bool sqrt_rule = scenario_.replication_strategy == scenario::replication_kind::square_root;
+    double weight_sum = 0;
+    for (std::uint32_t f = 0; f < scenario_.files; ++f) {
+      weight_sum += sqrt_rule ? std::sqrt(popularity.probability(f)) : popularity.probability(f);
+    }
+    const double budget = static_cast<double>(scenario_.files) * scenario_.replication;
+    for (std::uint32_t f = 0; f < scenario_.files; ++f) {
+      const double w = sqrt_rule ? std::sqrt(popularity.probability(f)) : popularity.probability(f);
+      const auto copies = static_cast<std::uint32_t>(std::llround(budget * w / weight_sum));
+      replicas_[f] = std::clamp<std::uint32_t>(copies, 1, size());
+    }
+  }
   holders_.assign(scenario_.files, {});
+  std::vector<std::uint8_t> taken;
   for (std::uint32_t f = 0; f < scenario_.files; ++f) {
     auto& holders = holders_[f];
-    const std::uint32_t copies = std::min(scenario_.replication, size());
-    std::vector<std::uint8_t> taken;
-    if (copies * 4 > size()) taken.assign(size(), 0);
+    const std::uint32_t copies = std::min(replicas_[f], size());
+    // Rejection sampling of distinct peers: a flag array when many copies are needed.
+    const bool dense = static_cast<std::uint64_t>(copies) * 4 > size();
+    if (dense) taken.assign(size(), 0);
     while (holders.size() < copies) {
       const auto peer = static_cast<std::uint32_t>(workload_rng_.below(size()));
-      const bool dup = taken.empty() ? std::find(holders.begin(), holders.end(), peer) != holders.end()
-                                     : taken[peer] != 0;
+      const bool dup = dense ? taken[peer] != 0 : std::find(holders.begin(), holders.end(), peer) != holders.end();
       if (dup) continue;
-      if (!taken.empty()) taken[peer] = 1;
+      if (dense) taken[peer] = 1;
       holders.push_back(peer);
     }
     std::sort(holders.begin(), holders.end());
@@ -206,19 +224,28 @@ void simulator::place_files() {
 }
 
 void simulator::plan_queries(micros first) {
+  const zipf popularity(scenario_.files, scenario_.popularity_alpha);
   queries_.assign(scenario_.queries, {});
+  micros at = first;
   for (std::uint32_t k = 0; k < scenario_.queries; ++k) {
     query_record& r = queries_[k];
-    // A random peer searching for a random file it does not hold (people search for what
-    // they lack); after a few tries any file will do.
+    // A random peer searching for a file it does not hold (people search for what they
+    // lack), drawn by popularity; after a few tries any draw will do.
     r.origin = static_cast<std::uint32_t>(workload_rng_.below(size()));
     for (int attempt = 0; attempt < 32; ++attempt) {
-      r.file = static_cast<std::uint32_t>(workload_rng_.below(scenario_.files));
+      r.file = popularity.draw(workload_rng_);
       const auto& h = holders_[r.file];
       if (!std::binary_search(h.begin(), h.end(), r.origin)) break;
     }
-    queue_.push(first + scenario_.query_interval * k, issue_query{k});
+    queue_.push(at, issue_query{k});
+    if (scenario_.poisson_arrivals) {
+      at += micros{static_cast<std::int64_t>(
+          std::llround(draw_exponential(workload_rng_, static_cast<double>(scenario_.query_interval.count()))))};
+    } else {
+      at += scenario_.query_interval;
+    }
   }
+  last_query_at_ = at;
 }
 
 run_results simulator::run() {
@@ -228,9 +255,8 @@ run_results simulator::run() {
   place_files();
   const micros first = now_;
   plan_queries(first);
-  const micros last = first + scenario_.query_interval * (scenario_.queries == 0 ? 0 : scenario_.queries - 1);
   // Long enough for every query's timeout to pass and its last hits to arrive.
-  run_until(last + scenario_.node.search.query_timeout + micros{1'000'000});
+  run_until(last_query_at_ + scenario_.node.search.query_timeout + micros{1'000'000});
   out.queries = queries_;
   for (const auto& n : nodes_) {
     const auto& s = n.stats();
@@ -258,6 +284,19 @@ run_results simulator::run() {
     t.hits_relayed += s.hits_relayed;
     t.hits_received += s.hits_received;
     t.hits_dropped += s.hits_dropped;
+  }
+  std::vector<std::uint64_t> load;
+  for (std::uint32_t i = 0; i < size(); ++i) {
+    if (running_[i]) load.push_back(nodes_[i].stats().messages_received);
+  }
+  if (!load.empty()) {
+    std::sort(load.begin(), load.end());
+    out.load_min = load.front();
+    out.load_max = load.back();
+    out.load_p99 = load[std::min(load.size() - 1, load.size() * 99 / 100)];
+    double sum = 0;
+    for (auto v : load) sum += static_cast<double>(v);
+    out.load_mean = sum / static_cast<double>(load.size());
   }
   out.events = events_;
   out.end = now_;

@@ -33,6 +33,7 @@ struct query_record {
   micros issued{0};
   micros first_hit{-1};  // latency to the first hit; negative: no hit
   std::uint8_t first_hit_hops = 0;
+  micros kth_hit{-1};  // latency to the hits_wanted-th hit; negative: fewer hits
   std::uint32_t hits = 0;
   std::uint32_t query_messages = 0;  // query copies sent (origin and relays)
   std::uint32_t hit_messages = 0;    // hit messages sent (holders and relays)
@@ -58,6 +59,9 @@ struct run_results {
   overlay_health health;  // measured when the queries start
   std::vector<query_record> queries;
   node_stats totals;  // summed over all peers at the end
+  // Per-peer load: messages each running peer received over the whole run.
+  std::uint64_t load_min = 0, load_p99 = 0, load_max = 0;
+  double load_mean = 0;
   std::uint64_t events = 0;
   micros end{0};
 };
@@ -81,6 +85,8 @@ class simulator {
   const std::string& error() const { return error_; }
   // The fixed graph of a static topology (empty for HyParView).
   const graph& static_graph() const { return graph_; }
+  // Copies of each file placed (valid after run()).
+  const std::vector<std::uint32_t>& replicas() const { return replicas_; }
 
   micros now() const { return now_; }
   std::uint32_t size() const { return static_cast<std::uint32_t>(nodes_.size()); }
@@ -146,7 +152,9 @@ class simulator {
   graph graph_;
 
   std::vector<std::vector<std::uint32_t>> holders_;  // per file: the peers holding it
+  std::vector<std::uint32_t> replicas_;              // per file: how many copies it gets
   std::vector<query_record> queries_;
+  micros last_query_at_{0};
   std::unordered_map<query_id, std::uint32_t> query_index_;
   std::vector<std::uint8_t> wire_;  // scratch for the wire codec round trip
 };

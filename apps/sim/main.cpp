@@ -18,6 +18,8 @@
 #include "sim/report.hpp"
 #include "sim/scenario.hpp"
 #include "sim/simulator.hpp"
+#include "sim/table.hpp"
+#include "apps/sim/sweep.hpp"
 
 namespace {
 
@@ -38,10 +40,19 @@ void usage(std::FILE* to) {
                "  --latency SPEC         constant:MS | uniform:MIN_MS:MAX_MS | lognormal:MEDIAN_MS:SIGMA\n"
                "  --wire-codec           pass every message through the FlatBuffers codec\n"
                "  --set KEY=VALUE        set any scenario key (see --list-keys)\n"
+               "  --topology SPEC        hyparview | regular:D | er:MEAN_DEGREE | ba:M | ring:K | file:PATH\n"
                "  --json FILE            also write the results as JSON\n"
+               "  --csv FILE             also write the results as one CSV row (with a header)\n"
                "  --per-query            include one record per query in the JSON\n"
                "  --list-keys            list every scenario key with its meaning\n"
-               "  --help                 this text\n");
+               "  --help                 this text\n\n"
+               "hearsay-sim sweep [options] --vary KEY=VALUES [--vary ...] [--seeds N] [--jobs J] [--out DIR]\n"
+               "      [--emit-commands]\n"
+               "  runs one simulation per combination of the varied keys (VALUES: a,b,c or LO..HI) and seed,\n"
+               "  in parallel processes, then writes DIR/sweep.csv and SVG plots; --emit-commands only prints\n"
+               "  one command per point (for GNU parallel or a batch system), to be merged afterwards with\n"
+               "hearsay-sim merge DIR\n"
+               "  merges DIR/point-*.csv into DIR/sweep.csv and draws the plots.\n");
 }
 
 int fail(const std::string& message) {
@@ -49,21 +60,26 @@ int fail(const std::string& message) {
   return 2;
 }
 
+
+}  // namespace
+
+
+namespace {
+
+bool write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  return static_cast<bool>(out);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  scenario s;
-  std::string json_path;
-  bool per_query = false;
-  const std::vector<std::string_view> args(argv + 1, argv + argc);
-  // Flags with a value map onto scenario keys, so files and flags share one parser.
-  const std::pair<std::string_view, std::string_view> shortcuts[] = {
-      {"--peers", "peers"},           {"--seed", "seed"},         {"--fanout", "overlay.fanout"},
-      {"--ttl", "overlay.ttl"},       {"--queries", "workload.queries"}, {"--files", "workload.files"},
-      {"--replication", "workload.replication"}, {"--latency", "network.latency"}};
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string_view a = args[i];
-    auto value = [&]() -> std::string_view { return i + 1 < args.size() ? args[++i] : std::string_view{}; };
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "sweep") return hearsay::sim_app::run_sweep({args.begin() + 1, args.end()});
+  if (!args.empty() && args[0] == "merge") return hearsay::sim_app::run_merge({args.begin() + 1, args.end()});
+  for (const auto& a : args) {
     if (a == "--help" || a == "-h") {
       usage(stdout);
       return 0;
@@ -74,41 +90,14 @@ int main(int argc, char** argv) {
       }
       return 0;
     }
-    if (a == "--wire-codec") {
-      s.wire_codec = true;
-      continue;
-    }
-    if (a == "--per-query") {
-      per_query = true;
-      continue;
-    }
-    const bool needs_value = a == "--scenario" || a == "--json" || a == "--set" ||
-                             std::any_of(std::begin(shortcuts), std::end(shortcuts),
-                                         [&](const auto& sc) { return sc.first == a; });
-    if (!needs_value) {
-      usage(stderr);
-      return fail("unknown option '" + std::string(a) + "'");
-    }
-    const std::string_view v = value();
-    if (v.empty()) return fail(std::string(a) + " needs a value");
-    hearsay::sim::scenario_error err;
-    if (a == "--scenario") {
-      if (!hearsay::sim::load_scenario_file(std::string(v), s, err)) return fail(err.message);
-    } else if (a == "--json") {
-      json_path = v;
-    } else if (a == "--set") {
-      const auto eq = v.find('=');
-      if (eq == std::string_view::npos) return fail("--set needs KEY=VALUE, got '" + std::string(v) + "'");
-      if (!hearsay::sim::set_key(s, v.substr(0, eq), v.substr(eq + 1), err)) return fail("--set " + err.message);
-    } else {
-      for (const auto& sc : shortcuts) {
-        if (sc.first == a && !hearsay::sim::set_key(s, sc.second, v, err)) {
-          return fail(std::string(a) + ": " + err.message);
-        }
-      }
-    }
   }
-  if (auto problem = hearsay::sim::validate(s); !problem.empty()) return fail(problem);
+  scenario s;
+  hearsay::sim_app::run_options opt;
+  std::string error;
+  if (!hearsay::sim_app::parse_run_args(args, s, opt, error)) {
+    if (error.rfind("unknown option", 0) == 0) usage(stderr);
+    return fail(error);
+  }
 
   const auto wall_start = std::chrono::steady_clock::now();
   hearsay::sim::simulator sim(s);
@@ -119,11 +108,12 @@ int main(int argc, char** argv) {
   const std::string report = hearsay::sim::format_report(s, results);
   std::fwrite(report.data(), 1, report.size(), stdout);
   std::fflush(stdout);
-  if (!json_path.empty()) {
-    std::ofstream out(json_path, std::ios::binary | std::ios::trunc);
-    out << hearsay::sim::format_json(s, results, per_query);
-    out.close();
-    if (!out) return fail("cannot write " + json_path + ": " + std::strerror(errno));
+  if (!opt.json_path.empty() && !write_file(opt.json_path, hearsay::sim::format_json(s, results, opt.per_query))) {
+    return fail("cannot write " + opt.json_path + ": " + std::strerror(errno));
+  }
+  if (!opt.csv_path.empty() &&
+      !write_file(opt.csv_path, hearsay::sim::csv_header() + hearsay::sim::csv_row(s, results, opt.point))) {
+    return fail("cannot write " + opt.csv_path + ": " + std::strerror(errno));
   }
   rusage usage_self{};
   getrusage(RUSAGE_SELF, &usage_self);

@@ -1,0 +1,301 @@
+// Parameter sweeps over parallel processes (see sweep.hpp).
+
+#include "apps/sim/sweep.hpp"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "sim/plot.hpp"
+#include "sim/table.hpp"
+
+extern char** environ;
+
+namespace hearsay::sim_app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "hearsay-sim: %s\n", message.c_str());
+  return 2;
+}
+
+bool values_of(const std::string& spec, std::vector<std::string>& out) {
+  const auto dots = spec.find("..");
+  if (dots != std::string::npos) {
+    char* end = nullptr;
+    const long lo = std::strtol(spec.substr(0, dots).c_str(), &end, 10);
+    if (*end != '\0') return false;
+    const long hi = std::strtol(spec.substr(dots + 2).c_str(), &end, 10);
+    if (*end != '\0' || hi < lo || hi - lo > 10'000) return false;
+    for (long v = lo; v <= hi; ++v) out.push_back(std::to_string(v));
+    return true;
+  }
+  std::stringstream in(spec);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (item.empty()) return false;
+    out.push_back(item);
+  }
+  return !out.empty();
+}
+
+std::string shell_quote(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:,") ==
+                        std::string::npos) {
+    return s;
+  }
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string self_path() {
+  std::error_code ec;
+  auto p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("hearsay-sim") : p.string();
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Merges the point files of dir into sweep.csv and draws the standard plots.
+int merge(const fs::path& dir, bool quiet) {
+  std::vector<fs::path> parts;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const auto name = e.path().filename().string();
+    if (name.rfind("point-", 0) == 0 && e.path().extension() == ".csv") parts.push_back(e.path());
+  }
+  if (ec) return fail(dir.string() + ": " + ec.message());
+  if (parts.empty()) return fail("no point-*.csv files in " + dir.string());
+  std::sort(parts.begin(), parts.end());
+  std::string merged = sim::csv_header();
+  for (const auto& p : parts) {
+    const std::string text = read_text(p);
+    const auto nl = text.find('\n');
+    if (nl == std::string::npos || text.substr(0, nl + 1) != sim::csv_header()) {
+      return fail(p.string() + ": not a point file of this version of hearsay-sim");
+    }
+    merged += text.substr(nl + 1);
+  }
+  std::ofstream(dir / "sweep.csv", std::ios::binary) << merged;
+  sim::table t;
+  std::string error;
+  if (!sim::table::parse(merged, t, error)) return fail("sweep.csv: " + error);
+  struct chart {
+    const char* file;
+    const char* title;
+    const char* x;
+    const char* y;
+    const char* group;
+    const char* x_label;
+    const char* y_label;
+  };
+  const chart charts[] = {
+      {"success_vs_messages.svg", "Success rate against query messages", "query_messages", "success_rate", "fanout",
+       "query messages per query", "success rate"},
+      {"latency_vs_ttl.svg", "Time to first hit (p50) against TTL", "ttl", "first_hit_p50_ms", "fanout", "TTL",
+       "time to first hit, p50 (ms)"},
+      {"messages_vs_ttl.svg", "Query messages against TTL", "ttl", "query_messages", "fanout", "TTL",
+       "query messages per query"},
+      {"latency_vs_fanout.svg", "Time to first hit (p50) against fan-out", "fanout", "first_hit_p50_ms", "ttl",
+       "fan-out", "time to first hit, p50 (ms)"},
+  };
+  for (const auto& c : charts) {
+    std::ofstream(dir / c.file, std::ios::binary)
+        << sim::svg_chart(c.title, c.x_label, c.y_label, sim::series_from(t, c.x, c.y, c.group));
+  }
+  if (!quiet) {
+    std::printf("%zu points merged into %s; plots: success_vs_messages.svg latency_vs_ttl.svg messages_vs_ttl.svg "
+                "latency_vs_fanout.svg\n",
+                t.rows.size(), (dir / "sweep.csv").c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+bool expand_sweep(const std::vector<std::pair<std::string, std::string>>& vary, std::uint32_t seeds,
+                  std::uint64_t base_seed, std::vector<sweep_point>& out, std::string& error) {
+  std::vector<std::vector<std::string>> values;
+  for (const auto& [key, spec] : vary) {
+    values.emplace_back();
+    if (!values_of(spec, values.back())) {
+      error = "--vary " + key + "=" + spec + ": expected a,b,c or LO..HI";
+      return false;
+    }
+  }
+  std::vector<std::size_t> at(vary.size(), 0);
+  while (true) {
+    for (std::uint32_t s = 0; s < seeds; ++s) {
+      sweep_point p;
+      for (std::size_t k = 0; k < vary.size(); ++k) {
+        p.args.push_back("--set");
+        p.args.push_back(vary[k].first + "=" + values[k][at[k]]);
+        p.label += vary[k].first + "=" + values[k][at[k]] + " ";
+      }
+      p.args.push_back("--seed");
+      p.args.push_back(std::to_string(base_seed + s));
+      p.label += "seed=" + std::to_string(base_seed + s);
+      out.push_back(std::move(p));
+    }
+    // Odometer: the last key changes fastest.
+    std::size_t k = vary.size();
+    while (k > 0) {
+      --k;
+      if (++at[k] < values[k].size()) break;
+      at[k] = 0;
+      if (k == 0) return true;
+    }
+    if (vary.empty()) return true;
+  }
+}
+
+int run_sweep(const std::vector<std::string>& args) {
+  std::vector<std::pair<std::string, std::string>> vary;
+  std::vector<std::string> base;
+  std::uint32_t seeds = 1;
+  unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
+  fs::path out_dir = "sweep-out";
+  bool emit = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&]() -> std::string { return i + 1 < args.size() ? args[++i] : std::string(); };
+    if (a == "--vary") {
+      const std::string v = value();
+      const auto eq = v.find('=');
+      if (eq == std::string::npos) return fail("--vary needs KEY=VALUES, got '" + v + "'");
+      vary.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+    } else if (a == "--seeds") {
+      seeds = static_cast<std::uint32_t>(std::strtoul(value().c_str(), nullptr, 10));
+      if (seeds < 1 || seeds > 10'000) return fail("--seeds takes 1 to 10000");
+    } else if (a == "--jobs") {
+      jobs = static_cast<unsigned>(std::strtoul(value().c_str(), nullptr, 10));
+      if (jobs < 1 || jobs > 1024) return fail("--jobs takes 1 to 1024");
+    } else if (a == "--out") {
+      out_dir = value();
+    } else if (a == "--emit-commands") {
+      emit = true;
+    } else if (a == "--json" || a == "--csv" || a == "--point" || a == "--per-query") {
+      return fail(a + " is set by the sweep for each point");
+    } else {
+      base.push_back(a);
+    }
+  }
+  if (vary.empty()) return fail("sweep: give at least one --vary KEY=VALUES");
+  // Validate the base flags and learn the base seed.
+  sim::scenario s;
+  run_options opt;
+  std::string error;
+  if (!parse_run_args(base, s, opt, error)) return fail(error);
+  std::vector<sweep_point> points;
+  if (!expand_sweep(vary, seeds, s.seed, points, error)) return fail(error);
+  for (const auto& p : points) {
+    sim::scenario check;
+    auto all = base;
+    all.insert(all.end(), p.args.begin(), p.args.end());
+    if (!parse_run_args(all, check, opt, error)) return fail("point '" + p.label + "': " + error);
+  }
+  std::error_code ec;
+  fs::create_directories(out_dir, ec);
+  if (ec) return fail(out_dir.string() + ": " + ec.message());
+
+  const std::string exe = self_path();
+  std::vector<std::vector<std::string>> commands;
+  for (std::size_t k = 0; k < points.size(); ++k) {
+    char name[32];
+    std::snprintf(name, sizeof name, "point-%05zu", k + 1);
+    std::vector<std::string> cmd{exe};
+    cmd.insert(cmd.end(), base.begin(), base.end());
+    cmd.insert(cmd.end(), points[k].args.begin(), points[k].args.end());
+    cmd.insert(cmd.end(), {"--point", points[k].label, "--csv", (out_dir / (std::string(name) + ".csv")).string()});
+    commands.push_back(std::move(cmd));
+  }
+  if (emit) {
+    // One self-contained command per point, for GNU parallel or a job array; afterwards
+    // `hearsay-sim merge DIR` builds the table and the plots.
+    std::string text;
+    for (std::size_t k = 0; k < commands.size(); ++k) {
+      for (std::size_t j = 0; j < commands[k].size(); ++j) text += (j ? " " : "") + shell_quote(commands[k][j]);
+      char name[32];
+      std::snprintf(name, sizeof name, "point-%05zu", k + 1);
+      text += " > " + shell_quote((out_dir / (std::string(name) + ".txt")).string()) + "\n";
+    }
+    std::ofstream(out_dir / "commands.txt") << text;
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return 0;
+  }
+
+  const auto start = std::chrono::steady_clock::now();
+  std::map<pid_t, std::size_t> running;
+  std::size_t next = 0, done = 0, failed = 0;
+  auto progress = [&] {
+    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::fprintf(stderr, "\rsweep: %zu/%zu points done, %zu running, %zu failed, %.1f s", done, points.size(),
+                 running.size(), failed, t);
+    std::fflush(stderr);
+  };
+  while (done < points.size()) {
+    while (running.size() < jobs && next < points.size()) {
+      char name[32];
+      std::snprintf(name, sizeof name, "point-%05zu", next + 1);
+      posix_spawn_file_actions_t actions;
+      posix_spawn_file_actions_init(&actions);
+      const std::string out_path = (out_dir / (std::string(name) + ".txt")).string();
+      const std::string err_path = (out_dir / (std::string(name) + ".err")).string();
+      posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      std::vector<char*> argv;
+      for (auto& a : commands[next]) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      pid_t pid = 0;
+      const int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ);
+      posix_spawn_file_actions_destroy(&actions);
+      if (rc != 0) return fail("cannot start " + exe + ": " + std::strerror(rc));
+      running[pid] = next++;
+    }
+    progress();
+    int status = 0;
+    const pid_t pid = ::waitpid(-1, &status, 0);
+    if (pid < 0) {
+      if (errno == EINTR) continue;
+      return fail(std::string("waitpid: ") + std::strerror(errno));
+    }
+    auto it = running.find(pid);
+    if (it == running.end()) continue;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      ++failed;
+      std::fprintf(stderr, "\nsweep: point '%s' failed; see its .err file\n", points[it->second].label.c_str());
+    }
+    running.erase(it);
+    ++done;
+  }
+  progress();
+  std::fprintf(stderr, "\n");
+  if (failed > 0) return fail(std::to_string(failed) + " point(s) failed");
+  return merge(out_dir, false);
+}
+
+int run_merge(const std::vector<std::string>& args) {
+  if (args.size() != 1) return fail("usage: hearsay-sim merge DIR");
+  return merge(args[0], false);
+}
+
+}  // namespace hearsay::sim_app

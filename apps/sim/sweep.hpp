@@ -1,0 +1,35 @@
+#pragma once
+// hearsay-sim sweep / merge: many simulation points in parallel processes, one CSV.
+
+#include <string>
+#include <vector>
+
+#include "sim/scenario.hpp"
+
+namespace hearsay::sim_app {
+
+struct run_options {
+  std::string json_path;
+  std::string csv_path;
+  std::string point;  // label of a sweep point, written into the CSV row
+  bool per_query = false;
+};
+
+// Parses the flags of a single run (shared by the plain run and the sweep's validation).
+bool parse_run_args(const std::vector<std::string>& args, sim::scenario& s, run_options& opt, std::string& error);
+
+// One sweep point: the flags that make it, and its label.
+struct sweep_point {
+  std::vector<std::string> args;
+  std::string label;
+};
+
+// Expands "--vary KEY=VALUES" specs (VALUES: "a,b,c" or "LO..HI") and a seed count into the
+// points of the sweep, in a fixed order (the first --vary changes slowest, seeds fastest).
+bool expand_sweep(const std::vector<std::pair<std::string, std::string>>& vary, std::uint32_t seeds,
+                  std::uint64_t base_seed, std::vector<sweep_point>& out, std::string& error);
+
+int run_sweep(const std::vector<std::string>& args);
+int run_merge(const std::vector<std::string>& args);
+
+}  // namespace hearsay::sim_app

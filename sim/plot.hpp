@@ -1,0 +1,25 @@
+#pragma once
+// Line charts as SVG, written here so that a sweep's trade-offs can be seen at a glance on
+// any machine, without a plotting package. Deterministic: the same data, the same bytes.
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sim/table.hpp"
+
+namespace hearsay::sim {
+
+struct series {
+  std::string name;
+  std::vector<std::pair<double, double>> points;  // drawn in x order
+};
+
+std::string svg_chart(const std::string& title, const std::string& x_label, const std::string& y_label,
+                      std::vector<series> data);
+
+// Groups rows by `group` (one series per value) and plots y against x, averaging rows that
+// share the group and x (several seeds of one point).
+std::vector<series> series_from(const table& t, const std::string& x, const std::string& y, const std::string& group);
+
+}  // namespace hearsay::sim

@@ -1,0 +1,128 @@
+// Run results as CSV rows (see table.hpp).
+
+#include "sim/table.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "sim/report.hpp"
+
+namespace hearsay::sim {
+
+namespace {
+std::string clean(std::string text) {
+  for (auto& c : text) {
+    if (c == ',' || c == '\n' || c == '\r') c = ';';
+  }
+  return text;
+}
+std::string fmt(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+}  // namespace
+
+std::string csv_header() {
+  return "point,seed,peers,topology,fanout,ttl,view_size_active,view_size_passive,shuffle_period_ms,files,"
+         "replication,replication_strategy,popularity_alpha,latency,queries,success_rate,first_hit_p50_ms,"
+         "first_hit_p95_ms,first_hit_p99_ms,first_hit_mean_ms,hops_mean,hits_mean,query_messages,hit_messages,"
+         "duplicates,reached,coverage,kth_hit_k,kth_success_rate,kth_hit_p50_ms,load_mean,load_max,"
+         "largest_component,membership_messages,events\n";
+}
+
+std::string csv_row(const scenario& s, const run_results& r, const std::string& point) {
+  const summary m = summarize(s, r);
+  static constexpr const char* strategies[] = {"uniform", "proportional", "square_root"};
+  const auto& t = r.totals;
+  const auto membership = t.messages_sent - t.queries_forwarded - t.hits_sent - t.hits_relayed;
+  std::string row;
+  auto add = [&](const std::string& v) {
+    if (!row.empty()) row += ',';
+    row += v;
+  };
+  add(clean(point));
+  add(std::to_string(s.seed));
+  add(std::to_string(s.peers));
+  add(clean(s.topology.is_static() ? s.topology.describe() : "hyparview"));
+  add(std::to_string(s.node.search.fanout));
+  add(std::to_string(s.node.search.ttl));
+  add(std::to_string(s.node.membership.view_size_active));
+  add(std::to_string(s.node.membership.view_size_passive));
+  add(std::to_string(s.node.membership.shuffle_period.count() / 1000));
+  add(std::to_string(s.files));
+  add(std::to_string(s.replication));
+  add(strategies[static_cast<int>(s.replication_strategy)]);
+  add(fmt(s.popularity_alpha, 3));
+  add(clean(s.latency.describe()));
+  add(std::to_string(m.queries));
+  add(fmt(m.success_rate, 6));
+  add(fmt(static_cast<double>(m.first_hit_p50_us) / 1000.0, 3));
+  add(fmt(static_cast<double>(m.first_hit_p95_us) / 1000.0, 3));
+  add(fmt(static_cast<double>(m.first_hit_p99_us) / 1000.0, 3));
+  add(fmt(m.first_hit_mean_us / 1000.0, 3));
+  add(fmt(m.hops_mean, 4));
+  add(fmt(m.hits_mean, 4));
+  add(fmt(m.query_messages_mean, 3));
+  add(fmt(m.hit_messages_mean, 3));
+  add(fmt(m.duplicates_mean, 3));
+  add(fmt(m.reached_mean, 3));
+  add(fmt(m.coverage_mean, 6));
+  add(std::to_string(s.hits_wanted));
+  add(fmt(m.queries == 0 ? 0.0 : static_cast<double>(m.succeeded_k) / m.queries, 6));
+  add(fmt(static_cast<double>(m.kth_hit_p50_us) / 1000.0, 3));
+  add(fmt(r.load_mean, 3));
+  add(std::to_string(r.load_max));
+  add(std::to_string(r.health.largest_component));
+  add(std::to_string(membership));
+  add(std::to_string(r.events));
+  return row + "\n";
+}
+
+int table::column(const std::string& name) const {
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i] == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+double table::number(std::size_t row, const std::string& name) const {
+  const int c = column(name);
+  if (c < 0 || row >= rows.size() || static_cast<std::size_t>(c) >= rows[row].size()) return NAN;
+  char* end = nullptr;
+  const std::string& text = rows[row][static_cast<std::size_t>(c)];
+  const double v = std::strtod(text.c_str(), &end);
+  return (end == text.c_str() || *end != '\0') ? NAN : v;
+}
+
+bool table::parse(const std::string& text, table& out, std::string& error) {
+  std::istringstream in(text);
+  std::string line;
+  auto split = [](const std::string& l) {
+    std::vector<std::string> fields;
+    std::string field;
+    std::istringstream ls(l);
+    while (std::getline(ls, field, ',')) fields.push_back(field);
+    if (!l.empty() && l.back() == ',') fields.emplace_back();
+    return fields;
+  };
+  if (!std::getline(in, line)) {
+    error = "empty table";
+    return false;
+  }
+  out.columns = split(line);
+  for (std::size_t number = 2; std::getline(in, line); ++number) {
+    if (line.empty()) continue;
+    auto fields = split(line);
+    if (fields.size() != out.columns.size()) {
+      error = "line " + std::to_string(number) + ": " + std::to_string(fields.size()) + " fields, expected " +
+              std::to_string(out.columns.size());
+      return false;
+    }
+    out.rows.push_back(std::move(fields));
+  }
+  return true;
+}
+
+}  // namespace hearsay::sim

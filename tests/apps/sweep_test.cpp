@@ -1,0 +1,68 @@
+// Sweeps: point expansion, result tables, and charts.
+
+#include <catch2/catch.hpp>
+
+#include "apps/sim/sweep.hpp"
+#include "sim/plot.hpp"
+#include "sim/table.hpp"
+
+using namespace hearsay;
+
+TEST_CASE("a sweep expands to every combination and seed, in a fixed order", "[apps][sweep]") {
+  std::vector<sim_app::sweep_point> points;
+  std::string error;
+  REQUIRE(sim_app::expand_sweep({{"overlay.fanout", "1..3"}, {"overlay.ttl", "4,7"}}, 2, 10, points, error));
+  REQUIRE(points.size() == 12);
+  CHECK(points[0].label == "overlay.fanout=1 overlay.ttl=4 seed=10");
+  CHECK(points[1].label == "overlay.fanout=1 overlay.ttl=4 seed=11");
+  CHECK(points[2].label == "overlay.fanout=1 overlay.ttl=7 seed=10");
+  CHECK(points[11].label == "overlay.fanout=3 overlay.ttl=7 seed=11");
+  CHECK(points[11].args == std::vector<std::string>{"--set", "overlay.fanout=3", "--set", "overlay.ttl=7", "--seed", "11"});
+  points.clear();
+  CHECK_FALSE(sim_app::expand_sweep({{"overlay.fanout", "5..2"}}, 1, 1, points, error));
+  CHECK_FALSE(sim_app::expand_sweep({{"overlay.fanout", "a,,b"}}, 1, 1, points, error));
+}
+
+TEST_CASE("single-run flags are validated the same way for sweep points", "[apps][sweep]") {
+  sim::scenario s;
+  sim_app::run_options opt;
+  std::string error;
+  CHECK(sim_app::parse_run_args({"--peers", "500", "--set", "overlay.fanout=3", "--csv", "x.csv"}, s, opt, error));
+  CHECK(s.peers == 500);
+  CHECK(s.node.search.fanout == 3);
+  CHECK(opt.csv_path == "x.csv");
+  CHECK_FALSE(sim_app::parse_run_args({"--fanout", "0"}, s, opt, error));
+  CHECK_FALSE(sim_app::parse_run_args({"--nope"}, s, opt, error));
+  CHECK(error == "unknown option '--nope'");
+  CHECK_FALSE(sim_app::parse_run_args({"--set", "overlay.ttl=20"}, s, opt, error));  // above ttl_max
+}
+
+TEST_CASE("result tables parse back, and charts average seeds per point", "[apps][sweep]") {
+  const std::string text =
+      "point,fanout,ttl,success_rate\n"
+      "a,2,1,0.10\n"
+      "b,2,1,0.20\n"
+      "c,2,2,0.40\n"
+      "d,4,1,0.30\n";
+  sim::table t;
+  std::string error;
+  REQUIRE(sim::table::parse(text, t, error));
+  CHECK(t.rows.size() == 4);
+  CHECK(t.number(2, "success_rate") == Approx(0.4));
+  CHECK(std::isnan(t.number(0, "missing")));
+  const auto s = sim::series_from(t, "ttl", "success_rate", "fanout");
+  REQUIRE(s.size() == 2);
+  CHECK(s[0].name == "fanout 2");
+  REQUIRE(s[0].points.size() == 2);
+  CHECK(s[0].points[0].second == Approx(0.15));  // two seeds of (fanout 2, ttl 1) averaged
+  CHECK(s[1].points.size() == 1);
+  const auto svg = sim::svg_chart("t <1>", "x", "y", s);
+  CHECK(svg.rfind("<svg", 0) == 0);
+  CHECK(svg.find("t &lt;1&gt;") != std::string::npos);
+  std::size_t lines = 0;
+  for (auto at = svg.find("<polyline"); at != std::string::npos; at = svg.find("<polyline", at + 1)) ++lines;
+  CHECK(lines == 2);
+  CHECK(sim::svg_chart("t <1>", "x", "y", s) == svg);  // deterministic
+  sim::table bad;
+  CHECK_FALSE(sim::table::parse("a,b\n1,2,3\n", bad, error));
+}

@@ -40,6 +40,9 @@ struct membership_config {
   // pairs of peers that hold only each other, an island no low-priority request may ever
   // break into while every other view is full.
   std::uint32_t high_priority_below = 2;
+  // Whether a node replaces failed neighbours from its passive view at all. Off only to
+  // study an overlay without repair; a real node always repairs.
+  bool repair = true;
 };
 
 struct search_config {

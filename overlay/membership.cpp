@@ -195,7 +195,7 @@ void membership::on_join_reply(micros now, const peer_addr& from) {
 // ---- repair --------------------------------------------------------------------------
 
 void membership::repair(micros now) {
-  if (!running_) return;
+  if (!running_ || !cfg_.repair) return;
   if (active_.empty() && passive_.empty()) {
     if (!join_pending_) send_join(now);
     return;

@@ -121,6 +121,20 @@ std::string format_report(const scenario& s, const run_results& r) {
           s.replication, strategies[static_cast<int>(s.replication_strategy)], s.queries, ms(s.query_interval.count()),
           s.poisson_arrivals ? " (Poisson)" : "");
   if (s.popularity_alpha > 0) appendf(out, "  popularity            Zipf, alpha %.2f\n", s.popularity_alpha);
+  if (s.loss > 0 || s.partition_duration.count() > 0) {
+    appendf(out, "  faults (network)      loss %.3f%%, partition of %.0f%% of peers for %.1f s at +%.1f s\n",
+            100.0 * s.loss, 100.0 * s.partition_fraction, static_cast<double>(s.partition_duration.count()) / 1e6,
+            static_cast<double>(s.partition_at.count()) / 1e6);
+  }
+  if (s.crash_fraction > 0 || s.leave_fraction > 0 || s.sessions || !s.repair) {
+    appendf(out, "  churn                 crash %.0f%% at +%.1f s, leave %.0f%% at +%.1f s, repair %s\n",
+            100.0 * s.crash_fraction, static_cast<double>(s.crash_at.count()) / 1e6, 100.0 * s.leave_fraction,
+            static_cast<double>(s.leave_at.count()) / 1e6, s.repair ? "on" : "off");
+    if (s.sessions) {
+      appendf(out, "  sessions              %s; downtime %s; %.0f%% end gracefully\n", s.session_length.describe().c_str(),
+              s.downtime.describe().c_str(), 100.0 * s.graceful_share);
+    }
+  }
   appendf(out, "  network               %s%s\n", s.latency.describe().c_str(), s.wire_codec ? ", wire codec on" : "");
 
   appendf(out, "\noverlay health (when the queries start)\n");
@@ -163,6 +177,36 @@ std::string format_report(const scenario& s, const run_results& r) {
   appendf(out, "  %-30s %12.1f\n", "duplicates per query", m.duplicates_mean);
   appendf(out, "  %-30s %12.1f\n", "peers reached per query", m.reached_mean);
   appendf(out, "  %-30s %11.2f%%\n", "coverage", 100.0 * m.coverage_mean);
+
+  if (s.bandwidth_mbps > 0) {
+    std::vector<std::int64_t> fetch;
+    for (const auto& q : r.queries) {
+      if (q.fetch_done.count() >= 0) fetch.push_back(q.fetch_done.count());
+    }
+    std::sort(fetch.begin(), fetch.end());
+    char label[64];
+    std::snprintf(label, sizeof label, "fetch done p50 (ms, %g Mbit/s)", s.bandwidth_mbps);
+    appendf(out, "  %-30s %12.1f\n", label, ms(percentile(fetch, 0.50)));
+    appendf(out, "  %-30s %12.1f\n", "fetch done p95 (ms)", ms(percentile(fetch, 0.95)));
+  }
+  if (!r.over_time.empty()) {
+    appendf(out, "\nover time (from the first query)\n");
+    appendf(out, "  %8s %9s %11s %8s %8s %9s\n", "t (s)", "running", "component", "active", "queries", "success");
+    for (std::size_t i = 0; i < r.over_time.size(); ++i) {
+      const auto& smp = r.over_time[i];
+      const micros from = r.queries_start + smp.at;
+      const micros to = i + 1 < r.over_time.size() ? r.queries_start + r.over_time[i + 1].at : micros::max();
+      std::uint32_t issued = 0, ok = 0;
+      for (const auto& q : r.queries) {
+        if (q.id == 0 || q.issued < from || q.issued >= to) continue;
+        ++issued;
+        ok += q.hits > 0 ? 1 : 0;
+      }
+      appendf(out, "  %8.1f %9u %10.2f%% %8.2f %8u %8.2f%%\n", static_cast<double>(smp.at.count()) / 1e6,
+              smp.peers_running, 100.0 * smp.largest_component / std::max<double>(1, smp.peers_running),
+              smp.active_mean, issued, issued == 0 ? 0.0 : 100.0 * ok / issued);
+    }
+  }
 
   appendf(out, "\ntraffic (all peers, whole run)\n");
   const auto membership_msgs = t.messages_sent - t.queries_forwarded - t.hits_sent - t.hits_relayed;

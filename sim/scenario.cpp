@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cmath>
 #include <limits>
 
 #include <toml++/toml.h>
@@ -108,6 +109,64 @@ std::vector<scenario_key> make_keys() {
                }});
   k.push_back(integer<u32>("workload.hits_wanted", "k of 'time to k-th hit'", 1, 1'000'000,
                            [](scenario& s) -> u32& { return s.hits_wanted; }));
+  // [network] and [churn] numbers
+  auto fraction = [](std::string name, std::string description, double scenario::*field) {
+    return scenario_key{std::move(name), "number", std::move(description),
+                        [field](scenario& s, std::string_view text) -> std::string {
+                          double v = 0;
+                          auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+                          if (ec != std::errc{} || end != text.data() + text.size() || !(v >= 0) || v > 1) {
+                            return "'" + std::string(text) + "' is not a number from 0 to 1";
+                          }
+                          s.*field = v;
+                          return {};
+                        }};
+  };
+  auto seconds = [](std::string name, std::string description, micros scenario::*field) {
+    return scenario_key{std::move(name), "number", std::move(description),
+                        [field](scenario& s, std::string_view text) -> std::string {
+                          double v = 0;
+                          auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+                          if (ec != std::errc{} || end != text.data() + text.size() || !(v >= 0) || v > 1e7) {
+                            return "'" + std::string(text) + "' is not a number of seconds";
+                          }
+                          s.*field = micros{static_cast<std::int64_t>(std::llround(v * 1e6))};
+                          return {};
+                        }};
+  };
+  k.push_back(fraction("network.loss", "probability that a message is lost", &scenario::loss));
+  k.push_back(seconds("network.partition_at_s", "when a partition starts (after the queries start)", &scenario::partition_at));
+  k.push_back(seconds("network.partition_duration_s", "how long the partition lasts (0: none)", &scenario::partition_duration));
+  k.push_back(fraction("network.partition_fraction", "share of peers cut off from the rest", &scenario::partition_fraction));
+  k.push_back({"network.bandwidth_mbps", "number", "link bandwidth for the fetch-time estimate (0: no estimate)",
+               [](scenario& s, std::string_view text) -> std::string {
+                 double v = 0;
+                 auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+                 if (ec != std::errc{} || end != text.data() + text.size() || !(v >= 0) || v > 1e6) {
+                   return "'" + std::string(text) + "' is not a bandwidth in Mbit/s";
+                 }
+                 s.bandwidth_mbps = v;
+                 return {};
+               }});
+  k.push_back(fraction("churn.crash_fraction", "share of peers that crash at crash_at_s", &scenario::crash_fraction));
+  k.push_back(seconds("churn.crash_at_s", "when they crash (after the queries start)", &scenario::crash_at));
+  k.push_back(fraction("churn.leave_fraction", "share of peers that leave gracefully at leave_at_s", &scenario::leave_fraction));
+  k.push_back(seconds("churn.leave_at_s", "when they leave (after the queries start)", &scenario::leave_at));
+  k.push_back({"churn.sessions", "string", "continuous churn: none, or session lengths exp:MEAN_S | pareto:SHAPE:SCALE_S | weibull:SHAPE:SCALE_S",
+               [](scenario& s, std::string_view text) -> std::string {
+                 if (text == "none") {
+                   s.sessions = false;
+                   return {};
+                 }
+                 s.sessions = true;
+                 return s.session_length.parse(text);
+               }});
+  k.push_back({"churn.downtime", "string", "offline periods between sessions (same forms; default exp:600)",
+               [](scenario& s, std::string_view text) { return s.downtime.parse(text); }});
+  k.push_back(fraction("churn.graceful_share", "share of sessions that end with a graceful leave", &scenario::graceful_share));
+  k.push_back(boolean("churn.repair", "peers repair their views after failures",
+                      [](scenario& s) -> bool& { return s.repair; }));
+  k.push_back(seconds("churn.report_interval_s", "period of the over-time table (0: off)", &scenario::report_interval));
   // [network]
   k.push_back({"network.latency", "string",
                "link latency: constant:MS, uniform:MIN_MS:MAX_MS or lognormal:MEDIAN_MS:SIGMA",

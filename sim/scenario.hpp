@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "overlay/config.hpp"
+#include "sim/distributions.hpp"
 #include "sim/latency.hpp"
 #include "sim/topology.hpp"
 
@@ -49,6 +50,33 @@ struct scenario {
   // The k of "time to k-th hit": how many hits a searcher wants.
   std::uint32_t hits_wanted = 1;
   latency_model latency;
+  // Message loss: each message is dropped with this probability (no failure is reported,
+  // as with a lossy path under a protocol that does not retransmit).
+  double loss = 0;
+  // A partition: from partition_at (after the queries start) for partition_duration, the
+  // peers with index below partition_fraction * peers cannot reach the others.
+  micros partition_at{0}, partition_duration{0};
+  double partition_fraction = 0;
+  // Link bandwidth for the fetch-time estimate: first hit, then a round trip to the holder,
+  // then the file's size at this rate. 0 leaves fetch time out of the report.
+  double bandwidth_mbps = 0;
+
+  // Faults and churn, timed from when the queries start.
+  double crash_fraction = 0;  // this share of the peers crashes at crash_at
+  micros crash_at{0};
+  double leave_fraction = 0;  // this share leaves gracefully (DISCONNECT) at leave_at
+  micros leave_at{0};
+  // Continuous churn: peers (seed nodes excepted) alternate online sessions and offline
+  // periods drawn from these distributions; a session ends with a crash, or a graceful leave
+  // with probability graceful_share; a returning peer joins again through the seeds.
+  bool sessions = false;
+  duration_dist session_length;
+  duration_dist downtime;
+  double graceful_share = 0;
+  // Whether peers repair their active views after failures (HyParView's NEIGHBOR promotion).
+  bool repair = true;
+  // Sampling period of the over-time table (0: none); on by default when faults are set.
+  micros report_interval{0};
   // Pass every message through the FlatBuffers codec (encode, verify, decode), as the real
   // node does; results are identical, only slower.
   bool wire_codec = false;

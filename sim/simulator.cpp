@@ -22,18 +22,26 @@ namespace {
 constexpr std::uint64_t stream_workload = 1;
 constexpr std::uint64_t stream_network = 2;
 constexpr std::uint64_t stream_topology = 3;
+constexpr std::uint64_t stream_faults = 4;
+constexpr std::uint64_t stream_loss = 5;
 constexpr std::uint64_t stream_peers = 1'000;
 }  // namespace
 
 simulator::simulator(const scenario& s)
-    : scenario_(s), node_config_(s.node), workload_rng_(rng::stream(s.seed, stream_workload)) {
+    : scenario_(s),
+      node_config_(s.node),
+      workload_rng_(rng::stream(s.seed, stream_workload)),
+      network_rng_(rng::stream(s.seed, stream_loss)),
+      fault_rng_(rng::stream(s.seed, stream_faults)) {
+  node_config_.membership.repair = s.repair;
+  incarnation_.assign(s.peers, 0);
   node_config_.seeds.clear();
   for (std::uint32_t i = 0; i < std::min(s.seed_count, s.peers); ++i) node_config_.seeds.push_back(address_of(i));
   running_.assign(s.peers, 0);
   for (std::uint32_t i = 0; i < s.peers; ++i) {
     hosts_.emplace_back(*this, i);
     const std::uint64_t node_seed = rng::stream(s.seed, stream_peers + i).next();
-    nodes_.emplace_back(node_config_, address_of(i), node_seed, hosts_.back());
+    nodes_.emplace_back(std::in_place, node_config_, address_of(i), node_seed, hosts_.back());
   }
   if (s.topology.is_static()) {
     rng topology_rng = rng::stream(s.seed, stream_topology);
@@ -67,6 +75,8 @@ void simulator::peer_host::send(const peer_addr& to, const message& m) {
     if (auto* r = sim.record_of(h->id)) ++r->hit_messages;
   }
   const micros latency = sim.scenario_.latency.link(sim.scenario_.seed ^ stream_network, self_, target);
+  if (sim.scenario_.loss > 0 && sim.network_rng_.chance(sim.scenario_.loss)) return;  // lost
+  if (sim.partitioned(self_, target)) return;  // the partition swallows it
   if (!sim.running_[target]) {
     // Connection refused: the sender learns after one round trip.
     sim.queue_.push(sim.now_ + 2 * latency, peer_down{self_, target});
@@ -75,13 +85,24 @@ void simulator::peer_host::send(const peer_addr& to, const message& m) {
   sim.queue_.push(sim.now_ + latency, deliver{target, self_, m});
 }
 
-void simulator::peer_host::schedule(micros at, timer_id id) { sim_.queue_.push(at, fire_timer{self_, id}); }
+void simulator::peer_host::schedule(micros at, timer_id id) {
+  sim_.queue_.push(at, fire_timer{self_, sim_.incarnation_[self_], id});
+}
 
 void simulator::peer_host::on_search_hit(query_id id, const msg_query_hit& h, micros latency) {
   if (auto* r = sim_.record_of(id)) {
     if (r->hits++ == 0) {
       r->first_hit = latency;
       r->first_hit_hops = h.hops;
+      std::uint32_t holder = 0;
+      if (sim_.index_of(h.holder, holder)) r->first_holder = holder;
+      const double mbps = sim_.scenario_.bandwidth_mbps;
+      if (mbps > 0 && !h.files.empty()) {
+        // Estimated download: a round trip to ask the holder, then the bytes at link rate.
+        const micros rtt = 2 * sim_.scenario_.latency.link(sim_.scenario_.seed ^ stream_network, self_, holder);
+        const auto transfer_us = static_cast<std::int64_t>(std::llround(static_cast<double>(h.files[0].size) * 8.0 / mbps));
+        r->fetch_done = latency + rtt + micros{transfer_us};
+      }
     }
     if (r->hits == sim_.scenario_.hits_wanted) r->kth_hit = latency;
   }
@@ -109,27 +130,117 @@ void simulator::dispatch(event& e) {
       auto decoded = codec::decode(frame, codec::limits{});
       HEARSAY_ASSERT(decoded.ok());
       HEARSAY_ASSERT(decoded.value.sender == address_of(d->from));
-      nodes_[d->to].on_message(now_, decoded.value.sender, decoded.value.msg);
+      nodes_[d->to]->on_message(now_, decoded.value.sender, decoded.value.msg);
       return;
     }
-    nodes_[d->to].on_message(now_, address_of(d->from), d->msg);
+    nodes_[d->to]->on_message(now_, address_of(d->from), d->msg);
   } else if (auto* t = std::get_if<fire_timer>(&e)) {
-    if (running_[t->node]) nodes_[t->node].on_timer(now_, t->id);
+    if (running_[t->node] && t->incarnation == incarnation_[t->node]) nodes_[t->node]->on_timer(now_, t->id);
   } else if (auto* p = std::get_if<peer_down>(&e)) {
-    if (running_[p->node]) nodes_[p->node].on_peer_down(now_, address_of(p->peer));
+    if (running_[p->node]) nodes_[p->node]->on_peer_down(now_, address_of(p->peer));
   } else if (auto* s = std::get_if<start_peer>(&e)) {
     running_[s->node] = 1;
-    nodes_[s->node].start(now_);
+    nodes_[s->node]->start(now_);
   } else if (auto* q = std::get_if<issue_query>(&e)) {
     query_record& r = queries_[q->index];
     if (!running_[r.origin]) return;
     r.issued = now_;
     // The id is known only once the search starts, but the origin's own first sends happen
     // inside search(): count them from the stats instead.
-    const auto sent_before = nodes_[r.origin].stats().queries_forwarded;
-    r.id = nodes_[r.origin].search(now_, file_name(r.file));
-    r.query_messages += static_cast<std::uint32_t>(nodes_[r.origin].stats().queries_forwarded - sent_before);
+    const auto sent_before = nodes_[r.origin]->stats().queries_forwarded;
+    r.id = nodes_[r.origin]->search(now_, file_name(r.file));
+    r.query_messages += static_cast<std::uint32_t>(nodes_[r.origin]->stats().queries_forwarded - sent_before);
     query_index_.emplace(r.id, q->index);
+  } else if (auto* f = std::get_if<fault>(&e)) {
+    on_fault(*f);
+  }
+}
+
+bool simulator::partitioned(std::uint32_t a, std::uint32_t b) const {
+  if (scenario_.partition_duration.count() == 0) return false;
+  const micros from = queries_start_ + scenario_.partition_at;
+  if (now_ < from || now_ >= from + scenario_.partition_duration) return false;
+  const auto cut = static_cast<std::uint32_t>(scenario_.partition_fraction * static_cast<double>(size()));
+  return (a < cut) != (b < cut);
+}
+
+void simulator::restart_peer(std::uint32_t i) {
+  // A churned peer comes back as a fresh process: new state, new random stream, the same
+  // address and the same files, joining again through the seeds.
+  ++incarnation_[i];
+  const std::uint64_t node_seed = rng::stream(scenario_.seed, stream_peers + i).next() ^ (incarnation_[i] * 0x9e3779b97f4a7c15ULL);
+  nodes_[i].reset();
+  nodes_[i].emplace(node_config_, address_of(i), node_seed, hosts_[i]);
+  for (auto f : files_of_[i]) {
+    file_info info;
+    info.name = file_name(f);
+    info.size = 1'000'000 + f;
+    for (std::size_t b = 0; b < 4; ++b) info.sha256.bytes[b] = static_cast<std::uint8_t>(f >> (8 * b));
+    info.sha256.bytes[31] = 0x5a;
+    nodes_[i]->files().add(info);
+  }
+  running_[i] = 1;
+  nodes_[i]->start(now_);
+}
+
+void simulator::on_fault(const fault& f) {
+  auto pick_share = [&](double share) {
+    std::vector<std::uint32_t> alive;
+    for (std::uint32_t i = 0; i < size(); ++i) {
+      if (running_[i]) alive.push_back(i);
+    }
+    fault_rng_.shuffle(std::span(alive));
+    alive.resize(static_cast<std::size_t>(std::llround(share * static_cast<double>(alive.size()))));
+    std::sort(alive.begin(), alive.end());
+    return alive;
+  };
+  auto session_micros = [&](const duration_dist& d) {
+    return micros{std::max<std::int64_t>(1, static_cast<std::int64_t>(std::llround(d.draw(fault_rng_) * 1e6)))};
+  };
+  switch (f.what) {
+    case fault::kind::crash_share:
+      for (auto i : pick_share(scenario_.crash_fraction)) crash(i);
+      break;
+    case fault::kind::leave_share:
+      for (auto i : pick_share(scenario_.leave_fraction)) {
+        nodes_[i]->leave(now_);
+        running_[i] = 0;
+      }
+      break;
+    case fault::kind::session_end:
+      if (!running_[f.node]) break;
+      if (fault_rng_.chance(scenario_.graceful_share)) {
+        nodes_[f.node]->leave(now_);
+        running_[f.node] = 0;
+      } else {
+        crash(f.node);
+      }
+      queue_.push(now_ + session_micros(scenario_.downtime), fault{fault::kind::session_return, f.node});
+      break;
+    case fault::kind::session_return:
+      restart_peer(f.node);
+      queue_.push(now_ + session_micros(scenario_.session_length), fault{fault::kind::session_end, f.node});
+      break;
+    case fault::kind::sample: {
+      const auto h = measure_health();
+      samples_.push_back(time_sample{now_ - queries_start_, h.peers_running, h.largest_component, h.active_mean});
+      break;
+    }
+  }
+}
+
+void simulator::plan_faults(micros first) {
+  queries_start_ = first;
+  if (scenario_.crash_fraction > 0) queue_.push(first + scenario_.crash_at, fault{fault::kind::crash_share, 0});
+  if (scenario_.leave_fraction > 0) queue_.push(first + scenario_.leave_at, fault{fault::kind::leave_share, 0});
+  if (scenario_.sessions) {
+    // Seed nodes stay up (operators run them as stable services); every other peer starts a
+    // session of random length now.
+    for (std::uint32_t i = scenario_.seed_count; i < size(); ++i) {
+      const auto len = micros{std::max<std::int64_t>(
+          1, static_cast<std::int64_t>(std::llround(scenario_.session_length.draw(fault_rng_) * 1e6)))};
+      queue_.push(first + len, fault{fault::kind::session_end, i});
+    }
   }
 }
 
@@ -148,7 +259,7 @@ void simulator::crash(std::uint32_t i) {
   HEARSAY_ASSERT(i < nodes_.size());
   if (!running_[i]) return;
   running_[i] = 0;
-  for (const auto& p : nodes_[i].members().active()) {
+  for (const auto& p : nodes_[i]->members().active()) {
     std::uint32_t j = 0;
     if (index_of(p, j) && running_[j]) {
       queue_.push(now_ + scenario_.latency.link(scenario_.seed ^ stream_network, i, j), peer_down{j, i});
@@ -169,7 +280,7 @@ void simulator::build_overlay() {
       neighbours.clear();
       for (auto j : graph_.neighbours(i)) neighbours.push_back(address_of(j));
       running_[i] = 1;
-      nodes_[i].start_static(now_, neighbours);
+      nodes_[i]->start_static(now_, neighbours);
     }
     return;
   }
@@ -219,7 +330,11 @@ void simulator::place_files() {
     info.size = 1'000'000 + f;
     for (std::size_t b = 0; b < 4; ++b) info.sha256.bytes[b] = static_cast<std::uint8_t>(f >> (8 * b));
     info.sha256.bytes[31] = 0x5a;
-    for (auto peer : holders) nodes_[peer].files().add(info);
+    for (auto peer : holders) nodes_[peer]->files().add(info);
+  }
+  files_of_.assign(size(), {});
+  for (std::uint32_t f = 0; f < scenario_.files; ++f) {
+    for (auto peer : holders_[f]) files_of_[peer].push_back(f);
   }
 }
 
@@ -254,12 +369,21 @@ run_results simulator::run() {
   out.health = measure_health();
   place_files();
   const micros first = now_;
+  plan_faults(first);
   plan_queries(first);
+  const bool faults = scenario_.crash_fraction > 0 || scenario_.leave_fraction > 0 || scenario_.sessions ||
+                      scenario_.partition_duration.count() > 0;
+  micros interval = scenario_.report_interval;
+  if (interval.count() == 0 && faults) interval = micros{10'000'000};
+  if (interval.count() > 0) {
+    const micros end = last_query_at_ + scenario_.node.search.query_timeout;
+    for (micros t = first; t <= end; t += interval) queue_.push(t, fault{fault::kind::sample, 0});
+  }
   // Long enough for every query's timeout to pass and its last hits to arrive.
   run_until(last_query_at_ + scenario_.node.search.query_timeout + micros{1'000'000});
   out.queries = queries_;
   for (const auto& n : nodes_) {
-    const auto& s = n.stats();
+    const auto& s = n->stats();
     auto& t = out.totals;
     t.messages_sent += s.messages_sent;
     t.messages_received += s.messages_received;
@@ -287,7 +411,7 @@ run_results simulator::run() {
   }
   std::vector<std::uint64_t> load;
   for (std::uint32_t i = 0; i < size(); ++i) {
-    if (running_[i]) load.push_back(nodes_[i].stats().messages_received);
+    if (running_[i]) load.push_back(nodes_[i]->stats().messages_received);
   }
   if (!load.empty()) {
     std::sort(load.begin(), load.end());
@@ -300,6 +424,8 @@ run_results simulator::run() {
   }
   out.events = events_;
   out.end = now_;
+  out.queries_start = queries_start_;
+  out.over_time = samples_;
   return out;
 }
 
@@ -322,17 +448,17 @@ overlay_health simulator::measure_health() const {
   for (std::uint32_t i = 0; i < n; ++i) {
     if (!running_[i]) continue;
     ++h.peers_running;
-    const auto active = nodes_[i].members().active();
+    const auto active = nodes_[i]->members().active();
     const auto size_i = static_cast<std::uint32_t>(active.size());
     h.active_min = std::min(h.active_min, size_i);
     h.active_max = std::max(h.active_max, size_i);
     active_sum += size_i;
-    passive_sum += nodes_[i].members().passive().size();
+    passive_sum += nodes_[i]->members().passive().size();
     for (const auto& p : active) {
       std::uint32_t j = 0;
       if (!index_of(p, j)) continue;
       ++in_degree[j];
-      if (!nodes_[j].members().is_active(address_of(i))) ++h.links_asymmetric;
+      if (!nodes_[j]->members().is_active(address_of(i))) ++h.links_asymmetric;
       const auto a = find(i), b = find(j);
       if (a != b) parent[a] = b;
     }

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <unordered_map>
 #include <variant>
 #include <vector>
@@ -34,6 +35,8 @@ struct query_record {
   micros first_hit{-1};  // latency to the first hit; negative: no hit
   std::uint8_t first_hit_hops = 0;
   micros kth_hit{-1};  // latency to the hits_wanted-th hit; negative: fewer hits
+  std::uint32_t first_holder = 0;  // who sent the first hit
+  micros fetch_done{-1};           // estimated end of the download from the first holder
   std::uint32_t hits = 0;
   std::uint32_t query_messages = 0;  // query copies sent (origin and relays)
   std::uint32_t hit_messages = 0;    // hit messages sent (holders and relays)
@@ -55,6 +58,14 @@ struct overlay_health {
   std::uint64_t links_asymmetric = 0; // a lists b, b does not list a
 };
 
+// One sample of the overlay over time (churn and fault runs).
+struct time_sample {
+  micros at{0};  // since the queries started
+  std::uint32_t peers_running = 0;
+  std::uint32_t largest_component = 0;
+  double active_mean = 0;
+};
+
 struct run_results {
   overlay_health health;  // measured when the queries start
   std::vector<query_record> queries;
@@ -64,6 +75,8 @@ struct run_results {
   double load_mean = 0;
   std::uint64_t events = 0;
   micros end{0};
+  micros queries_start{0};
+  std::vector<time_sample> over_time;
 };
 
 class simulator {
@@ -90,8 +103,8 @@ class simulator {
 
   micros now() const { return now_; }
   std::uint32_t size() const { return static_cast<std::uint32_t>(nodes_.size()); }
-  const node& peer(std::uint32_t i) const { return nodes_[i]; }
-  node& peer(std::uint32_t i) { return nodes_[i]; }
+  const node& peer(std::uint32_t i) const { return *nodes_[i]; }
+  node& peer(std::uint32_t i) { return *nodes_[i]; }
   // Crashes peer i: it stops receiving, and its active neighbours learn it after one link
   // latency, as a TCP reset would tell them.
   void crash(std::uint32_t i);
@@ -104,6 +117,7 @@ class simulator {
   };
   struct fire_timer {
     std::uint32_t node;
+    std::uint32_t incarnation;  // timers of an earlier life of a churned peer are ignored
     timer_id id;
   };
   struct peer_down {
@@ -115,7 +129,12 @@ class simulator {
   struct issue_query {
     std::uint32_t index;
   };
-  using event = std::variant<deliver, fire_timer, peer_down, start_peer, issue_query>;
+  struct fault {
+    enum class kind : std::uint8_t { crash_share, leave_share, session_end, session_return, sample };
+    kind what;
+    std::uint32_t node;
+  };
+  using event = std::variant<deliver, fire_timer, peer_down, start_peer, issue_query, fault>;
 
   // The driver side of one peer: turns its host calls into events.
   class peer_host final : public host {
@@ -133,6 +152,10 @@ class simulator {
   };
 
   void dispatch(event& e);
+  void on_fault(const fault& f);
+  void restart_peer(std::uint32_t i);
+  void plan_faults(micros first);
+  bool partitioned(std::uint32_t a, std::uint32_t b) const;
   void place_files();
   void plan_queries(micros first);
   query_record* record_of(query_id id);
@@ -141,7 +164,7 @@ class simulator {
   scenario scenario_;
   node_config node_config_;  // shared by all peers: scenario overlay parameters + seed list
   std::deque<peer_host> hosts_;
-  std::deque<node> nodes_;
+  std::deque<std::optional<node>> nodes_;  // re-created in place when a churned peer returns
   std::vector<std::uint8_t> running_;  // 1 while a peer is started and not crashed
   event_queue<event> queue_;
   rng workload_rng_;
@@ -155,6 +178,12 @@ class simulator {
   std::vector<std::uint32_t> replicas_;              // per file: how many copies it gets
   std::vector<query_record> queries_;
   micros last_query_at_{0};
+  micros queries_start_{0};
+  rng network_rng_;
+  rng fault_rng_;
+  std::vector<std::uint32_t> incarnation_;            // per peer: how many times it came back
+  std::vector<std::vector<std::uint32_t>> files_of_;  // per peer: the catalogue files it holds
+  std::vector<time_sample> samples_;
   std::unordered_map<query_id, std::uint32_t> query_index_;
   std::vector<std::uint8_t> wire_;  // scratch for the wire codec round trip
 };

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cmath>
 #include <limits>
 
@@ -188,6 +189,14 @@ std::string value_text(const toml::node& n, const std::string& type, std::string
   } else if (type == "boolean") {
     if (auto v = n.value_exact<bool>()) return *v ? "true" : "false";
     err = "expected true or false";
+  } else if (type == "number") {
+    if (auto v = n.value_exact<std::int64_t>()) return std::to_string(*v);
+    if (auto d = n.value_exact<double>()) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.17g", *d);
+      return buf;
+    }
+    err = "expected a number";
   } else {
     if (auto v = n.value_exact<std::string>()) return *v;
     err = "expected a string";

@@ -83,7 +83,8 @@ struct message_encoder {
     const auto criteria = fbb.CreateString(m.criteria);
     const auto origin = to_wire(m.origin);
     return {w::Message::Query,
-            w::CreateQuery(fbb, m.id, &origin, m.ttl, m.hops, m.reply_direct, criteria).Union()};
+            w::CreateQuery(fbb, m.id, &origin, m.ttl, m.hops, m.reply_direct, criteria, m.mode, m.gossip_percent)
+                .Union()};
   }
   std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_query_hit& m) const {
     std::vector<flatbuffers::Offset<w::FileInfo>> files;
@@ -117,6 +118,12 @@ struct message_encoder {
   }
   std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_pong& m) const {
     return {w::Message::Pong, w::CreatePong(fbb, m.nonce).Union()};
+  }
+  std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_walk_check& m) const {
+    return {w::Message::WalkCheck, w::CreateWalkCheck(fbb, m.id).Union()};
+  }
+  std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_walk_status& m) const {
+    return {w::Message::WalkStatus, w::CreateWalkStatus(fbb, m.id, m.go_on).Union()};
   }
 };
 
@@ -265,7 +272,11 @@ bool decode_body(const w::Frame& f, const limits& lim, decode_result& r) {
       out.ttl = m->ttl();
       out.hops = m->hops();
       out.reply_direct = m->reply_direct();
+      out.mode = m->mode();
+      out.gossip_percent = m->gossip_percent();
       if (out.id == 0) return c.fail("query.id");
+      if (out.mode > static_cast<std::uint8_t>(query_mode::walk)) return c.fail("query.mode");
+      if (out.gossip_percent > 100) return c.fail("query.gossip_percent");
       if (out.hops == 0) return c.fail("query.hops");
       if (!c.addr(m->origin(), "query.origin", out.origin) ||
           !c.text(m->criteria(), "query.criteria", out.criteria, true)) {
@@ -334,6 +345,12 @@ bool decode_body(const w::Frame& f, const limits& lim, decode_result& r) {
       return true;
     case w::Message::Pong:
       r.value.msg = msg_pong{f.message_as_Pong()->nonce()};
+      return true;
+    case w::Message::WalkCheck:
+      r.value.msg = msg_walk_check{f.message_as_WalkCheck()->id()};
+      return true;
+    case w::Message::WalkStatus:
+      r.value.msg = msg_walk_status{f.message_as_WalkStatus()->id(), f.message_as_WalkStatus()->go_on()};
       return true;
     case w::Message::NONE:
       break;

@@ -45,7 +45,33 @@ struct membership_config {
   bool repair = true;
 };
 
+enum class search_strategy : std::uint8_t {
+  flood,           // TTL-limited flooding to fanout neighbours per hop
+  gossip,          // the origin sends to fanout neighbours; relays pass a copy to each
+                   // neighbour with probability gossip_percent (GOSSIP1(p), Haas, Halpern
+                   // and Li, INFOCOM 2002)
+  expanding_ring,  // floods of TTL 1, 2, 3 ... up to ttl, until hits_wanted hits arrived
+                   // (Lv, Cao, Cohen, Li and Shenker, ICS 2002)
+  random_walk,     // `walkers` random walkers of up to walk_ttl hops that check back with
+                   // the origin every walk_check_hops hops (Lv et al., ICS 2002)
+};
+
 struct search_config {
+  // How this node's own searches travel; relays follow the mode a query carries.
+  search_strategy strategy = search_strategy::flood;
+  std::uint8_t gossip_percent = 60;
+  std::uint32_t walkers = 16;
+  std::uint8_t walk_ttl = 128;      // hops a walker may take (capped by walk_ttl_max on relays)
+  std::uint8_t walk_ttl_max = 255;
+  std::uint8_t walk_check_hops = 4;
+  // Walkers a relay holds while it waits for the origin's go-ahead, and for how long.
+  std::uint32_t parked_walkers_max = 256;
+  micros walk_check_timeout{2'000'000};
+  // Expanding ring: how long to wait per hop of the current ring before widening it.
+  micros ring_wait_per_hop{250'000};
+  // Hits after which a search is satisfied: rings stop widening and walkers stop.
+  std::uint32_t hits_wanted = 1;
+
   // How many active neighbours a query is sent to (at the origin and at every hop, the
   // sender excluded). fanout >= view_size_active - 1 floods to all neighbours.
   std::uint32_t fanout = 4;

@@ -80,6 +80,27 @@ std::vector<config_key> make_keys() {
                            [](node_config& c) -> u32& { return c.membership.high_priority_below; }));
   k.push_back(duration_ms("request_timeout_ms", "JOIN / NEIGHBOR answer timeout", 1, 600'000,
                           [](node_config& c) -> micros& { return c.membership.request_timeout; }));
+  k.push_back({"strategy", "string", "how searches travel: flood | gossip | expanding_ring | random_walk",
+               [](node_config& c, std::string_view text) -> std::string {
+                 if (text == "flood") c.search.strategy = search_strategy::flood;
+                 else if (text == "gossip") c.search.strategy = search_strategy::gossip;
+                 else if (text == "expanding_ring") c.search.strategy = search_strategy::expanding_ring;
+                 else if (text == "random_walk") c.search.strategy = search_strategy::random_walk;
+                 else return "expected flood, gossip, expanding_ring or random_walk, got '" + std::string(text) + "'";
+                 return {};
+               }});
+  k.push_back(integer<u8>("gossip_percent", "gossip: chance (%) that a relay passes a copy to each neighbour", 0, 100,
+                          [](node_config& c) -> u8& { return c.search.gossip_percent; }));
+  k.push_back(integer<u32>("walkers", "random walk: walkers per search", 1, 1024,
+                           [](node_config& c) -> u32& { return c.search.walkers; }));
+  k.push_back(integer<u8>("walk_ttl", "random walk: hops a walker may take", 1, 255,
+                          [](node_config& c) -> u8& { return c.search.walk_ttl; }));
+  k.push_back(integer<u8>("walk_ttl_max", "random walk: cap applied to walkers received", 1, 255,
+                          [](node_config& c) -> u8& { return c.search.walk_ttl_max; }));
+  k.push_back(integer<u8>("walk_check_hops", "random walk: hops between check-backs with the origin (0: never)", 0,
+                          255, [](node_config& c) -> u8& { return c.search.walk_check_hops; }));
+  k.push_back(duration_ms("ring_wait_per_hop_ms", "expanding ring: wait per hop of a ring before widening it", 1,
+                          600'000, [](node_config& c) -> micros& { return c.search.ring_wait_per_hop; }));
   k.push_back(integer<u32>("fanout", "neighbours a query is sent to at each hop", 1, 64,
                            [](node_config& c) -> u32& { return c.search.fanout; }));
   k.push_back(integer<u8>("ttl", "TTL of new queries", 1, 64, [](node_config& c) -> u8& { return c.search.ttl; }));
@@ -120,6 +141,7 @@ const config_key* find_overlay_key(std::string_view name) {
 }
 
 std::string validate(const node_config& cfg) {
+  if (cfg.search.walk_ttl > cfg.search.walk_ttl_max) return "overlay.walk_ttl must not exceed overlay.walk_ttl_max";
   if (cfg.search.ttl > cfg.search.ttl_max) return "overlay.ttl must not exceed overlay.ttl_max";
   if (cfg.membership.walk_length_passive > cfg.membership.walk_length_active) {
     return "overlay.walk_length_passive must not exceed overlay.walk_length_active";

@@ -54,6 +54,17 @@ struct msg_query {
   std::uint8_t hops = 0;  // hops travelled so far, including the one it is on
   bool reply_direct = false;
   std::string criteria;
+  std::uint8_t mode = 0;            // query_mode
+  std::uint8_t gossip_percent = 0;  // gossip: per-neighbour forwarding chance
+};
+// How a query travels (expanding rings travel as floods of growing TTL).
+enum class query_mode : std::uint8_t { flood = 0, gossip = 1, walk = 2 };
+struct msg_walk_check {
+  query_id id = 0;
+};
+struct msg_walk_status {
+  query_id id = 0;
+  bool go_on = false;
 };
 struct file_info {
   std::string name;
@@ -97,7 +108,7 @@ struct msg_pong {
 using message = std::variant<msg_hello, msg_join, msg_forward_join, msg_join_reply, msg_neighbor,
                              msg_neighbor_reply, msg_disconnect, msg_shuffle, msg_shuffle_reply,
                              msg_query, msg_query_hit, msg_fetch_request, msg_fetch_chunk,
-                             msg_fetch_error, msg_ping, msg_pong>;
+                             msg_fetch_error, msg_ping, msg_pong, msg_walk_check, msg_walk_status>;
 
 // A short lower-case name for logs and metrics ("join", "query-hit", ...).
 const char* message_name(const message& m);

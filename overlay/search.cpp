@@ -128,18 +128,11 @@ searcher::searcher(const search_config& cfg, const peer_addr& self, rng& random,
 query_id searcher::start(micros now, std::string criteria_text, std::uint8_t ttl, bool reply_direct) {
   query_id id = 0;
   while (id == 0 || seen_.find(id, now) != nullptr || open_.count(id) != 0) id = rng_.next();
-  if (ttl == 0) ttl = cfg_.ttl;
-  ttl = std::min(ttl, cfg_.ttl_max);
-
-  dup_cache::entry own;
-  own.upstream = self_;
-  own.ttl_best = ttl;
-  seen_.insert(id, now, own);
-  open_.emplace(id, open_query{now, 0});
-  host_.schedule(now + cfg_.query_timeout, {timer_kind::query_timeout, id});
-  ++stats_.queries_originated;
-
+  const bool walk = cfg_.strategy == search_strategy::random_walk;
+  if (ttl == 0) ttl = walk ? cfg_.walk_ttl : cfg_.ttl;
+  ttl = std::min(ttl, walk ? cfg_.walk_ttl_max : cfg_.ttl_max);
   if (criteria_text.size() > cfg_.criteria_bytes_max) criteria_text.resize(cfg_.criteria_bytes_max);
+
   msg_query q;
   q.id = id;
   q.origin = self_;
@@ -147,8 +140,94 @@ query_id searcher::start(micros now, std::string criteria_text, std::uint8_t ttl
   q.hops = 1;
   q.reply_direct = reply_direct || cfg_.reply_direct;
   q.criteria = std::move(criteria_text);
-  if (ttl > 0) forward(q, nullptr);
+  if (cfg_.strategy == search_strategy::gossip) {
+    q.mode = static_cast<std::uint8_t>(query_mode::gossip);
+    q.gossip_percent = cfg_.gossip_percent;
+  } else if (walk) {
+    q.mode = static_cast<std::uint8_t>(query_mode::walk);
+  }
+
+  open_query open;
+  open.started = now;
+  micros close_at = now + cfg_.query_timeout;
+  if (cfg_.strategy == search_strategy::expanding_ring && ttl > 1) {
+    // Start with the nearest ring; on_timer widens it while the search is unsatisfied.
+    open.ring_target = ttl;
+    open.ring_ttl = 1;
+    q.ttl = 1;
+    host_.schedule(now + cfg_.ring_wait_per_hop, {timer_kind::ring_step, id});
+    // Each ring gets its own wait on top of the query timeout of the widest one.
+    close_at += cfg_.ring_wait_per_hop * (ttl * (ttl - 1) / 2);
+  }
+  open.query = q;
+
+  dup_cache::entry own;
+  own.upstream = self_;
+  own.ttl_best = q.ttl;
+  seen_.insert(id, now, own);
+  open_.emplace(id, std::move(open));
+  host_.schedule(close_at, {timer_kind::query_timeout, id});
+  ++stats_.queries_originated;
+
+  if (q.ttl == 0) return id;
+  if (walk) {
+    // k walkers, each to a random neighbour (Lv et al.: 16 to 64 walkers).
+    for (std::uint32_t k = 0; k < cfg_.walkers; ++k) forward_walk(q, nullptr);
+  } else {
+    forward(q, nullptr);
+  }
   return id;
+}
+
+void searcher::send(const peer_addr& to, const message& m) {
+  ++stats_.messages_sent;
+  host_.send(to, m);
+}
+
+void searcher::forward_gossip(const msg_query& q, const peer_addr& except) {
+  for (const auto& p : members_.active()) {
+    if (p == except) continue;
+    if (rng_.below(100) < q.gossip_percent) {
+      ++stats_.queries_forwarded;
+      send(p, q);
+    }
+  }
+}
+
+void searcher::forward_walk(const msg_query& q, const peer_addr* except) {
+  const auto active = members_.active();
+  if (active.empty()) return;
+  const std::size_t others = active.size() - ((except != nullptr && members_.is_active(*except)) ? 1 : 0);
+  const peer_addr* target = nullptr;
+  if (others == 0) {
+    target = except;  // a dead end: the walker goes back
+  } else {
+    auto k = rng_.below(others);
+    for (const auto& p : active) {
+      if (except != nullptr && p == *except) continue;
+      if (k-- == 0) {
+        target = &p;
+        break;
+      }
+    }
+  }
+  if (target == nullptr) return;
+  ++stats_.queries_forwarded;
+  send(*target, q);
+}
+
+void searcher::relay(const msg_query& next, const peer_addr& from) {
+  switch (static_cast<query_mode>(next.mode)) {
+    case query_mode::gossip:
+      forward_gossip(next, from);
+      break;
+    case query_mode::walk:
+      forward_walk(next, &from);
+      break;
+    case query_mode::flood:
+      forward(next, &from);
+      break;
+  }
 }
 
 void searcher::forward(const msg_query& q, const peer_addr* except) {
@@ -166,9 +245,8 @@ void searcher::forward(const msg_query& q, const peer_addr* except) {
     n = cfg_.fanout;
   }
   for (std::size_t i = 0; i < n; ++i) {
-    ++stats_.messages_sent;
     ++stats_.queries_forwarded;
-    host_.send(scratch_[i], q);
+    send(scratch_[i], q);
   }
 }
 
@@ -189,7 +267,8 @@ void searcher::answer(const msg_query& q, const peer_addr& upstream) {
 void searcher::on_query(micros now, const peer_addr& from, const msg_query& q) {
   ++stats_.queries_received;
   if (q.ttl == 0 || q.hops == 0 || q.id == 0 || q.criteria.empty() ||
-      q.criteria.size() > cfg_.criteria_bytes_max || q.origin.is_unspecified()) {
+      q.criteria.size() > cfg_.criteria_bytes_max || q.origin.is_unspecified() ||
+      q.mode > static_cast<std::uint8_t>(query_mode::walk) || q.gossip_percent > 100) {
     ++stats_.messages_invalid;
     return;
   }
@@ -203,40 +282,78 @@ void searcher::on_query(micros now, const peer_addr& from, const msg_query& q) {
     ++stats_.queries_rate_limited;
     return;
   }
+  const bool walk = q.mode == static_cast<std::uint8_t>(query_mode::walk);
+  const std::uint8_t cap = walk ? cfg_.walk_ttl_max : cfg_.ttl_max;
   std::uint8_t ttl = q.ttl;
-  if (ttl > cfg_.ttl_max) {
-    ttl = cfg_.ttl_max;
+  if (ttl > cap) {
+    ttl = cap;
     ++stats_.queries_ttl_capped;
   }
-  if (dup_cache::entry* seen = seen_.find(q.id, now)) {
+  msg_query next = q;
+  next.ttl = static_cast<std::uint8_t>(ttl - 1);
+  next.hops = static_cast<std::uint8_t>(q.hops == 255 ? 255 : q.hops + 1);
+
+  dup_cache::entry* seen = seen_.find(q.id, now);
+  if (seen != nullptr) {
     ++stats_.queries_duplicate;
     host_.on_query_seen(q, true);
+  } else {
+    dup_cache::entry fresh;
+    fresh.upstream = from;
+    fresh.ttl_best = ttl;
+    seen_.insert(q.id, now, fresh);
+    host_.on_query_seen(q, false);
+    answer(q, from);
+  }
+  if (walk) {
+    // A walker goes on whether or not this node saw the query before; every few hops it
+    // asks the origin whether the search is still unsatisfied, and waits here for the answer.
+    if (ttl <= 1) return;
+    if (cfg_.walk_check_hops > 0 && q.hops % cfg_.walk_check_hops == 0) {
+      if (parked_count_ >= cfg_.parked_walkers_max) return;  // no room: the walker ends here
+      auto& parked = parked_[q.id];
+      const bool first = parked.empty();
+      parked.emplace_back(from, next);
+      ++parked_count_;
+      if (first) {
+        send(q.origin, msg_walk_check{q.id});
+        host_.schedule(now + cfg_.walk_check_timeout, {timer_kind::walk_park_timeout, q.id});
+      }
+      return;
+    }
+    forward_walk(next, &from);
+    return;
+  }
+  if (seen != nullptr) {
     if (ttl > seen->ttl_best) {
       // This copy can still travel farther than any earlier one did: forward it again so
-      // the whole TTL ball is covered. The hit, if any, was already sent.
+      // the whole TTL ball is covered (this is also how an expanding ring widens). The
+      // hit, if any, was already sent.
       seen->ttl_best = ttl;
       ++stats_.queries_reforwarded;
-      if (ttl > 1) {
-        msg_query next = q;
-        next.ttl = static_cast<std::uint8_t>(ttl - 1);
-        next.hops = static_cast<std::uint8_t>(q.hops == 255 ? 255 : q.hops + 1);
-        forward(next, &from);
-      }
+      if (ttl > 1) relay(next, from);
     }
     return;
   }
-  dup_cache::entry fresh;
-  fresh.upstream = from;
-  fresh.ttl_best = ttl;
-  seen_.insert(q.id, now, fresh);
-  host_.on_query_seen(q, false);
-  answer(q, from);
-  if (ttl > 1) {
-    msg_query next = q;
-    next.ttl = static_cast<std::uint8_t>(ttl - 1);
-    next.hops = static_cast<std::uint8_t>(q.hops == 255 ? 255 : q.hops + 1);
-    forward(next, &from);
-  }
+  if (ttl > 1) relay(next, from);
+}
+
+void searcher::on_walk_check(micros now, const peer_addr& from, const msg_walk_check& m) {
+  static_cast<void>(now);
+  auto it = open_.find(m.id);
+  const bool go_on = it != open_.end() && it->second.hits < cfg_.hits_wanted;
+  send(from, msg_walk_status{m.id, go_on});
+}
+
+void searcher::on_walk_status(micros now, const msg_walk_status& m) {
+  static_cast<void>(now);
+  auto it = parked_.find(m.id);
+  if (it == parked_.end()) return;
+  auto walkers = std::move(it->second);
+  parked_.erase(it);
+  parked_count_ -= walkers.size();
+  if (!m.go_on) return;
+  for (const auto& [from, q] : walkers) forward_walk(q, &from);
 }
 
 bool searcher::admit(micros now, const peer_addr& from) {
@@ -298,11 +415,40 @@ bool searcher::on_message(micros now, const peer_addr& from, const message& m) {
     on_hit(now, from, *h);
     return true;
   }
+  if (auto* c = std::get_if<msg_walk_check>(&m)) {
+    on_walk_check(now, from, *c);
+    return true;
+  }
+  if (auto* st = std::get_if<msg_walk_status>(&m)) {
+    on_walk_status(now, *st);
+    return true;
+  }
   return false;
 }
 
 bool searcher::on_timer(micros now, timer_id id) {
-  static_cast<void>(now);
+  if (id.kind == timer_kind::ring_step) {
+    auto it = open_.find(id.arg);
+    if (it == open_.end()) return true;
+    open_query& o = it->second;
+    if (o.hits >= cfg_.hits_wanted || o.ring_ttl >= o.ring_target) return true;
+    // Widen the ring: the same query id with one more hop. Peers reached before forward it
+    // again (it carries more TTL than they saw) but do not answer again.
+    ++o.ring_ttl;
+    o.query.ttl = o.ring_ttl;
+    if (dup_cache::entry* own = seen_.find(id.arg, now)) own->ttl_best = o.ring_ttl;
+    forward(o.query, nullptr);
+    host_.schedule(now + cfg_.ring_wait_per_hop * o.ring_ttl, {timer_kind::ring_step, id.arg});
+    return true;
+  }
+  if (id.kind == timer_kind::walk_park_timeout) {
+    // The origin did not answer: its walkers stop here.
+    if (auto it = parked_.find(id.arg); it != parked_.end()) {
+      parked_count_ -= it->second.size();
+      parked_.erase(it);
+    }
+    return true;
+  }
   if (id.kind != timer_kind::query_timeout) return false;
   if (auto it = open_.find(id.arg); it != open_.end()) {
     const auto hits = it->second.hits;

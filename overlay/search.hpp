@@ -87,12 +87,24 @@ class searcher {
   struct open_query {
     micros started{0};
     std::uint32_t hits = 0;
+    std::uint8_t ring_ttl = 0;     // expanding ring: the current ring's TTL
+    std::uint8_t ring_target = 0;  // ... and the widest ring allowed
+    msg_query query;               // what was sent, for further rings
   };
 
   void on_query(micros now, const peer_addr& from, const msg_query& q);
   void on_hit(micros now, const peer_addr& from, const msg_query_hit& h);
   // Sends q to up to fanout active neighbours other than `except`.
   void forward(const msg_query& q, const peer_addr* except);
+  // Gossip: each active neighbour other than `except` gets q with probability percent/100.
+  void forward_gossip(const msg_query& q, const peer_addr& except);
+  // A walker moves on to one random neighbour, not back to `except` unless it must.
+  void forward_walk(const msg_query& q, const peer_addr* except);
+  // Relays a query copy onward according to its mode (the copy already has TTL-1, hops+1).
+  void relay(const msg_query& next, const peer_addr& from);
+  void on_walk_check(micros now, const peer_addr& from, const msg_walk_check& m);
+  void on_walk_status(micros now, const msg_walk_status& m);
+  void send(const peer_addr& to, const message& m);
   void answer(const msg_query& q, const peer_addr& upstream);
   // Takes one token from from's bucket; false when the neighbour is over its rate.
   bool admit(micros now, const peer_addr& from);
@@ -116,6 +128,10 @@ class searcher {
     micros refilled_at{0};
   };
   std::vector<bucket> buckets_;
+
+  // Walkers waiting for their origin's go-ahead, by query id (bounded in total).
+  std::unordered_map<query_id, std::vector<std::pair<peer_addr, msg_query>>> parked_;
+  std::size_t parked_count_ = 0;
 };
 
 }  // namespace hearsay

@@ -34,6 +34,7 @@ simulator::simulator(const scenario& s)
       network_rng_(rng::stream(s.seed, stream_loss)),
       fault_rng_(rng::stream(s.seed, stream_faults)) {
   node_config_.membership.repair = s.repair;
+  node_config_.search.hits_wanted = s.hits_wanted;
   incarnation_.assign(s.peers, 0);
   node_config_.seeds.clear();
   for (std::uint32_t i = 0; i < std::min(s.seed_count, s.peers); ++i) node_config_.seeds.push_back(address_of(i));
@@ -73,6 +74,10 @@ void simulator::peer_host::send(const peer_addr& to, const message& m) {
     if (auto* r = sim.record_of(q->id)) ++r->query_messages;
   } else if (const auto* h = std::get_if<msg_query_hit>(&m)) {
     if (auto* r = sim.record_of(h->id)) ++r->hit_messages;
+  } else if (const auto* c = std::get_if<msg_walk_check>(&m)) {
+    if (auto* r = sim.record_of(c->id)) ++r->query_messages;  // check-backs are part of a walk's cost
+  } else if (const auto* st = std::get_if<msg_walk_status>(&m)) {
+    if (auto* r = sim.record_of(st->id)) ++r->query_messages;
   }
   const micros latency = sim.scenario_.latency.link(sim.scenario_.seed ^ stream_network, self_, target);
   if (sim.scenario_.loss > 0 && sim.network_rng_.chance(sim.scenario_.loss)) return;  // lost

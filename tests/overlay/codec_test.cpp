@@ -39,6 +39,10 @@ std::vector<message> samples() {
       msg_fetch_error{digest(5), fetch_error_code::busy, "too many transfers"},
       msg_ping{77},
       msg_pong{78},
+      msg_query{99, a4(0x0a000003), 100, 9, false, "walk", 2, 0},
+      msg_query{98, a4(0x0a000003), 5, 1, false, "gossip", 1, 60},
+      msg_walk_check{99},
+      msg_walk_status{99, true},
   };
 }
 
@@ -56,7 +60,8 @@ bool same(const message& x, const message& y) {
         if constexpr (std::is_same_v<T, msg_shuffle_reply>) return a.nodes == b.nodes;
         if constexpr (std::is_same_v<T, msg_query>) {
           return a.id == b.id && a.origin == b.origin && a.ttl == b.ttl && a.hops == b.hops &&
-                 a.reply_direct == b.reply_direct && a.criteria == b.criteria;
+                 a.reply_direct == b.reply_direct && a.criteria == b.criteria && a.mode == b.mode &&
+                 a.gossip_percent == b.gossip_percent;
         }
         if constexpr (std::is_same_v<T, msg_query_hit>) return a.id == b.id && a.holder == b.holder && a.hops == b.hops && a.files == b.files;
         if constexpr (std::is_same_v<T, msg_fetch_request>) return a.sha256 == b.sha256 && a.offset == b.offset;
@@ -65,6 +70,8 @@ bool same(const message& x, const message& y) {
         }
         if constexpr (std::is_same_v<T, msg_fetch_error>) return a.sha256 == b.sha256 && a.code == b.code && a.message == b.message;
         if constexpr (std::is_same_v<T, msg_ping> || std::is_same_v<T, msg_pong>) return a.nonce == b.nonce;
+        if constexpr (std::is_same_v<T, msg_walk_check>) return a.id == b.id;
+        if constexpr (std::is_same_v<T, msg_walk_status>) return a.id == b.id && a.go_on == b.go_on;
         return true;  // empty messages
       },
       x);

@@ -124,3 +124,27 @@ TEST_CASE("a flood on a static graph reaches exactly the BFS ball, with the pred
     }
   }
 }
+
+TEST_CASE("the four strategies compared on one workload", "[sim][strategy]") {
+  auto run = [](const char* strategy) {
+    scenario s;
+    s.peers = 2'000;
+    s.stabilize = micros{20'000'000};
+    s.files = 100;
+    s.replication = 10;
+    s.queries = 150;
+    s.query_interval = micros{100'000};
+    scenario_error err;
+    REQUIRE(set_key(s, "overlay.strategy", strategy, err));
+    simulator sim(s);
+    return summarize(s, sim.run());
+  };
+  const auto flood = run("flood"), gossip = run("gossip"), ring = run("expanding_ring"), walk = run("random_walk");
+  for (const auto* m : {&flood, &gossip, &ring, &walk}) CHECK(m->success_rate > 0.2);
+  CHECK(gossip.query_messages_mean < flood.query_messages_mean);  // probabilistic pruning
+  CHECK(ring.query_messages_mean < flood.query_messages_mean);    // most searches end early
+  CHECK(ring.first_hit_p50_us > flood.first_hit_p50_us);          // paid for in latency
+  // 16 walkers of at most 128 hops, plus check-backs every 4 hops (a check and an answer).
+  CHECK(walk.query_messages_mean <= 16.0 * 128.0 * 1.5);
+  CHECK(walk.hops_mean > flood.hops_mean);                          // walks wander far
+}

@@ -9,13 +9,14 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "overlay/types.hpp"
 
 namespace hearsay::sim {
 
 struct latency_model {
-  enum class kind : std::uint8_t { constant, uniform, lognormal };
+  enum class kind : std::uint8_t { constant, uniform, lognormal, regions };
   kind shape = kind::uniform;
   micros constant_us{50'000};
   micros min_us{10'000};     // uniform: lower bound
@@ -23,9 +24,13 @@ struct latency_model {
   micros median_us{50'000};  // lognormal: median = exp(mu)
   double sigma = 0.5;        // lognormal: shape
   micros cap_us{10'000'000}; // lognormal draws are capped, so one link cannot stall a run
+  // regions: peer i lives in region i mod R of a region-to-region round-trip matrix; a link's
+  // one-way latency is half the pair's RTT, plus up to `jitter` of it (drawn per link).
+  std::string region_set;    // "ec2"
+  double jitter = 0.1;
 
-  // Parses "constant:MS", "uniform:MIN_MS:MAX_MS" or "lognormal:MEDIAN_MS:SIGMA"; returns an
-  // error message, empty on success.
+  // Parses "constant:MS", "uniform:MIN_MS:MAX_MS", "lognormal:MEDIAN_MS:SIGMA" or
+  // "regions:ec2[:JITTER]"; returns an error message, empty on success.
   std::string parse(std::string_view text);
   std::string describe() const;
   // Checks the parameters; returns an error message, empty when valid.
@@ -35,6 +40,17 @@ struct latency_model {
   micros link(std::uint64_t seed, std::uint32_t a, std::uint32_t b) const;
   // A draw from the model for a uniform variate u in [0,1) and a second one v (lognormal).
   micros draw(double u, double v) const;
+  // The region of peer i, and the region names (regions model only).
+  std::uint32_t region_of(std::uint32_t i) const;
 };
+
+// A published region-to-region round-trip matrix.
+struct region_matrix {
+  const char* name;
+  std::vector<std::string> regions;
+  std::vector<double> rtt_ms;  // regions x regions, symmetric, diagonal = intra-region RTT
+  double rtt(std::uint32_t a, std::uint32_t b) const { return rtt_ms[a * regions.size() + b]; }
+};
+const region_matrix* find_region_matrix(std::string_view name);
 
 }  // namespace hearsay::sim

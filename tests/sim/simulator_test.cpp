@@ -296,3 +296,25 @@ TEST_CASE("default.toml is exactly the built-in defaults", "[sim]") {
   simulator a(from_file), b(built_in);
   CHECK(format_report(from_file, a.run()) == format_report(built_in, b.run()));
 }
+
+TEST_CASE("the EC2 region model uses the published round trips", "[sim]") {
+  latency_model m;
+  REQUIRE(m.parse("regions:ec2").empty());
+  CHECK(m.region_of(0) == 0);   // us-east-1
+  CHECK(m.region_of(8) == 2);   // eu-west-1: peers are spread round robin over 6 regions
+  for (std::uint32_t k = 0; k < 50; ++k) {
+    // us-east-1 <-> eu-west-1: RTT 80.5 ms, so one way 40.25 ms plus up to 10 %.
+    const auto l = m.link(k, 6 * k, 6 * k + 2).count();
+    REQUIRE(l >= 40'250);
+    REQUIRE(l <= 44'275);
+    // Within one region: 1 ms RTT.
+    const auto local = m.link(k, 6 * k, 6 * k + 6).count();
+    REQUIRE(local >= 500);
+    REQUIRE(local <= 550);
+  }
+  // Frankfurt <-> Singapore is the longest pair.
+  const auto far = m.link(3, 3, 5).count();
+  CHECK(far >= 162'950);
+  CHECK_FALSE(m.parse("regions:gcp").empty());
+  CHECK_FALSE(m.parse("regions:ec2:-1").empty());
+}

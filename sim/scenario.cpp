@@ -153,6 +153,8 @@ std::vector<scenario_key> make_keys() {
   k.push_back(seconds("churn.crash_at_s", "when they crash (after the queries start)", &scenario::crash_at));
   k.push_back(fraction("churn.leave_fraction", "share of peers that leave gracefully at leave_at_s", &scenario::leave_fraction));
   k.push_back(seconds("churn.leave_at_s", "when they leave (after the queries start)", &scenario::leave_at));
+  k.push_back(fraction("churn.join_fraction", "share of peers that join only after the queries start", &scenario::join_fraction));
+  k.push_back(seconds("churn.join_period_s", "...spread uniformly over this period", &scenario::join_period));
   k.push_back({"churn.sessions", "string", "continuous churn: none, or session lengths exp:MEAN_S | pareto:SHAPE:SCALE_S | weibull:SHAPE:SCALE_S",
                [](scenario& s, std::string_view text) -> std::string {
                  if (text == "none") {
@@ -285,6 +287,7 @@ std::string validate(const scenario& s) {
   if (s.seed_count > s.peers) return "join.seeds must not exceed peers";
   if (auto problem = hearsay::validate(s.node); !problem.empty()) return problem;
   if (s.queries > 0 && s.peers < 2) return "queries need at least 2 peers";
+  if (s.join_fraction > 0 && s.topology.is_static()) return "churn.join_fraction needs the hyparview topology";
   return s.latency.validate();
 }
 

@@ -66,6 +66,10 @@ struct scenario {
   micros crash_at{0};
   double leave_fraction = 0;  // this share leaves gracefully (DISCONNECT) at leave_at
   micros leave_at{0};
+  // Growth: this share of the peers (the highest indices) joins only after the queries
+  // start, at uniformly random times over join_period.
+  double join_fraction = 0;
+  micros join_period{0};
   // Continuous churn: peers (seed nodes excepted) alternate online sessions and offline
   // periods drawn from these distributions; a session ends with a crash, or a graceful leave
   // with probability graceful_share; a returning peer joins again through the seeds.

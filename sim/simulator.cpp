@@ -234,8 +234,19 @@ void simulator::on_fault(const fault& f) {
   }
 }
 
+std::uint32_t simulator::late_joiners() const {
+  if (scenario_.topology.is_static()) return 0;
+  const auto late = static_cast<std::uint32_t>(std::llround(scenario_.join_fraction * size()));
+  return std::min(late, size() - std::min(size(), scenario_.seed_count));
+}
+
 void simulator::plan_faults(micros first) {
   queries_start_ = first;
+  for (std::uint32_t i = size() - late_joiners(); i < size(); ++i) {
+    const auto offset = static_cast<std::int64_t>(
+        fault_rng_.below(static_cast<std::uint64_t>(std::max<std::int64_t>(1, scenario_.join_period.count()))));
+    queue_.push(first + micros{offset}, start_peer{i});
+  }
   if (scenario_.crash_fraction > 0) queue_.push(first + scenario_.crash_at, fault{fault::kind::crash_share, 0});
   if (scenario_.leave_fraction > 0) queue_.push(first + scenario_.leave_at, fault{fault::kind::leave_share, 0});
   if (scenario_.sessions) {
@@ -289,10 +300,11 @@ void simulator::build_overlay() {
     }
     return;
   }
-  for (std::uint32_t i = 0; i < nodes_.size(); ++i) {
+  const std::uint32_t early = size() - late_joiners();
+  for (std::uint32_t i = 0; i < early; ++i) {
     queue_.push(now_ + scenario_.join_interval * i, start_peer{i});
   }
-  const micros last_join = now_ + scenario_.join_interval * (nodes_.empty() ? 0 : nodes_.size() - 1);
+  const micros last_join = now_ + scenario_.join_interval * (early == 0 ? 0 : early - 1);
   run_until(last_join + scenario_.stabilize);
 }
 
@@ -377,6 +389,7 @@ run_results simulator::run() {
   plan_faults(first);
   plan_queries(first);
   const bool faults = scenario_.crash_fraction > 0 || scenario_.leave_fraction > 0 || scenario_.sessions ||
+                      scenario_.join_fraction > 0 ||
                       scenario_.partition_duration.count() > 0;
   micros interval = scenario_.report_interval;
   if (interval.count() == 0 && faults) interval = micros{10'000'000};

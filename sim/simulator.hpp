@@ -91,6 +91,8 @@ class simulator {
   // Building blocks, for tests and tools: start every peer on the join schedule and run
   // until `stabilize` after the last one; run the event loop up to a time; measure.
   void build_overlay();
+  // Peers that join after the queries start (scenario join_fraction), the highest indices.
+  std::uint32_t late_joiners() const;
   void run_until(micros t);
   overlay_health measure_health() const;
 

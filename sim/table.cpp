@@ -80,6 +80,22 @@ std::string csv_row(const scenario& s, const run_results& r, const std::string& 
   return row + "\n";
 }
 
+std::string csv_queries(const run_results& r) {
+  std::string out = "query,origin,file,issued_us,first_hit_us,kth_hit_us,hops,hits,query_messages,hit_messages,"
+                    "duplicates,reached,fetch_done_us\n";
+  char buf[256];
+  for (std::size_t i = 0; i < r.queries.size(); ++i) {
+    const auto& q = r.queries[i];
+    if (q.id == 0) continue;  // its origin was not running
+    std::snprintf(buf, sizeof buf, "%zu,%u,%u,%lld,%lld,%lld,%u,%u,%u,%u,%u,%u,%lld\n", i, q.origin, q.file,
+                  static_cast<long long>(q.issued.count()), static_cast<long long>(q.first_hit.count()),
+                  static_cast<long long>(q.kth_hit.count()), q.first_hit_hops, q.hits, q.query_messages,
+                  q.hit_messages, q.duplicates, q.reached, static_cast<long long>(q.fetch_done.count()));
+    out += buf;
+  }
+  return out;
+}
+
 int table::column(const std::string& name) const {
   for (std::size_t i = 0; i < columns.size(); ++i) {
     if (columns[i] == name) return static_cast<int>(i);

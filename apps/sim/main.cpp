@@ -43,6 +43,7 @@ void usage(std::FILE* to) {
                "  --topology SPEC        hyparview | regular:D | er:MEAN_DEGREE | ba:M | ring:K | file:PATH\n"
                "  --json FILE            also write the results as JSON\n"
                "  --csv FILE             also write the results as one CSV row (with a header)\n"
+               "  --queries-csv FILE     also write one CSV row per query\n"
                "  --per-query            include one record per query in the JSON\n"
                "  --list-keys            list every scenario key with its meaning\n"
                "  --help                 this text\n\n"
@@ -114,6 +115,9 @@ int main(int argc, char** argv) {
   if (!opt.csv_path.empty() &&
       !write_file(opt.csv_path, hearsay::sim::csv_header() + hearsay::sim::csv_row(s, results, opt.point))) {
     return fail("cannot write " + opt.csv_path + ": " + std::strerror(errno));
+  }
+  if (!opt.queries_csv_path.empty() && !write_file(opt.queries_csv_path, hearsay::sim::csv_queries(results))) {
+    return fail("cannot write " + opt.queries_csv_path + ": " + std::strerror(errno));
   }
   rusage usage_self{};
   getrusage(RUSAGE_SELF, &usage_self);

@@ -26,7 +26,7 @@ bool parse_run_args(const std::vector<std::string>& args, scenario& s, run_optio
       opt.per_query = true;
       continue;
     }
-    const bool needs_value = a == "--scenario" || a == "--json" || a == "--csv" || a == "--point" || a == "--set" ||
+    const bool needs_value = a == "--scenario" || a == "--json" || a == "--csv" || a == "--queries-csv" || a == "--point" || a == "--set" ||
                              std::any_of(std::begin(shortcuts), std::end(shortcuts),
                                          [&](const auto& sc) { return sc.first == a; });
     if (!needs_value) {
@@ -48,6 +48,8 @@ bool parse_run_args(const std::vector<std::string>& args, scenario& s, run_optio
       opt.json_path = v;
     } else if (a == "--csv") {
       opt.csv_path = v;
+    } else if (a == "--queries-csv") {
+      opt.queries_csv_path = v;
     } else if (a == "--point") {
       opt.point = v;
     } else if (a == "--set") {

@@ -11,6 +11,7 @@ namespace hearsay::sim_app {
 struct run_options {
   std::string json_path;
   std::string csv_path;
+  std::string queries_csv_path;  // one row per query
   std::string point;  // label of a sweep point, written into the CSV row
   bool per_query = false;
 };

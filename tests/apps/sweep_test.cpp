@@ -4,6 +4,7 @@
 
 #include "apps/sim/sweep.hpp"
 #include "sim/plot.hpp"
+#include "sim/simulator.hpp"
 #include "sim/table.hpp"
 
 using namespace hearsay;
@@ -65,4 +66,27 @@ TEST_CASE("result tables parse back, and charts average seeds per point", "[apps
   CHECK(sim::svg_chart("t <1>", "x", "y", s) == svg);  // deterministic
   sim::table bad;
   CHECK_FALSE(sim::table::parse("a,b\n1,2,3\n", bad, error));
+}
+
+TEST_CASE("per-query and summary CSV agree with the run", "[apps][sweep]") {
+  sim::scenario s;
+  s.peers = 400;
+  s.stabilize = micros{10'000'000};
+  s.queries = 30;
+  sim::simulator sim(s);
+  const auto r = sim.run();
+  sim::table per_query, summary;
+  std::string error;
+  REQUIRE(sim::table::parse(sim::csv_queries(r), per_query, error));
+  REQUIRE(sim::table::parse(sim::csv_header() + sim::csv_row(s, r, "p"), summary, error));
+  REQUIRE(per_query.rows.size() == 30);
+  double ok = 0, messages = 0;
+  for (std::size_t i = 0; i < per_query.rows.size(); ++i) {
+    ok += per_query.number(i, "hits") > 0 ? 1 : 0;
+    messages += per_query.number(i, "query_messages");
+    CHECK(per_query.number(i, "issued_us") == static_cast<double>(r.queries[i].issued.count()));
+  }
+  CHECK(summary.number(0, "success_rate") == Approx(ok / 30).epsilon(1e-6));
+  CHECK(summary.number(0, "query_messages") == Approx(messages / 30).epsilon(1e-4));
+  CHECK(summary.number(0, "peers") == 400);
 }

@@ -117,3 +117,18 @@ TEST_CASE("fetch time: first hit, a round trip, then the bytes at link rate", "[
   }
   CHECK(checked > 10);
 }
+
+TEST_CASE("peers joining over time are taken into the overlay", "[sim][churn]") {
+  auto s = base();
+  s.join_fraction = 0.3;
+  s.join_period = micros{20'000'000};
+  run_results r;
+  run(s, &r);
+  REQUIRE(r.over_time.size() >= 3);
+  CHECK(r.over_time.front().peers_running == 1'050);
+  CHECK(r.over_time.back().peers_running == 1'500);
+  CHECK(r.over_time.back().largest_component == 1'500);
+  const auto& mid = r.over_time[1];  // 10 s in: about half of the late peers are in
+  CHECK(mid.peers_running > 1'150);
+  CHECK(mid.peers_running < 1'400);
+}

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <set>
+#include <sstream>
 
 #include "sim/event_queue.hpp"
 #include "sim/latency.hpp"
@@ -317,4 +318,30 @@ TEST_CASE("the EC2 region model uses the published round trips", "[sim]") {
   CHECK(far >= 162'950);
   CHECK_FALSE(m.parse("regions:gcp").empty());
   CHECK_FALSE(m.parse("regions:ec2:-1").empty());
+}
+
+TEST_CASE("default.toml documents every scenario key", "[sim]") {
+  std::ifstream f(std::string(HEARSAY_SOURCE_DIR) + "/sim/scenarios/default.toml");
+  std::stringstream text;
+  text << f.rdbuf();
+  // Collect "section.key" for every assignment in the file.
+  std::set<std::string> present;
+  std::string section, line;
+  while (std::getline(text, line)) {
+    const auto first = line.find_first_not_of(' ');
+    if (first == std::string::npos || line[first] == '#') continue;
+    if (line[first] == '[') {
+      section = line.substr(first + 1, line.find(']') - first - 1);
+      continue;
+    }
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    auto key = line.substr(first, eq - first);
+    key.erase(key.find_last_not_of(' ') + 1);
+    present.insert(section.empty() ? key : section + "." + key);
+  }
+  for (const auto& k : keys()) {
+    INFO(k.name);
+    CHECK(present.count(k.name) == 1);
+  }
 }

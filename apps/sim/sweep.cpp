@@ -37,11 +37,12 @@ int fail(const std::string& message) {
 bool values_of(const std::string& spec, std::vector<std::string>& out) {
   const auto dots = spec.find("..");
   if (dots != std::string::npos) {
+    const std::string lo_text = spec.substr(0, dots), hi_text = spec.substr(dots + 2);
     char* end = nullptr;
-    const long lo = std::strtol(spec.substr(0, dots).c_str(), &end, 10);
-    if (*end != '\0') return false;
-    const long hi = std::strtol(spec.substr(dots + 2).c_str(), &end, 10);
-    if (*end != '\0' || hi < lo || hi - lo > 10'000) return false;
+    const long lo = std::strtol(lo_text.c_str(), &end, 10);
+    if (lo_text.empty() || *end != '\0') return false;
+    const long hi = std::strtol(hi_text.c_str(), &end, 10);
+    if (hi_text.empty() || *end != '\0' || hi < lo || hi - lo > 10'000) return false;
     for (long v = lo; v <= hi; ++v) out.push_back(std::to_string(v));
     return true;
   }

@@ -5,9 +5,7 @@
 namespace hearsay {
 
 node::node(const node_config& cfg, const peer_addr& self, std::uint64_t seed, host& h)
-    : cfg_(cfg),
-      self_(self),
-      host_(h),
+    : self_(self),
       rng_(seed),
       membership_(cfg.membership, cfg.seeds, self, rng_, h, stats_),
       search_(cfg.search, self, rng_, h, stats_, library_, membership_) {

@@ -63,9 +63,7 @@ class node {
   bool running() const { return running_; }
 
  private:
-  const node_config& cfg_;
   peer_addr self_;
-  host& host_;
   rng rng_;
   node_stats stats_;
   library library_;

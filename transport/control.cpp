@@ -71,10 +71,12 @@ struct control_server::impl {
   tcp::acceptor acceptor;
   std::vector<remembered> results;  // of the last search, numbered from 1
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  // Queued handlers hold a weak reference and do nothing once the server is gone.
+  std::shared_ptr<int> alive = std::make_shared<int>(0);
 
   void accept() {
-    acceptor.async_accept([this](const std::error_code& ec, tcp::socket s) {
-      if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+    acceptor.async_accept([this, w = std::weak_ptr<int>(alive)](const std::error_code& ec, tcp::socket s) {
+      if (w.expired() || ec == asio::error::operation_aborted || !acceptor.is_open()) return;
       if (!ec) {
         auto sess = std::make_shared<session>(std::move(s), *this);
         read(sess);

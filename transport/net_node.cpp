@@ -142,6 +142,46 @@ struct net_node::impl final : host {
   std::map<std::uint64_t, std::unique_ptr<fetch_job>> jobs;
   std::uint64_t next_job = 1;
   std::uint32_t serving_count = 0;
+  micros peers_saved_at{0};
+  // Handlers that may still be queued when the node is destroyed (timers, posted reports)
+  // hold a weak reference to this token and do nothing once it is gone.
+  std::shared_ptr<int> alive = std::make_shared<int>(0);
+
+  // One address per line; written to a temporary file and renamed, so a crash mid-write
+  // never leaves a truncated list.
+  std::error_code save_peers() const {
+    if (cfg.peers_file.empty() || !overlay) return {};
+    const fs::path tmp = cfg.peers_file.string() + ".tmp";
+    {
+      std::FILE* f = std::fopen(tmp.c_str(), "w");
+      if (f == nullptr) return {errno, std::generic_category()};
+      bool ok = true;
+      for (auto view : {overlay->members().active(), overlay->members().passive()}) {
+        for (const auto& p : view) ok = ok && std::fprintf(f, "%s\n", p.to_string().c_str()) > 0;
+      }
+      ok = (std::fflush(f) == 0) && ok;
+      std::fclose(f);
+      if (!ok) return std::make_error_code(std::errc::io_error);
+    }
+    std::error_code ec;
+    fs::rename(tmp, cfg.peers_file, ec);
+    return ec;
+  }
+
+  std::vector<peer_addr> load_peers() const {
+    std::vector<peer_addr> out;
+    if (cfg.peers_file.empty()) return out;
+    std::FILE* f = std::fopen(cfg.peers_file.c_str(), "r");
+    if (f == nullptr) return out;
+    char line[128];
+    while (std::fgets(line, sizeof line, f) != nullptr && out.size() < 1024) {
+      std::string text(line);
+      while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+      if (auto a = peer_addr::parse(text)) out.push_back(*a);
+    }
+    std::fclose(f);
+    return out;
+  }
 
   micros now() const {
     return std::chrono::duration_cast<micros>(std::chrono::steady_clock::now() - epoch);
@@ -159,7 +199,9 @@ struct net_node::impl final : host {
       if (!l) {
         // Over the connection limit: the peer is unreachable for now.
         const peer_addr peer = to;
-        asio::post(io, [this, peer] { report_down(peer); });
+        asio::post(io, [this, peer, w = std::weak_ptr<int>(alive)] {
+          if (!w.expired()) report_down(peer);
+        });
         return;
       }
       links[to] = l;
@@ -205,8 +247,8 @@ struct net_node::impl final : host {
     const auto at = epoch + timers.begin()->first;
     if (wake.expiry() <= at && wake.expiry() > std::chrono::steady_clock::now()) return;
     wake.expires_at(at);
-    wake.async_wait([this](const std::error_code& ec) {
-      if (ec) return;
+    wake.async_wait([this, w = std::weak_ptr<int>(alive)](const std::error_code& ec) {
+      if (ec || w.expired()) return;
       fire_timers();
     });
   }
@@ -227,8 +269,8 @@ struct net_node::impl final : host {
 
   void start_housekeeping() {
     housekeeping.expires_after(std::chrono::milliseconds(250));
-    housekeeping.async_wait([this](const std::error_code& ec) {
-      if (ec) return;
+    housekeeping.async_wait([this, w = std::weak_ptr<int>(alive)](const std::error_code& ec) {
+      if (ec || w.expired()) return;
       tend();
       start_housekeeping();
     });
@@ -237,6 +279,10 @@ struct net_node::impl final : host {
   // Timeouts and keepalives: one pass over the connections.
   void tend() {
     const micros t = now();
+    if (t - peers_saved_at > micros{60'000'000}) {
+      peers_saved_at = t;
+      if (auto ec = save_peers()) log.warn("cannot save peers to " + cfg.peers_file.string() + ": " + ec.message());
+    }
     const auto& lim = cfg.limits;
     std::vector<std::pair<link_ptr, const char*>> failing;
     std::vector<link_ptr> idle;
@@ -321,8 +367,8 @@ struct net_node::impl final : host {
   }
 
   void accept() {
-    acceptor.async_accept([this](const std::error_code& ec, tcp::socket socket) {
-      if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+    acceptor.async_accept([this, w = std::weak_ptr<int>(alive)](const std::error_code& ec, tcp::socket socket) {
+      if (w.expired() || ec == asio::error::operation_aborted || !acceptor.is_open()) return;
       if (!ec) admit(std::move(socket));
       accept();
     });
@@ -435,12 +481,16 @@ struct net_node::impl final : host {
     close_now(l);
     if (l->kind == link::role::overlay && mapped && !l->closing) {
       const peer_addr peer = l->peer;
-      asio::post(io, [this, peer] { report_down(peer); });
+      asio::post(io, [this, peer, w = std::weak_ptr<int>(alive)] {
+        if (!w.expired()) report_down(peer);
+      });
     }
     if (l->kind == link::role::fetch_client) {
       const std::uint64_t job = l->job;
       const std::string reason = why;
-      asio::post(io, [this, job, reason] { job_holder_failed(job, reason); });
+      asio::post(io, [this, job, reason, w = std::weak_ptr<int>(alive)] {
+        if (!w.expired()) job_holder_failed(job, reason);
+      });
     }
   }
 
@@ -794,6 +844,12 @@ std::error_code net_node::start() {
   }
   m.overlay = std::make_unique<node>(m.cfg.overlay, m.self, seed, m);
   m.index.fill(m.overlay->files());
+  const auto remembered = m.load_peers();
+  if (!remembered.empty()) {
+    m.overlay->remember_peers(remembered);
+    m.log.info("remembered " + std::to_string(m.overlay->members().passive().size()) + " peers from " +
+               m.cfg.peers_file.string());
+  }
   m.running = true;
   m.accept();
   m.start_housekeeping();
@@ -809,6 +865,9 @@ void net_node::stop(std::function<void()> done) {
   m.stopping = true;
   std::error_code ec;
   m.acceptor.close(ec);
+  if (m.running) {
+    if (auto saved = m.save_peers()) m.log.warn("cannot save peers: " + saved.message());
+  }
   if (m.running) m.overlay->leave(m.now());  // DISCONNECT to every neighbour
   m.running = false;
   for (auto& [id, job] : m.jobs) {
@@ -820,7 +879,8 @@ void net_node::stop(std::function<void()> done) {
   // Give queued goodbyes a moment to leave, then close whatever is left.
   for (auto& l : std::vector<link_ptr>(m.all.begin(), m.all.end())) m.close_after_flush(l);
   auto grace = std::make_shared<asio::steady_timer>(m.io, std::chrono::milliseconds(500));
-  grace->async_wait([this, grace, done = std::move(done)](const std::error_code&) {
+  grace->async_wait([this, grace, done = std::move(done), w = std::weak_ptr<int>(m.alive)](const std::error_code&) {
+    if (w.expired()) return;  // the node was destroyed first; its destructor closed everything
     for (auto& l : std::vector<link_ptr>(impl_->all.begin(), impl_->all.end())) impl_->close_now(l);
     impl_->housekeeping.cancel();
     if (done) done();
@@ -833,6 +893,7 @@ const transport_stats& net_node::stats() const { return impl_->stats; }
 micros net_node::now() const { return impl_->now(); }
 std::size_t net_node::links() const { return impl_->links.size(); }
 const net_config& net_node::config() const { return impl_->cfg; }
+std::error_code net_node::save_peers() const { return impl_->save_peers(); }
 std::size_t net_node::shared_files() const { return impl_->index.size(); }
 std::uint64_t net_node::shared_bytes() const { return impl_->index.bytes(); }
 

@@ -67,6 +67,10 @@ struct net_config {
   node_config overlay;  // overlay parameters; overlay.seeds are the seed nodes
   std::filesystem::path shared_dir;    // empty: share nothing
   std::filesystem::path download_dir;  // empty: fetches refused
+  // Where the node remembers the peers it knew (active and passive views), written on stop
+  // and every minute, read at start: a restarted node rejoins through them even when its
+  // seeds are down. Empty: nothing is remembered.
+  std::filesystem::path peers_file;
   net_limits limits;
   std::uint64_t seed = 0;  // random seed of the node; 0 draws one
   std::string agent = "hearsay/0.1";
@@ -128,6 +132,8 @@ class net_node {
   // Fetches a file from the given holders, in order, resuming a previous partial download.
   void fetch(const file_info& file, std::vector<peer_addr> holders,
              std::function<void(const fetch_status&)> on_update);
+  // Writes the remembered-peers file now (also done on stop and every minute).
+  std::error_code save_peers() const;
   // Rescans the shared folder and updates the node's library.
   std::error_code rescan(std::vector<std::string>& problems);
   std::size_t shared_files() const;

@@ -79,6 +79,10 @@ std::vector<key> make_keys() {
                  s.net.download_dir = std::string(t);
                  return {};
                }});
+  k.push_back({"peers_file", "string", [](node_settings& s, std::string_view t) -> std::string {
+                 s.net.peers_file = std::string(t);
+                 return {};
+               }});
   k.push_back({"control", "string", [](node_settings& s, std::string_view t) -> std::string {
                  peer_addr a;
                  if (auto e = set_address(t, a, false); !e.empty()) return e;
@@ -201,6 +205,7 @@ node_settings::node_settings() {
   net.listen = peer_addr::from_ipv4(0, 7000);  // all IPv4 interfaces, port 7000
   net.shared_dir = "shared";
   net.download_dir = "downloads";
+  net.peers_file = "peers.txt";
 }
 
 bool split_host_port(std::string_view text, std::string& host, std::uint16_t& port) {

@@ -279,3 +279,38 @@ TEST_CASE("garbage on a connection drops that connection only", "[net]") {
   CHECK(c.nodes[0]->overlay().members().active().size() == 1);
   CHECK(c.nodes[0]->links() == 1);
 }
+
+TEST_CASE("a restarted node rejoins through remembered peers when its seed is gone", "[net]") {
+  cluster c("restart");
+  for (int i = 0; i < 4; ++i) c.add();
+  REQUIRE(c.run_until([&] { return c.nodes[3]->overlay().members().active().size() >= 2; }));
+  // Node 3 restarts with a peers file configured at the same address.
+  auto cfg = c.configs[3];
+  cfg.peers_file = c.dir.path / "node3-peers.txt";
+  cfg.listen = c.nodes[3]->address();
+  c.nodes[3]->stop();
+  REQUIRE(c.run_until([&] { return c.nodes[3]->links() == 0; }));
+  c.nodes[3].reset();
+  // Its second life rejoins through the seed and saves its views when it stops.
+  {
+    net_node again(c.io, cfg, c.log);
+    REQUIRE_FALSE(again.start());
+    REQUIRE(c.run_until([&] { return again.overlay().members().active().size() >= 2; }));
+    REQUIRE_FALSE(again.save_peers());
+    bool done = false;
+    again.stop([&] { done = true; });
+    REQUIRE(c.run_until([&] { return done; }));
+  }
+  std::ifstream saved(cfg.peers_file);
+  std::string first_line;
+  REQUIRE(std::getline(saved, first_line));
+  REQUIRE(peer_addr::parse(first_line));
+  // The seed goes away for good; a third start must get back in through remembered peers.
+  const auto seed = c.nodes[0]->address();
+  c.nodes[0].reset();
+  net_node third_life(c.io, cfg, c.log);
+  REQUIRE_FALSE(third_life.start());
+  REQUIRE(third_life.overlay().members().passive().size() >= 1);  // loaded from the file
+  REQUIRE(c.run_until([&] { return third_life.overlay().members().active().size() >= 1; }));
+  for (const auto& p : third_life.overlay().members().active()) CHECK(p != seed);
+}

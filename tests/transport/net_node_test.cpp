@@ -11,6 +11,8 @@
 #include <memory>
 #include <vector>
 
+#include <unistd.h>
+
 #include "overlay/sha256.hpp"
 #include "transport/net_node.hpp"
 
@@ -70,10 +72,16 @@ struct cluster {
     cfg.overlay.membership.repair_period = micros{500'000};
     cfg.limits.fetch_chunk_bytes = 16 * 1024;
     if (with_seed && !nodes.empty()) cfg.overlay.seeds = {nodes[0]->address()};
+    if (tweak) tweak(cfg);
     configs.push_back(cfg);
     nodes.push_back(std::make_unique<net_node>(io, cfg, log));
     REQUIRE_FALSE(nodes.back()->start());
     return *nodes.back();
+  }
+
+  void run_for(std::chrono::milliseconds d) {
+    io.run_for(d);
+    if (io.stopped()) io.restart();
   }
 
   // Runs the loop until pred() holds; false if the deadline passes first.
@@ -89,6 +97,7 @@ struct cluster {
 
   temp_dir dir;
   logger log;
+  std::function<void(net_config&)> tweak;  // applied to every node's config
   asio::io_context io;
   std::vector<net_config> configs;
   std::vector<std::unique_ptr<net_node>> nodes;
@@ -313,4 +322,63 @@ TEST_CASE("a restarted node rejoins through remembered peers when its seed is go
   REQUIRE(third_life.overlay().members().passive().size() >= 1);  // loaded from the file
   REQUIRE(c.run_until([&] { return third_life.overlay().members().active().size() >= 1; }));
   for (const auto& p : third_life.overlay().members().active()) CHECK(p != seed);
+}
+
+namespace {
+std::size_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+}  // namespace
+
+TEST_CASE("load: thousands of searches per second through a small cluster lose no hits", "[net][load]") {
+  cluster c("load");
+  // The per-neighbour query limit (default 500/s) is an operator's knob; this test measures
+  // throughput, so it is raised above the offered load.
+  c.tweak = [](net_config& cfg) { cfg.overlay.search.queries_per_neighbor_per_s = 20'000; };
+  for (int i = 0; i < 6; ++i) c.add();
+  for (std::size_t i = 0; i < 6; ++i) {
+    write_file(c.configs[i].shared_dir / ("item " + std::to_string(i) + ".bin"), pattern(100, static_cast<std::uint8_t>(i)));
+    std::vector<std::string> problems;
+    REQUIRE_FALSE(c.nodes[i]->rescan(problems));
+  }
+  REQUIRE(c.run_until([&] {
+    for (auto& n : c.nodes) {
+      if (n->overlay().members().active().size() < 3) return false;
+    }
+    return true;
+  }));
+  // 3,000 searches issued at about 1,500 per second: each for a file another node holds.
+  const std::size_t total = 3'000;
+  std::vector<int> hits(total, 0);
+  const std::size_t rss_before = resident_bytes();
+  const auto start = std::chrono::steady_clock::now();
+  std::size_t issued = 0;
+  while (issued < total) {
+    const auto due = static_cast<std::size_t>(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() * 1'500.0);
+    for (; issued < std::min(due, total); ++issued) {
+      const std::size_t origin = issued % 6, target = (issued + 1 + issued / 6 % 5) % 6;
+      const std::size_t k = issued;
+      c.nodes[origin]->search("item " + std::to_string(target) + " bin", [&hits, k](const search_hit&) { ++hits[k]; });
+    }
+    c.run_for(std::chrono::milliseconds(1));
+  }
+  c.run_until([&] { return std::all_of(hits.begin(), hits.end(), [](int h) { return h > 0; }); },
+              std::chrono::seconds(10));
+  const std::size_t lost = static_cast<std::size_t>(std::count(hits.begin(), hits.end(), 0));
+  INFO("searches without a hit: " << lost);
+  CHECK(lost == 0);
+  std::uint64_t rate_limited = 0, bad = 0;
+  for (auto& n : c.nodes) {
+    rate_limited += n->overlay().stats().queries_rate_limited;
+    bad += n->stats().frames_bad;
+    CHECK(n->overlay().members().active().size() >= 1);  // the overlay held together
+  }
+  CHECK(rate_limited == 0);
+  CHECK(bad == 0);
+  // Bounded memory: duplicate caches, queues and open queries are all capped.
+  CHECK(resident_bytes() < rss_before + (64u << 20));
 }

@@ -382,3 +382,52 @@ TEST_CASE("load: thousands of searches per second through a small cluster lose n
   // Bounded memory: duplicate caches, queues and open queries are all capped.
   CHECK(resident_bytes() < rss_before + (64u << 20));
 }
+
+TEST_CASE("a full disk fails the fetch clearly and leaves no file behind", "[net][disk]") {
+  cluster c("diskfull");
+  c.add();
+  c.add();
+  const auto content = pattern(1'000'000, 4);
+  write_file(c.configs[1].shared_dir / "large.bin", content);
+  std::vector<std::string> problems;
+  REQUIRE_FALSE(c.nodes[1]->rescan(problems));
+  // A 256 KiB file system for node 0's downloads (needs root to mount; skipped otherwise).
+  const auto small = c.dir.path / "small-disk";
+  fs::create_directories(small);
+  const std::string mount = "mount -t tmpfs -o size=256k hearsay-test " + small.string() + " 2>/dev/null";
+  if (std::system(mount.c_str()) != 0) {
+    WARN("skipped: mounting a small tmpfs needs root");
+    return;
+  }
+  net_config cfg = c.configs[0];
+  cfg.download_dir = small;
+  cfg.listen = *peer_addr::parse("127.0.0.1:0", 0, true);
+  cfg.seed = 77;
+  net_node fetcher(c.io, cfg, c.log);
+  REQUIRE_FALSE(fetcher.start());
+  fetch_status last;
+  fetcher.fetch({"large.bin", content.size(), sha256::of(content)}, {c.nodes[1]->address()},
+                [&](const fetch_status& s) { last = s; });
+  const bool finished = c.run_until([&] { return last.st != fetch_status::state::running; });
+  std::size_t left = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(small)) ++left;
+  std::system(("umount " + small.string()).c_str());
+  REQUIRE(finished);
+  CHECK(last.st == fetch_status::state::failed);
+  CHECK(last.error.find("No space left on device") != std::string::npos);
+  CHECK(left == 0);  // neither a final file nor a .part
+}
+
+TEST_CASE("an unusable download folder is refused at start with the reason", "[net][disk]") {
+  temp_dir dir("badfolder");
+  write_file(dir.path / "not-a-folder", {1, 2, 3});
+  logger log(log_level::error);
+  asio::io_context io;
+  net_config cfg;
+  cfg.listen = *peer_addr::parse("127.0.0.1:0", 0, true);
+  cfg.download_dir = dir.path / "not-a-folder";
+  net_node n(io, cfg, log);
+  const auto ec = n.start();
+  REQUIRE(ec);
+  CHECK_FALSE(ec.message().empty());
+}

@@ -40,6 +40,11 @@ struct membership_config {
   // pairs of peers that hold only each other, an island no low-priority request may ever
   // break into while every other view is full.
   std::uint32_t high_priority_below = 2;
+  // Replies this node sends to addresses a membership message named (the origin of a
+  // shuffle, the joiner at the end of a join walk), per second: no amplification through
+  // forged walks. Over the budget the walk ends without a reply.
+  std::uint32_t stranger_replies_per_s = 50;
+  std::uint32_t stranger_replies_burst = 100;
   // Whether a node replaces failed neighbours from its passive view at all. Off only to
   // study an overlay without repair; a real node always repairs.
   bool repair = true;
@@ -101,6 +106,11 @@ struct search_config {
   // carry an unbounded query load. 0 disables the limit.
   std::uint32_t queries_per_neighbor_per_s = 500;
   std::uint32_t queries_per_neighbor_burst = 1000;
+  // Messages this node sends to addresses that a query named rather than to a neighbour
+  // (direct hits, walkers' check-backs), per second: a forged origin must not make the
+  // overlay flood a third party. Over the budget, hits take the reverse path instead.
+  std::uint32_t stranger_sends_per_s = 50;
+  std::uint32_t stranger_sends_burst = 100;
 };
 
 struct node_config {

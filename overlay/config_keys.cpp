@@ -122,6 +122,14 @@ std::vector<config_key> make_keys() {
                            [](node_config& c) -> u32& { return c.search.criteria_bytes_max; }));
   k.push_back(integer<u32>("queries_per_neighbor_per_s", "query copies accepted per neighbour per second (0: no limit)",
                            0, 1'000'000, [](node_config& c) -> u32& { return c.search.queries_per_neighbor_per_s; }));
+  k.push_back(integer<u32>("stranger_sends_per_s", "direct hits and check-backs to named addresses per second (0: no limit)",
+                           0, 1'000'000, [](node_config& c) -> u32& { return c.search.stranger_sends_per_s; }));
+  k.push_back(integer<u32>("stranger_sends_burst", "burst allowance of that limit", 1, 1'000'000,
+                           [](node_config& c) -> u32& { return c.search.stranger_sends_burst; }));
+  k.push_back(integer<u32>("stranger_replies_per_s", "shuffle and join replies to named addresses per second (0: no limit)",
+                           0, 1'000'000, [](node_config& c) -> u32& { return c.membership.stranger_replies_per_s; }));
+  k.push_back(integer<u32>("stranger_replies_burst", "burst allowance of that limit", 1, 1'000'000,
+                           [](node_config& c) -> u32& { return c.membership.stranger_replies_burst; }));
   k.push_back(integer<u32>("queries_per_neighbor_burst", "burst allowance of the per-neighbour query limit", 1,
                            1'000'000, [](node_config& c) -> u32& { return c.search.queries_per_neighbor_burst; }));
   return k;

@@ -36,7 +36,13 @@ void sample_into(rng& random, std::span<const peer_addr> from, std::size_t k,
 
 membership::membership(const membership_config& cfg, const std::vector<peer_addr>& seeds,
                        const peer_addr& self, rng& random, host& h, node_stats& stats)
-    : cfg_(cfg), seeds_(seeds), self_(self), rng_(random), host_(h), stats_(stats) {
+    : cfg_(cfg),
+      seeds_(seeds),
+      self_(self),
+      rng_(random),
+      host_(h),
+      stats_(stats),
+      stranger_replies_(cfg.stranger_replies_per_s, cfg.stranger_replies_burst, micros{0}) {
   HEARSAY_ASSERT(cfg_.view_size_active >= 1);
   HEARSAY_ASSERT(cfg_.shuffle_period.count() > 0 && cfg_.repair_period.count() > 0);
 }
@@ -170,7 +176,6 @@ void membership::on_join(micros now, const peer_addr& from) {
 }
 
 void membership::on_forward_join(micros now, const peer_addr& from, const msg_forward_join& m) {
-  static_cast<void>(now);
   ++stats_.forward_joins_received;
   if (m.joiner == self_) return;
   // The walk ends here when its TTL is spent or this node has no one else to pass it to.
@@ -182,6 +187,11 @@ void membership::on_forward_join(micros now, const peer_addr& from, const msg_fo
       send(*next, msg_forward_join{m.joiner, ttl});
       return;
     }
+  }
+  if (is_active(m.joiner)) return;
+  if (!stranger_replies_.take(now)) {
+    ++stats_.stranger_sends_refused;  // a flood of walks naming one address ends here
+    return;
   }
   if (add_active(m.joiner)) send(m.joiner, msg_join_reply{});
 }
@@ -302,7 +312,6 @@ void membership::do_shuffle(micros now) {
 }
 
 void membership::on_shuffle(micros now, const peer_addr& from, const msg_shuffle& m) {
-  static_cast<void>(now);
   ++stats_.shuffles_received;
   if (m.origin == self_) return;
   if (m.ttl > 1 && active_.size() > 1) {
@@ -315,11 +324,16 @@ void membership::on_shuffle(micros now, const peer_addr& from, const msg_shuffle
   }
   // The walk ends here: answer the origin directly with as many passive ids as it sent,
   // then take its ids in, evicting first the ones just sent away.
-  msg_shuffle_reply reply;
-  sample_into(rng_, passive_, m.nodes.size(), &m.origin, reply.nodes);
-  std::vector<peer_addr> sent = reply.nodes;
-  send(m.origin, reply);
-  if (!is_active(m.origin)) host_.disconnect(m.origin);
+  std::vector<peer_addr> sent;
+  if (is_active(m.origin) || stranger_replies_.take(now)) {
+    msg_shuffle_reply reply;
+    sample_into(rng_, passive_, m.nodes.size(), &m.origin, reply.nodes);
+    sent = reply.nodes;
+    send(m.origin, reply);
+    if (!is_active(m.origin)) host_.disconnect(m.origin);
+  } else {
+    ++stats_.stranger_sends_refused;
+  }
   merge_passive(m.nodes, sent);
 }
 

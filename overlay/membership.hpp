@@ -17,6 +17,7 @@
 #include "overlay/messages.hpp"
 #include "overlay/rng.hpp"
 #include "overlay/stats.hpp"
+#include "overlay/token_bucket.hpp"
 
 namespace hearsay {
 
@@ -102,6 +103,7 @@ class membership {
   // Passive peers already asked during the current repair round, so that a rejection moves
   // on to another candidate instead of asking the same peer again.
   std::vector<peer_addr> neighbor_tried_;
+  token_bucket stranger_replies_;
 };
 
 }  // namespace hearsay

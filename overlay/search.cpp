@@ -123,7 +123,8 @@ searcher::searcher(const search_config& cfg, const peer_addr& self, rng& random,
       stats_(stats),
       library_(files),
       members_(members),
-      seen_(cfg.dup_cache_capacity, cfg.dup_cache_lifetime) {}
+      seen_(cfg.dup_cache_capacity, cfg.dup_cache_lifetime),
+      stranger_sends_(cfg.stranger_sends_per_s, cfg.stranger_sends_burst, micros{0}) {}
 
 query_id searcher::start(micros now, std::string criteria_text, std::uint8_t ttl, bool reply_direct) {
   query_id id = 0;
@@ -250,7 +251,7 @@ void searcher::forward(const msg_query& q, const peer_addr* except) {
   }
 }
 
-void searcher::answer(const msg_query& q, const peer_addr& upstream) {
+void searcher::answer(micros now, const msg_query& q, const peer_addr& upstream) {
   if (library_.empty()) return;
   auto files = library_.match(criteria::parse(q.criteria), cfg_.files_per_hit_max);
   if (files.empty()) return;
@@ -260,8 +261,10 @@ void searcher::answer(const msg_query& q, const peer_addr& upstream) {
   hit.hops = q.hops;
   hit.files = std::move(files);
   ++stats_.hits_sent;
-  ++stats_.messages_sent;
-  host_.send(q.reply_direct ? q.origin : upstream, hit);
+  // A direct reply opens a connection to an address the query named: within the budget
+  // only; beyond it the hit takes the reverse path, which is always safe.
+  const bool direct = q.reply_direct && (members_.is_active(q.origin) || stranger_sends_.take(now));
+  send(direct ? q.origin : upstream, hit);
 }
 
 void searcher::on_query(micros now, const peer_addr& from, const msg_query& q) {
@@ -303,7 +306,7 @@ void searcher::on_query(micros now, const peer_addr& from, const msg_query& q) {
     fresh.ttl_best = ttl;
     seen_.insert(q.id, now, fresh);
     host_.on_query_seen(q, false);
-    answer(q, from);
+    answer(now, q, from);
   }
   if (walk) {
     // A walker goes on whether or not this node saw the query before; every few hops it
@@ -316,6 +319,14 @@ void searcher::on_query(micros now, const peer_addr& from, const msg_query& q) {
       parked.emplace_back(from, next);
       ++parked_count_;
       if (first) {
+        if (!members_.is_active(q.origin) && !stranger_sends_.take(now)) {
+          // Over the budget for contacting named addresses: the walker ends here.
+          parked.pop_back();
+          --parked_count_;
+          parked_.erase(q.id);
+          ++stats_.stranger_sends_refused;
+          return;
+        }
         send(q.origin, msg_walk_check{q.id});
         host_.schedule(now + cfg_.walk_check_timeout, {timer_kind::walk_park_timeout, q.id});
       }
@@ -358,24 +369,15 @@ void searcher::on_walk_status(micros now, const msg_walk_status& m) {
 
 bool searcher::admit(micros now, const peer_addr& from) {
   if (cfg_.queries_per_neighbor_per_s == 0) return true;
-  const std::int64_t unit = 1'000'000;
-  const std::int64_t cap = unit * std::max<std::int64_t>(1, cfg_.queries_per_neighbor_burst);
   auto it = std::find_if(buckets_.begin(), buckets_.end(), [&](const bucket& b) { return b.peer == from; });
   if (it == buckets_.end()) {
     if (buckets_.size() >= 2 * members_.active().size() + 2) {
       std::erase_if(buckets_, [&](const bucket& b) { return !members_.is_active(b.peer); });
     }
-    buckets_.push_back(bucket{from, cap, now});
+    buckets_.push_back(bucket{from, token_bucket(cfg_.queries_per_neighbor_per_s, cfg_.queries_per_neighbor_burst, now)});
     it = buckets_.end() - 1;
   }
-  // rate queries per second = rate millionths of a query per microsecond.
-  const std::int64_t elapsed_us = std::max<std::int64_t>(0, (now - it->refilled_at).count());
-  const std::int64_t gain = elapsed_us >= cap ? cap : elapsed_us * cfg_.queries_per_neighbor_per_s;
-  it->tokens_micro = std::min(cap, it->tokens_micro + gain);
-  it->refilled_at = now;
-  if (it->tokens_micro < unit) return false;
-  it->tokens_micro -= unit;
-  return true;
+  return it->tokens.take(now);
 }
 
 void searcher::on_hit(micros now, const peer_addr& from, const msg_query_hit& h) {

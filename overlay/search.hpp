@@ -23,6 +23,7 @@
 #include "overlay/messages.hpp"
 #include "overlay/rng.hpp"
 #include "overlay/stats.hpp"
+#include "overlay/token_bucket.hpp"
 
 namespace hearsay {
 
@@ -105,7 +106,7 @@ class searcher {
   void on_walk_check(micros now, const peer_addr& from, const msg_walk_check& m);
   void on_walk_status(micros now, const msg_walk_status& m);
   void send(const peer_addr& to, const message& m);
-  void answer(const msg_query& q, const peer_addr& upstream);
+  void answer(micros now, const msg_query& q, const peer_addr& upstream);
   // Takes one token from from's bucket; false when the neighbour is over its rate.
   bool admit(micros now, const peer_addr& from);
 
@@ -124,10 +125,13 @@ class searcher {
   // peers that left the active view are pruned, so this stays about the active view's size.
   struct bucket {
     peer_addr peer;
-    std::int64_t tokens_micro = 0;
-    micros refilled_at{0};
+    token_bucket tokens;
   };
   std::vector<bucket> buckets_;
+  // Sends to addresses named by a message rather than to a neighbour (direct hits to a
+  // query's origin, walkers' check-backs): rate-limited, so that a forged origin cannot turn
+  // the overlay into an amplifier aimed at a third party.
+  token_bucket stranger_sends_;
 
   // Walkers waiting for their origin's go-ahead, by query id (bounded in total).
   std::unordered_map<query_id, std::vector<std::pair<peer_addr, msg_query>>> parked_;

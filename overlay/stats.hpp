@@ -22,6 +22,7 @@ struct node_stats {
   std::uint64_t shuffles_sent = 0;
   std::uint64_t shuffles_received = 0;
   std::uint64_t peers_failed = 0;  // on_peer_down for a peer in a view
+  std::uint64_t stranger_sends_refused = 0;  // replies to named addresses over the budget
 
   // search
   std::uint64_t queries_originated = 0;

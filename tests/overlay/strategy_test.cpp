@@ -173,3 +173,50 @@ TEST_CASE("an expanding ring stops at the configured TTL", "[search][strategy]")
   }
   CHECK(ttls == std::vector<std::uint8_t>{1, 1, 2, 2, 3, 3});
 }
+
+TEST_CASE("no amplification: replies to addresses a message named are rate-limited", "[search][membership]") {
+  node_config cfg;
+  cfg.search.stranger_sends_per_s = 10;
+  cfg.search.stranger_sends_burst = 5;
+  cfg.membership.stranger_replies_per_s = 10;
+  cfg.membership.stranger_replies_burst = 5;
+  cfg.search.queries_per_neighbor_per_s = 0;
+  single s(cfg, 3);
+  s.n.files().add(file_info{"x", 1, {}});
+  const auto victim = addr(6666);
+
+  SECTION("direct hits beyond the budget take the reverse path") {
+    for (query_id id = 1; id <= 20; ++id) {
+      auto m = q(query_mode::flood, 1, 1, 0, id);
+      m.origin = victim;
+      m.reply_direct = true;
+      s.n.on_message(micros{1}, addr(100), m);
+    }
+    std::size_t to_victim = 0, reverse = 0;
+    for (const auto& [to, hit] : s.h.sent_of<msg_query_hit>()) (to == victim ? to_victim : reverse) += 1;
+    CHECK(to_victim == 5);
+    CHECK(reverse == 15);
+    // The budget refills at its rate: one second later, 10 more direct replies are allowed.
+    s.h.clear();
+    for (query_id id = 100; id < 120; ++id) {
+      auto m = q(query_mode::flood, 1, 1, 0, id);
+      m.origin = victim;
+      m.reply_direct = true;
+      s.n.on_message(micros{1'000'001}, addr(100), m);
+    }
+    to_victim = 0;
+    for (const auto& [to, hit] : s.h.sent_of<msg_query_hit>()) to_victim += to == victim ? 1u : 0u;
+    CHECK(to_victim == 5);  // capped by the burst, not the elapsed time
+  }
+  SECTION("shuffle replies and join replies to named addresses are capped") {
+    for (std::uint32_t k = 0; k < 20; ++k) {
+      s.n.on_message(micros{1}, addr(100), msg_shuffle{addr(7000 + k), 1, {addr(7000 + k)}});
+    }
+    CHECK(s.h.sent_of<msg_shuffle_reply>().size() == 5);
+    for (std::uint32_t k = 0; k < 20; ++k) {
+      s.n.on_message(micros{1}, addr(100), msg_forward_join{addr(8000 + k), 0});
+    }
+    CHECK(s.h.sent_of<msg_join_reply>().size() == 0);  // the shuffles used up the budget
+    CHECK(s.n.stats().stranger_sends_refused == 15 + 20);
+  }
+}

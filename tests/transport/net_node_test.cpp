@@ -13,6 +13,7 @@
 
 #include <unistd.h>
 
+#include "overlay/codec.hpp"
 #include "overlay/sha256.hpp"
 #include "transport/net_node.hpp"
 
@@ -284,6 +285,13 @@ TEST_CASE("garbage on a connection drops that connection only", "[net]") {
   auto s1 = send_raw(std::vector<std::uint8_t>(64, 0x41), false);                  // junk with a huge prefix
   auto s2 = send_raw({8, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8}, true);                   // a small bogus frame, byte by byte
   REQUIRE(c.run_until([&] { return c.nodes[0]->stats().frames_bad >= bad_before + 2; }));
+  {
+    // A peer that dies in the middle of a frame: half a valid frame, then the socket closes.
+    const auto frame = codec::encode_frame(*peer_addr::parse("127.0.0.1:9"), msg_join{});
+    auto s3 = send_raw(std::vector<std::uint8_t>(frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(frame.size() / 2)), false);
+    s3.close();
+    c.run_for(std::chrono::milliseconds(100));
+  }
   // The real neighbour is untouched.
   CHECK(c.nodes[0]->overlay().members().active().size() == 1);
   CHECK(c.nodes[0]->links() == 1);
@@ -416,6 +424,41 @@ TEST_CASE("a full disk fails the fetch clearly and leaves no file behind", "[net
   CHECK(last.st == fetch_status::state::failed);
   CHECK(last.error.find("No space left on device") != std::string::npos);
   CHECK(left == 0);  // neither a final file nor a .part
+}
+
+TEST_CASE("a read-only download folder fails the fetch clearly and leaves nothing", "[net][disk]") {
+  cluster c("readonly");
+  c.add();
+  c.add();
+  const auto content = pattern(50'000, 6);
+  write_file(c.configs[1].shared_dir / "doc.txt", content);
+  std::vector<std::string> problems;
+  REQUIRE_FALSE(c.nodes[1]->rescan(problems));
+  const auto ro = c.dir.path / "ro-disk";
+  fs::create_directories(ro);
+  // Root ignores permission bits, so a read-only file system stands in (root only).
+  if (std::system(("mount -t tmpfs -o ro,size=64k hearsay-test " + ro.string() + " 2>/dev/null").c_str()) != 0) {
+    WARN("skipped: mounting a read-only tmpfs needs root");
+    return;
+  }
+  net_config cfg = c.configs[0];
+  cfg.download_dir = ro;
+  cfg.listen = *peer_addr::parse("127.0.0.1:0", 0, true);
+  net_node fetcher(c.io, cfg, c.log);
+  const auto started = fetcher.start();
+  fetch_status last;
+  if (!started) {
+    fetcher.fetch({"doc.txt", content.size(), sha256::of(content)}, {c.nodes[1]->address()},
+                  [&](const fetch_status& s) { last = s; });
+    c.run_until([&] { return last.st != fetch_status::state::running; });
+  }
+  std::size_t left = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(ro)) ++left;
+  std::system(("umount " + ro.string()).c_str());
+  CHECK_FALSE(started);  // the folder exists, so start-up succeeds
+  CHECK(last.st == fetch_status::state::failed);
+  CHECK(last.error.find("Read-only file system") != std::string::npos);
+  CHECK(left == 0);
 }
 
 TEST_CASE("an unusable download folder is refused at start with the reason", "[net][disk]") {

@@ -76,6 +76,19 @@ struct recording_host : host {
   }
 };
 
+// A running node (address 1) whose active view is peers 100 .. 100 + neighbours - 1, with
+// its recording host cleared: the starting point of most single-node tests.
+struct single {
+  explicit single(node_config c, std::uint32_t neighbours) : cfg(std::move(c)), n(cfg, addr(1), 42, h) {
+    n.start(micros{0});
+    for (std::uint32_t i = 0; i < neighbours; ++i) n.on_message(micros{0}, addr(100 + i), msg_neighbor{true});
+    h.clear();
+  }
+  node_config cfg;
+  recording_host h;
+  node n;
+};
+
 // A few nodes on a zero-latency network. Messages are delivered in FIFO order when the test
 // calls run(); timers fire when the test advances time with run_until().
 class test_net {

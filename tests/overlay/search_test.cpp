@@ -12,6 +12,7 @@
 using namespace hearsay;
 using hearsay::test::addr;
 using hearsay::test::recording_host;
+using hearsay::test::single;
 using hearsay::test::test_net;
 
 namespace {
@@ -23,18 +24,6 @@ file_info make_file(std::string name, std::uint8_t tag) {
   f.sha256.bytes.fill(tag);
   return f;
 }
-
-// A running node whose active view is peers 100.. (count of them).
-struct single {
-  explicit single(node_config c, std::uint32_t neighbours) : cfg(std::move(c)), n(cfg, addr(1), 42, h) {
-    n.start(micros{0});
-    for (std::uint32_t i = 0; i < neighbours; ++i) n.on_message(micros{0}, addr(100 + i), msg_neighbor{true});
-    h.clear();
-  }
-  node_config cfg;
-  recording_host h;
-  node n;
-};
 
 msg_query query_from(peer_addr origin, std::uint8_t ttl, std::string criteria, query_id id = 77) {
   msg_query q;

@@ -10,19 +10,9 @@
 using namespace hearsay;
 using hearsay::test::addr;
 using hearsay::test::recording_host;
+using hearsay::test::single;
 
 namespace {
-
-struct single {
-  explicit single(node_config c, std::uint32_t neighbours) : cfg(std::move(c)), n(cfg, addr(1), 42, h) {
-    n.start(micros{0});
-    for (std::uint32_t i = 0; i < neighbours; ++i) n.on_message(micros{0}, addr(100 + i), msg_neighbor{true});
-    h.clear();
-  }
-  node_config cfg;
-  recording_host h;
-  node n;
-};
 
 msg_query q(query_mode mode, std::uint8_t ttl, std::uint8_t hops, std::uint8_t percent = 0, query_id id = 5) {
   msg_query m;

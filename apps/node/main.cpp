@@ -26,6 +26,7 @@ void usage(std::FILE* to) {
                "  --network NAME       overlay name; peers of another network are refused\n"
                "  --log-level LEVEL    error, warn, info or debug\n"
                "  --set SECTION.KEY=V  any settings key, e.g. --set overlay.fanout=3\n"
+               "  --check              validate the settings and exit\n"
                "  --help               this text\n");
 }
 
@@ -40,6 +41,8 @@ int main(int argc, char** argv) {
       return 0;
     }
   }
+  // --check: load and validate the settings, then exit (for deployment scripts).
+  const bool check_only = std::erase(args, std::string("--check")) > 0;
   app::node_settings settings;
   std::string error;
   for (std::size_t i = 0; i + 1 < args.size(); ++i) {
@@ -56,6 +59,12 @@ int main(int argc, char** argv) {
   if (auto problem = app::validate(settings); !problem.empty()) {
     std::fprintf(stderr, "hearsay-node: %s\n", problem.c_str());
     return 2;
+  }
+  if (check_only) {
+    std::printf("settings are valid: listen %s, %zu seed(s), shared %s, downloads %s\n",
+                settings.net.listen.to_string().c_str(), settings.seeds.size(), settings.net.shared_dir.c_str(),
+                settings.net.download_dir.c_str());
+    return 0;
   }
 
   net::logger log(settings.log_level);

@@ -32,6 +32,7 @@ for i in $(seq 0 $((nodes - 1))); do
 network = "local-demo"
 listen = "127.0.0.1:$port"
 control = "127.0.0.1:$((port + 1))"
+metrics = "127.0.0.1:$((port + 500))"
 shared_dir = "$dir/shared"
 download_dir = "$dir/downloads"
 seeds = ["127.0.0.1:$base_port"]

@@ -7,6 +7,7 @@
 
 #include "apps/node/settings.hpp"
 #include "transport/control.hpp"
+#include "transport/metrics.hpp"
 #include "transport/net_node.hpp"
 
 namespace {
@@ -24,6 +25,7 @@ void usage(std::FILE* to) {
                "  --downloads DIR      folder for fetched files\n"
                "  --control ADDR       local control endpoint for the CLI (default 127.0.0.1:7001)\n"
                "  --network NAME       overlay name; peers of another network are refused\n"
+               "  --metrics ADDR       HTTP health and Prometheus metrics (default 127.0.0.1:9107; \"\" = off)\n"
                "  --log-level LEVEL    error, warn, info or debug\n"
                "  --set SECTION.KEY=V  any settings key, e.g. --set overlay.fanout=3\n"
                "  --check              validate the settings and exit\n"
@@ -106,12 +108,21 @@ int main(int argc, char** argv) {
     return 1;
   }
   log.info("control endpoint on " + settings.control);
+  net::metrics_server metrics(io, node, log);
+  if (!settings.metrics.empty()) {
+    if (auto ec = metrics.start(*peer_addr::parse(settings.metrics))) {
+      log.error("cannot open the metrics endpoint " + settings.metrics + ": " + ec.message());
+      return 1;
+    }
+    log.info("health and metrics on http://" + settings.metrics + "/health and /metrics");
+  }
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const std::error_code& ec, int sig) {
     if (ec) return;
     log.info(std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ", leaving the overlay");
     control.stop();
+    metrics.stop();
     node.stop([&] { io.stop(); });
   });
   io.run();

@@ -89,6 +89,15 @@ std::vector<key> make_keys() {
                  s.control = t;
                  return {};
                }});
+  k.push_back({"metrics", "string", [](node_settings& s, std::string_view t) -> std::string {
+                 if (!t.empty()) {
+                   peer_addr a;
+                   if (auto e = set_address(t, a, false); !e.empty()) return e;
+                   if (!a.is_ipv4()) return "the metrics endpoint takes an IPv4 address";
+                 }
+                 s.metrics = t;
+                 return {};
+               }});
   k.push_back({"log_level", "string", [](node_settings& s, std::string_view t) -> std::string {
                  if (!net::parse_log_level(t, s.log_level)) return "must be error, warn, info or debug";
                  return {};
@@ -262,7 +271,7 @@ bool apply_flags(const std::vector<std::string>& args, node_settings& s, std::st
   const std::pair<const char*, const char*> flags[] = {
       {"--listen", "listen"},        {"--advertise", "advertise"},     {"--shared", "shared_dir"},
       {"--downloads", "download_dir"}, {"--control", "control"},       {"--log-level", "log_level"},
-      {"--network", "network"},      {"--random-seed", "seed"}};
+      {"--network", "network"},      {"--random-seed", "seed"},       {"--metrics", "metrics"}};
   bool seeds_from_flags = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];

@@ -19,6 +19,8 @@ struct node_settings {
   // The local control endpoint the `hearsay` CLI talks to. Loopback only by default: it
   // can start fetches and rescans, so it is not for the open internet.
   std::string control = "127.0.0.1:7001";
+  // Health and Prometheus metrics over HTTP (GET /health, GET /metrics); empty: off.
+  std::string metrics = "127.0.0.1:9107";
   net::log_level log_level = net::log_level::info;
 
   node_settings();

@@ -6,12 +6,14 @@
 #include <asio.hpp>
 #include <filesystem>
 #include <fstream>
+#include <array>
 #include <thread>
 
 #include "overlay/sha256.hpp"
 #include "transport/control.hpp"
 #include "transport/file_index.hpp"
 #include "transport/json.hpp"
+#include "transport/metrics.hpp"
 #include "transport/net_node.hpp"
 
 using namespace hearsay;
@@ -78,8 +80,34 @@ TEST_CASE("the control endpoint answers search, fetch, peers, status, share and 
   }
   REQUIRE(nodes[0]->overlay().members().active().size() == 2);
 
+  metrics_server metrics(io, *nodes[0], log);
+  REQUIRE_FALSE(metrics.start(*peer_addr::parse("127.0.0.1:0", 0, true)));
   auto guard = asio::make_work_guard(io);
   std::thread loop([&] { io.run(); });
+
+  auto http_get = [&](const std::string& path) {
+    asio::io_context client;
+    asio::ip::tcp::socket s(client);
+    s.connect({asio::ip::make_address("127.0.0.1"), metrics.address().port});
+    const std::string request = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    asio::write(s, asio::buffer(request));
+    std::string response;
+    std::error_code ec;
+    std::array<char, 4096> buf{};
+    while (true) {
+      const auto n = s.read_some(asio::buffer(buf), ec);
+      response.append(buf.data(), n);
+      if (ec) break;
+    }
+    return response;
+  };
+  const auto page = http_get("/metrics");
+  CHECK(page.rfind("HTTP/1.1 200 OK", 0) == 0);
+  CHECK(page.find("Content-Type: text/plain; version=0.0.4") != std::string::npos);
+  CHECK(page.find("# TYPE hearsay_peers_active gauge\nhearsay_peers_active 2\n") != std::string::npos);
+  CHECK(page.find("hearsay_queries_received_total ") != std::string::npos);
+  CHECK(http_get("/health").find("200 OK") != std::string::npos);
+  CHECK(http_get("/nope").rfind("HTTP/1.1 404", 0) == 0);
 
   auto search = ask(port, R"({"cmd":"search","words":"quarterly report","wait_ms":1500})");
   REQUIRE(search.size() == 2);

@@ -10,6 +10,7 @@
 
 #include <asio.hpp>
 
+#include "transport/endpoint.hpp"
 #include "transport/json.hpp"
 
 namespace hearsay::net {
@@ -263,23 +264,9 @@ control_server::control_server(asio::io_context& io, net_node& node, logger& log
 control_server::~control_server() { stop(); }
 
 std::error_code control_server::start(const peer_addr& endpoint) {
-  std::error_code ec;
-  tcp::endpoint ep(endpoint.is_ipv4() ? asio::ip::address(asio::ip::address_v4(endpoint.ipv4()))
-                                      : asio::ip::address(asio::ip::address_v6([&] {
-                                          asio::ip::address_v6::bytes_type b;
-                                          std::copy(endpoint.ip.begin(), endpoint.ip.end(), b.begin());
-                                          return b;
-                                        }())),
-                   endpoint.port);
-  impl_->acceptor.open(ep.protocol(), ec);
-  if (ec) return ec;
-  impl_->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  impl_->acceptor.bind(ep, ec);
-  if (ec) return ec;
-  impl_->acceptor.listen(16, ec);
-  if (ec) return ec;
-  impl_->accept();
-  return {};
+  auto ec = listen_on(impl_->acceptor, endpoint, 16);
+  if (!ec) impl_->accept();
+  return ec;
 }
 
 void control_server::stop() {
@@ -290,8 +277,7 @@ void control_server::stop() {
 peer_addr control_server::address() const {
   std::error_code ec;
   const auto ep = impl_->acceptor.local_endpoint(ec);
-  if (ec || !ep.address().is_v4()) return {};
-  return peer_addr::from_ipv4(ep.address().to_v4().to_uint(), ep.port());
+  return ec ? peer_addr{} : from_endpoint(ep);
 }
 
 }  // namespace hearsay::net

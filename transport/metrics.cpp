@@ -6,6 +6,8 @@
 
 #include <asio.hpp>
 
+#include "transport/endpoint.hpp"
+
 namespace hearsay::net {
 
 using asio::ip::tcp;
@@ -112,18 +114,9 @@ metrics_server::metrics_server(asio::io_context& io, const net_node& node, logge
 metrics_server::~metrics_server() { stop(); }
 
 std::error_code metrics_server::start(const peer_addr& endpoint) {
-  std::error_code ec;
-  const tcp::endpoint ep(asio::ip::address_v4(endpoint.ipv4()), endpoint.port);
-  if (!endpoint.is_ipv4()) return std::make_error_code(std::errc::address_family_not_supported);
-  impl_->acceptor.open(ep.protocol(), ec);
-  if (ec) return ec;
-  impl_->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  impl_->acceptor.bind(ep, ec);
-  if (ec) return ec;
-  impl_->acceptor.listen(16, ec);
-  if (ec) return ec;
-  impl_->accept();
-  return {};
+  auto ec = listen_on(impl_->acceptor, endpoint, 16);
+  if (!ec) impl_->accept();
+  return ec;
 }
 
 void metrics_server::stop() {
@@ -134,8 +127,7 @@ void metrics_server::stop() {
 peer_addr metrics_server::address() const {
   std::error_code ec;
   const auto ep = impl_->acceptor.local_endpoint(ec);
-  if (ec) return {};
-  return peer_addr::from_ipv4(ep.address().to_v4().to_uint(), ep.port());
+  return ec ? peer_addr{} : from_endpoint(ep);
 }
 
 }  // namespace hearsay::net

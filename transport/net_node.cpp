@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "overlay/sha256.hpp"
+#include "transport/endpoint.hpp"
 #include "transport/file_index.hpp"
 
 namespace hearsay::net {
@@ -24,26 +25,6 @@ namespace fs = std::filesystem;
 using asio::ip::tcp;
 
 namespace {
-
-tcp::endpoint to_endpoint(const peer_addr& a) {
-  if (a.is_ipv4()) return {asio::ip::address_v4(a.ipv4()), a.port};
-  asio::ip::address_v6::bytes_type bytes;
-  std::copy(a.ip.begin(), a.ip.end(), bytes.begin());
-  return {asio::ip::address_v6(bytes), a.port};
-}
-
-peer_addr from_endpoint(const tcp::endpoint& e) {
-  const auto addr = e.address();
-  if (addr.is_v4()) return peer_addr::from_ipv4(addr.to_v4().to_uint(), e.port());
-  if (addr.to_v6().is_v4_mapped()) {
-    return peer_addr::from_ipv4(asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6()).to_uint(), e.port());
-  }
-  peer_addr p;
-  const auto bytes = addr.to_v6().to_bytes();
-  std::copy(bytes.begin(), bytes.end(), p.ip.begin());
-  p.port = e.port();
-  return p;
-}
 
 // The IP part of an address, for per-IP limits.
 peer_addr ip_only(peer_addr a) {
@@ -826,13 +807,7 @@ std::error_code net_node::start() {
     fs::create_directories(m.cfg.download_dir, ec);
     if (ec) return ec;
   }
-  const auto endpoint = to_endpoint(m.cfg.listen);
-  m.acceptor.open(endpoint.protocol(), ec);
-  if (ec) return ec;
-  m.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  m.acceptor.bind(endpoint, ec);
-  if (ec) return ec;
-  m.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  ec = listen_on(m.acceptor, m.cfg.listen, asio::socket_base::max_listen_connections);
   if (ec) return ec;
   const peer_addr bound = from_endpoint(m.acceptor.local_endpoint(ec));
   m.self = m.cfg.advertise.is_unspecified() ? bound : m.cfg.advertise;

@@ -19,6 +19,10 @@ if [ "$(id -u)" -ne 0 ] || ! command -v ip > /dev/null; then
   echo "skipped: network namespaces need root and iproute2"
   exit 77
 fi
+# Namespaces left by an interrupted earlier run (only this script's own "hsnet-" names).
+for ns in $(ip netns list 2> /dev/null | awk '{print $1}' | grep '^hsnet-' || true); do
+  ip netns del "$ns" 2> /dev/null || true
+done
 if ! ip netns add hsnet-probe 2> /dev/null; then
   echo "skipped: this machine does not allow network namespaces"
   exit 77

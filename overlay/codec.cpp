@@ -277,6 +277,9 @@ bool decode_body(const w::Frame& f, const limits& lim, decode_result& r) {
       if (out.id == 0) return c.fail("query.id");
       if (out.mode > static_cast<std::uint8_t>(query_mode::walk)) return c.fail("query.mode");
       if (out.gossip_percent > 100) return c.fail("query.gossip_percent");
+      // A copy on the wire is on a hop: it has travelled at least that one (hops >= 1) and
+      // was allowed to take it (ttl >= 1). Relays never send anything else.
+      if (out.ttl == 0) return c.fail("query.ttl");
       if (out.hops == 0) return c.fail("query.hops");
       if (!c.addr(m->origin(), "query.origin", out.origin) ||
           !c.text(m->criteria(), "query.criteria", out.criteria, true)) {

@@ -132,7 +132,8 @@ peer_addr peer_addr::from_ipv4(std::uint32_t v, std::uint16_t port_number) {
 std::optional<peer_addr> peer_addr::parse(std::string_view text, std::uint16_t default_port, bool port_zero_ok) {
   std::string_view host = text;
   std::optional<std::uint16_t> port;
-  if (!text.empty() && text.front() == '[') {
+  const bool bracketed = !text.empty() && text.front() == '[';
+  if (bracketed) {
     const auto close = text.find(']');
     if (close == std::string_view::npos) return std::nullopt;
     host = text.substr(1, close - 1);
@@ -153,7 +154,8 @@ std::optional<peer_addr> peer_addr::parse(std::string_view text, std::uint16_t d
     port = default_port;
   }
   peer_addr a;
-  if (auto v4 = parse_ipv4(host)) {
+  // Brackets enclose IPv6 literals only (RFC 3986, section 3.2.2).
+  if (auto v4 = bracketed ? std::nullopt : parse_ipv4(host)) {
     a = from_ipv4(*v4, *port);
   } else if (auto v6 = parse_ipv6(host); v6 && host.find(':') != std::string_view::npos) {
     a.ip = *v6;
@@ -232,12 +234,25 @@ std::string peer_addr::to_string() const {
 }
 
 std::size_t peer_addr_hash::operator()(const peer_addr& a) const noexcept {
-  // FNV-1a over the bytes, then a final mix: deterministic across runs and platforms.
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (auto b : a.ip) h = (h ^ b) * 0x100000001b3ULL;
-  h = (h ^ (a.port & 0xff)) * 0x100000001b3ULL;
-  h = (h ^ (a.port >> 8)) * 0x100000001b3ULL;
-  h ^= h >> 32;
+  // The address as two words and the port, folded and passed through the splitmix64 / murmur3
+  // finaliser, so that every input bit reaches every output bit: IPv4-mapped addresses
+  // differ only in their last four bytes and the port, and a table indexed by the low bits
+  // must still spread them. The words are assembled in a fixed byte order, so the value is
+  // the same on every platform.
+  std::uint64_t hi = 0, lo = 0;
+  for (std::size_t i = 0; i < 8; ++i) {
+    hi = (hi << 8) | a.ip[i];
+    lo = (lo << 8) | a.ip[8 + i];
+  }
+  auto mix = [](std::uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  };
+  // One finaliser per input word, each a bijection: two addresses that differ in only one
+  // of the three parts (the common case: same network prefix, or same host on another
+  // port) never collide.
+  const std::uint64_t h = mix(mix(mix(hi ^ 0x9e3779b97f4a7c15ULL) ^ lo) ^ a.port);
   return static_cast<std::size_t>(h);
 }
 

@@ -2,6 +2,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "overlay/codec.hpp"
 #include "overlay/rng.hpp"
 #include "schemas/hearsay_generated.h"
@@ -90,6 +95,27 @@ std::vector<std::uint8_t> raw_frame(std::uint16_t version, hearsay::wire::Messag
   return {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()};
 }
 
+// A frame around a body built by the caller with the generated API.
+template <typename Body>
+std::vector<std::uint8_t> hand_frame(hearsay::wire::Message type, Body&& body) {
+  flatbuffers::FlatBufferBuilder fbb;
+  const flatbuffers::Offset<void> offset = body(fbb);
+  const auto sender = hearsay::wire::Addr(
+      flatbuffers::span<const std::uint8_t, 16>(a4(0x0a000001).ip.data(), 16), 7000);
+  const auto frame = hearsay::wire::CreateFrame(fbb, protocol_version, &sender, type, offset);
+  hearsay::wire::FinishSizePrefixedFrameBuffer(fbb, frame);
+  return {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()};
+}
+
+std::vector<std::uint8_t> concat(const std::vector<message>& all, const peer_addr& sender) {
+  std::vector<std::uint8_t> stream;
+  for (const auto& m : all) {
+    const auto f = codec::encode_frame(sender, m);
+    stream.insert(stream.end(), f.begin(), f.end());
+  }
+  return stream;
+}
+
 }  // namespace
 
 TEST_CASE("every message kind survives encode and decode", "[codec]") {
@@ -139,9 +165,13 @@ TEST_CASE("random corruption never crashes the decoder", "[codec]") {
     auto r = codec::decode(frame, codec::limits{});
     (r.ok() ? accepted : refused) += 1;
     if (r.ok()) {
-      // Whatever got through still satisfies the semantic checks.
+      // Whatever got through still satisfies the semantic checks, and is a message this
+      // node could have sent itself: it encodes and decodes to the same value.
       CHECK_FALSE(r.value.sender.is_unspecified());
-      if (auto* q = std::get_if<msg_query>(&r.value.msg)) CHECK(q->hops >= 1);
+      if (auto* q = std::get_if<msg_query>(&r.value.msg)) CHECK((q->hops >= 1 && q->ttl >= 1));
+      auto again = codec::decode(codec::encode_frame(r.value.sender, r.value.msg), codec::limits{});
+      REQUIRE(again.ok());
+      CHECK(same(again.value.msg, r.value.msg));
     }
   }
   CHECK(refused > 0);
@@ -241,4 +271,266 @@ TEST_CASE("an oversize length prefix poisons the reader at once", "[codec]") {
   const std::uint8_t more[] = {1, 2, 3};
   CHECK_FALSE(reader.feed(more));
   CHECK(reader.buffered() <= 4);  // nothing more is kept
+}
+
+TEST_CASE("one encoder serves many messages, each frame as a fresh encoder makes it", "[codec]") {
+  codec::encoder enc;
+  hearsay::rng random(7);
+  auto all = samples();
+  // A large message first and last, so the builder's buffer grows and then shrinks back.
+  all.push_back(msg_fetch_chunk{digest(9), 0, 70'000, std::vector<std::uint8_t>(65'536, 0x5a)});
+  for (int round = 0; round < 4'000; ++round) {
+    const auto& m = all[random.below(all.size())];
+    const auto sender = a4(static_cast<std::uint32_t>(random.below(1u << 31)) | 1u,
+                           static_cast<std::uint16_t>(1 + random.below(65535)));
+    const auto bytes = enc.encode(sender, m);
+    const auto fresh = codec::encode_frame(sender, m);
+    REQUIRE(std::equal(bytes.begin(), bytes.end(), fresh.begin(), fresh.end()));
+    // The prefix is the little-endian length of the body.
+    const std::uint32_t length = std::uint32_t{bytes[0]} | (std::uint32_t{bytes[1]} << 8) |
+                                 (std::uint32_t{bytes[2]} << 16) | (std::uint32_t{bytes[3]} << 24);
+    REQUIRE(length + codec::prefix_bytes == bytes.size());
+    auto r = codec::decode(bytes, codec::limits{});
+    REQUIRE(r.ok());
+    CHECK(r.value.sender == sender);
+    CHECK(same(r.value.msg, m));
+  }
+}
+
+TEST_CASE("frames carry the HRSY identifier after the prefix", "[codec]") {
+  const auto frame = codec::encode_frame(a4(1), msg_ping{1});
+  REQUIRE(frame.size() >= 12);
+  CHECK(std::string(frame.begin() + 8, frame.begin() + 12) == "HRSY");
+  auto wrong = frame;
+  wrong[8] = 'X';
+  CHECK(codec::decode(wrong, codec::limits{}).err == codec::error::bad_identifier);
+}
+
+TEST_CASE("union types this build does not know, and types without a table", "[codec]") {
+  namespace w = hearsay::wire;
+  SECTION("a type number past the last message") {
+    const auto frame = hand_frame(static_cast<w::Message>(77), [](auto& fbb) { return w::CreateJoin(fbb).Union(); });
+    auto r = codec::decode(frame, codec::limits{});
+    CHECK(r.err == codec::error::unknown_message);
+    CHECK(r.detail == "type 77");
+  }
+  SECTION("a known type whose table is absent") {
+    const auto frame = hand_frame(w::Message::Query, [](auto&) { return flatbuffers::Offset<void>(); });
+    auto r = codec::decode(frame, codec::limits{});
+    CHECK(r.err == codec::error::bad_field);
+    CHECK(r.detail == "frame.message");
+  }
+  SECTION("a file entry without a digest or a name") {
+    auto hit = [](bool with_name, bool with_digest) {
+      return hand_frame(w::Message::QueryHit, [=](auto& fbb) {
+        const auto name = with_name ? fbb.CreateString("a.txt") : flatbuffers::Offset<flatbuffers::String>();
+        const auto d = w::Digest(flatbuffers::span<const std::uint8_t, 32>(digest(1).bytes.data(), 32));
+        std::vector<flatbuffers::Offset<w::FileInfo>> files{w::CreateFileInfo(fbb, name, 5, with_digest ? &d : nullptr)};
+        const auto vec = fbb.CreateVector(files);
+        const auto holder = w::Addr(flatbuffers::span<const std::uint8_t, 16>(a4(2).ip.data(), 16), 7000);
+        return w::CreateQueryHit(fbb, 1, &holder, 1, vec).Union();
+      });
+    };
+    CHECK(codec::decode(hit(true, true), codec::limits{}).ok());
+    auto no_digest = codec::decode(hit(true, false), codec::limits{});
+    CHECK(no_digest.err == codec::error::bad_field);
+    CHECK(no_digest.detail == "files.sha256");
+    auto no_name = codec::decode(hit(false, true), codec::limits{});
+    CHECK(no_name.err == codec::error::bad_field);
+    CHECK(no_name.detail == "files.name");
+  }
+}
+
+TEST_CASE("fields out of range are refused with the field's name", "[codec]") {
+  using namespace std::string_literals;
+  const auto ok = a4(0x0a000002);
+  const std::pair<message, const char*> cases[] = {
+      {msg_hello{"main\0net"s, ok, "x", false}, "hello.network"},
+      {msg_hello{"main", peer_addr{}, "x", false}, "hello.listen"},
+      {msg_hello{"main", ok, "ag\0ent"s, false}, "hello.agent"},
+      {msg_forward_join{a4(0x0a000003, 0), 3}, "forward_join.joiner"},
+      {msg_shuffle{ok, 2, {ok, a4(0, 7000)}}, "shuffle.nodes"},
+      {msg_shuffle{peer_addr{}, 2, {ok}}, "shuffle.origin"},
+      {msg_shuffle_reply{{peer_addr{}}}, "shuffle_reply.nodes"},
+      {msg_query{0, ok, 3, 1, false, "x"}, "query.id"},
+      {msg_query{1, ok, 0, 1, false, "x"}, "query.ttl"},
+      {msg_query{1, ok, 3, 0, false, "x"}, "query.hops"},
+      {msg_query{1, ok, 3, 1, false, "x", 3, 0}, "query.mode"},
+      {msg_query{1, ok, 3, 1, false, "x", 1, 101}, "query.gossip_percent"},
+      {msg_query{1, peer_addr{}, 3, 1, false, "x"}, "query.origin"},
+      {msg_query{1, ok, 3, 1, false, "a\0b"s}, "query.criteria"},
+      {msg_query_hit{1, peer_addr{}, 1, {{"a", 1, digest(1)}}}, "query_hit.holder"},
+      {msg_query_hit{1, ok, 1, {}}, "query_hit.files"},
+      {msg_query_hit{1, ok, 1, {{"", 1, digest(1)}}}, "files.name"},
+      {msg_query_hit{1, ok, 1, {{".", 1, digest(1)}}}, "files.name"},
+      {msg_query_hit{1, ok, 1, {{"..", 1, digest(1)}}}, "files.name"},
+      {msg_query_hit{1, ok, 1, {{"dir/a", 1, digest(1)}}}, "files.name"},
+      {msg_query_hit{1, ok, 1, {{"dir\\a", 1, digest(1)}}}, "files.name"},
+      {msg_query_hit{1, ok, 1, {{"a\0.txt"s, 1, digest(1)}}}, "files.name"},
+      {msg_query_hit{1, ok, 1, {{"fine", 1, digest(1)}, {"/abs", 1, digest(2)}}}, "files.name"},
+      {msg_fetch_chunk{digest(1), 101, 100, {}}, "fetch_chunk.offset"},
+      {msg_fetch_error{digest(1), static_cast<fetch_error_code>(9), "x"}, "fetch_error.code"},
+      {msg_fetch_error{digest(1), fetch_error_code::busy, "b\0usy"s}, "fetch_error.message"},
+  };
+  for (const auto& [m, field] : cases) {
+    INFO(message_name(m) << " expecting " << field);
+    auto r = codec::decode(codec::encode_frame(a4(1), m), codec::limits{});
+    CHECK(r.err == codec::error::bad_field);
+    CHECK(r.detail == field);
+    CHECK(std::string(codec::describe(r.err)) == "bad field");
+  }
+  // Their neighbours inside the range pass.
+  for (const message& m : {message{msg_query{1, ok, 1, 1, false, "", 2, 100}},
+                           message{msg_query_hit{1, ok, 0, {{"..a", 0, digest(1)}, {"a b.c", 1, digest(2)}}}},
+                           message{msg_fetch_chunk{digest(1), 100, 100, {}}},
+                           message{msg_fetch_chunk{digest(1), 97, 100, {1, 2, 3}}},
+                           message{msg_hello{"", ok, "", false}}}) {
+    INFO(message_name(m));
+    CHECK(codec::decode(codec::encode_frame(a4(1), m), codec::limits{}).ok());
+  }
+}
+
+TEST_CASE("limits hold exactly at their bounds", "[codec]") {
+  codec::limits lim;
+  lim.string_bytes_max = 16;
+  lim.vector_items_max = 3;
+  auto decode = [&](const message& m) { return codec::decode(codec::encode_frame(a4(1), m), lim); };
+  auto hit = [](std::size_t files, std::size_t name_bytes) {
+    msg_query_hit h{1, a4(2), 1, {}};
+    for (std::size_t i = 0; i < files; ++i) h.files.push_back({std::string(name_bytes, 'n'), i, digest(1)});
+    return h;
+  };
+  CHECK(decode(hit(3, 16)).ok());
+  CHECK(decode(hit(4, 1)).detail == "query_hit.files");
+  CHECK(decode(hit(1, 17)).detail == "files.name");
+  CHECK(decode(msg_hello{std::string(16, 'n'), a4(2), std::string(16, 'a'), false}).ok());
+  CHECK(decode(msg_hello{"n", a4(2), std::string(17, 'a'), false}).detail == "hello.agent");
+  CHECK(decode(msg_fetch_error{digest(1), fetch_error_code::busy, std::string(17, 'e')}).detail ==
+        "fetch_error.message");
+  CHECK(decode(msg_shuffle{a4(2), 1, {a4(3), a4(4), a4(5), a4(6)}}).detail == "shuffle.nodes");
+  // Chunk data is bytes, not items: only the frame size bounds it.
+  CHECK(decode(msg_fetch_chunk{digest(1), 0, 5000, std::vector<std::uint8_t>(4096, 1)}).ok());
+
+  SECTION("frame size") {
+    const auto frame = codec::encode_frame(a4(1), msg_ping{5});
+    codec::limits exact;
+    exact.frame_bytes_max = static_cast<std::uint32_t>(frame.size() - codec::prefix_bytes);
+    CHECK(codec::decode(frame, exact).ok());
+    exact.frame_bytes_max -= 1;
+    auto r = codec::decode(frame, exact);
+    CHECK(r.err == codec::error::too_large);
+  }
+  SECTION("verifier depth and table count") {
+    const auto frame = codec::encode_frame(a4(1), hit(3, 4));
+    codec::limits few_tables;
+    few_tables.tables_max = 3;  // frame, hit and three file entries are five
+    CHECK(codec::decode(frame, few_tables).err == codec::error::verify_failed);
+    codec::limits shallow;
+    shallow.depth_max = 2;  // frame -> hit -> files -> file entry is deeper
+    CHECK(codec::decode(frame, shallow).err == codec::error::verify_failed);
+  }
+}
+
+TEST_CASE("a length prefix that disagrees with the body is refused", "[codec]") {
+  auto frame = codec::encode_frame(a4(1), msg_pong{3});
+  auto longer = frame;
+  longer[0] = static_cast<std::uint8_t>(longer[0] + 1);
+  CHECK(codec::decode(longer, codec::limits{}).err == codec::error::truncated);
+  auto shorter = frame;
+  shorter[0] = static_cast<std::uint8_t>(shorter[0] - 1);
+  CHECK(codec::decode(shorter, codec::limits{}).err == codec::error::truncated);
+  auto padded = frame;
+  padded.push_back(0);
+  CHECK(codec::decode(padded, codec::limits{}).err == codec::error::truncated);
+  CHECK(codec::decode({}, codec::limits{}).err == codec::error::truncated);
+}
+
+TEST_CASE("frame_reader poisons on an oversize prefix however it arrives", "[codec]") {
+  codec::limits lim;
+  lim.frame_bytes_max = 256;
+  const auto good = codec::encode_frame(a4(1), msg_query{1, a4(2), 3, 1, false, "abc"});
+  REQUIRE(good.size() - codec::prefix_bytes <= lim.frame_bytes_max);
+  const std::uint8_t oversize[] = {0x01, 0x01, 0x00, 0x00};  // 257 bytes announced
+
+  SECTION("one byte at a time: reported on the prefix's last byte, before any body") {
+    codec::frame_reader reader{lim};
+    for (std::size_t i = 0; i < 3; ++i) CHECK(reader.feed(std::span(oversize).subspan(i, 1)));
+    CHECK_FALSE(reader.poisoned());
+    CHECK_FALSE(reader.feed(std::span(oversize).subspan(3, 1)));
+    CHECK(reader.poisoned());
+  }
+  SECTION("behind a good frame in the same read: the good frame is still delivered") {
+    codec::frame_reader reader{lim};
+    std::vector<std::uint8_t> bytes = good;
+    bytes.insert(bytes.end(), std::begin(oversize), std::end(oversize));
+    CHECK(reader.feed(bytes));
+    const auto first = reader.next();
+    REQUIRE(first.size() == good.size());
+    CHECK(codec::decode(first, lim).ok());
+    CHECK(reader.poisoned());
+    CHECK(reader.next().empty());
+    CHECK_FALSE(reader.feed(good));
+  }
+  SECTION("a frame exactly at the limit passes") {
+    codec::limits exact = lim;
+    exact.frame_bytes_max = static_cast<std::uint32_t>(good.size() - codec::prefix_bytes);
+    codec::frame_reader reader{exact};
+    CHECK(reader.feed(good));
+    CHECK(reader.next().size() == good.size());
+    CHECK_FALSE(reader.poisoned());
+  }
+}
+
+TEST_CASE("frame_reader keeps no more than one frame and hands out empty frames for decode to refuse",
+          "[codec]") {
+  codec::limits lim;
+  const std::vector<std::uint8_t> big_data(60'000, 0x33);
+  const auto big = codec::encode_frame(a4(1), msg_fetch_chunk{digest(1), 0, 60'000, big_data});
+  codec::frame_reader reader{lim};
+  std::size_t most = 0;
+  for (int copy = 0; copy < 3; ++copy) {
+    for (std::size_t at = 0; at < big.size(); ++at) {
+      REQUIRE(reader.feed(std::span(big).subspan(at, 1)));
+      most = std::max(most, reader.buffered());
+      const auto f = reader.next();
+      if (at + 1 < big.size()) {
+        REQUIRE(f.empty());
+      } else {
+        REQUIRE(f.size() == big.size());
+        auto r = codec::decode(f, lim);
+        REQUIRE(r.ok());
+        CHECK(std::get<msg_fetch_chunk>(r.value.msg).data == big_data);
+      }
+    }
+  }
+  CHECK(most == big.size());
+  CHECK(reader.buffered() == 0);
+
+  // A zero length prefix is a frame of nothing: the reader passes it on, decode refuses it,
+  // and the stream stays in step for the frame after it.
+  const std::uint8_t empty[] = {0, 0, 0, 0};
+  CHECK(reader.feed(empty));
+  const auto nothing = reader.next();
+  CHECK(nothing.size() == codec::prefix_bytes);
+  CHECK(codec::decode(nothing, lim).err == codec::error::truncated);
+}
+
+TEST_CASE("frame_reader yields the same frames from one large batch and from single bytes", "[codec]") {
+  const auto stream = concat(samples(), a4(0x0a000001));
+  auto frames_of = [&](std::size_t chunk) {
+    codec::frame_reader reader{codec::limits{}};
+    std::vector<std::vector<std::uint8_t>> out;
+    for (std::size_t at = 0; at < stream.size(); at += chunk) {
+      REQUIRE(reader.feed(std::span(stream).subspan(at, std::min(chunk, stream.size() - at))));
+      for (auto f = reader.next(); !f.empty(); f = reader.next()) out.emplace_back(f.begin(), f.end());
+    }
+    return out;
+  };
+  const auto whole = frames_of(stream.size());
+  CHECK(whole.size() == samples().size());
+  CHECK(frames_of(1) == whole);
+  CHECK(frames_of(7) == whole);
+  std::vector<std::uint8_t> joined;
+  for (const auto& f : whole) joined.insert(joined.end(), f.begin(), f.end());
+  CHECK(joined == stream);
 }

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "overlay/sha256.hpp"
@@ -40,4 +41,49 @@ TEST_CASE("SHA-256 gives the same digest however the input is split", "[sha256]"
   sha256 bytewise;
   for (auto b : data) bytewise.update(std::span(&b, 1));
   CHECK(bytewise.finish() == whole);
+}
+
+TEST_CASE("SHA-256 pads correctly at the block boundaries", "[sha256]") {
+  // Lengths where the padding needs one block or two, checked against an independent
+  // implementation (coreutils sha256sum over runs of 'a').
+  const std::pair<std::size_t, const char*> vectors[] = {
+      {55, "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318"},
+      {56, "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a"},
+      {63, "7d3e74a05d7db15bce4ad9ec0658ea98e3f06eeecf16b4c6fff2da457ddc2f34"},
+      {64, "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb"},
+      {65, "635361c48bb9eab14198e76ea8ab7f1a41685d6ad62aa9146d301d4f17eb0ae0"},
+      {119, "31eba51c313a5c08226adf18d4a359cfdfd8d2e816b13f4af952f7ea6584dcfb"},
+      {120, "2f3d335432c70b580af0e8e1b3674a7c020d683aa5f73aaaedfdc55af904c21c"},
+      {128, "6836cf13bac400e9105071cd6af47084dfacad4e5e302c94bfed24e013afb73e"},
+  };
+  for (const auto& [length, expected] : vectors) {
+    INFO("length " << length);
+    CHECK(hex_of(std::string(length, 'a')) == expected);
+  }
+}
+
+TEST_CASE("SHA-256 starts over after finish, and text and bytes agree", "[sha256]") {
+  sha256 h;
+  h.update(std::string_view("abc"));
+  const auto first = h.finish();
+  CHECK(first.to_hex() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  // The object is fresh again: nothing of "abc" is left in it.
+  CHECK(h.finish().to_hex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  const std::uint8_t abc[] = {'a', 'b', 'c'};
+  CHECK(sha256::of(abc) == first);
+
+  // Three-way splits of a multi-block input, including pieces that leave the internal
+  // buffer partly filled before a run of whole blocks.
+  std::vector<std::uint8_t> data(300);
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::uint8_t>(i ^ (i >> 3));
+  const auto whole = sha256::of(data);
+  for (std::size_t a = 0; a <= data.size(); a += 7) {
+    for (std::size_t b = a; b <= data.size(); b += 13) {
+      sha256 g;
+      g.update(std::span(data).first(a));
+      g.update(std::span(data).subspan(a, b - a));
+      g.update(std::span(data).subspan(b));
+      REQUIRE(g.finish() == whole);
+    }
+  }
 }

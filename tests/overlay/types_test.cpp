@@ -2,7 +2,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cctype>
+#include <utility>
+#include <vector>
 
 #include "overlay/types.hpp"
 
@@ -74,6 +77,16 @@ TEST_CASE("digests print as hex and parse back", "[types]") {
   CHECK(sha256_digest::from_hex(upper) == d);
   CHECK_FALSE(sha256_digest::from_hex(hex.substr(1)));
   CHECK_FALSE(sha256_digest::from_hex(std::string(63, '0') + "g"));
+  CHECK_FALSE(sha256_digest::from_hex(hex + "0"));
+  CHECK_FALSE(sha256_digest::from_hex(""));
+  CHECK_FALSE(sha256_digest::from_hex(hex.substr(0, 30) + " " + hex.substr(31)));
+  CHECK_FALSE(sha256_digest::from_hex("0x" + hex.substr(2)));
+  auto mixed = sha256_digest::from_hex("AbCdEf" + std::string(58, '0'));
+  REQUIRE(mixed);
+  CHECK(mixed->bytes[0] == 0xab);
+  CHECK(mixed->bytes[2] == 0xef);
+  CHECK(mixed->to_hex() == "abcdef" + std::string(58, '0'));
+  CHECK(sha256_digest{}.to_hex() == std::string(64, '0'));
 }
 
 TEST_CASE("address hashing is deterministic and spreads", "[types]") {
@@ -81,4 +94,88 @@ TEST_CASE("address hashing is deterministic and spreads", "[types]") {
   CHECK(h(peer_addr::from_ipv4(1, 2)) == h(peer_addr::from_ipv4(1, 2)));
   CHECK(h(peer_addr::from_ipv4(1, 2)) != h(peer_addr::from_ipv4(1, 3)));
   CHECK(h(peer_addr::from_ipv4(1, 2)) != h(peer_addr::from_ipv4(2, 2)));
+  CHECK(std::hash<peer_addr>{}(peer_addr::from_ipv4(7, 8)) == h(peer_addr::from_ipv4(7, 8)));
+
+  // Addresses of one subnet, and one host on many ports, spread evenly over a table indexed
+  // by the low bits and over one indexed by the high bits: 64 per bucket on average, and a
+  // poor mix would pile hundreds into a few.
+  constexpr std::size_t buckets = 1024;
+  auto worst = [&](auto&& make, int shift) {
+    std::vector<int> load(buckets);
+    for (std::uint32_t i = 0; i < 65536; ++i) {
+      const std::size_t v = h(make(i));
+      ++load[(shift == 0 ? v : v >> shift) % buckets];
+    }
+    return *std::max_element(load.begin(), load.end());
+  };
+  auto subnet = [](std::uint32_t i) { return peer_addr::from_ipv4(0x0a000000 | i, 7000); };
+  auto ports = [](std::uint32_t i) { return peer_addr::from_ipv4(0x0a000001, static_cast<std::uint16_t>(i)); };
+  for (int shift : {0, 54}) {
+    INFO("shift " << shift);
+    CHECK(worst(subnet, shift) < 128);
+    CHECK(worst(ports, shift) < 128);
+  }
+}
+
+TEST_CASE("IPv6 text forms: compression, embedded IPv4, canonical output", "[types]") {
+  const std::pair<const char*, const char*> cases[] = {
+      {"[::]:1", "[::]:1"},
+      {"[1::]:1", "[1::]:1"},
+      {"[::2:3]:1", "[::2:3]:1"},
+      {"[1:0:0:2:0:0:0:3]:1", "[1:0:0:2::3]:1"},       // the longest run, not the first
+      {"[1:0:2:3:4:5:6:7]:1", "[1:0:2:3:4:5:6:7]:1"},  // a single zero group stays
+      {"[0001:0DB8:00:0::ABCD]:443", "[1:db8::abcd]:443"},
+      {"[1:2:3:4:5:6:7::]:1", "[1:2:3:4:5:6:7:0]:1"},
+      {"[1:2:3:4:5:6:1.2.3.4]:1", "[1:2:3:4:5:6:102:304]:1"},
+      {"[::ffff:192.168.0.1]:8", "192.168.0.1:8"},
+  };
+  for (const auto& [text, printed] : cases) {
+    INFO(text);
+    auto a = peer_addr::parse(text);
+    REQUIRE(a);
+    CHECK(a->to_string() == printed);
+    CHECK(peer_addr::parse(a->to_string()) == a);
+  }
+  // Without brackets there is no port: a bare IPv6 host takes the default port.
+  auto bare = peer_addr::parse("::1", 7000);
+  REQUIRE(bare);
+  CHECK(bare->to_string() == "[::1]:7000");
+  auto mapped = peer_addr::parse("::ffff:10.1.2.3", 7000);
+  REQUIRE(mapped);
+  CHECK(*mapped == peer_addr::from_ipv4(0x0a010203, 7000));
+  CHECK_FALSE(peer_addr::parse("::1"));
+  CHECK_FALSE(peer_addr::parse("[::1]"));
+  auto explicit_port = peer_addr::parse("[::1]:5", 7000);
+  REQUIRE(explicit_port);
+  CHECK(explicit_port->port == 5);
+
+  for (const char* text : {"[1.2.3.4]:5", "[:1]:1", "[1:]:1", "[:::]:1", "[1:2:3:4:5:6:7:8::]:1",
+                           "[::1:2:3:4:5:6:7:8]:1", "[1:2:3:4:5:6:7:1.2.3.4]:1", "[::ffff:1.2.3]:1",
+                           "[::1.2.3.4.5]:1", "[1.2.3.4::]:1", "[g::1]:1", "[]:1", "[::1]:", "[::1]:-1",
+                           "[::1]:65536", "[::1]:0", "[fe80::1%eth0]:1", "localhost:80", "1.2.3.4:5 "}) {
+    INFO(text);
+    CHECK_FALSE(peer_addr::parse(text, 7000));
+  }
+  auto any6 = peer_addr::parse("[::]:0", 0, true);
+  REQUIRE(any6);
+  CHECK(any6->is_unspecified());
+  CHECK_FALSE(any6->is_ipv4());
+}
+
+TEST_CASE("IPv4 addresses map into IPv6 and back", "[types]") {
+  const auto a = peer_addr::from_ipv4(0xc0a80102, 65535);
+  CHECK(a.is_ipv4());
+  CHECK(a.ipv4() == 0xc0a80102u);
+  const std::array<std::uint8_t, 16> mapped = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 168, 1, 2};
+  CHECK(a.ip == mapped);
+  CHECK(a.to_string() == "192.168.1.2:65535");
+  CHECK_FALSE(a.is_unspecified());
+  // ::1 and ::ffff:0:0/95 neighbours are not IPv4.
+  CHECK_FALSE(peer_addr::parse("[::1]:1")->is_ipv4());
+  CHECK_FALSE(peer_addr::parse("[::fffe:1.2.3.4]:1")->is_ipv4());
+  CHECK_FALSE(peer_addr::parse("[1::ffff:1.2.3.4]:1")->is_ipv4());
+  // Ordering and equality look at every byte and the port.
+  CHECK(peer_addr::from_ipv4(1, 2) < peer_addr::from_ipv4(1, 3));
+  CHECK(peer_addr::from_ipv4(1, 9) < peer_addr::from_ipv4(2, 1));
+  CHECK(peer_addr::from_ipv4(1, 2) != peer_addr::from_ipv4(1, 3));
 }

@@ -58,6 +58,10 @@ bool simulator::index_of(const peer_addr& a, std::uint32_t& index) const {
   return true;
 }
 
+micros simulator::link_latency(std::uint32_t a, std::uint32_t b) const {
+  return scenario_.latency.link(scenario_.seed ^ stream_network, a, b);
+}
+
 query_record* simulator::record_of(query_id id) {
   auto it = query_index_.find(id);
   return it == query_index_.end() ? nullptr : &queries_[it->second];
@@ -79,7 +83,7 @@ void simulator::peer_host::send(const peer_addr& to, const message& m) {
   } else if (const auto* st = std::get_if<msg_walk_status>(&m)) {
     if (auto* r = sim.record_of(st->id)) ++r->query_messages;
   }
-  const micros latency = sim.scenario_.latency.link(sim.scenario_.seed ^ stream_network, self_, target);
+  const micros latency = sim.link_latency(self_, target);
   if (sim.scenario_.loss > 0 && sim.network_rng_.chance(sim.scenario_.loss)) return;  // lost
   if (sim.partitioned(self_, target)) return;  // the partition swallows it
   if (!sim.running_[target]) {
@@ -87,6 +91,7 @@ void simulator::peer_host::send(const peer_addr& to, const message& m) {
     sim.queue_.push(sim.now_ + 2 * latency, peer_down{self_, target});
     return;
   }
+  if (sim.tap_ != nullptr) sim.tap_->on_send(sim.now_, self_, target, m);
   sim.queue_.push(sim.now_ + latency, deliver{target, self_, m});
 }
 
@@ -104,7 +109,7 @@ void simulator::peer_host::on_search_hit(query_id id, const msg_query_hit& h, mi
       const double mbps = sim_.scenario_.bandwidth_mbps;
       if (mbps > 0 && !h.files.empty()) {
         // Estimated download: a round trip to ask the holder, then the bytes at link rate.
-        const micros rtt = 2 * sim_.scenario_.latency.link(sim_.scenario_.seed ^ stream_network, self_, holder);
+        const micros rtt = 2 * sim_.link_latency(self_, holder);
         const auto transfer_us = static_cast<std::int64_t>(std::llround(static_cast<double>(h.files[0].size) * 8.0 / mbps));
         r->fetch_done = latency + rtt + micros{transfer_us};
       }
@@ -124,11 +129,12 @@ void simulator::dispatch(event& e) {
     if (!running_[d->to]) {
       // The peer crashed while the message was in flight: the sender's link breaks.
       if (running_[d->from]) {
-        const micros latency = scenario_.latency.link(scenario_.seed ^ stream_network, d->from, d->to);
+        const micros latency = link_latency(d->from, d->to);
         queue_.push(now_ + latency, peer_down{d->from, d->to});
       }
       return;
     }
+    if (tap_ != nullptr) tap_->on_deliver(now_, d->from, d->to, d->msg);
     if (scenario_.wire_codec) {
       // The real bytes: encode as the sender would, verify and decode as the receiver would.
       const auto frame = codec::encode_frame(address_of(d->from), d->msg);
@@ -278,7 +284,7 @@ void simulator::crash(std::uint32_t i) {
   for (const auto& p : nodes_[i]->members().active()) {
     std::uint32_t j = 0;
     if (index_of(p, j) && running_[j]) {
-      queue_.push(now_ + scenario_.latency.link(scenario_.seed ^ stream_network, i, j), peer_down{j, i});
+      queue_.push(now_ + link_latency(i, j), peer_down{j, i});
     }
   }
 }

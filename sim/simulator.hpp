@@ -17,6 +17,7 @@
 
 #include "overlay/node.hpp"
 #include "sim/event_queue.hpp"
+#include "sim/network_tap.hpp"
 #include "sim/scenario.hpp"
 
 namespace hearsay::sim {
@@ -111,6 +112,11 @@ class simulator {
   // latency, as a TCP reset would tell them.
   void crash(std::uint32_t i);
   std::uint64_t events_processed() const { return events_; }
+  // The one-way latency of the link between peers a and b in this run.
+  micros link_latency(std::uint32_t a, std::uint32_t b) const;
+  // Observes every message sent and delivered from now on; nullptr stops it. The tap must
+  // outlive its use.
+  void set_tap(network_tap* tap) { tap_ = tap; }
 
  private:
   struct deliver {
@@ -188,6 +194,7 @@ class simulator {
   std::vector<time_sample> samples_;
   std::unordered_map<query_id, std::uint32_t> query_index_;
   std::vector<std::uint8_t> wire_;  // scratch for the wire codec round trip
+  network_tap* tap_ = nullptr;
 };
 
 // The catalogue's name for file f ("file-000123").

@@ -2,14 +2,18 @@
 
 #include "transport/control.hpp"
 
-#include <cstdio>
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <deque>
 #include <map>
-#include <set>
 
 #include <asio.hpp>
 
+#include "transport/control_client.hpp"
 #include "transport/endpoint.hpp"
 #include "transport/json.hpp"
 
@@ -17,6 +21,8 @@ namespace hearsay::net {
 
 namespace fs = std::filesystem;
 using asio::ip::tcp;
+// One code path for TCP and unix sockets: Asio's generic stream protocol carries either.
+using stream = asio::generic::stream_protocol;
 
 namespace {
 std::string num(double v) {
@@ -36,17 +42,22 @@ struct remembered {
 };
 
 struct session : std::enable_shared_from_this<session> {
-  session(tcp::socket s, control_server::impl& o) : socket(std::move(s)), owner(o), wait(socket.get_executor()) {}
-  tcp::socket socket;
+  session(stream::socket s, control_server::impl& o) : socket(std::move(s)), owner(o), wait(socket.get_executor()) {}
+  stream::socket socket;
   control_server::impl& owner;
   asio::streambuf in{1 << 16};
   std::deque<std::string> out;
   bool writing = false;
   bool busy = false;  // a request is being answered
   asio::steady_timer wait;
-  query_id search_id = 0;
+  query_id search_id = 0;  // the search this session is answering, 0 when none
 
-  void send(std::string line) {
+  // Lines waiting for a client that does not read are bounded: past this, progress lines
+  // (which the next one supersedes anyway) are skipped.
+  static constexpr std::size_t pending_lines_max = 64;
+
+  void send(std::string line, bool droppable = false) {
+    if (droppable && out.size() >= pending_lines_max) return;
     line += '\n';
     out.push_back(std::move(line));
     flush();
@@ -69,21 +80,45 @@ struct control_server::impl {
   asio::io_context& io;
   net_node& node;
   logger& log;
-  tcp::acceptor acceptor;
+  asio::basic_socket_acceptor<stream> acceptor;
+  fs::path unix_path;  // the socket file to remove on stop, when the endpoint is a unix socket
+  std::vector<std::weak_ptr<session>> sessions;
   std::vector<remembered> results;  // of the last search, numbered from 1
+  query_id results_search = 0;      // the search whose hits `results` collects
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   // Queued handlers hold a weak reference and do nothing once the server is gone.
   std::shared_ptr<int> alive = std::make_shared<int>(0);
 
   void accept() {
-    acceptor.async_accept([this, w = std::weak_ptr<int>(alive)](const std::error_code& ec, tcp::socket s) {
+    acceptor.async_accept([this, w = std::weak_ptr<int>(alive)](const std::error_code& ec, stream::socket s) {
       if (w.expired() || ec == asio::error::operation_aborted || !acceptor.is_open()) return;
-      if (!ec) {
-        auto sess = std::make_shared<session>(std::move(s), *this);
-        read(sess);
-      }
+      if (!ec) admit(std::move(s));
       accept();
     });
+  }
+
+  void admit(stream::socket s) {
+    std::erase_if(sessions, [](const std::weak_ptr<session>& w) { return w.expired(); });
+    if (sessions.size() >= control_server::sessions_max) {
+      log.warn("control: refusing a client, " + std::to_string(sessions.size()) + " already connected");
+      std::error_code ignored;
+      s.close(ignored);
+      return;
+    }
+    auto sess = std::make_shared<session>(std::move(s), *this);
+    sessions.push_back(sess);
+    read(sess);
+  }
+
+  void close_sessions() {
+    for (auto& w : sessions) {
+      if (auto sess = w.lock()) {
+        std::error_code ignored;
+        sess->wait.cancel();
+        sess->socket.close(ignored);
+      }
+    }
+    sessions.clear();
   }
 
   void read(const std::shared_ptr<session>& s) {
@@ -133,16 +168,26 @@ struct control_server::impl {
     results.clear();
     s->busy = true;
     std::weak_ptr<session> weak = s;
-    auto finish = [this, weak](std::uint32_t) {
-      if (auto sess = weak.lock(); sess && sess->busy) {
-        sess->busy = false;
-        sess->wait.cancel();
-        sess->send(end_ok(",\"results\":" + std::to_string(results.size())));
-      }
+    // The query id is known only once search() returns, but no callback can run before that
+    // (the node never calls back synchronously); the box lets the callbacks check it.
+    auto id_box = std::make_shared<query_id>(0);
+    // The node may outlive this server and still hold these callbacks: they check `alive`.
+    auto finish = [this, weak, id_box, w = std::weak_ptr<int>(alive)]() {
+      if (w.expired()) return;
+      auto sess = weak.lock();
+      // A session that has moved on to another request is not ended by an old query.
+      if (!sess || !sess->busy || sess->search_id != *id_box) return;
+      sess->busy = false;
+      sess->search_id = 0;
+      sess->wait.cancel();
+      sess->send(end_ok(",\"results\":" + std::to_string(results_search == *id_box ? results.size() : 0)));
     };
-    s->search_id = node.search(
+    const query_id id = node.search(
         words,
-        [this, weak](const search_hit& h) {
+        [this, weak, id_box, w = std::weak_ptr<int>(alive)](const search_hit& h) {
+          // Hits of an older search still open in the overlay are not mixed into the results
+          // of the newest one.
+          if (w.expired() || h.id != results_search) return;
           // One numbered result per distinct file; more holders join its entry.
           auto it = std::find_if(results.begin(), results.end(),
                                  [&](const remembered& r) { return r.file.sha256 == h.file.sha256; });
@@ -156,12 +201,16 @@ struct control_server::impl {
             }
             n = static_cast<std::size_t>(it - results.begin()) + 1;
           }
-          if (auto sess = weak.lock(); sess && sess->busy) sess->send(hit_line(n, results[n - 1], &h));
+          auto sess = weak.lock();
+          if (sess && sess->busy && sess->search_id == *id_box) sess->send(hit_line(n, results[n - 1], &h));
         },
-        finish);
+        [finish](std::uint32_t) { finish(); });
+    *id_box = id;
+    results_search = id;
+    s->search_id = id;
     s->wait.expires_after(std::chrono::milliseconds(wait_ms));
     s->wait.async_wait([finish](const std::error_code& ec) {
-      if (!ec) finish(0);
+      if (!ec) finish();
     });
   }
 
@@ -192,7 +241,8 @@ struct control_server::impl {
       if (!sess) return;
       if (st.st == fetch_status::state::running) {
         sess->send("{\"event\":\"progress\",\"bytes\":" + std::to_string(st.bytes) + ",\"size\":" +
-                   std::to_string(st.file.size) + ",\"holder\":" + json::quote(st.holder.to_string()) + "}");
+                       std::to_string(st.file.size) + ",\"holder\":" + json::quote(st.holder.to_string()) + "}",
+                   true);
         return;
       }
       sess->busy = false;
@@ -253,7 +303,13 @@ struct control_server::impl {
     if (path.empty() || !fs::is_regular_file(from, ec)) return s->send(end_error("not a file: " + path));
     if (node.config().shared_dir.empty()) return s->send(end_error("this node has no shared folder"));
     const fs::path to = unique_download_path(node.config().shared_dir, from.filename().string());
-    fs::copy_file(from, to, ec);
+    // A hard link costs nothing and keeps the event loop free; across file systems (or where
+    // links are not allowed) the file is copied.
+    fs::create_hard_link(from, to, ec);
+    if (ec) {
+      ec.clear();
+      fs::copy_file(from, to, ec);
+    }
     if (ec) return s->send(end_error("cannot copy into the shared folder: " + ec.message()));
     rescan(s);
   }
@@ -264,20 +320,66 @@ control_server::control_server(asio::io_context& io, net_node& node, logger& log
 control_server::~control_server() { stop(); }
 
 std::error_code control_server::start(const peer_addr& endpoint) {
-  auto ec = listen_on(impl_->acceptor, endpoint, 16);
-  if (!ec) impl_->accept();
+  impl& m = *impl_;
+  const stream::endpoint ep(to_endpoint(endpoint));
+  std::error_code ec;
+  m.acceptor.open(ep.protocol(), ec);
+  if (!ec) m.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) m.acceptor.bind(ep, ec);
+  if (!ec) m.acceptor.listen(16, ec);
+  if (!ec) m.accept();
+  return ec;
+}
+
+std::error_code control_server::start(const std::string& endpoint) {
+  if (!is_unix_socket_path(endpoint)) {
+    auto a = peer_addr::parse(endpoint, 0, true);
+    if (!a) return std::make_error_code(std::errc::invalid_argument);
+    return start(*a);
+  }
+  impl& m = *impl_;
+  const fs::path path(endpoint);
+  std::error_code ec;
+  if (fs::is_socket(path, ec)) {
+    // A socket file is left behind when a node dies. If nobody answers on it, it is stale.
+    asio::local::stream_protocol::socket probe(m.io);
+    probe.connect(asio::local::stream_protocol::endpoint(endpoint), ec);
+    if (!ec) return std::make_error_code(std::errc::address_in_use);
+    fs::remove(path, ec);
+  }
+  const stream::endpoint ep{asio::local::stream_protocol::endpoint(endpoint)};
+  ec.clear();
+  m.acceptor.open(ep.protocol(), ec);
+  if (!ec) m.acceptor.bind(ep, ec);
+  if (ec) return ec;
+  m.unix_path = path;
+  // Owner only: whoever can connect can make the node fetch files and write into its folders.
+  if (::chmod(path.c_str(), S_IRUSR | S_IWUSR) != 0) return {errno, std::generic_category()};
+  m.acceptor.listen(16, ec);
+  if (!ec) m.accept();
   return ec;
 }
 
 void control_server::stop() {
+  if (!impl_) return;
   std::error_code ec;
-  if (impl_) impl_->acceptor.close(ec);
+  impl_->acceptor.close(ec);
+  impl_->close_sessions();
+  if (!impl_->unix_path.empty()) {
+    fs::remove(impl_->unix_path, ec);
+    impl_->unix_path.clear();
+  }
 }
 
 peer_addr control_server::address() const {
   std::error_code ec;
   const auto ep = impl_->acceptor.local_endpoint(ec);
-  return ec ? peer_addr{} : from_endpoint(ep);
+  if (ec || (ep.protocol().family() != AF_INET && ep.protocol().family() != AF_INET6)) return {};
+  tcp::endpoint t;
+  if (ep.size() > t.capacity()) return {};
+  std::memcpy(t.data(), ep.data(), ep.size());
+  t.resize(ep.size());
+  return from_endpoint(t);
 }
 
 }  // namespace hearsay::net

@@ -108,7 +108,7 @@ struct parser {
 };
 }  // namespace
 
-bool parse_flat(std::string_view text, std::map<std::string, std::string>& out, std::string& error) {
+bool parse_flat(std::string_view text, std::vector<std::pair<std::string, std::string>>& out, std::string& error) {
   parser p{text, 0, {}};
   if (text.size() > (1u << 16)) {
     error = "request too long";
@@ -126,7 +126,7 @@ bool parse_flat(std::string_view text, std::map<std::string, std::string>& out, 
       error = p.error;
       return false;
     }
-    out[k] = v;
+    out.emplace_back(std::move(k), std::move(v));
     p.skip();
     if (p.i < text.size() && text[p.i] == ',') {
       ++p.i;
@@ -138,6 +138,14 @@ bool parse_flat(std::string_view text, std::map<std::string, std::string>& out, 
     }
     return true;
   }
+}
+
+bool parse_flat(std::string_view text, std::map<std::string, std::string>& out, std::string& error) {
+  std::vector<std::pair<std::string, std::string>> fields;
+  if (!parse_flat(text, fields, error)) return false;
+  // A repeated key keeps its last value, as before.
+  for (auto& [k, v] : fields) out[k] = std::move(v);
+  return true;
 }
 
 }  // namespace hearsay::net::json

@@ -5,6 +5,8 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace hearsay::net::json {
 
@@ -14,5 +16,7 @@ std::string quote(std::string_view s);
 // Parses a flat object; values are returned as text (strings unescaped, numbers and
 // booleans as written). False with a message on anything else.
 bool parse_flat(std::string_view text, std::map<std::string, std::string>& out, std::string& error);
+// The same, keeping the fields in the order they were written (for display).
+bool parse_flat(std::string_view text, std::vector<std::pair<std::string, std::string>>& out, std::string& error);
 
 }  // namespace hearsay::net::json

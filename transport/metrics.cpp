@@ -2,7 +2,9 @@
 
 #include "transport/metrics.hpp"
 
+#include <chrono>
 #include <cstdio>
+#include <memory>
 
 #include <asio.hpp>
 
@@ -60,21 +62,35 @@ struct metrics_server::impl {
   std::shared_ptr<int> alive = std::make_shared<int>(0);
 
   struct exchange {
-    explicit exchange(tcp::socket s) : socket(std::move(s)) {}
+    explicit exchange(tcp::socket s) : socket(std::move(s)), deadline(socket.get_executor()) {}
     tcp::socket socket;
     asio::streambuf request{8192};  // a request line and headers; longer is refused
     std::string response;
+    asio::steady_timer deadline;  // the whole exchange, so a silent client cannot hold a socket
   };
+  // Exchanges in progress; more are refused. Bounded, like every other connection.
+  static constexpr long exchanges_max = 32;
+  std::shared_ptr<long> open_exchanges = std::make_shared<long>(0);
 
   void accept() {
     acceptor.async_accept([this, w = std::weak_ptr<int>(alive)](const std::error_code& ec, tcp::socket s) {
       if (w.expired() || ec == asio::error::operation_aborted || !acceptor.is_open()) return;
-      if (!ec) serve(std::make_shared<exchange>(std::move(s)));
+      if (!ec && *open_exchanges < exchanges_max) serve(std::make_shared<exchange>(std::move(s)));
       accept();
     });
   }
 
   void serve(const std::shared_ptr<exchange>& x) {
+    // The count lives as long as any exchange does (a shared counter, not a member the
+    // handlers would reach through `this`).
+    ++*open_exchanges;
+    std::shared_ptr<void> release(nullptr, [count = open_exchanges](void*) { --*count; });
+    x->deadline.expires_after(std::chrono::seconds(5));
+    x->deadline.async_wait([x, release](const std::error_code& ec) {
+      if (ec) return;
+      std::error_code ignored;
+      x->socket.close(ignored);
+    });
     asio::async_read_until(x->socket, x->request, "\r\n\r\n",
                            [this, x, w = std::weak_ptr<int>(alive)](const std::error_code& ec, std::size_t) {
                              if (w.expired()) return;
@@ -88,6 +104,7 @@ struct metrics_server::impl {
                                                [x](const std::error_code&, std::size_t) {
                                                  std::error_code ignored;
                                                  x->socket.shutdown(tcp::socket::shutdown_both, ignored);
+                                                 x->deadline.cancel();
                                                });
                            });
   }

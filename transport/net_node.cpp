@@ -13,6 +13,8 @@
 #include <set>
 
 #include <asio.hpp>
+#include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "overlay/sha256.hpp"
@@ -32,7 +34,39 @@ peer_addr ip_only(peer_addr a) {
   return a;
 }
 
+// Makes a finished download durable under its name: the directory entry is synced too, so a
+// crash right after the rename cannot lose the file. Some file systems cannot sync a
+// directory; the data itself is already synced, so that is not an error.
+void sync_directory(const fs::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  static_cast<void>(::fsync(fd));
+  ::close(fd);
+}
+
 }  // namespace
+
+std::error_code move_into_place(const fs::path& from, const fs::path& dir, const std::string& name, fs::path& placed) {
+  // A name is checked free and then taken without replacing anything: another process may
+  // create a file of that name in between, and then the next free name is tried.
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    placed = unique_download_path(dir, name);
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, placed.c_str(), RENAME_NOREPLACE) == 0) return {};
+    if (errno == EEXIST) continue;
+    if (errno != EINVAL && errno != ENOSYS) return {errno, std::generic_category()};
+    // A file system without RENAME_NOREPLACE: a hard link refuses to replace as well.
+    if (::link(from.c_str(), placed.c_str()) == 0) {
+      ::unlink(from.c_str());
+      return {};
+    }
+    if (errno == EEXIST) continue;
+    // No hard links either (e.g. FAT): a plain rename to the name just found free.
+    std::error_code ec;
+    fs::rename(from, placed, ec);
+    return ec;
+  }
+  return std::make_error_code(std::errc::file_exists);
+}
 
 fs::path unique_download_path(const fs::path& dir, const std::string& name) {
   fs::path candidate = dir / name;
@@ -57,6 +91,8 @@ struct fetch_job {
   fs::path part;
   std::FILE* out = nullptr;
   std::uint64_t offset = 0;
+  // Bytes that came from an earlier attempt's .part file rather than from this job's holders.
+  std::uint64_t resumed_bytes = 0;
   sha256 hasher;
   link_ptr conn;
   micros last_progress{0};
@@ -87,6 +123,7 @@ struct link : std::enable_shared_from_this<link> {
   std::deque<std::vector<std::uint8_t>> queue;
   std::size_t queued_bytes = 0;
   bool writing = false;
+  micros write_started{0};  // when the write in progress began
 
   // Serving a transfer on this connection.
   std::FILE* serving = nullptr;
@@ -275,6 +312,14 @@ struct net_node::impl final : host {
         continue;
       }
       if (waiting_hello) continue;
+      // A peer that stops reading leaves our write pending forever: neither keepalives
+      // (it may still send) nor the idle rule (the link is not idle) would notice, and a
+      // transfer to it would hold one of the few serving slots for good.
+      const micros stall_max = l->kind == link::role::overlay ? lim.keepalive_timeout : lim.fetch_timeout;
+      if (l->writing && t - l->write_started > stall_max) {
+        failing.emplace_back(l, "peer stopped reading");
+        continue;
+      }
       if (l->kind == link::role::overlay) {
         const bool active = overlay && overlay->members().is_active(l->peer) && links.count(l->peer) &&
                             links[l->peer] == l;
@@ -394,6 +439,7 @@ struct net_node::impl final : host {
   void write(const link_ptr& l) {
     if (l->writing || l->dead || l->queue.empty()) return;
     l->writing = true;
+    l->write_started = now();
     asio::async_write(l->socket, asio::buffer(l->queue.front()),
                       [this, l](const std::error_code& ec, std::size_t n) {
                         l->writing = false;
@@ -668,7 +714,8 @@ struct net_node::impl final : host {
         std::fclose(in);
       }
       static_cast<void>(ignored);
-      if (size > j.file.size) {
+      // A part that could not be read whole, or is longer than the file, cannot be trusted.
+      if (size > j.file.size || size != fs::file_size(j.part, ec) || ec) {
         fs::remove(j.part, ec);
         j.hasher = sha256();
         size = 0;
@@ -752,10 +799,14 @@ struct net_node::impl final : host {
       return;
     }
     if (j.hasher.finish() != j.file.sha256) {
-      // Someone sent wrong bytes (or the file changed while served): start over from the
-      // next holder, from zero.
-      log.warn("hash mismatch for " + j.file.name + " from " + j.status.holder.to_string());
+      // Someone sent wrong bytes (or the file changed while served): start over from zero
+      // with the next holder. When part of the download came from an earlier attempt's .part
+      // file, that part may be what was wrong, so the same holder is asked once more first.
+      log.warn("hash mismatch for " + j.file.name + " from " + j.status.holder.to_string() +
+               (j.resumed_bytes > 0 ? " (after resuming a .part file; retrying from zero)" : ""));
       j.status.error = j.status.holder.to_string() + ": hash mismatch";
+      if (j.resumed_bytes > 0 && j.next_holder > 0) --j.next_holder;
+      j.resumed_bytes = 0;
       if (j.conn) close_now(j.conn);
       std::string err;
       if (!job_open_part(j, true, err)) {
@@ -765,13 +816,12 @@ struct net_node::impl final : host {
       job_next_holder(id);
       return;
     }
-    const fs::path final_path = unique_download_path(cfg.download_dir, j.file.name);
-    std::error_code ec;
-    fs::rename(j.part, final_path, ec);
-    if (ec) {
+    fs::path final_path;
+    if (auto ec = move_into_place(j.part, cfg.download_dir, j.file.name, final_path)) {
       job_finish(id, false, "cannot move into place: " + ec.message());
       return;
     }
+    sync_directory(cfg.download_dir);
     j.status.path = final_path;
     job_finish(id, true, {});
   }
@@ -896,8 +946,15 @@ void net_node::fetch(const file_info& file, std::vector<peer_addr> holders,
     if (job->on_update) job->on_update(job->status);
     return;
   }
-  // The name came from the network: only its last component is ever used, and the codec
-  // already refused names with separators.
+  // The name came from the network. The codec refuses names with separators, and so does
+  // this check, for callers that build a file_info themselves: a name is never a path.
+  if (file.name.empty() || file.name == "." || file.name == ".." ||
+      file.name.find_first_of(std::string_view("/\\\0", 3)) != std::string::npos) {
+    job->status.st = fetch_status::state::failed;
+    job->status.error = "not a file name: '" + file.name + "'";
+    if (job->on_update) job->on_update(job->status);
+    return;
+  }
   job->part = m.cfg.download_dir / ("." + file.name + "." + file.sha256.to_hex().substr(0, 8) + ".part");
   std::string err;
   const std::uint64_t id = job->id;
@@ -907,6 +964,7 @@ void net_node::fetch(const file_info& file, std::vector<peer_addr> holders,
     m.job_finish(id, false, err);
     return;
   }
+  j.resumed_bytes = j.offset;
   if (j.offset == j.file.size) {
     m.job_complete(id);  // an earlier attempt got every byte
     return;

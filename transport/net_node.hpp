@@ -150,4 +150,9 @@ class net_node {
 // when a different file already has that name.
 std::filesystem::path unique_download_path(const std::filesystem::path& dir, const std::string& name);
 
+// Renames `from` into dir under `name` or the first free "name (N)", never replacing an
+// existing file even if one appears concurrently. `placed` is the name used.
+std::error_code move_into_place(const std::filesystem::path& from, const std::filesystem::path& dir,
+                                const std::string& name, std::filesystem::path& placed);
+
 }  // namespace hearsay::net

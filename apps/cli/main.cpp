@@ -1,22 +1,18 @@
 // hearsay: the command line for a running hearsay-node, over its local control endpoint.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <iostream>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "overlay/types.hpp"
+#include "transport/control_client.hpp"
 #include "transport/json.hpp"
 
 namespace {
@@ -24,6 +20,7 @@ namespace {
 using fields = std::map<std::string, std::string>;
 
 struct options {
+  // HEARSAY_CONTROL in the environment overrides this default; --control overrides both.
   std::string control = "127.0.0.1:7001";
   bool json = false;
   int wait_s = 3;
@@ -31,8 +28,9 @@ struct options {
 
 void usage(std::FILE* to) {
   std::fprintf(to,
-               "usage: hearsay [--control ADDR] [--json] COMMAND [ARGS]\n"
-               "Talks to a running hearsay-node (default control endpoint 127.0.0.1:7001).\n\n"
+               "usage: hearsay [--control ADDR] [--json] [--wait SECONDS] COMMAND [ARGS]\n"
+               "Talks to a running hearsay-node over its control endpoint: host:port (default\n"
+               "127.0.0.1:7001, or $HEARSAY_CONTROL) or a unix socket path.\n\n"
                "  search WORDS...       search the overlay; prints hits as they arrive (--wait SECONDS, default 3)\n"
                "  fetch SHA256|N        download a file: a digest, or a result number of the last search\n"
                "  results               the numbered results of the last search\n"
@@ -43,58 +41,6 @@ void usage(std::FILE* to) {
                "  shell                 an interactive menu (also when no command is given)\n\n"
                "  --json                print the node's JSON lines as they are, for scripts\n");
 }
-
-class connection {
- public:
-  bool open(const std::string& addr_text, std::string& error) {
-    auto addr = hearsay::peer_addr::parse(addr_text);
-    if (!addr || !addr->is_ipv4()) {
-      error = "bad control address '" + addr_text + "'";
-      return false;
-    }
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(addr->port);
-    sa.sin_addr.s_addr = htonl(addr->ipv4());
-    if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-      error = "cannot reach a node at " + addr_text + ": " + std::strerror(errno) + " (is hearsay-node running?)";
-      return false;
-    }
-    return true;
-  }
-  ~connection() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  bool send_line(const std::string& line) {
-    const std::string data = line + "\n";
-    std::size_t at = 0;
-    while (at < data.size()) {
-      const auto n = ::send(fd_, data.data() + at, data.size() - at, MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      at += static_cast<std::size_t>(n);
-    }
-    return true;
-  }
-  bool read_line(std::string& line) {
-    while (true) {
-      const auto nl = buffer_.find('\n');
-      if (nl != std::string::npos) {
-        line = buffer_.substr(0, nl);
-        buffer_.erase(0, nl + 1);
-        return true;
-      }
-      char chunk[4096];
-      const auto n = ::recv(fd_, chunk, sizeof chunk, 0);
-      if (n <= 0) return false;
-      buffer_.append(chunk, static_cast<std::size_t>(n));
-    }
-  }
-
- private:
-  int fd_ = -1;
-  std::string buffer_;
-};
 
 std::string human_size(const std::string& bytes_text) {
   double v = std::atof(bytes_text.c_str());
@@ -109,32 +55,50 @@ std::string human_size(const std::string& bytes_text) {
   return buf;
 }
 
-// Prints one event for people; returns false on the end event.
-void show(const fields& f, bool tty) {
-  const std::string& ev = f.count("event") ? f.at("event") : "";
+// What the plain (non-terminal) progress display printed last.
+struct progress_state {
+  int last_decile = -1;
+  std::string holder;
+};
+
+// Prints one event (not the end event) for people.
+void show(const fields& f, const std::string& line, bool tty, progress_state& progress) {
+  const std::string ev = f.count("event") ? f.at("event") : std::string();
   auto get = [&](const char* k) { return f.count(k) ? f.at(k) : std::string(); };
   if (ev == "hit") {
     std::printf("%3s. %-40s %10s  sha256 %.12s  %s holder%s", get("n").c_str(), get("name").c_str(),
                 human_size(get("size")).c_str(), get("sha256").c_str(), get("holders").c_str(),
                 get("holders") == "1" ? "" : "s");
     if (f.count("holder")) {
-      std::printf("  from %s, %s hops, %s ms", get("holder").c_str(), get("hops").c_str(), get("latency_ms").c_str());
+      std::printf("  from %s, %s hop%s, %s ms", get("holder").c_str(), get("hops").c_str(),
+                  get("hops") == "1" ? "" : "s", get("latency_ms").c_str());
     }
     std::printf("\n");
   } else if (ev == "progress") {
     const double done = std::atof(get("bytes").c_str()), total = std::max(1.0, std::atof(get("size").c_str()));
-    const int pct = static_cast<int>(100.0 * done / total);
+    const int pct = std::clamp(static_cast<int>(100.0 * done / total), 0, 100);
     if (tty) {
       const int width = 30, filled = pct * width / 100;
       std::printf("\r[%s%s] %3d%% %s of %s from %s   ", std::string(static_cast<std::size_t>(filled), '#').c_str(),
                   std::string(static_cast<std::size_t>(width - filled), '.').c_str(), pct,
                   human_size(get("bytes")).c_str(), human_size(get("size")).c_str(), get("holder").c_str());
       std::fflush(stdout);
+    } else if (pct / 10 != progress.last_decile || get("holder") != progress.holder) {
+      // Not a terminal (a log, a pipe): a plain line per 10 % and per change of holder.
+      progress.last_decile = pct / 10;
+      progress.holder = get("holder");
+      std::printf("%3d%% %s of %s from %s\n", pct, human_size(get("bytes")).c_str(), human_size(get("size")).c_str(),
+                  get("holder").c_str());
+      std::fflush(stdout);
     }
   } else if (ev == "peer") {
     std::printf("%-8s %s\n", get("view").c_str(), get("addr").c_str());
   } else if (ev == "status") {
-    for (const auto& [k, v] : f) {
+    // In the node's order (address and uptime first), not alphabetically.
+    std::vector<std::pair<std::string, std::string>> ordered;
+    std::string ignored;
+    hearsay::net::json::parse_flat(line, ordered, ignored);
+    for (const auto& [k, v] : ordered) {
       if (k != "event") std::printf("%-22s %s\n", k.c_str(), v.c_str());
     }
   } else if (ev == "warning") {
@@ -144,51 +108,48 @@ void show(const fields& f, bool tty) {
 
 // Sends one request and prints the answer; the exit status follows the end event's "ok".
 int request(const options& opt, const std::string& line) {
-  connection c;
+  hearsay::net::control_client client;
   std::string error;
-  if (!c.open(opt.control, error)) {
+  if (!client.connect(opt.control, error)) {
     std::fprintf(stderr, "hearsay: %s\n", error.c_str());
-    return 1;
-  }
-  if (!c.send_line(line)) {
-    std::fprintf(stderr, "hearsay: the node closed the connection\n");
     return 1;
   }
   const bool tty = ::isatty(STDOUT_FILENO) != 0 && !opt.json;
   bool progress_shown = false;
-  std::string reply;
-  while (c.read_line(reply)) {
-    if (opt.json) {
-      std::printf("%s\n", reply.c_str());
-      std::fflush(stdout);
-    }
-    fields f;
-    if (!hearsay::net::json::parse_flat(reply, f, error)) {
-      std::fprintf(stderr, "hearsay: unreadable reply: %s\n", error.c_str());
-      return 1;
-    }
-    if (f["event"] == "progress") progress_shown = true;
-    if (f["event"] != "end") {
-      if (!opt.json) show(f, tty);
-      continue;
-    }
-    if (progress_shown && tty) std::printf("\n");
-    const bool ok = f["ok"] == "true";
-    if (!opt.json) {
-      if (!ok) {
-        std::fprintf(stderr, "hearsay: %s\n", f["error"].c_str());
-      } else if (f.count("path")) {
-        std::printf("saved %s (%s, sha256 verified)\n", f["path"].c_str(), human_size(f["size"]).c_str());
-      } else if (f.count("results")) {
-        std::printf("%s result%s\n", f["results"].c_str(), f["results"] == "1" ? "" : "s");
-      } else if (f.count("files")) {
-        std::printf("sharing %s files\n", f["files"].c_str());
-      }
-    }
-    return ok ? 0 : 1;
+  progress_state progress;
+  fields end;
+  const bool answered = client.request(
+      line,
+      [&](const fields& f, const std::string& text) {
+        if (opt.json) {
+          std::printf("%s\n", text.c_str());
+          std::fflush(stdout);
+          return;
+        }
+        const auto ev = f.find("event");
+        if (ev == f.end() || ev->second == "end") return;
+        if (ev->second == "progress") progress_shown = true;
+        show(f, text, tty, progress);
+      },
+      end, error);
+  if (progress_shown && tty) std::printf("\n");
+  if (!answered) {
+    std::fprintf(stderr, "hearsay: %s\n", error.c_str());
+    return 1;
   }
-  std::fprintf(stderr, "hearsay: the node closed the connection before answering\n");
-  return 1;
+  const bool ok = end["ok"] == "true";
+  if (!opt.json) {
+    if (!ok) {
+      std::fprintf(stderr, "hearsay: %s\n", end["error"].c_str());
+    } else if (end.count("path")) {
+      std::printf("saved %s (%s, sha256 verified)\n", end["path"].c_str(), human_size(end["size"]).c_str());
+    } else if (end.count("results")) {
+      std::printf("%s result%s\n", end["results"].c_str(), end["results"] == "1" ? "" : "s");
+    } else if (end.count("files")) {
+      std::printf("sharing %s file%s\n", end["files"].c_str(), end["files"] == "1" ? "" : "s");
+    }
+  }
+  return ok ? 0 : 1;
 }
 
 std::string join(const std::vector<std::string>& words) {
@@ -258,6 +219,7 @@ int shell(const options& opt) {
 
 int main(int argc, char** argv) {
   options opt;
+  if (const char* env = std::getenv("HEARSAY_CONTROL"); env != nullptr && *env != '\0') opt.control = env;
   std::vector<std::string> positional;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];

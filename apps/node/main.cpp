@@ -2,11 +2,13 @@
 
 #include <asio.hpp>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "apps/node/settings.hpp"
 #include "transport/control.hpp"
+#include "transport/endpoint.hpp"
 #include "transport/metrics.hpp"
 #include "transport/net_node.hpp"
 
@@ -23,7 +25,8 @@ void usage(std::FILE* to) {
                "  --seed HOST:PORT     a seed node (repeatable; replaces the file's seeds)\n"
                "  --shared DIR         folder to share\n"
                "  --downloads DIR      folder for fetched files\n"
-               "  --control ADDR       local control endpoint for the CLI (default 127.0.0.1:7001)\n"
+               "  --control ADDR       local control endpoint for the CLI: host:port (default 127.0.0.1:7001)\n"
+               "                       or a unix socket path such as /run/hearsay/control.sock\n"
                "  --network NAME       overlay name; peers of another network are refused\n"
                "  --metrics ADDR       HTTP health and Prometheus metrics (default 127.0.0.1:9107; \"\" = off)\n"
                "  --log-level LEVEL    error, warn, info or debug\n"
@@ -84,13 +87,14 @@ int main(int argc, char** argv) {
       log.warn("seed " + s + ": cannot resolve (" + ec.message() + "); skipped");
       continue;
     }
+    // One address per seed, IPv4 first: a name with both kinds of records usually reaches
+    // the same host either way, and listing it twice would only bias the choice of seed.
+    std::optional<peer_addr> pick;
     for (const auto& entry : found) {
-      const auto a = entry.endpoint().address();
-      if (a.is_v4()) {
-        settings.net.overlay.seeds.push_back(peer_addr::from_ipv4(a.to_v4().to_uint(), port));
-        break;
-      }
+      const auto a = net::from_endpoint(entry.endpoint());
+      if (!pick || (a.is_ipv4() && !pick->is_ipv4())) pick = a;
     }
+    if (pick) settings.net.overlay.seeds.push_back(*pick);
   }
   if (!settings.seeds.empty() && settings.net.overlay.seeds.empty()) {
     log.error("no seed could be resolved; starting alone");
@@ -103,7 +107,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   net::control_server control(io, node, log);
-  if (auto ec = control.start(*peer_addr::parse(settings.control))) {
+  if (auto ec = control.start(settings.control)) {
     log.error("cannot open the control endpoint " + settings.control + ": " + ec.message());
     return 1;
   }

@@ -9,6 +9,7 @@
 #include <toml++/toml.h>
 
 #include "overlay/config_keys.hpp"
+#include "transport/control_client.hpp"
 
 namespace hearsay::app {
 
@@ -84,8 +85,14 @@ std::vector<key> make_keys() {
                  return {};
                }});
   k.push_back({"control", "string", [](node_settings& s, std::string_view t) -> std::string {
+                 if (net::is_unix_socket_path(t)) {
+                   // sockaddr_un holds 108 bytes, the terminating zero included.
+                   if (t.size() > 107) return "a unix socket path must be at most 107 bytes";
+                   s.control = t;
+                   return {};
+                 }
                  peer_addr a;
-                 if (auto e = set_address(t, a, false); !e.empty()) return e;
+                 if (auto e = set_address(t, a, false); !e.empty()) return e + ", or a unix socket path";
                  s.control = t;
                  return {};
                }});
@@ -215,6 +222,12 @@ node_settings::node_settings() {
   net.shared_dir = "shared";
   net.download_dir = "downloads";
   net.peers_file = "peers.txt";
+}
+
+std::vector<std::string> settings_keys() {
+  std::vector<std::string> names;
+  for (const auto& k : keys()) names.push_back(k.name);
+  return names;
 }
 
 bool split_host_port(std::string_view text, std::string& host, std::uint16_t& port) {

@@ -16,8 +16,9 @@ struct node_settings {
   net::net_config net;
   // Seed nodes as "host:port"; host names are resolved when the node starts.
   std::vector<std::string> seeds;
-  // The local control endpoint the `hearsay` CLI talks to. Loopback only by default: it
-  // can start fetches and rescans, so it is not for the open internet.
+  // The local control endpoint the `hearsay` CLI talks to: "host:port" or a unix socket
+  // path. Loopback only by default: it can start fetches and rescans, so it is not for the
+  // open internet.
   std::string control = "127.0.0.1:7001";
   // Health and Prometheus metrics over HTTP (GET /health, GET /metrics); empty: off.
   std::string metrics = "127.0.0.1:9107";
@@ -35,6 +36,9 @@ bool load_settings_text(std::string_view text, const std::string& source, node_s
 // --shared DIR, --downloads DIR, --control A, --log-level L, --network NAME,
 // --set section.key=value. Returns false with a message on a bad flag.
 bool apply_flags(const std::vector<std::string>& args, node_settings& s, std::string& error);
+
+// Every settings key, as written in a file ("network", "overlay.fanout", "limits.frame_bytes_max").
+std::vector<std::string> settings_keys();
 
 // Final checks (addresses, folders, cross-field rules).
 std::string validate(const node_settings& s);

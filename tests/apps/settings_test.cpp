@@ -2,6 +2,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <toml++/toml.h>
+
 #include "apps/node/settings.hpp"
 
 using namespace hearsay;
@@ -31,6 +37,24 @@ TEST_CASE("the example file loads and equals the defaults", "[apps]") {
   CHECK(from_file.net.limits.keepalive_timeout == defaults.net.limits.keepalive_timeout);
   CHECK(from_file.net.limits.frame.frame_bytes_max == defaults.net.limits.frame.frame_bytes_max);
   CHECK(from_file.net.limits.fetch_timeout == defaults.net.limits.fetch_timeout);
+}
+
+TEST_CASE("the example file documents every key, each with a comment", "[apps]") {
+  const std::string path = std::string(HEARSAY_SOURCE_DIR) + "/apps/node/hearsay.example.toml";
+  const auto example = toml::parse_file(path);
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  const auto names = app::settings_keys();
+  CHECK(names.size() > 50);  // the root keys, [overlay] and [limits]
+  for (const auto& name : names) {
+    INFO("key " << name);
+    const toml::node_view<const toml::node> value = example.at_path(name);
+    REQUIRE(value);
+    const auto line = value.node()->source().begin.line;
+    REQUIRE(line >= 1);
+    CHECK(lines[line - 1].find('#') != std::string::npos);
+  }
 }
 
 TEST_CASE("settings keys set what they say", "[apps]") {
@@ -111,6 +135,22 @@ TEST_CASE("flags override the file", "[apps]") {
   CHECK_FALSE(app::apply_flags({"--listen"}, s, error));
   CHECK_FALSE(app::apply_flags({"--set", "overlay.nope=1"}, s, error));
   CHECK_FALSE(app::apply_flags({"--advertise", "not-an-address"}, s, error));
+}
+
+TEST_CASE("the control endpoint is host:port or a unix socket path", "[apps]") {
+  node_settings s;
+  std::string error;
+  REQUIRE(app::load_settings_text("control = \"/run/hearsay/control.sock\"\n", "t.toml", s, error));
+  CHECK(s.control == "/run/hearsay/control.sock");
+  REQUIRE(app::apply_flags({"--control", "./node.sock"}, s, error));
+  CHECK(s.control == "./node.sock");
+  REQUIRE(app::apply_flags({"--control", "127.0.0.1:7301"}, s, error));
+  CHECK(s.control == "127.0.0.1:7301");
+  CHECK_FALSE(app::load_settings_text("control = \"localhost\"\n", "t.toml", s, error));
+  CHECK(error.rfind("t.toml:1: control: ", 0) == 0);
+  CHECK(error.find("or a unix socket path") != std::string::npos);
+  CHECK_FALSE(app::load_settings_text("control = \"/" + std::string(120, 'x') + "\"\n", "t.toml", s, error));
+  CHECK(error.find("at most 107 bytes") != std::string::npos);
 }
 
 TEST_CASE("host:port splitting", "[apps]") {

@@ -1,0 +1,49 @@
+#pragma once
+// The client side of the control protocol (control.hpp): what the `hearsay` CLI uses to talk
+// to a running node, kept here so that tests drive a node exactly as the CLI does.
+//
+// It is deliberately small and blocking (plain POSIX sockets, no event loop): a command is
+// one request line and the reply lines up to the end event. The endpoint is "host:port" for
+// TCP (loopback by default) or a path for a unix socket.
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace hearsay::net {
+
+// Whether a control endpoint names a unix socket (it contains a '/') rather than host:port.
+bool is_unix_socket_path(std::string_view endpoint);
+
+class control_client {
+ public:
+  control_client() = default;
+  ~control_client();
+  control_client(const control_client&) = delete;
+  control_client& operator=(const control_client&) = delete;
+
+  // Connects to a node's control endpoint. false with a readable message on failure.
+  bool connect(const std::string& endpoint, std::string& error);
+
+  // One reply line, parsed; `line` is the text as received (for --json output).
+  using reply_handler = std::function<void(const std::map<std::string, std::string>& fields, const std::string& line)>;
+
+  // Sends one request line and hands every reply line to on_reply, the end event included.
+  // Returns false (with error set) when the connection fails or a reply is unreadable before
+  // the end event; otherwise true, and `end` holds the end event's fields.
+  bool request(const std::string& line, const reply_handler& on_reply, std::map<std::string, std::string>& end,
+               std::string& error);
+
+ private:
+  bool send_all(const std::string& data);
+  bool read_line(std::string& line);
+
+  int fd_ = -1;
+  std::string buffer_;
+  // A reply line longer than this is refused: the node never sends one, so it is not a node.
+  static constexpr std::size_t line_bytes_max = 1u << 16;
+};
+
+}  // namespace hearsay::net

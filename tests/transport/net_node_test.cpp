@@ -109,21 +109,37 @@ struct cluster {
 TEST_CASE("real nodes join through a seed and form symmetric views", "[net]") {
   cluster c("join");
   for (int i = 0; i < 6; ++i) c.add();
+  // Whether p's active view holds n, where n holds p: the other half of a link.
+  auto reciprocated = [&](const net_node& n, const peer_addr& p) {
+    for (auto& m : c.nodes) {
+      if (m->address() == p) return m->overlay().members().is_active(n.address());
+    }
+    return false;
+  };
+  // Views are symmetric once joins settle; while a NEIGHBOR or DISCONNECT is in flight one
+  // side may already list a link the other has not yet taken (or has just dropped).
   const bool formed = c.run_until([&] {
     for (auto& n : c.nodes) {
       if (n->overlay().members().active().size() < 2) return false;
+      for (const auto& p : n->overlay().members().active()) {
+        if (!reciprocated(*n, p)) return false;
+      }
     }
     return true;
   });
-  REQUIRE(formed);
+  std::string views;
   for (auto& n : c.nodes) {
-    for (const auto& p : n->overlay().members().active()) {
-      bool found = false;
-      for (auto& m : c.nodes) {
-        if (m->address() == p) found = m->overlay().members().is_active(n->address());
-      }
-      CHECK(found);
-    }
+    views += n->address().to_string() + ":";
+    for (const auto& p : n->overlay().members().active()) views += " " + p.to_string();
+    views += "\n";
+  }
+  INFO(views);
+  REQUIRE(formed);
+  // And they stay so: nothing keeps changing once every view is full enough.
+  c.run_for(std::chrono::milliseconds(300));
+  for (auto& n : c.nodes) {
+    CHECK(n->overlay().members().active().size() >= 2);
+    for (const auto& p : n->overlay().members().active()) CHECK(reciprocated(*n, p));
   }
 }
 
@@ -224,6 +240,98 @@ TEST_CASE("an interrupted download resumes from its .part file", "[net]") {
   CHECK(c.nodes[1]->stats().fetch_bytes_served == 300'000);
   CHECK(read_file(last.path) == content);
   CHECK_FALSE(fs::exists(part));
+}
+
+TEST_CASE("a .part file with wrong bytes is fetched again from zero, even from a single holder", "[net]") {
+  cluster c("badpart");
+  c.add();
+  c.add();
+  const auto content = pattern(120'000, 8);
+  write_file(c.configs[1].shared_dir / "photo.jpg", content);
+  std::vector<std::string> problems;
+  REQUIRE_FALSE(c.nodes[1]->rescan(problems));
+  file_info info{"photo.jpg", content.size(), sha256::of(content)};
+  // An earlier attempt left 40,000 bytes, one of them wrong (a disk error, another program).
+  auto damaged = std::vector<std::uint8_t>(content.begin(), content.begin() + 40'000);
+  damaged[123] ^= 0x01;
+  const auto part = c.configs[0].download_dir / (".photo.jpg." + info.sha256.to_hex().substr(0, 8) + ".part");
+  write_file(part, damaged);
+  fetch_status last;
+  c.nodes[0]->fetch(info, {c.nodes[1]->address()}, [&](const fetch_status& s) { last = s; });
+  REQUIRE(c.run_until([&] { return last.st != fetch_status::state::running; }));
+  REQUIRE(last.st == fetch_status::state::done);
+  CHECK(read_file(last.path) == content);
+  CHECK(c.nodes[1]->stats().fetch_bytes_served == 80'000 + 120'000);  // the rest, then all of it
+  CHECK_FALSE(fs::exists(part));
+}
+
+TEST_CASE("a finished download never replaces a file already in the download folder", "[net]") {
+  temp_dir dir("placing");
+  write_file(dir.path / "report.pdf", {1, 2, 3});
+  write_file(dir.path / "report (2).pdf", {4, 5, 6});
+  write_file(dir.path / ".part-a", {7, 8, 9});
+  fs::path placed;
+  REQUIRE_FALSE(move_into_place(dir.path / ".part-a", dir.path, "report.pdf", placed));
+  CHECK(placed == dir.path / "report (3).pdf");
+  CHECK(read_file(dir.path / "report.pdf") == std::vector<std::uint8_t>{1, 2, 3});
+  CHECK(read_file(dir.path / "report (2).pdf") == std::vector<std::uint8_t>{4, 5, 6});
+  CHECK(read_file(placed) == std::vector<std::uint8_t>{7, 8, 9});
+  CHECK_FALSE(fs::exists(dir.path / ".part-a"));
+  write_file(dir.path / ".part-b", {1});
+  REQUIRE_FALSE(move_into_place(dir.path / ".part-b", dir.path, "README", placed));
+  CHECK(placed == dir.path / "README");
+}
+
+TEST_CASE("a fetch for a name that is a path is refused before touching the disk", "[net]") {
+  cluster c("badname");
+  c.add();
+  for (const char* name : {"../escape.txt", "..", "sub/dir.txt"}) {
+    fetch_status last;
+    c.nodes[0]->fetch({name, 10, sha256_digest{}}, {*peer_addr::parse("127.0.0.1:9")},
+                      [&](const fetch_status& s) { last = s; });
+    CHECK(last.st == fetch_status::state::failed);
+    CHECK(last.error.find("not a file name") != std::string::npos);
+  }
+  CHECK(fs::is_empty(c.configs[0].download_dir));
+  CHECK_FALSE(fs::exists(c.dir.path / "node0" / "escape.txt"));
+}
+
+TEST_CASE("a fetching peer that stops reading loses its transfer and frees the serving slot", "[net]") {
+  cluster c("stall");
+  c.tweak = [](net_config& cfg) {
+    cfg.limits.fetches_served_max = 1;
+    cfg.limits.fetch_timeout = micros{300'000};
+  };
+  c.add();
+  c.add();
+  // Bigger than what the kernel buffers on both sides of a loopback connection can absorb.
+  const auto big = pattern(24u << 20, 2);
+  write_file(c.configs[1].shared_dir / "big.iso", big);
+  write_file(c.configs[1].shared_dir / "small.txt", pattern(5'000, 3));
+  std::vector<std::string> problems;
+  REQUIRE_FALSE(c.nodes[1]->rescan(problems));
+  // A raw client with a tiny receive window asks for the big file and never reads.
+  asio::ip::tcp::socket s(c.io, asio::ip::tcp::v4());
+  s.set_option(asio::socket_base::receive_buffer_size(4096));  // before connecting: sets the window
+  s.connect({asio::ip::make_address("127.0.0.1"), c.nodes[1]->address().port});
+  const auto me = *peer_addr::parse("127.0.0.1:9");
+  auto frame = codec::encode_frame(me, msg_hello{"test", me, "stalling client", true});
+  const auto request = codec::encode_frame(me, msg_fetch_request{sha256::of(big), 0});
+  frame.insert(frame.end(), request.begin(), request.end());
+  asio::write(s, asio::buffer(frame));
+  const auto failed_before = c.nodes[1]->stats().connections_failed;
+  REQUIRE(c.run_until([&] { return c.nodes[1]->stats().fetches_served == 1; }));
+  // The holder notices that its writes no longer progress and gives up on that connection.
+  REQUIRE(c.run_until([&] { return c.nodes[1]->stats().connections_failed > failed_before; }));
+  CHECK(c.nodes[1]->stats().fetch_bytes_served < big.size());
+  // Its only serving slot is free again: an ordinary fetch succeeds.
+  const auto small = pattern(5'000, 3);
+  fetch_status again;
+  c.nodes[0]->fetch({"small.txt", small.size(), sha256::of(small)}, {c.nodes[1]->address()},
+                    [&](const fetch_status& st) { again = st; });
+  REQUIRE(c.run_until([&] { return again.st != fetch_status::state::running; }));
+  CHECK(again.st == fetch_status::state::done);
+  CHECK(read_file(again.path) == small);
 }
 
 TEST_CASE("a holder sending wrong bytes is caught by the hash and another holder is used", "[net]") {

@@ -38,8 +38,12 @@ std::string csv_row(const scenario& s, const run_results& r, const std::string& 
   const auto& t = r.totals;
   const auto membership = t.messages_sent - t.queries_forwarded - t.hits_sent - t.hits_relayed;
   std::string row;
+  bool first = true;
   auto add = [&](const std::string& v) {
-    if (!row.empty()) row += ',';
+    // A separator before every field but the first, even when the first is empty (a single
+    // run has no point label).
+    if (!first) row += ',';
+    first = false;
     row += v;
   };
   add(clean(point));

@@ -53,7 +53,10 @@ void usage(std::FILE* to) {
                "  in parallel processes, then writes DIR/sweep.csv and SVG plots; --emit-commands only prints\n"
                "  one command per point (for GNU parallel or a batch system), to be merged afterwards with\n"
                "hearsay-sim merge DIR\n"
-               "  merges DIR/point-*.csv into DIR/sweep.csv and draws the plots.\n");
+               "  merges DIR/point-*.csv into DIR/sweep.csv and draws the plots.\n"
+               "hearsay-sim plot FILE.csv --x COLUMN --y COLUMN[,COLUMN...] --out FILE.svg [--group COLUMN]\n"
+               "      [--title TEXT] [--x-label TEXT] [--y-label TEXT]\n"
+               "  draws a line chart of any CSV table (e.g. bench/scale.sh's results) as SVG.\n");
 }
 
 int fail(const std::string& message) {
@@ -80,6 +83,7 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty() && args[0] == "sweep") return hearsay::sim_app::run_sweep({args.begin() + 1, args.end()});
   if (!args.empty() && args[0] == "merge") return hearsay::sim_app::run_merge({args.begin() + 1, args.end()});
+  if (!args.empty() && args[0] == "plot") return hearsay::sim_app::run_plot({args.begin() + 1, args.end()});
   for (const auto& a : args) {
     if (a == "--help" || a == "-h") {
       usage(stdout);

@@ -299,4 +299,53 @@ int run_merge(const std::vector<std::string>& args) {
   return merge(args[0], false);
 }
 
+int run_plot(const std::vector<std::string>& args) {
+  const char* usage = "usage: hearsay-sim plot FILE.csv --x COLUMN --y COLUMN[,COLUMN...] --out FILE.svg "
+                      "[--group COLUMN] [--title TEXT] [--x-label TEXT] [--y-label TEXT]";
+  std::string csv, x, y, out, group, title, x_label, y_label;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    auto value = [&](std::string& into) {
+      if (i + 1 >= args.size()) return false;
+      into = args[++i];
+      return true;
+    };
+    const std::string& a = args[i];
+    bool ok = true;
+    if (a == "--x") ok = value(x);
+    else if (a == "--y") ok = value(y);
+    else if (a == "--out") ok = value(out);
+    else if (a == "--group") ok = value(group);
+    else if (a == "--title") ok = value(title);
+    else if (a == "--x-label") ok = value(x_label);
+    else if (a == "--y-label") ok = value(y_label);
+    else if (csv.empty() && !a.empty() && a[0] != '-') csv = a;
+    else return fail("plot: unknown argument '" + a + "'\n" + usage);
+    if (!ok) return fail("plot: " + a + " needs a value\n" + usage);
+  }
+  if (csv.empty() || x.empty() || y.empty() || out.empty()) return fail(usage);
+  std::error_code ec;
+  if (!fs::is_regular_file(csv, ec)) return fail(csv + ": no such file");
+  sim::table t;
+  std::string error;
+  if (!sim::table::parse(read_text(csv), t, error)) return fail(csv + ": " + error);
+  if (t.column(x) < 0) return fail(csv + ": no column '" + x + "'");
+  std::vector<std::string> ys;
+  if (!values_of(y, ys)) return fail("plot: bad --y list '" + y + "'");
+  std::vector<sim::series> data;
+  for (const auto& col : ys) {
+    if (t.column(col) < 0) return fail(csv + ": no column '" + col + "'");
+    if (!group.empty() && t.column(group) < 0) return fail(csv + ": no column '" + group + "'");
+    for (auto& s : sim::series_from(t, x, col, group)) {
+      if (ys.size() > 1 && !group.empty()) s.name = col + ", " + s.name;
+      data.push_back(std::move(s));
+    }
+  }
+  if (title.empty()) title = y + " against " + x;
+  std::ofstream file(out, std::ios::binary | std::ios::trunc);
+  file << sim::svg_chart(title, x_label.empty() ? x : x_label, y_label.empty() ? y : y_label, std::move(data));
+  file.close();
+  if (!file) return fail(out + ": cannot write");
+  return 0;
+}
+
 }  // namespace hearsay::sim_app

@@ -32,5 +32,8 @@ bool expand_sweep(const std::vector<std::pair<std::string, std::string>>& vary, 
 
 int run_sweep(const std::vector<std::string>& args);
 int run_merge(const std::vector<std::string>& args);
+// `hearsay-sim plot FILE.csv --x COL --y COL[,COL] --out FILE.svg`: a line chart of any CSV
+// table (one series per y column, or per value of --group), e.g. bench/scale.sh's results.
+int run_plot(const std::vector<std::string>& args);
 
 }  // namespace hearsay::sim_app

@@ -2,6 +2,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
+
 #include "apps/sim/sweep.hpp"
 #include "sim/plot.hpp"
 #include "sim/simulator.hpp"
@@ -89,4 +92,31 @@ TEST_CASE("per-query and summary CSV agree with the run", "[apps][sweep]") {
   CHECK(summary.number(0, "success_rate") == Approx(ok / 30).epsilon(1e-6));
   CHECK(summary.number(0, "query_messages") == Approx(messages / 30).epsilon(1e-4));
   CHECK(summary.number(0, "peers") == 400);
+  // A single run has no point label: its row still has every column in place.
+  sim::table single;
+  REQUIRE(sim::table::parse(sim::csv_header() + sim::csv_row(s, r, ""), single, error));
+  CHECK(single.rows[0][0].empty());
+  CHECK(single.number(0, "peers") == 400);
+  CHECK(single.number(0, "success_rate") == Approx(ok / 30).epsilon(1e-6));
+}
+
+TEST_CASE("plot draws one line per y column of any CSV table and refuses unknown columns", "[apps][sweep]") {
+  const auto dir = std::filesystem::absolute("plot-test");
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const auto csv = (dir / "scale.csv").string();
+  std::ofstream(csv) << "peers,wall_s,cpu_s\n10000,1.5,1.4\n100000,15,14\n1000000,160,150\n";
+  const auto svg = (dir / "scale.svg").string();
+  REQUIRE(sim_app::run_plot({csv, "--x", "peers", "--y", "wall_s,cpu_s", "--out", svg, "--title", "growth"}) == 0);
+  std::ifstream in(svg);
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  std::size_t lines = 0;
+  for (auto at = text.find("<polyline"); at != std::string::npos; at = text.find("<polyline", at + 1)) ++lines;
+  CHECK(lines == 2);
+  CHECK(text.find("growth") != std::string::npos);
+  CHECK(text.find("cpu_s") != std::string::npos);
+  CHECK(sim_app::run_plot({csv, "--x", "peers", "--y", "nonsense", "--out", svg}) == 2);
+  CHECK(sim_app::run_plot({csv, "--x", "peers", "--out", svg}) == 2);
+  CHECK(sim_app::run_plot({(dir / "missing.csv").string(), "--x", "a", "--y", "b", "--out", svg}) == 2);
+  std::filesystem::remove_all(dir);
 }

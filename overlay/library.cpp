@@ -33,6 +33,16 @@ std::vector<std::string> tokenize(std::string_view text, std::size_t tokens_max)
   return tokens;
 }
 
+std::uint64_t token_signature(const std::vector<std::string>& tokens) {
+  std::uint64_t bits = 0;
+  for (const auto& t : tokens) {
+    std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a: stable across runs and platforms
+    for (char c : t) h = (h ^ static_cast<std::uint8_t>(c)) * 0x100000001b3ULL;
+    bits |= std::uint64_t{1} << ((h ^ (h >> 32)) & 63);
+  }
+  return bits;
+}
+
 criteria criteria::parse(std::string_view text) {
   criteria c;
   while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
@@ -44,6 +54,7 @@ criteria criteria::parse(std::string_view text) {
   c.tokens = tokenize(text);
   std::sort(c.tokens.begin(), c.tokens.end());
   c.tokens.erase(std::unique(c.tokens.begin(), c.tokens.end()), c.tokens.end());
+  c.signature = token_signature(c.tokens);
   return c;
 }
 
@@ -51,14 +62,16 @@ void library::add(file_info file) {
   auto tokens = tokenize(file.name, 64);
   std::sort(tokens.begin(), tokens.end());
   tokens.erase(std::unique(tokens.begin(), tokens.end()), tokens.end());
+  const std::uint64_t signature = token_signature(tokens);
   for (auto& e : entries_) {
     if (e.file.sha256 == file.sha256) {
       e.file = std::move(file);
       e.tokens = std::move(tokens);
+      e.signature = signature;
       return;
     }
   }
-  entries_.push_back(entry{std::move(file), std::move(tokens)});
+  entries_.push_back(entry{std::move(file), std::move(tokens), signature});
 }
 
 bool library::remove(const sha256_digest& digest) {
@@ -83,7 +96,7 @@ std::vector<file_info> library::match(const criteria& c, std::size_t max_results
     bool hit = false;
     if (c.digest) {
       hit = e.file.sha256 == *c.digest;
-    } else {
+    } else if ((c.signature & ~e.signature) == 0) {
       // Both token lists are sorted and unique: one merge pass decides inclusion.
       hit = std::includes(e.tokens.begin(), e.tokens.end(), c.tokens.begin(), c.tokens.end());
     }

@@ -21,10 +21,17 @@ namespace hearsay {
 // Lower-case alphanumeric tokens of text, in order; at most tokens_max of them.
 std::vector<std::string> tokenize(std::string_view text, std::size_t tokens_max = 32);
 
+// A 64-bit set with one bit per token (a one-hash Bloom filter): if the tokens of a query
+// are all among a file's, the query's bits are all among the file's.
+std::uint64_t token_signature(const std::vector<std::string>& tokens);
+
 // Parsed query criteria.
 struct criteria {
   std::vector<std::string> tokens;
   std::optional<sha256_digest> digest;
+  // One bit per token (token_signature): a file whose own bits miss one of these cannot
+  // match, which library::match checks before comparing strings. 0 skips that check.
+  std::uint64_t signature = 0;
   bool empty() const { return tokens.empty() && !digest; }
   static criteria parse(std::string_view text);
 };
@@ -51,6 +58,7 @@ class library {
   struct entry {
     file_info file;
     std::vector<std::string> tokens;  // sorted, unique
+    std::uint64_t signature = 0;      // token_signature of tokens
   };
   std::vector<entry> entries_;
 };

@@ -70,7 +70,7 @@ void dup_cache::grow() {
 }
 
 void dup_cache::evict_front() {
-  erase(order_[head_]);
+  erase(order_[head_].id);
   head_ = (head_ + 1) % order_.size();
   --count_;
 }
@@ -87,9 +87,14 @@ dup_cache::entry& dup_cache::insert(query_id id, micros now, const entry& value)
   }
   // Drop expired ids from the front, then the oldest live one if the cache is full.
   while (count_ > 0) {
-    slot* oldest = lookup(order_[head_]);
-    HEARSAY_ASSERT(oldest != nullptr);
-    if (now - oldest->value.seen_at <= lifetime_ && count_ < capacity_) break;
+    if (count_ < capacity_) {
+      // The ring's time is when the id was inserted; a refresh in place (above) may have made
+      // the entry younger since, so an id the ring calls expired is checked in the table.
+      if (now - order_[head_].inserted <= lifetime_) break;
+      slot* oldest = lookup(order_[head_].id);
+      HEARSAY_ASSERT(oldest != nullptr);
+      if (now - oldest->value.seen_at <= lifetime_) break;
+    }
     evict_front();
   }
   if (count_ == order_.size()) {
@@ -97,9 +102,9 @@ dup_cache::entry& dup_cache::insert(query_id id, micros now, const entry& value)
     HEARSAY_ASSERT(order_.size() < capacity_);
     std::rotate(order_.begin(), order_.begin() + static_cast<std::ptrdiff_t>(head_), order_.end());
     head_ = 0;
-    order_.push_back(id);
+    order_.push_back(ring_entry{id, now});
   } else {
-    order_[(head_ + count_) % order_.size()] = id;
+    order_[(head_ + count_) % order_.size()] = ring_entry{id, now};
   }
   ++count_;
   if (count_ * 4 > slots_.size() * 3) grow();

@@ -65,7 +65,13 @@ class dup_cache {
   std::uint32_t capacity_;
   micros lifetime_;
   std::vector<slot> slots_;      // power-of-two size, at most 3/4 full
-  std::vector<query_id> order_;  // ring of ids in insertion order
+  // Ring of ids in insertion order, each with the time it was inserted: the expiry of the
+  // oldest id is decided without probing the table (a cache miss per insert otherwise).
+  struct ring_entry {
+    query_id id = 0;
+    micros inserted{0};
+  };
+  std::vector<ring_entry> order_;
   std::size_t head_ = 0;         // oldest position in order_
   std::size_t count_ = 0;        // ids held (in both the ring and the table)
 };

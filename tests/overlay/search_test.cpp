@@ -272,6 +272,38 @@ TEST_CASE("dup_cache: bounded by capacity and lifetime", "[search]") {
   CHECK(cache.find(6, micros{550}) != nullptr);
 }
 
+TEST_CASE("the token signature never hides a match: match agrees with a plain token check", "[search]") {
+  // Names and queries built from a small vocabulary, so that many queries share bits with
+  // files they do not match (and some signatures collide).
+  const std::vector<std::string> words = {"alpha", "beta", "gamma", "delta", "file", "000123", "000124",
+                                          "x", "y", "z", "photo", "photos", "mp4", "zip", "2019", "2020"};
+  rng r(42);
+  library lib;
+  std::vector<std::vector<std::string>> file_tokens;
+  for (std::uint8_t i = 0; i < 60; ++i) {
+    std::string name;
+    for (int k = 0, n = 1 + static_cast<int>(r.below(4)); k < n; ++k) name += words[r.below(words.size())] + "_";
+    lib.add(make_file(name, i));
+    file_tokens.push_back(criteria::parse(name).tokens);
+  }
+  std::size_t matched = 0, prefiltered = 0;
+  for (std::size_t q = 0; q < 400; ++q) {
+    std::string text;
+    for (int k = 0, n = 1 + static_cast<int>(r.below(3)); k < n; ++k) text += words[r.below(words.size())] + " ";
+    const auto c = criteria::parse(text);
+    std::size_t expected = 0;
+    for (const auto& t : file_tokens) {
+      const bool has_all = std::includes(t.begin(), t.end(), c.tokens.begin(), c.tokens.end());
+      if (has_all) ++expected;
+      if (!has_all && (c.signature & ~token_signature(t)) != 0) ++prefiltered;
+    }
+    CHECK(lib.match(c, 1000).size() == expected);
+    matched += expected;
+  }
+  CHECK(matched > 0);
+  CHECK(prefiltered > 0);  // the signature does turn files away before any string compare
+}
+
 TEST_CASE("library matching: all tokens, any case, or an exact digest", "[search]") {
   library lib;
   lib.add(make_file("Holiday_Photos-2019.zip", 1));

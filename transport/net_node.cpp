@@ -103,7 +103,14 @@ struct fetch_job {
 struct link : std::enable_shared_from_this<link> {
   enum class role : std::uint8_t { overlay, fetch_client, fetch_server };
 
-  link(asio::io_context& io, const codec::limits& lim) : socket(io), reader(lim) {}
+  link(asio::io_context& io, const codec::limits& lim) : socket(io), reader(lim), hold(io) {}
+
+  // A frame waiting to be written, and when it may be (net_config::send_delay; with no
+  // delay, at once). Due times grow along the queue, so holding frames keeps their order.
+  struct outgoing {
+    std::vector<std::uint8_t> bytes;
+    micros due{0};
+  };
 
   tcp::socket socket;
   role kind = role::overlay;
@@ -120,10 +127,12 @@ struct link : std::enable_shared_from_this<link> {
 
   codec::frame_reader reader;
   std::array<std::uint8_t, 1 << 16> rbuf{};
-  std::deque<std::vector<std::uint8_t>> queue;
+  std::deque<outgoing> queue;
   std::size_t queued_bytes = 0;
   bool writing = false;
   micros write_started{0};  // when the write in progress began
+  asio::steady_timer hold;  // wakes the writer when the first held frame is due
+  bool hold_armed = false;
 
   // Serving a transfer on this connection.
   std::FILE* serving = nullptr;
@@ -430,7 +439,8 @@ struct net_node::impl final : host {
       fail(l, "send queue full (slow reader)");
       return;
     }
-    l->queue.emplace_back(bytes.begin(), bytes.end());
+    const micros due = cfg.send_delay.count() > 0 ? now() + cfg.send_delay : micros{0};
+    l->queue.push_back({std::vector<std::uint8_t>(bytes.begin(), bytes.end()), due});
     l->queued_bytes += bytes.size();
     ++stats.frames_out;
     if (l->connected) write(l);
@@ -438,9 +448,13 @@ struct net_node::impl final : host {
 
   void write(const link_ptr& l) {
     if (l->writing || l->dead || l->queue.empty()) return;
+    if (cfg.send_delay.count() > 0 && l->queue.front().due > now()) {
+      hold_until_due(l);
+      return;
+    }
     l->writing = true;
     l->write_started = now();
-    asio::async_write(l->socket, asio::buffer(l->queue.front()),
+    asio::async_write(l->socket, asio::buffer(l->queue.front().bytes),
                       [this, l](const std::error_code& ec, std::size_t n) {
                         l->writing = false;
                         if (l->dead) return;
@@ -449,7 +463,7 @@ struct net_node::impl final : host {
                           return;
                         }
                         stats.bytes_out += n;
-                        l->queued_bytes -= l->queue.front().size();
+                        l->queued_bytes -= l->queue.front().bytes.size();
                         l->queue.pop_front();
                         l->last_tx = now();
                         if (l->serving != nullptr) pump(l);
@@ -459,6 +473,19 @@ struct net_node::impl final : host {
                         }
                         write(l);
                       });
+  }
+
+  // The emulated link delay: one timer per link, armed for the frame at the head of its
+  // queue; the frames behind it are due no earlier, so they wait for the writer's next turn.
+  void hold_until_due(const link_ptr& l) {
+    if (l->hold_armed) return;
+    l->hold_armed = true;
+    l->hold.expires_at(epoch + l->queue.front().due);
+    l->hold.async_wait([this, l](const std::error_code& ec) {
+      l->hold_armed = false;
+      if (ec || l->dead) return;
+      write(l);
+    });
   }
 
   void read(const link_ptr& l) {
@@ -536,6 +563,7 @@ struct net_node::impl final : host {
     std::error_code ec;
     l->socket.shutdown(tcp::socket::shutdown_both, ec);
     l->socket.close(ec);
+    l->hold.cancel();
     if (l->serving != nullptr) {
       std::fclose(l->serving);
       l->serving = nullptr;
@@ -901,9 +929,10 @@ void net_node::stop(std::function<void()> done) {
   }
   m.jobs.clear();
   m.wake.cancel();
-  // Give queued goodbyes a moment to leave, then close whatever is left.
+  // Give queued goodbyes a moment to leave (held frames their emulated delay on top), then
+  // close whatever is left.
   for (auto& l : std::vector<link_ptr>(m.all.begin(), m.all.end())) m.close_after_flush(l);
-  auto grace = std::make_shared<asio::steady_timer>(m.io, std::chrono::milliseconds(500));
+  auto grace = std::make_shared<asio::steady_timer>(m.io, std::chrono::milliseconds(500) + m.cfg.send_delay);
   grace->async_wait([this, grace, done = std::move(done), w = std::weak_ptr<int>(m.alive)](const std::error_code&) {
     if (w.expired()) return;  // the node was destroyed first; its destructor closed everything
     for (auto& l : std::vector<link_ptr>(impl_->all.begin(), impl_->all.end())) impl_->close_now(l);

@@ -72,6 +72,12 @@ struct net_config {
   // seeds are down. Empty: nothing is remembered.
   std::filesystem::path peers_file;
   net_limits limits;
+  // Testing and calibration only: every frame sent on any link is held this long before it
+  // is written, an emulated one-way link delay standing in for `tc netem delay` on kernels
+  // without netem (apps/deploy/netns-net.sh, apps/deploy/calibrate.sh). It delays frames,
+  // not the TCP handshake, and keeps each link's frames in order. A held frame is not yet
+  // being written, so the stalled-reader cutoff does not count the hold. 0: off.
+  micros send_delay{0};
   std::uint64_t seed = 0;  // random seed of the node; 0 draws one
   std::string agent = "hearsay/0.1";
 };

@@ -138,6 +138,9 @@ std::vector<key> make_keys() {
                          [](node_settings& s) -> micros& { return s.net.limits.keepalive_timeout; }));
   k.push_back(limit_time("limits.fetch_timeout_s", 1'000'000, 1, 86'400,
                          [](node_settings& s) -> micros& { return s.net.limits.fetch_timeout; }));
+  // Testing only: an emulated one-way delay on every frame sent (see net_config::send_delay).
+  k.push_back(limit_time("emulation.send_delay_ms", 1'000, 0, 10'000,
+                         [](node_settings& s) -> micros& { return s.net.send_delay; }));
   return k;
 }
 
@@ -336,6 +339,14 @@ std::string validate(const node_settings& s) {
   }
   if (s.net.limits.fetch_chunk_bytes + 1024 > s.net.limits.frame.frame_bytes_max) {
     return "limits.fetch_chunk_bytes must leave room in limits.frame_bytes_max";
+  }
+  // A HELLO held for the emulated delay must still arrive within the connect timeout, and a
+  // JOIN or NEIGHBOR request and its answer (two held frames) within the request timeout.
+  if (s.net.send_delay >= s.net.limits.connect_timeout) {
+    return "emulation.send_delay_ms must be below limits.connect_timeout_ms";
+  }
+  if (2 * s.net.send_delay >= s.net.overlay.membership.request_timeout) {
+    return "emulation.send_delay_ms must be below half of overlay.request_timeout_ms";
   }
   return {};
 }

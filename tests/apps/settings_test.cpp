@@ -37,6 +37,8 @@ TEST_CASE("the example file loads and equals the defaults", "[apps]") {
   CHECK(from_file.net.limits.keepalive_timeout == defaults.net.limits.keepalive_timeout);
   CHECK(from_file.net.limits.frame.frame_bytes_max == defaults.net.limits.frame.frame_bytes_max);
   CHECK(from_file.net.limits.fetch_timeout == defaults.net.limits.fetch_timeout);
+  CHECK(from_file.net.send_delay == defaults.net.send_delay);
+  CHECK(defaults.net.send_delay == micros{0});  // the emulated link delay is off unless asked for
 }
 
 TEST_CASE("the example file documents every key, each with a comment", "[apps]") {
@@ -135,6 +137,22 @@ TEST_CASE("flags override the file", "[apps]") {
   CHECK_FALSE(app::apply_flags({"--listen"}, s, error));
   CHECK_FALSE(app::apply_flags({"--set", "overlay.nope=1"}, s, error));
   CHECK_FALSE(app::apply_flags({"--advertise", "not-an-address"}, s, error));
+}
+
+TEST_CASE("the emulated link delay is set in milliseconds and must fit the timeouts", "[apps]") {
+  node_settings s;
+  std::string error;
+  REQUIRE(app::load_settings_text("[emulation]\nsend_delay_ms = 20\n", "t.toml", s, error));
+  CHECK(s.net.send_delay == micros{20'000});
+  CHECK(app::validate(s).empty());
+  REQUIRE(app::apply_flags({"--set", "emulation.send_delay_ms=35"}, s, error));
+  CHECK(s.net.send_delay == micros{35'000});
+  CHECK_FALSE(app::apply_flags({"--set", "emulation.send_delay_ms=10001"}, s, error));
+  // A JOIN and its answer are each held once: together they must fit the request timeout.
+  REQUIRE(app::apply_flags({"--set", "emulation.send_delay_ms=1000"}, s, error));
+  CHECK(app::validate(s) == "emulation.send_delay_ms must be below half of overlay.request_timeout_ms");
+  REQUIRE(app::apply_flags({"--set", "overlay.request_timeout_ms=10000", "--set", "limits.connect_timeout_ms=800"}, s, error));
+  CHECK(app::validate(s) == "emulation.send_delay_ms must be below limits.connect_timeout_ms");
 }
 
 TEST_CASE("the control endpoint is host:port or a unix socket path", "[apps]") {

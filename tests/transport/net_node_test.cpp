@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <asio.hpp>
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -403,6 +404,100 @@ TEST_CASE("garbage on a connection drops that connection only", "[net]") {
   // The real neighbour is untouched.
   CHECK(c.nodes[0]->overlay().members().active().size() == 1);
   CHECK(c.nodes[0]->links() == 1);
+}
+
+TEST_CASE("an emulated link delay holds every frame: a hit comes back no sooner than two delays", "[net][delay]") {
+  // The delay stands in for `tc netem delay`: a query goes one way and its hit the other, so
+  // with a one-way delay D on every link the first hit of a one-hop search takes at least
+  // 2 D. Only this lower bound is checked; how much longer it takes depends on the machine.
+  const micros delay{40'000};
+  cluster c("delay");
+  c.tweak = [&](net_config& cfg) { cfg.send_delay = delay; };
+  c.add();
+  c.add();
+  write_file(c.configs[1].shared_dir / "slow link.txt", pattern(1'000, 3));
+  std::vector<std::string> problems;
+  REQUIRE_FALSE(c.nodes[1]->rescan(problems));
+  REQUIRE(c.run_until([&] { return c.nodes[0]->overlay().members().active().size() == 1; }));
+
+  std::vector<search_hit> hits;
+  const auto asked = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::duration waited{};
+  c.nodes[0]->search("slow link", [&](const search_hit& h) {
+    if (hits.empty()) waited = std::chrono::steady_clock::now() - asked;
+    hits.push_back(h);
+  });
+  REQUIRE(c.run_until([&] { return !hits.empty(); }));
+  CHECK(hits[0].holder == c.nodes[1]->address());
+  CHECK(hits[0].hops == 1);
+  CHECK(hits[0].latency >= 2 * delay);
+  CHECK(waited >= 2 * delay);
+  // Frames that were held are not "being written": no link was cut as a stalled reader.
+  CHECK(c.nodes[0]->stats().slow_readers_cut == 0);
+  CHECK(c.nodes[0]->overlay().members().active().size() == 1);
+}
+
+TEST_CASE("frames held by the emulated delay leave in the order they were sent", "[net][delay]") {
+  // A bare client says HELLO, then sends PINGs in two bursts; the node answers each with a
+  // PONG carrying the same nonce. Every answer is held for the delay, and they must come
+  // back in order, the first no sooner than one delay after its PING was sent.
+  const micros delay{30'000};
+  cluster c("delay-order");
+  c.tweak = [&](net_config& cfg) { cfg.send_delay = delay; };
+  c.add();
+  const auto me = *peer_addr::parse("127.0.0.1:9");
+  asio::ip::tcp::socket s(c.io);
+  s.connect({asio::ip::make_address("127.0.0.1"), c.nodes[0]->address().port});
+  asio::write(s, asio::buffer(codec::encode_frame(me, msg_hello{"test", me, "bare client", false})));
+
+  std::vector<message> got;
+  std::size_t undecodable = 0;
+  std::chrono::steady_clock::time_point first_pong_at{};
+  codec::frame_reader reader(codec::limits{});
+  std::array<std::uint8_t, 4096> buf{};
+  std::function<void()> pull = [&] {
+    s.async_read_some(asio::buffer(buf), [&](const std::error_code& ec, std::size_t n) {
+      if (ec || !reader.feed(std::span(buf.data(), n))) return;
+      for (auto frame = reader.next(); !frame.empty(); frame = reader.next()) {
+        auto r = codec::decode(frame, codec::limits{});
+        if (!r.ok()) {
+          ++undecodable;
+          continue;
+        }
+        if (std::holds_alternative<msg_pong>(r.value.msg) && first_pong_at == std::chrono::steady_clock::time_point{}) {
+          first_pong_at = std::chrono::steady_clock::now();
+        }
+        got.push_back(std::move(r.value.msg));
+      }
+      pull();
+    });
+  };
+  pull();
+
+  auto send_pings = [&](std::uint64_t from, std::uint64_t to) {
+    std::vector<std::uint8_t> burst;
+    for (std::uint64_t n = from; n <= to; ++n) {
+      const auto frame = codec::encode_frame(me, msg_ping{n});
+      burst.insert(burst.end(), frame.begin(), frame.end());
+    }
+    asio::write(s, asio::buffer(burst));
+  };
+  const auto first_sent = std::chrono::steady_clock::now();
+  send_pings(1, 50);
+  c.run_for(std::chrono::milliseconds(10));  // the second burst is held while the first still waits
+  send_pings(51, 100);
+  REQUIRE(c.run_until([&] { return got.size() >= 101; }));
+
+  REQUIRE(std::holds_alternative<msg_hello>(got[0]));
+  for (std::uint64_t n = 1; n <= 100; ++n) {
+    INFO("frame " << n);
+    const auto* pong = std::get_if<msg_pong>(&got[n]);
+    REQUIRE(pong != nullptr);
+    CHECK(pong->nonce == n);
+  }
+  CHECK(undecodable == 0);
+  CHECK(first_pong_at - first_sent >= delay);
+  CHECK(c.nodes[0]->stats().frames_bad == 0);
 }
 
 TEST_CASE("a restarted node rejoins through remembered peers when its seed is gone", "[net]") {

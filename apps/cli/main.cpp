@@ -23,15 +23,36 @@ struct options {
   // HEARSAY_CONTROL in the environment overrides this default; --control overrides both.
   std::string control = "127.0.0.1:7001";
   bool json = false;
-  int wait_s = 3;
+  long wait_ms = 3'000;
 };
+
+// "--wait" in seconds, whole or with up to three decimals ("3", "0.25"): milliseconds, or -1
+// when the text is not such a number.
+long parse_wait_ms(const std::string& text) {
+  const auto dot = text.find('.');
+  const std::string whole = text.substr(0, dot);
+  const std::string frac = dot == std::string::npos ? "" : text.substr(dot + 1);
+  const auto digits = [](const std::string& t) {
+    return std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (whole.empty() || whole.size() > 3 || !digits(whole) || frac.size() > 3 || !digits(frac)) return -1;
+  if (dot != std::string::npos && frac.empty()) return -1;
+  long ms = std::stol(whole) * 1000;
+  long scale = 100;
+  for (char c : frac) {
+    ms += (c - '0') * scale;
+    scale /= 10;
+  }
+  return ms;
+}
 
 void usage(std::FILE* to) {
   std::fprintf(to,
                "usage: hearsay [--control ADDR] [--json] [--wait SECONDS] COMMAND [ARGS]\n"
                "Talks to a running hearsay-node over its control endpoint: host:port (default\n"
                "127.0.0.1:7001, or $HEARSAY_CONTROL) or a unix socket path.\n\n"
-               "  search WORDS...       search the overlay; prints hits as they arrive (--wait SECONDS, default 3)\n"
+               "  search WORDS...       search the overlay; prints hits as they arrive for --wait SECONDS\n"
+               "                        (default 3; decimals allowed, e.g. 0.5)\n"
                "  fetch SHA256|N        download a file: a digest, or a result number of the last search\n"
                "  results               the numbered results of the last search\n"
                "  peers                 the node's active and passive views\n"
@@ -166,7 +187,7 @@ int run_command(const options& opt, const std::string& cmd, const std::vector<st
       return 2;
     }
     return request(opt, "{\"cmd\":\"search\",\"words\":" + json::quote(join(rest)) +
-                            ",\"wait_ms\":" + std::to_string(opt.wait_s * 1000) + "}");
+                            ",\"wait_ms\":" + std::to_string(opt.wait_ms) + "}");
   }
   if (cmd == "fetch") {
     if (rest.size() != 1) {
@@ -234,9 +255,9 @@ int main(int argc, char** argv) {
       if (a == "--control") {
         opt.control = v;
       } else {
-        opt.wait_s = std::atoi(v.c_str());
-        if (opt.wait_s < 1 || opt.wait_s > 120) {
-          std::fprintf(stderr, "hearsay: --wait takes 1 to 120 seconds\n");
+        opt.wait_ms = parse_wait_ms(v);
+        if (opt.wait_ms < 1 || opt.wait_ms > 120'000) {
+          std::fprintf(stderr, "hearsay: --wait takes 0.001 to 120 seconds\n");
           return 2;
         }
       }

@@ -8,10 +8,12 @@
 namespace hearsay {
 
 namespace {
-bool contains(const std::vector<peer_addr>& v, const peer_addr& p) {
+template <typename View>
+bool contains(const View& v, const peer_addr& p) {
   return std::find(v.begin(), v.end(), p) != v.end();
 }
-bool erase_one(std::vector<peer_addr>& v, const peer_addr& p) {
+template <typename View>
+bool erase_one(View& v, const peer_addr& p) {
   auto it = std::find(v.begin(), v.end(), p);
   if (it == v.end()) return false;
   v.erase(it);

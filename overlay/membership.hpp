@@ -16,6 +16,7 @@
 #include "overlay/host.hpp"
 #include "overlay/messages.hpp"
 #include "overlay/rng.hpp"
+#include "overlay/small_vector.hpp"
 #include "overlay/stats.hpp"
 #include "overlay/token_bucket.hpp"
 
@@ -85,7 +86,8 @@ class membership {
   host& host_;
   node_stats& stats_;
 
-  std::vector<peer_addr> active_;
+  // Read on every message; inline up to 8 (the default view is 5), on the heap beyond.
+  small_vector<peer_addr, 8> active_;
   std::vector<peer_addr> passive_;
   std::vector<peer_addr> last_shuffle_sent_;
 

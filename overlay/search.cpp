@@ -377,7 +377,7 @@ bool searcher::admit(micros now, const peer_addr& from) {
   auto it = std::find_if(buckets_.begin(), buckets_.end(), [&](const bucket& b) { return b.peer == from; });
   if (it == buckets_.end()) {
     if (buckets_.size() >= 2 * members_.active().size() + 2) {
-      std::erase_if(buckets_, [&](const bucket& b) { return !members_.is_active(b.peer); });
+      buckets_.erase_if([&](const bucket& b) { return !members_.is_active(b.peer); });
     }
     buckets_.push_back(bucket{from, token_bucket(cfg_.queries_per_neighbor_per_s, cfg_.queries_per_neighbor_burst, now)});
     it = buckets_.end() - 1;

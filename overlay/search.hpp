@@ -22,6 +22,7 @@
 #include "overlay/membership.hpp"
 #include "overlay/messages.hpp"
 #include "overlay/rng.hpp"
+#include "overlay/small_vector.hpp"
 #include "overlay/stats.hpp"
 #include "overlay/token_bucket.hpp"
 
@@ -133,7 +134,7 @@ class searcher {
     peer_addr peer;
     token_bucket tokens;
   };
-  std::vector<bucket> buckets_;
+  small_vector<bucket, 8> buckets_;  // inline: looked up on every query copy
   // Sends to addresses named by a message rather than to a neighbour (direct hits to a
   // query's origin, walkers' check-backs): rate-limited, so that a forged origin cannot turn
   // the overlay into an amplifier aimed at a third party.

@@ -84,6 +84,17 @@ class small_vector {
     --size_;
     return at;
   }
+  // Removes every element for which pred holds, keeping the order of the rest.
+  template <typename Pred>
+  std::size_t erase_if(Pred pred) {
+    T* out = begin();
+    for (T* in = begin(); in != end(); ++in) {
+      if (!pred(*in)) *out++ = *in;
+    }
+    const auto removed = static_cast<std::size_t>(end() - out);
+    size_ -= removed;
+    return removed;
+  }
   void clear() { size_ = 0; }
   void reserve(std::size_t n) {
     if (n > capacity_) grow(n);

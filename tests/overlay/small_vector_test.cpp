@@ -46,6 +46,13 @@ TEST_CASE("small_vector keeps order through growth past its inline size, erase, 
   CHECK(small_moved[0] == model[2]);
   std::span<const peer_addr> view = small_moved;
   CHECK(view.size() == 1);
+  small_moved.push_back(model[0]);
+  small_moved.push_back(model[2]);
+  small_moved.push_back(model[3]);
+  CHECK(small_moved.erase_if([&](const peer_addr& p) { return p == model[2]; }) == 2);
+  REQUIRE(small_moved.size() == 2);
+  CHECK(small_moved[0] == model[0]);
+  CHECK(small_moved[1] == model[3]);
   small_moved.clear();
   CHECK(small_moved.empty());
 }

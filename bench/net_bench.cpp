@@ -1,18 +1,30 @@
 // Real nodes on loopback, in this process: 30 hearsay nodes on one io_context (one thread),
 // joined through a seed. Measures time from search to first hit (p50/p99, and per overlay
 // hop), how many query copies the cluster handles per second, and fetch throughput with
-// SHA-256 verification.
+// SHA-256 verification. Then one node alone on its own thread, fed by plain sockets: how many
+// queries per second it takes in and forwards, also per second of its own CPU time.
 
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <array>
 #include <asio.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <limits>
 #include <memory>
+#include <span>
+#include <string>
+#include <thread>
 #include <vector>
 
+#include <sys/resource.h>
+#include <time.h>
+
+#include "overlay/codec.hpp"
+#include "transport/endpoint.hpp"
 #include "transport/net_node.hpp"
 
 namespace {
@@ -141,5 +153,314 @@ void bm_real_fetch_throughput(benchmark::State& state) {
   state.counters["MB/s"] = benchmark::Counter(static_cast<double>(total) / 1e6, benchmark::Counter::kIsRate);
 }
 BENCHMARK(bm_real_fetch_throughput)->Iterations(3)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// ---- one node's forwarding throughput ----------------------------------------------------
+//
+// The node under test runs alone on its own io_context and thread. Its neighbours are plain
+// sockets in the benchmark thread that speak just enough of the protocol (HELLO, then a
+// NEIGHBOR request) to sit in its active view: one source that streams new queries into it
+// with TTL 2, and `sinks` that only read and count the copies it forwards with TTL 1 (which
+// a real peer would not forward any further). The neighbours do no overlay work of their
+// own, so the benchmark thread's core is spent on writing and reading bytes, and what is
+// measured is the node: its own counters and the CPU time of its thread. The node shares no
+// files, so it answers nothing: the figure is receiving, duplicate checking and forwarding.
+// The sinks never speak after their request, so a rig must not live as long as the node's
+// keepalive timeout (45 s); one run takes about 5 s.
+
+// Counts length-prefixed frames in a byte stream without decoding them.
+struct frame_counter {
+  std::uint64_t frames = 0;
+  std::uint32_t body_left = 0;  // bytes of the current frame's body still to come
+  std::uint32_t prefix = 0;     // the length prefix being assembled, little-endian
+  std::uint32_t prefix_have = 0;
+
+  void feed(std::span<const std::uint8_t> bytes) {
+    std::size_t i = 0;
+    while (i < bytes.size()) {
+      if (body_left > 0) {
+        const auto k = std::min<std::size_t>(body_left, bytes.size() - i);
+        body_left -= static_cast<std::uint32_t>(k);
+        i += k;
+        if (body_left == 0) ++frames;
+        continue;
+      }
+      prefix |= std::uint32_t{bytes[i++]} << (8 * prefix_have);
+      if (++prefix_have == codec::prefix_bytes) {
+        body_left = prefix;
+        prefix = 0;
+        prefix_have = 0;
+        if (body_left == 0) ++frames;
+      }
+    }
+  }
+};
+
+// A neighbour of the node under test that is only a socket.
+struct raw_peer {
+  explicit raw_peer(asio::io_context& io) : socket(io) {}
+  asio::ip::tcp::socket socket;
+  peer_addr self;            // its advertised address: the socket's own local address
+  frame_counter counter;     // frames the node sent it
+  std::uint64_t baseline = 0;  // frames counted before the measurement (HELLO, NEIGHBOR_REPLY)
+  std::array<std::uint8_t, 1 << 16> buffer{};
+};
+
+class forwarding_rig {
+ public:
+  // What the node under test says about itself, read on its own thread.
+  struct sample {
+    node_stats overlay;
+    net::transport_stats transport;
+    std::size_t active = 0;
+    std::chrono::nanoseconds cpu{0};        // its thread, user and system
+    std::chrono::microseconds cpu_system{0};  // of which in the kernel
+    // Time its thread was ready to run but waited for a core (Linux schedstat; -1 when
+    // unknown): on a shared machine, what keeps the node below one core.
+    std::chrono::nanoseconds runqueue_wait{-1};
+  };
+  struct result {
+    sample before, after;
+    std::chrono::nanoseconds wall{0};
+    std::uint64_t sent = 0;       // queries the source wrote
+    std::uint64_t delivered = 0;  // query copies the sinks read, all together
+  };
+
+  // Queries in flight (written by the source, not yet read back at every sink). A bound, so
+  // that the node's per-link send queues (net_limits::send_queue_frames_max, 8192) never
+  // fill while the node keeps up; 2048 queries are ~25 ms of work for it at fan-out 4, enough
+  // to keep it busy between the benchmark thread's turns.
+  static constexpr std::uint64_t window = 2048;
+  // Queries per write on the source's socket.
+  static constexpr std::uint64_t batch = 64;
+
+  explicit forwarding_rig(std::size_t sinks) : log_(net::log_level::error) {
+    net::net_config cfg;
+    cfg.listen = *peer_addr::parse("127.0.0.1:0", 0, true);
+    cfg.network = "bench";
+    cfg.seed = 7;
+    cfg.overlay.search.queries_per_neighbor_per_s = 0;  // the subject, not a limit, is measured
+    cfg.overlay.search.fanout = 4;
+    node_ = std::make_unique<net::net_node>(node_io_, cfg, log_);
+    if (auto ec = node_->start()) {
+      error_ = "cannot start the node: " + ec.message();
+      return;
+    }
+    node_thread_ = std::thread([this] { node_io_.run(); });
+    for (std::size_t i = 0; i <= sinks && error_.empty(); ++i) connect();
+    if (!error_.empty()) return;
+    for (auto& p : peers_) read(*p);
+    // The node takes each NEIGHBOR request while its active view has room (source + sinks
+    // must fit in view_size_active).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (error_.empty() && snapshot().active < peers_.size() && std::chrono::steady_clock::now() < deadline) {
+      io_.run_for(std::chrono::milliseconds(5));
+    }
+    if (error_.empty() && snapshot().active != peers_.size()) {
+      error_ = "the node's active view did not take the source and every sink";
+    }
+  }
+
+  ~forwarding_rig() {
+    guard_.reset();
+    node_io_.stop();
+    if (node_thread_.joinable()) node_thread_.join();
+    // The node's loop has stopped: the node is destroyed on this thread, then its peers.
+    node_.reset();
+    for (auto& p : peers_) {
+      std::error_code ec;
+      p->socket.close(ec);
+    }
+  }
+  forwarding_rig(const forwarding_rig&) = delete;
+  forwarding_rig& operator=(const forwarding_rig&) = delete;
+
+  const std::string& error() const { return error_; }
+
+  // Streams queries into the node for `duration`, then waits until every sink has read every
+  // query sent, so the counters cover whole queries.
+  result run(std::chrono::milliseconds duration) {
+    result r;
+    for (auto& p : peers_) p->baseline = p->counter.frames;
+    sent_ = 0;
+    sending_ = true;
+    r.before = snapshot();
+    const auto t0 = std::chrono::steady_clock::now();
+    pump();
+    while (error_.empty() && std::chrono::steady_clock::now() - t0 < duration) {
+      io_.run_for(std::chrono::milliseconds(10));
+    }
+    sending_ = false;
+    const auto drain_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (error_.empty() && (writing_ || delivered_min() < sent_) &&
+           std::chrono::steady_clock::now() < drain_deadline) {
+      io_.run_for(std::chrono::milliseconds(1));
+    }
+    r.wall = std::chrono::steady_clock::now() - t0;
+    r.after = snapshot();
+    r.sent = sent_;
+    for (std::size_t i = 1; i < peers_.size(); ++i) r.delivered += peers_[i]->counter.frames - peers_[i]->baseline;
+    return r;
+  }
+
+ private:
+  // Reads the node's counters and its thread's CPU time on that thread (the node is not
+  // thread-safe), while this thread waits.
+  sample snapshot() {
+    std::promise<sample> taken;
+    asio::post(node_io_, [this, &taken] {
+      sample s;
+      s.overlay = node_->overlay().stats();
+      s.transport = node_->stats();
+      s.active = node_->overlay().members().active().size();
+      timespec ts{};
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+      s.cpu = std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+      rusage ru{};
+      getrusage(RUSAGE_THREAD, &ru);
+      s.cpu_system = std::chrono::seconds(ru.ru_stime.tv_sec) + std::chrono::microseconds(ru.ru_stime.tv_usec);
+      std::ifstream schedstat("/proc/thread-self/schedstat");
+      std::int64_t on_cpu_ns = 0, waiting_ns = 0;
+      if (schedstat >> on_cpu_ns >> waiting_ns) s.runqueue_wait = std::chrono::nanoseconds(waiting_ns);
+      taken.set_value(s);
+    });
+    return taken.get_future().get();
+  }
+
+  // Opens a link to the node and asks to be its neighbour (peers_[0] is the source).
+  void connect() {
+    auto p = std::make_unique<raw_peer>(io_);
+    std::error_code ec;
+    p->socket.connect(net::to_endpoint(node_->address()), ec);
+    if (!ec) p->socket.set_option(asio::ip::tcp::no_delay(true), ec);
+    if (!ec) p->self = net::from_endpoint(p->socket.local_endpoint(ec));
+    if (!ec) send_now(*p, msg_hello{"bench", p->self, "bench", false}, ec);
+    if (!ec) send_now(*p, msg_neighbor{false}, ec);
+    if (ec) {
+      error_ = "cannot connect to the node: " + ec.message();
+      return;
+    }
+    peers_.push_back(std::move(p));
+  }
+
+  void send_now(raw_peer& p, const message& m, std::error_code& ec) {
+    const auto frame = encoder_.encode(p.self, m);
+    asio::write(p.socket, asio::buffer(frame.data(), frame.size()), ec);
+  }
+
+  void read(raw_peer& p) {
+    p.socket.async_read_some(asio::buffer(p.buffer), [this, &p](const std::error_code& ec, std::size_t n) {
+      if (ec) {
+        if (error_.empty()) error_ = "the node closed a link: " + ec.message();
+        return;
+      }
+      p.counter.feed(std::span<const std::uint8_t>(p.buffer.data(), n));
+      pump();
+      read(p);
+    });
+  }
+
+  // Query copies read by the slowest sink since the measurement began.
+  std::uint64_t delivered_min() const {
+    std::uint64_t least = std::numeric_limits<std::uint64_t>::max();
+    for (std::size_t i = 1; i < peers_.size(); ++i) {
+      least = std::min(least, peers_[i]->counter.frames - peers_[i]->baseline);
+    }
+    return least;
+  }
+
+  // Writes the next batch of queries when the window has room for it. Every query is new
+  // (its own id and words), so the node forwards each one rather than dropping a duplicate.
+  void pump() {
+    if (!sending_ || writing_ || !error_.empty() || sent_ + batch > delivered_min() + window) return;
+    raw_peer& source = *peers_[0];
+    out_.clear();
+    for (std::uint64_t k = 0; k < batch; ++k) {
+      msg_query q;
+      q.id = next_id_++;
+      q.origin = source.self;
+      q.ttl = 2;
+      q.hops = 1;
+      q.criteria = "bench query " + std::to_string(q.id);
+      const auto frame = encoder_.encode(source.self, q);
+      out_.insert(out_.end(), frame.begin(), frame.end());
+    }
+    sent_ += batch;
+    writing_ = true;
+    asio::async_write(source.socket, asio::buffer(out_), [this](const std::error_code& ec, std::size_t) {
+      writing_ = false;
+      if (ec) {
+        if (error_.empty()) error_ = "cannot write to the node: " + ec.message();
+        return;
+      }
+      pump();
+    });
+  }
+
+  net::logger log_;
+  asio::io_context node_io_;
+  asio::executor_work_guard<asio::io_context::executor_type> guard_ = asio::make_work_guard(node_io_);
+  std::unique_ptr<net::net_node> node_;
+  std::thread node_thread_;
+
+  asio::io_context io_;  // the neighbours, on the benchmark thread
+  std::vector<std::unique_ptr<raw_peer>> peers_;
+  codec::encoder encoder_;
+  std::vector<std::uint8_t> out_;
+  query_id next_id_ = 1;
+  std::uint64_t sent_ = 0;
+  bool sending_ = false;
+  bool writing_ = false;
+  std::string error_;
+};
+
+// Arg: the number of sinks, i.e. the fan-out the node achieves (source + sinks must fit in
+// its active view of 5).
+void bm_real_forwarding_throughput(benchmark::State& state) {
+  forwarding_rig rig(static_cast<std::size_t>(state.range(0)));
+  if (!rig.error().empty()) {
+    state.SkipWithError(rig.error().c_str());
+    return;
+  }
+  forwarding_rig::result r;
+  for (auto _ : state) r = rig.run(std::chrono::seconds(4));
+  if (!rig.error().empty()) {
+    state.SkipWithError(rig.error().c_str());
+    return;
+  }
+  const auto delta = [&](std::uint64_t node_stats::*field) {
+    return static_cast<double>(r.after.overlay.*field - r.before.overlay.*field);
+  };
+  const double wall_s = std::chrono::duration<double>(r.wall).count();
+  const double cpu_s = std::chrono::duration<double>(r.after.cpu - r.before.cpu).count();
+  const double system_s = std::chrono::duration<double>(r.after.cpu_system - r.before.cpu_system).count();
+  const double in = delta(&node_stats::queries_received);
+  const double out = delta(&node_stats::queries_forwarded);
+  state.SetItemsProcessed(static_cast<std::int64_t>(in));
+  state.counters["in/s"] = in / wall_s;
+  state.counters["out/s"] = out / wall_s;
+  state.counters["fanout"] = in > 0 ? out / in : 0.0;
+  // Per core: queries per second of the node thread's own CPU time (user + system).
+  state.counters["in/core_s"] = cpu_s > 0 ? in / cpu_s : 0.0;
+  state.counters["out/core_s"] = cpu_s > 0 ? out / cpu_s : 0.0;
+  state.counters["cpu_us/query"] = in > 0 ? cpu_s * 1e6 / in : 0.0;
+  state.counters["node_core_use"] = cpu_s / wall_s;  // 1.0: the node had a core to itself
+  if (r.before.runqueue_wait.count() >= 0 && r.after.runqueue_wait.count() >= 0) {
+    // Share of the time the node was ready to work but had no core (the rest of the time
+    // not on a core, it waited for input).
+    state.counters["node_waiting_core"] =
+        std::chrono::duration<double>(r.after.runqueue_wait - r.before.runqueue_wait).count() / wall_s;
+  }
+  state.counters["system_share"] = cpu_s > 0 ? system_s / cpu_s : 0.0;
+  // Checks: nothing dropped as a duplicate, over a rate, or for coming from a stranger, and
+  // everything the source wrote was received and forwarded.
+  state.counters["duplicates"] = delta(&node_stats::queries_duplicate);
+  state.counters["rate_limited"] = delta(&node_stats::queries_rate_limited);
+  state.counters["unexpected"] = delta(&node_stats::messages_unexpected) + delta(&node_stats::messages_invalid);
+  state.counters["not_received"] = static_cast<double>(r.sent) - in;
+  state.counters["not_delivered"] = out - static_cast<double>(r.delivered);
+  state.counters["slow_readers_cut"] =
+      static_cast<double>(r.after.transport.slow_readers_cut - r.before.transport.slow_readers_cut);
+}
+BENCHMARK(bm_real_forwarding_throughput)->Arg(1)->Arg(4)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace

@@ -129,6 +129,9 @@ struct link : std::enable_shared_from_this<link> {
   std::array<std::uint8_t, 1 << 16> rbuf{};
   std::deque<outgoing> queue;
   std::size_t queued_bytes = 0;
+  // The frames of the write in progress, gathered from the front of the queue.
+  static constexpr std::size_t gather_max = 64;
+  std::vector<asio::const_buffer> gather;
   bool writing = false;
   micros write_started{0};  // when the write in progress began
   asio::steady_timer hold;  // wakes the writer when the first held frame is due
@@ -454,8 +457,18 @@ struct net_node::impl final : host {
     }
     l->writing = true;
     l->write_started = now();
-    asio::async_write(l->socket, asio::buffer(l->queue.front().bytes),
-                      [this, l](const std::error_code& ec, std::size_t n) {
+    // Every frame already queued (and due) goes out in one gathered write: a relay that
+    // forwards a burst of queries to a neighbour makes one system call, not one per frame.
+    // Queued frames stay where they are (a deque never moves its elements on push_back) until
+    // the write completes.
+    l->gather.clear();
+    const micros t = now();
+    for (const auto& f : l->queue) {
+      if (l->gather.size() == link::gather_max || (cfg.send_delay.count() > 0 && f.due > t)) break;
+      l->gather.emplace_back(f.bytes.data(), f.bytes.size());
+    }
+    asio::async_write(l->socket, l->gather,
+                      [this, l, frames = l->gather.size()](const std::error_code& ec, std::size_t n) {
                         l->writing = false;
                         if (l->dead) return;
                         if (ec) {
@@ -463,8 +476,10 @@ struct net_node::impl final : host {
                           return;
                         }
                         stats.bytes_out += n;
-                        l->queued_bytes -= l->queue.front().bytes.size();
-                        l->queue.pop_front();
+                        for (std::size_t k = 0; k < frames; ++k) {
+                          l->queued_bytes -= l->queue.front().bytes.size();
+                          l->queue.pop_front();
+                        }
                         l->last_tx = now();
                         if (l->serving != nullptr) pump(l);
                         if (l->queue.empty() && l->closing) {

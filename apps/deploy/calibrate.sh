@@ -270,7 +270,8 @@ run_sim sim "$delay_ms"
 # ---- the comparison ----------------------------------------------------------------------
 # Pooled figures of query files: searches, hits, success rate, mean hops, p50/p95/mean of the
 # first-hit latency (nearest rank, as hearsay-sim computes them), errors, wrong files, first
-# hits sooner / later than 2 x hops x DELAY_MS, and the mean time per link crossing above it.
+# hits sooner / later than 2 x hops x DELAY_MS, and the mean and median time per link crossing
+# above it.
 summarize() {
   cat "$@" | awk -v d="$delay_ms" '
     function rank(p, m,   r) { r = int(p * m + 0.999999); return r < 1 ? 1 : (r > m ? m : r) }
@@ -282,13 +283,16 @@ summarize() {
       floor = 2 * $5 * d
       if ($6 < floor - 1e-6) early++
       if ($6 > floor + 1e-6) late++
-      over += ($6 - floor) / (2 * $5)
+      ov[hits] = ($6 - floor) / (2 * $5); over += ov[hits]
+    }
+    function sort(a, m,   i, j, v) {  # insertion sort: a few hundred values
+      for (i = 2; i <= m; i++) { v = a[i]; j = i - 1; while (j > 0 && a[j] > v) { a[j + 1] = a[j]; j-- } a[j + 1] = v }
     }
     END {
-      for (i = 2; i <= hits; i++) { v = lat[i]; j = i - 1; while (j > 0 && lat[j] > v) { lat[j + 1] = lat[j]; j-- } lat[j + 1] = v }
-      printf "%d %d %.6f %.4f %.3f %.3f %.3f %d %d %d %d %.4f\n", n, hits, n ? hits / n : 0, hits ? hops / hits : 0,
+      sort(lat, hits); sort(ov, hits)
+      printf "%d %d %.6f %.4f %.3f %.3f %.3f %d %d %d %d %.4f %.4f\n", n, hits, n ? hits / n : 0, hits ? hops / hits : 0,
              hits ? lat[rank(0.50, hits)] : 0, hits ? lat[rank(0.95, hits)] : 0, hits ? sum / hits : 0,
-             errors, wrong, early, late, hits ? over / hits : 0
+             errors, wrong, early, late, hits ? over / hits : 0, hits ? ov[rank(0.50, hits)] : 0
     }'
 }
 percentiles_each() {  # p50/p95 of each file, for the spread between runs
@@ -300,18 +304,19 @@ sim_files=()
 real_files=()
 for s in $(seq 1 "$sim_seeds"); do sim_files+=("$out/sim-$s-queries.txt"); done
 for r in $(seq 1 "$runs"); do real_files+=("$out/real-$r-queries.txt"); done
-read -r sn _ srate shops sp50 sp95 smean _ _ searly slate _ < <(summarize "${sim_files[@]}")
-read -r rn _ rrate rhops rp50 rp95 rmean rerr rwrong rearly _ rover < <(summarize "${real_files[@]}")
+read -r sn _ srate shops sp50 sp95 smean _ _ searly slate _ _ < <(summarize "${sim_files[@]}")
+read -r rn _ rrate rhops rp50 rp95 rmean rerr rwrong rearly _ rover rover50 < <(summarize "${real_files[@]}")
 sviews=$(mean_of "${sim_files[@]/%-queries.txt/-views.txt}")
 rviews=$(mean_of "${real_files[@]/%-queries.txt/-views.txt}")
 
-# The simulator again, with the real side's mean time per link crossing added to the delay:
-# how much of the gap a constant per-hop cost explains.
-adjusted=$(awk -v d="$delay_ms" -v o="$rover" 'BEGIN { printf "%.3f", d + (o > 0 ? o : 0) }')
+# The simulator again, with the real side's median time per link crossing added to the delay:
+# how much of the gap a constant per-hop cost explains (the median, since a few searches
+# stalled by the machine's other work would pull a mean up).
+adjusted=$(awk -v d="$delay_ms" -v o="$rover50" 'BEGIN { printf "%.3f", d + (o > 0 ? o : 0) }')
 run_sim simadj "$adjusted"
 adj_files=()
 for s in $(seq 1 "$sim_seeds"); do adj_files+=("$out/simadj-$s-queries.txt"); done
-read -r _ _ arate ahops ap50 ap95 amean _ _ _ _ _ < <(summarize "${adj_files[@]}")
+read -r _ _ arate ahops ap50 ap95 amean _ _ _ _ _ _ < <(summarize "${adj_files[@]}")
 aviews=$(mean_of "${adj_files[@]/%-queries.txt/-views.txt}")
 
 # How the real first hits relate to the overlay they ran on: the hops of each against the
@@ -347,7 +352,7 @@ row() {  # metric, simulator, real, adjusted simulator, format, and "-" for no d
     BEGIN { printf "| %-28s | %9s | %9s | %10s | %16s | %10s |\n", m, sprintf(fmt, s), sprintf(fmt, r), pct(s, r),
                    sprintf(fmt, a), pct(a, r) }'
 }
-over_txt=$(awk -v x="$rover" 'BEGIN { printf "%.2f", x }')
+over_txt=$(awk -v x="$rover50" 'BEGIN { printf "%.2f", x }')
 echo
 echo "| metric                       | simulator | namespace | difference | sim, +$over_txt ms/link | difference |"
 echo "| ---------------------------- | --------: | --------: | ---------: | ---------------: | ---------: |"
@@ -363,7 +368,7 @@ echo
 echo "simulator: $sim_seeds seed(s) x $queries searches, link latency constant:$delay_ms; sim+: the same with constant:$adjusted"
 echo "namespace: $runs run(s) x $queries searches; p50/p95 (ms) per run:$(percentiles_each "${real_files[@]}")"
 echo "           p50/p95 (ms) per simulator seed:$(percentiles_each "${sim_files[@]}")"
-echo "real first hits took $(awk -v x="$rover" 'BEGIN { printf "%.3f", x }') ms per link crossing on average beyond the ${delay_ms} ms delay"
+echo "real first hits took $(awk -v x="$rover50" -v m="$rover" 'BEGIN { printf "%.3f ms (median; mean %.3f ms)", x, m }') per link crossing beyond the ${delay_ms} ms delay"
 echo "           (processing, timers and scheduling of $hosts nodes on $(nproc) cores, the namespaces' network stack)"
 echo "real first hits against the active views recorded before the searches: $same at the overlay distance to the"
 echo "           nearest holder, $longer further (the origin forwards to $fanout of its neighbours), $shorter nearer and $unknown unreachable (views changed)"

@@ -8,7 +8,11 @@
 # CLI from hosts that lack the file they look for, and the first hit of each is recorded. The
 # simulator then runs the same scenario (peers = HOSTS, same fan-out, TTL, join schedule and
 # settling time, workload sizes and query spacing, latency "constant:DELAY_MS") and the script
-# prints success rate, hops to the first hit and time to first hit p50/p95 for both.
+# prints success rate, hops to the first hit and time to first hit p50/p95 for both. It also
+# prints the real side's median time per link crossing beyond the delay, the simulator once more
+# with that time added to its links (how much of the gap a fixed cost per hop explains), and how
+# the real first hits compare with the distance to the nearest holder along the active views
+# recorded before the searches. Figures and their reading: bench/RESULTS.md.
 #
 #   sudo bash apps/deploy/calibrate.sh                       # 25 hosts, fan-out 4, TTL 5, 20 ms
 #   sudo HOSTS=25 FANOUT=2 TTL=3 DELAY_MS=10 RUNS=1 bash apps/deploy/calibrate.sh

@@ -161,6 +161,10 @@ struct net_node::impl final : host {
   std::unique_ptr<node> overlay;
   file_index index;
   codec::encoder encoder;
+  // Buffers of sent frames, reused for the next ones (at most 1,024 of at most 4 KiB: 4 MiB).
+  static constexpr std::size_t spare_frames_max = 1024;
+  static constexpr std::size_t spare_frame_bytes_max = 4096;
+  std::vector<std::vector<std::uint8_t>> spare_frames;
   transport_stats stats;
   bool running = false;
   bool stopping = false;
@@ -443,7 +447,14 @@ struct net_node::impl final : host {
       return;
     }
     const micros due = cfg.send_delay.count() > 0 ? now() + cfg.send_delay : micros{0};
-    l->queue.push_back({std::vector<std::uint8_t>(bytes.begin(), bytes.end()), due});
+    // A buffer of a frame already sent, when there is one: forwarding allocates nothing per copy.
+    std::vector<std::uint8_t> frame;
+    if (!spare_frames.empty()) {
+      frame = std::move(spare_frames.back());
+      spare_frames.pop_back();
+    }
+    frame.assign(bytes.begin(), bytes.end());
+    l->queue.push_back({std::move(frame), due});
     l->queued_bytes += bytes.size();
     ++stats.frames_out;
     if (l->connected) write(l);
@@ -477,7 +488,12 @@ struct net_node::impl final : host {
                         }
                         stats.bytes_out += n;
                         for (std::size_t k = 0; k < frames; ++k) {
-                          l->queued_bytes -= l->queue.front().bytes.size();
+                          auto& sent = l->queue.front().bytes;
+                          l->queued_bytes -= sent.size();
+                          // Small buffers (overlay messages, not file chunks) are kept for reuse.
+                          if (sent.capacity() <= spare_frame_bytes_max && spare_frames.size() < spare_frames_max) {
+                            spare_frames.push_back(std::move(sent));
+                          }
                           l->queue.pop_front();
                         }
                         l->last_tx = now();

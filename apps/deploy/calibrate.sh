@@ -93,10 +93,11 @@ stop_nodes() {
   for pid in "${pids[@]}"; do wait "$pid" 2> /dev/null || true; done
   pids=()
 }
+# shellcheck source=apps/deploy/netns-lib.sh
+. "$top/apps/deploy/netns-lib.sh"
 teardown() {
   stop_nodes
-  for i in $(seq 1 "$hosts"); do ip netns del "hscal-h$i" 2> /dev/null || true; done
-  ip netns del hscal-sw 2> /dev/null || true
+  netns_remove hscal "$hosts"
   rm -rf "$work"
 }
 trap teardown EXIT
@@ -104,29 +105,7 @@ began=$(date +%s)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- the network -----------------------------------------------------------------------
-ip netns add hscal-sw
-ip -n hscal-sw link add hscal-br type bridge
-ip -n hscal-sw link set hscal-br up
-netem=yes
-delay_args=()
-for i in $(seq 1 "$hosts"); do
-  ns=hscal-h$i
-  ip netns add "$ns"
-  ip link add "hcv$i" netns "$ns" type veth peer name "hcp$i" netns hscal-sw
-  ip -n "$ns" link set "hcv$i" name eth0
-  ip -n "$ns" addr add "10.78.0.$i/24" dev eth0
-  ip -n "$ns" link set eth0 up
-  ip -n "$ns" link set lo up
-  ip -n hscal-sw link set "hcp$i" master hscal-br
-  ip -n hscal-sw link set "hcp$i" up
-  if [ "$netem" = yes ] && ! ip netns exec "$ns" tc qdisc add dev eth0 root netem delay "${delay_ms}ms" 2> /dev/null; then
-    netem=no
-    delay_args=(--set "emulation.send_delay_ms=$delay_ms")
-    # Hosts given netem before the kernel refused it on this one lose it again: one kind of
-    # delay for all.
-    for j in $(seq 1 $((i - 1))); do ip netns exec "hscal-h$j" tc qdisc del dev eth0 root 2> /dev/null || true; done
-  fi
-done
+netns_build hscal 10.78.0 "$hosts" "$delay_ms"
 echo "network of $hosts hosts ready in $(($(date +%s) - began)) s"
 delay_kind=$([ "$netem" = yes ] && echo "tc netem" || echo "emulated by the nodes (emulation.send_delay_ms)")
 echo "calibration: $hosts hosts, fan-out $fanout, TTL $ttl, ${delay_ms} ms one-way delay ($delay_kind),"

@@ -32,37 +32,21 @@ if ! ip netns add hsnet-probe 2> /dev/null; then
 fi
 ip netns del hsnet-probe
 
+# shellcheck source=apps/deploy/netns-lib.sh
+. "$top/apps/deploy/netns-lib.sh"
 pids=()
 teardown() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2> /dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2> /dev/null || true; done
-  for i in $(seq 1 "$hosts"); do ip netns del "hsnet-h$i" 2> /dev/null || true; done
-  ip netns del hsnet-sw 2> /dev/null || true
+  netns_remove hsnet "$hosts"
   rm -rf "$work"
 }
 trap teardown EXIT
 
-ip netns add hsnet-sw
-ip -n hsnet-sw link add hsnet-br type bridge
-ip -n hsnet-sw link set hsnet-br up
-netem=yes
-delay_args=()
-for i in $(seq 1 "$hosts"); do
-  ns=hsnet-h$i
-  ip netns add "$ns"
-  ip link add "hsv$i" netns "$ns" type veth peer name "hsp$i" netns hsnet-sw
-  ip -n "$ns" link set "hsv$i" name eth0
-  ip -n "$ns" addr add "10.77.0.$i/24" dev eth0
-  ip -n "$ns" link set eth0 up
-  ip -n "$ns" link set lo up
-  ip -n hsnet-sw link set "hsp$i" master hsnet-br
-  ip -n hsnet-sw link set "hsp$i" up
-  if [ "$netem" = yes ] && ! ip netns exec "$ns" tc qdisc add dev eth0 root netem delay "${delay_ms}ms" 2> /dev/null; then
-    echo "note: tc netem is not available in this kernel; each node holds its frames for ${delay_ms} ms instead (emulation.send_delay_ms)"
-    netem=no
-    delay_args=(--set "emulation.send_delay_ms=$delay_ms")
-  fi
-done
+netns_build hsnet 10.77.0 "$hosts" "$delay_ms"
+if [ "$netem" = no ]; then
+  echo "note: tc netem is not available in this kernel; each node holds its frames for ${delay_ms} ms instead (emulation.send_delay_ms)"
+fi
 
 for i in $(seq 1 "$hosts"); do
   mkdir -p "$work/h$i/shared" "$work/h$i/downloads"

@@ -69,19 +69,9 @@ for tool in hearsay-node hearsay hearsay-sim; do
   [ -x "$bin/$tool" ] || { echo "calibrate: $bin/$tool not found; build first or set HEARSAY_BIN" >&2; exit 1; }
 done
 
-if [ "$(id -u)" -ne 0 ] || ! command -v ip > /dev/null; then
-  echo "skipped: network namespaces need root and iproute2"
-  exit 77
-fi
-# Namespaces left by an interrupted earlier run (only this script's own "hscal-" names).
-for ns in $(ip netns list 2> /dev/null | awk '{print $1}' | grep '^hscal-' || true); do
-  ip netns del "$ns" 2> /dev/null || true
-done
-if ! ip netns add hscal-probe 2> /dev/null; then
-  echo "skipped: this machine does not allow network namespaces"
-  exit 77
-fi
-ip netns del hscal-probe
+# shellcheck source=apps/deploy/netns-lib.sh
+. "$top/apps/deploy/netns-lib.sh"
+netns_require hscal  # exits 77 (skipped) when namespaces cannot be made here
 
 work=$(mktemp -d /tmp/hscal-XXXXXX)
 out=${OUT:-$work/out}
@@ -93,8 +83,6 @@ stop_nodes() {
   for pid in "${pids[@]}"; do wait "$pid" 2> /dev/null || true; done
   pids=()
 }
-# shellcheck source=apps/deploy/netns-lib.sh
-. "$top/apps/deploy/netns-lib.sh"
 teardown() {
   stop_nodes
   netns_remove hscal "$hosts"

@@ -3,6 +3,25 @@
 # bridge that lives in a namespace of its own (PREFIX-sw), so nothing touches the machine's own
 # interfaces, and the teardown removes only PREFIX- namespaces.
 
+# netns_require PREFIX
+# Exits the script with 77 (skipped) and the reason when namespaces cannot be made here (not root,
+# no iproute2, not allowed); otherwise deletes PREFIX- namespaces an interrupted earlier run left.
+netns_require() {
+  local prefix=$1 ns
+  if [ "$(id -u)" -ne 0 ] || ! command -v ip > /dev/null; then
+    echo "skipped: network namespaces need root and iproute2"
+    exit 77
+  fi
+  for ns in $(ip netns list 2> /dev/null | awk '{print $1}' | grep "^$prefix-" || true); do
+    ip netns del "$ns" 2> /dev/null || true
+  done
+  if ! ip netns add "$prefix-probe" 2> /dev/null; then
+    echo "skipped: this machine does not allow network namespaces"
+    exit 77
+  fi
+  ip netns del "$prefix-probe"
+}
+
 # netns_build PREFIX SUBNET HOSTS DELAY_MS
 # Adds DELAY_MS of one-way delay to every host's eth0 with tc netem when the kernel has it. Sets
 # `netem` (yes or no) and `delay_args`: empty with netem, otherwise the node settings that make

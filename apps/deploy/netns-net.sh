@@ -16,24 +16,12 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 bin=${HEARSAY_BIN:-$top/build/bin}
 hosts=${HOSTS:-5}
 delay_ms=${DELAY_MS:-10}
-work=$(mktemp -d /tmp/hsnet-XXXXXX)
-
-if [ "$(id -u)" -ne 0 ] || ! command -v ip > /dev/null; then
-  echo "skipped: network namespaces need root and iproute2"
-  exit 77
-fi
-# Namespaces left by an interrupted earlier run (only this script's own "hsnet-" names).
-for ns in $(ip netns list 2> /dev/null | awk '{print $1}' | grep '^hsnet-' || true); do
-  ip netns del "$ns" 2> /dev/null || true
-done
-if ! ip netns add hsnet-probe 2> /dev/null; then
-  echo "skipped: this machine does not allow network namespaces"
-  exit 77
-fi
-ip netns del hsnet-probe
 
 # shellcheck source=apps/deploy/netns-lib.sh
 . "$top/apps/deploy/netns-lib.sh"
+netns_require hsnet  # exits 77 (skipped) when namespaces cannot be made here
+work=$(mktemp -d /tmp/hsnet-XXXXXX)
+
 pids=()
 teardown() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2> /dev/null || true; done

@@ -15,6 +15,7 @@
 
 #include <sys/resource.h>
 
+#include "sim/huge_pages.hpp"
 #include "sim/report.hpp"
 #include "sim/scenario.hpp"
 #include "sim/simulator.hpp"
@@ -80,6 +81,7 @@ bool write_file(const std::string& path, const std::string& text) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  hearsay::sim::reexec_with_huge_pages(argv);
   const std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty() && args[0] == "sweep") return hearsay::sim_app::run_sweep({args.begin() + 1, args.end()});
   if (!args.empty() && args[0] == "merge") return hearsay::sim_app::run_merge({args.begin() + 1, args.end()});

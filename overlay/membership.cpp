@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "overlay/prefetch.hpp"
+
 namespace hearsay {
 
 namespace {
@@ -365,6 +367,20 @@ void membership::merge_passive(std::span<const peer_addr> peers, std::vector<pee
 }
 
 // ---- dispatch ------------------------------------------------------------------------
+
+void membership::prefetch_for(const message& m) const {
+  // Every membership message but a JOIN_REPLY scans or changes the passive view.
+  const bool reads_passive = std::holds_alternative<msg_shuffle>(m) || std::holds_alternative<msg_shuffle_reply>(m) ||
+                             std::holds_alternative<msg_forward_join>(m) || std::holds_alternative<msg_disconnect>(m) ||
+                             std::holds_alternative<msg_neighbor>(m) || std::holds_alternative<msg_neighbor_reply>(m) ||
+                             std::holds_alternative<msg_join>(m);
+  if (reads_passive && !passive_.empty()) prefetch_range(passive_.data(), passive_.size() * sizeof(peer_addr));
+  if (const auto* s = std::get_if<msg_shuffle>(&m); s != nullptr && !s->nodes.empty()) {
+    prefetch_range(s->nodes.data(), s->nodes.size() * sizeof(peer_addr));
+  } else if (const auto* r = std::get_if<msg_shuffle_reply>(&m); r != nullptr && !r->nodes.empty()) {
+    prefetch_range(r->nodes.data(), r->nodes.size() * sizeof(peer_addr));
+  }
+}
 
 bool membership::on_message(micros now, const peer_addr& from, const message& m) {
   if (!running_) return false;

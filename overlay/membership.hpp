@@ -46,6 +46,9 @@ class membership {
   // by crossing messages heals at once instead of silently dropping traffic.
   void refuse(const peer_addr& peer);
 
+  // Prefetches what handling m will read behind pointers (see node::prefetch_for).
+  void prefetch_for(const message& m) const;
+
   std::span<const peer_addr> active() const { return active_; }
   std::span<const peer_addr> passive() const { return passive_; }
   bool is_active(const peer_addr& peer) const;

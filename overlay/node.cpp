@@ -2,6 +2,8 @@
 
 #include "overlay/node.hpp"
 
+#include "overlay/prefetch.hpp"
+
 namespace hearsay {
 
 node::node(const node_config& cfg, const peer_addr& self, std::uint64_t seed, host& h)
@@ -69,6 +71,14 @@ void node::on_peer_down(micros now, const peer_addr& peer) {
 query_id node::search(micros now, std::string criteria_text, search_options opts) {
   HEARSAY_ASSERT(running_);
   return search_.start(now, std::move(criteria_text), opts.ttl, opts.reply_direct);
+}
+
+void node::prefetch() const { prefetch_range(this, sizeof(node)); }
+
+void node::prefetch_for(const message& m) const {
+  if (!running_) return;
+  membership_.prefetch_for(m);
+  search_.prefetch_for(m);
 }
 
 void node::remember_peers(std::span<const peer_addr> peers) {

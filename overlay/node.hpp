@@ -55,6 +55,14 @@ class node {
   // Adds peers to the passive view (e.g. peers remembered from an earlier run).
   void remember_peers(std::span<const peer_addr> peers);
 
+  // Memory-latency hints for a driver that knows which events come next (the simulator looks
+  // a few events ahead). prefetch() issues no loads, only prefetches of the node's own
+  // object; prefetch_for(m), called a little later once those lines have arrived, follows
+  // the node's pointers to what handling m will read (the passive view, the duplicate-cache
+  // slot of a query id). Neither changes any state.
+  void prefetch() const;
+  void prefetch_for(const message& m) const;
+
   const peer_addr& self() const { return self_; }
   library& files() { return library_; }
   const library& files() const { return library_; }
@@ -63,13 +71,14 @@ class node {
   bool running() const { return running_; }
 
  private:
+  // Read first on every event: kept at the front, in the object's first cache line.
+  bool running_ = false;
   peer_addr self_;
   rng rng_;
   node_stats stats_;
   library library_;
   membership membership_;
   searcher search_;
-  bool running_ = false;
 };
 
 }  // namespace hearsay

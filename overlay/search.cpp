@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "overlay/prefetch.hpp"
+
 namespace hearsay {
 
 // ---- dup_cache -----------------------------------------------------------------------
@@ -19,53 +21,69 @@ std::size_t dup_cache::home(query_id id) const {
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdULL;
   h ^= h >> 33;
-  return static_cast<std::size_t>(h) & (slots_.size() - 1);
+  return static_cast<std::size_t>(h) & (ids_.size() - 1);
 }
 
-dup_cache::slot* dup_cache::lookup(query_id id) {
-  if (slots_.empty() || id == 0) return nullptr;
-  const std::size_t mask = slots_.size() - 1;
+void dup_cache::prefetch(query_id id) const {
+  if (ids_.empty()) return;
+  const std::size_t i = home(id);
+  prefetch_line(&ids_[i]);
+  prefetch_line(&values_[i]);
+  if (order_.empty()) return;
+  prefetch_line(&order_[head_]);  // the oldest id, checked for expiry on insert
+  prefetch_line(&order_[(head_ + count_) % order_.size()]);
+}
+
+std::size_t dup_cache::lookup(query_id id) const {
+  if (ids_.empty() || id == 0) return none;
+  const std::size_t mask = ids_.size() - 1;
   for (std::size_t i = home(id);; i = (i + 1) & mask) {
-    if (slots_[i].id == id) return &slots_[i];
-    if (slots_[i].id == 0) return nullptr;
+    if (ids_[i] == id) return i;
+    if (ids_[i] == 0) return none;
   }
 }
 
 dup_cache::entry* dup_cache::find(query_id id, micros now) {
-  slot* s = lookup(id);
-  if (s == nullptr || now - s->value.seen_at > lifetime_) return nullptr;
-  return &s->value;
+  const std::size_t i = lookup(id);
+  if (i == none || now - values_[i].seen_at > lifetime_) return nullptr;
+  return &values_[i];
 }
 
 void dup_cache::erase(query_id id) {
-  const std::size_t mask = slots_.size() - 1;
+  const std::size_t mask = ids_.size() - 1;
   std::size_t hole = home(id);
-  while (slots_[hole].id != id) {
-    HEARSAY_ASSERT(slots_[hole].id != 0);
+  while (ids_[hole] != id) {
+    HEARSAY_ASSERT(ids_[hole] != 0);
     hole = (hole + 1) & mask;
   }
   // Backward-shift deletion: move later members of the probe run into the hole, so that
   // lookups never need tombstones.
-  for (std::size_t i = (hole + 1) & mask; slots_[i].id != 0; i = (i + 1) & mask) {
-    const std::size_t want = home(slots_[i].id);
+  for (std::size_t i = (hole + 1) & mask; ids_[i] != 0; i = (i + 1) & mask) {
+    const std::size_t want = home(ids_[i]);
     const bool movable = ((i - want) & mask) >= ((i - hole) & mask);
     if (movable) {
-      slots_[hole] = slots_[i];
+      ids_[hole] = ids_[i];
+      values_[hole] = values_[i];
       hole = i;
     }
   }
-  slots_[hole] = slot{};
+  ids_[hole] = 0;
+  values_[hole] = entry{};
 }
 
 void dup_cache::grow() {
-  std::vector<slot> old = std::move(slots_);
-  slots_.assign(old.empty() ? 16 : old.size() * 2, slot{});
-  const std::size_t mask = slots_.size() - 1;
-  for (const auto& s : old) {
-    if (s.id == 0) continue;
-    std::size_t i = home(s.id);
-    while (slots_[i].id != 0) i = (i + 1) & mask;
-    slots_[i] = s;
+  std::vector<query_id> old_ids = std::move(ids_);
+  std::vector<entry> old_values = std::move(values_);
+  const std::size_t size = old_ids.empty() ? 16 : old_ids.size() * 2;
+  ids_.assign(size, 0);
+  values_.assign(size, entry{});
+  const std::size_t mask = size - 1;
+  for (std::size_t k = 0; k < old_ids.size(); ++k) {
+    if (old_ids[k] == 0) continue;
+    std::size_t i = home(old_ids[k]);
+    while (ids_[i] != 0) i = (i + 1) & mask;
+    ids_[i] = old_ids[k];
+    values_[i] = old_values[k];
   }
 }
 
@@ -77,13 +95,13 @@ void dup_cache::evict_front() {
 
 dup_cache::entry& dup_cache::insert(query_id id, micros now, const entry& value) {
   HEARSAY_ASSERT(id != 0);
-  if (slot* existing = lookup(id)) {
+  if (const std::size_t existing = lookup(id); existing != none) {
     // An expired entry that has not reached the front of the ring yet: refresh it in place.
     // Its ring slot stays where it is, so it may be evicted early; that costs at most one
     // duplicate forward, never a wrong answer.
-    existing->value = value;
-    existing->value.seen_at = now;
-    return existing->value;
+    values_[existing] = value;
+    values_[existing].seen_at = now;
+    return values_[existing];
   }
   // Drop expired ids from the front, then the oldest live one if the cache is full.
   while (count_ > 0) {
@@ -91,9 +109,9 @@ dup_cache::entry& dup_cache::insert(query_id id, micros now, const entry& value)
       // The ring's time is when the id was inserted; a refresh in place (above) may have made
       // the entry younger since, so an id the ring calls expired is checked in the table.
       if (now - order_[head_].inserted <= lifetime_) break;
-      slot* oldest = lookup(order_[head_].id);
-      HEARSAY_ASSERT(oldest != nullptr);
-      if (now - oldest->value.seen_at <= lifetime_) break;
+      const std::size_t oldest = lookup(order_[head_].id);
+      HEARSAY_ASSERT(oldest != none);
+      if (now - values_[oldest].seen_at <= lifetime_) break;
     }
     evict_front();
   }
@@ -107,14 +125,14 @@ dup_cache::entry& dup_cache::insert(query_id id, micros now, const entry& value)
     order_[(head_ + count_) % order_.size()] = ring_entry{id, now};
   }
   ++count_;
-  if (count_ * 4 > slots_.size() * 3) grow();
-  const std::size_t mask = slots_.size() - 1;
+  if (count_ * 4 > ids_.size() * 3) grow();
+  const std::size_t mask = ids_.size() - 1;
   std::size_t i = home(id);
-  while (slots_[i].id != 0) i = (i + 1) & mask;
-  slots_[i].id = id;
-  slots_[i].value = value;
-  slots_[i].value.seen_at = now;
-  return slots_[i].value;
+  while (ids_[i] != 0) i = (i + 1) & mask;
+  ids_[i] = id;
+  values_[i] = value;
+  values_[i].seen_at = now;
+  return values_[i];
 }
 
 // ---- searcher ------------------------------------------------------------------------
@@ -411,6 +429,14 @@ void searcher::on_hit(micros now, const peer_addr& from, const msg_query_hit& h)
   ++stats_.hits_relayed;
   ++stats_.messages_sent;
   host_.send(seen->upstream, h);
+}
+
+void searcher::prefetch_for(const message& m) const {
+  if (const auto* q = std::get_if<msg_query>(&m)) {
+    seen_.prefetch(q->id);
+  } else if (const auto* h = std::get_if<msg_query_hit>(&m)) {
+    seen_.prefetch(h->id);
+  }
 }
 
 bool searcher::on_message(micros now, const peer_addr& from, const message& m) {

@@ -75,6 +75,14 @@ class event_queue {
     ++size_;
   }
 
+  // The payload of the event `ahead` places behind the next one in the current bucket, or
+  // nullptr. A hint for prefetching only: an event pushed since (into the late heap) may run
+  // first, so this is not always the event that will be popped then.
+  const Payload* peek(std::size_t ahead) const {
+    const std::size_t i = head_ + ahead;
+    return i < current_.size() ? &slab_[current_[i].slot] : nullptr;
+  }
+
   bool empty() const { return size_ == 0; }
   std::size_t size() const { return size_; }
   std::uint64_t scheduled() const { return next_seq_; }

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "overlay/codec.hpp"
+#include "overlay/prefetch.hpp"
 #include "sim/distributions.hpp"
 
 namespace hearsay::sim {
@@ -39,10 +40,12 @@ simulator::simulator(const scenario& s)
   node_config_.seeds.clear();
   for (std::uint32_t i = 0; i < std::min(s.seed_count, s.peers); ++i) node_config_.seeds.push_back(address_of(i));
   running_.assign(s.peers, 0);
+  hosts_.reserve(s.peers);  // nodes keep references to their hosts: no reallocation
+  for (std::uint32_t i = 0; i < s.peers; ++i) hosts_.emplace_back(*this, i);
+  nodes_ = std::vector<std::optional<node>>(s.peers);
   for (std::uint32_t i = 0; i < s.peers; ++i) {
-    hosts_.emplace_back(*this, i);
     const std::uint64_t node_seed = rng::stream(s.seed, stream_peers + i).next();
-    nodes_.emplace_back(std::in_place, node_config_, address_of(i), node_seed, hosts_.back());
+    nodes_[i].emplace(node_config_, address_of(i), node_seed, hosts_[i]);
   }
   if (s.topology.is_static()) {
     rng topology_rng = rng::stream(s.seed, stream_topology);
@@ -266,8 +269,44 @@ void simulator::plan_faults(micros first) {
   }
 }
 
+namespace {
+// The peer an event is for, or none.
+template <typename Event, typename Deliver, typename Timer, typename Down>
+std::uint32_t peer_of(const Event& e, bool& found) {
+  found = true;
+  if (const auto* d = std::get_if<Deliver>(&e)) return d->to;
+  if (const auto* t = std::get_if<Timer>(&e)) return t->node;
+  if (const auto* p = std::get_if<Down>(&e)) return p->node;
+  found = false;
+  return 0;
+}
+}  // namespace
+
+void simulator::prefetch_peer(const event& e) const {
+  bool found = false;
+  const std::uint32_t i = peer_of<event, deliver, fire_timer, peer_down>(e, found);
+  if (!found) return;
+  prefetch_line(&running_[i]);
+  prefetch_line(&incarnation_[i]);
+  prefetch_line(&hosts_[i]);
+  // Nodes are engaged at all times but inside restart_peer, so this reads no flag.
+  nodes_[i].operator->()->prefetch();
+}
+
+void simulator::prefetch_pointees(const event& e) const {
+  const auto* d = std::get_if<deliver>(&e);
+  if (d == nullptr || !running_[d->to]) return;
+  nodes_[d->to]->prefetch_for(d->msg);
+}
+
 void simulator::run_until(micros t) {
+  // Three events apart, the loop prefetches: an event's payload, then the state of the peer
+  // it is for, then what that state points to. The misses of many peers then overlap.
+  constexpr std::size_t payload_ahead = 12, peer_ahead = 6, pointees_ahead = 2;
   while (!queue_.empty() && queue_.next_time() <= t) {
+    if (const event* e = queue_.peek(payload_ahead)) prefetch_range(e, sizeof(event));
+    if (const event* e = queue_.peek(peer_ahead)) prefetch_peer(*e);
+    if (const event* e = queue_.peek(pointees_ahead)) prefetch_pointees(*e);
     auto e = queue_.pop();
     HEARSAY_ASSERT(e.at >= now_);
     now_ = e.at;

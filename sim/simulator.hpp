@@ -9,7 +9,6 @@
 // results, byte for byte.
 
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <unordered_map>
 #include <variant>
@@ -160,6 +159,9 @@ class simulator {
   };
 
   void dispatch(event& e);
+  // Memory-latency hiding: the event loop prefetches the state of peers a few events ahead.
+  void prefetch_peer(const event& e) const;
+  void prefetch_pointees(const event& e) const;
   void on_fault(const fault& f);
   void restart_peer(std::uint32_t i);
   void plan_faults(micros first);
@@ -171,8 +173,10 @@ class simulator {
 
   scenario scenario_;
   node_config node_config_;  // shared by all peers: scenario overlay parameters + seed list
-  std::deque<peer_host> hosts_;
-  std::deque<std::optional<node>> nodes_;  // re-created in place when a churned peer returns
+  // One contiguous array each, sized once: a peer's state is found by index with a single
+  // memory access (a deque of nodes this large holds one node per block, behind a map).
+  std::vector<peer_host> hosts_;
+  std::vector<std::optional<node>> nodes_;  // re-created in place when a churned peer returns
   std::vector<std::uint8_t> running_;  // 1 while a peer is started and not crashed
   event_queue<event> queue_;
   rng workload_rng_;

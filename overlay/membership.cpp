@@ -368,18 +368,25 @@ void membership::merge_passive(std::span<const peer_addr> peers, std::vector<pee
 
 // ---- dispatch ------------------------------------------------------------------------
 
-void membership::prefetch_for(const message& m) const {
+std::uint64_t membership::warm_for(const message& m) const {
   // Every membership message but a JOIN_REPLY scans or changes the passive view.
   const bool reads_passive = std::holds_alternative<msg_shuffle>(m) || std::holds_alternative<msg_shuffle_reply>(m) ||
                              std::holds_alternative<msg_forward_join>(m) || std::holds_alternative<msg_disconnect>(m) ||
                              std::holds_alternative<msg_neighbor>(m) || std::holds_alternative<msg_neighbor_reply>(m) ||
                              std::holds_alternative<msg_join>(m);
-  if (reads_passive && !passive_.empty()) prefetch_range(passive_.data(), passive_.size() * sizeof(peer_addr));
-  if (const auto* s = std::get_if<msg_shuffle>(&m); s != nullptr && !s->nodes.empty()) {
-    prefetch_range(s->nodes.data(), s->nodes.size() * sizeof(peer_addr));
-  } else if (const auto* r = std::get_if<msg_shuffle_reply>(&m); r != nullptr && !r->nodes.empty()) {
-    prefetch_range(r->nodes.data(), r->nodes.size() * sizeof(peer_addr));
+  std::uint64_t read = 0;
+  auto warm = [&read](std::span<const peer_addr> v) {
+    if (v.empty()) return;
+    read += v.front().port;
+    prefetch_range(v.data(), v.size_bytes());
+  };
+  if (reads_passive) warm(passive_);
+  if (const auto* s = std::get_if<msg_shuffle>(&m)) {
+    warm(s->nodes);
+  } else if (const auto* r = std::get_if<msg_shuffle_reply>(&m)) {
+    warm(r->nodes);
   }
+  return read;
 }
 
 bool membership::on_message(micros now, const peer_addr& from, const message& m) {

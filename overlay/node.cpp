@@ -75,10 +75,9 @@ query_id node::search(micros now, std::string criteria_text, search_options opts
 
 void node::prefetch() const { prefetch_range(this, sizeof(node)); }
 
-void node::prefetch_for(const message& m) const {
-  if (!running_) return;
-  membership_.prefetch_for(m);
-  search_.prefetch_for(m);
+std::uint64_t node::warm_for(const message& m) const {
+  if (!running_) return 0;
+  return membership_.warm_for(m) + search_.warm_for(m);
 }
 
 void node::remember_peers(std::span<const peer_addr> peers) {

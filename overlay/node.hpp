@@ -57,11 +57,15 @@ class node {
 
   // Memory-latency hints for a driver that knows which events come next (the simulator looks
   // a few events ahead). prefetch() issues no loads, only prefetches of the node's own
-  // object; prefetch_for(m), called a little later once those lines have arrived, follows
-  // the node's pointers to what handling m will read (the passive view, the duplicate-cache
-  // slot of a query id). Neither changes any state.
+  // object. warm_for(m), called a little later once those lines have arrived, reads the first
+  // word of what handling m will read behind the node's pointers (the passive view, the
+  // duplicate-cache slot of a query id) and prefetches the rest. Real reads rather than
+  // prefetches: a prefetch whose address misses the TLB may be dropped, and these tables
+  // are scattered over the heap. A driver warming several peers in a row takes their misses
+  // in parallel. The result means nothing; keep it alive so the reads are not optimised away.
+  // Neither changes any state.
   void prefetch() const;
-  void prefetch_for(const message& m) const;
+  std::uint64_t warm_for(const message& m) const;
 
   const peer_addr& self() const { return self_; }
   library& files() { return library_; }

@@ -24,14 +24,15 @@ std::size_t dup_cache::home(query_id id) const {
   return static_cast<std::size_t>(h) & (ids_.size() - 1);
 }
 
-void dup_cache::prefetch(query_id id) const {
-  if (ids_.empty()) return;
+std::uint64_t dup_cache::warm(query_id id) const {
+  if (ids_.empty()) return 0;
   const std::size_t i = home(id);
-  prefetch_line(&ids_[i]);
-  prefetch_line(&values_[i]);
-  if (order_.empty()) return;
-  prefetch_line(&order_[head_]);  // the oldest id, checked for expiry on insert
-  prefetch_line(&order_[(head_ + count_) % order_.size()]);
+  const std::uint64_t read = ids_[i] + static_cast<std::uint64_t>(values_[i].seen_at.count());
+  if (!order_.empty()) {
+    prefetch_line(&order_[head_]);  // the oldest id, checked for expiry on insert
+    prefetch_line(&order_[(head_ + count_) % order_.size()]);
+  }
+  return read;
 }
 
 std::size_t dup_cache::lookup(query_id id) const {
@@ -431,12 +432,10 @@ void searcher::on_hit(micros now, const peer_addr& from, const msg_query_hit& h)
   host_.send(seen->upstream, h);
 }
 
-void searcher::prefetch_for(const message& m) const {
-  if (const auto* q = std::get_if<msg_query>(&m)) {
-    seen_.prefetch(q->id);
-  } else if (const auto* h = std::get_if<msg_query_hit>(&m)) {
-    seen_.prefetch(h->id);
-  }
+std::uint64_t searcher::warm_for(const message& m) const {
+  if (const auto* q = std::get_if<msg_query>(&m)) return seen_.warm(q->id);
+  if (const auto* h = std::get_if<msg_query_hit>(&m)) return seen_.warm(h->id);
+  return 0;
 }
 
 bool searcher::on_message(micros now, const peer_addr& from, const message& m) {

@@ -52,8 +52,9 @@ class dup_cache {
   // Inserts an entry for id (replacing an expired one), evicting the oldest when full.
   entry& insert(query_id id, micros now, const entry& value);
   std::size_t size() const { return count_; }
-  // Prefetches the lines a lookup or insert of id will read first.
-  void prefetch(query_id id) const;
+  // Reads the slot where id would be found and prefetches the ring positions an insert
+  // would use (see node::warm_for); the result means nothing.
+  std::uint64_t warm(query_id id) const;
 
  private:
   static constexpr std::size_t none = ~std::size_t{0};
@@ -92,8 +93,8 @@ class searcher {
   bool on_message(micros now, const peer_addr& from, const message& m);
   bool on_timer(micros now, timer_id id);
 
-  // Prefetches what handling m will read behind pointers (see node::prefetch_for).
-  void prefetch_for(const message& m) const;
+  // Reads and prefetches what handling m will read behind pointers (see node::warm_for).
+  std::uint64_t warm_for(const message& m) const;
 
   std::size_t open_queries() const { return open_.size(); }
   const dup_cache& seen() const { return seen_; }

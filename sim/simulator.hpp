@@ -159,9 +159,10 @@ class simulator {
   };
 
   void dispatch(event& e);
-  // Memory-latency hiding: the event loop prefetches the state of peers a few events ahead.
-  void prefetch_peer(const event& e) const;
-  void prefetch_pointees(const event& e) const;
+  // Memory-latency hiding: the event loop warms the state of peers some events ahead.
+  static std::uint64_t warm_payload(const event& e);
+  std::uint64_t warm_peer(const event& e) const;
+  std::uint64_t warm_pointees(const event& e) const;
   void on_fault(const fault& f);
   void restart_peer(std::uint32_t i);
   void plan_faults(micros first);

@@ -24,8 +24,10 @@ bool erase_one(View& v, const peer_addr& p) {
 // Appends up to k distinct random members of `from` (other than `except`) to `out`.
 void sample_into(rng& random, std::span<const peer_addr> from, std::size_t k,
                  const peer_addr* except, std::vector<peer_addr>& out) {
-  std::vector<peer_addr> pool;
-  pool.reserve(from.size());
+  // Scratch shared by all nodes of the thread: one per node would cost a passive view's
+  // worth of memory per peer in a large simulation, and one per call an allocation.
+  thread_local std::vector<peer_addr> pool;
+  pool.clear();
   for (const auto& p : from) {
     if (except == nullptr || p != *except) pool.push_back(p);
   }
@@ -219,16 +221,25 @@ void membership::repair(micros now) {
 
 void membership::request_neighbor(micros now) {
   if (!active_.empty() && neighbor_tried_.size() >= cfg_.repair_requests_per_round) return;
-  std::vector<peer_addr> candidates;
+  // A random passive peer not tried yet this round (counted, then found by rank: no list).
+  std::size_t candidates = 0;
   for (const auto& p : passive_) {
-    if (!contains(neighbor_tried_, p)) candidates.push_back(p);
+    if (!contains(neighbor_tried_, p)) ++candidates;
   }
-  if (candidates.empty()) {
+  if (candidates == 0) {
     // Every known peer said no or is gone: an isolated node starts over through a seed.
     if (active_.empty() && !join_pending_) send_join(now);
     return;
   }
-  const peer_addr target = candidates[static_cast<std::size_t>(rng_.below(candidates.size()))];
+  auto rank = rng_.below(candidates);
+  peer_addr target;
+  for (const auto& p : passive_) {
+    if (contains(neighbor_tried_, p)) continue;
+    if (rank-- == 0) {
+      target = p;
+      break;
+    }
+  }
   neighbor_tried_.push_back(target);
   neighbor_pending_ = true;
   neighbor_target_ = target;
@@ -328,7 +339,8 @@ void membership::on_shuffle(micros now, const peer_addr& from, const msg_shuffle
   }
   // The walk ends here: answer the origin directly with as many passive ids as it sent,
   // then take its ids in, evicting first the ones just sent away.
-  std::vector<peer_addr> sent;
+  thread_local std::vector<peer_addr> sent;  // scratch, as in sample_into
+  sent.clear();
   if (is_active(m.origin) || stranger_replies_.take(now)) {
     msg_shuffle_reply reply;
     sample_into(rng_, passive_, m.nodes.size(), &m.origin, reply.nodes);

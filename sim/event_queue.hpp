@@ -15,10 +15,13 @@
 // popped is exactly the (time, sequence) order a single heap would give.
 //
 // Payloads live in a slab with a free list, so ordering moves only 24-byte records and a
-// steady-state run allocates nothing per event.
+// steady-state run allocates nothing per event. The slab grows in fixed chunks, so a payload
+// never moves: emplace() builds it in its slot, and take() lends it to the caller in place
+// until release(), while further events are pushed.
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -34,6 +37,12 @@ class event_queue {
   struct popped {
     micros at;
     Payload payload;
+  };
+  // The earliest event, lent in place (see take()).
+  struct taken {
+    micros at;
+    Payload& payload;
+    std::uint32_t slot;
   };
 
   // The defaults (1.024 ms buckets, 16,384 of them: a 16.8 s horizon) cover the link
@@ -51,16 +60,36 @@ class event_queue {
   // never runs backwards).
   void push(micros at, Payload payload) {
     HEARSAY_ASSERT(at.count() >= 0);
-    std::uint32_t slot;
+    const std::uint32_t slot = allocate();
+    at_slot(slot) = std::move(payload);
+    link(at, slot);
+  }
+
+  // Builds the payload's alternative T in its slot from args (no temporary payload).
+  template <typename T, typename... Args>
+  void emplace(micros at, Args&&... args) {
+    HEARSAY_ASSERT(at.count() >= 0);
+    const std::uint32_t slot = allocate();
+    at_slot(slot).template emplace<T>(std::forward<Args>(args)...);
+    link(at, slot);
+  }
+
+ private:
+  std::uint32_t allocate() {
     if (!free_.empty()) {
-      slot = free_.back();
+      const std::uint32_t slot = free_.back();
       free_.pop_back();
-      slab_[slot] = std::move(payload);
-    } else {
-      HEARSAY_ASSERT(slab_.size() < UINT32_MAX);
-      slot = static_cast<std::uint32_t>(slab_.size());
-      slab_.push_back(std::move(payload));
+      return slot;
     }
+    HEARSAY_ASSERT(slots_ < UINT32_MAX);
+    if ((slots_ & chunk_mask) == 0) chunks_.push_back(std::make_unique<Payload[]>(chunk_size));
+    return slots_++;
+  }
+
+  Payload& at_slot(std::uint32_t slot) { return chunks_[slot >> chunk_log2][slot & chunk_mask]; }
+  const Payload& at_slot(std::uint32_t slot) const { return chunks_[slot >> chunk_log2][slot & chunk_mask]; }
+
+  void link(micros at, std::uint32_t slot) {
     HEARSAY_ASSERT(next_seq_ < (std::uint64_t{1} << 62));
     const event_record r{at.count(), next_seq_++, slot};
     const std::int64_t b = bucket_of(r.at);
@@ -75,12 +104,14 @@ class event_queue {
     ++size_;
   }
 
+ public:
+
   // The payload of the event `ahead` places behind the next one in the current bucket, or
   // nullptr. A hint for prefetching only: an event pushed since (into the late heap) may run
   // first, so this is not always the event that will be popped then.
   const Payload* peek(std::size_t ahead) const {
     const std::size_t i = head_ + ahead;
-    return i < current_.size() ? &slab_[current_[i].slot] : nullptr;
+    return i < current_.size() ? &at_slot(current_[i].slot) : nullptr;
   }
 
   bool empty() const { return size_ == 0; }
@@ -96,6 +127,15 @@ class event_queue {
   }
 
   popped pop() {
+    const taken t = take();
+    popped out{t.at, std::move(t.payload)};
+    release(t.slot);
+    return out;
+  }
+
+  // Removes the earliest event from the order and lends its payload in place: it stays valid
+  // while events are pushed, until release(slot) gives the slot back.
+  taken take() {
     HEARSAY_ASSERT(size_ > 0);
     fill_current();
     event_record r;
@@ -105,10 +145,9 @@ class event_queue {
       r = late_.pop();
     }
     --size_;
-    popped out{micros{r.at}, std::move(slab_[r.slot])};
-    free_.push_back(r.slot);
-    return out;
+    return taken{micros{r.at}, at_slot(r.slot), r.slot};
   }
+  void release(std::uint32_t slot) { free_.push_back(slot); }
 
  private:
   std::int64_t bucket_of(std::int64_t at) const { return at >> width_log2_; }
@@ -149,7 +188,10 @@ class event_queue {
   record_heap far_;   // beyond the ring's horizon when pushed
   std::size_t in_ring_ = 0;
   std::size_t size_ = 0;
-  std::vector<Payload> slab_;
+  static constexpr unsigned chunk_log2 = 12;
+  static constexpr std::uint32_t chunk_size = 1u << chunk_log2, chunk_mask = chunk_size - 1;
+  std::vector<std::unique_ptr<Payload[]>> chunks_;  // the slab: payload slots, never moved
+  std::uint32_t slots_ = 0;                          // slots made so far
   std::vector<std::uint32_t> free_;
   std::uint64_t next_seq_ = 0;
 };

@@ -95,11 +95,11 @@ void simulator::peer_host::send(const peer_addr& to, const message& m) {
     return;
   }
   if (sim.tap_ != nullptr) sim.tap_->on_send(sim.now_, self_, target, m);
-  sim.queue_.push(sim.now_ + latency, deliver{target, self_, m});
+  sim.queue_.emplace<deliver>(sim.now_ + latency, target, self_, m);
 }
 
 void simulator::peer_host::schedule(micros at, timer_id id) {
-  sim_.queue_.push(at, fire_timer{self_, sim_.incarnation_[self_], id});
+  sim_.queue_.emplace<fire_timer>(at, self_, sim_.incarnation_[self_], id);
 }
 
 void simulator::peer_host::on_search_hit(query_id id, const msg_query_hit& h, micros latency) {
@@ -331,11 +331,12 @@ void simulator::run_until(micros t) {
       asm volatile("" : : "r"(warmed));
     }
     --until_warm;
-    auto e = queue_.pop();
+    const auto e = queue_.take();
     HEARSAY_ASSERT(e.at >= now_);
     now_ = e.at;
     ++events_;
     dispatch(e.payload);
+    queue_.release(e.slot);
   }
   now_ = std::max(now_, t);
 }

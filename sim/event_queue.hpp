@@ -1,6 +1,9 @@
 #pragma once
-// The simulator's event queue: events ordered by (time, sequence number), so that events at
-// the same virtual instant run in the order they were scheduled and a run is reproducible.
+// The simulator's event queue: events ordered by (time, key), so that a run is reproducible.
+// The key is the scheduling order (a sequence number the queue counts, with push(at, p)) or
+// one the caller gives (push(at, key, p)): the simulator keys each event by the peer that
+// scheduled it and that peer's own count, an order that does not depend on how the peers
+// are spread over threads. Keys must be unique; use one kind of key per queue.
 //
 // A binary or 4-ary heap costs O(log n) cache misses per event once it holds millions of
 // pending events (FACTS.md: 0.5-1.3 us per event at 10^6-10^7). Almost every event here is
@@ -41,6 +44,7 @@ class event_queue {
   // The earliest event, lent in place (see take()).
   struct taken {
     micros at;
+    std::uint64_t key;
     Payload& payload;
     std::uint32_t slot;
   };
@@ -58,20 +62,21 @@ class event_queue {
   // Events must not be scheduled before time zero; an event may be scheduled earlier than
   // events already queued, though never before the last one popped (the simulator's clock
   // never runs backwards).
-  void push(micros at, Payload payload) {
+  void push(micros at, Payload payload) { push(at, next_seq_++, std::move(payload)); }
+  void push(micros at, std::uint64_t key, Payload payload) {
     HEARSAY_ASSERT(at.count() >= 0);
     const std::uint32_t slot = allocate();
     at_slot(slot) = std::move(payload);
-    link(at, slot);
+    link(at, key, slot);
   }
 
   // Builds the payload's alternative T in its slot from args (no temporary payload).
   template <typename T, typename... Args>
-  void emplace(micros at, Args&&... args) {
+  void emplace(micros at, std::uint64_t key, Args&&... args) {
     HEARSAY_ASSERT(at.count() >= 0);
     const std::uint32_t slot = allocate();
     at_slot(slot).template emplace<T>(std::forward<Args>(args)...);
-    link(at, slot);
+    link(at, key, slot);
   }
 
  private:
@@ -89,9 +94,10 @@ class event_queue {
   Payload& at_slot(std::uint32_t slot) { return chunks_[slot >> chunk_log2][slot & chunk_mask]; }
   const Payload& at_slot(std::uint32_t slot) const { return chunks_[slot >> chunk_log2][slot & chunk_mask]; }
 
-  void link(micros at, std::uint32_t slot) {
+  void link(micros at, std::uint64_t key, std::uint32_t slot) {
     HEARSAY_ASSERT(next_seq_ < (std::uint64_t{1} << 62));
-    const event_record r{at.count(), next_seq_++, slot};
+    ++pushed_;
+    const event_record r{at.count(), key, slot};
     const std::int64_t b = bucket_of(r.at);
     if (b <= current_bucket_) {
       late_.push(r);
@@ -116,7 +122,7 @@ class event_queue {
 
   bool empty() const { return size_ == 0; }
   std::size_t size() const { return size_; }
-  std::uint64_t scheduled() const { return next_seq_; }
+  std::uint64_t scheduled() const { return pushed_; }
 
   // The time of the earliest event. Not const: it may advance the calendar to that event's
   // bucket, which changes nothing a caller can observe.
@@ -145,7 +151,7 @@ class event_queue {
       r = late_.pop();
     }
     --size_;
-    return taken{micros{r.at}, at_slot(r.slot), r.slot};
+    return taken{micros{r.at}, r.seq, at_slot(r.slot), r.slot};
   }
   void release(std::uint32_t slot) { free_.push_back(slot); }
 
@@ -193,7 +199,8 @@ class event_queue {
   std::vector<std::unique_ptr<Payload[]>> chunks_;  // the slab: payload slots, never moved
   std::uint32_t slots_ = 0;                          // slots made so far
   std::vector<std::uint32_t> free_;
-  std::uint64_t next_seq_ = 0;
+  std::uint64_t next_seq_ = 0;  // the key of push(at, payload)
+  std::uint64_t pushed_ = 0;
 };
 
 }  // namespace hearsay::sim

@@ -1,4 +1,4 @@
-// Re-execution with glibc's huge-page tunable (see huge_pages.hpp).
+// Re-execution with glibc's malloc tunables (see huge_pages.hpp).
 
 #include "sim/huge_pages.hpp"
 
@@ -6,21 +6,12 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <string>
 
 namespace hearsay::sim {
 
 namespace {
-constexpr const char* tunable = "glibc.malloc.hugetlb=1";
-
-// "always [madvise] never": the bracketed word is the kernel's mode.
-bool kernel_thp_on_request() {
-  std::ifstream in("/sys/kernel/mm/transparent_hugepage/enabled");
-  std::string line;
-  if (!std::getline(in, line)) return false;
-  return line.find("[madvise]") != std::string::npos;
-}
+constexpr const char* tunables = "glibc.malloc.hugetlb=1:glibc.malloc.top_pad=67108864";
 }  // namespace
 
 void reexec_with_huge_pages(char** argv) {
@@ -28,8 +19,9 @@ void reexec_with_huge_pages(char** argv) {
   if (const char* off = std::getenv("HEARSAY_HUGE_PAGES"); off != nullptr && std::strcmp(off, "0") == 0) return;
   const char* current = std::getenv("GLIBC_TUNABLES");
   if (current != nullptr && std::strstr(current, "glibc.malloc.hugetlb") != nullptr) return;  // set already
-  if (!kernel_thp_on_request()) return;  // "always" needs no request, "never" cannot be asked
-  std::string value = current == nullptr || *current == '\0' ? std::string(tunable) : std::string(current) + ":" + tunable;
+  // With the kernel's THP mode "always" the first one changes nothing, with "never" it is
+  // ignored; either way the second one still helps.
+  std::string value = current == nullptr || *current == '\0' ? std::string(tunables) : std::string(current) + ":" + tunables;
   if (setenv("GLIBC_TUNABLES", value.c_str(), 1) != 0) return;
   execv("/proc/self/exe", argv);
   // execv returned: it failed (no /proc, say). Carry on with ordinary pages; the variable

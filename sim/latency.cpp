@@ -2,6 +2,7 @@
 
 #include "sim/latency.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -155,6 +156,22 @@ micros latency_model::draw(double u, double v) const {
       break;  // needs the pair of peers: see link()
   }
   return constant_us;
+}
+
+micros latency_model::minimum() const {
+  switch (shape) {
+    case kind::constant: return constant_us;
+    case kind::uniform: return min_us;
+    case kind::lognormal: return micros{0};
+    case kind::regions: {
+      const region_matrix* m = find_region_matrix(region_set);
+      if (m == nullptr || m->rtt_ms.empty()) return micros{0};
+      const double rtt = *std::min_element(m->rtt_ms.begin(), m->rtt_ms.end());
+      // link() rounds rtt/2 x (1 + jitter u) with u >= 0; one microsecond below covers rounding.
+      return micros{std::max<std::int64_t>(0, static_cast<std::int64_t>(std::floor(rtt * 500.0)) - 1)};
+    }
+  }
+  return micros{0};
 }
 
 micros latency_model::link(std::uint64_t seed, std::uint32_t a, std::uint32_t b) const {

@@ -38,6 +38,9 @@ struct latency_model {
 
   // The latency of the link between peers a and b, for this run's seed.
   micros link(std::uint64_t seed, std::uint32_t a, std::uint32_t b) const;
+  // A lower bound on every link's latency (0 when the model has none above zero, as the
+  // lognormal): the parallel event loop's window.
+  micros minimum() const;
   // A draw from the model for a uniform variate u in [0,1) and a second one v (lognormal).
   micros draw(double u, double v) const;
   // The region of peer i, and the region names (regions model only).

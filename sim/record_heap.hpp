@@ -15,7 +15,7 @@ namespace hearsay::sim {
 
 struct event_record {
   std::int64_t at;    // virtual time, microseconds
-  std::uint64_t seq;  // scheduling order
+  std::uint64_t seq;  // the event's key: scheduling order, or the caller's (event_queue.hpp)
   std::uint32_t slot; // payload slot in the queue's slab
 
   friend bool operator<(const event_record& a, const event_record& b) {

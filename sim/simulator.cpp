@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 
 #include "overlay/codec.hpp"
 #include "overlay/prefetch.hpp"
@@ -32,7 +33,6 @@ simulator::simulator(const scenario& s)
     : scenario_(s),
       node_config_(s.node),
       workload_rng_(rng::stream(s.seed, stream_workload)),
-      network_rng_(rng::stream(s.seed, stream_loss)),
       fault_rng_(rng::stream(s.seed, stream_faults)) {
   node_config_.membership.repair = s.repair;
   node_config_.search.hits_wanted = s.hits_wanted;
@@ -51,6 +51,96 @@ simulator::simulator(const scenario& s)
     rng topology_rng = rng::stream(s.seed, stream_topology);
     if (!build_graph(s.topology, s.peers, topology_rng, graph_, error_)) graph_ = graph{};
   }
+  // Workers: as many as asked for (or processors), never more than peers, and one when no
+  // window is possible (a latency model without a positive minimum).
+  lookahead_ = s.latency.minimum();
+  unsigned threads = s.threads != 0 ? s.threads : std::max(1u, std::thread::hardware_concurrency());
+  threads = std::min<unsigned>(threads, std::max<std::uint32_t>(1, s.peers));
+  if (lookahead_.count() <= 0) threads = 1;
+  for (unsigned k = 0; k < threads; ++k) {
+    workers_.push_back(std::make_unique<worker>());
+    workers_.back()->index = k;
+    workers_.back()->outbox.resize(threads);
+    workers_.back()->scheduled.assign((s.peers + threads - 1) / threads, 0);
+  }
+  for (unsigned k = 1; k < threads; ++k) helpers_.emplace_back([this, k] { helper_loop(k); });
+}
+
+simulator::~simulator() { stop_helpers(); }
+
+void simulator::set_tap(network_tap* tap) {
+  // A tap observes messages in one global order: the run goes on with a single worker. The
+  // events keep their keys, so the run is the same.
+  if (tap != nullptr && workers_.size() > 1) {
+    stop_helpers();
+    const auto n = static_cast<std::uint32_t>(workers_.size());
+    auto one = std::make_unique<worker>();
+    one->outbox.resize(1);
+    one->scheduled.assign(size(), 0);
+    for (std::uint32_t i = 0; i < size(); ++i) one->scheduled[i] = workers_[i % n]->scheduled[i / n];
+    one->counts.assign(queries_.size(), {});
+    for (auto& w : workers_) {
+      while (!w->queue.empty()) {
+        const auto e = w->queue.take();
+        one->queue.push(e.at, e.key, std::move(e.payload));
+        w->queue.release(e.slot);
+      }
+      for (std::size_t k = 0; k < w->counts.size(); ++k) {
+        one->counts[k].query_messages += w->counts[k].query_messages;
+        one->counts[k].hit_messages += w->counts[k].hit_messages;
+        one->counts[k].duplicates += w->counts[k].duplicates;
+        one->counts[k].reached += w->counts[k].reached;
+      }
+      one->now = w->now;
+      one->events += w->events;
+    }
+    workers_.clear();
+    workers_.push_back(std::move(one));
+  }
+  tap_ = tap;
+}
+
+void simulator::stop_helpers() {
+  if (helpers_.empty()) return;
+  stopping_.store(true, std::memory_order_release);
+  window_generation_.fetch_add(1, std::memory_order_acq_rel);
+  for (auto& t : helpers_) t.join();
+  helpers_.clear();
+}
+
+std::uint64_t simulator::next_key(std::uint32_t i) {
+  // Peer i's events carry (i + 1) << 32 | its count; events from outside the peers carry
+  // their own count below 2^32, so they come first at equal times.
+  const auto n = static_cast<std::uint32_t>(workers_.size());
+  std::uint32_t& count = workers_[i % n]->scheduled[i / n];
+  HEARSAY_ASSERT(count < UINT32_MAX);
+  return (std::uint64_t{i} + 1) << 32 | count++;
+}
+
+std::uint64_t simulator::next_global_key() {
+  HEARSAY_ASSERT(global_scheduled_ < UINT32_MAX);
+  return global_scheduled_++;
+}
+
+template <typename T, typename... Args>
+void simulator::post(worker& from, std::uint32_t node, micros at, std::uint64_t key, Args&&... args) {
+  worker& to = worker_of(node);
+  if (&to == &from || !in_window_) {
+    to.queue.template emplace<T>(at, key, std::forward<Args>(args)...);
+  } else {
+    from.outbox[to.index].push_back(pending{at, key, event{std::in_place_type<T>, std::forward<Args>(args)...}});
+  }
+}
+
+void simulator::post_global(micros at, event e) { global_.push(at, next_global_key(), std::move(e)); }
+
+bool simulator::lost(std::uint64_t key) const {
+  // A draw per message from its key: the same whichever thread sends it.
+  std::uint64_t h = (scenario_.seed ^ stream_loss * 0x9e3779b97f4a7c15ULL) + key * 0xbf58476d1ce4e5b9ULL;
+  h ^= h >> 31;
+  h *= 0x94d049bb133111ebULL;
+  h ^= h >> 29;
+  return static_cast<double>(h >> 11) * 0x1.0p-53 < scenario_.loss;
 }
 
 bool simulator::index_of(const peer_addr& a, std::uint32_t& index) const {
@@ -74,32 +164,36 @@ query_record* simulator::record_of(query_id id) {
 
 void simulator::peer_host::send(const peer_addr& to, const message& m) {
   simulator& sim = sim_;
+  worker& w = sim.worker_of(self_);
   std::uint32_t target = 0;
   // Peers learn addresses only from other simulated peers, so every address is one of them.
   HEARSAY_ASSERT(sim.index_of(to, target));
+  auto count = [&](query_id id, std::uint32_t query_counts::*field) {
+    if (auto it = sim.query_index_.find(id); it != sim.query_index_.end()) ++(w.counts[it->second].*field);
+  };
   if (const auto* q = std::get_if<msg_query>(&m)) {
-    if (auto* r = sim.record_of(q->id)) ++r->query_messages;
+    count(q->id, &query_counts::query_messages);
   } else if (const auto* h = std::get_if<msg_query_hit>(&m)) {
-    if (auto* r = sim.record_of(h->id)) ++r->hit_messages;
+    count(h->id, &query_counts::hit_messages);
   } else if (const auto* c = std::get_if<msg_walk_check>(&m)) {
-    if (auto* r = sim.record_of(c->id)) ++r->query_messages;  // check-backs are part of a walk's cost
+    count(c->id, &query_counts::query_messages);  // check-backs are part of a walk's cost
   } else if (const auto* st = std::get_if<msg_walk_status>(&m)) {
-    if (auto* r = sim.record_of(st->id)) ++r->query_messages;
+    count(st->id, &query_counts::query_messages);
   }
+  const std::uint64_t key = sim.next_key(self_);
   const micros latency = sim.link_latency(self_, target);
-  if (sim.scenario_.loss > 0 && sim.network_rng_.chance(sim.scenario_.loss)) return;  // lost
-  if (sim.partitioned(self_, target)) return;  // the partition swallows it
-  if (!sim.running_[target]) {
-    // Connection refused: the sender learns after one round trip.
-    sim.queue_.push(sim.now_ + 2 * latency, peer_down{self_, target});
-    return;
-  }
-  if (sim.tap_ != nullptr) sim.tap_->on_send(sim.now_, self_, target, m);
-  sim.queue_.emplace<deliver>(sim.now_ + latency, target, self_, m);
+  if (sim.scenario_.loss > 0 && sim.lost(key)) return;  // lost
+  if (sim.partitioned(self_, target, w.now)) return;   // the partition swallows it
+  // A peer that is not running refuses the connection when the message arrives (dispatch):
+  // the sender learns one round trip after sending. Its state is not read here, since
+  // another worker may be changing it.
+  if (sim.tap_ != nullptr) sim.tap_->on_send(w.now, self_, target, m);
+  sim.post<deliver>(w, target, w.now + latency, key, target, self_, m);
 }
 
 void simulator::peer_host::schedule(micros at, timer_id id) {
-  sim_.queue_.emplace<fire_timer>(at, self_, sim_.incarnation_[self_], id);
+  worker& w = sim_.worker_of(self_);
+  w.queue.emplace<fire_timer>(at, sim_.next_key(self_), self_, sim_.incarnation_[self_], id);
 }
 
 void simulator::peer_host::on_search_hit(query_id id, const msg_query_hit& h, micros latency) {
@@ -122,40 +216,50 @@ void simulator::peer_host::on_search_hit(query_id id, const msg_query_hit& h, mi
 }
 
 void simulator::peer_host::on_query_seen(const msg_query& q, bool duplicate) {
-  if (auto* r = sim_.record_of(q.id)) ++(duplicate ? r->duplicates : r->reached);
+  if (auto it = sim_.query_index_.find(q.id); it != sim_.query_index_.end()) {
+    auto& c = sim_.worker_of(self_).counts[it->second];
+    ++(duplicate ? c.duplicates : c.reached);
+  }
 }
 
 // ---- the event loop ---------------------------------------------------------------------
 
-void simulator::dispatch(event& e) {
+void simulator::dispatch(worker& w, event& e) {
+  const micros now = w.now;
   if (auto* d = std::get_if<deliver>(&e)) {
     if (!running_[d->to]) {
-      // The peer crashed while the message was in flight: the sender's link breaks.
-      if (running_[d->from]) {
-        const micros latency = link_latency(d->from, d->to);
-        queue_.push(now_ + latency, peer_down{d->from, d->to});
-      }
+      // Not running (never started, crashed or left, perhaps while the message was in
+      // flight): the connection is refused or breaks, and the sender learns it.
+      if (tap_ != nullptr) tap_->on_refuse(now, d->from, d->to, d->msg);
+      const micros latency = link_latency(d->from, d->to);
+      post<peer_down>(w, d->from, now + latency, next_key(d->to), d->from, d->to);
       return;
     }
-    if (tap_ != nullptr) tap_->on_deliver(now_, d->from, d->to, d->msg);
+    if (tap_ != nullptr) tap_->on_deliver(now, d->from, d->to, d->msg);
     if (scenario_.wire_codec) {
       // The real bytes: encode as the sender would, verify and decode as the receiver would.
       const auto frame = codec::encode_frame(address_of(d->from), d->msg);
       auto decoded = codec::decode(frame, codec::limits{});
       HEARSAY_ASSERT(decoded.ok());
       HEARSAY_ASSERT(decoded.value.sender == address_of(d->from));
-      nodes_[d->to]->on_message(now_, decoded.value.sender, decoded.value.msg);
+      nodes_[d->to]->on_message(now, decoded.value.sender, decoded.value.msg);
       return;
     }
-    nodes_[d->to]->on_message(now_, address_of(d->from), d->msg);
+    nodes_[d->to]->on_message(now, address_of(d->from), d->msg);
   } else if (auto* t = std::get_if<fire_timer>(&e)) {
-    if (running_[t->node] && t->incarnation == incarnation_[t->node]) nodes_[t->node]->on_timer(now_, t->id);
+    if (running_[t->node] && t->incarnation == incarnation_[t->node]) nodes_[t->node]->on_timer(now, t->id);
   } else if (auto* p = std::get_if<peer_down>(&e)) {
-    if (running_[p->node]) nodes_[p->node]->on_peer_down(now_, address_of(p->peer));
+    if (running_[p->node]) nodes_[p->node]->on_peer_down(now, address_of(p->peer));
   } else if (auto* s = std::get_if<start_peer>(&e)) {
     running_[s->node] = 1;
-    nodes_[s->node]->start(now_);
-  } else if (auto* q = std::get_if<issue_query>(&e)) {
+    nodes_[s->node]->start(now);
+  } else {
+    HEARSAY_ASSERT(false);  // searches and faults are global events
+  }
+}
+
+void simulator::dispatch_global(event& e) {
+  if (auto* q = std::get_if<issue_query>(&e)) {
     query_record& r = queries_[q->index];
     if (!running_[r.origin]) return;
     r.issued = now_;
@@ -170,10 +274,10 @@ void simulator::dispatch(event& e) {
   }
 }
 
-bool simulator::partitioned(std::uint32_t a, std::uint32_t b) const {
+bool simulator::partitioned(std::uint32_t a, std::uint32_t b, micros now) const {
   if (scenario_.partition_duration.count() == 0) return false;
   const micros from = queries_start_ + scenario_.partition_at;
-  if (now_ < from || now_ >= from + scenario_.partition_duration) return false;
+  if (now < from || now >= from + scenario_.partition_duration) return false;
   const auto cut = static_cast<std::uint32_t>(scenario_.partition_fraction * static_cast<double>(size()));
   return (a < cut) != (b < cut);
 }
@@ -229,11 +333,11 @@ void simulator::on_fault(const fault& f) {
       } else {
         crash(f.node);
       }
-      queue_.push(now_ + session_micros(scenario_.downtime), fault{fault::kind::session_return, f.node});
+      post_global(now_ + session_micros(scenario_.downtime), fault{fault::kind::session_return, f.node});
       break;
     case fault::kind::session_return:
       restart_peer(f.node);
-      queue_.push(now_ + session_micros(scenario_.session_length), fault{fault::kind::session_end, f.node});
+      post_global(now_ + session_micros(scenario_.session_length), fault{fault::kind::session_end, f.node});
       break;
     case fault::kind::sample: {
       const auto h = measure_health();
@@ -254,17 +358,17 @@ void simulator::plan_faults(micros first) {
   for (std::uint32_t i = size() - late_joiners(); i < size(); ++i) {
     const auto offset = static_cast<std::int64_t>(
         fault_rng_.below(static_cast<std::uint64_t>(std::max<std::int64_t>(1, scenario_.join_period.count()))));
-    queue_.push(first + micros{offset}, start_peer{i});
+    worker_of(i).queue.push(first + micros{offset}, next_global_key(), start_peer{i});
   }
-  if (scenario_.crash_fraction > 0) queue_.push(first + scenario_.crash_at, fault{fault::kind::crash_share, 0});
-  if (scenario_.leave_fraction > 0) queue_.push(first + scenario_.leave_at, fault{fault::kind::leave_share, 0});
+  if (scenario_.crash_fraction > 0) post_global(first + scenario_.crash_at, fault{fault::kind::crash_share, 0});
+  if (scenario_.leave_fraction > 0) post_global(first + scenario_.leave_at, fault{fault::kind::leave_share, 0});
   if (scenario_.sessions) {
     // Seed nodes stay up (operators run them as stable services); every other peer starts a
     // session of random length now.
     for (std::uint32_t i = scenario_.seed_count; i < size(); ++i) {
       const auto len = micros{std::max<std::int64_t>(
           1, static_cast<std::int64_t>(std::llround(scenario_.session_length.draw(fault_rng_) * 1e6)))};
-      queue_.push(first + len, fault{fault::kind::session_end, i});
+      post_global(first + len, fault{fault::kind::session_end, i});
     }
   }
 }
@@ -305,7 +409,7 @@ std::uint64_t simulator::warm_pointees(const event& e) const {
   return nodes_[d->to]->warm_for(d->msg);
 }
 
-void simulator::run_until(micros t) {
+void simulator::run_worker(worker& w, micros end) {
   // Memory latency dominates a large run: each event reads a payload, then the state of the
   // peer it is for, then tables that state points to, all cold and scattered. So every
   // `batch` events the loop reads ahead in three stages a batch apart: the payloads of the
@@ -315,30 +419,109 @@ void simulator::run_until(micros t) {
   constexpr std::size_t batch = 8;
   std::size_t until_warm = 0;
   std::uint64_t warmed = 0;
-  while (!queue_.empty() && queue_.next_time() <= t) {
+  auto& queue = w.queue;
+  while (!queue.empty() && queue.next_time() <= end) {
     if (until_warm == 0) {
       until_warm = batch;
       for (std::size_t k = 2 * batch; k < 3 * batch; ++k) {
-        if (const event* e = queue_.peek(k)) warmed += warm_payload(*e);
+        if (const event* e = queue.peek(k)) warmed += warm_payload(*e);
       }
       for (std::size_t k = batch; k < 2 * batch; ++k) {
-        if (const event* e = queue_.peek(k)) warmed += warm_peer(*e);
+        if (const event* e = queue.peek(k)) warmed += warm_peer(*e);
       }
       for (std::size_t k = 0; k < batch; ++k) {
-        if (const event* e = queue_.peek(k)) warmed += warm_pointees(*e);
+        if (const event* e = queue.peek(k)) warmed += warm_pointees(*e);
       }
       // The sum is never used: this keeps the compiler from dropping the reads.
       asm volatile("" : : "r"(warmed));
     }
     --until_warm;
-    const auto e = queue_.take();
-    HEARSAY_ASSERT(e.at >= now_);
-    now_ = e.at;
-    ++events_;
-    dispatch(e.payload);
-    queue_.release(e.slot);
+    const auto e = queue.take();
+    HEARSAY_ASSERT(e.at >= w.now);
+    w.now = e.at;
+    ++w.events;
+    dispatch(w, e.payload);
+    queue.release(e.slot);
+  }
+}
+
+void simulator::helper_loop(unsigned index) {
+  std::uint64_t seen = 0;
+  while (true) {
+    // Wait for the next window: spin briefly (windows follow each other closely), then yield.
+    std::uint64_t g;
+    for (unsigned spins = 0; (g = window_generation_.load(std::memory_order_acquire)) == seen; ++spins) {
+      if (spins > 4096) std::this_thread::yield();
+    }
+    seen = g;
+    if (stopping_.load(std::memory_order_acquire)) return;
+    run_worker(*workers_[index], window_end_);
+    window_done_.fetch_add(1, std::memory_order_acq_rel);
+  }
+}
+
+void simulator::run_window(micros end) {
+  in_window_ = true;
+  if (workers_.size() == 1) {
+    run_worker(*workers_[0], end);
+  } else {
+    window_end_ = end;
+    window_done_.store(0, std::memory_order_relaxed);
+    window_generation_.fetch_add(1, std::memory_order_acq_rel);  // publishes window_end_
+    run_worker(*workers_[0], end);
+    const auto others = static_cast<unsigned>(workers_.size() - 1);
+    for (unsigned spins = 0; window_done_.load(std::memory_order_acquire) != others; ++spins) {
+      if (spins > 4096) std::this_thread::yield();
+    }
+  }
+  in_window_ = false;
+  // Hand over what each worker scheduled for the others' peers, in a fixed order (the keys
+  // decide the events' order, so this order only keeps the run reproducible in memory use).
+  for (auto& from : workers_) {
+    for (std::size_t k = 0; k < from->outbox.size(); ++k) {
+      for (auto& p : from->outbox[k]) workers_[k]->queue.push(p.at, p.key, std::move(p.e));
+      from->outbox[k].clear();
+    }
+  }
+}
+
+void simulator::run_until(micros t) {
+  constexpr micros never{std::numeric_limits<std::int64_t>::max()};
+  while (true) {
+    micros next = never;
+    for (auto& w : workers_) {
+      if (!w->queue.empty()) next = std::min(next, w->queue.next_time());
+    }
+    const micros next_global = global_.empty() ? never : global_.next_time();
+    if (std::min(next, next_global) > t) break;
+    if (next_global <= next) {
+      // Searches and faults: alone, before the peers' events of the same instant (their keys
+      // come first), with every worker's clock at that instant.
+      now_ = next_global;
+      for (auto& w : workers_) w->now = now_;
+      while (!global_.empty() && global_.next_time() == now_) {
+        const auto e = global_.take();
+        ++events_;
+        dispatch_global(e.payload);
+        global_.release(e.slot);
+      }
+      continue;
+    }
+    // A window: up to the next global event, the end, and (with several workers) the
+    // earliest time a message sent in it could arrive.
+    micros end = std::min(t, next_global - micros{1});
+    if (workers_.size() > 1) end = std::min(end, next + lookahead_ - micros{1});
+    run_window(end);
+    now_ = std::max(now_, end);
   }
   now_ = std::max(now_, t);
+  for (auto& w : workers_) w->now = now_;
+}
+
+std::uint64_t simulator::events_processed() const {
+  std::uint64_t n = events_;
+  for (const auto& w : workers_) n += w->events;
+  return n;
 }
 
 void simulator::crash(std::uint32_t i) {
@@ -348,7 +531,7 @@ void simulator::crash(std::uint32_t i) {
   for (const auto& p : nodes_[i]->members().active()) {
     std::uint32_t j = 0;
     if (index_of(p, j) && running_[j]) {
-      queue_.push(now_ + link_latency(i, j), peer_down{j, i});
+      post<peer_down>(worker_of(i), j, now_ + link_latency(i, j), next_key(i), j, i);
     }
   }
 }
@@ -372,7 +555,7 @@ void simulator::build_overlay() {
   }
   const std::uint32_t early = size() - late_joiners();
   for (std::uint32_t i = 0; i < early; ++i) {
-    queue_.push(now_ + scenario_.join_interval * i, start_peer{i});
+    worker_of(i).queue.push(now_ + scenario_.join_interval * i, next_global_key(), start_peer{i});
   }
   const micros last_join = now_ + scenario_.join_interval * (early == 0 ? 0 : early - 1);
   run_until(last_join + scenario_.stabilize);
@@ -428,6 +611,7 @@ void simulator::place_files() {
 void simulator::plan_queries(micros first) {
   const zipf popularity(scenario_.files, scenario_.popularity_alpha);
   queries_.assign(scenario_.queries, {});
+  for (auto& w : workers_) w->counts.assign(scenario_.queries, {});
   micros at = first;
   for (std::uint32_t k = 0; k < scenario_.queries; ++k) {
     query_record& r = queries_[k];
@@ -439,7 +623,7 @@ void simulator::plan_queries(micros first) {
       const auto& h = holders_[r.file];
       if (!std::binary_search(h.begin(), h.end(), r.origin)) break;
     }
-    queue_.push(at, issue_query{k});
+    post_global(at, issue_query{k});
     if (scenario_.poisson_arrivals) {
       at += micros{static_cast<std::int64_t>(
           std::llround(draw_exponential(workload_rng_, static_cast<double>(scenario_.query_interval.count()))))};
@@ -465,10 +649,22 @@ run_results simulator::run() {
   if (interval.count() == 0 && faults) interval = micros{10'000'000};
   if (interval.count() > 0) {
     const micros end = last_query_at_ + scenario_.node.search.query_timeout;
-    for (micros t = first; t <= end; t += interval) queue_.push(t, fault{fault::kind::sample, 0});
+    for (micros t = first; t <= end; t += interval) post_global(t, fault{fault::kind::sample, 0});
   }
   // Long enough for every query's timeout to pass and its last hits to arrive.
   run_until(last_query_at_ + scenario_.node.search.query_timeout + micros{1'000'000});
+  // Fold in the counts each worker kept for its own peers.
+  for (auto& w : workers_) {
+    for (std::size_t k = 0; k < w->counts.size() && k < queries_.size(); ++k) {
+      auto& r = queries_[k];
+      auto& c = w->counts[k];
+      r.query_messages += c.query_messages;
+      r.hit_messages += c.hit_messages;
+      r.duplicates += c.duplicates;
+      r.reached += c.reached;
+      c = query_counts{};
+    }
+  }
   out.queries = queries_;
   for (const auto& n : nodes_) {
     const auto& s = n->stats();
@@ -510,7 +706,7 @@ run_results simulator::run() {
     for (auto v : load) sum += static_cast<double>(v);
     out.load_mean = sum / static_cast<double>(load.size());
   }
-  out.events = events_;
+  out.events = events_processed();
   out.end = now_;
   out.queries_start = queries_start_;
   out.over_time = samples_;

@@ -4,12 +4,24 @@
 // FoundationDB's deterministic simulation run real code under a simulated world.
 //
 // Determinism: one seed decides everything. Each peer has its own random stream, and the
-// workload and the network have theirs; events run in (time, sequence) order; nothing
-// depends on addresses or unordered iteration. The same seed and scenario give the same
-// results, byte for byte.
+// workload and the network have theirs; events run in (time, key) order, where an event's
+// key names the peer that scheduled it and how many events that peer had scheduled before;
+// nothing depends on addresses or unordered iteration. The same seed and scenario give the
+// same results, byte for byte.
+//
+// Parallelism (conservative, in the manner of Chandy-Misra-Bryant with a global window):
+// peers are dealt to worker threads, each with its own event queue. No message reaches
+// another peer sooner than the latency model's minimum L, so in a window of virtual time
+// [T, T + L) every worker can run its own peers' events without hearing from the others;
+// messages to other workers' peers wait in outboxes until the window ends. Searches and
+// faults, which read or change many peers, run between windows. A peer sees the same events
+// in the same order whatever the number of threads, so the results do not depend on it.
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <thread>
 #include <unordered_map>
 #include <variant>
 #include <vector>
@@ -82,6 +94,7 @@ struct run_results {
 class simulator {
  public:
   explicit simulator(const scenario& s);
+  ~simulator();
   simulator(const simulator&) = delete;
   simulator& operator=(const simulator&) = delete;
 
@@ -104,18 +117,21 @@ class simulator {
   const std::vector<std::uint32_t>& replicas() const { return replicas_; }
 
   micros now() const { return now_; }
+  // Worker threads of the event loop (scenario threads; one when the latency model has no
+  // positive minimum, or a network tap is set).
+  unsigned threads() const { return static_cast<unsigned>(workers_.size()); }
   std::uint32_t size() const { return static_cast<std::uint32_t>(nodes_.size()); }
   const node& peer(std::uint32_t i) const { return *nodes_[i]; }
   node& peer(std::uint32_t i) { return *nodes_[i]; }
   // Crashes peer i: it stops receiving, and its active neighbours learn it after one link
   // latency, as a TCP reset would tell them.
   void crash(std::uint32_t i);
-  std::uint64_t events_processed() const { return events_; }
+  std::uint64_t events_processed() const;
   // The one-way latency of the link between peers a and b in this run.
   micros link_latency(std::uint32_t a, std::uint32_t b) const;
   // Observes every message sent and delivered from now on; nullptr stops it. The tap must
   // outlive its use.
-  void set_tap(network_tap* tap) { tap_ = tap; }
+  void set_tap(network_tap* tap);
 
  private:
   struct deliver {
@@ -143,6 +159,30 @@ class simulator {
   };
   using event = std::variant<deliver, fire_timer, peer_down, start_peer, issue_query, fault>;
 
+  // Per-query counts a worker adds up on its own; summed into the records after a run.
+  struct query_counts {
+    std::uint32_t query_messages = 0, hit_messages = 0, duplicates = 0, reached = 0;
+  };
+  // An event for another worker's peer, held until the window ends.
+  struct pending {
+    micros at;
+    std::uint64_t key;
+    event e;
+  };
+  // One thread's share of the peers (index % workers == its number) and their events.
+  struct alignas(64) worker {
+    unsigned index = 0;
+    // Per peer of this worker (peer i at i / workers): events it has scheduled, its keys'
+    // counts. Kept per worker: one shared array would have both threads writing its lines.
+    std::vector<std::uint32_t> scheduled;
+    event_queue<event> queue;
+    micros now{0};
+    std::uint64_t events = 0;
+    std::vector<std::vector<pending>> outbox;  // per destination worker
+    std::vector<query_counts> counts;          // per query record
+    std::vector<std::uint8_t> wire;            // scratch for the wire codec round trip
+  };
+
   // The driver side of one peer: turns its host calls into events.
   class peer_host final : public host {
    public:
@@ -158,7 +198,27 @@ class simulator {
     std::uint32_t self_;
   };
 
-  void dispatch(event& e);
+  void dispatch(worker& w, event& e);
+  void dispatch_global(event& e);
+  // Runs worker w's events up to and including time `end`.
+  void run_worker(worker& w, micros end);
+  // Runs every worker up to `end` (in parallel when there are several), then hands each
+  // worker the events the others scheduled for its peers.
+  void run_window(micros end);
+  void helper_loop(unsigned index);
+  void stop_helpers();
+  // The worker that runs peer i; the key of the next event peer i schedules; the key of the
+  // next event scheduled from outside the peers (ordered before any peer's at equal times).
+  worker& worker_of(std::uint32_t i) { return *workers_[i % workers_.size()]; }
+  std::uint64_t next_key(std::uint32_t i);
+  std::uint64_t next_global_key();
+  // Schedules an event of type T for peer `node` at `at`, from worker `from` (its outbox if
+  // another worker runs the peer and a window is in progress).
+  template <typename T, typename... Args>
+  void post(worker& from, std::uint32_t node, micros at, std::uint64_t key, Args&&... args);
+  // Searches and faults: they run between windows.
+  void post_global(micros at, event e);
+  bool lost(std::uint64_t key) const;
   // Memory-latency hiding: the event loop warms the state of peers some events ahead.
   static std::uint64_t warm_payload(const event& e);
   std::uint64_t warm_peer(const event& e) const;
@@ -166,7 +226,7 @@ class simulator {
   void on_fault(const fault& f);
   void restart_peer(std::uint32_t i);
   void plan_faults(micros first);
-  bool partitioned(std::uint32_t a, std::uint32_t b) const;
+  bool partitioned(std::uint32_t a, std::uint32_t b, micros now) const;
   void place_files();
   void plan_queries(micros first);
   query_record* record_of(query_id id);
@@ -179,10 +239,20 @@ class simulator {
   std::vector<peer_host> hosts_;
   std::vector<std::optional<node>> nodes_;  // re-created in place when a churned peer returns
   std::vector<std::uint8_t> running_;  // 1 while a peer is started and not crashed
-  event_queue<event> queue_;
+  std::vector<std::unique_ptr<worker>> workers_;
+  event_queue<event> global_;  // searches and faults
+  std::uint64_t global_scheduled_ = 0;
+  micros lookahead_{0};        // the latency model's minimum: a window's length
+  bool in_window_ = false;
+  // The helper threads (workers 1..n-1) and the window hand-off.
+  std::vector<std::thread> helpers_;
+  std::atomic<std::uint64_t> window_generation_{0};
+  std::atomic<unsigned> window_done_{0};
+  std::atomic<bool> stopping_{false};
+  micros window_end_{0};
   rng workload_rng_;
   micros now_{0};
-  std::uint64_t events_ = 0;
+  std::uint64_t events_ = 0;  // run between windows
   bool built_ = false;
   std::string error_;
   graph graph_;
@@ -192,13 +262,11 @@ class simulator {
   std::vector<query_record> queries_;
   micros last_query_at_{0};
   micros queries_start_{0};
-  rng network_rng_;
   rng fault_rng_;
   std::vector<std::uint32_t> incarnation_;            // per peer: how many times it came back
   std::vector<std::vector<std::uint32_t>> files_of_;  // per peer: the catalogue files it holds
   std::vector<time_sample> samples_;
-  std::unordered_map<query_id, std::uint32_t> query_index_;
-  std::vector<std::uint8_t> wire_;  // scratch for the wire codec round trip
+  std::unordered_map<query_id, std::uint32_t> query_index_;  // written only between windows
   network_tap* tap_ = nullptr;
 };
 

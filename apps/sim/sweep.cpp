@@ -223,7 +223,9 @@ int run_sweep(const std::vector<std::string>& args) {
   for (std::size_t k = 0; k < points.size(); ++k) {
     char name[32];
     std::snprintf(name, sizeof name, "point-%05zu", k + 1);
-    std::vector<std::string> cmd{exe};
+    // The points already run side by side on every processor: one event-loop thread each,
+    // unless the flags or the scenario file ask otherwise (they come after, and win).
+    std::vector<std::string> cmd{exe, "--set", "threads=1"};
     cmd.insert(cmd.end(), base.begin(), base.end());
     cmd.insert(cmd.end(), points[k].args.begin(), points[k].args.end());
     cmd.insert(cmd.end(), {"--point", points[k].label, "--csv", (out_dir / (std::string(name) + ".csv")).string()});

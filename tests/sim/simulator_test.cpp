@@ -161,6 +161,47 @@ TEST_CASE("same seed and scenario: byte-identical report; another seed: another 
   CHECK(a.substr(a.find("fingerprint: ")) != c.substr(c.find("fingerprint: ")));
 }
 
+TEST_CASE("the number of event-loop threads changes nothing but speed", "[sim]") {
+  // Joins, shuffles, searches, and every kind of fault that crosses between workers: crashes,
+  // graceful leaves, churn sessions, late joiners, loss and a partition. Uniform latency has
+  // a positive minimum, so the parallel windows are used.
+  auto s = small(1'200);
+  s.stabilize = micros{20'000'000};
+  s.queries = 150;
+  s.crash_fraction = 0.05;
+  s.crash_at = micros{300'000};
+  s.leave_fraction = 0.05;
+  s.leave_at = micros{600'000};
+  s.join_fraction = 0.05;
+  s.join_period = micros{1'000'000};
+  s.sessions = true;
+  REQUIRE(s.session_length.parse("exp:30").empty());
+  REQUIRE(s.downtime.parse("exp:5").empty());
+  s.graceful_share = 0.5;
+  s.loss = 0.01;
+  s.partition_at = micros{200'000};
+  s.partition_duration = micros{400'000};
+  s.partition_fraction = 0.3;
+  s.report_interval = micros{250'000};
+  std::vector<std::string> reports;
+  for (std::uint32_t threads : {1u, 2u, 3u}) {
+    s.threads = threads;
+    simulator sim(s);
+    CHECK(sim.threads() == threads);
+    reports.push_back(format_report(s, sim.run()));
+  }
+  CHECK(reports[0] == reports[1]);
+  CHECK(reports[0] == reports[2]);
+  // The run did exercise the faults.
+  CHECK(reports[0].find("peers running") != std::string::npos);
+
+  // A model without a positive minimum latency leaves no window: one thread.
+  REQUIRE(s.latency.parse("lognormal:30:1.0").empty());
+  s.threads = 2;
+  simulator lognormal(s);
+  CHECK(lognormal.threads() == 1);
+}
+
 TEST_CASE("the wire codec switch changes nothing but speed", "[sim]") {
   auto s = small(800);
   s.queries = 50;
@@ -184,6 +225,7 @@ class in_flight_counter final : public network_tap {
  public:
   void on_send(micros, std::uint32_t from, std::uint32_t to, const message&) override { ++flight_[key(from, to)]; }
   void on_deliver(micros, std::uint32_t from, std::uint32_t to, const message&) override { --flight_[key(from, to)]; }
+  void on_refuse(micros, std::uint32_t from, std::uint32_t to, const message&) override { --flight_[key(from, to)]; }
   bool any_between(std::uint32_t a, std::uint32_t b) const { return count(a, b) + count(b, a) > 0; }
 
  private:

@@ -60,7 +60,8 @@ simulator::simulator(const scenario& s)
   for (unsigned k = 0; k < threads; ++k) {
     workers_.push_back(std::make_unique<worker>());
     workers_.back()->index = k;
-    workers_.back()->outbox.resize(threads);
+    workers_.back()->outbox[0].resize(threads);
+    workers_.back()->outbox[1].resize(threads);
     workers_.back()->scheduled.assign((s.peers + threads - 1) / threads, 0);
   }
   for (unsigned k = 1; k < threads; ++k) helpers_.emplace_back([this, k] { helper_loop(k); });
@@ -73,9 +74,11 @@ void simulator::set_tap(network_tap* tap) {
   // events keep their keys, so the run is the same.
   if (tap != nullptr && workers_.size() > 1) {
     stop_helpers();
+    take_all_incoming();
     const auto n = static_cast<std::uint32_t>(workers_.size());
     auto one = std::make_unique<worker>();
-    one->outbox.resize(1);
+    one->outbox[0].resize(1);
+    one->outbox[1].resize(1);
     one->scheduled.assign(size(), 0);
     for (std::uint32_t i = 0; i < size(); ++i) one->scheduled[i] = workers_[i % n]->scheduled[i / n];
     one->counts.assign(queries_.size(), {});
@@ -128,7 +131,8 @@ void simulator::post(worker& from, std::uint32_t node, micros at, std::uint64_t 
   if (&to == &from || !in_window_) {
     to.queue.template emplace<T>(at, key, std::forward<Args>(args)...);
   } else {
-    from.outbox[to.index].push_back(pending{at, key, event{std::in_place_type<T>, std::forward<Args>(args)...}});
+    from.outbox[parity_][to.index].push_back(pending{at, key, event{std::in_place_type<T>, std::forward<Args>(args)...}});
+    from.outbox_earliest[parity_] = std::min(from.outbox_earliest[parity_], at);
   }
 }
 
@@ -416,6 +420,7 @@ void simulator::run_worker(worker& w, micros end) {
   // events two batches ahead, the peers of the events one batch ahead, and what the peers of
   // the next batch point to. Within a stage the reads are independent, so the processor
   // overlaps their misses; by the time an event runs, its lines are in the cache.
+  take_incoming(w);
   constexpr std::size_t batch = 8;
   std::size_t until_warm = 0;
   std::uint64_t warmed = 0;
@@ -445,13 +450,28 @@ void simulator::run_worker(worker& w, micros end) {
   }
 }
 
+namespace {
+// One step of waiting for another thread: the processor's pause hint while the wait is short
+// (windows follow each other within microseconds, and a system call costs more than that on
+// a virtual machine), then giving the processor up (a machine with fewer cores than threads).
+void relax(unsigned spins) {
+  if (spins < (1u << 16)) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  } else {
+    std::this_thread::yield();
+  }
+}
+}  // namespace
+
 void simulator::helper_loop(unsigned index) {
   std::uint64_t seen = 0;
   while (true) {
     // Wait for the next window: spin briefly (windows follow each other closely), then yield.
     std::uint64_t g;
     for (unsigned spins = 0; (g = window_generation_.load(std::memory_order_acquire)) == seen; ++spins) {
-      if (spins > 4096) std::this_thread::yield();
+      relax(spins);
     }
     seen = g;
     if (stopping_.load(std::memory_order_acquire)) return;
@@ -461,6 +481,9 @@ void simulator::helper_loop(unsigned index) {
 }
 
 void simulator::run_window(micros end) {
+  // This window writes the outbox set the previous-but-one window wrote, which the previous
+  // window's workers took in at its start: empty now.
+  for (auto& w : workers_) w->outbox_earliest[parity_] = micros{std::numeric_limits<std::int64_t>::max()};
   in_window_ = true;
   if (workers_.size() == 1) {
     run_worker(*workers_[0], end);
@@ -471,27 +494,53 @@ void simulator::run_window(micros end) {
     run_worker(*workers_[0], end);
     const auto others = static_cast<unsigned>(workers_.size() - 1);
     for (unsigned spins = 0; window_done_.load(std::memory_order_acquire) != others; ++spins) {
-      if (spins > 4096) std::this_thread::yield();
+      relax(spins);
     }
   }
   in_window_ = false;
-  // Hand over what each worker scheduled for the others' peers, in a fixed order (the keys
-  // decide the events' order, so this order only keeps the run reproducible in memory use).
+  // What each worker scheduled for the others' peers stays in its outboxes: each worker takes
+  // in its own share at the start of the next window, in parallel with the others.
+  parity_ ^= 1;
+}
+
+void simulator::take_incoming(worker& w) {
+  // The set the previous window wrote, in a fixed order of senders (the keys decide the
+  // events' order; this keeps the slab's use, and so memory, reproducible).
+  const unsigned set = parity_ ^ 1;
   for (auto& from : workers_) {
-    for (std::size_t k = 0; k < from->outbox.size(); ++k) {
-      for (auto& p : from->outbox[k]) workers_[k]->queue.push(p.at, p.key, std::move(p.e));
-      from->outbox[k].clear();
+    auto& box = from->outbox[set][w.index];
+    for (auto& p : box) w.queue.push(p.at, p.key, std::move(p.e));
+    box.clear();
+  }
+}
+
+void simulator::take_all_incoming() {
+  for (unsigned set : {parity_ ^ 1, parity_}) {
+    for (auto& from : workers_) {
+      for (std::size_t k = 0; k < from->outbox[set].size(); ++k) {
+        for (auto& p : from->outbox[set][k]) workers_[k]->queue.push(p.at, p.key, std::move(p.e));
+        from->outbox[set][k].clear();
+      }
+      from->outbox_earliest[set] = micros{std::numeric_limits<std::int64_t>::max()};
     }
   }
+}
+
+micros simulator::next_time_of(worker& w) {
+  // Between windows the set the last window wrote is parity_ ^ 1 (parity_ has flipped).
+  micros next = w.queue.empty() ? micros{std::numeric_limits<std::int64_t>::max()} : w.queue.next_time();
+  const unsigned set = parity_ ^ 1;
+  for (auto& from : workers_) {
+    if (!from->outbox[set][w.index].empty()) next = std::min(next, from->outbox_earliest[set]);
+  }
+  return next;
 }
 
 void simulator::run_until(micros t) {
   constexpr micros never{std::numeric_limits<std::int64_t>::max()};
   while (true) {
     micros next = never;
-    for (auto& w : workers_) {
-      if (!w->queue.empty()) next = std::min(next, w->queue.next_time());
-    }
+    for (auto& w : workers_) next = std::min(next, next_time_of(*w));
     const micros next_global = global_.empty() ? never : global_.next_time();
     if (std::min(next, next_global) > t) break;
     if (next_global <= next) {

@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -178,7 +179,11 @@ class simulator {
     event_queue<event> queue;
     micros now{0};
     std::uint64_t events = 0;
-    std::vector<std::vector<pending>> outbox;  // per destination worker
+    // Per destination worker, in two sets: a window writes one set while the receivers take
+    // in the other, which the previous window wrote. With the earliest time in each set.
+    std::vector<std::vector<pending>> outbox[2];
+    micros outbox_earliest[2] = {micros{std::numeric_limits<std::int64_t>::max()},
+                                 micros{std::numeric_limits<std::int64_t>::max()}};
     std::vector<query_counts> counts;          // per query record
     std::vector<std::uint8_t> wire;            // scratch for the wire codec round trip
   };
@@ -200,8 +205,14 @@ class simulator {
 
   void dispatch(worker& w, event& e);
   void dispatch_global(event& e);
-  // Runs worker w's events up to and including time `end`.
+  // Runs worker w's events up to and including time `end`, after taking in what the other
+  // workers sent its peers.
   void run_worker(worker& w, micros end);
+  void take_incoming(worker& w);
+  // Moves every event still in an outbox into its worker's queue (single-threaded).
+  void take_all_incoming();
+  // The earliest event of worker w, counting those still in other workers' outboxes.
+  micros next_time_of(worker& w);
   // Runs every worker up to `end` (in parallel when there are several), then hands each
   // worker the events the others scheduled for its peers.
   void run_window(micros end);
@@ -244,6 +255,7 @@ class simulator {
   std::uint64_t global_scheduled_ = 0;
   micros lookahead_{0};        // the latency model's minimum: a window's length
   bool in_window_ = false;
+  unsigned parity_ = 0;  // the outbox set the current (or next) window writes
   // The helper threads (workers 1..n-1) and the window hand-off.
   std::vector<std::thread> helpers_;
   std::atomic<std::uint64_t> window_generation_{0};

@@ -40,6 +40,9 @@ class host {
 
   // Deliver m to peer `to`, opening a link if there is none.
   virtual void send(const peer_addr& to, const message& m) = 0;
+  // The same, for a message the node no longer needs: a driver that keeps messages (the
+  // simulator, until delivery) may take it over instead of copying it.
+  virtual void send_owned(const peer_addr& to, message&& m) { send(to, m); }
   // The node no longer needs its link to `peer` (it left the active view). A driver may
   // close the link once queued messages are out; no on_peer_down follows for it.
   virtual void disconnect(const peer_addr& peer) = 0;

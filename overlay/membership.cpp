@@ -61,6 +61,11 @@ void membership::send(const peer_addr& to, const message& m) {
   host_.send(to, m);
 }
 
+void membership::send(const peer_addr& to, message&& m) {
+  ++stats_.messages_sent;
+  host_.send_owned(to, std::move(m));
+}
+
 void membership::start(micros now) {
   HEARSAY_ASSERT(!running_);
   running_ = true;
@@ -323,7 +328,7 @@ void membership::do_shuffle(micros now) {
   sample_into(rng_, passive_, cfg_.shuffle_passive, nullptr, m.nodes);
   last_shuffle_sent_.assign(m.nodes.begin() + 1, m.nodes.end());
   ++stats_.shuffles_sent;
-  send(target, m);
+  send(target, std::move(m));
 }
 
 void membership::on_shuffle(micros now, const peer_addr& from, const msg_shuffle& m) {
@@ -333,7 +338,7 @@ void membership::on_shuffle(micros now, const peer_addr& from, const msg_shuffle
     if (const peer_addr* next = random_active_except(from)) {
       msg_shuffle fwd = m;
       fwd.ttl = static_cast<std::uint8_t>(m.ttl - 1);
-      send(*next, fwd);
+      send(*next, std::move(fwd));
       return;
     }
   }
@@ -345,7 +350,7 @@ void membership::on_shuffle(micros now, const peer_addr& from, const msg_shuffle
     msg_shuffle_reply reply;
     sample_into(rng_, passive_, m.nodes.size(), &m.origin, reply.nodes);
     sent = reply.nodes;
-    send(m.origin, reply);
+    send(m.origin, std::move(reply));
     if (!is_active(m.origin)) host_.disconnect(m.origin);
   } else {
     ++stats_.stranger_sends_refused;

@@ -81,6 +81,7 @@ class membership {
   // A random member of the active view other than `except`, if any.
   const peer_addr* random_active_except(const peer_addr& except);
   void send(const peer_addr& to, const message& m);
+  void send(const peer_addr& to, message&& m);  // a message built for this send
 
   const membership_config& cfg_;
   const std::vector<peer_addr>& seeds_;

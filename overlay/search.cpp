@@ -209,6 +209,11 @@ void searcher::send(const peer_addr& to, const message& m) {
   host_.send(to, m);
 }
 
+void searcher::send(const peer_addr& to, message&& m) {
+  ++stats_.messages_sent;
+  host_.send_owned(to, std::move(m));
+}
+
 void searcher::forward_gossip(const msg_query& q, const peer_addr& except) {
   for (const auto& p : members_.active()) {
     if (p == except) continue;
@@ -288,7 +293,7 @@ void searcher::answer(micros now, const msg_query& q, const peer_addr& upstream)
   // A direct reply opens a connection to an address the query named: within the budget
   // only; beyond it the hit takes the reverse path, which is always safe.
   const bool direct = q.reply_direct && (members_.is_active(q.origin) || stranger_sends_.take(now));
-  send(direct ? q.origin : upstream, hit);
+  send(direct ? q.origin : upstream, std::move(hit));
 }
 
 void searcher::on_query(micros now, const peer_addr& from, const msg_query& q) {

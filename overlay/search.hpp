@@ -121,6 +121,7 @@ class searcher {
   void on_walk_check(micros now, const peer_addr& from, const msg_walk_check& m);
   void on_walk_status(micros now, const msg_walk_status& m);
   void send(const peer_addr& to, const message& m);
+  void send(const peer_addr& to, message&& m);  // a message built for this send
   void answer(micros now, const msg_query& q, const peer_addr& upstream);
   // Takes one token from from's bucket; false when the neighbour is over its rate.
   bool admit(micros now, const peer_addr& from);

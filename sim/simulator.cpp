@@ -62,8 +62,8 @@ simulator::simulator(const scenario& s)
     workers_.back()->index = k;
     workers_.back()->outbox[0].resize(threads);
     workers_.back()->outbox[1].resize(threads);
-    workers_.back()->scheduled.assign((s.peers + threads - 1) / threads, 0);
   }
+  worker_count_ = threads;
   for (unsigned k = 1; k < threads; ++k) helpers_.emplace_back([this, k] { helper_loop(k); });
 }
 
@@ -75,12 +75,9 @@ void simulator::set_tap(network_tap* tap) {
   if (tap != nullptr && workers_.size() > 1) {
     stop_helpers();
     take_all_incoming();
-    const auto n = static_cast<std::uint32_t>(workers_.size());
     auto one = std::make_unique<worker>();
     one->outbox[0].resize(1);
     one->outbox[1].resize(1);
-    one->scheduled.assign(size(), 0);
-    for (std::uint32_t i = 0; i < size(); ++i) one->scheduled[i] = workers_[i % n]->scheduled[i / n];
     one->counts.assign(queries_.size(), {});
     for (auto& w : workers_) {
       while (!w->queue.empty()) {
@@ -99,6 +96,7 @@ void simulator::set_tap(network_tap* tap) {
     }
     workers_.clear();
     workers_.push_back(std::move(one));
+    worker_count_ = 1;
   }
   tap_ = tap;
 }
@@ -109,15 +107,6 @@ void simulator::stop_helpers() {
   window_generation_.fetch_add(1, std::memory_order_acq_rel);
   for (auto& t : helpers_) t.join();
   helpers_.clear();
-}
-
-std::uint64_t simulator::next_key(std::uint32_t i) {
-  // Peer i's events carry (i + 1) << 32 | its count; events from outside the peers carry
-  // their own count below 2^32, so they come first at equal times.
-  const auto n = static_cast<std::uint32_t>(workers_.size());
-  std::uint32_t& count = workers_[i % n]->scheduled[i / n];
-  HEARSAY_ASSERT(count < UINT32_MAX);
-  return (std::uint64_t{i} + 1) << 32 | count++;
 }
 
 std::uint64_t simulator::next_global_key() {
@@ -166,7 +155,8 @@ query_record* simulator::record_of(query_id id) {
 
 // ---- the peers' host calls ----------------------------------------------------------------
 
-void simulator::peer_host::send(const peer_addr& to, const message& m) {
+template <typename M>
+void simulator::peer_host::send_message(const peer_addr& to, M&& m) {
   simulator& sim = sim_;
   worker& w = sim.worker_of(self_);
   std::uint32_t target = 0;
@@ -184,7 +174,7 @@ void simulator::peer_host::send(const peer_addr& to, const message& m) {
   } else if (const auto* st = std::get_if<msg_walk_status>(&m)) {
     count(st->id, &query_counts::query_messages);
   }
-  const std::uint64_t key = sim.next_key(self_);
+  const std::uint64_t key = next_key();
   const micros latency = sim.link_latency(self_, target);
   if (sim.scenario_.loss > 0 && sim.lost(key)) return;  // lost
   if (sim.partitioned(self_, target, w.now)) return;   // the partition swallows it
@@ -192,12 +182,12 @@ void simulator::peer_host::send(const peer_addr& to, const message& m) {
   // the sender learns one round trip after sending. Its state is not read here, since
   // another worker may be changing it.
   if (sim.tap_ != nullptr) sim.tap_->on_send(w.now, self_, target, m);
-  sim.post<deliver>(w, target, w.now + latency, key, target, self_, m);
+  sim.post<deliver>(w, target, w.now + latency, key, target, self_, std::forward<M>(m));
 }
 
 void simulator::peer_host::schedule(micros at, timer_id id) {
   worker& w = sim_.worker_of(self_);
-  w.queue.emplace<fire_timer>(at, sim_.next_key(self_), self_, sim_.incarnation_[self_], id);
+  w.queue.emplace<fire_timer>(at, next_key(), self_, sim_.incarnation_[self_], id);
 }
 
 void simulator::peer_host::on_search_hit(query_id id, const msg_query_hit& h, micros latency) {

@@ -173,9 +173,6 @@ class simulator {
   // One thread's share of the peers (index % workers == its number) and their events.
   struct alignas(64) worker {
     unsigned index = 0;
-    // Per peer of this worker (peer i at i / workers): events it has scheduled, its keys'
-    // counts. Kept per worker: one shared array would have both threads writing its lines.
-    std::vector<std::uint32_t> scheduled;
     event_queue<event> queue;
     micros now{0};
     std::uint64_t events = 0;
@@ -192,15 +189,28 @@ class simulator {
   class peer_host final : public host {
    public:
     peer_host(simulator& sim, std::uint32_t self) : sim_(sim), self_(self) {}
-    void send(const peer_addr& to, const message& m) override;
+    void send(const peer_addr& to, const message& m) override { send_message(to, m); }
+    void send_owned(const peer_addr& to, message&& m) override { send_message(to, std::move(m)); }
     void disconnect(const peer_addr& peer) override { static_cast<void>(peer); }
     void schedule(micros at, timer_id id) override;
     void on_search_hit(query_id id, const msg_query_hit& h, micros latency) override;
     void on_query_seen(const msg_query& q, bool duplicate) override;
 
+    // The key of the next event this peer schedules: (peer + 1) << 32 | its count. Kept
+    // here, beside what send() reads anyway; peers are dealt to workers in blocks, so one
+    // worker writes these lines.
+    std::uint64_t next_key() {
+      HEARSAY_ASSERT(scheduled_ < UINT32_MAX);
+      return (std::uint64_t{self_} + 1) << 32 | scheduled_++;
+    }
+
    private:
+    template <typename M>
+    void send_message(const peer_addr& to, M&& m);
+
     simulator& sim_;
     std::uint32_t self_;
+    std::uint32_t scheduled_ = 0;
   };
 
   void dispatch(worker& w, event& e);
@@ -220,8 +230,11 @@ class simulator {
   void stop_helpers();
   // The worker that runs peer i; the key of the next event peer i schedules; the key of the
   // next event scheduled from outside the peers (ordered before any peer's at equal times).
-  worker& worker_of(std::uint32_t i) { return *workers_[i % workers_.size()]; }
-  std::uint64_t next_key(std::uint32_t i);
+  // Blocks of 64 peers go to the workers in turn: a block's nodes and hosts are contiguous,
+  // so two threads rarely write the same cache line.
+  static constexpr unsigned block_log2 = 6;
+  worker& worker_of(std::uint32_t i) { return *workers_[(i >> block_log2) % worker_count_]; }
+  std::uint64_t next_key(std::uint32_t i) { return hosts_[i].next_key(); }
   std::uint64_t next_global_key();
   // Schedules an event of type T for peer `node` at `at`, from worker `from` (its outbox if
   // another worker runs the peer and a window is in progress).
@@ -253,6 +266,7 @@ class simulator {
   std::vector<std::unique_ptr<worker>> workers_;
   event_queue<event> global_;  // searches and faults
   std::uint64_t global_scheduled_ = 0;
+  std::uint32_t worker_count_ = 1;
   micros lookahead_{0};        // the latency model's minimum: a window's length
   bool in_window_ = false;
   unsigned parity_ = 0;  // the outbox set the current (or next) window writes

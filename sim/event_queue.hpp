@@ -103,7 +103,9 @@ class event_queue {
       late_.push(r);
     } else if (static_cast<std::uint64_t>(b - current_bucket_) <= bucket_mask_) {
       auto& bucket = buckets_[static_cast<std::size_t>(static_cast<std::uint64_t>(b) & bucket_mask_)];
-      if (bucket.capacity() == 0 && !spares_.empty()) {
+      // Spares go to buckets of the near future only: those fill up with message deliveries.
+      // Far buckets hold a few timers each; a spare there would sit mostly empty for long.
+      if (bucket.capacity() == 0 && !spares_.empty() && b - current_bucket_ <= spare_reach) {
         bucket.swap(spares_.back());
         spares_.pop_back();
       }
@@ -229,6 +231,7 @@ class event_queue {
   std::vector<event_record> current_;  // the current bucket, sorted; popped from head_
   std::vector<event_record> sorted_;   // scratch of sort_current
   static constexpr std::size_t spares_max = 16;
+  static constexpr std::int64_t spare_reach = 128;  // buckets ahead of the current one
   std::vector<std::vector<event_record>> spares_;  // emptied bucket buffers, for reuse
   std::vector<std::uint32_t> counts_;  // scratch of sort_current
   std::size_t head_ = 0;

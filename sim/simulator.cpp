@@ -51,12 +51,13 @@ simulator::simulator(const scenario& s)
     rng topology_rng = rng::stream(s.seed, stream_topology);
     if (!build_graph(s.topology, s.peers, topology_rng, graph_, error_)) graph_ = graph{};
   }
-  // Workers: as many as asked for (or processors), never more than peers, and one when no
-  // window is possible (a latency model without a positive minimum).
+  // Workers: as many as asked for (or processors), never more than peers, and one when
+  // windows would be too short to pay for their hand-offs (a latency model whose minimum is
+  // under 100 us, or zero as for the lognormal).
   lookahead_ = s.latency.minimum();
   unsigned threads = s.threads != 0 ? s.threads : std::max(1u, std::thread::hardware_concurrency());
   threads = std::min<unsigned>(threads, std::max<std::uint32_t>(1, s.peers));
-  if (lookahead_.count() <= 0) threads = 1;
+  if (lookahead_ < micros{100}) threads = 1;
   for (unsigned k = 0; k < threads; ++k) {
     workers_.push_back(std::make_unique<worker>());
     workers_.back()->index = k;

@@ -84,8 +84,9 @@ struct scenario {
   // Pass every message through the FlatBuffers codec (encode, verify, decode), as the real
   // node does; results are identical, only slower.
   bool wire_codec = false;
-  // Threads that run the event loop (0: one per processor). A run's results do not depend on
-  // it: events are ordered by keys that do not depend on which thread runs a peer.
+  // Threads that run the event loop (0: one per processor from 20,000 peers on, else one). A
+  // run's results do not depend on it: events are ordered by keys that do not depend on which
+  // thread runs a peer.
   std::uint32_t threads = 0;
   node_config node;
 };

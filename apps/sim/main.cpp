@@ -110,6 +110,7 @@ int main(int argc, char** argv) {
   hearsay::sim::simulator sim(s);
   if (!sim.error().empty()) return fail(sim.error());
   const auto results = sim.run();
+  const unsigned threads = sim.threads();
   const auto wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
 
   const std::string report = hearsay::sim::format_report(s, results);
@@ -127,8 +128,9 @@ int main(int argc, char** argv) {
   }
   rusage usage_self{};
   getrusage(RUSAGE_SELF, &usage_self);
-  std::fprintf(stderr, "run: %.2f s wall, %llu events, %.2f M events/s, peak memory %.1f MiB\n", wall_s,
+  std::fprintf(stderr, "run: %.2f s wall, %llu events, %.2f M events/s, peak memory %.1f MiB, %u thread%s\n", wall_s,
                static_cast<unsigned long long>(results.events),
-               static_cast<double>(results.events) / wall_s / 1e6, static_cast<double>(usage_self.ru_maxrss) / 1024.0);
+               static_cast<double>(results.events) / wall_s / 1e6, static_cast<double>(usage_self.ru_maxrss) / 1024.0,
+               threads, threads == 1 ? "" : "s");
   return 0;
 }

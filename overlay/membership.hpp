@@ -90,8 +90,8 @@ class membership {
   host& host_;
   node_stats& stats_;
 
-  // Read on every message; inline up to 8 (the default view is 5), on the heap beyond.
-  small_vector<peer_addr, 8> active_;
+  // Read on every message; inline up to 6 (the default view is 5), on the heap beyond.
+  small_vector<peer_addr, 6> active_;
   std::vector<peer_addr> passive_;
   std::vector<peer_addr> last_shuffle_sent_;
 

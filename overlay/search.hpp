@@ -143,7 +143,7 @@ class searcher {
     peer_addr peer;
     token_bucket tokens;
   };
-  small_vector<bucket, 8> buckets_;  // inline: looked up on every query copy
+  small_vector<bucket, 6> buckets_;  // inline (a view of 5 and one more): looked up on every query copy
   // Sends to addresses named by a message rather than to a neighbour (direct hits to a
   // query's origin, walkers' check-backs): rate-limited, so that a forged origin cannot turn
   // the overlay into an amplifier aimed at a third party.

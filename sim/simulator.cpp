@@ -537,8 +537,8 @@ void simulator::run_until(micros t) {
     const micros next_global = global_.empty() ? never : global_.next_time();
     if (std::min(next, next_global) > t) break;
     if (next_global <= next) {
-      // Searches and faults: alone, before the peers' events of the same instant (their keys
-      // come first), with every worker's clock at that instant.
+      // Searches and faults: alone, before any peer's event of the same instant (a fixed rule,
+      // the same whatever the number of workers), with every worker's clock at that instant.
       now_ = next_global;
       for (auto& w : workers_) w->now = now_;
       while (!global_.empty() && global_.next_time() == now_) {

@@ -88,12 +88,7 @@ void simulator::set_tap(network_tap* tap) {
         one->queue.push(e.at, e.key, std::move(e.payload));
         w->queue.release(e.slot);
       }
-      for (std::size_t k = 0; k < w->counts.size(); ++k) {
-        one->counts[k].query_messages += w->counts[k].query_messages;
-        one->counts[k].hit_messages += w->counts[k].hit_messages;
-        one->counts[k].duplicates += w->counts[k].duplicates;
-        one->counts[k].reached += w->counts[k].reached;
-      }
+      for (std::size_t k = 0; k < w->counts.size(); ++k) w->counts[k].add_to(one->counts[k]);
       one->now = w->now;
       one->events += w->events;
     }
@@ -698,13 +693,8 @@ run_results simulator::run() {
   // Fold in the counts each worker kept for its own peers.
   for (auto& w : workers_) {
     for (std::size_t k = 0; k < w->counts.size() && k < queries_.size(); ++k) {
-      auto& r = queries_[k];
-      auto& c = w->counts[k];
-      r.query_messages += c.query_messages;
-      r.hit_messages += c.hit_messages;
-      r.duplicates += c.duplicates;
-      r.reached += c.reached;
-      c = query_counts{};
+      w->counts[k].add_to(queries_[k]);
+      w->counts[k] = query_counts{};
     }
   }
   out.queries = queries_;

@@ -163,6 +163,14 @@ class simulator {
   // Per-query counts a worker adds up on its own; summed into the records after a run.
   struct query_counts {
     std::uint32_t query_messages = 0, hit_messages = 0, duplicates = 0, reached = 0;
+    // Adds these counts to a record, or to another worker's counts.
+    template <typename Counts>
+    void add_to(Counts& to) const {
+      to.query_messages += query_messages;
+      to.hit_messages += hit_messages;
+      to.duplicates += duplicates;
+      to.reached += reached;
+    }
   };
   // An event for another worker's peer, held until the window ends.
   struct pending {

@@ -190,7 +190,6 @@ class simulator {
     micros outbox_earliest[2] = {micros{std::numeric_limits<std::int64_t>::max()},
                                  micros{std::numeric_limits<std::int64_t>::max()}};
     std::vector<query_counts> counts;          // per query record
-    std::vector<std::uint8_t> wire;            // scratch for the wire codec round trip
   };
 
   // The driver side of one peer: turns its host calls into events.

@@ -17,10 +17,11 @@
 // timer for "now", a latency shorter than a bucket) go to a small heap beside it. The order
 // popped is exactly the (time, sequence) order a single heap would give.
 //
-// Payloads live in a slab with a free list, so ordering moves only 24-byte records and a
-// steady-state run allocates nothing per event. The slab grows in fixed chunks, so a payload
-// never moves: emplace() builds it in its slot, and take() lends it to the caller in place
-// until release(), while further events are pushed.
+// Payloads live in a slab with a free list (sim/slab.hpp), so ordering moves only 24-byte
+// records and a steady-state run allocates nothing per event. A payload never moves:
+// emplace() builds it in its slot, and take() lends it to the caller in place until
+// release(), while further events are pushed. Events may also name a slot in a slab another
+// thread fills (push_from): the simulator's workers pass messages to each other that way.
 
 #include <algorithm>
 #include <cstdint>
@@ -31,6 +32,7 @@
 #include "overlay/assert.hpp"
 #include "overlay/types.hpp"
 #include "sim/record_heap.hpp"
+#include "sim/slab.hpp"
 
 namespace hearsay::sim {
 
@@ -65,8 +67,8 @@ class event_queue {
   void push(micros at, Payload payload) { push(at, next_seq_++, std::move(payload)); }
   void push(micros at, std::uint64_t key, Payload payload) {
     HEARSAY_ASSERT(at.count() >= 0);
-    const std::uint32_t slot = allocate();
-    at_slot(slot) = std::move(payload);
+    const std::uint32_t slot = own_.allocate();
+    own_[slot] = std::move(payload);
     link(at, key, slot);
   }
 
@@ -74,25 +76,35 @@ class event_queue {
   template <typename T, typename... Args>
   void emplace(micros at, std::uint64_t key, Args&&... args) {
     HEARSAY_ASSERT(at.count() >= 0);
-    const std::uint32_t slot = allocate();
-    at_slot(slot).template emplace<T>(std::forward<Args>(args)...);
+    const std::uint32_t slot = own_.allocate();
+    own_[slot].template emplace<T>(std::forward<Args>(args)...);
     link(at, key, slot);
   }
 
- private:
-  std::uint32_t allocate() {
-    if (!free_.empty()) {
-      const std::uint32_t slot = free_.back();
-      free_.pop_back();
-      return slot;
-    }
-    HEARSAY_ASSERT(slots_ < UINT32_MAX);
-    if ((slots_ & chunk_mask) == 0) chunks_.push_back(std::make_unique<Payload[]>(chunk_size));
-    return slots_++;
+  // Payloads built elsewhere: another thread's slab (see slab.hpp) whose slots this queue may
+  // read. add_source names it (1, 2, ...); push_from(at, key, source, slot) queues the event
+  // in that slot. When such an event is released its slot is not reused here: it waits in
+  // returned(source) until the slab's owner takes it back, at a time when neither side runs.
+  unsigned add_source(slab<Payload>* source) {
+    HEARSAY_ASSERT(sources_.size() < (std::size_t{1} << (32 - slab_type::slot_bits)));
+    sources_.push_back(source);
+    returned_.emplace_back();
+    return static_cast<unsigned>(sources_.size() - 1);
   }
+  void push_from(micros at, std::uint64_t key, unsigned source, std::uint32_t slot) {
+    HEARSAY_ASSERT(at.count() >= 0);
+    HEARSAY_ASSERT(source >= 1 && source < sources_.size() && slot < slab_type::slots_max);
+    link(at, key, static_cast<std::uint32_t>(source) << slab_type::slot_bits | slot);
+  }
+  std::vector<std::uint32_t>& returned(unsigned source) { return returned_[source]; }
 
-  Payload& at_slot(std::uint32_t slot) { return chunks_[slot >> chunk_log2][slot & chunk_mask]; }
-  const Payload& at_slot(std::uint32_t slot) const { return chunks_[slot >> chunk_log2][slot & chunk_mask]; }
+ private:
+  Payload& at_slot(std::uint32_t handle) {
+    return handle < slab_type::slots_max ? own_[handle] : (*sources_[handle >> slab_type::slot_bits])[handle & slot_mask];
+  }
+  const Payload& at_slot(std::uint32_t handle) const {
+    return handle < slab_type::slots_max ? own_[handle] : (*sources_[handle >> slab_type::slot_bits])[handle & slot_mask];
+  }
 
   void link(micros at, std::uint64_t key, std::uint32_t slot) {
     HEARSAY_ASSERT(next_seq_ < (std::uint64_t{1} << 62));
@@ -160,7 +172,13 @@ class event_queue {
     --size_;
     return taken{micros{r.at}, r.seq, at_slot(r.slot), r.slot};
   }
-  void release(std::uint32_t slot) { free_.push_back(slot); }
+  void release(std::uint32_t handle) {
+    if (handle < slab_type::slots_max) {
+      own_.release(handle);
+    } else {
+      returned_[handle >> slab_type::slot_bits].push_back(handle & slot_mask);
+    }
+  }
 
  private:
   std::int64_t bucket_of(std::int64_t at) const { return at >> width_log2_; }
@@ -239,11 +257,13 @@ class event_queue {
   record_heap far_;   // beyond the ring's horizon when pushed
   std::size_t in_ring_ = 0;
   std::size_t size_ = 0;
-  static constexpr unsigned chunk_log2 = 12;
-  static constexpr std::uint32_t chunk_size = 1u << chunk_log2, chunk_mask = chunk_size - 1;
-  std::vector<std::unique_ptr<Payload[]>> chunks_;  // the slab: payload slots, never moved
-  std::uint32_t slots_ = 0;                          // slots made so far
-  std::vector<std::uint32_t> free_;
+  using slab_type = slab<Payload>;
+  static constexpr std::uint32_t slot_mask = slab_type::slots_max - 1;
+  // Payload slots: this queue's own (handles below slots_max), and other slabs' (the handle's
+  // high bits name the source; source 0 stands for own_).
+  slab_type own_;
+  std::vector<slab_type*> sources_{nullptr};
+  std::vector<std::vector<std::uint32_t>> returned_{1};  // per source: slots to hand back
   std::uint64_t next_seq_ = 0;  // the key of push(at, payload)
   std::uint64_t pushed_ = 0;
 };

@@ -16,7 +16,7 @@ namespace hearsay::sim {
 struct event_record {
   std::int64_t at;    // virtual time, microseconds
   std::uint64_t seq;  // the event's key: scheduling order, or the caller's (event_queue.hpp)
-  std::uint32_t slot; // payload slot in the queue's slab
+  std::uint32_t slot; // the payload: a slot in the queue's slab, or in a source's (event_queue.hpp)
 
   friend bool operator<(const event_record& a, const event_record& b) {
     return a.at != b.at ? a.at < b.at : a.seq < b.seq;

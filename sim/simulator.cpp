@@ -60,11 +60,21 @@ simulator::simulator(const scenario& s)
   if (threads == 0) threads = s.peers >= 20'000 ? std::max(1u, std::thread::hardware_concurrency()) : 1;
   threads = std::min<unsigned>(threads, std::max<std::uint32_t>(1, s.peers));
   if (lookahead_ < micros{100}) threads = 1;
+  HEARSAY_ASSERT(threads < 64);  // a queue names at most 63 other slabs (sim/event_queue.hpp)
   for (unsigned k = 0; k < threads; ++k) {
-    workers_.push_back(std::make_unique<worker>());
-    workers_.back()->index = k;
-    workers_.back()->outbox[0].resize(threads);
-    workers_.back()->outbox[1].resize(threads);
+    auto w = std::make_unique<worker>();
+    w->index = k;
+    w->outbox[0].resize(threads);
+    w->outbox[1].resize(threads);
+    w->slabs.resize(threads);
+    for (unsigned d = 0; d < threads; ++d) {
+      if (d != k) w->slabs[d] = std::make_unique<slab<event>>();
+    }
+    workers_.push_back(std::move(w));
+  }
+  // Worker k's queue knows worker s's slab for it as source s + 1.
+  for (auto& w : workers_) {
+    for (auto& from : workers_) w->queue.add_source(from->slabs[w->index].get());
   }
   worker_count_ = threads;
   for (unsigned k = 1; k < threads; ++k) helpers_.emplace_back([this, k] { helper_loop(k); });
@@ -81,8 +91,11 @@ void simulator::set_tap(network_tap* tap) {
     auto one = std::make_unique<worker>();
     one->outbox[0].resize(1);
     one->outbox[1].resize(1);
+    one->slabs.resize(1);
+    one->queue.add_source(nullptr);
     one->counts.assign(queries_.size(), {});
     for (auto& w : workers_) {
+      // Copies out of the other workers' slabs, which go with them.
       while (!w->queue.empty()) {
         const auto e = w->queue.take();
         one->queue.push(e.at, e.key, std::move(e.payload));
@@ -118,7 +131,10 @@ void simulator::post(worker& from, std::uint32_t node, micros at, std::uint64_t 
   if (&to == &from || !in_window_) {
     to.queue.template emplace<T>(at, key, std::forward<Args>(args)...);
   } else {
-    from.outbox[parity_][to.index].push_back(pending{at, key, event{std::in_place_type<T>, std::forward<Args>(args)...}});
+    slab<event>& s = *from.slabs[to.index];
+    const std::uint32_t slot = s.allocate();
+    s[slot].template emplace<T>(std::forward<Args>(args)...);
+    from.outbox[parity_][to.index].push_back(outgoing{at, key, slot});
     from.outbox_earliest[parity_] = std::min(from.outbox_earliest[parity_], at);
   }
 }
@@ -486,6 +502,7 @@ void simulator::run_window(micros end) {
     }
   }
   in_window_ = false;
+  return_slots();
   // What each worker scheduled for the others' peers stays in its outboxes: each worker takes
   // in its own share at the start of the next window, in parallel with the others.
   parity_ ^= 1;
@@ -497,8 +514,20 @@ void simulator::take_incoming(worker& w) {
   const unsigned set = parity_ ^ 1;
   for (auto& from : workers_) {
     auto& box = from->outbox[set][w.index];
-    for (auto& p : box) w.queue.push(p.at, p.key, std::move(p.e));
+    for (const auto& o : box) w.queue.push_from(o.at, o.key, from->index + 1, o.slot);
     box.clear();
+  }
+}
+
+void simulator::return_slots() {
+  for (auto& w : workers_) {
+    for (auto& from : workers_) {
+      if (from == w) continue;
+      auto& back = w->queue.returned(from->index + 1);
+      slab<event>& s = *from->slabs[w->index];
+      for (auto slot : back) s.release(slot);
+      back.clear();
+    }
   }
 }
 
@@ -506,7 +535,7 @@ void simulator::take_all_incoming() {
   for (unsigned set : {parity_ ^ 1, parity_}) {
     for (auto& from : workers_) {
       for (std::size_t k = 0; k < from->outbox[set].size(); ++k) {
-        for (auto& p : from->outbox[set][k]) workers_[k]->queue.push(p.at, p.key, std::move(p.e));
+        for (const auto& o : from->outbox[set][k]) workers_[k]->queue.push_from(o.at, o.key, from->index + 1, o.slot);
         from->outbox[set][k].clear();
       }
       from->outbox_earliest[set] = micros{std::numeric_limits<std::int64_t>::max()};

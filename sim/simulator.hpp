@@ -172,21 +172,27 @@ class simulator {
       to.reached += reached;
     }
   };
-  // An event for another worker's peer, held until the window ends.
-  struct pending {
+  // An event for another worker's peer, built in the sender's slab for that worker and named
+  // in its outbox until the window ends.
+  struct outgoing {
     micros at;
     std::uint64_t key;
-    event e;
+    std::uint32_t slot;
   };
-  // One thread's share of the peers (index % workers == its number) and their events.
+  // One thread's share of the peers (blocks of 64, dealt in turn) and their events.
   struct alignas(64) worker {
     unsigned index = 0;
     event_queue<event> queue;
     micros now{0};
     std::uint64_t events = 0;
+    // Per destination worker: a slab where this worker builds the events it sends that
+    // worker's peers (null for itself). The receiver reads them in place and hands the slots
+    // back between windows, so a message is written once and every allocation inside it is
+    // made and freed by this thread.
+    std::vector<std::unique_ptr<slab<event>>> slabs;
     // Per destination worker, in two sets: a window writes one set while the receivers take
     // in the other, which the previous window wrote. With the earliest time in each set.
-    std::vector<std::vector<pending>> outbox[2];
+    std::vector<std::vector<outgoing>> outbox[2];
     micros outbox_earliest[2] = {micros{std::numeric_limits<std::int64_t>::max()},
                                  micros{std::numeric_limits<std::int64_t>::max()}};
     std::vector<query_counts> counts;          // per query record
@@ -228,6 +234,8 @@ class simulator {
   void take_incoming(worker& w);
   // Moves every event still in an outbox into its worker's queue (single-threaded).
   void take_all_incoming();
+  // Gives the slabs' owners back the slots their receivers have released (between windows).
+  void return_slots();
   // The earliest event of worker w, counting those still in other workers' outboxes.
   micros next_time_of(worker& w);
   // Runs every worker up to `end` (in parallel when there are several), then hands each

@@ -1,0 +1,75 @@
+#pragma once
+// A slab of event payloads: slots in fixed chunks with a free list. A slot never moves, so a
+// payload is built in place and lent out in place.
+//
+// One thread allocates and builds; another may read slots while it does. The simulator's
+// workers each keep a slab per other worker, for the messages they send its peers: the
+// receiver reads a payload where the sender built it, and hands the slot back between windows
+// (sim/simulator.hpp). So the table of chunks never moves: it has two fixed levels, and adding
+// a chunk writes new entries only, nothing a reader may be looking at.
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "overlay/assert.hpp"
+
+namespace hearsay::sim {
+
+template <typename T>
+class slab {
+ public:
+  // Slot numbers fit in slot_bits bits (the event queue keeps the bits above for the slab's
+  // number): 64 M slots, far more than the events pending in any run that fits in memory.
+  static constexpr unsigned slot_bits = 26;
+  static constexpr std::uint32_t slots_max = std::uint32_t{1} << slot_bits;
+
+  slab() = default;
+  slab(const slab&) = delete;
+  slab& operator=(const slab&) = delete;
+
+  // A free slot. Its object is constructed (default, or a payload an earlier user left
+  // there): assign or emplace into it.
+  std::uint32_t allocate() {
+    if (!free_.empty()) {
+      const std::uint32_t slot = free_.back();
+      free_.pop_back();
+      return slot;
+    }
+    HEARSAY_ASSERT(made_ < slots_max);
+    if ((made_ & chunk_mask) == 0) {
+      auto& group = groups_[made_ >> group_log2];
+      if (!group) group = std::make_unique<group_table>();
+      (*group)[(made_ >> chunk_log2) & group_mask] = std::make_unique<T[]>(chunk_size);
+    }
+    return made_++;
+  }
+  // The payload stays in the slot until the slot is used again, and is destroyed then (by
+  // the allocating thread, which also frees whatever memory it owns).
+  void release(std::uint32_t slot) {
+    HEARSAY_ASSERT(slot < made_);
+    free_.push_back(slot);
+  }
+
+  T& operator[](std::uint32_t slot) { return chunk_of(slot)[slot & chunk_mask]; }
+  const T& operator[](std::uint32_t slot) const { return chunk_of(slot)[slot & chunk_mask]; }
+
+  std::uint32_t slots_made() const { return made_; }
+
+ private:
+  static constexpr unsigned chunk_log2 = 12;
+  static constexpr std::uint32_t chunk_size = std::uint32_t{1} << chunk_log2;
+  static constexpr std::uint32_t chunk_mask = chunk_size - 1;
+  static constexpr unsigned group_log2 = 19;  // 128 chunks a group, 128 groups
+  static constexpr std::uint32_t group_mask = (std::uint32_t{1} << (group_log2 - chunk_log2)) - 1;
+  using group_table = std::array<std::unique_ptr<T[]>, group_mask + 1>;
+
+  T* chunk_of(std::uint32_t slot) const { return (*groups_[slot >> group_log2])[(slot >> chunk_log2) & group_mask].get(); }
+
+  std::array<std::unique_ptr<group_table>, (slots_max >> group_log2)> groups_;
+  std::uint32_t made_ = 0;                          // slots made so far
+  std::vector<std::uint32_t> free_;
+};
+
+}  // namespace hearsay::sim

@@ -89,7 +89,7 @@ struct search_config {
   std::uint32_t dup_cache_capacity = 8192;
   micros dup_cache_lifetime{120'000'000};
   // Hits the origin accepts for one query, and hits a relay forwards for one query: a
-  // popular file must not flood the origin.
+  // popular file must not flood the origin. At most 255.
   std::uint32_t hits_per_query_max = 64;
   // Files listed in one hit message.
   std::uint32_t files_per_hit_max = 16;

@@ -115,7 +115,7 @@ std::vector<config_key> make_keys() {
   k.push_back(duration_ms("dup_cache_lifetime_ms", "how long a query id is remembered", 1, 86'400'000,
                           [](node_config& c) -> micros& { return c.search.dup_cache_lifetime; }));
   k.push_back(integer<u32>("hits_per_query_max", "hits an origin accepts and a relay forwards per query", 1,
-                           1'000'000, [](node_config& c) -> u32& { return c.search.hits_per_query_max; }));
+                           255, [](node_config& c) -> u32& { return c.search.hits_per_query_max; }));
   k.push_back(integer<u32>("files_per_hit_max", "files listed in one hit", 1, 1024,
                            [](node_config& c) -> u32& { return c.search.files_per_hit_max; }));
   k.push_back(integer<u32>("criteria_bytes_max", "longest query criteria accepted", 1, 4096,

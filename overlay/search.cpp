@@ -13,6 +13,35 @@ namespace hearsay {
 dup_cache::dup_cache(std::uint32_t capacity, micros lifetime)
     : capacity_(capacity), lifetime_(lifetime) {
   HEARSAY_ASSERT(capacity_ > 0);
+  HEARSAY_ASSERT(lifetime_.count() >= 0);
+  while ((lifetime_.count() >> tick_log2_) >= (std::int64_t{1} << 30)) ++tick_log2_;
+}
+
+std::uint32_t dup_cache::ticks(micros now) {
+  if (!epoch_set_) {
+    // The epoch sits a lifetime before the first insert, so that times a little earlier than
+    // it (a driver's clock is monotonic, but tests replay old times) still have a tick.
+    epoch_ = now - lifetime_;
+    epoch_set_ = true;
+  }
+  if (now < epoch_) return 0;
+  const std::int64_t limit = std::int64_t{1} << 31;
+  if (((now - epoch_).count() >> tick_log2_) >= limit) {
+    // Move the epoch up to a lifetime before now: every live time stays representable, and
+    // an expired one becomes tick 0, which is still expired (it reads as older than it is).
+    const micros next = now - lifetime_ - micros{std::int64_t{1} << tick_log2_};
+    auto rebase = [&](std::uint32_t& t) {
+      const micros at = time_of(t);
+      t = at < next ? 0 : static_cast<std::uint32_t>((at - next).count() >> tick_log2_);
+    };
+    for (std::size_t i = 0; i < slots_; ++i) {
+      if (at(i).id != 0) rebase(at(i).seen);
+    }
+    for (std::size_t k = 0; k < count_; ++k) rebase(order_[(head_ + k) % order_.size()].inserted);
+    if (count_ > 0) head_inserted_ = order_[head_].inserted;
+    epoch_ = next;
+  }
+  return static_cast<std::uint32_t>((now - epoch_).count() >> tick_log2_);
 }
 
 std::size_t dup_cache::home(query_id id) const {
@@ -21,70 +50,65 @@ std::size_t dup_cache::home(query_id id) const {
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdULL;
   h ^= h >> 33;
-  return static_cast<std::size_t>(h) & (ids_.size() - 1);
+  return static_cast<std::size_t>(h) & (slots_ - 1);
 }
 
 std::uint64_t dup_cache::warm(query_id id) const {
-  if (ids_.empty()) return 0;
+  if (slots_ == 0) return 0;
   const std::size_t i = home(id);
-  const std::uint64_t read = ids_[i] + static_cast<std::uint64_t>(values_[i].seen_at.count());
-  if (!order_.empty()) {
-    prefetch_line(&order_[head_]);  // the oldest id, checked for expiry on insert
-    prefetch_line(&order_[(head_ + count_) % order_.size()]);
-  }
+  const std::uint64_t read = at(i).id;
+  if (!order_.empty()) prefetch_line(&order_[(head_ + count_) % order_.size()]);  // an insert's ring slot
   return read;
 }
 
 std::size_t dup_cache::lookup(query_id id) const {
-  if (ids_.empty() || id == 0) return none;
-  const std::size_t mask = ids_.size() - 1;
+  if (slots_ == 0 || id == 0) return none;
+  const std::size_t mask = slots_ - 1;
   for (std::size_t i = home(id);; i = (i + 1) & mask) {
-    if (ids_[i] == id) return i;
-    if (ids_[i] == 0) return none;
+    const query_id here = at(i).id;
+    if (here == id) return i;
+    if (here == 0) return none;
   }
 }
 
 dup_cache::entry* dup_cache::find(query_id id, micros now) {
   const std::size_t i = lookup(id);
-  if (i == none || now - values_[i].seen_at > lifetime_) return nullptr;
-  return &values_[i];
+  if (i == none || expired(at(i).seen, now)) return nullptr;
+  return &at(i).value;
 }
 
 void dup_cache::erase(query_id id) {
-  const std::size_t mask = ids_.size() - 1;
+  const std::size_t mask = slots_ - 1;
   std::size_t hole = home(id);
-  while (ids_[hole] != id) {
-    HEARSAY_ASSERT(ids_[hole] != 0);
+  while (at(hole).id != id) {
+    HEARSAY_ASSERT(at(hole).id != 0);
     hole = (hole + 1) & mask;
   }
   // Backward-shift deletion: move later members of the probe run into the hole, so that
   // lookups never need tombstones.
-  for (std::size_t i = (hole + 1) & mask; ids_[i] != 0; i = (i + 1) & mask) {
-    const std::size_t want = home(ids_[i]);
+  for (std::size_t i = (hole + 1) & mask; at(i).id != 0; i = (i + 1) & mask) {
+    const std::size_t want = home(at(i).id);
     const bool movable = ((i - want) & mask) >= ((i - hole) & mask);
     if (movable) {
-      ids_[hole] = ids_[i];
-      values_[hole] = values_[i];
+      at(hole) = at(i);
       hole = i;
     }
   }
-  ids_[hole] = 0;
-  values_[hole] = entry{};
+  at(hole) = slot{};
 }
 
 void dup_cache::grow() {
-  std::vector<query_id> old_ids = std::move(ids_);
-  std::vector<entry> old_values = std::move(values_);
-  const std::size_t size = old_ids.empty() ? 16 : old_ids.size() * 2;
-  ids_.assign(size, 0);
-  values_.assign(size, entry{});
-  const std::size_t mask = size - 1;
-  for (std::size_t k = 0; k < old_ids.size(); ++k) {
-    if (old_ids[k] == 0) continue;
-    std::size_t i = home(old_ids[k]);
-    while (ids_[i] != 0) i = (i + 1) & mask;
-    ids_[i] = old_ids[k];
-    values_[i] = old_values[k];
+  std::vector<slot_line> old = std::move(lines_);
+  const std::size_t old_slots = slots_;
+  slots_ = old_slots == 0 ? 16 : old_slots * 2;
+  lines_.assign(slots_ / 2, slot_line{});
+  const std::size_t mask = slots_ - 1;
+  for (std::size_t k = 0; k < old_slots; ++k) {
+    const slot& s = old[k >> 1].pair[k & 1];
+    if (s.id == 0) continue;
+    std::size_t i = home(s.id);
+    while (at(i).id != 0) i = (i + 1) & mask;
+    at(i) = s;
   }
 }
 
@@ -92,27 +116,29 @@ void dup_cache::evict_front() {
   erase(order_[head_].id);
   head_ = (head_ + 1) % order_.size();
   --count_;
+  if (count_ > 0) head_inserted_ = order_[head_].inserted;
 }
 
 dup_cache::entry& dup_cache::insert(query_id id, micros now, const entry& value) {
   HEARSAY_ASSERT(id != 0);
+  const std::uint32_t tick = ticks(now);
   if (const std::size_t existing = lookup(id); existing != none) {
     // An expired entry that has not reached the front of the ring yet: refresh it in place.
     // Its ring slot stays where it is, so it may be evicted early; that costs at most one
     // duplicate forward, never a wrong answer.
-    values_[existing] = value;
-    values_[existing].seen_at = now;
-    return values_[existing];
+    at(existing).value = value;
+    at(existing).seen = tick;
+    return at(existing).value;
   }
   // Drop expired ids from the front, then the oldest live one if the cache is full.
   while (count_ > 0) {
     if (count_ < capacity_) {
       // The ring's time is when the id was inserted; a refresh in place (above) may have made
       // the entry younger since, so an id the ring calls expired is checked in the table.
-      if (now - order_[head_].inserted <= lifetime_) break;
+      if (!expired(head_inserted_, now)) break;
       const std::size_t oldest = lookup(order_[head_].id);
       HEARSAY_ASSERT(oldest != none);
-      if (now - values_[oldest].seen_at <= lifetime_) break;
+      if (!expired(at(oldest).seen, now)) break;
     }
     evict_front();
   }
@@ -121,19 +147,18 @@ dup_cache::entry& dup_cache::insert(query_id id, micros now, const entry& value)
     HEARSAY_ASSERT(order_.size() < capacity_);
     std::rotate(order_.begin(), order_.begin() + static_cast<std::ptrdiff_t>(head_), order_.end());
     head_ = 0;
-    order_.push_back(ring_entry{id, now});
+    order_.push_back(ring_entry{id, tick});
   } else {
-    order_[(head_ + count_) % order_.size()] = ring_entry{id, now};
+    order_[(head_ + count_) % order_.size()] = ring_entry{id, tick};
   }
+  if (count_ == 0) head_inserted_ = tick;
   ++count_;
-  if (count_ * 4 > ids_.size() * 3) grow();
-  const std::size_t mask = ids_.size() - 1;
+  if (count_ * 4 > slots_ * 3) grow();
+  const std::size_t mask = slots_ - 1;
   std::size_t i = home(id);
-  while (ids_[i] != 0) i = (i + 1) & mask;
-  ids_[i] = id;
-  values_[i] = value;
-  values_[i].seen_at = now;
-  return values_[i];
+  while (at(i).id != 0) i = (i + 1) & mask;
+  at(i) = slot{id, value, tick};
+  return at(i).value;
 }
 
 // ---- searcher ------------------------------------------------------------------------
@@ -148,7 +173,9 @@ searcher::searcher(const search_config& cfg, const peer_addr& self, rng& random,
       library_(files),
       members_(members),
       seen_(cfg.dup_cache_capacity, cfg.dup_cache_lifetime),
-      stranger_sends_(cfg.stranger_sends_per_s, cfg.stranger_sends_burst, micros{0}) {}
+      stranger_sends_(cfg.stranger_sends_per_s, cfg.stranger_sends_burst, micros{0}) {
+  HEARSAY_ASSERT(cfg.hits_per_query_max <= 255);  // a relay counts them in a byte (dup_cache)
+}
 
 query_id searcher::start(micros now, std::string criteria_text, std::uint8_t ttl, bool reply_direct) {
   query_id id = 0;

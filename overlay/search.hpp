@@ -32,16 +32,18 @@ namespace hearsay {
 //
 // Every query copy a node receives touches this table, and a simulation holds one per peer,
 // so it is a flat open-addressing table (linear probing, backward-shift deletion) plus a ring
-// of ids in insertion order: no allocation per query, about 50 bytes per remembered id. The
-// ids are an array of their own, apart from the entries: most lookups are for an id not yet
-// seen, and probing for it then reads eight ids per cache line instead of one or two slots.
+// of ids in insertion order: no allocation per query, about 80 bytes per remembered id. A slot
+// is 32 bytes, id and entry together, two to a cache line: a lookup for a new id usually reads
+// one line, and the insert that follows writes the same line. Times are kept as 32-bit offsets
+// from an epoch the cache moves forward when they would overflow (microseconds, or coarser
+// ticks for lifetimes over 17 minutes), and the insertion time of the oldest id is kept here,
+// so that checking it for expiry reads no ring line.
 class dup_cache {
  public:
   struct entry {
-    peer_addr upstream;         // where the first copy came from (self for own queries)
-    std::uint8_t ttl_best = 0;  // highest remaining TTL any copy arrived with
-    std::uint32_t hits_relayed = 0;
-    micros seen_at{0};
+    peer_addr upstream;             // where the first copy came from (self for own queries)
+    std::uint8_t ttl_best = 0;      // highest remaining TTL any copy arrived with
+    std::uint8_t hits_relayed = 0;  // (search_config::hits_per_query_max is at most 255)
   };
 
   dup_cache(std::uint32_t capacity, micros lifetime);
@@ -52,34 +54,52 @@ class dup_cache {
   // Inserts an entry for id (replacing an expired one), evicting the oldest when full.
   entry& insert(query_id id, micros now, const entry& value);
   std::size_t size() const { return count_; }
-  // Reads the slot where id would be found and prefetches the ring positions an insert
-  // would use (see node::warm_for); the result means nothing.
+  // Reads the slot where id would be found and prefetches the ring position an insert
+  // would write (see node::warm_for); the result means nothing.
   std::uint64_t warm(query_id id) const;
 
  private:
   static constexpr std::size_t none = ~std::size_t{0};
+  struct slot {
+    query_id id = 0;  // 0: empty (query ids are never 0)
+    entry value;
+    std::uint32_t seen = 0;  // ticks since epoch_
+  };
+  static_assert(sizeof(slot) == 32);
 
   std::size_t home(query_id id) const;
   std::size_t lookup(query_id id) const;  // the slot holding id, or none
   void erase(query_id id);
   void grow();
   void evict_front();
+  // A time as ticks since the epoch (moving the epoch first if needed), and back.
+  std::uint32_t ticks(micros now);
+  micros time_of(std::uint32_t t) const { return epoch_ + micros{std::int64_t{t} << tick_log2_}; }
+  bool expired(std::uint32_t seen, micros now) const { return now - time_of(seen) > lifetime_; }
 
   std::uint32_t capacity_;
   micros lifetime_;
-  // Slot i holds ids_[i] (0: empty; query ids are never 0) and values_[i]. Power-of-two
-  // size, at most 3/4 full.
-  std::vector<query_id> ids_;
-  std::vector<entry> values_;
-  // Ring of ids in insertion order, each with the time it was inserted: the expiry of the
-  // oldest id is decided without probing the table (a cache miss per insert otherwise).
+  unsigned tick_log2_ = 0;  // a tick is 2^tick_log2_ us: the lifetime spans under 2^30 ticks
+  micros epoch_{0};
+  bool epoch_set_ = false;
+  // Power-of-two size, at most 3/4 full, 64-byte aligned (a slot never straddles two lines).
+  struct slot_line {
+    alignas(64) slot pair[2];
+  };
+  std::vector<slot_line> lines_;
+  std::size_t slots_ = 0;  // 2 x lines_.size()
+  slot& at(std::size_t i) { return lines_[i >> 1].pair[i & 1]; }
+  const slot& at(std::size_t i) const { return lines_[i >> 1].pair[i & 1]; }
+  // Ring of ids in insertion order, each with the tick it was inserted at: the expiry of the
+  // oldest id is decided without probing the table.
   struct ring_entry {
     query_id id = 0;
-    micros inserted{0};
+    std::uint32_t inserted = 0;
   };
   std::vector<ring_entry> order_;
-  std::size_t head_ = 0;         // oldest position in order_
-  std::size_t count_ = 0;        // ids held (in both the ring and the table)
+  std::size_t head_ = 0;       // oldest position in order_
+  std::size_t count_ = 0;      // ids held (in both the ring and the table)
+  std::uint32_t head_inserted_ = 0;  // order_[head_].inserted, when count_ > 0
 };
 
 class searcher {

@@ -423,6 +423,51 @@ TEST_CASE("dup_cache agrees with a simple model under random use", "[search]") {
   }
 }
 
+TEST_CASE("dup_cache keeps exact times while its epoch moves", "[search]") {
+  // Times are 32-bit microsecond offsets: over three hours the epoch moves five times, and
+  // every step checks the lifetime boundary to the microsecond.
+  const micros lifetime{10'000'000};
+  dup_cache cache(100, lifetime);
+  const micros start{123'456'789'000};
+  auto inserted_at = [&](std::int64_t k) { return start + micros{k * 1'000'000}; };
+  for (std::int64_t k = 0; k < 3 * 3600; ++k) {
+    const micros now = inserted_at(k);
+    const auto id = static_cast<query_id>(k + 1);
+    dup_cache::entry e;
+    e.ttl_best = static_cast<std::uint8_t>(k % 250);
+    cache.insert(id, now, e);
+    REQUIRE(cache.find(id, now)->ttl_best == k % 250);
+    if (k >= 10) {
+      // The id of ten seconds ago is exactly a lifetime old now: still live, and gone one
+      // microsecond later.
+      INFO("step " << k);
+      REQUIRE(cache.find(id - 10, now) != nullptr);
+      REQUIRE(cache.find(id - 10, now)->ttl_best == (k - 10) % 250);
+      REQUIRE(cache.find(id - 10, now + micros{1}) == nullptr);
+    }
+    // Older ids left from the front of the ring as new ones came.
+    REQUIRE(cache.size() == static_cast<std::size_t>(std::min<std::int64_t>(k + 1, 11)));
+  }
+}
+
+TEST_CASE("dup_cache with a lifetime of a day", "[search]") {
+  // Long lifetimes count in coarser ticks (128 us for a day): expiry may come up to a tick
+  // early, never late, and nothing is forgotten across an epoch move days later.
+  const micros day{86'400'000'000};
+  dup_cache cache(10, day);
+  const micros t0{5'000'000'000'000};
+  cache.insert(1, t0, {});
+  CHECK(cache.find(1, t0 + day - micros{1'000}) != nullptr);
+  CHECK(cache.find(1, t0 + day + micros{1}) == nullptr);
+  // Four days on (past 2^31 ticks of 128 us = 76 hours from the epoch): the epoch moves.
+  const micros later = t0 + 4 * day;
+  cache.insert(2, later, {});
+  CHECK(cache.find(2, later + day - micros{1'000}) != nullptr);
+  CHECK(cache.find(2, later + day + micros{1}) == nullptr);
+  CHECK(cache.find(1, later) == nullptr);
+  CHECK(cache.size() == 1);  // id 1 expired and left when 2 came in
+}
+
 TEST_CASE("a neighbour sending queries faster than its rate is throttled", "[search]") {
   node_config cfg;
   cfg.search.queries_per_neighbor_per_s = 10;

@@ -15,43 +15,65 @@ char lower_ascii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c -
 constexpr std::string_view digest_prefix = "sha256:";
 }  // namespace
 
-std::vector<std::string> tokenize(std::string_view text, std::size_t tokens_max) {
-  std::vector<std::string> tokens;
-  std::string current;
-  for (char c : text) {
-    if (is_alnum_ascii(c)) {
-      current.push_back(lower_ascii(c));
-      continue;
-    }
-    if (!current.empty()) {
-      if (tokens.size() == tokens_max) return tokens;
-      tokens.push_back(std::move(current));
-      current.clear();
+namespace {
+// Calls f(run) for each of the first tokens_max alphanumeric runs of text.
+template <typename F>
+void for_each_run(std::string_view text, std::size_t tokens_max, F&& f) {
+  std::size_t found = 0;
+  std::size_t i = 0;
+  while (i < text.size() && found < tokens_max) {
+    while (i < text.size() && !is_alnum_ascii(text[i])) ++i;
+    const std::size_t start = i;
+    while (i < text.size() && is_alnum_ascii(text[i])) ++i;
+    if (i > start) {
+      f(text.substr(start, i - start));
+      ++found;
     }
   }
-  if (!current.empty() && tokens.size() < tokens_max) tokens.push_back(std::move(current));
+}
+
+// A token's bit in a signature: FNV-1a of its lower-case bytes, stable across runs and
+// platforms.
+std::uint64_t token_bit(std::string_view run) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (char c : run) h = (h ^ static_cast<std::uint8_t>(lower_ascii(c))) * 0x100000001b3ULL;
+  return std::uint64_t{1} << ((h ^ (h >> 32)) & 63);
+}
+
+std::string_view trim_spaces(std::string_view text) {
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  return text;
+}
+
+bool is_digest_form(std::string_view trimmed) {
+  return trimmed.size() == digest_prefix.size() + 64 && trimmed.substr(0, digest_prefix.size()) == digest_prefix;
+}
+}  // namespace
+
+std::vector<std::string> tokenize(std::string_view text, std::size_t tokens_max) {
+  std::vector<std::string> tokens;
+  for_each_run(text, tokens_max, [&](std::string_view run) {
+    std::string& t = tokens.emplace_back(run);
+    for (char& c : t) c = lower_ascii(c);
+  });
   return tokens;
 }
 
 std::uint64_t token_signature(const std::vector<std::string>& tokens) {
   std::uint64_t bits = 0;
-  for (const auto& t : tokens) {
-    std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a: stable across runs and platforms
-    for (char c : t) h = (h ^ static_cast<std::uint8_t>(c)) * 0x100000001b3ULL;
-    bits |= std::uint64_t{1} << ((h ^ (h >> 32)) & 63);
-  }
+  for (const auto& t : tokens) bits |= token_bit(t);
   return bits;
 }
 
 criteria criteria::parse(std::string_view text) {
   criteria c;
-  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
-  if (text.size() == digest_prefix.size() + 64 && text.substr(0, digest_prefix.size()) == digest_prefix) {
+  text = trim_spaces(text);
+  if (is_digest_form(text)) {
     c.digest = sha256_digest::from_hex(text.substr(digest_prefix.size()));
     if (c.digest) return c;
   }
-  c.tokens = tokenize(text);
+  c.tokens = tokenize(text, tokens_max);
   std::sort(c.tokens.begin(), c.tokens.end());
   c.tokens.erase(std::unique(c.tokens.begin(), c.tokens.end()), c.tokens.end());
   c.signature = token_signature(c.tokens);
@@ -68,10 +90,28 @@ void library::add(file_info file) {
       e.file = std::move(file);
       e.tokens = std::move(tokens);
       e.signature = signature;
+      update_signatures();
       return;
     }
   }
   entries_.push_back(entry{std::move(file), std::move(tokens), signature});
+  update_signatures();
+}
+
+void library::update_signatures() {
+  any_signature_ = 0;
+  for (const auto& e : entries_) any_signature_ |= e.signature;
+}
+
+bool library::may_match(std::string_view criteria_text) const {
+  if (entries_.empty()) return false;
+  const std::string_view text = trim_spaces(criteria_text);
+  if (is_digest_form(text)) return true;
+  // The signature criteria::parse would compute (the same tokens, order and repeats aside),
+  // without building the token list.
+  std::uint64_t bits = 0;
+  for_each_run(text, criteria::tokens_max, [&](std::string_view run) { bits |= token_bit(run); });
+  return (bits & ~any_signature_) == 0;
 }
 
 bool library::remove(const sha256_digest& digest) {
@@ -79,6 +119,7 @@ bool library::remove(const sha256_digest& digest) {
                          [&](const entry& e) { return e.file.sha256 == digest; });
   if (it == entries_.end()) return false;
   entries_.erase(it);
+  update_signatures();
   return true;
 }
 

@@ -33,6 +33,7 @@ struct criteria {
   // match, which library::match checks before comparing strings. 0 skips that check.
   std::uint64_t signature = 0;
   bool empty() const { return tokens.empty() && !digest; }
+  static constexpr std::size_t tokens_max = 32;  // tokens beyond these are ignored
   static criteria parse(std::string_view text);
 };
 
@@ -41,11 +42,18 @@ class library {
   // Adds or replaces (by digest) a file record.
   void add(file_info file);
   bool remove(const sha256_digest& digest);
-  void clear() { entries_.clear(); }
+  void clear() {
+    entries_.clear();
+    any_signature_ = 0;
+  }
 
   const file_info* find(const sha256_digest& digest) const;
   // Files matching c, in insertion order, at most max_results of them.
   std::vector<file_info> match(const criteria& c, std::size_t max_results) const;
+  // False when no file can match criteria_text: a check of token bits against all files'
+  // at once, without parsing (most copies of a query reach peers that hold nothing for
+  // it). True says only "parse and match".
+  bool may_match(std::string_view criteria_text) const;
 
   std::size_t size() const { return entries_.size(); }
   bool empty() const { return entries_.empty(); }
@@ -60,7 +68,10 @@ class library {
     std::vector<std::string> tokens;  // sorted, unique
     std::uint64_t signature = 0;      // token_signature of tokens
   };
+  void update_signatures();
+
   std::vector<entry> entries_;
+  std::uint64_t any_signature_ = 0;  // the union of the entries' signatures
 };
 
 }  // namespace hearsay

@@ -308,7 +308,7 @@ void searcher::forward(const msg_query& q, const peer_addr* except) {
 }
 
 void searcher::answer(micros now, const msg_query& q, const peer_addr& upstream) {
-  if (library_.empty()) return;
+  if (!library_.may_match(q.criteria)) return;
   auto files = library_.match(criteria::parse(q.criteria), cfg_.files_per_hit_max);
   if (files.empty()) return;
   msg_query_hit hit;

@@ -117,18 +117,6 @@ std::optional<std::uint16_t> parse_port(std::string_view s, bool zero_ok) {
 
 }  // namespace
 
-peer_addr peer_addr::from_ipv4(std::uint32_t v, std::uint16_t port_number) {
-  peer_addr a;
-  a.ip[10] = 0xff;
-  a.ip[11] = 0xff;
-  a.ip[12] = static_cast<std::uint8_t>(v >> 24);
-  a.ip[13] = static_cast<std::uint8_t>(v >> 16);
-  a.ip[14] = static_cast<std::uint8_t>(v >> 8);
-  a.ip[15] = static_cast<std::uint8_t>(v);
-  a.port = port_number;
-  return a;
-}
-
 std::optional<peer_addr> peer_addr::parse(std::string_view text, std::uint16_t default_port, bool port_zero_ok) {
   std::string_view host = text;
   std::optional<std::uint16_t> port;
@@ -164,27 +152,6 @@ std::optional<peer_addr> peer_addr::parse(std::string_view text, std::uint16_t d
     return std::nullopt;
   }
   return a;
-}
-
-bool peer_addr::is_ipv4() const {
-  for (std::size_t i = 0; i < 10; ++i) {
-    if (ip[i] != 0) return false;
-  }
-  return ip[10] == 0xff && ip[11] == 0xff;
-}
-
-std::uint32_t peer_addr::ipv4() const {
-  return (std::uint32_t{ip[12]} << 24) | (std::uint32_t{ip[13]} << 16) | (std::uint32_t{ip[14]} << 8) |
-         std::uint32_t{ip[15]};
-}
-
-bool peer_addr::is_unspecified() const {
-  if (port == 0) return true;
-  if (is_ipv4()) return ipv4() == 0;
-  for (auto b : ip) {
-    if (b != 0) return false;
-  }
-  return true;
 }
 
 std::string peer_addr::to_string() const {

@@ -26,15 +26,42 @@ struct peer_addr {
   std::array<std::uint8_t, 16> ip{};
   std::uint16_t port = 0;
 
-  static peer_addr from_ipv4(std::uint32_t ipv4_host_order, std::uint16_t port);
+  static peer_addr from_ipv4(std::uint32_t ipv4_host_order, std::uint16_t port) {
+    peer_addr a;
+    a.ip[10] = 0xff;
+    a.ip[11] = 0xff;
+    a.ip[12] = static_cast<std::uint8_t>(ipv4_host_order >> 24);
+    a.ip[13] = static_cast<std::uint8_t>(ipv4_host_order >> 16);
+    a.ip[14] = static_cast<std::uint8_t>(ipv4_host_order >> 8);
+    a.ip[15] = static_cast<std::uint8_t>(ipv4_host_order);
+    a.port = port;
+    return a;
+  }
   // Parses "1.2.3.4:5", "[::1]:5"; a bare host takes default_port when it is nonzero. Port 0
   // ("any free port") is accepted only when port_zero_ok, as for a listen address.
   static std::optional<peer_addr> parse(std::string_view text, std::uint16_t default_port = 0,
                                         bool port_zero_ok = false);
 
-  bool is_ipv4() const;
-  std::uint32_t ipv4() const;  // host order; meaningful only when is_ipv4()
-  bool is_unspecified() const;  // all-zero ip or port 0: not a usable address
+  // Inline: the simulator maps addresses to peers on every message it passes.
+  bool is_ipv4() const {
+    std::uint64_t head;
+    std::uint16_t mark;
+    std::memcpy(&head, ip.data(), 8);
+    std::memcpy(&mark, ip.data() + 10, 2);
+    return head == 0 && ip[8] == 0 && ip[9] == 0 && mark == 0xffff;
+  }
+  std::uint32_t ipv4() const {  // host order; meaningful only when is_ipv4()
+    return (std::uint32_t{ip[12]} << 24) | (std::uint32_t{ip[13]} << 16) | (std::uint32_t{ip[14]} << 8) |
+           std::uint32_t{ip[15]};
+  }
+  bool is_unspecified() const {  // all-zero ip or port 0: not a usable address
+    if (port == 0) return true;
+    if (is_ipv4()) return ipv4() == 0;
+    std::uint64_t a, b;
+    std::memcpy(&a, ip.data(), 8);
+    std::memcpy(&b, ip.data() + 8, 8);
+    return (a | b) == 0;
+  }
   std::string to_string() const;  // "1.2.3.4:5" or "[::1]:5"
 
   friend auto operator<=>(const peer_addr&, const peer_addr&) = default;

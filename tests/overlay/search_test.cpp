@@ -304,6 +304,57 @@ TEST_CASE("the token signature never hides a match: match agrees with a plain to
   CHECK(prefiltered > 0);  // the signature does turn files away before any string compare
 }
 
+TEST_CASE("may_match never turns away criteria that match, and does turn some away", "[search]") {
+  const std::vector<std::string> words = {"Alpha", "beta", "GAMMA", "delta", "file", "000123", "000124",
+                                          "x", "y", "z", "photo", "photos", "mp4", "zip", "2019", "2020"};
+  const std::vector<std::string> separators = {" ", "_", "-", "  ", ".", "/"};
+  rng r(7);
+  std::size_t refused = 0, matching = 0;
+  for (int round = 0; round < 200; ++round) {
+    library lib;
+    CHECK_FALSE(lib.may_match("alpha"));  // nothing to match
+    std::vector<sha256_digest> digests;
+    for (std::uint8_t i = 0, n = static_cast<std::uint8_t>(1 + r.below(3)); i < n; ++i) {
+      std::string name;
+      for (int k = 0, m = 1 + static_cast<int>(r.below(4)); k < m; ++k) name += words[r.below(words.size())] + separators[r.below(separators.size())];
+      lib.add(make_file(name, static_cast<std::uint8_t>(round * 3 + i)));
+      digests.push_back(make_file(name, static_cast<std::uint8_t>(round * 3 + i)).sha256);
+    }
+    if (round % 5 == 0 && digests.size() > 1) {
+      lib.remove(digests.back());  // the union of signatures follows removals
+      digests.pop_back();
+    }
+    for (int q = 0; q < 20; ++q) {
+      std::string text = separators[r.below(separators.size())];
+      // Sometimes more than tokens_max tokens: those past the limit are ignored by both.
+      const int tokens = r.chance(0.1) ? 40 : 1 + static_cast<int>(r.below(3));
+      for (int k = 0; k < tokens; ++k) text += words[r.below(words.size())] + separators[r.below(separators.size())];
+      const bool matches = !lib.match(criteria::parse(text), 1000).empty();
+      if (matches) {
+        ++matching;
+        REQUIRE(lib.may_match(text));
+      }
+      if (!lib.may_match(text)) ++refused;
+    }
+    const std::string by_digest = "sha256:" + digests.front().to_hex();
+    CHECK(lib.may_match(" " + by_digest + " "));
+    CHECK(lib.match(criteria::parse(by_digest), 10).size() == 1);
+    lib.clear();
+    CHECK_FALSE(lib.may_match(by_digest));
+  }
+  CHECK(matching > 100);
+  CHECK(refused > 1000);  // most criteria miss a small library's bits
+
+  // Tokens past tokens_max are ignored by both: here the 33rd, which no file has.
+  library lib;
+  lib.add(make_file("alpha beta.txt", 1));
+  std::string long_text = "alpha beta";
+  for (int k = 0; k < 30; ++k) long_text += " alpha";
+  CHECK(lib.match(criteria::parse(long_text + " qqq"), 10).size() == 1);
+  CHECK(lib.may_match(long_text + " qqq"));
+  CHECK_FALSE(lib.may_match("alpha qqq"));
+}
+
 TEST_CASE("library matching: all tokens, any case, or an exact digest", "[search]") {
   library lib;
   lib.add(make_file("Holiday_Photos-2019.zip", 1));

@@ -162,9 +162,27 @@ micros simulator::link_latency(std::uint32_t a, std::uint32_t b) const {
   return scenario_.latency.link(scenario_.seed ^ stream_network, a, b);
 }
 
+void simulator::id_index::insert(query_id id, std::uint32_t index) {
+  HEARSAY_ASSERT(id != 0);
+  if (2 * (count_ + 1) > slots_.size()) {
+    std::vector<slot> old = std::move(slots_);
+    slots_.assign(std::max<std::size_t>(64, 2 * old.size()), slot{});
+    mask_ = slots_.size() - 1;
+    count_ = 0;
+    for (const auto& s : old) {
+      if (s.id != 0) insert(s.id, s.index);
+    }
+  }
+  std::size_t i = id & mask_;
+  while (slots_[i].id != 0 && slots_[i].id != id) i = (i + 1) & mask_;
+  if (slots_[i].id == id) return;  // the first search with an id keeps it
+  ++count_;
+  slots_[i] = slot{id, index};
+}
+
 query_record* simulator::record_of(query_id id) {
-  auto it = query_index_.find(id);
-  return it == query_index_.end() ? nullptr : &queries_[it->second];
+  const std::uint32_t k = query_index_.find(id);
+  return k == id_index::none ? nullptr : &queries_[k];
 }
 
 // ---- the peers' host calls ----------------------------------------------------------------
@@ -177,7 +195,7 @@ void simulator::peer_host::send_message(const peer_addr& to, M&& m) {
   // Peers learn addresses only from other simulated peers, so every address is one of them.
   HEARSAY_ASSERT(sim.index_of(to, target));
   auto count = [&](query_id id, std::uint32_t query_counts::*field) {
-    if (auto it = sim.query_index_.find(id); it != sim.query_index_.end()) ++(w.counts[it->second].*field);
+    if (const std::uint32_t k = sim.query_index_.find(id); k != id_index::none) ++(w.counts[k].*field);
   };
   if (const auto* q = std::get_if<msg_query>(&m)) {
     count(q->id, &query_counts::query_messages);
@@ -224,8 +242,8 @@ void simulator::peer_host::on_search_hit(query_id id, const msg_query_hit& h, mi
 }
 
 void simulator::peer_host::on_query_seen(const msg_query& q, bool duplicate) {
-  if (auto it = sim_.query_index_.find(q.id); it != sim_.query_index_.end()) {
-    auto& c = sim_.worker_of(self_).counts[it->second];
+  if (const std::uint32_t k = sim_.query_index_.find(q.id); k != id_index::none) {
+    auto& c = sim_.worker_of(self_).counts[k];
     ++(duplicate ? c.duplicates : c.reached);
   }
 }
@@ -276,7 +294,7 @@ void simulator::dispatch_global(event& e) {
     const auto sent_before = nodes_[r.origin]->stats().queries_forwarded;
     r.id = nodes_[r.origin]->search(now_, file_name(r.file));
     r.query_messages += static_cast<std::uint32_t>(nodes_[r.origin]->stats().queries_forwarded - sent_before);
-    query_index_.emplace(r.id, q->index);
+    query_index_.insert(r.id, q->index);
   } else if (auto* f = std::get_if<fault>(&e)) {
     on_fault(*f);
   }

@@ -23,7 +23,6 @@
 #include <memory>
 #include <optional>
 #include <thread>
-#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -307,7 +306,31 @@ class simulator {
   std::vector<std::uint32_t> incarnation_;            // per peer: how many times it came back
   std::vector<std::vector<std::uint32_t>> files_of_;  // per peer: the catalogue files it holds
   std::vector<time_sample> samples_;
-  std::unordered_map<query_id, std::uint32_t> query_index_;  // written only between windows
+  // Query id -> record index: looked up for every query and hit message, so a flat table
+  // (linear probing, at most half full; ids are random). Written only between windows.
+  class id_index {
+   public:
+    void insert(query_id id, std::uint32_t index);
+    // The record index of id, or none.
+    std::uint32_t find(query_id id) const {
+      if (slots_.empty() || id == 0) return none;
+      for (std::size_t i = id & mask_;; i = (i + 1) & mask_) {
+        if (slots_[i].id == id) return slots_[i].index;
+        if (slots_[i].id == 0) return none;
+      }
+    }
+    static constexpr std::uint32_t none = ~std::uint32_t{0};
+
+   private:
+    struct slot {
+      query_id id = 0;  // 0: empty (query ids are never 0)
+      std::uint32_t index = 0;
+    };
+    std::vector<slot> slots_;
+    std::size_t mask_ = 0;
+    std::size_t count_ = 0;
+  };
+  id_index query_index_;
   network_tap* tap_ = nullptr;
 };
 

@@ -331,14 +331,14 @@ void membership::do_shuffle(micros now) {
   send(target, std::move(m));
 }
 
-void membership::on_shuffle(micros now, const peer_addr& from, const msg_shuffle& m) {
+void membership::on_shuffle(micros now, const peer_addr& from, msg_shuffle& m) {
   ++stats_.shuffles_received;
   if (m.origin == self_) return;
   if (m.ttl > 1 && active_.size() > 1) {
     if (const peer_addr* next = random_active_except(from)) {
-      msg_shuffle fwd = m;
-      fwd.ttl = static_cast<std::uint8_t>(m.ttl - 1);
-      send(*next, std::move(fwd));
+      // The walk goes on with the list it brought: moved, not copied.
+      m.ttl = static_cast<std::uint8_t>(m.ttl - 1);
+      send(*next, std::move(m));
       return;
     }
   }
@@ -406,7 +406,7 @@ std::uint64_t membership::warm_for(const message& m) const {
   return read;
 }
 
-bool membership::on_message(micros now, const peer_addr& from, const message& m) {
+bool membership::on_message(micros now, const peer_addr& from, message& m) {
   if (!running_) return false;
   if (static_) {
     // A fixed graph: membership traffic is not expected, and is consumed without effect.

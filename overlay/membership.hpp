@@ -34,8 +34,9 @@ class membership {
   void start_static(std::span<const peer_addr> neighbours);
   void leave(micros now);
 
-  // Handles a membership message; false when m is not one.
-  bool on_message(micros now, const peer_addr& from, const message& m);
+  // Handles a membership message; false when m is not one. A shuffle forwarded on its walk
+  // takes its list of peers out of m.
+  bool on_message(micros now, const peer_addr& from, message& m);
   // Handles a membership timer; false when id is not one.
   bool on_timer(micros now, timer_id id);
   void on_peer_down(micros now, const peer_addr& peer);
@@ -61,7 +62,7 @@ class membership {
   void on_neighbor(micros now, const peer_addr& from, const msg_neighbor& m);
   void on_neighbor_reply(micros now, const peer_addr& from, const msg_neighbor_reply& m);
   void on_disconnect(micros now, const peer_addr& from);
-  void on_shuffle(micros now, const peer_addr& from, const msg_shuffle& m);
+  void on_shuffle(micros now, const peer_addr& from, msg_shuffle& m);
   void on_shuffle_reply(micros now, const peer_addr& from, const msg_shuffle_reply& m);
 
   void send_join(micros now);

@@ -33,7 +33,7 @@ void node::leave(micros now) {
   running_ = false;
 }
 
-void node::on_message(micros now, const peer_addr& from, const message& m) {
+void node::on_message(micros now, const peer_addr& from, message&& m) {
   if (!running_) return;
   ++stats_.messages_received;
   // Queries, shuffles and forward-joins travel only on overlay links. One arriving from a

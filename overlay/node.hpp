@@ -43,8 +43,14 @@ class node {
   void leave(micros now);
 
   // A message from peer `from` (its advertised address). Messages the node does not handle
-  // (hello, fetch) are counted as unexpected and dropped.
-  void on_message(micros now, const peer_addr& from, const message& m);
+  // (hello, fetch) are counted as unexpected and dropped. The node may take parts of a
+  // message it is given to keep (a shuffle walk's list of peers moves on with the walk);
+  // a const message is copied first.
+  void on_message(micros now, const peer_addr& from, message&& m);
+  void on_message(micros now, const peer_addr& from, const message& m) {
+    message copy = m;
+    on_message(now, from, std::move(copy));
+  }
   void on_timer(micros now, timer_id id);
   // The link to `peer` failed, or `peer` could not be reached.
   void on_peer_down(micros now, const peer_addr& peer);

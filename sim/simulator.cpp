@@ -268,10 +268,11 @@ void simulator::dispatch(worker& w, event& e) {
       auto decoded = codec::decode(frame, codec::limits{});
       HEARSAY_ASSERT(decoded.ok());
       HEARSAY_ASSERT(decoded.value.sender == address_of(d->from));
-      nodes_[d->to]->on_message(now, decoded.value.sender, decoded.value.msg);
+      nodes_[d->to]->on_message(now, decoded.value.sender, std::move(decoded.value.msg));
       return;
     }
-    nodes_[d->to]->on_message(now, address_of(d->from), d->msg);
+    // The event's slot is released after this: the node may take what it keeps.
+    nodes_[d->to]->on_message(now, address_of(d->from), std::move(d->msg));
   } else if (auto* t = std::get_if<fire_timer>(&e)) {
     if (running_[t->node] && t->incarnation == incarnation_[t->node]) nodes_[t->node]->on_timer(now, t->id);
   } else if (auto* p = std::get_if<peer_down>(&e)) {

@@ -657,7 +657,7 @@ struct net_node::impl final : host {
     }
     if (l->kind != link::role::overlay || !running) return;
     l->ping_outstanding = false;
-    overlay->on_message(now(), l->peer, d.msg);
+    overlay->on_message(now(), l->peer, std::move(d.msg));  // d is not read again
   }
 
   // ---- serving transfers -------------------------------------------------------------

@@ -508,8 +508,10 @@ void simulator::run_window(micros end) {
   // window's workers took in at its start: empty now.
   for (auto& w : workers_) w->outbox_earliest[parity_] = micros{std::numeric_limits<std::int64_t>::max()};
   in_window_ = true;
-  if (workers_.size() == 1) {
-    run_worker(*workers_[0], end);
+  if (helpers_.empty()) {
+    // One worker, or helpers stopped (after a run): the workers' windows one after another,
+    // which gives the same results, as within a window they do not hear from each other.
+    for (auto& w : workers_) run_worker(*w, end);
   } else {
     window_end_ = end;
     window_done_.store(0, std::memory_order_relaxed);
@@ -738,6 +740,7 @@ run_results simulator::run() {
   }
   // Long enough for every query's timeout to pass and its last hits to arrive.
   run_until(last_query_at_ + scenario_.node.search.query_timeout + micros{1'000'000});
+  stop_helpers();  // nothing runs in parallel after this
   // Fold in the counts each worker kept for its own peers.
   for (auto& w : workers_) {
     for (std::size_t k = 0; k < w->counts.size() && k < queries_.size(); ++k) {

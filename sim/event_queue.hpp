@@ -60,6 +60,25 @@ class event_queue {
     HEARSAY_ASSERT(bucket_width_log2 < 40);
     HEARSAY_ASSERT(buckets_log2 >= 1 && buckets_log2 <= 24);
   }
+  ~event_queue() { clear(); }
+  event_queue(const event_queue&) = delete;
+  event_queue& operator=(const event_queue&) = delete;
+
+  // Destroys every pending event. The slabs of sources (add_source) must still exist.
+  void clear() {
+    auto drop = [&](const event_record& r) { release(r.slot); };
+    for (std::size_t i = head_; i < current_.size(); ++i) drop(current_[i]);
+    current_.clear();
+    head_ = 0;
+    for (auto& bucket : buckets_) {
+      for (const auto& r : bucket) drop(r);
+      bucket.clear();
+    }
+    late_.drain(drop);
+    far_.drain(drop);
+    in_ring_ = 0;
+    size_ = 0;
+  }
 
   // Events must not be scheduled before time zero; an event may be scheduled earlier than
   // events already queued, though never before the last one popped (the simulator's clock
@@ -68,7 +87,7 @@ class event_queue {
   void push(micros at, std::uint64_t key, Payload payload) {
     HEARSAY_ASSERT(at.count() >= 0);
     const std::uint32_t slot = own_.allocate();
-    own_[slot] = std::move(payload);
+    own_.construct(slot, std::move(payload));
     link(at, key, slot);
   }
 
@@ -77,7 +96,7 @@ class event_queue {
   void emplace(micros at, std::uint64_t key, Args&&... args) {
     HEARSAY_ASSERT(at.count() >= 0);
     const std::uint32_t slot = own_.allocate();
-    own_[slot].template emplace<T>(std::forward<Args>(args)...);
+    own_.construct(slot, std::in_place_type<T>, std::forward<Args>(args)...);
     link(at, key, slot);
   }
 
@@ -172,7 +191,9 @@ class event_queue {
     --size_;
     return taken{micros{r.at}, r.seq, at_slot(r.slot), r.slot};
   }
+  // Destroys the payload and frees its slot.
   void release(std::uint32_t handle) {
+    at_slot(handle).~Payload();
     if (handle < slab_type::slots_max) {
       own_.release(handle);
     } else {

@@ -39,6 +39,13 @@ class record_heap {
     sift_up(heap_.size() - 1);
   }
 
+  // Every record, in no particular order, and then none.
+  template <typename F>
+  void drain(F&& f) {
+    for (const auto& r : heap_) f(r);
+    heap_.clear();
+  }
+
   event_record pop() {
     HEARSAY_ASSERT(!heap_.empty());
     const event_record out = heap_.front();

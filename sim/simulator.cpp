@@ -80,7 +80,12 @@ simulator::simulator(const scenario& s)
   for (unsigned k = 1; k < threads; ++k) helpers_.emplace_back([this, k] { helper_loop(k); });
 }
 
-simulator::~simulator() { stop_helpers(); }
+simulator::~simulator() {
+  stop_helpers();
+  // Pending events may live in other workers' slabs: destroy them all before any slab goes.
+  take_all_incoming();
+  for (auto& w : workers_) w->queue.clear();
+}
 
 void simulator::set_tap(network_tap* tap) {
   // A tap observes messages in one global order: the run goes on with a single worker. The
@@ -133,7 +138,7 @@ void simulator::post(worker& from, std::uint32_t node, micros at, std::uint64_t 
   } else {
     slab<event>& s = *from.slabs[to.index];
     const std::uint32_t slot = s.allocate();
-    s[slot].template emplace<T>(std::forward<Args>(args)...);
+    s.construct(slot, std::in_place_type<T>, std::forward<Args>(args)...);
     from.outbox[parity_][to.index].push_back(outgoing{at, key, slot});
     from.outbox_earliest[parity_] = std::min(from.outbox_earliest[parity_], at);
   }

@@ -1,6 +1,6 @@
 #pragma once
-// A slab of event payloads: slots in fixed chunks with a free list. A slot never moves, so a
-// payload is built in place and lent out in place.
+// A slab of event payloads: slots of raw storage in fixed chunks, with a free list. A slot
+// never moves, so a payload is built in place and lent out in place.
 //
 // One thread allocates and builds; another may read slots while it does. The simulator's
 // workers each keep a slab per other worker, for the messages they send its peers: the
@@ -11,6 +11,8 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <new>
+#include <utility>
 #include <vector>
 
 #include "overlay/assert.hpp"
@@ -29,8 +31,7 @@ class slab {
   slab(const slab&) = delete;
   slab& operator=(const slab&) = delete;
 
-  // A free slot. Its object is constructed (default, or a payload an earlier user left
-  // there): assign or emplace into it.
+  // A free slot, raw: construct() a payload in it before any other use.
   std::uint32_t allocate() {
     if (!free_.empty()) {
       const std::uint32_t slot = free_.back();
@@ -45,15 +46,26 @@ class slab {
     }
     return made_++;
   }
-  // The payload stays in the slot until the slot is used again, and is destroyed then (by
-  // the allocating thread, which also frees whatever memory it owns).
+  // Gives back a slot whose payload was destroyed (see destroy()).
   void release(std::uint32_t slot) {
     HEARSAY_ASSERT(slot < made_);
     free_.push_back(slot);
   }
 
-  T& operator[](std::uint32_t slot) { return chunk_of(slot)[slot & chunk_mask].value; }
-  const T& operator[](std::uint32_t slot) const { return chunk_of(slot)[slot & chunk_mask].value; }
+  // Slots hold raw storage: a payload is constructed into a slot when it is allocated and
+  // destroyed when it is done with, while its lines are still in the cache. (Destroying it
+  // only when the slot is reused would read a cold line before every write to it.) The slab
+  // does not track which slots hold a payload: its user destroys them all before the slab.
+  template <typename... Args>
+  T& construct(std::uint32_t slot, Args&&... args) {
+    return *::new (static_cast<void*>(chunk_of(slot)[slot & chunk_mask].bytes)) T(std::forward<Args>(args)...);
+  }
+  void destroy(std::uint32_t slot) { (*this)[slot].~T(); }
+
+  T& operator[](std::uint32_t slot) { return *std::launder(reinterpret_cast<T*>(chunk_of(slot)[slot & chunk_mask].bytes)); }
+  const T& operator[](std::uint32_t slot) const {
+    return *std::launder(reinterpret_cast<const T*>(chunk_of(slot)[slot & chunk_mask].bytes));
+  }
 
   std::uint32_t slots_made() const { return made_; }
 
@@ -66,7 +78,7 @@ class slab {
   // A payload of a cache line or more starts on a line: a 120-byte event then always takes
   // two lines, where packed slots would straddle three out of four times.
   struct alignas(sizeof(T) >= 64 ? 64 : alignof(T)) cell {
-    T value;
+    alignas(T) unsigned char bytes[sizeof(T)];
   };
   using group_table = std::array<std::unique_ptr<cell[]>, group_mask + 1>;
 

@@ -80,6 +80,9 @@ bool write_file(const std::string& path, const std::string& text) {
 
 }  // namespace
 
+// The run's simulator, left standing at exit (see main). Not static: the store to it stays.
+hearsay::sim::simulator* kept_simulator = nullptr;
+
 int main(int argc, char** argv) {
   hearsay::sim::reexec_with_huge_pages(argv);
   const std::vector<std::string> args(argv + 1, argv + argc);
@@ -108,11 +111,10 @@ int main(int argc, char** argv) {
 
   const auto wall_start = std::chrono::steady_clock::now();
   // The simulator is never destroyed: a million peers would take seconds to free block by
-  // block, just before the process ends and its memory goes back whole. A static pointer
+  // block, just before the process ends and its memory goes back whole. A global pointer
   // keeps it reachable, so leak checkers see it in use.
-  static hearsay::sim::simulator* kept = nullptr;
-  kept = new hearsay::sim::simulator(s);
-  hearsay::sim::simulator& sim = *kept;
+  kept_simulator = new hearsay::sim::simulator(s);
+  hearsay::sim::simulator& sim = *kept_simulator;
   if (!sim.error().empty()) return fail(sim.error());
   const auto results = sim.run();
   const unsigned threads = sim.threads();

@@ -288,22 +288,23 @@ void searcher::relay(const msg_query& next, const peer_addr& from) {
 }
 
 void searcher::forward(const msg_query& q, const peer_addr* except) {
-  scratch_.clear();
+  // The targets, on the stack: a per-node buffer would be one more cold line per query.
+  small_vector<peer_addr, 8> targets;
   for (const auto& p : members_.active()) {
-    if (except == nullptr || p != *except) scratch_.push_back(p);
+    if (except == nullptr || p != *except) targets.push_back(p);
   }
-  std::size_t n = scratch_.size();
+  std::size_t n = targets.size();
   if (n > cfg_.fanout) {
     // A uniform random subset of size fanout: partial Fisher-Yates.
     for (std::size_t i = 0; i < cfg_.fanout; ++i) {
       const auto j = i + static_cast<std::size_t>(rng_.below(n - i));
-      std::swap(scratch_[i], scratch_[j]);
+      std::swap(targets[i], targets[j]);
     }
     n = cfg_.fanout;
   }
   for (std::size_t i = 0; i < n; ++i) {
     ++stats_.queries_forwarded;
-    send(scratch_[i], q);
+    send(targets[i], q);
   }
 }
 
@@ -331,12 +332,8 @@ void searcher::on_query(micros now, const peer_addr& from, const msg_query& q) {
     ++stats_.messages_invalid;
     return;
   }
-  // Queries travel on overlay links only; a copy from a peer outside the active view is
-  // either stale (the link just closed) or an attempt to inject traffic.
-  if (!members_.is_active(from)) {
-    ++stats_.messages_unexpected;
-    return;
-  }
+  // Queries travel on overlay links only: node::on_message has already dropped (and answered
+  // with DISCONNECT) any copy from a peer outside the active view, stale or injected.
   if (!admit(now, from)) {
     ++stats_.queries_rate_limited;
     return;

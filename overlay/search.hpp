@@ -155,7 +155,6 @@ class searcher {
   const membership& members_;
   dup_cache seen_;
   std::unordered_map<query_id, open_query> open_;
-  std::vector<peer_addr> scratch_;  // reused target list, so forwarding does not allocate
 
   // Token buckets of the neighbours that sent queries, in millionths of a query. Buckets of
   // peers that left the active view are pruned, so this stays about the active view's size.

@@ -16,6 +16,7 @@
 #include "sim/report.hpp"
 #include "sim/scenario.hpp"
 #include "sim/simulator.hpp"
+#include "sim/slab.hpp"
 
 using namespace hearsay;
 using namespace hearsay::sim;
@@ -96,6 +97,81 @@ TEST_CASE("events with caller keys pop in (time, key) order, however they were p
     q.release(e.slot);
   }
   CHECK(expected.empty());
+}
+
+namespace {
+struct counted {
+  explicit counted(std::uint64_t v = 0) : value(v) { ++alive; }
+  counted(const counted& o) : value(o.value) { ++alive; }
+  counted(counted&& o) noexcept : value(o.value) { ++alive; }
+  counted& operator=(const counted&) = default;
+  ~counted() { --alive; }
+  std::uint64_t value;
+  static inline int alive = 0;
+};
+}  // namespace
+
+TEST_CASE("events built in another slab run in order, come back to it, and are destroyed once", "[sim]") {
+  // A payload that counts how many of its kind are alive (counted, above): every one built
+  // must be destroyed exactly once, whether it ran or was still pending when the queue was
+  // cleared.
+  using payload = std::variant<counted, std::string>;
+  {
+    slab<payload> other;  // filled by "another thread": built here, named to the queue by slot
+    event_queue<payload> q;
+    const unsigned source = q.add_source(&other);
+    hearsay::rng random(5);
+    std::set<std::pair<std::int64_t, std::uint64_t>> expected;
+    std::set<std::uint32_t> lent;  // slots of `other` the queue holds
+    for (std::uint64_t key = 1; key <= 3'000; ++key) {
+      const auto at = static_cast<std::int64_t>(random.below(50'000));
+      if (key % 3 == 0) {
+        const std::uint32_t slot = other.allocate();
+        other.construct(slot, std::in_place_type<counted>, key);
+        q.push_from(micros{at}, key, source, slot);
+        lent.insert(slot);
+      } else {
+        q.emplace<counted>(micros{at}, key, key);
+      }
+      expected.emplace(at, key);
+    }
+    CHECK(counted::alive == 3'000);
+    // Half of them run, in (time, key) order whichever slab holds them.
+    std::int64_t last_at = 0;
+    for (int i = 0; i < 1'500; ++i) {
+      const auto e = q.take();
+      last_at = e.at.count();
+      REQUIRE(e.at.count() == expected.begin()->first);
+      REQUIRE(e.key == expected.begin()->second);
+      REQUIRE(std::get<counted>(e.payload).value == e.key);
+      expected.erase(expected.begin());
+      q.release(e.slot);
+    }
+    CHECK(counted::alive == 1'500);
+    // The other slab's slots the queue released wait to go back; none of its own is among them.
+    auto& back = q.returned(source);
+    CHECK(!back.empty());
+    for (auto slot : back) {
+      REQUIRE(lent.count(slot) == 1);
+      lent.erase(slot);
+      other.release(slot);
+    }
+    back.clear();
+    // Slots given back are used again before new ones are made.
+    const std::uint32_t made = other.slots_made();
+    const std::uint32_t again = other.allocate();
+    CHECK(again < made);
+    other.construct(again, std::in_place_type<std::string>, "reused");
+    q.push_from(micros{60'000}, 9'999, source, again);
+    q.emplace<counted>(micros{last_at}, 10'001, 1);      // into the bucket being drained: the late heap
+    q.emplace<counted>(micros{100'000'000}, 10'002, 2);  // beyond the ring's horizon: the far heap
+    CHECK(q.size() == 1'503);
+    // Clearing destroys what is pending, in both slabs.
+    q.clear();
+    CHECK(q.empty());
+    CHECK(counted::alive == 0);
+  }
+  CHECK(counted::alive == 0);
 }
 
 TEST_CASE("the calendar queue pops exactly the order of a sorted list", "[sim]") {

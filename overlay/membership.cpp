@@ -32,6 +32,7 @@ void sample_into(rng& random, std::span<const peer_addr> from, std::size_t k,
     if (except == nullptr || p != *except) pool.push_back(p);
   }
   const std::size_t n = std::min(k, pool.size());
+  out.reserve(out.size() + n);  // one allocation, not one per doubling
   for (std::size_t i = 0; i < n; ++i) {
     const auto j = i + static_cast<std::size_t>(random.below(pool.size() - i));
     std::swap(pool[i], pool[j]);
@@ -323,6 +324,7 @@ void membership::do_shuffle(micros now) {
   msg_shuffle m;
   m.origin = self_;
   m.ttl = cfg_.walk_length_shuffle;
+  m.nodes.reserve(1 + std::size_t{cfg_.shuffle_active} + cfg_.shuffle_passive);  // one allocation per shuffle
   m.nodes.push_back(self_);
   sample_into(rng_, active_, cfg_.shuffle_active, &target, m.nodes);
   sample_into(rng_, passive_, cfg_.shuffle_passive, nullptr, m.nodes);

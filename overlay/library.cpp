@@ -95,7 +95,7 @@ void library::add(file_info file) {
     }
   }
   entries_.push_back(entry{std::move(file), std::move(tokens), signature});
-  update_signatures();
+  any_signature_ |= signature;
 }
 
 void library::update_signatures() {

@@ -185,9 +185,8 @@ class simulator {
     micros now{0};
     std::uint64_t events = 0;
     // Per destination worker: a slab where this worker builds the events it sends that
-    // worker's peers (null for itself). The receiver reads them in place and hands the slots
-    // back between windows, so a message is written once and every allocation inside it is
-    // made and freed by this thread.
+    // worker's peers (null for itself). The receiver reads them in place, destroys them when
+    // they have run, and hands the slots back between windows: a message is written once.
     std::vector<std::unique_ptr<slab<event>>> slabs;
     // Per destination worker, in two sets: a window writes one set while the receivers take
     // in the other, which the previous window wrote. With the earliest time in each set.

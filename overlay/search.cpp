@@ -34,7 +34,7 @@ std::uint32_t dup_cache::ticks(micros now) {
       const micros at = time_of(t);
       t = at < next ? 0 : static_cast<std::uint32_t>((at - next).count() >> tick_log2_);
     };
-    for (std::size_t i = 0; i < slots_; ++i) {
+    for (std::size_t i = 0; i < slot_count(); ++i) {
       if (at(i).id != 0) rebase(at(i).seen);
     }
     for (std::size_t k = 0; k < count_; ++k) rebase(order_[(head_ + k) % order_.size()].inserted);
@@ -50,11 +50,11 @@ std::size_t dup_cache::home(query_id id) const {
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdULL;
   h ^= h >> 33;
-  return static_cast<std::size_t>(h) & (slots_ - 1);
+  return static_cast<std::size_t>(h) & (slot_count() - 1);
 }
 
 std::uint64_t dup_cache::warm(query_id id) const {
-  if (slots_ == 0) return 0;
+  if (slot_count() == 0) return 0;
   const std::size_t i = home(id);
   const std::uint64_t read = at(i).id;
   if (!order_.empty()) prefetch_line(&order_[(head_ + count_) % order_.size()]);  // an insert's ring slot
@@ -62,8 +62,8 @@ std::uint64_t dup_cache::warm(query_id id) const {
 }
 
 std::size_t dup_cache::lookup(query_id id) const {
-  if (slots_ == 0 || id == 0) return none;
-  const std::size_t mask = slots_ - 1;
+  if (slot_count() == 0 || id == 0) return none;
+  const std::size_t mask = slot_count() - 1;
   for (std::size_t i = home(id);; i = (i + 1) & mask) {
     const query_id here = at(i).id;
     if (here == id) return i;
@@ -78,7 +78,7 @@ dup_cache::entry* dup_cache::find(query_id id, micros now) {
 }
 
 void dup_cache::erase(query_id id) {
-  const std::size_t mask = slots_ - 1;
+  const std::size_t mask = slot_count() - 1;
   std::size_t hole = home(id);
   while (at(hole).id != id) {
     HEARSAY_ASSERT(at(hole).id != 0);
@@ -99,10 +99,9 @@ void dup_cache::erase(query_id id) {
 
 void dup_cache::grow() {
   std::vector<slot_line> old = std::move(lines_);
-  const std::size_t old_slots = slots_;
-  slots_ = old_slots == 0 ? 16 : old_slots * 2;
-  lines_.assign(slots_ / 2, slot_line{});
-  const std::size_t mask = slots_ - 1;
+  const std::size_t old_slots = 2 * old.size();
+  lines_.assign(old_slots == 0 ? 8 : old_slots, slot_line{});  // 16 slots, or twice as many
+  const std::size_t mask = slot_count() - 1;
   for (std::size_t k = 0; k < old_slots; ++k) {
     const slot& s = old[k >> 1].pair[k & 1];
     if (s.id == 0) continue;
@@ -153,8 +152,8 @@ dup_cache::entry& dup_cache::insert(query_id id, micros now, const entry& value)
   }
   if (count_ == 0) head_inserted_ = tick;
   ++count_;
-  if (count_ * 4 > slots_ * 3) grow();
-  const std::size_t mask = slots_ - 1;
+  if (count_ * 4 > slot_count() * 3) grow();
+  const std::size_t mask = slot_count() - 1;
   std::size_t i = home(id);
   while (at(i).id != 0) i = (i + 1) & mask;
   at(i) = slot{id, value, tick};

@@ -87,7 +87,7 @@ class dup_cache {
     alignas(64) slot pair[2];
   };
   std::vector<slot_line> lines_;
-  std::size_t slots_ = 0;  // 2 x lines_.size()
+  std::size_t slot_count() const { return 2 * lines_.size(); }
   slot& at(std::size_t i) { return lines_[i >> 1].pair[i & 1]; }
   const slot& at(std::size_t i) const { return lines_[i >> 1].pair[i & 1]; }
   // Ring of ids in insertion order, each with the tick it was inserted at: the expiry of the

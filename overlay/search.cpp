@@ -30,15 +30,12 @@ std::uint32_t dup_cache::ticks(micros now) {
     // Move the epoch up to a lifetime before now: every live time stays representable, and
     // an expired one becomes tick 0, which is still expired (it reads as older than it is).
     const micros next = now - lifetime_ - micros{std::int64_t{1} << tick_log2_};
-    auto rebase = [&](std::uint32_t& t) {
-      const micros at = time_of(t);
-      t = at < next ? 0 : static_cast<std::uint32_t>((at - next).count() >> tick_log2_);
-    };
     for (std::size_t i = 0; i < slot_count(); ++i) {
-      if (at(i).id != 0) rebase(at(i).seen);
+      slot& s = at(i);
+      if (s.id == 0) continue;
+      const micros t = time_of(s.seen);
+      s.seen = t < next ? 0 : static_cast<std::uint32_t>((t - next).count() >> tick_log2_);
     }
-    for (std::size_t k = 0; k < count_; ++k) rebase(order_[(head_ + k) % order_.size()].inserted);
-    if (count_ > 0) head_inserted_ = order_[head_].inserted;
     epoch_ = next;
   }
   return static_cast<std::uint32_t>((now - epoch_).count() >> tick_log2_);
@@ -55,10 +52,7 @@ std::size_t dup_cache::home(query_id id) const {
 
 std::uint64_t dup_cache::warm(query_id id) const {
   if (slot_count() == 0) return 0;
-  const std::size_t i = home(id);
-  const std::uint64_t read = at(i).id;
-  if (!order_.empty()) prefetch_line(&order_[(head_ + count_) % order_.size()]);  // an insert's ring slot
-  return read;
+  return at(home(id)).id;
 }
 
 std::size_t dup_cache::lookup(query_id id) const {
@@ -77,86 +71,67 @@ dup_cache::entry* dup_cache::find(query_id id, micros now) {
   return &at(i).value;
 }
 
-void dup_cache::erase(query_id id) {
+void dup_cache::place(const slot& s) {
   const std::size_t mask = slot_count() - 1;
-  std::size_t hole = home(id);
-  while (at(hole).id != id) {
-    HEARSAY_ASSERT(at(hole).id != 0);
-    hole = (hole + 1) & mask;
-  }
-  // Backward-shift deletion: move later members of the probe run into the hole, so that
-  // lookups never need tombstones.
-  for (std::size_t i = (hole + 1) & mask; at(i).id != 0; i = (i + 1) & mask) {
-    const std::size_t want = home(at(i).id);
-    const bool movable = ((i - want) & mask) >= ((i - hole) & mask);
-    if (movable) {
-      at(hole) = at(i);
-      hole = i;
-    }
-  }
-  at(hole) = slot{};
+  std::size_t i = home(s.id);
+  while (at(i).id != 0) i = (i + 1) & mask;
+  at(i) = s;
 }
 
-void dup_cache::grow() {
-  std::vector<slot_line> old = std::move(lines_);
-  const std::size_t old_slots = 2 * old.size();
-  lines_.assign(old_slots == 0 ? 8 : old_slots, slot_line{});  // 16 slots, or twice as many
-  const std::size_t mask = slot_count() - 1;
-  for (std::size_t k = 0; k < old_slots; ++k) {
-    const slot& s = old[k >> 1].pair[k & 1];
-    if (s.id == 0) continue;
-    std::size_t i = home(s.id);
-    while (at(i).id != 0) i = (i + 1) & mask;
-    at(i) = s;
+void dup_cache::make_room(micros now) {
+  std::vector<slot> live;
+  live.reserve(count_);
+  for (std::size_t i = 0; i < slot_count(); ++i) {
+    const slot& s = at(i);
+    if (s.id != 0 && !expired(s.seen, now)) live.push_back(s);
   }
-}
-
-void dup_cache::evict_front() {
-  erase(order_[head_].id);
-  head_ = (head_ + 1) % order_.size();
-  --count_;
-  if (count_ > 0) head_inserted_ = order_[head_].inserted;
+  if (live.size() >= capacity_) {
+    // Full of live ids: the oldest eighth goes (at least one), by the time of its last
+    // insert; among equal times, those met first in the table.
+    const std::size_t drop = std::max<std::size_t>(1, capacity_ / 8) + (live.size() - capacity_);
+    std::vector<std::uint32_t> times;
+    times.reserve(live.size());
+    for (const slot& s : live) times.push_back(s.seen);
+    std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(drop - 1), times.end());
+    const std::uint32_t cut = times[drop - 1];  // the drop-th oldest time
+    std::size_t older = 0;
+    for (const slot& s : live) older += s.seen < cut ? 1 : 0;
+    std::size_t at_cut = drop - older;  // how many of those at exactly `cut` go too
+    std::erase_if(live, [&](const slot& s) {
+      if (s.seen < cut) return true;
+      if (s.seen == cut && at_cut > 0) {
+        --at_cut;
+        return true;
+      }
+      return false;
+    });
+  }
+  // Size the table so that the live ids fill at most 3/8 of it: the next sweep is at least
+  // that many inserts away. It shrinks again when most of it has expired.
+  std::size_t slots = first_slots;
+  while (live.size() * 8 > slots * 3) slots *= 2;
+  if (slots != slot_count() || live.size() != count_) {
+    lines_.assign(slots / 2, slot_line{});
+    for (const slot& s : live) place(s);
+    count_ = live.size();
+  }
 }
 
 dup_cache::entry& dup_cache::insert(query_id id, micros now, const entry& value) {
   HEARSAY_ASSERT(id != 0);
   const std::uint32_t tick = ticks(now);
   if (const std::size_t existing = lookup(id); existing != none) {
-    // An expired entry that has not reached the front of the ring yet: refresh it in place.
-    // Its ring slot stays where it is, so it may be evicted early; that costs at most one
-    // duplicate forward, never a wrong answer.
+    // Still here (live, or expired and not swept out yet): refresh it in place.
     at(existing).value = value;
     at(existing).seen = tick;
     return at(existing).value;
   }
-  // Drop expired ids from the front, then the oldest live one if the cache is full.
-  while (count_ > 0) {
-    if (count_ < capacity_) {
-      // The ring's time is when the id was inserted; a refresh in place (above) may have made
-      // the entry younger since, so an id the ring calls expired is checked in the table.
-      if (!expired(head_inserted_, now)) break;
-      const std::size_t oldest = lookup(order_[head_].id);
-      HEARSAY_ASSERT(oldest != none);
-      if (!expired(at(oldest).seen, now)) break;
-    }
-    evict_front();
-  }
-  if (count_ == order_.size()) {
-    // Grow the ring (below capacity): lay it out from the oldest slot, then append.
-    HEARSAY_ASSERT(order_.size() < capacity_);
-    std::rotate(order_.begin(), order_.begin() + static_cast<std::ptrdiff_t>(head_), order_.end());
-    head_ = 0;
-    order_.push_back(ring_entry{id, tick});
-  } else {
-    order_[(head_ + count_) % order_.size()] = ring_entry{id, tick};
-  }
-  if (count_ == 0) head_inserted_ = tick;
-  ++count_;
-  if (count_ * 4 > slot_count() * 3) grow();
+  if (count_ >= capacity_ || (count_ + 1) * 4 > slot_count() * 3) make_room(now);
   const std::size_t mask = slot_count() - 1;
   std::size_t i = home(id);
   while (at(i).id != 0) i = (i + 1) & mask;
   at(i) = slot{id, value, tick};
+  ++count_;
   return at(i).value;
 }
 

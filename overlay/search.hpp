@@ -28,16 +28,21 @@
 
 namespace hearsay {
 
-// Bounded memory of recently seen query ids: capacity and lifetime, FIFO eviction.
+// Bounded memory of recently seen query ids: capacity and lifetime, oldest first out.
 //
 // Every query copy a node receives touches this table, and a simulation holds one per peer,
-// so it is a flat open-addressing table (linear probing, backward-shift deletion) plus a ring
-// of ids in insertion order: no allocation per query, about 80 bytes per remembered id. A slot
-// is 32 bytes, id and entry together, two to a cache line: a lookup for a new id usually reads
-// one line, and the insert that follows writes the same line. Times are kept as 32-bit offsets
-// from an epoch the cache moves forward when they would overflow (microseconds, or coarser
-// ticks for lifetimes over 17 minutes), and the insertion time of the oldest id is kept here,
-// so that checking it for expiry reads no ring line.
+// so it is one flat open-addressing table (linear probing, backward-shift deletion) and
+// nothing else: no allocation per query, 32 bytes per slot, id and entry together, two slots
+// to a cache line. A lookup for a new id usually reads one line, and the insert that follows
+// writes the same line. Times are 32-bit offsets from an epoch the cache moves forward when
+// they would overflow (microseconds, or coarser ticks for lifetimes over 17 minutes).
+//
+// Expired ids are not removed one by one: find() treats them as absent, and they leave in a
+// sweep when the table fills (at 3/4 of its slots, or at `capacity` ids). The sweep keeps the
+// live ids, and when those alone reach the capacity it also drops the oldest eighth of them
+// (by the time each was last inserted); then the table is sized so that the live ids take at
+// most 3/8 of it. So a sweep comes at most once per 3/8 of a table's worth of inserts, and
+// the table holds at most `capacity` ids, at least 7/8 of them once it has been full.
 class dup_cache {
  public:
   struct entry {
@@ -51,55 +56,51 @@ class dup_cache {
   // The live entry for id, or nullptr (expired entries count as absent). The pointer is
   // valid until the next insert.
   entry* find(query_id id, micros now);
-  // Inserts an entry for id (replacing an expired one), evicting the oldest when full.
+  // Inserts an entry for id (refreshing an expired one in place), making room first when the
+  // table is full (see above).
   entry& insert(query_id id, micros now, const entry& value);
+  // Ids held: the live ones and expired ones not yet swept out. At most the capacity.
   std::size_t size() const { return count_; }
-  // Reads the slot where id would be found and prefetches the ring position an insert
-  // would write (see node::warm_for); the result means nothing.
+  // Slots in the table (a power of two, or 0 before the first insert).
+  std::size_t slot_count() const { return 2 * lines_.size(); }
+  // Reads the slot where id would be found (see node::warm_for); the result means nothing.
   std::uint64_t warm(query_id id) const;
 
  private:
   static constexpr std::size_t none = ~std::size_t{0};
+  static constexpr std::size_t first_slots = 8;
   struct slot {
     query_id id = 0;  // 0: empty (query ids are never 0)
     entry value;
-    std::uint32_t seen = 0;  // ticks since epoch_
+    std::uint32_t seen = 0;  // ticks since epoch_ of the last insert
   };
   static_assert(sizeof(slot) == 32);
+  // 64-byte aligned pairs: a slot never straddles two lines.
+  struct slot_line {
+    alignas(64) slot pair[2];
+  };
 
   std::size_t home(query_id id) const;
   std::size_t lookup(query_id id) const;  // the slot holding id, or none
-  void erase(query_id id);
-  void grow();
-  void evict_front();
+  // Sweeps out expired ids, drops the oldest live eighth when the live ids fill the capacity,
+  // and re-lays the table at a size where the rest take at most 3/8 of it.
+  void make_room(micros now);
+  // Puts s in the table; there is a free slot.
+  void place(const slot& s);
   // A time as ticks since the epoch (moving the epoch first if needed), and back.
   std::uint32_t ticks(micros now);
   micros time_of(std::uint32_t t) const { return epoch_ + micros{std::int64_t{t} << tick_log2_}; }
   bool expired(std::uint32_t seen, micros now) const { return now - time_of(seen) > lifetime_; }
+  slot& at(std::size_t i) { return lines_[i >> 1].pair[i & 1]; }
+  const slot& at(std::size_t i) const { return lines_[i >> 1].pair[i & 1]; }
 
   std::uint32_t capacity_;
   micros lifetime_;
   unsigned tick_log2_ = 0;  // a tick is 2^tick_log2_ us: the lifetime spans under 2^30 ticks
-  micros epoch_{0};
   bool epoch_set_ = false;
-  // Power-of-two size, at most 3/4 full, 64-byte aligned (a slot never straddles two lines).
-  struct slot_line {
-    alignas(64) slot pair[2];
-  };
+  micros epoch_{0};
   std::vector<slot_line> lines_;
-  std::size_t slot_count() const { return 2 * lines_.size(); }
-  slot& at(std::size_t i) { return lines_[i >> 1].pair[i & 1]; }
-  const slot& at(std::size_t i) const { return lines_[i >> 1].pair[i & 1]; }
-  // Ring of ids in insertion order, each with the tick it was inserted at: the expiry of the
-  // oldest id is decided without probing the table.
-  struct ring_entry {
-    query_id id = 0;
-    std::uint32_t inserted = 0;
-  };
-  std::vector<ring_entry> order_;
-  std::size_t head_ = 0;       // oldest position in order_
-  std::size_t count_ = 0;      // ids held (in both the ring and the table)
-  std::uint32_t head_inserted_ = 0;  // order_[head_].inserted, when count_ > 0
+  std::size_t count_ = 0;  // occupied slots
 };
 
 class searcher {

@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <deque>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -436,16 +436,15 @@ TEST_CASE("on a ring, duplicate suppression delivers each node one fresh copy", 
   CHECK(dup >= 1);  // the two directions meet
 }
 
-TEST_CASE("dup_cache agrees with a simple model under random use", "[search]") {
-  // The model keeps the same FIFO-with-lifetime rule in a deque and a map; the table's
-  // probing, growth and backward-shift deletion must never change what is remembered.
-  const std::uint32_t capacity = 64;
+TEST_CASE("dup_cache agrees with a lifetime model while the capacity does not bind", "[search]") {
+  // The model keeps each id's last insert time in a map; the table's probing, growth and
+  // sweeps must never change what is remembered.
   const micros lifetime{500};
-  dup_cache cache(capacity, lifetime);
-  std::deque<query_id> model_order;
+  dup_cache cache(1'000'000, lifetime);
   std::map<query_id, micros> model;
   hearsay::rng random(99);
   micros now{0};
+  std::size_t largest_table = 0;
   for (int step = 0; step < 20'000; ++step) {
     now += micros{static_cast<std::int64_t>(random.below(4))};
     // Ids from a small range, so that re-inserts, expiries and collisions are frequent.
@@ -454,22 +453,64 @@ TEST_CASE("dup_cache agrees with a simple model under random use", "[search]") {
     const bool live = it != model.end() && now - it->second <= lifetime;
     REQUIRE((cache.find(id, now) != nullptr) == live);
     if (!live && random.chance(0.7)) {
-      if (it != model.end()) {
-        it->second = now;
-      } else {
-        while (!model_order.empty() &&
-               (now - model[model_order.front()] > lifetime || model.size() >= capacity)) {
-          model.erase(model_order.front());
-          model_order.pop_front();
-        }
-        model_order.push_back(id);
-        model[id] = now;
-      }
+      model[id] = now;
       dup_cache::entry e;
       e.ttl_best = static_cast<std::uint8_t>(id % 7);
       cache.insert(id, now, e);
-      REQUIRE(cache.size() == model.size());
       REQUIRE(cache.find(id, now)->ttl_best == id % 7);
+    }
+    REQUIRE(cache.size() * 4 <= cache.slot_count() * 3);
+    largest_table = std::max(largest_table, cache.slot_count());
+  }
+  // About 180 ids are live at a time (a lifetime of 500 us, an insert every 2.8 us or so):
+  // sweeps keep the table near that, however many ids went through it.
+  CHECK(largest_table <= 1024);
+}
+
+TEST_CASE("dup_cache at capacity lets the oldest ids go first, an eighth at a time", "[search]") {
+  const std::uint32_t capacity = 64;
+  for (const micros lifetime : {micros{1'000'000'000}, micros{300}}) {
+    INFO("lifetime " << lifetime.count());
+    dup_cache cache(capacity, lifetime);
+    std::map<query_id, micros> model;  // last insert time of every id inserted
+    hearsay::rng random(7);
+    micros now{0};
+    for (int step = 0; step < 20'000; ++step) {
+      now += micros{static_cast<std::int64_t>(random.below(3))};
+      const query_id id = 1 + random.below(400);
+      const dup_cache::entry* found = cache.find(id, now);
+      const auto it = model.find(id);
+      const bool live = it != model.end() && now - it->second <= lifetime;
+      if (found != nullptr) {
+        REQUIRE(live);  // never remembers an id it was not given, or one that expired
+        REQUIRE(found->ttl_best == id % 11);
+      }
+      if (found == nullptr && random.chance(0.8)) {
+        model[id] = now;
+        dup_cache::entry e;
+        e.ttl_best = static_cast<std::uint8_t>(id % 11);
+        cache.insert(id, now, e);
+        REQUIRE(cache.find(id, now) != nullptr);
+      }
+      REQUIRE(cache.size() <= capacity);
+      if (step % 50 != 0) continue;
+      // Live ids the cache let go were all inserted no later than every live id it kept,
+      // and it keeps at least 7/8 of its capacity (or every live id, if fewer).
+      micros newest_dropped{-1};
+      micros oldest_kept{std::numeric_limits<std::int64_t>::max()};
+      std::size_t live_count = 0, kept = 0;
+      for (const auto& [k, t] : model) {
+        if (now - t > lifetime) continue;
+        ++live_count;
+        if (cache.find(k, now) != nullptr) {
+          ++kept;
+          oldest_kept = std::min(oldest_kept, t);
+        } else {
+          newest_dropped = std::max(newest_dropped, t);
+        }
+      }
+      REQUIRE(newest_dropped <= oldest_kept);
+      REQUIRE(kept >= std::min<std::size_t>(live_count, capacity - capacity / 8));
     }
   }
 }
@@ -496,8 +537,11 @@ TEST_CASE("dup_cache keeps exact times while its epoch moves", "[search]") {
       REQUIRE(cache.find(id - 10, now)->ttl_best == (k - 10) % 250);
       REQUIRE(cache.find(id - 10, now + micros{1}) == nullptr);
     }
-    // Older ids left from the front of the ring as new ones came.
-    REQUIRE(cache.size() == static_cast<std::size_t>(std::min<std::int64_t>(k + 1, 11)));
+    // Eleven ids are live at a time; expired ones are swept out as the table fills, so it
+    // stays at 32 slots (11 fill at most 3/8 of it) for three hours of inserts.
+    if (k >= 10) REQUIRE(cache.size() >= 11);
+    REQUIRE(cache.size() <= 24);
+    REQUIRE(cache.slot_count() <= 32);
   }
 }
 
@@ -516,7 +560,7 @@ TEST_CASE("dup_cache with a lifetime of a day", "[search]") {
   CHECK(cache.find(2, later + day - micros{1'000}) != nullptr);
   CHECK(cache.find(2, later + day + micros{1}) == nullptr);
   CHECK(cache.find(1, later) == nullptr);
-  CHECK(cache.size() == 1);  // id 1 expired and left when 2 came in
+  CHECK(cache.size() <= 2);  // id 1, expired, leaves at the next sweep
 }
 
 TEST_CASE("a neighbour sending queries faster than its rate is throttled", "[search]") {

@@ -55,7 +55,7 @@ membership::membership(const membership_config& cfg, const std::vector<peer_addr
 }
 
 bool membership::is_active(const peer_addr& peer) const { return contains(active_, peer); }
-bool membership::is_passive(const peer_addr& peer) const { return contains(passive_, peer); }
+bool membership::is_passive(const peer_addr& peer) const { return passive_.contains(peer); }
 
 void membership::send(const peer_addr& to, const message& m) {
   ++stats_.messages_sent;
@@ -107,7 +107,7 @@ void membership::add_passive(const peer_addr& peer) {
   if (peer == self_ || peer.is_unspecified() || is_active(peer) || is_passive(peer)) return;
   if (cfg_.view_size_passive == 0) return;
   if (passive_.size() >= cfg_.view_size_passive) {
-    passive_.erase(passive_.begin() + static_cast<std::ptrdiff_t>(rng_.below(passive_.size())));
+    passive_.erase_at(static_cast<std::size_t>(rng_.below(passive_.size())));
   }
   passive_.push_back(peer);
 }
@@ -120,7 +120,7 @@ void membership::refuse(const peer_addr& peer) {
 
 bool membership::add_active(const peer_addr& peer) {
   if (peer == self_ || peer.is_unspecified() || is_active(peer)) return false;
-  erase_one(passive_, peer);
+  passive_.erase(peer);
   if (active_.size() >= cfg_.view_size_active) drop_random_active();
   active_.push_back(peer);
   host_.on_active_view_changed(peer, true);
@@ -144,7 +144,7 @@ bool membership::remove_active(const peer_addr& peer) {
   return true;
 }
 
-bool membership::remove_passive(const peer_addr& peer) { return erase_one(passive_, peer); }
+bool membership::remove_passive(const peer_addr& peer) { return passive_.erase(peer); }
 
 const peer_addr* membership::random_active_except(const peer_addr& except) {
   const std::size_t others = active_.size() - (is_active(except) ? 1 : 0);
@@ -374,11 +374,11 @@ void membership::merge_passive(std::span<const peer_addr> peers, std::vector<pee
     if (passive_.size() >= cfg_.view_size_passive) {
       bool evicted = false;
       while (!evict_first.empty() && !evicted) {
-        evicted = erase_one(passive_, evict_first.back());
+        evicted = passive_.erase(evict_first.back());
         evict_first.pop_back();
       }
       if (!evicted) {
-        passive_.erase(passive_.begin() + static_cast<std::ptrdiff_t>(rng_.below(passive_.size())));
+        passive_.erase_at(static_cast<std::size_t>(rng_.below(passive_.size())));
       }
     }
     passive_.push_back(p);

@@ -15,6 +15,7 @@
 #include "overlay/config.hpp"
 #include "overlay/host.hpp"
 #include "overlay/messages.hpp"
+#include "overlay/peer_view.hpp"
 #include "overlay/rng.hpp"
 #include "overlay/small_vector.hpp"
 #include "overlay/stats.hpp"
@@ -93,7 +94,7 @@ class membership {
 
   // Read on every message; inline up to 6 (the default view is 5), on the heap beyond.
   small_vector<peer_addr, 6> active_;
-  std::vector<peer_addr> passive_;
+  peer_view passive_;  // tagged: merges test each arriving peer against it
   std::vector<peer_addr> last_shuffle_sent_;
 
   bool running_ = false;

@@ -136,9 +136,15 @@ class event_queue {
       auto& bucket = buckets_[static_cast<std::size_t>(static_cast<std::uint64_t>(b) & bucket_mask_)];
       // Spares go to buckets of the near future only: those fill up with message deliveries.
       // Far buckets hold a few timers each; a spare there would sit mostly empty for long.
-      if (bucket.capacity() == 0 && !spares_.empty() && b - current_bucket_ <= spare_reach) {
-        bucket.swap(spares_.back());
+      // A bucket that got its first records as a far one (timers) takes a spare too once it
+      // comes near, its few records moved over, rather than doubling from their size.
+      if (b - current_bucket_ <= spare_reach && !spares_.empty() && bucket.capacity() < spares_.back().capacity()) {
+        auto& spare = spares_.back();
+        spare.assign(bucket.begin(), bucket.end());
+        bucket.swap(spare);
         spares_.pop_back();
+      } else if (bucket.capacity() == 0) {
+        bucket.reserve(far_bucket_start);  // not 1, 2, 4, 8 ...
       }
       bucket.push_back(r);
       ++in_ring_;
@@ -271,6 +277,7 @@ class event_queue {
   std::vector<event_record> sorted_;   // scratch of sort_current
   static constexpr std::size_t spares_max = 16;
   static constexpr std::int64_t spare_reach = 128;  // buckets ahead of the current one
+  static constexpr std::size_t far_bucket_start = 16;  // records a bucket without a spare starts with
   std::vector<std::vector<event_record>> spares_;  // emptied bucket buffers, for reuse
   std::vector<std::uint32_t> counts_;  // scratch of sort_current
   std::size_t head_ = 0;

@@ -79,25 +79,32 @@ void dup_cache::place(const slot& s) {
 }
 
 void dup_cache::make_room(micros now) {
-  std::vector<slot> live;
-  live.reserve(count_);
+  std::size_t live = 0;
   for (std::size_t i = 0; i < slot_count(); ++i) {
-    const slot& s = at(i);
-    if (s.id != 0 && !expired(s.seen, now)) live.push_back(s);
+    if (at(i).id != 0 && !expired(at(i).seen, now)) ++live;
   }
-  if (live.size() >= capacity_) {
+  std::vector<slot_line> old = std::move(lines_);
+  std::vector<slot> kept;  // only when full of live ids
+  const bool full = live >= capacity_;
+  if (full) {
     // Full of live ids: the oldest eighth goes (at least one), by the time of its last
     // insert; among equal times, those met first in the table.
-    const std::size_t drop = std::max<std::size_t>(1, capacity_ / 8) + (live.size() - capacity_);
+    kept.reserve(live);
+    for (const slot_line& l : old) {
+      for (const slot& s : l.pair) {
+        if (s.id != 0 && !expired(s.seen, now)) kept.push_back(s);
+      }
+    }
+    const std::size_t drop = std::max<std::size_t>(1, capacity_ / 8) + (live - capacity_);
     std::vector<std::uint32_t> times;
-    times.reserve(live.size());
-    for (const slot& s : live) times.push_back(s.seen);
+    times.reserve(kept.size());
+    for (const slot& s : kept) times.push_back(s.seen);
     std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(drop - 1), times.end());
     const std::uint32_t cut = times[drop - 1];  // the drop-th oldest time
     std::size_t older = 0;
-    for (const slot& s : live) older += s.seen < cut ? 1 : 0;
+    for (const slot& s : kept) older += s.seen < cut ? 1 : 0;
     std::size_t at_cut = drop - older;  // how many of those at exactly `cut` go too
-    std::erase_if(live, [&](const slot& s) {
+    std::erase_if(kept, [&](const slot& s) {
       if (s.seen < cut) return true;
       if (s.seen == cut && at_cut > 0) {
         --at_cut;
@@ -105,16 +112,23 @@ void dup_cache::make_room(micros now) {
       }
       return false;
     });
+    live = kept.size();
   }
   // Size the table so that the live ids fill at most 3/8 of it: the next sweep is at least
   // that many inserts away. It shrinks again when most of it has expired.
   std::size_t slots = first_slots;
-  while (live.size() * 8 > slots * 3) slots *= 2;
-  if (slots != slot_count() || live.size() != count_) {
-    lines_.assign(slots / 2, slot_line{});
-    for (const slot& s : live) place(s);
-    count_ = live.size();
+  while (live * 8 > slots * 3) slots *= 2;
+  lines_.assign(slots / 2, slot_line{});
+  if (full) {
+    for (const slot& s : kept) place(s);
+  } else {
+    for (const slot_line& l : old) {
+      for (const slot& s : l.pair) {
+        if (s.id != 0 && !expired(s.seen, now)) place(s);
+      }
+    }
   }
+  count_ = live;
 }
 
 dup_cache::entry& dup_cache::insert(query_id id, micros now, const entry& value) {

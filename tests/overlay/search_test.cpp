@@ -272,6 +272,16 @@ TEST_CASE("dup_cache: bounded by capacity and lifetime", "[search]") {
   CHECK(cache.find(6, micros{550}) != nullptr);
 }
 
+TEST_CASE("dup_cache with a capacity of one keeps the newest id only", "[search]") {
+  dup_cache cache(1, micros{1'000'000});
+  for (query_id id = 1; id <= 5; ++id) {
+    cache.insert(id, micros{static_cast<std::int64_t>(10 * id)}, {});
+    CHECK(cache.size() == 1);
+    CHECK(cache.find(id, micros{100}) != nullptr);
+    if (id > 1) CHECK(cache.find(id - 1, micros{100}) == nullptr);
+  }
+}
+
 TEST_CASE("the token signature never hides a match: match agrees with a plain token check", "[search]") {
   // Names and queries built from a small vocabulary, so that many queries share bits with
   // files they do not match (and some signatures collide).

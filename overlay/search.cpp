@@ -290,9 +290,11 @@ void searcher::forward(const msg_query& q, const peer_addr* except) {
     }
     n = cfg_.fanout;
   }
+  if (n == 0) return;
+  const message copy{q};  // built once; the host copies it into each target's event
   for (std::size_t i = 0; i < n; ++i) {
     ++stats_.queries_forwarded;
-    send(targets[i], q);
+    send(targets[i], copy);
   }
 }
 
@@ -333,9 +335,13 @@ void searcher::on_query(micros now, const peer_addr& from, const msg_query& q) {
     ttl = cap;
     ++stats_.queries_ttl_capped;
   }
-  msg_query next = q;
-  next.ttl = static_cast<std::uint8_t>(ttl - 1);
-  next.hops = static_cast<std::uint8_t>(q.hops == 255 ? 255 : q.hops + 1);
+  // The copy this node passes on (built only when it does: most duplicates stop here).
+  auto next_copy = [&] {
+    msg_query next = q;
+    next.ttl = static_cast<std::uint8_t>(ttl - 1);
+    next.hops = static_cast<std::uint8_t>(q.hops == 255 ? 255 : q.hops + 1);
+    return next;
+  };
 
   dup_cache::entry* seen = seen_.find(q.id, now);
   if (seen != nullptr) {
@@ -357,7 +363,7 @@ void searcher::on_query(micros now, const peer_addr& from, const msg_query& q) {
       if (parked_count_ >= cfg_.parked_walkers_max) return;  // no room: the walker ends here
       auto& parked = parked_[q.id];
       const bool first = parked.empty();
-      parked.emplace_back(from, next);
+      parked.emplace_back(from, next_copy());
       ++parked_count_;
       if (first) {
         if (!members_.is_active(q.origin) && !stranger_sends_.take(now)) {
@@ -373,7 +379,7 @@ void searcher::on_query(micros now, const peer_addr& from, const msg_query& q) {
       }
       return;
     }
-    forward_walk(next, &from);
+    forward_walk(next_copy(), &from);
     return;
   }
   if (seen != nullptr) {
@@ -383,11 +389,11 @@ void searcher::on_query(micros now, const peer_addr& from, const msg_query& q) {
       // hit, if any, was already sent.
       seen->ttl_best = ttl;
       ++stats_.queries_reforwarded;
-      if (ttl > 1) relay(next, from);
+      if (ttl > 1) relay(next_copy(), from);
     }
     return;
   }
-  if (ttl > 1) relay(next, from);
+  if (ttl > 1) relay(next_copy(), from);
 }
 
 void searcher::on_walk_check(micros now, const peer_addr& from, const msg_walk_check& m) {

@@ -180,7 +180,9 @@ micros latency_model::link(std::uint64_t seed, std::uint32_t a, std::uint32_t b)
   const std::uint64_t hi = a < b ? b : a;
   std::uint64_t state = seed ^ (lo << 32 | hi) * 0x9e3779b97f4a7c15ULL;
   const double u = static_cast<double>(splitmix64(state) >> 11) * 0x1.0p-53;
-  const double v = static_cast<double>(splitmix64(state) >> 11) * 0x1.0p-53;
+  // The second uniform only for the lognormal draw (the stream is the same either way: it is
+  // drawn after u).
+  const double v = shape == kind::lognormal ? static_cast<double>(splitmix64(state) >> 11) * 0x1.0p-53 : 0.0;
   if (shape == kind::regions) {
     const region_matrix* m = find_region_matrix(region_set);
     const double rtt = m->rtt(region_of(a), region_of(b));

@@ -32,7 +32,6 @@ class peer_view {
   const peer_addr* end() const { return addrs_.data() + addrs_.size(); }
   const peer_addr* data() const { return addrs_.data(); }
   const peer_addr& operator[](std::size_t i) const { return addrs_[i]; }
-  operator std::span<const peer_addr>() const { return {addrs_.data(), addrs_.size()}; }
 
   static std::uint16_t tag_of(const peer_addr& p) {
     std::uint64_t a, b;

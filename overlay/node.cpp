@@ -73,7 +73,7 @@ query_id node::search(micros now, std::string criteria_text, search_options opts
   return search_.start(now, std::move(criteria_text), opts.ttl, opts.reply_direct);
 }
 
-void node::prefetch() const { prefetch_range(this, sizeof(node)); }
+void node::prefetch() const { prefetch_object<sizeof(node)>(this); }
 
 std::uint64_t node::warm_for(const message& m) const {
   if (!running_) return 0;

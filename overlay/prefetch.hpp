@@ -24,4 +24,15 @@ inline void prefetch_range(const void* p, std::size_t bytes) {
   for (; a < end; a += line) prefetch_line(reinterpret_cast<const void*>(a));
 }
 
+// Every cache line of an object of Bytes bytes at p, unrolled: as many prefetches as the
+// object can touch lines (one past its end when it does not start on a line, which is
+// harmless: a prefetch never faults), and no loop to count.
+template <std::size_t Bytes>
+inline void prefetch_object(const void* p) {
+  constexpr std::size_t line = 64;
+  const auto* a = reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(p) & ~std::uintptr_t{line - 1});
+#pragma GCC unroll 64
+  for (std::size_t k = 0; k < (Bytes + line - 1) / line + 1; ++k) prefetch_line(a + k * line);
+}
+
 }  // namespace hearsay

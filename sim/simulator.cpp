@@ -419,7 +419,7 @@ std::uint32_t peer_of(const Event& e, bool& found) {
 }  // namespace
 
 std::uint64_t simulator::warm_payload(const event& e) {
-  prefetch_range(&e, sizeof(event));
+  prefetch_object<sizeof(event)>(&e);
   return e.index();
 }
 

@@ -12,13 +12,13 @@ namespace hearsay {
 namespace {
 template <typename View>
 bool contains(const View& v, const peer_addr& p) {
-  return std::find(v.begin(), v.end(), p) != v.end();
+  return find_addr(v.data(), v.data() + v.size(), p) != v.data() + v.size();
 }
 template <typename View>
 bool erase_one(View& v, const peer_addr& p) {
-  auto it = std::find(v.begin(), v.end(), p);
-  if (it == v.end()) return false;
-  v.erase(it);
+  const peer_addr* it = find_addr(v.data(), v.data() + v.size(), p);
+  if (it == v.data() + v.size()) return false;
+  v.erase(v.begin() + (it - v.data()));
   return true;
 }
 // Appends up to k distinct random members of `from` (other than `except`) to `out`.

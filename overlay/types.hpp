@@ -77,6 +77,20 @@ struct peer_addr {
   }
 };
 
+// The first of [first, last) equal to p, or last. Views are searched on every message: this
+// compares the last eight bytes of the ip first, which tell peers apart (an IPv4-mapped
+// address's first eight bytes are all zero), and the whole address only when they match.
+inline const peer_addr* find_addr(const peer_addr* first, const peer_addr* last, const peer_addr& p) {
+  std::uint64_t tail;
+  std::memcpy(&tail, p.ip.data() + 8, 8);
+  for (; first != last; ++first) {
+    std::uint64_t t;
+    std::memcpy(&t, first->ip.data() + 8, 8);
+    if (t == tail && *first == p) return first;
+  }
+  return last;
+}
+
 struct peer_addr_hash {
   std::size_t operator()(const peer_addr& a) const noexcept;
 };

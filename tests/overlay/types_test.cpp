@@ -179,3 +179,26 @@ TEST_CASE("IPv4 addresses map into IPv6 and back", "[types]") {
   CHECK(peer_addr::from_ipv4(1, 9) < peer_addr::from_ipv4(2, 1));
   CHECK(peer_addr::from_ipv4(1, 2) != peer_addr::from_ipv4(1, 3));
 }
+
+TEST_CASE("find_addr finds exactly what std::find finds", "[types]") {
+  // Addresses that share the ip's last eight bytes but differ before them or in the port,
+  // so that the tail match alone never decides.
+  std::vector<peer_addr> pool;
+  for (std::uint8_t head = 0; head < 3; ++head) {
+    for (std::uint16_t port = 1; port <= 2; ++port) {
+      for (std::uint32_t v4 = 1; v4 <= 3; ++v4) {
+        peer_addr a = peer_addr::from_ipv4(0x0a000000u + v4, port);
+        a.ip[0] = head;  // head 0: IPv4-mapped; others: IPv6 with the same tail
+        pool.push_back(a);
+      }
+    }
+  }
+  for (std::size_t n = 0; n <= pool.size(); ++n) {
+    const std::vector<peer_addr> view(pool.begin(), pool.begin() + static_cast<std::ptrdiff_t>(n));
+    for (const peer_addr& p : pool) {
+      const peer_addr* found = hearsay::find_addr(view.data(), view.data() + view.size(), p);
+      const auto expected = std::find(view.begin(), view.end(), p);
+      REQUIRE(found - view.data() == expected - view.begin());
+    }
+  }
+}

@@ -27,9 +27,10 @@ void sample_into(rng& random, std::span<const peer_addr> from, std::size_t k,
   // Scratch shared by all nodes of the thread: one per node would cost a passive view's
   // worth of memory per peer in a large simulation, and one per call an allocation.
   thread_local std::vector<peer_addr> pool;
-  pool.clear();
-  for (const auto& p : from) {
-    if (except == nullptr || p != *except) pool.push_back(p);
+  pool.assign(from.begin(), from.end());  // one copy, then `except` out (views hold it once)
+  if (except != nullptr) {
+    const peer_addr* at = find_addr(pool.data(), pool.data() + pool.size(), *except);
+    if (at != pool.data() + pool.size()) pool.erase(pool.begin() + (at - pool.data()));
   }
   const std::size_t n = std::min(k, pool.size());
   out.reserve(out.size() + n);  // one allocation, not one per doubling

@@ -85,7 +85,8 @@ struct search_config {
   std::uint8_t ttl = 5;
   std::uint8_t ttl_max = 10;
   // Query ids remembered for duplicate suppression and reverse-path routing. Both bounds
-  // apply; an id evicted early only costs a duplicate forward, never correctness.
+  // apply (at capacity the oldest eighth leaves at once); an id evicted early only costs a
+  // duplicate forward, never correctness.
   std::uint32_t dup_cache_capacity = 8192;
   micros dup_cache_lifetime{120'000'000};
   // Hits the origin accepts for one query, and hits a relay forwards for one query: a

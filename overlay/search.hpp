@@ -31,9 +31,9 @@ namespace hearsay {
 // Bounded memory of recently seen query ids: capacity and lifetime, oldest first out.
 //
 // Every query copy a node receives touches this table, and a simulation holds one per peer,
-// so it is one flat open-addressing table (linear probing, backward-shift deletion) and
-// nothing else: no allocation per query, 32 bytes per slot, id and entry together, two slots
-// to a cache line. A lookup for a new id usually reads one line, and the insert that follows
+// so it is one flat open-addressing table (linear probing; ids leave only in sweeps, which
+// re-lay it) and nothing else: no allocation per query, 32 bytes per slot, id and entry
+// together, two slots to a cache line. A lookup for a new id usually reads one line, and the insert that follows
 // writes the same line. Times are 32-bit offsets from an epoch the cache moves forward when
 // they would overflow (microseconds, or coarser ticks for lifetimes over 17 minutes).
 //

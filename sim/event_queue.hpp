@@ -136,9 +136,9 @@ class event_queue {
       auto& bucket = buckets_[static_cast<std::size_t>(static_cast<std::uint64_t>(b) & bucket_mask_)];
       // Spares go to buckets of the near future only: those fill up with message deliveries.
       // Far buckets hold a few timers each; a spare there would sit mostly empty for long.
-      // A bucket that got its first records as a far one (timers) takes a spare too once it
-      // comes near, its few records moved over, rather than doubling from their size.
-      if (b - current_bucket_ <= spare_reach && !spares_.empty() && bucket.capacity() < spares_.back().capacity()) {
+      // A bucket that got its first few records as a far one (timers) takes a spare too once
+      // it comes near, those records moved over, rather than doubling from their size.
+      if (bucket.capacity() <= far_bucket_start && b - current_bucket_ <= spare_reach && !spares_.empty()) {
         auto& spare = spares_.back();
         spare.assign(bucket.begin(), bucket.end());
         bucket.swap(spare);

@@ -141,10 +141,8 @@ micros latency_model::draw(double u, double v) const {
   switch (shape) {
     case kind::constant:
       return constant_us;
-    case kind::uniform: {
-      const auto span = static_cast<double>((max_us - min_us).count() + 1);
-      return min_us + micros{static_cast<std::int64_t>(std::floor(u * span))};
-    }
+    case kind::uniform:
+      return uniform(u);
     case kind::lognormal: {
       // Box-Muller: a standard normal from two uniforms (u in (0,1] to keep log finite).
       const double z = std::sqrt(-2.0 * std::log(1.0 - u)) * std::cos(2.0 * 3.14159265358979323846 * v);
@@ -174,14 +172,8 @@ micros latency_model::minimum() const {
   return micros{0};
 }
 
-micros latency_model::link(std::uint64_t seed, std::uint32_t a, std::uint32_t b) const {
-  if (shape == kind::constant) return constant_us;
-  const std::uint64_t lo = a < b ? a : b;
-  const std::uint64_t hi = a < b ? b : a;
-  std::uint64_t state = seed ^ (lo << 32 | hi) * 0x9e3779b97f4a7c15ULL;
-  const double u = static_cast<double>(splitmix64(state) >> 11) * 0x1.0p-53;
-  // The second uniform only for the lognormal draw (the stream is the same either way: it is
-  // drawn after u).
+micros latency_model::link_other(std::uint64_t state, double u, std::uint32_t a, std::uint32_t b) const {
+  // The second uniform only for the lognormal model (drawn after u from the same stream).
   const double v = shape == kind::lognormal ? static_cast<double>(splitmix64(state) >> 11) * 0x1.0p-53 : 0.0;
   if (shape == kind::regions) {
     const region_matrix* m = find_region_matrix(region_set);

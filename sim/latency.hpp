@@ -6,11 +6,13 @@
 // is the same in both directions, and keeps messages on one link in FIFO order (equal
 // latencies, ties broken by sequence number) exactly as TCP would.
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "overlay/rng.hpp"
 #include "overlay/types.hpp"
 
 namespace hearsay::sim {
@@ -36,8 +38,15 @@ struct latency_model {
   // Checks the parameters; returns an error message, empty when valid.
   std::string validate() const;
 
-  // The latency of the link between peers a and b, for this run's seed.
-  micros link(std::uint64_t seed, std::uint32_t a, std::uint32_t b) const;
+  // The latency of the link between peers a and b, for this run's seed. Inline for the
+  // constant and uniform models: every message sent asks.
+  micros link(std::uint64_t seed, std::uint32_t a, std::uint32_t b) const {
+    if (shape == kind::constant) return constant_us;
+    std::uint64_t state = pair_state(seed, a, b);
+    const double u = static_cast<double>(splitmix64(state) >> 11) * 0x1.0p-53;
+    if (shape == kind::uniform) return uniform(u);
+    return link_other(state, u, a, b);
+  }
   // A lower bound on every link's latency (0 when the model has none above zero, as the
   // lognormal): the parallel event loop's window.
   micros minimum() const;
@@ -45,6 +54,19 @@ struct latency_model {
   micros draw(double u, double v) const;
   // The region of peer i, and the region names (regions model only).
   std::uint32_t region_of(std::uint32_t i) const;
+
+ private:
+  static std::uint64_t pair_state(std::uint64_t seed, std::uint32_t a, std::uint32_t b) {
+    const std::uint64_t lo = a < b ? a : b;
+    const std::uint64_t hi = a < b ? b : a;
+    return seed ^ (lo << 32 | hi) * 0x9e3779b97f4a7c15ULL;
+  }
+  micros uniform(double u) const {
+    const auto span = static_cast<double>((max_us - min_us).count() + 1);
+    return min_us + micros{static_cast<std::int64_t>(std::floor(u * span))};
+  }
+  // link() for the lognormal and regions models: `state` has given u already.
+  micros link_other(std::uint64_t state, double u, std::uint32_t a, std::uint32_t b) const;
 };
 
 // A published region-to-region round-trip matrix.

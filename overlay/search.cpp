@@ -71,11 +71,12 @@ dup_cache::entry* dup_cache::find(query_id id, micros now) {
   return &at(i).value;
 }
 
-void dup_cache::place(const slot& s) {
+dup_cache::slot& dup_cache::place(const slot& s) {
   const std::size_t mask = slot_count() - 1;
   std::size_t i = home(s.id);
   while (at(i).id != 0) i = (i + 1) & mask;
   at(i) = s;
+  return at(i);
 }
 
 void dup_cache::make_room(micros now) {
@@ -141,12 +142,8 @@ dup_cache::entry& dup_cache::insert(query_id id, micros now, const entry& value)
     return at(existing).value;
   }
   if (count_ >= capacity_ || (count_ + 1) * 4 > slot_count() * 3) make_room(now);
-  const std::size_t mask = slot_count() - 1;
-  std::size_t i = home(id);
-  while (at(i).id != 0) i = (i + 1) & mask;
-  at(i) = slot{id, value, tick};
   ++count_;
-  return at(i).value;
+  return place(slot{id, value, tick}).value;
 }
 
 // ---- searcher ------------------------------------------------------------------------

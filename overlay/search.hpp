@@ -85,8 +85,8 @@ class dup_cache {
   // Sweeps out expired ids, drops the oldest live eighth when the live ids fill the capacity,
   // and re-lays the table at a size where the rest take at most 3/8 of it.
   void make_room(micros now);
-  // Puts s in the table; there is a free slot.
-  void place(const slot& s);
+  // Puts s in the table (there is a free slot) and returns where.
+  slot& place(const slot& s);
   // A time as ticks since the epoch (moving the epoch first if needed), and back.
   std::uint32_t ticks(micros now);
   micros time_of(std::uint32_t t) const { return epoch_ + micros{std::int64_t{t} << tick_log2_}; }

@@ -10,7 +10,6 @@
 
 #include <cstdint>
 #include <cstring>
-#include <span>
 #include <vector>
 
 #if defined(__SSE2__)
@@ -31,7 +30,6 @@ class peer_view {
   const peer_addr* begin() const { return addrs_.data(); }
   const peer_addr* end() const { return addrs_.data() + addrs_.size(); }
   const peer_addr* data() const { return addrs_.data(); }
-  const peer_addr& operator[](std::size_t i) const { return addrs_[i]; }
 
   static std::uint16_t tag_of(const peer_addr& p) {
     std::uint64_t a, b;
@@ -81,14 +79,6 @@ class peer_view {
     if (i == npos) return false;
     erase_at(i);
     return true;
-  }
-  void clear() {
-    addrs_.clear();
-    tags_.clear();
-  }
-  void reserve(std::size_t n) {
-    addrs_.reserve(n);
-    tags_.reserve(n);
   }
 
  private:

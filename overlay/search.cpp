@@ -80,56 +80,44 @@ dup_cache::slot& dup_cache::place(const slot& s) {
 }
 
 void dup_cache::make_room(micros now) {
-  std::size_t live = 0;
-  for (std::size_t i = 0; i < slot_count(); ++i) {
-    if (at(i).id != 0 && !expired(at(i).seen, now)) ++live;
-  }
-  std::vector<slot_line> old = std::move(lines_);
-  std::vector<slot> kept;  // only when full of live ids
-  const bool full = live >= capacity_;
-  if (full) {
-    // Full of live ids: the oldest eighth goes (at least one), by the time of its last
-    // insert; among equal times, those met first in the table.
-    kept.reserve(live);
-    for (const slot_line& l : old) {
-      for (const slot& s : l.pair) {
-        if (s.id != 0 && !expired(s.seen, now)) kept.push_back(s);
-      }
-    }
-    const std::size_t drop = std::max<std::size_t>(1, capacity_ / 8) + (live - capacity_);
+  auto live = [&](const slot& s) { return s.id != 0 && !expired(s.seen, now); };
+  std::size_t keep = 0;
+  for (std::size_t i = 0; i < slot_count(); ++i) keep += live(at(i)) ? 1u : 0u;
+  // Full of live ids: the oldest eighth goes (at least one), by the time of its last insert;
+  // among equal times, those met first in the table. Ids inserted before `cut` go, and the
+  // first `at_cut` of those inserted at `cut`.
+  std::uint32_t cut = 0;
+  std::size_t at_cut = 0;
+  if (keep >= capacity_) {
     std::vector<std::uint32_t> times;
-    times.reserve(kept.size());
-    for (const slot& s : kept) times.push_back(s.seen);
+    times.reserve(keep);
+    for (std::size_t i = 0; i < slot_count(); ++i) {
+      if (live(at(i))) times.push_back(at(i).seen);
+    }
+    const std::size_t drop = std::max<std::size_t>(1, capacity_ / 8) + (keep - capacity_);
     std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(drop - 1), times.end());
-    const std::uint32_t cut = times[drop - 1];  // the drop-th oldest time
-    std::size_t older = 0;
-    for (const slot& s : kept) older += s.seen < cut ? 1 : 0;
-    std::size_t at_cut = drop - older;  // how many of those at exactly `cut` go too
-    std::erase_if(kept, [&](const slot& s) {
-      if (s.seen < cut) return true;
-      if (s.seen == cut && at_cut > 0) {
-        --at_cut;
-        return true;
-      }
-      return false;
-    });
-    live = kept.size();
+    cut = times[drop - 1];  // the drop-th oldest time
+    const auto older = std::count_if(times.begin(), times.end(), [&](std::uint32_t t) { return t < cut; });
+    at_cut = drop - static_cast<std::size_t>(older);
+    keep -= drop;
   }
   // Size the table so that the live ids fill at most 3/8 of it: the next sweep is at least
   // that many inserts away. It shrinks again when most of it has expired.
   std::size_t slots = first_slots;
-  while (live * 8 > slots * 3) slots *= 2;
+  while (keep * 8 > slots * 3) slots *= 2;
+  std::vector<slot_line> old = std::move(lines_);
   lines_.assign(slots / 2, slot_line{});
-  if (full) {
-    for (const slot& s : kept) place(s);
-  } else {
-    for (const slot_line& l : old) {
-      for (const slot& s : l.pair) {
-        if (s.id != 0 && !expired(s.seen, now)) place(s);
+  for (const slot_line& l : old) {
+    for (const slot& s : l.pair) {
+      if (!live(s) || s.seen < cut) continue;
+      if (s.seen == cut && at_cut > 0) {
+        --at_cut;
+        continue;
       }
+      place(s);
     }
   }
-  count_ = live;
+  count_ = keep;
 }
 
 dup_cache::entry& dup_cache::insert(query_id id, micros now, const entry& value) {

@@ -33,9 +33,10 @@ namespace hearsay {
 // Every query copy a node receives touches this table, and a simulation holds one per peer,
 // so it is one flat open-addressing table (linear probing; ids leave only in sweeps, which
 // re-lay it) and nothing else: no allocation per query, 32 bytes per slot, id and entry
-// together, two slots to a cache line. A lookup for a new id usually reads one line, and the insert that follows
-// writes the same line. Times are 32-bit offsets from an epoch the cache moves forward when
-// they would overflow (microseconds, or coarser ticks for lifetimes over 17 minutes).
+// together, two slots to a cache line. A lookup for a new id usually reads one line, and the
+// insert that follows writes the same line. Times are 32-bit offsets from an epoch the cache
+// moves forward when they would overflow (microseconds, or coarser ticks for lifetimes over 17
+// minutes).
 //
 // Expired ids are not removed one by one: find() treats them as absent, and they leave in a
 // sweep when the table fills (at 3/4 of its slots, or at `capacity` ids). The sweep keeps the

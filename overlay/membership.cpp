@@ -388,25 +388,19 @@ void membership::merge_passive(std::span<const peer_addr> peers, std::vector<pee
 
 // ---- dispatch ------------------------------------------------------------------------
 
-std::uint64_t membership::warm_for(const message& m) const {
+void membership::warm_for(const message& m) const {
   // Every membership message but a JOIN_REPLY scans or changes the passive view.
   const bool reads_passive = std::holds_alternative<msg_shuffle>(m) || std::holds_alternative<msg_shuffle_reply>(m) ||
                              std::holds_alternative<msg_forward_join>(m) || std::holds_alternative<msg_disconnect>(m) ||
                              std::holds_alternative<msg_neighbor>(m) || std::holds_alternative<msg_neighbor_reply>(m) ||
                              std::holds_alternative<msg_join>(m);
-  std::uint64_t read = 0;
-  auto warm = [&read](std::span<const peer_addr> v) {
-    if (v.empty()) return;
-    read += v.front().port;
-    prefetch_range(v.data(), v.size_bytes());
-  };
+  auto warm = [](std::span<const peer_addr> v) { prefetch_range(v.data(), v.size_bytes()); };
   if (reads_passive) warm(passive_);
   if (const auto* s = std::get_if<msg_shuffle>(&m)) {
     warm(s->nodes);
   } else if (const auto* r = std::get_if<msg_shuffle_reply>(&m)) {
     warm(r->nodes);
   }
-  return read;
 }
 
 bool membership::on_message(micros now, const peer_addr& from, message& m) {

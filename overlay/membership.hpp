@@ -48,8 +48,8 @@ class membership {
   // by crossing messages heals at once instead of silently dropping traffic.
   void refuse(const peer_addr& peer);
 
-  // Reads and prefetches what handling m will read behind pointers (see node::warm_for).
-  std::uint64_t warm_for(const message& m) const;
+  // Prefetches what handling m will read behind pointers (see node::warm_for).
+  void warm_for(const message& m) const;
 
   std::span<const peer_addr> active() const { return active_; }
   std::span<const peer_addr> passive() const { return passive_; }

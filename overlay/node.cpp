@@ -75,9 +75,10 @@ query_id node::search(micros now, std::string criteria_text, search_options opts
 
 void node::prefetch() const { prefetch_object<sizeof(node)>(this); }
 
-std::uint64_t node::warm_for(const message& m) const {
-  if (!running_) return 0;
-  return membership_.warm_for(m) + search_.warm_for(m);
+void node::warm_for(const message& m) const {
+  if (!running_) return;
+  membership_.warm_for(m);
+  search_.warm_for(m);
 }
 
 void node::remember_peers(std::span<const peer_addr> peers) {

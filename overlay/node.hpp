@@ -62,16 +62,14 @@ class node {
   void remember_peers(std::span<const peer_addr> peers);
 
   // Memory-latency hints for a driver that knows which events come next (the simulator looks
-  // a few events ahead). prefetch() issues no loads, only prefetches of the node's own
-  // object. warm_for(m), called a little later once those lines have arrived, reads the first
-  // word of what handling m will read behind the node's pointers (the passive view, the
-  // duplicate-cache slot of a query id) and prefetches the rest. Real reads rather than
-  // prefetches: a prefetch whose address misses the TLB may be dropped, and these tables
-  // are scattered over the heap. A driver warming several peers in a row takes their misses
-  // in parallel. The result means nothing; keep it alive so the reads are not optimised away.
-  // Neither changes any state.
+  // a few events ahead). prefetch() prefetches the node's own object. warm_for(m), called
+  // once those lines have arrived (it reads the node's pointers), prefetches what handling m
+  // will read behind them: the passive view, the duplicate-cache slot of a query id, the
+  // peers a shuffle carries. Only prefetches, no loads of the tables themselves: a driver
+  // warming several peers in a row then never waits in the hints, and takes the misses of
+  // many peers at once. Neither changes any state.
   void prefetch() const;
-  std::uint64_t warm_for(const message& m) const;
+  void warm_for(const message& m) const;
 
   const peer_addr& self() const { return self_; }
   library& files() { return library_; }

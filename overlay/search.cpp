@@ -50,9 +50,8 @@ std::size_t dup_cache::home(query_id id) const {
   return static_cast<std::size_t>(h) & (slot_count() - 1);
 }
 
-std::uint64_t dup_cache::warm(query_id id) const {
-  if (slot_count() == 0) return 0;
-  return at(home(id)).id;
+void dup_cache::warm(query_id id) const {
+  if (slot_count() != 0) prefetch_line(&at(home(id)));
 }
 
 std::size_t dup_cache::lookup(query_id id) const {
@@ -440,10 +439,12 @@ void searcher::on_hit(micros now, const peer_addr& from, const msg_query_hit& h)
   host_.send(seen->upstream, h);
 }
 
-std::uint64_t searcher::warm_for(const message& m) const {
-  if (const auto* q = std::get_if<msg_query>(&m)) return seen_.warm(q->id);
-  if (const auto* h = std::get_if<msg_query_hit>(&m)) return seen_.warm(h->id);
-  return 0;
+void searcher::warm_for(const message& m) const {
+  if (const auto* q = std::get_if<msg_query>(&m)) {
+    seen_.warm(q->id);
+  } else if (const auto* h = std::get_if<msg_query_hit>(&m)) {
+    seen_.warm(h->id);
+  }
 }
 
 bool searcher::on_message(micros now, const peer_addr& from, const message& m) {

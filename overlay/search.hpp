@@ -64,8 +64,8 @@ class dup_cache {
   std::size_t size() const { return count_; }
   // Slots in the table (a power of two, or 0 before the first insert).
   std::size_t slot_count() const { return 2 * lines_.size(); }
-  // Reads the slot where id would be found (see node::warm_for); the result means nothing.
-  std::uint64_t warm(query_id id) const;
+  // Prefetches the line where id would be found (see node::warm_for).
+  void warm(query_id id) const;
 
  private:
   static constexpr std::size_t none = ~std::size_t{0};
@@ -115,8 +115,8 @@ class searcher {
   bool on_message(micros now, const peer_addr& from, const message& m);
   bool on_timer(micros now, timer_id id);
 
-  // Reads and prefetches what handling m will read behind pointers (see node::warm_for).
-  std::uint64_t warm_for(const message& m) const;
+  // Prefetches what handling m will read behind pointers (see node::warm_for).
+  void warm_for(const message& m) const;
 
   std::size_t open_queries() const { return open_.size(); }
   const dup_cache& seen() const { return seen_; }

@@ -418,55 +418,51 @@ std::uint32_t peer_of(const Event& e, bool& found) {
 }
 }  // namespace
 
-std::uint64_t simulator::warm_payload(const event& e) {
-  prefetch_object<sizeof(event)>(&e);
-  return e.index();
-}
+void simulator::warm_payload(const event& e) { prefetch_object<sizeof(event)>(&e); }
 
-std::uint64_t simulator::warm_peer(const event& e) const {
+void simulator::warm_peer(const event& e) const {
   bool found = false;
   const std::uint32_t i = peer_of<event, deliver, fire_timer, peer_down>(e, found);
-  if (!found) return 0;
+  if (!found) return;
+  prefetch_line(&running_[i]);
   prefetch_line(&incarnation_[i]);
   prefetch_line(&hosts_[i]);
   // Nodes are engaged at all times but inside restart_peer, so this reads no flag.
-  const node* n = nodes_[i].operator->();
-  n->prefetch();
-  return running_[i] + n->running();
+  nodes_[i].operator->()->prefetch();
 }
 
-std::uint64_t simulator::warm_pointees(const event& e) const {
+void simulator::warm_pointees(const event& e) const {
   const auto* d = std::get_if<deliver>(&e);
-  if (d == nullptr || !running_[d->to]) return 0;
-  return nodes_[d->to]->warm_for(d->msg);
+  if (d != nullptr && running_[d->to]) nodes_[d->to]->warm_for(d->msg);
 }
 
 void simulator::run_worker(worker& w, micros end) {
   // Memory latency dominates a large run: each event reads a payload, then the state of the
   // peer it is for, then tables that state points to, all cold and scattered. So every
-  // `batch` events the loop reads ahead in three stages a batch apart: the payloads of the
-  // events two batches ahead, the peers of the events one batch ahead, and what the peers of
-  // the next batch point to. Within a stage the reads are independent, so the processor
-  // overlaps their misses; by the time an event runs, its lines are in the cache.
+  // `batch` events the loop looks ahead in three stages a batch apart: it prefetches the
+  // payloads of the events three batches ahead; reads the payloads of those two batches ahead
+  // (prefetched a batch ago) and prefetches their peers; reads the peers of those one batch
+  // ahead (prefetched a batch ago) and prefetches what they point to. Only prefetches are
+  // issued for lines not yet asked for, so the loop never waits on a miss of its own making,
+  // and the misses of a whole batch are in flight at once; by the time an event runs, its
+  // lines are in the cache. (Reading each line as it is first asked for instead waits three
+  // times per batch, at each stage: about 6 % slower at 100,000 peers.)
   take_incoming(w);
   constexpr std::size_t batch = 8;
   std::size_t until_warm = 0;
-  std::uint64_t warmed = 0;
   auto& queue = w.queue;
   while (!queue.empty() && queue.next_time() <= end) {
     if (until_warm == 0) {
       until_warm = batch;
+      for (std::size_t k = 3 * batch; k < 4 * batch; ++k) {
+        if (const event* e = queue.peek(k)) warm_payload(*e);
+      }
       for (std::size_t k = 2 * batch; k < 3 * batch; ++k) {
-        if (const event* e = queue.peek(k)) warmed += warm_payload(*e);
+        if (const event* e = queue.peek(k)) warm_peer(*e);
       }
       for (std::size_t k = batch; k < 2 * batch; ++k) {
-        if (const event* e = queue.peek(k)) warmed += warm_peer(*e);
+        if (const event* e = queue.peek(k)) warm_pointees(*e);
       }
-      for (std::size_t k = 0; k < batch; ++k) {
-        if (const event* e = queue.peek(k)) warmed += warm_pointees(*e);
-      }
-      // The sum is never used: this keeps the compiler from dropping the reads.
-      asm volatile("" : : "r"(warmed));
     }
     --until_warm;
     const auto e = queue.take();

@@ -257,9 +257,9 @@ class simulator {
   void post_global(micros at, event e);
   bool lost(std::uint64_t key) const;
   // Memory-latency hiding: the event loop warms the state of peers some events ahead.
-  static std::uint64_t warm_payload(const event& e);
-  std::uint64_t warm_peer(const event& e) const;
-  std::uint64_t warm_pointees(const event& e) const;
+  static void warm_payload(const event& e);
+  void warm_peer(const event& e) const;
+  void warm_pointees(const event& e) const;
   void on_fault(const fault& f);
   void restart_peer(std::uint32_t i);
   void plan_faults(micros first);

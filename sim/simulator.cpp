@@ -418,7 +418,12 @@ std::uint32_t peer_of(const Event& e, bool& found) {
 }
 }  // namespace
 
-void simulator::warm_payload(const event& e) { prefetch_object<sizeof(event)>(&e); }
+void simulator::warm_payload(const event& e) {
+  // For writing: running an event ends by destroying its payload, and a payload from another
+  // worker was last written by that worker's core. (Slab cells of events start on a line.)
+  static_assert(sizeof(event) >= 64);
+  prefetch_aligned_for_write<sizeof(event)>(&e);
+}
 
 void simulator::warm_peer(const event& e) const {
   bool found = false;

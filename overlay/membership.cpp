@@ -44,13 +44,13 @@ void sample_into(rng& random, std::span<const peer_addr> from, std::size_t k,
 
 membership::membership(const membership_config& cfg, const std::vector<peer_addr>& seeds,
                        const peer_addr& self, rng& random, host& h, node_stats& stats)
-    : cfg_(cfg),
-      seeds_(seeds),
-      self_(self),
+    : seeds_(seeds),
+      stranger_replies_(cfg.stranger_replies_per_s, cfg.stranger_replies_burst, micros{0}),
+      cfg_(cfg),
       rng_(random),
       host_(h),
       stats_(stats),
-      stranger_replies_(cfg.stranger_replies_per_s, cfg.stranger_replies_burst, micros{0}) {
+      self_(self) {
   HEARSAY_ASSERT(cfg_.view_size_active >= 1);
   HEARSAY_ASSERT(cfg_.shuffle_period.count() > 0 && cfg_.repair_period.count() > 0);
 }

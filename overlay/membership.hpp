@@ -50,6 +50,8 @@ class membership {
 
   // Prefetches what handling m will read behind pointers (see node::warm_for).
   void warm_for(const message& m) const;
+  // The members every message reads are the last ones, from here (see node::prefetch_for).
+  const void* hot_begin() const { return &self_; }
 
   std::span<const peer_addr> active() const { return active_; }
   std::span<const peer_addr> passive() const { return passive_; }
@@ -85,20 +87,11 @@ class membership {
   void send(const peer_addr& to, const message& m);
   void send(const peer_addr& to, message&& m);  // a message built for this send
 
-  const membership_config& cfg_;
+  // The members are laid out by how often they are read, the rarest first, so that the
+  // node's hot state is a few adjacent lines (see node::prefetch_for): what joins, repairs
+  // and timeouts read; then what every membership message reads; last what every message
+  // the node gets reads, which the searcher's hot members follow.
   const std::vector<peer_addr>& seeds_;
-  peer_addr self_;
-  rng& rng_;
-  host& host_;
-  node_stats& stats_;
-
-  // Read on every message; inline up to 6 (the default view is 5), on the heap beyond.
-  small_vector<peer_addr, 6> active_;
-  peer_view passive_;  // tagged: merges test each arriving peer against it
-  std::vector<peer_addr> last_shuffle_sent_;
-
-  bool running_ = false;
-  bool static_ = false;  // fixed neighbours: membership messages and timers are ignored
   // A JOIN in flight (to join_target_) and a NEIGHBOR request in flight (to neighbor_target_),
   // each with a generation so that stale timeouts are ignored.
   bool join_pending_ = false;
@@ -112,6 +105,19 @@ class membership {
   // on to another candidate instead of asking the same peer again.
   std::vector<peer_addr> neighbor_tried_;
   token_bucket stranger_replies_;
+
+  const membership_config& cfg_;
+  rng& rng_;
+  host& host_;
+  node_stats& stats_;
+  std::vector<peer_addr> last_shuffle_sent_;
+  peer_view passive_;  // tagged: merges test each arriving peer against it
+
+  peer_addr self_;
+  bool running_ = false;
+  bool static_ = false;  // fixed neighbours: membership messages and timers are ignored
+  // Read on every message; inline up to 6 (the default view is 5), on the heap beyond.
+  small_vector<peer_addr, 6> active_;
 };
 
 }  // namespace hearsay

@@ -7,8 +7,8 @@
 namespace hearsay {
 
 node::node(const node_config& cfg, const peer_addr& self, std::uint64_t seed, host& h)
-    : self_(self),
-      rng_(seed),
+    : rng_(seed),
+      self_(self),
       membership_(cfg.membership, cfg.seeds, self, rng_, h, stats_),
       search_(cfg.search, self, rng_, h, stats_, library_, membership_) {
   HEARSAY_ASSERT(!self_.is_unspecified());
@@ -74,6 +74,21 @@ query_id node::search(micros now, std::string criteria_text, search_options opts
 }
 
 void node::prefetch() const { prefetch_object<sizeof(node)>(this); }
+
+void node::prefetch_for(const message& m) const {
+  // The first lines: the flag, the random stream, the library, the hot counters.
+  prefetch_range(this, static_cast<std::size_t>(reinterpret_cast<const char*>(&stats_.messages_unexpected) -
+                                                reinterpret_cast<const char*>(this)));
+  if (std::holds_alternative<msg_query>(m) || std::holds_alternative<msg_query_hit>(m) ||
+      std::holds_alternative<msg_walk_check>(m) || std::holds_alternative<msg_walk_status>(m)) {
+    // The membership's last members (the active view) and the searcher's first ones, which
+    // follow them.
+    const auto* begin = static_cast<const char*>(membership_.hot_begin());
+    prefetch_range(begin, static_cast<std::size_t>(static_cast<const char*>(search_.hot_end()) - begin));
+  } else {
+    prefetch_object<sizeof(membership)>(&membership_);
+  }
+}
 
 void node::warm_for(const message& m) const {
   if (!running_) return;

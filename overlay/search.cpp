@@ -138,13 +138,13 @@ dup_cache::entry& dup_cache::insert(query_id id, micros now, const entry& value)
 searcher::searcher(const search_config& cfg, const peer_addr& self, rng& random, host& h,
                    node_stats& stats, const library& files, const membership& members)
     : cfg_(cfg),
-      self_(self),
       rng_(random),
       host_(h),
       stats_(stats),
       library_(files),
       members_(members),
       seen_(cfg.dup_cache_capacity, cfg.dup_cache_lifetime),
+      self_(self),
       stranger_sends_(cfg.stranger_sends_per_s, cfg.stranger_sends_burst, micros{0}) {
   HEARSAY_ASSERT(cfg.hits_per_query_max <= 255);  // a relay counts them in a byte (dup_cache)
 }

@@ -117,6 +117,9 @@ class searcher {
 
   // Prefetches what handling m will read behind pointers (see node::warm_for).
   void warm_for(const message& m) const;
+  // The members every query copy reads are the first ones, up to here (see
+  // node::prefetch_for).
+  const void* hot_end() const { return &self_; }
 
   std::size_t open_queries() const { return open_.size(); }
   const dup_cache& seen() const { return seen_; }
@@ -148,16 +151,15 @@ class searcher {
   // Takes one token from from's bucket; false when the neighbour is over its rate.
   bool admit(micros now, const peer_addr& from);
 
+  // What every query copy reads comes first, right after the membership's hot members in
+  // the node (see node::prefetch_for).
   const search_config& cfg_;
-  peer_addr self_;
   rng& rng_;
   host& host_;
   node_stats& stats_;
   const library& library_;
   const membership& members_;
   dup_cache seen_;
-  std::unordered_map<query_id, open_query> open_;
-
   // Token buckets of the neighbours that sent queries, in millionths of a query. Buckets of
   // peers that left the active view are pruned, so this stays about the active view's size.
   struct bucket {
@@ -165,6 +167,9 @@ class searcher {
     token_bucket tokens;
   };
   small_vector<bucket, 6> buckets_;  // inline (a view of 5 and one more): looked up on every query copy
+
+  peer_addr self_;
+  std::unordered_map<query_id, open_query> open_;
   // Sends to addresses named by a message rather than to a neighbour (direct hits to a
   // query's origin, walkers' check-backs): rate-limited, so that a forged origin cannot turn
   // the overlay into an amplifier aimed at a third party.

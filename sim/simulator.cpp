@@ -432,8 +432,14 @@ void simulator::warm_peer(const event& e) const {
   prefetch_line(&running_[i]);
   prefetch_line(&incarnation_[i]);
   prefetch_line(&hosts_[i]);
-  // Nodes are engaged at all times but inside restart_peer, so this reads no flag.
-  nodes_[i].operator->()->prefetch();
+  // Nodes are engaged at all times but inside restart_peer, so this reads no flag. A message
+  // reads part of the node; timers and failures may read any of it.
+  const node* n = nodes_[i].operator->();
+  if (const auto* d = std::get_if<deliver>(&e)) {
+    n->prefetch_for(d->msg);
+  } else {
+    n->prefetch();
+  }
 }
 
 void simulator::warm_pointees(const event& e) const {

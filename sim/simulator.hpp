@@ -181,7 +181,12 @@ class simulator {
   // One thread's share of the peers (blocks of 64, dealt in turn) and their events.
   struct alignas(64) worker {
     unsigned index = 0;
-    event_queue<event> queue;
+    // Buckets of 4.096 ms (4,096 of them: a 16.8 s horizon, as with the queue's defaults):
+    // the event loop's look-ahead sees only the current bucket, so its first few batches run
+    // unwarmed; wider buckets hold more events per start (at 100,000 peers about 700 a worker
+    // rather than 180). 9 % less time at 100,000 peers than 1.024 ms buckets; 8.192 ms gains
+    // nothing more.
+    event_queue<event> queue{12, 12};
     micros now{0};
     std::uint64_t events = 0;
     // Per destination worker: a slab where this worker builds the events it sends that

@@ -77,8 +77,8 @@ void node::prefetch() const { prefetch_object<sizeof(node)>(this); }
 
 void node::prefetch_for(const message& m) const {
   // The first lines: the flag, the random stream, the library, the hot counters.
-  prefetch_range(this, static_cast<std::size_t>(reinterpret_cast<const char*>(&stats_.messages_unexpected) -
-                                                reinterpret_cast<const char*>(this)));
+  const auto* hot_counters_end = reinterpret_cast<const char*>(&stats_) + node_stats::hot_bytes;
+  prefetch_range(this, static_cast<std::size_t>(hot_counters_end - reinterpret_cast<const char*>(this)));
   if (std::holds_alternative<msg_query>(m) || std::holds_alternative<msg_query_hit>(m) ||
       std::holds_alternative<msg_walk_check>(m) || std::holds_alternative<msg_walk_status>(m)) {
     // The membership's last members (the active view) and the searcher's first ones, which

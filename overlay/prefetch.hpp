@@ -43,11 +43,8 @@ inline const bool has_prefetchw = processor_has_prefetchw();
 // say so, an ordinary prefetch still brings it near).
 inline void prefetch_line_for_write(const void* p) {
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-  if (detail::has_prefetchw) {
-    asm volatile("prefetchw %0" : : "m"(*static_cast<const char*>(p)));
-  } else {
-    asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p)));
-  }
+  if (!detail::has_prefetchw) return prefetch_line(p);
+  asm volatile("prefetchw %0" : : "m"(*static_cast<const char*>(p)));
 #elif defined(__GNUC__)
   __builtin_prefetch(p, 1, 3);
 #else

@@ -2,6 +2,7 @@
 // Counters a node keeps about itself. Plain integers: the simulator sums them over all
 // nodes, the real node exports them as metrics.
 
+#include <cstddef>
 #include <cstdint>
 
 namespace hearsay {
@@ -18,6 +19,8 @@ struct node_stats {
   std::uint64_t shuffles_sent = 0;
   std::uint64_t shuffles_received = 0;
   std::uint64_t forward_joins_received = 0;
+  // The size of the counters above (node::prefetch_for).
+  static constexpr std::size_t hot_bytes = 8 * sizeof(std::uint64_t);
 
   std::uint64_t messages_unexpected = 0;  // a kind the node does not handle, or from a stranger
   std::uint64_t messages_invalid = 0;     // failed a semantic check (bad TTL, empty criteria...)
@@ -40,5 +43,7 @@ struct node_stats {
   std::uint64_t hits_received = 0;        // at the origin
   std::uint64_t hits_dropped = 0;         // unknown query, over the limit, or no way back
 };
+
+static_assert(offsetof(node_stats, messages_unexpected) == node_stats::hot_bytes);
 
 }  // namespace hearsay

@@ -3,6 +3,7 @@
 #include "overlay/search.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "overlay/prefetch.hpp"
 
@@ -30,8 +31,7 @@ std::uint32_t dup_cache::ticks(micros now) {
     // Move the epoch up to a lifetime before now: every live time stays representable, and
     // an expired one becomes tick 0, which is still expired (it reads as older than it is).
     const micros next = now - lifetime_ - micros{std::int64_t{1} << tick_log2_};
-    for (std::size_t i = 0; i < slot_count(); ++i) {
-      slot& s = at(i);
+    for (slot& s : slots_) {
       if (s.id == 0) continue;
       const micros t = time_of(s.seen);
       s.seen = t < next ? 0 : static_cast<std::uint32_t>((t - next).count() >> tick_log2_);
@@ -51,14 +51,16 @@ std::size_t dup_cache::home(query_id id) const {
 }
 
 void dup_cache::warm(query_id id) const {
-  if (slot_count() != 0) prefetch_line(&at(home(id)));
+  if (slot_count() == 0) return;
+  prefetch_line(&slots_[home(id)]);
+  prefetch_line(upstreams_.data());
 }
 
 std::size_t dup_cache::lookup(query_id id) const {
   if (slot_count() == 0 || id == 0) return none;
   const std::size_t mask = slot_count() - 1;
   for (std::size_t i = home(id);; i = (i + 1) & mask) {
-    const query_id here = at(i).id;
+    const query_id here = slots_[i].id;
     if (here == id) return i;
     if (here == 0) return none;
   }
@@ -66,22 +68,75 @@ std::size_t dup_cache::lookup(query_id id) const {
 
 dup_cache::entry* dup_cache::find(query_id id, micros now) {
   const std::size_t i = lookup(id);
-  if (i == none || expired(at(i).seen, now)) return nullptr;
-  return &at(i).value;
+  if (i == none || expired(slots_[i].seen, now)) return nullptr;
+  return &slots_[i].value;
 }
 
 dup_cache::slot& dup_cache::place(const slot& s) {
   const std::size_t mask = slot_count() - 1;
   std::size_t i = home(s.id);
-  while (at(i).id != 0) i = (i + 1) & mask;
-  at(i) = s;
-  return at(i);
+  while (slots_[i].id != 0) i = (i + 1) & mask;
+  slots_[i] = s;
+  return slots_[i];
+}
+
+std::size_t dup_cache::upstream_home(const peer_addr& a) const {
+  // The address's last eight bytes tell peers apart (an IPv4-mapped one's first eight are
+  // zero), with the port: mixed, then masked.
+  std::uint64_t tail;
+  std::memcpy(&tail, a.ip.data() + 8, 8);
+  std::uint64_t h = (tail ^ (std::uint64_t{a.port} << 48)) * 0x9e3779b97f4a7c15ULL;
+  h ^= h >> 29;
+  return static_cast<std::size_t>(h) & (upstream_slots_.size() - 1);
+}
+
+void dup_cache::index_upstreams() {
+  upstream_slots_.clear();
+  if (upstreams_.size() <= upstreams_scanned) return;
+  std::size_t slots = 16;
+  while (slots < 4 * upstreams_.size()) slots *= 2;
+  upstream_slots_.assign(slots, no_upstream);
+  const std::size_t mask = slots - 1;
+  for (std::size_t k = 0; k < upstreams_.size(); ++k) {
+    std::size_t j = upstream_home(upstreams_[k]);
+    while (upstream_slots_[j] != no_upstream) j = (j + 1) & mask;
+    upstream_slots_[j] = static_cast<std::uint16_t>(k);
+  }
+}
+
+std::uint16_t dup_cache::upstream_index(const peer_addr& a) {
+  const std::size_t n = upstreams_.size();
+  if (upstream_slots_.empty()) {
+    // A few: scanned, newest first (the neighbours sending now were added last).
+    for (std::size_t k = n; k-- > 0;) {
+      if (upstreams_[k] == a) return static_cast<std::uint16_t>(k);
+    }
+  } else {
+    // Many (a hub of a static topology hears from thousands of neighbours): hashed.
+    const std::size_t mask = upstream_slots_.size() - 1;
+    for (std::size_t j = upstream_home(a); upstream_slots_[j] != no_upstream; j = (j + 1) & mask) {
+      if (upstreams_[upstream_slots_[j]] == a) return upstream_slots_[j];
+    }
+  }
+  if (n >= upstreams_max) return no_upstream;
+  upstreams_.push_back(a);
+  if (upstreams_.size() > upstreams_scanned) {
+    if (2 * upstreams_.size() > upstream_slots_.size()) {
+      index_upstreams();  // at most half full
+    } else {
+      const std::size_t mask = upstream_slots_.size() - 1;
+      std::size_t j = upstream_home(a);
+      while (upstream_slots_[j] != no_upstream) j = (j + 1) & mask;
+      upstream_slots_[j] = static_cast<std::uint16_t>(n);
+    }
+  }
+  return static_cast<std::uint16_t>(n);
 }
 
 void dup_cache::make_room(micros now) {
   auto live = [&](const slot& s) { return s.id != 0 && !expired(s.seen, now); };
   std::size_t keep = 0;
-  for (std::size_t i = 0; i < slot_count(); ++i) keep += live(at(i)) ? 1u : 0u;
+  for (const slot& s : slots_) keep += live(s) ? 1u : 0u;
   // Full of live ids: the oldest eighth goes (at least one), by the time of its last insert;
   // among equal times, those met first in the table. Ids inserted before `cut` go, and the
   // first `at_cut` of those inserted at `cut`.
@@ -90,8 +145,8 @@ void dup_cache::make_room(micros now) {
   if (keep >= capacity_) {
     std::vector<std::uint32_t> times;
     times.reserve(keep);
-    for (std::size_t i = 0; i < slot_count(); ++i) {
-      if (live(at(i))) times.push_back(at(i).seen);
+    for (const slot& s : slots_) {
+      if (live(s)) times.push_back(s.seen);
     }
     const std::size_t drop = std::max<std::size_t>(1, capacity_ / 8) + (keep - capacity_);
     std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(drop - 1), times.end());
@@ -104,33 +159,63 @@ void dup_cache::make_room(micros now) {
   // that many inserts away. It shrinks again when most of it has expired.
   std::size_t slots = first_slots;
   while (keep * 8 > slots * 3) slots *= 2;
-  std::vector<slot_line> old = std::move(lines_);
-  lines_.assign(slots / 2, slot_line{});
-  for (const slot_line& l : old) {
-    for (const slot& s : l.pair) {
-      if (!live(s) || s.seen < cut) continue;
-      if (s.seen == cut && at_cut > 0) {
-        --at_cut;
-        continue;
-      }
-      place(s);
+  std::vector<slot> old = std::move(slots_);
+  slots_.assign(slots, slot{});
+  // The upstreams the kept ids name, renumbered in the order the old table meets them.
+  std::vector<peer_addr> old_upstreams = std::move(upstreams_);
+  upstreams_.clear();
+  std::vector<std::uint16_t> renumbered(old_upstreams.size(), no_upstream);
+  for (slot s : old) {
+    if (!live(s) || s.seen < cut) continue;
+    if (s.seen == cut && at_cut > 0) {
+      --at_cut;
+      continue;
     }
+    if (s.value.upstream < old_upstreams.size()) {
+      std::uint16_t& to = renumbered[s.value.upstream];
+      if (to == no_upstream) {
+        to = static_cast<std::uint16_t>(upstreams_.size());
+        upstreams_.push_back(old_upstreams[s.value.upstream]);
+      }
+      s.value.upstream = to;
+    }
+    place(s);
   }
+  index_upstreams();
   count_ = keep;
 }
 
-dup_cache::entry& dup_cache::insert(query_id id, micros now, const entry& value) {
+dup_cache::entry& dup_cache::insert(query_id id, micros now, const peer_addr& upstream, std::uint8_t ttl_best) {
   HEARSAY_ASSERT(id != 0);
   const std::uint32_t tick = ticks(now);
-  if (const std::size_t existing = lookup(id); existing != none) {
-    // Still here (live, or expired and not swept out yet): refresh it in place.
-    at(existing).value = value;
-    at(existing).seen = tick;
-    return at(existing).value;
+  // One probe finds the id or the free slot that ends its run.
+  std::size_t i = 0;
+  bool found = false;
+  if (slot_count() != 0) {
+    const std::size_t mask = slot_count() - 1;
+    for (i = home(id); slots_[i].id != 0; i = (i + 1) & mask) {
+      if (slots_[i].id == id) {
+        found = true;
+        break;
+      }
+    }
   }
-  if (count_ >= capacity_ || (count_ + 1) * 4 > slot_count() * 3) make_room(now);
-  ++count_;
-  return place(slot{id, value, tick}).value;
+  if (!found) {
+    if (count_ >= capacity_ || (count_ + 1) * 4 > slot_count() * 3) {
+      make_room(now);
+      slot fresh;
+      fresh.id = id;
+      i = static_cast<std::size_t>(&place(fresh) - slots_.data());
+    } else {
+      slots_[i].id = id;
+    }
+    ++count_;
+  }
+  // New, or still here (live, or expired and not swept out yet): (re)written in place.
+  slot& s = slots_[i];
+  s.seen = tick;
+  s.value = entry{ttl_best, 0, upstream_index(upstream)};
+  return s.value;
 }
 
 // ---- searcher ------------------------------------------------------------------------
@@ -185,10 +270,7 @@ query_id searcher::start(micros now, std::string criteria_text, std::uint8_t ttl
   }
   open.query = q;
 
-  dup_cache::entry own;
-  own.upstream = self_;
-  own.ttl_best = q.ttl;
-  seen_.insert(id, now, own);
+  seen_.insert(id, now, self_, q.ttl);
   open_.emplace(id, std::move(open));
   host_.schedule(close_at, {timer_kind::query_timeout, id});
   ++stats_.queries_originated;
@@ -332,10 +414,7 @@ void searcher::on_query(micros now, const peer_addr& from, const msg_query& q) {
     ++stats_.queries_duplicate;
     host_.on_query_seen(q, true);
   } else {
-    dup_cache::entry fresh;
-    fresh.upstream = from;
-    fresh.ttl_best = ttl;
-    seen_.insert(q.id, now, fresh);
+    seen_.insert(q.id, now, from, ttl);
     host_.on_query_seen(q, false);
     answer(now, q, from);
   }
@@ -428,15 +507,17 @@ void searcher::on_hit(micros now, const peer_addr& from, const msg_query_hit& h)
     return;
   }
   dup_cache::entry* seen = seen_.find(h.id, now);
-  if (seen == nullptr || seen->upstream == self_ || seen->hits_relayed >= cfg_.hits_per_query_max) {
-    // Unknown or expired query, a closed query of our own, or one that had its share.
+  const peer_addr* upstream = seen == nullptr ? nullptr : seen_.upstream_of(*seen);
+  if (upstream == nullptr || *upstream == self_ || seen->hits_relayed >= cfg_.hits_per_query_max) {
+    // Unknown or expired query (or one whose upstream the cache could not keep), a closed
+    // query of our own, or one that had its share.
     ++stats_.hits_dropped;
     return;
   }
   ++seen->hits_relayed;
   ++stats_.hits_relayed;
   ++stats_.messages_sent;
-  host_.send(seen->upstream, h);
+  host_.send(*upstream, h);
 }
 
 void searcher::warm_for(const message& m) const {

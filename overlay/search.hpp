@@ -32,25 +32,33 @@ namespace hearsay {
 //
 // Every query copy a node receives touches this table, and a simulation holds one per peer,
 // so it is one flat open-addressing table (linear probing; ids leave only in sweeps, which
-// re-lay it) and nothing else: no allocation per query, 32 bytes per slot, id and entry
-// together, two slots to a cache line. A lookup for a new id usually reads one line, and the
-// insert that follows writes the same line. Times are 32-bit offsets from an epoch the cache
-// moves forward when they would overflow (microseconds, or coarser ticks for lifetimes over 17
-// minutes).
+// re-lay it) and nothing else: no allocation per query, 16 bytes per slot, four slots to a
+// cache line. A lookup for a new id usually reads one line, and the insert that follows writes
+// the same line. Times are 32-bit offsets from an epoch the cache moves forward when they would
+// overflow (microseconds, or coarser ticks for lifetimes over 17 minutes). An id's upstream (the
+// peer its first copy came from) is a 16-bit index into a small table of the distinct upstreams
+// the cache holds: queries come from active neighbours only, so a node's ids share a handful of
+// upstreams, and an 18-byte address per id would double the slot.
 //
 // Expired ids are not removed one by one: find() treats them as absent, and they leave in a
 // sweep when the table fills (at 3/4 of its slots, or at `capacity` ids). The sweep keeps the
 // live ids, and when those alone reach the capacity it also drops the oldest eighth of them
 // (by the time each was last inserted); then the table is sized so that the live ids take at
 // most 3/8 of it. So a sweep comes at most once per 3/8 of a table's worth of inserts, and
-// the table holds at most `capacity` ids, at least 7/8 of them once it has been full.
+// the table holds at most `capacity` ids, at least 7/8 of them once it has been full. The
+// upstream table is compacted in the same sweep. Should it reach upstreams_max distinct
+// addresses between sweeps (a table of more than 65,535 slots, and that many different
+// neighbours within a lifetime), ids inserted later still suppress duplicates but remember no
+// upstream: hits for them are dropped, never misrouted.
 class dup_cache {
  public:
   struct entry {
-    peer_addr upstream;             // where the first copy came from (self for own queries)
     std::uint8_t ttl_best = 0;      // highest remaining TTL any copy arrived with
     std::uint8_t hits_relayed = 0;  // (search_config::hits_per_query_max is at most 255)
+    std::uint16_t upstream = 0;     // index of the first copy's sender: see upstream_of()
   };
+  static constexpr std::uint16_t no_upstream = 0xffff;
+  static constexpr std::size_t upstreams_max = no_upstream;
 
   dup_cache(std::uint32_t capacity, micros lifetime);
 
@@ -59,49 +67,60 @@ class dup_cache {
   entry* find(query_id id, micros now);
   // Inserts an entry for id (refreshing an expired one in place), making room first when the
   // table is full (see above).
-  entry& insert(query_id id, micros now, const entry& value);
+  entry& insert(query_id id, micros now, const peer_addr& upstream, std::uint8_t ttl_best);
+  // Where the first copy of an entry's id came from (self for own queries); nullptr when the
+  // cache could not remember it (see above).
+  const peer_addr* upstream_of(const entry& e) const {
+    return e.upstream < upstreams_.size() ? &upstreams_[e.upstream] : nullptr;
+  }
   // Ids held: the live ones and expired ones not yet swept out. At most the capacity.
   std::size_t size() const { return count_; }
   // Slots in the table (a power of two, or 0 before the first insert).
-  std::size_t slot_count() const { return 2 * lines_.size(); }
-  // Prefetches the line where id would be found (see node::warm_for).
+  std::size_t slot_count() const { return slots_.size(); }
+  // Distinct upstreams held (those of ids swept out leave at the next sweep).
+  std::size_t upstream_count() const { return upstreams_.size(); }
+  // Prefetches the line where id would be found, and the upstream table (see node::warm_for).
   void warm(query_id id) const;
 
  private:
   static constexpr std::size_t none = ~std::size_t{0};
-  static constexpr std::size_t first_slots = 8;
-  struct slot {
+  static constexpr std::size_t first_slots = 16;
+  // 16 bytes at 16-byte alignment (what operator new gives): a slot never straddles two lines.
+  struct alignas(16) slot {
     query_id id = 0;  // 0: empty (query ids are never 0)
-    entry value;
     std::uint32_t seen = 0;  // ticks since epoch_ of the last insert
+    entry value;
   };
-  static_assert(sizeof(slot) == 32);
-  // 64-byte aligned pairs: a slot never straddles two lines.
-  struct slot_line {
-    alignas(64) slot pair[2];
-  };
+  static_assert(sizeof(slot) == 16);
 
   std::size_t home(query_id id) const;
   std::size_t lookup(query_id id) const;  // the slot holding id, or none
   // Sweeps out expired ids, drops the oldest live eighth when the live ids fill the capacity,
-  // and re-lays the table at a size where the rest take at most 3/8 of it.
+  // re-lays the table at a size where the rest take at most 3/8 of it, and keeps only the
+  // upstreams the remaining ids name.
   void make_room(micros now);
   // Puts s in the table (there is a free slot) and returns where.
   slot& place(const slot& s);
+  // The index of upstream a, added if new; no_upstream when the table is full. Up to
+  // upstreams_scanned upstreams are found by a scan, more through a hashed index of them.
+  std::uint16_t upstream_index(const peer_addr& a);
+  std::size_t upstream_home(const peer_addr& a) const;
+  void index_upstreams();  // (re)builds upstream_slots_ for the upstreams held
+  static constexpr std::size_t upstreams_scanned = 8;
   // A time as ticks since the epoch (moving the epoch first if needed), and back.
   std::uint32_t ticks(micros now);
   micros time_of(std::uint32_t t) const { return epoch_ + micros{std::int64_t{t} << tick_log2_}; }
   bool expired(std::uint32_t seen, micros now) const { return now - time_of(seen) > lifetime_; }
-  slot& at(std::size_t i) { return lines_[i >> 1].pair[i & 1]; }
-  const slot& at(std::size_t i) const { return lines_[i >> 1].pair[i & 1]; }
 
   std::uint32_t capacity_;
   micros lifetime_;
   unsigned tick_log2_ = 0;  // a tick is 2^tick_log2_ us: the lifetime spans under 2^30 ticks
   bool epoch_set_ = false;
   micros epoch_{0};
-  std::vector<slot_line> lines_;
+  std::vector<slot> slots_;
   std::size_t count_ = 0;  // occupied slots
+  std::vector<peer_addr> upstreams_;
+  std::vector<std::uint16_t> upstream_slots_;  // empty, or indices into upstreams_ (no_upstream: free)
 };
 
 class searcher {

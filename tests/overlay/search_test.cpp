@@ -257,7 +257,7 @@ TEST_CASE("the origin ignores echoes of its own query", "[search]") {
 
 TEST_CASE("dup_cache: bounded by capacity and lifetime", "[search]") {
   dup_cache cache(4, micros{100});
-  for (query_id id = 1; id <= 6; ++id) cache.insert(id, micros{static_cast<std::int64_t>(id)}, {});
+  for (query_id id = 1; id <= 6; ++id) cache.insert(id, micros{static_cast<std::int64_t>(id)}, addr(1), 0);
   CHECK(cache.size() == 4);
   CHECK(cache.find(1, micros{10}) == nullptr);  // evicted, oldest first
   CHECK(cache.find(2, micros{10}) == nullptr);
@@ -265,17 +265,17 @@ TEST_CASE("dup_cache: bounded by capacity and lifetime", "[search]") {
   CHECK(cache.find(6, micros{10}) != nullptr);
   CHECK(cache.find(3, micros{104}) == nullptr);  // 101 us old: expired
   CHECK(cache.find(6, micros{104}) != nullptr);
-  cache.insert(7, micros{200}, {});  // sweeps out the expired ones
+  cache.insert(7, micros{200}, addr(1), 0);  // sweeps out the expired ones
   CHECK(cache.size() == 1);
   // An expired id can be inserted again.
-  cache.insert(6, micros{500}, {});
+  cache.insert(6, micros{500}, addr(1), 0);
   CHECK(cache.find(6, micros{550}) != nullptr);
 }
 
 TEST_CASE("dup_cache with a capacity of one keeps the newest id only", "[search]") {
   dup_cache cache(1, micros{1'000'000});
   for (query_id id = 1; id <= 5; ++id) {
-    cache.insert(id, micros{static_cast<std::int64_t>(10 * id)}, {});
+    cache.insert(id, micros{static_cast<std::int64_t>(10 * id)}, addr(1), 0);
     CHECK(cache.size() == 1);
     CHECK(cache.find(id, micros{100}) != nullptr);
     if (id > 1) CHECK(cache.find(id - 1, micros{100}) == nullptr);
@@ -464,10 +464,9 @@ TEST_CASE("dup_cache agrees with a lifetime model while the capacity does not bi
     REQUIRE((cache.find(id, now) != nullptr) == live);
     if (!live && random.chance(0.7)) {
       model[id] = now;
-      dup_cache::entry e;
-      e.ttl_best = static_cast<std::uint8_t>(id % 7);
-      cache.insert(id, now, e);
+      cache.insert(id, now, addr(static_cast<std::uint32_t>(id % 5)), static_cast<std::uint8_t>(id % 7));
       REQUIRE(cache.find(id, now)->ttl_best == id % 7);
+      REQUIRE(*cache.upstream_of(*cache.find(id, now)) == addr(static_cast<std::uint32_t>(id % 5)));
     }
     REQUIRE(cache.size() * 4 <= cache.slot_count() * 3);
     largest_table = std::max(largest_table, cache.slot_count());
@@ -494,12 +493,11 @@ TEST_CASE("dup_cache at capacity lets the oldest ids go first, an eighth at a ti
       if (found != nullptr) {
         REQUIRE(live);  // never remembers an id it was not given, or one that expired
         REQUIRE(found->ttl_best == id % 11);
+        REQUIRE(*cache.upstream_of(*found) == addr(static_cast<std::uint32_t>(id % 13)));
       }
       if (found == nullptr && random.chance(0.8)) {
         model[id] = now;
-        dup_cache::entry e;
-        e.ttl_best = static_cast<std::uint8_t>(id % 11);
-        cache.insert(id, now, e);
+        cache.insert(id, now, addr(static_cast<std::uint32_t>(id % 13)), static_cast<std::uint8_t>(id % 11));
         REQUIRE(cache.find(id, now) != nullptr);
       }
       REQUIRE(cache.size() <= capacity);
@@ -535,9 +533,7 @@ TEST_CASE("dup_cache keeps exact times while its epoch moves", "[search]") {
   for (std::int64_t k = 0; k < 3 * 3600; ++k) {
     const micros now = inserted_at(k);
     const auto id = static_cast<query_id>(k + 1);
-    dup_cache::entry e;
-    e.ttl_best = static_cast<std::uint8_t>(k % 250);
-    cache.insert(id, now, e);
+    cache.insert(id, now, addr(1), static_cast<std::uint8_t>(k % 250));
     REQUIRE(cache.find(id, now)->ttl_best == k % 250);
     if (k >= 10) {
       // The id of ten seconds ago is exactly a lifetime old now: still live, and gone one
@@ -555,18 +551,69 @@ TEST_CASE("dup_cache keeps exact times while its epoch moves", "[search]") {
   }
 }
 
+TEST_CASE("dup_cache keeps each id's upstream, and only the upstreams its ids name", "[search]") {
+  // Neighbours come and go: each window of 50 ids has 4 upstreams of its own. Sweeps drop the
+  // upstreams of expired ids, so the table of upstreams stays small.
+  const micros lifetime{1'000};
+  dup_cache cache(1'000'000, lifetime);
+  std::size_t largest = 0;
+  for (std::uint32_t k = 0; k < 20'000; ++k) {
+    const micros now{std::int64_t{k} * 10};
+    const query_id id = k + 1;
+    const peer_addr up = addr(100 + (k / 50) * 4 + k % 4);
+    cache.insert(id, now, up, 3);
+    REQUIRE(*cache.upstream_of(*cache.find(id, now)) == up);
+    if (k >= 100) {
+      // The id of 1 ms ago is still live, with its own upstream.
+      const dup_cache::entry* old = cache.find(id - 100, now);
+      REQUIRE(old != nullptr);
+      REQUIRE(*cache.upstream_of(*old) == addr(100 + ((k - 100) / 50) * 4 + (k - 100) % 4));
+    }
+    largest = std::max(largest, cache.upstream_count());
+  }
+  // The 101 ids live at a sweep name at most 12 upstreams; the table of 512 slots is swept
+  // again at 384 ids, so at most 283 inserts (7 windows, 28 upstreams) come on top. Of the
+  // 1,600 upstreams seen, never more than 40 are held.
+  CHECK(largest <= 40);
+  CHECK(largest >= 12);
+}
+
+TEST_CASE("dup_cache of a hub: thousands of upstreams, and past the limit none", "[search]") {
+  // A hub of a static topology hears each query from a different neighbour. Beyond
+  // upstreams_max distinct upstreams an id is still remembered, but without its upstream.
+  const std::size_t n = dup_cache::upstreams_max + 100;
+  dup_cache cache(1'000'000, micros{1'000'000'000});
+  auto upstream = [](std::size_t k) { return peer_addr::from_ipv4(0x0B000000u + static_cast<std::uint32_t>(k), 7000); };
+  for (std::size_t k = 0; k < n; ++k) cache.insert(k + 1, micros{1'000}, upstream(k), 2);
+  CHECK(cache.upstream_count() == dup_cache::upstreams_max);
+  for (std::size_t k = 0; k < n; k += 97) {
+    const dup_cache::entry* e = cache.find(k + 1, micros{2'000});
+    REQUIRE(e != nullptr);
+    REQUIRE(e->ttl_best == 2);
+    if (k < dup_cache::upstreams_max) {
+      REQUIRE(cache.upstream_of(*e) != nullptr);
+      REQUIRE(*cache.upstream_of(*e) == upstream(k));
+    } else {
+      REQUIRE(cache.upstream_of(*e) == nullptr);
+    }
+  }
+  // An upstream it already knows is still found for new ids.
+  cache.insert(n + 1, micros{1'000}, upstream(12'345), 1);
+  CHECK(*cache.upstream_of(*cache.find(n + 1, micros{1'000})) == upstream(12'345));
+}
+
 TEST_CASE("dup_cache with a lifetime of a day", "[search]") {
   // Long lifetimes count in coarser ticks (128 us for a day): expiry may come up to a tick
   // early, never late, and nothing is forgotten across an epoch move days later.
   const micros day{86'400'000'000};
   dup_cache cache(10, day);
   const micros t0{5'000'000'000'000};
-  cache.insert(1, t0, {});
+  cache.insert(1, t0, addr(1), 0);
   CHECK(cache.find(1, t0 + day - micros{1'000}) != nullptr);
   CHECK(cache.find(1, t0 + day + micros{1}) == nullptr);
   // Four days on (past 2^31 ticks of 128 us = 76 hours from the epoch): the epoch moves.
   const micros later = t0 + 4 * day;
-  cache.insert(2, later, {});
+  cache.insert(2, later, addr(1), 0);
   CHECK(cache.find(2, later + day - micros{1'000}) != nullptr);
   CHECK(cache.find(2, later + day + micros{1}) == nullptr);
   CHECK(cache.find(1, later) == nullptr);

@@ -5,8 +5,10 @@
 // One thread allocates and builds; another may read slots while it does. The simulator's
 // workers each keep a slab per other worker, for the messages they send its peers: the
 // receiver reads a payload where the sender built it, and hands the slot back between windows
-// (sim/simulator.hpp). So the table of chunks never moves: it has two fixed levels, and adding
-// a chunk writes new entries only, nothing a reader may be looking at.
+// (sim/simulator.hpp). So the table of chunks never moves: it is one fixed array of chunk
+// pointers (128 KiB of address space, of which a run touches the first few pages), and adding
+// a chunk writes a new entry only, nothing a reader may be looking at. A slot is then found with
+// one load, which every event does several times (the event loop's look-ahead, then the run).
 
 #include <array>
 #include <cstdint>
@@ -52,11 +54,7 @@ class slab {
       return slot;
     }
     HEARSAY_ASSERT(made_ < slots_max);
-    if ((made_ & chunk_mask) == 0) {
-      auto& group = groups_[made_ >> group_log2];
-      if (!group) group = std::make_unique<group_table>();
-      (*group)[(made_ >> chunk_log2) & group_mask] = std::make_unique<cell[]>(chunk_size);
-    }
+    if ((made_ & chunk_mask) == 0) chunks_[made_ >> chunk_log2] = std::make_unique<cell[]>(chunk_size);
     return made_++;
   }
   // Gives back a slot whose payload was destroyed (see destroy()).
@@ -86,18 +84,15 @@ class slab {
   static constexpr unsigned chunk_log2 = 12;
   static constexpr std::uint32_t chunk_size = std::uint32_t{1} << chunk_log2;
   static constexpr std::uint32_t chunk_mask = chunk_size - 1;
-  static constexpr unsigned group_log2 = 19;  // 128 chunks a group, 128 groups
-  static constexpr std::uint32_t group_mask = (std::uint32_t{1} << (group_log2 - chunk_log2)) - 1;
   // A payload of a cache line or more starts on a line: a 120-byte event then always takes
   // two lines, where packed slots would straddle three out of four times.
   struct alignas(sizeof(T) >= 64 ? 64 : alignof(T)) cell {
     alignas(T) unsigned char bytes[sizeof(T)];
   };
-  using group_table = std::array<std::unique_ptr<cell[]>, group_mask + 1>;
 
-  cell* chunk_of(std::uint32_t slot) const { return (*groups_[slot >> group_log2])[(slot >> chunk_log2) & group_mask].get(); }
+  cell* chunk_of(std::uint32_t slot) const { return chunks_[slot >> chunk_log2].get(); }
 
-  std::array<std::unique_ptr<group_table>, (slots_max >> group_log2)> groups_;
+  std::array<std::unique_ptr<cell[]>, (slots_max >> chunk_log2)> chunks_;
   std::uint32_t made_ = 0;                          // slots made so far
   std::vector<std::uint32_t> free_;
 };

@@ -53,7 +53,9 @@ std::size_t dup_cache::home(query_id id) const {
 void dup_cache::warm(query_id id) const {
   if (slot_count() == 0) return;
   prefetch_line(&slots_[home(id)]);
-  prefetch_line(upstreams_.data());
+  // A new id's insert scans the few upstreams (two or three lines); a hub's hashed table is
+  // left to the insert.
+  if (upstream_slots_.empty()) prefetch_range(upstreams_.data(), upstreams_.size() * sizeof(peer_addr));
 }
 
 std::size_t dup_cache::lookup(query_id id) const {

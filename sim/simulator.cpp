@@ -40,6 +40,7 @@ simulator::simulator(const scenario& s)
   node_config_.seeds.clear();
   for (std::uint32_t i = 0; i < std::min(s.seed_count, s.peers); ++i) node_config_.seeds.push_back(address_of(i));
   running_.assign(s.peers, 0);
+  static_assert(sizeof(peer_host) == 32 && alignof(peer_host) == 32);
   hosts_.reserve(s.peers);  // nodes keep references to their hosts: no reallocation
   for (std::uint32_t i = 0; i < s.peers; ++i) hosts_.emplace_back(*this, i);
   nodes_ = std::vector<std::optional<node>>(s.peers);
@@ -76,7 +77,7 @@ simulator::simulator(const scenario& s)
   for (auto& w : workers_) {
     for (auto& from : workers_) w->queue.add_source(from->slabs[w->index].get());
   }
-  worker_count_ = threads;
+  set_worker_count(threads);
   for (unsigned k = 1; k < threads; ++k) helpers_.emplace_back([this, k] { helper_loop(k); });
 }
 
@@ -112,7 +113,7 @@ void simulator::set_tap(network_tap* tap) {
     }
     workers_.clear();
     workers_.push_back(std::move(one));
-    worker_count_ = 1;
+    set_worker_count(1);
   }
   tap_ = tap;
 }

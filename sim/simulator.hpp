@@ -202,7 +202,9 @@ class simulator {
   };
 
   // The driver side of one peer: turns its host calls into events.
-  class peer_host final : public host {
+  // 32 bytes at 32-byte alignment: a host never straddles two lines (the event loop warms one
+  // line of it, and every message a peer sends or receives reads it).
+  class alignas(32) peer_host final : public host {
    public:
     peer_host(simulator& sim, std::uint32_t self) : sim_(sim), self_(self) {}
     void send(const peer_addr& to, const message& m) override { send_message(to, m); }
@@ -246,12 +248,21 @@ class simulator {
   void run_window(micros end);
   void helper_loop(unsigned index);
   void stop_helpers();
+  void set_worker_count(std::uint32_t n) {
+    worker_count_ = n;
+    worker_mask_ = (n & (n - 1)) == 0 ? n - 1 : 0;
+  }
   // The worker that runs peer i; the key of the next event peer i schedules; the key of the
   // next event scheduled from outside the peers (ordered before any peer's at equal times).
   // Blocks of 64 peers go to the workers in turn: a block's nodes and hosts are contiguous,
   // so two threads rarely write the same cache line.
   static constexpr unsigned block_log2 = 6;
-  worker& worker_of(std::uint32_t i) { return *workers_[(i >> block_log2) % worker_count_]; }
+  // (Every event and every send asks: a mask when the count is a power of two, as it usually
+  // is, rather than a division.)
+  worker& worker_of(std::uint32_t i) {
+    const std::uint32_t block = i >> block_log2;
+    return *workers_[worker_mask_ != 0 || worker_count_ == 1 ? block & worker_mask_ : block % worker_count_];
+  }
   std::uint64_t next_key(std::uint32_t i) { return hosts_[i].next_key(); }
   std::uint64_t next_global_key();
   // Schedules an event of type T for peer `node` at `at`, from worker `from` (its outbox if
@@ -285,6 +296,7 @@ class simulator {
   event_queue<event> global_;  // searches and faults
   std::uint64_t global_scheduled_ = 0;
   std::uint32_t worker_count_ = 1;
+  std::uint32_t worker_mask_ = 0;  // worker_count_ - 1 when that is a power of two, else 0
   micros lookahead_{0};        // the latency model's minimum: a window's length
   bool in_window_ = false;
   unsigned parity_ = 0;  // the outbox set the current (or next) window writes

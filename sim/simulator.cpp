@@ -431,14 +431,15 @@ void simulator::warm_peer(const event& e) const {
   const std::uint32_t i = peer_of<event, deliver, fire_timer, peer_down>(e, found);
   if (!found) return;
   prefetch_line(&running_[i]);
-  prefetch_line(&incarnation_[i]);
   prefetch_line(&hosts_[i]);
   // Nodes are engaged at all times but inside restart_peer, so this reads no flag. A message
-  // reads part of the node; timers and failures may read any of it.
+  // reads part of the node; timers (which also check the peer's incarnation) and failures may
+  // read any of it.
   const node* n = nodes_[i].operator->();
   if (const auto* d = std::get_if<deliver>(&e)) {
     n->prefetch_for(d->msg);
   } else {
+    if (std::holds_alternative<fire_timer>(e)) prefetch_line(&incarnation_[i]);
     n->prefetch();
   }
 }

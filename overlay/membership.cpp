@@ -389,17 +389,24 @@ void membership::merge_passive(std::span<const peer_addr> peers, std::vector<pee
 // ---- dispatch ------------------------------------------------------------------------
 
 void membership::warm_for(const message& m) const {
-  // Every membership message but a JOIN_REPLY scans or changes the passive view.
-  const bool reads_passive = std::holds_alternative<msg_shuffle>(m) || std::holds_alternative<msg_shuffle_reply>(m) ||
-                             std::holds_alternative<msg_forward_join>(m) || std::holds_alternative<msg_disconnect>(m) ||
-                             std::holds_alternative<msg_neighbor>(m) || std::holds_alternative<msg_neighbor_reply>(m) ||
-                             std::holds_alternative<msg_join>(m);
+  // Every membership message but a JOIN_REPLY may scan or change the passive view, except a
+  // walk passing through (most shuffle and FORWARD_JOIN messages): it reads neither the view
+  // nor, for a shuffle, the list of peers it carries. The conditions mirror on_shuffle's and
+  // on_forward_join's; a hint that guesses wrong only costs time.
   auto warm = [](std::span<const peer_addr> v) { prefetch_range(v.data(), v.size_bytes()); };
-  if (reads_passive) warm(passive_);
   if (const auto* s = std::get_if<msg_shuffle>(&m)) {
+    if (s->ttl > 1 && active_.size() > 1) return;
+    warm(passive_);
     warm(s->nodes);
   } else if (const auto* r = std::get_if<msg_shuffle_reply>(&m)) {
+    warm(passive_);
     warm(r->nodes);
+  } else if (const auto* f = std::get_if<msg_forward_join>(&m)) {
+    const bool walk_ends = f->ttl == 0 || active_.size() <= 1;
+    if (walk_ends || f->ttl == cfg_.walk_length_passive) warm(passive_);
+  } else if (std::holds_alternative<msg_disconnect>(m) || std::holds_alternative<msg_neighbor>(m) ||
+             std::holds_alternative<msg_neighbor_reply>(m) || std::holds_alternative<msg_join>(m)) {
+    warm(passive_);
   }
 }
 

@@ -76,11 +76,14 @@ query_id node::search(micros now, std::string criteria_text, search_options opts
 void node::prefetch() const { prefetch_object<sizeof(node)>(this); }
 
 void node::prefetch_for(const message& m) const {
-  // The first lines: the flag, the random stream, the library, the hot counters.
-  const auto* hot_counters_end = reinterpret_cast<const char*>(&stats_) + node_stats::hot_bytes;
+  // The first lines: the flag, the random stream, the library, the hot counters (for a query
+  // copy, the five it bumps: one line fewer, as the head then ends inside the second line).
+  const bool query = std::holds_alternative<msg_query>(m);
+  const std::size_t counters = query ? node_stats::query_hot_bytes : node_stats::hot_bytes;
+  const auto* hot_counters_end = reinterpret_cast<const char*>(&stats_) + counters;
   prefetch_range(this, static_cast<std::size_t>(hot_counters_end - reinterpret_cast<const char*>(this)));
-  if (std::holds_alternative<msg_query>(m) || std::holds_alternative<msg_query_hit>(m) ||
-      std::holds_alternative<msg_walk_check>(m) || std::holds_alternative<msg_walk_status>(m)) {
+  if (query || std::holds_alternative<msg_query_hit>(m) || std::holds_alternative<msg_walk_check>(m) ||
+      std::holds_alternative<msg_walk_status>(m)) {
     // The membership's last members (the active view) and the searcher's first ones, which
     // follow them.
     const auto* begin = static_cast<const char*>(membership_.hot_begin());

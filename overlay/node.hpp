@@ -68,8 +68,8 @@ class node {
   // peers a shuffle carries. Only prefetches, no loads of the tables themselves: a driver
   // warming several peers in a row then never waits in the hints, and takes the misses of
   // many peers at once. Neither changes any state.
-  // prefetch_for(m) prefetches only the lines handling m reads: for a query or a hit, 13 of
-  // the node's 21 lines.
+  // prefetch_for(m) prefetches only the lines handling m reads: for a query copy, 12 of the
+  // node's 22 lines.
   void prefetch() const;
   void prefetch_for(const message& m) const;
   void warm_for(const message& m) const;

@@ -258,7 +258,7 @@ class event_queue {
     }
     const std::int64_t base = current_bucket_ << width_log2_;
     const unsigned passes = (width_log2_ + 7) / 8;
-    const unsigned digit_bits = passes == 0 ? 0 : (width_log2_ + passes - 1) / passes;
+    const unsigned digit_bits = (width_log2_ + passes - 1) / passes;  // width_log2_ >= 1, so passes >= 1
     const std::size_t digits = std::size_t{1} << digit_bits;
     const std::uint64_t digit_mask = digits - 1;
     sorted_.resize(n);

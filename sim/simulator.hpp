@@ -250,7 +250,7 @@ class simulator {
   void stop_helpers();
   void set_worker_count(std::uint32_t n) {
     worker_count_ = n;
-    worker_mask_ = (n & (n - 1)) == 0 ? n - 1 : 0;
+    worker_mask_ = (n & (n - 1)) == 0 ? n - 1 : not_power_of_two;
   }
   // The worker that runs peer i; the key of the next event peer i schedules; the key of the
   // next event scheduled from outside the peers (ordered before any peer's at equal times).
@@ -261,7 +261,7 @@ class simulator {
   // is, rather than a division.)
   worker& worker_of(std::uint32_t i) {
     const std::uint32_t block = i >> block_log2;
-    return *workers_[worker_mask_ != 0 || worker_count_ == 1 ? block & worker_mask_ : block % worker_count_];
+    return *workers_[worker_mask_ != not_power_of_two ? block & worker_mask_ : block % worker_count_];
   }
   std::uint64_t next_key(std::uint32_t i) { return hosts_[i].next_key(); }
   std::uint64_t next_global_key();
@@ -296,7 +296,8 @@ class simulator {
   event_queue<event> global_;  // searches and faults
   std::uint64_t global_scheduled_ = 0;
   std::uint32_t worker_count_ = 1;
-  std::uint32_t worker_mask_ = 0;  // worker_count_ - 1 when that is a power of two, else 0
+  static constexpr std::uint32_t not_power_of_two = ~std::uint32_t{0};
+  std::uint32_t worker_mask_ = 0;  // worker_count_ - 1 when that is a power of two
   micros lookahead_{0};        // the latency model's minimum: a window's length
   bool in_window_ = false;
   unsigned parity_ = 0;  // the outbox set the current (or next) window writes

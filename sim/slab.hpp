@@ -6,8 +6,8 @@
 // workers each keep a slab per other worker, for the messages they send its peers: the
 // receiver reads a payload where the sender built it, and hands the slot back between windows
 // (sim/simulator.hpp). So the table of chunks never moves: it is one fixed array of chunk
-// pointers (128 KiB of address space, of which a run touches the first few pages), and adding
-// a chunk writes a new entry only, nothing a reader may be looking at. A slot is then found with
+// pointers (128 KiB, zeroed when the slab is made), and adding a chunk writes a new entry
+// only, nothing a reader may be looking at. A slot is then found with
 // one load, which every event does several times (the event loop's look-ahead, then the run).
 
 #include <array>

@@ -58,14 +58,17 @@ void dup_cache::warm(query_id id) const {
   if (upstream_slots_.empty()) prefetch_range(upstreams_.data(), upstreams_.size() * sizeof(peer_addr));
 }
 
+std::size_t dup_cache::probe(query_id id) const {
+  const std::size_t mask = slot_count() - 1;
+  std::size_t i = home(id);
+  while (slots_[i].id != 0 && slots_[i].id != id) i = (i + 1) & mask;
+  return i;
+}
+
 std::size_t dup_cache::lookup(query_id id) const {
   if (slot_count() == 0 || id == 0) return none;
-  const std::size_t mask = slot_count() - 1;
-  for (std::size_t i = home(id);; i = (i + 1) & mask) {
-    const query_id here = slots_[i].id;
-    if (here == id) return i;
-    if (here == 0) return none;
-  }
+  const std::size_t i = probe(id);
+  return slots_[i].id == id ? i : none;
 }
 
 dup_cache::entry* dup_cache::find(query_id id, micros now) {
@@ -75,9 +78,7 @@ dup_cache::entry* dup_cache::find(query_id id, micros now) {
 }
 
 dup_cache::slot& dup_cache::place(const slot& s) {
-  const std::size_t mask = slot_count() - 1;
-  std::size_t i = home(s.id);
-  while (slots_[i].id != 0) i = (i + 1) & mask;
+  const std::size_t i = probe(s.id);  // s.id is not in the table: a free slot
   slots_[i] = s;
   return slots_[i];
 }
@@ -191,18 +192,8 @@ dup_cache::entry& dup_cache::insert(query_id id, micros now, const peer_addr& up
   HEARSAY_ASSERT(id != 0);
   const std::uint32_t tick = ticks(now);
   // One probe finds the id or the free slot that ends its run.
-  std::size_t i = 0;
-  bool found = false;
-  if (slot_count() != 0) {
-    const std::size_t mask = slot_count() - 1;
-    for (i = home(id); slots_[i].id != 0; i = (i + 1) & mask) {
-      if (slots_[i].id == id) {
-        found = true;
-        break;
-      }
-    }
-  }
-  if (!found) {
+  std::size_t i = slot_count() == 0 ? none : probe(id);
+  if (i == none || slots_[i].id != id) {
     if (count_ >= capacity_ || (count_ + 1) * 4 > slot_count() * 3) {
       make_room(now);
       slot fresh;

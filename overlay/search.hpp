@@ -95,6 +95,8 @@ class dup_cache {
 
   std::size_t home(query_id id) const;
   std::size_t lookup(query_id id) const;  // the slot holding id, or none
+  // The slot holding id, or the free slot that ends its probe run (the table is not empty).
+  std::size_t probe(query_id id) const;
   // Sweeps out expired ids, drops the oldest live eighth when the live ids fill the capacity,
   // re-lays the table at a size where the rest take at most 3/8 of it, and keeps only the
   // upstreams the remaining ids name.

@@ -410,6 +410,15 @@ void membership::warm_for(const message& m) const {
   }
 }
 
+void membership::warm_for(const timer_id& t) const {
+  // A shuffle samples the passive view; a repair that finds the active view short, and a
+  // NEIGHBOR request that timed out, look for a candidate in it. Join timeouts and repairs
+  // of a full view read nothing behind pointers.
+  const bool reads_passive = t.kind == timer_kind::shuffle || t.kind == timer_kind::neighbor_timeout ||
+                             (t.kind == timer_kind::repair && active_.size() < cfg_.view_size_active);
+  if (reads_passive) prefetch_range(passive_.data(), passive_.size() * sizeof(peer_addr));
+}
+
 bool membership::on_message(micros now, const peer_addr& from, message& m) {
   if (!running_) return false;
   if (static_) {

@@ -50,6 +50,12 @@ class membership {
 
   // Prefetches what handling m will read behind pointers (see node::warm_for).
   void warm_for(const message& m) const;
+  void warm_for(const timer_id& t) const;
+  // Whether t is one of the membership's timers (on_timer handles it).
+  static bool owns(const timer_id& t) {
+    return t.kind == timer_kind::shuffle || t.kind == timer_kind::repair || t.kind == timer_kind::join_timeout ||
+           t.kind == timer_kind::neighbor_timeout;
+  }
   // The members every message reads are the last ones, from here (see node::prefetch_for).
   const void* hot_begin() const { return &self_; }
 

@@ -93,6 +93,20 @@ void node::prefetch_for(const message& m) const {
   }
 }
 
+void node::prefetch_for(const timer_id& t) const {
+  if (!membership::owns(t)) {
+    prefetch();
+    return;
+  }
+  prefetch_range(this, static_cast<std::size_t>(reinterpret_cast<const char*>(&stats_) + node_stats::hot_bytes -
+                                                reinterpret_cast<const char*>(this)));
+  prefetch_object<sizeof(membership)>(&membership_);
+}
+
+void node::warm_for(const timer_id& t) const {
+  if (running_ && membership::owns(t)) membership_.warm_for(t);
+}
+
 void node::warm_for(const message& m) const {
   if (!running_) return;
   membership_.warm_for(m);

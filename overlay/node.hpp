@@ -73,6 +73,10 @@ class node {
   void prefetch() const;
   void prefetch_for(const message& m) const;
   void warm_for(const message& m) const;
+  // The same for a timer: the membership's timers (nearly all of them) read the node's head
+  // and the membership, 11 of its 22 lines, and the passive view behind it.
+  void prefetch_for(const timer_id& t) const;
+  void warm_for(const timer_id& t) const;
 
   const peer_addr& self() const { return self_; }
   library& files() { return library_; }

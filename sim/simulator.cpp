@@ -438,15 +438,20 @@ void simulator::warm_peer(const event& e) const {
   const node* n = nodes_[i].operator->();
   if (const auto* d = std::get_if<deliver>(&e)) {
     n->prefetch_for(d->msg);
+  } else if (const auto* t = std::get_if<fire_timer>(&e)) {
+    prefetch_line(&incarnation_[i]);
+    n->prefetch_for(t->id);
   } else {
-    if (std::holds_alternative<fire_timer>(e)) prefetch_line(&incarnation_[i]);
     n->prefetch();
   }
 }
 
 void simulator::warm_pointees(const event& e) const {
-  const auto* d = std::get_if<deliver>(&e);
-  if (d != nullptr && running_[d->to]) nodes_[d->to]->warm_for(d->msg);
+  if (const auto* d = std::get_if<deliver>(&e)) {
+    if (running_[d->to]) nodes_[d->to]->warm_for(d->msg);
+  } else if (const auto* t = std::get_if<fire_timer>(&e)) {
+    if (running_[t->node]) nodes_[t->node]->warm_for(t->id);
+  }
 }
 
 void simulator::run_worker(worker& w, micros end) {

@@ -182,7 +182,7 @@ class simulator {
   struct alignas(64) worker {
     unsigned index = 0;
     // Buckets of 4.096 ms (4,096 of them: a 16.8 s horizon, as with the queue's defaults):
-    // the event loop's look-ahead sees only the current bucket, so its first few batches run
+    // the event loop's look-ahead sees only the current bucket, so its first few dozen events run
     // unwarmed; wider buckets hold more events per start (at 100,000 peers about 700 a worker
     // rather than 180). 9 % less time at 100,000 peers than 1.024 ms buckets; 8.192 ms gains
     // nothing more.

@@ -103,8 +103,9 @@ struct search_config {
   // Bounded length of a query's criteria string.
   std::uint32_t criteria_bytes_max = 256;
   // Query copies accepted from one neighbour per second, with a burst allowance (a token
-  // bucket); copies beyond it are dropped. One misbehaving peer cannot make the overlay
-  // carry an unbounded query load. 0 disables the limit.
+  // bucket per active link, full when the link is made); copies beyond it are dropped. One
+  // misbehaving peer cannot make the overlay carry an unbounded query load. 0 disables the
+  // limit.
   std::uint32_t queries_per_neighbor_per_s = 500;
   std::uint32_t queries_per_neighbor_burst = 1000;
   // Messages this node sends to addresses that a query named rather than to a neighbour

@@ -10,16 +10,14 @@
 namespace hearsay {
 
 namespace {
+// Where p is in v: its index, or v.size() when absent.
 template <typename View>
-bool contains(const View& v, const peer_addr& p) {
-  return find_addr(v.data(), v.data() + v.size(), p) != v.data() + v.size();
+std::size_t position(const View& v, const peer_addr& p) {
+  return static_cast<std::size_t>(find_addr(v.data(), v.data() + v.size(), p) - v.data());
 }
 template <typename View>
-bool erase_one(View& v, const peer_addr& p) {
-  const peer_addr* it = find_addr(v.data(), v.data() + v.size(), p);
-  if (it == v.data() + v.size()) return false;
-  v.erase(v.begin() + (it - v.data()));
-  return true;
+bool contains(const View& v, const peer_addr& p) {
+  return position(v, p) != v.size();
 }
 // Appends up to k distinct random members of `from` (other than `except`) to `out`.
 void sample_into(rng& random, std::span<const peer_addr> from, std::size_t k,
@@ -45,7 +43,7 @@ void sample_into(rng& random, std::span<const peer_addr> from, std::size_t k,
 membership::membership(const membership_config& cfg, const std::vector<peer_addr>& seeds,
                        const peer_addr& self, rng& random, host& h, node_stats& stats)
     : seeds_(seeds),
-      stranger_replies_(cfg.stranger_replies_per_s, cfg.stranger_replies_burst, micros{0}),
+      stranger_replies_(cfg.stranger_replies_per_s, cfg.stranger_replies_burst),
       cfg_(cfg),
       rng_(random),
       host_(h),
@@ -56,6 +54,11 @@ membership::membership(const membership_config& cfg, const std::vector<peer_addr
 }
 
 bool membership::is_active(const peer_addr& peer) const { return contains(active_, peer); }
+
+membership::link_state* membership::link(const peer_addr& peer) {
+  const std::size_t i = position(active_, peer);
+  return i == active_.size() ? nullptr : &links_[i];
+}
 bool membership::is_passive(const peer_addr& peer) const { return passive_.contains(peer); }
 
 void membership::send(const peer_addr& to, const message& m) {
@@ -89,7 +92,10 @@ void membership::start_static(std::span<const peer_addr> neighbours) {
   running_ = true;
   static_ = true;
   for (const auto& p : neighbours) {
-    if (p != self_ && !is_active(p)) active_.push_back(p);
+    if (p != self_ && !is_active(p)) {
+      active_.push_back(p);
+      links_.push_back(link_state{});
+    }
   }
 }
 
@@ -101,6 +107,7 @@ void membership::leave(micros now) {
     host_.on_active_view_changed(peer, false);
   }
   active_.clear();
+  links_.clear();
   running_ = false;
 }
 
@@ -124,6 +131,7 @@ bool membership::add_active(const peer_addr& peer) {
   passive_.erase(peer);
   if (active_.size() >= cfg_.view_size_active) drop_random_active();
   active_.push_back(peer);
+  links_.push_back(link_state{});
   host_.on_active_view_changed(peer, true);
   return true;
 }
@@ -133,6 +141,7 @@ void membership::drop_random_active() {
   const auto i = static_cast<std::size_t>(rng_.below(active_.size()));
   const peer_addr victim = active_[i];
   active_.erase(active_.begin() + static_cast<std::ptrdiff_t>(i));
+  links_.erase(links_.begin() + static_cast<std::ptrdiff_t>(i));
   send(victim, msg_disconnect{});
   host_.disconnect(victim);
   host_.on_active_view_changed(victim, false);
@@ -140,7 +149,10 @@ void membership::drop_random_active() {
 }
 
 bool membership::remove_active(const peer_addr& peer) {
-  if (!erase_one(active_, peer)) return false;
+  const std::size_t i = position(active_, peer);
+  if (i == active_.size()) return false;
+  active_.erase(active_.begin() + static_cast<std::ptrdiff_t>(i));
+  links_.erase(links_.begin() + static_cast<std::ptrdiff_t>(i));
   host_.on_active_view_changed(peer, false);
   return true;
 }

@@ -58,6 +58,18 @@ class membership {
   }
   // The members every message reads are the last ones, from here (see node::prefetch_for).
   const void* hot_begin() const { return &self_; }
+  // Membership messages and timers read the members up to here: the links' state after it
+  // is read by query copies (and written when the active view changes).
+  const void* protocol_end() const { return &links_; }
+
+  // What the node keeps per link, beside each active neighbour: the budget of queries the
+  // neighbour may send over it (search_config::queries_per_neighbor_per_s). A link's state is
+  // made with the link and goes with it.
+  struct link_state {
+    token_state queries;
+  };
+  // The state of the link to peer, or nullptr when peer is not an active neighbour.
+  link_state* link(const peer_addr& peer);
 
   std::span<const peer_addr> active() const { return active_; }
   std::span<const peer_addr> passive() const { return passive_; }
@@ -124,6 +136,7 @@ class membership {
   bool static_ = false;  // fixed neighbours: membership messages and timers are ignored
   // Read on every message; inline up to 6 (the default view is 5), on the heap beyond.
   small_vector<peer_addr, 6> active_;
+  small_vector<link_state, 6> links_;  // links_[i] is the link to active_[i]; read by every query
 };
 
 }  // namespace hearsay

@@ -75,21 +75,31 @@ query_id node::search(micros now, std::string criteria_text, search_options opts
 
 void node::prefetch() const { prefetch_object<sizeof(node)>(this); }
 
+void node::prefetch_head(std::size_t counters) const {
+  // The first lines: the flag, the random stream, the library, the first `counters` bytes of
+  // counters.
+  const auto* end = reinterpret_cast<const char*>(&stats_) + counters;
+  prefetch_range(this, static_cast<std::size_t>(end - reinterpret_cast<const char*>(this)));
+}
+
+void node::prefetch_membership() const {
+  const auto* begin = reinterpret_cast<const char*>(&membership_);
+  prefetch_range(begin, static_cast<std::size_t>(static_cast<const char*>(membership_.protocol_end()) - begin));
+}
+
 void node::prefetch_for(const message& m) const {
-  // The first lines: the flag, the random stream, the library, the hot counters (for a query
-  // copy, the five it bumps: one line fewer, as the head then ends inside the second line).
+  // A query copy bumps five counters (the head then ends inside the second line); the rest
+  // of the messages may bump any of the hot ones.
   const bool query = std::holds_alternative<msg_query>(m);
-  const std::size_t counters = query ? node_stats::query_hot_bytes : node_stats::hot_bytes;
-  const auto* hot_counters_end = reinterpret_cast<const char*>(&stats_) + counters;
-  prefetch_range(this, static_cast<std::size_t>(hot_counters_end - reinterpret_cast<const char*>(this)));
+  prefetch_head(query ? node_stats::query_hot_bytes : node_stats::hot_bytes);
   if (query || std::holds_alternative<msg_query_hit>(m) || std::holds_alternative<msg_walk_check>(m) ||
       std::holds_alternative<msg_walk_status>(m)) {
-    // The membership's last members (the active view) and the searcher's first ones, which
-    // follow them.
+    // The membership's last members (the active view and its links) and the searcher's first
+    // ones, which follow them.
     const auto* begin = static_cast<const char*>(membership_.hot_begin());
     prefetch_range(begin, static_cast<std::size_t>(static_cast<const char*>(search_.hot_end()) - begin));
   } else {
-    prefetch_object<sizeof(membership)>(&membership_);
+    prefetch_membership();
   }
 }
 
@@ -98,9 +108,8 @@ void node::prefetch_for(const timer_id& t) const {
     prefetch();
     return;
   }
-  prefetch_range(this, static_cast<std::size_t>(reinterpret_cast<const char*>(&stats_) + node_stats::hot_bytes -
-                                                reinterpret_cast<const char*>(this)));
-  prefetch_object<sizeof(membership)>(&membership_);
+  prefetch_head(node_stats::hot_bytes);
+  prefetch_membership();
 }
 
 void node::warm_for(const timer_id& t) const {

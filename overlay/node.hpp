@@ -68,13 +68,13 @@ class node {
   // peers a shuffle carries. Only prefetches, no loads of the tables themselves: a driver
   // warming several peers in a row then never waits in the hints, and takes the misses of
   // many peers at once. Neither changes any state.
-  // prefetch_for(m) prefetches only the lines handling m reads: for a query copy, 12 of the
-  // node's 22 lines.
+  // prefetch_for(m) prefetches only the lines handling m reads: for a query copy, 9 of the
+  // node's 19 lines.
   void prefetch() const;
   void prefetch_for(const message& m) const;
   void warm_for(const message& m) const;
   // The same for a timer: the membership's timers (nearly all of them) read the node's head
-  // and the membership, 11 of its 22 lines, and the passive view behind it.
+  // and the membership, 11 of its 19 lines, and the passive view behind it.
   void prefetch_for(const timer_id& t) const;
   void warm_for(const timer_id& t) const;
 
@@ -86,6 +86,9 @@ class node {
   bool running() const { return running_; }
 
  private:
+  void prefetch_head(std::size_t counters) const;  // see prefetch_for
+  void prefetch_membership() const;  // what membership messages and timers read of it
+
   // Laid out for the simulator, which reads the state of a random node for each of millions
   // of events: what every event reads is in the first three lines (the flag, the random
   // stream, the library's emptiness, the hot counters); the membership's hot members are at

@@ -214,7 +214,7 @@ dup_cache::entry& dup_cache::insert(query_id id, micros now, const peer_addr& up
 // ---- searcher ------------------------------------------------------------------------
 
 searcher::searcher(const search_config& cfg, const peer_addr& self, rng& random, host& h,
-                   node_stats& stats, const library& files, const membership& members)
+                   node_stats& stats, const library& files, membership& members)
     : cfg_(cfg),
       rng_(random),
       host_(h),
@@ -223,7 +223,7 @@ searcher::searcher(const search_config& cfg, const peer_addr& self, rng& random,
       members_(members),
       seen_(cfg.dup_cache_capacity, cfg.dup_cache_lifetime),
       self_(self),
-      stranger_sends_(cfg.stranger_sends_per_s, cfg.stranger_sends_burst, micros{0}) {
+      stranger_sends_(cfg.stranger_sends_per_s, cfg.stranger_sends_burst) {
   HEARSAY_ASSERT(cfg.hits_per_query_max <= 255);  // a relay counts them in a byte (dup_cache)
 }
 
@@ -472,15 +472,10 @@ void searcher::on_walk_status(micros now, const msg_walk_status& m) {
 
 bool searcher::admit(micros now, const peer_addr& from) {
   if (cfg_.queries_per_neighbor_per_s == 0) return true;
-  auto it = std::find_if(buckets_.begin(), buckets_.end(), [&](const bucket& b) { return b.peer == from; });
-  if (it == buckets_.end()) {
-    if (buckets_.size() >= 2 * members_.active().size() + 2) {
-      buckets_.erase_if([&](const bucket& b) { return !members_.is_active(b.peer); });
-    }
-    buckets_.push_back(bucket{from, token_bucket(cfg_.queries_per_neighbor_per_s, cfg_.queries_per_neighbor_burst, now)});
-    it = buckets_.end() - 1;
-  }
-  return it->tokens.take(now);
+  // node::on_message hands over queries from active neighbours only: there is a link.
+  membership::link_state* link = members_.link(from);
+  if (link == nullptr) return false;
+  return link->queries.take(now, cfg_.queries_per_neighbor_per_s, cfg_.queries_per_neighbor_burst);
 }
 
 void searcher::on_hit(micros now, const peer_addr& from, const msg_query_hit& h) {

@@ -128,7 +128,7 @@ class dup_cache {
 class searcher {
  public:
   searcher(const search_config& cfg, const peer_addr& self, rng& random, host& h,
-           node_stats& stats, const library& files, const membership& members);
+           node_stats& stats, const library& files, membership& members);
 
   query_id start(micros now, std::string criteria_text, std::uint8_t ttl, bool reply_direct);
 
@@ -169,7 +169,8 @@ class searcher {
   void send(const peer_addr& to, const message& m);
   void send(const peer_addr& to, message&& m);  // a message built for this send
   void answer(micros now, const msg_query& q, const peer_addr& upstream);
-  // Takes one token from from's bucket; false when the neighbour is over its rate.
+  // Takes one token from the budget of the link to `from`; false when the neighbour is over
+  // its rate.
   bool admit(micros now, const peer_addr& from);
 
   // What every query copy reads comes first, right after the membership's hot members in
@@ -179,15 +180,8 @@ class searcher {
   host& host_;
   node_stats& stats_;
   const library& library_;
-  const membership& members_;
+  membership& members_;  // its links keep each neighbour's query budget
   dup_cache seen_;
-  // Token buckets of the neighbours that sent queries, in millionths of a query. Buckets of
-  // peers that left the active view are pruned, so this stays about the active view's size.
-  struct bucket {
-    peer_addr peer;
-    token_bucket tokens;
-  };
-  small_vector<bucket, 6> buckets_;  // inline (a view of 5 and one more): looked up on every query copy
 
   peer_addr self_;
   std::unordered_map<query_id, open_query> open_;

@@ -637,3 +637,29 @@ TEST_CASE("a neighbour sending queries faster than its rate is throttled", "[sea
   CHECK(s.h.seen.size() == 9);
   CHECK(s.n.stats().queries_rate_limited == 6);
 }
+
+TEST_CASE("a neighbour's query budget belongs to its link and goes with it", "[search]") {
+  node_config cfg;
+  cfg.search.queries_per_neighbor_per_s = 10;
+  cfg.search.queries_per_neighbor_burst = 5;
+  single s(cfg, 3);  // neighbours addr(100), addr(101), addr(102)
+  query_id id = 1;
+  // Distinct queries from one neighbour at one instant; how many the budget refused.
+  auto burst = [&](std::uint32_t from, int count) {
+    const auto before = s.n.stats().queries_rate_limited;
+    for (int k = 0; k < count; ++k) s.n.on_message(micros{1'000}, addr(from), query_from(addr(900), 2, "x", id++));
+    return s.n.stats().queries_rate_limited - before;
+  };
+  CHECK(burst(100, 5) == 0);
+  CHECK(burst(101, 6) == 1);
+  // The first link goes (the others move down a place in the view)...
+  s.n.on_message(micros{1'000}, addr(100), msg_disconnect{});
+  REQUIRE_FALSE(s.n.members().is_active(addr(100)));
+  // ... and each budget stays with its neighbour: 101's is still spent, 102's is whole.
+  CHECK(burst(101, 1) == 1);
+  CHECK(burst(102, 6) == 1);
+  // A new link to addr(100) starts with a full budget, whatever the old one had left.
+  s.n.on_message(micros{1'000}, addr(100), msg_neighbor{true});
+  REQUIRE(s.n.members().is_active(addr(100)));
+  CHECK(burst(100, 6) == 1);
+}

@@ -55,11 +55,13 @@ membership::membership(const membership_config& cfg, const std::vector<peer_addr
 
 bool membership::is_active(const peer_addr& peer) const { return contains(active_, peer); }
 
+bool membership::is_passive(const peer_addr& peer) const { return passive_.contains(peer); }
+
 membership::link_state* membership::link(const peer_addr& peer) {
+  HEARSAY_ASSERT(links_.size() == active_.size());
   const std::size_t i = position(active_, peer);
   return i == active_.size() ? nullptr : &links_[i];
 }
-bool membership::is_passive(const peer_addr& peer) const { return passive_.contains(peer); }
 
 void membership::send(const peer_addr& to, const message& m) {
   ++stats_.messages_sent;

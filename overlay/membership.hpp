@@ -107,8 +107,9 @@ class membership {
 
   // The members are laid out by how often they are read, the rarest first, so that the
   // node's hot state is a few adjacent lines (see node::prefetch_for): what joins, repairs
-  // and timeouts read; then what every membership message reads; last what every message
-  // the node gets reads, which the searcher's hot members follow.
+  // and timeouts read; then what every membership message reads; then what every message
+  // the node gets reads; last the links, which query copies read, and which the searcher's
+  // hot members follow.
   const std::vector<peer_addr>& seeds_;
   // A JOIN in flight (to join_target_) and a NEIGHBOR request in flight (to neighbor_target_),
   // each with a generation so that stale timeouts are ignored.

@@ -1,4 +1,4 @@
-// Peer addresses and digests: parsing, printing, and what is refused.
+// Peer addresses and digests: parsing, printing, and what is refused; token buckets.
 
 #include <catch2/catch.hpp>
 
@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "overlay/token_bucket.hpp"
 #include "overlay/types.hpp"
 
 using hearsay::peer_addr;
@@ -201,4 +202,29 @@ TEST_CASE("find_addr finds exactly what std::find finds", "[types]") {
       REQUIRE(found - view.data() == expected - view.begin());
     }
   }
+}
+
+TEST_CASE("token buckets start full, refill at their rate and never hold more than the burst", "[types]") {
+  using hearsay::micros;
+  hearsay::token_state level;
+  // 4 tokens a second, a burst of 3: a fresh level has all 3.
+  int taken = 0;
+  while (level.take(micros{1'000'000}, 4, 3)) ++taken;
+  CHECK(taken == 3);
+  // 250 ms later: one more, not two.
+  CHECK(level.take(micros{1'250'000}, 4, 3));
+  CHECK_FALSE(level.take(micros{1'250'000}, 4, 3));
+  // An hour later the bucket is full again, and no fuller than the burst.
+  taken = 0;
+  while (level.take(micros{3'601'250'000}, 4, 3)) ++taken;
+  CHECK(taken == 3);
+  // A time before the last take refills nothing.
+  CHECK_FALSE(level.take(micros{0}, 4, 3));
+  // Rate 0 is no limit; a burst of 0 counts as 1.
+  hearsay::token_state unlimited;
+  for (int k = 0; k < 1000; ++k) REQUIRE(unlimited.take(micros{5}, 0, 1));
+  hearsay::token_bucket one(1, 0);
+  CHECK(one.take(micros{0}));
+  CHECK_FALSE(one.take(micros{0}));
+  CHECK(one.take(micros{1'000'000}));
 }

@@ -61,6 +61,10 @@ class membership {
   // Membership messages and timers read the members up to here: the links' state after it
   // is read by query copies (and written when the active view changes).
   const void* protocol_end() const { return &links_; }
+  // A shuffle walk passing through reads only the members from here to protocol_end(): the
+  // references to its collaborators (not addressable themselves: they follow the passive
+  // view), the node's address, the flags and the active view.
+  const void* walk_begin() const { return reinterpret_cast<const char*>(&passive_) + sizeof(passive_); }
 
   // What the node keeps per link, beside each active neighbour: the budget of queries the
   // neighbour may send over it (search_config::queries_per_neighbor_per_s). A link's state is
@@ -125,13 +129,14 @@ class membership {
   std::vector<peer_addr> neighbor_tried_;
   token_bucket stranger_replies_;
 
+  std::vector<peer_addr> last_shuffle_sent_;
+  peer_view passive_;  // tagged: merges test each arriving peer against it
+
+  // From here on, what a walk passing through reads (see walk_begin).
   const membership_config& cfg_;
   rng& rng_;
   host& host_;
   node_stats& stats_;
-  std::vector<peer_addr> last_shuffle_sent_;
-  peer_view passive_;  // tagged: merges test each arriving peer against it
-
   peer_addr self_;
   bool running_ = false;
   bool static_ = false;  // fixed neighbours: membership messages and timers are ignored

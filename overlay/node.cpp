@@ -98,6 +98,11 @@ void node::prefetch_for(const message& m) const {
     // ones, which follow them.
     const auto* begin = static_cast<const char*>(membership_.hot_begin());
     prefetch_range(begin, static_cast<std::size_t>(static_cast<const char*>(search_.hot_end()) - begin));
+  } else if (const auto* s = std::get_if<msg_shuffle>(&m); s != nullptr && s->ttl > 1) {
+    // A shuffle walk with hops to go most likely passes through to a random neighbour (unless
+    // this node has one neighbour only), reading 3 or 4 of the membership's 8 lines.
+    const auto* begin = static_cast<const char*>(membership_.walk_begin());
+    prefetch_range(begin, static_cast<std::size_t>(static_cast<const char*>(membership_.protocol_end()) - begin));
   } else {
     prefetch_membership();
   }

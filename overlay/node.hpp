@@ -25,7 +25,7 @@ struct search_options {
   bool reply_direct = false;  // or'ed with search_config::reply_direct
 };
 
-class node {
+class alignas(64) node {
  public:
   // cfg and h must outlive the node. seed feeds this node's own random stream.
   node(const node_config& cfg, const peer_addr& self, std::uint64_t seed, host& h);

@@ -12,7 +12,7 @@ namespace hearsay {
 // ---- dup_cache -----------------------------------------------------------------------
 
 dup_cache::dup_cache(std::uint32_t capacity, micros lifetime)
-    : capacity_(capacity), lifetime_(lifetime) {
+    : lifetime_(lifetime), capacity_(capacity) {
   HEARSAY_ASSERT(capacity_ > 0);
   HEARSAY_ASSERT(lifetime_.count() >= 0);
   while ((lifetime_.count() >> tick_log2_) >= (std::int64_t{1} << 30)) ++tick_log2_;
@@ -185,7 +185,7 @@ void dup_cache::make_room(micros now) {
     place(s);
   }
   index_upstreams();
-  count_ = keep;
+  count_ = static_cast<std::uint32_t>(keep);  // keep <= capacity_
 }
 
 dup_cache::entry& dup_cache::insert(query_id id, micros now, const peer_addr& upstream, std::uint8_t ttl_best) {
@@ -194,7 +194,7 @@ dup_cache::entry& dup_cache::insert(query_id id, micros now, const peer_addr& up
   // One probe finds the id or the free slot that ends its run.
   std::size_t i = slot_count() == 0 ? none : probe(id);
   if (i == none || slots_[i].id != id) {
-    if (count_ >= capacity_ || (count_ + 1) * 4 > slot_count() * 3) {
+    if (count_ >= capacity_ || (std::size_t{count_} + 1) * 4 > slot_count() * 3) {
       make_room(now);
       slot fresh;
       fresh.id = id;

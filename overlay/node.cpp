@@ -75,17 +75,20 @@ query_id node::search(micros now, std::string criteria_text, search_options opts
 
 void node::prefetch() const { prefetch_object<sizeof(node)>(this); }
 
+namespace {
+// Prefetches the lines of the bytes [begin, end) of one object.
+void prefetch_between(const void* begin, const void* end) {
+  prefetch_range(begin, static_cast<std::size_t>(static_cast<const char*>(end) - static_cast<const char*>(begin)));
+}
+}  // namespace
+
 void node::prefetch_head(std::size_t counters) const {
   // The first lines: the flag, the random stream, the library, the first `counters` bytes of
   // counters.
-  const auto* end = reinterpret_cast<const char*>(&stats_) + counters;
-  prefetch_range(this, static_cast<std::size_t>(end - reinterpret_cast<const char*>(this)));
+  prefetch_between(this, reinterpret_cast<const char*>(&stats_) + counters);
 }
 
-void node::prefetch_membership() const {
-  const auto* begin = reinterpret_cast<const char*>(&membership_);
-  prefetch_range(begin, static_cast<std::size_t>(static_cast<const char*>(membership_.protocol_end()) - begin));
-}
+void node::prefetch_membership() const { prefetch_between(&membership_, membership_.protocol_end()); }
 
 void node::prefetch_for(const message& m) const {
   // A query copy bumps five counters (the head then ends inside the second line); the rest
@@ -96,13 +99,11 @@ void node::prefetch_for(const message& m) const {
       std::holds_alternative<msg_walk_status>(m)) {
     // The membership's last members (the active view and its links) and the searcher's first
     // ones, which follow them.
-    const auto* begin = static_cast<const char*>(membership_.hot_begin());
-    prefetch_range(begin, static_cast<std::size_t>(static_cast<const char*>(search_.hot_end()) - begin));
+    prefetch_between(membership_.hot_begin(), search_.hot_end());
   } else if (const auto* s = std::get_if<msg_shuffle>(&m); s != nullptr && s->ttl > 1) {
     // A shuffle walk with hops to go most likely passes through to a random neighbour (unless
-    // this node has one neighbour only), reading 3 or 4 of the membership's 8 lines.
-    const auto* begin = static_cast<const char*>(membership_.walk_begin());
-    prefetch_range(begin, static_cast<std::size_t>(static_cast<const char*>(membership_.protocol_end()) - begin));
+    // this node has one neighbour only), reading 4 of the membership's 8 lines.
+    prefetch_between(membership_.walk_begin(), membership_.protocol_end());
   } else {
     prefetch_membership();
   }

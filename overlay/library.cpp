@@ -3,14 +3,15 @@
 #include "overlay/library.hpp"
 
 #include <algorithm>
+#include <array>
 
 namespace hearsay {
 
 namespace {
-bool is_alnum_ascii(char c) {
+constexpr bool is_alnum_ascii(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
-char lower_ascii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+constexpr char lower_ascii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 constexpr std::string_view digest_prefix = "sha256:";
 }  // namespace
@@ -34,10 +35,22 @@ void for_each_run(std::string_view text, std::size_t tokens_max, F&& f) {
 
 // A token's bit in a signature: FNV-1a of its lower-case bytes, stable across runs and
 // platforms.
+// Per byte: its lower-case form if it is an ASCII letter or digit, else 0.
+constexpr std::array<std::uint8_t, 256> folded_alnum = [] {
+  std::array<std::uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    const char ch = static_cast<char>(c);
+    if (is_alnum_ascii(ch)) t[static_cast<std::size_t>(c)] = static_cast<std::uint8_t>(lower_ascii(ch));
+  }
+  return t;
+}();
+constexpr std::uint64_t fnv_basis = 0xcbf29ce484222325ULL;
+constexpr std::uint64_t fnv_prime = 0x100000001b3ULL;
+std::uint64_t bit_of(std::uint64_t h) { return std::uint64_t{1} << ((h ^ (h >> 32)) & 63); }
 std::uint64_t token_bit(std::string_view run) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (char c : run) h = (h ^ static_cast<std::uint8_t>(lower_ascii(c))) * 0x100000001b3ULL;
-  return std::uint64_t{1} << ((h ^ (h >> 32)) & 63);
+  std::uint64_t h = fnv_basis;
+  for (char c : run) h = (h ^ static_cast<std::uint8_t>(lower_ascii(c))) * fnv_prime;
+  return bit_of(h);
 }
 
 std::string_view trim_spaces(std::string_view text) {
@@ -108,9 +121,25 @@ bool library::may_match(std::string_view criteria_text) const {
   const std::string_view text = trim_spaces(criteria_text);
   if (is_digest_form(text)) return true;
   // The signature criteria::parse would compute (the same tokens, order and repeats aside),
-  // without building the token list.
+  // without building the token list: one pass, hashing each run's lower-case bytes as
+  // token_bit does. Every query copy a node with files receives asks this.
   std::uint64_t bits = 0;
-  for_each_run(text, criteria::tokens_max, [&](std::string_view run) { bits |= token_bit(run); });
+  std::uint64_t h = fnv_basis;
+  bool in_run = false;
+  std::size_t runs = 0;
+  for (const char c : text) {
+    if (const std::uint8_t folded = folded_alnum[static_cast<std::uint8_t>(c)]; folded != 0) {
+      h = (h ^ folded) * fnv_prime;
+      in_run = true;
+      continue;
+    }
+    if (!in_run) continue;
+    bits |= bit_of(h);
+    h = fnv_basis;
+    in_run = false;
+    if (++runs == criteria::tokens_max) break;
+  }
+  if (in_run) bits |= bit_of(h);
   return (bits & ~any_signature_) == 0;
 }
 

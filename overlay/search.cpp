@@ -137,7 +137,12 @@ std::uint16_t dup_cache::upstream_index(const peer_addr& a) {
 }
 
 void dup_cache::make_room(micros now) {
-  auto live = [&](const slot& s) { return s.id != 0 && !expired(s.seen, now); };
+  // An id is live when its tick is at least `fresh` (the same test as expired(), on ticks).
+  const std::int64_t expired_before = (now - lifetime_ - epoch_).count();  // us since the epoch
+  const std::int64_t tick_us = std::int64_t{1} << tick_log2_;
+  const std::int64_t first_live = expired_before <= 0 ? 0 : (expired_before + tick_us - 1) >> tick_log2_;
+  const auto fresh = static_cast<std::uint64_t>(first_live);
+  auto live = [&](const slot& s) { return s.id != 0 && s.seen >= fresh; };
   std::size_t keep = 0;
   for (const slot& s : slots_) keep += live(s) ? 1u : 0u;
   // Full of live ids: the oldest eighth goes (at least one), by the time of its last insert;
@@ -164,24 +169,37 @@ void dup_cache::make_room(micros now) {
   while (keep * 8 > slots * 3) slots *= 2;
   std::vector<slot> old = std::move(slots_);
   slots_.assign(slots, slot{});
-  // The upstreams the kept ids name, renumbered in the order the old table meets them.
-  std::vector<peer_addr> old_upstreams = std::move(upstreams_);
-  upstreams_.clear();
-  std::vector<std::uint16_t> renumbered(old_upstreams.size(), no_upstream);
-  for (slot s : old) {
-    if (!live(s) || s.seen < cut) continue;
+  // The upstreams the kept ids name stay, in their order (the newest last, as upstream_index
+  // scans them), compacted in place: first marked, then numbered, then moved down. Most nodes
+  // have a few dozen at most, counted in a table on the stack.
+  const std::size_t n = upstreams_.size();
+  small_vector<std::uint16_t, 64> renumbered;
+  renumbered.assign(n, no_upstream);
+  auto kept = [&](const slot& s) {
+    if (!live(s) || s.seen < cut) return false;
     if (s.seen == cut && at_cut > 0) {
       --at_cut;
+      return false;
+    }
+    return true;
+  };
+  for (slot& s : old) {
+    if (!kept(s)) {
+      s.id = 0;  // dropped: the second pass skips it
       continue;
     }
-    if (s.value.upstream < old_upstreams.size()) {
-      std::uint16_t& to = renumbered[s.value.upstream];
-      if (to == no_upstream) {
-        to = static_cast<std::uint16_t>(upstreams_.size());
-        upstreams_.push_back(old_upstreams[s.value.upstream]);
-      }
-      s.value.upstream = to;
-    }
+    if (s.value.upstream < n) renumbered[s.value.upstream] = 0;
+  }
+  std::size_t used = 0;
+  for (std::size_t k = 0; k < n; ++k) {
+    if (renumbered[k] == no_upstream) continue;
+    renumbered[k] = static_cast<std::uint16_t>(used);
+    upstreams_[used++] = upstreams_[k];
+  }
+  upstreams_.resize(used);
+  for (slot s : old) {
+    if (s.id == 0) continue;
+    if (s.value.upstream < n) s.value.upstream = renumbered[s.value.upstream];
     place(s);
   }
   index_upstreams();

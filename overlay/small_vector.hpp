@@ -96,6 +96,13 @@ class small_vector {
     return removed;
   }
   void clear() { size_ = 0; }
+  // n copies of v, replacing what was there.
+  void assign(std::size_t n, const T& v) {
+    size_ = 0;
+    reserve(n);
+    std::fill_n(data(), n, v);
+    size_ = n;
+  }
   void reserve(std::size_t n) {
     if (n > capacity_) grow(n);
   }

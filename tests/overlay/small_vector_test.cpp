@@ -61,6 +61,26 @@ TEST_CASE("small_vector keeps order through growth past its inline size, erase, 
   CHECK(small_moved.empty());
 }
 
+TEST_CASE("small_vector assign(n, v) fills in place or on the heap, replacing what was there", "[types]") {
+  small_vector<std::uint16_t, 4> v;
+  v.push_back(9);
+  v.assign(3, 7);
+  REQUIRE(v.size() == 3);
+  CHECK(v.capacity() == 4);  // still inline
+  CHECK(std::all_of(v.begin(), v.end(), [](std::uint16_t x) { return x == 7; }));
+  v.assign(10, 0xffff);
+  REQUIRE(v.size() == 10);
+  CHECK(v.capacity() >= 10);  // spilled to the heap
+  CHECK(std::all_of(v.begin(), v.end(), [](std::uint16_t x) { return x == 0xffff; }));
+  v[4] = 1;
+  v.assign(2, 5);
+  REQUIRE(v.size() == 2);
+  CHECK(v[0] == 5);
+  CHECK(v[1] == 5);
+  v.assign(0, 1);
+  CHECK(v.empty());
+}
+
 TEST_CASE("peer_view finds, erases and keeps order exactly as a plain vector does", "[types]") {
   // A pool of addresses that includes pairs with equal tags (found by search), IPv6 ones and
   // ones differing only in the port, so that a tag match is confirmed on the whole address.

@@ -279,12 +279,21 @@ class event_queue {
       current_.swap(sorted_);
     }
     // Runs of equal times are in the order they were pushed: put them in key order. Most are
-    // single records; a long run (many timers at one instant) is sorted as a whole.
+    // single records and the rest mostly pairs (700 records in 4,096 us meet often), put in
+    // order by insertion; a long run (many timers at one instant) is sorted as a whole.
+    event_record* const v = current_.data();
     for (std::size_t start = 0; start < n;) {
       std::size_t end = start + 1;
-      while (end < n && current_[end].at == current_[start].at) ++end;
-      if (end - start > 1) {
-        std::sort(current_.begin() + static_cast<std::ptrdiff_t>(start), current_.begin() + static_cast<std::ptrdiff_t>(end));
+      while (end < n && v[end].at == v[start].at) ++end;
+      if (end - start > 16) {
+        std::sort(v + start, v + end);
+      } else {
+        for (std::size_t i = start + 1; i < end; ++i) {
+          const event_record r = v[i];
+          std::size_t j = i;
+          for (; j > start && r.seq < v[j - 1].seq; --j) v[j] = v[j - 1];
+          v[j] = r;
+        }
       }
       start = end;
     }

@@ -64,14 +64,17 @@ TEST_CASE("events pop in (time, sequence) order", "[sim]") {
 
 TEST_CASE("events with caller keys pop in (time, key) order, however they were pushed", "[sim]") {
   // Thousands of events per bucket (the counting sort), many at the same microsecond, their
-  // keys pushed in random order, some payloads built in place, with pops in between.
+  // keys pushed in random order, some payloads built in place, with pops in between. Times on
+  // a grid of 8 us make long runs of equal times; on every microsecond, short ones (pairs and
+  // triples, put in order by insertion).
   using payload = std::variant<std::uint64_t, std::string>;  // emplace builds an alternative
+  const std::int64_t grain = GENERATE(8, 1);
   event_queue<payload> q;
   hearsay::rng random(17);
   std::set<std::pair<std::int64_t, std::uint64_t>> expected;
   std::int64_t now = 0;
   for (int i = 0; i < 60'000; ++i) {
-    const std::int64_t at = now + static_cast<std::int64_t>(random.below(3'000)) / 8 * 8;  // ties
+    const std::int64_t at = now + static_cast<std::int64_t>(random.below(3'000)) / grain * grain;  // ties
     std::uint64_t key = random.next() >> 1;
     while (expected.count({at, key}) != 0) key = random.next() >> 1;
     if (i % 2 == 0) {

@@ -24,6 +24,7 @@
 // thread fills (push_from): the simulator's workers pass messages to each other that way.
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <memory>
 #include <utility>
@@ -245,11 +246,13 @@ class event_queue {
   }
 
   // Sorts the current bucket by (time, key). All its times fall in one bucket's width, so a
-  // bucket of more than a few records is sorted by its times' offsets in the bucket, in one or
-  // two stable counting passes of up to 8 bits each (4,096 us buckets: two passes of 6 bits,
-  // with tables of 64 counts). That costs a few steps per record where a comparison sort costs
-  // about log2(n) comparisons (n is 700 or so a worker at 100,000 peers). Records at the same
-  // microsecond, few, are then put in key order.
+  // bucket of more than a few records is first laid out by its times' offsets in the bucket
+  // in one stable counting pass, on the top bits of the offset with about as many digits as
+  // records (at 100,000 peers some 700 records a worker in a 4,096 us bucket: 512 digits of
+  // 8 us); then each digit's records, one or two as a rule, are put in (time, key) order by
+  // insertion (a group of more than 16 by std::sort). That costs a few steps per record, where
+  // a comparison sort costs about log2(n) comparisons, and two passes on 6-bit digits followed
+  // by ordering the ties cost twice as many.
   void sort_current() {
     const std::size_t n = current_.size();
     if (n < 64 || width_log2_ == 0) {
@@ -257,45 +260,36 @@ class event_queue {
       return;
     }
     const std::int64_t base = current_bucket_ << width_log2_;
-    const unsigned passes = (width_log2_ + 7) / 8;
-    const unsigned digit_bits = (width_log2_ + passes - 1) / passes;  // width_log2_ >= 1, so passes >= 1
+    const unsigned digit_bits = std::min<unsigned>(width_log2_, static_cast<unsigned>(std::bit_width(n)) - 1);
+    const unsigned shift = width_log2_ - digit_bits;  // the digit: the top bits of the offset
     const std::size_t digits = std::size_t{1} << digit_bits;
-    const std::uint64_t digit_mask = digits - 1;
-    sorted_.resize(n);
-    for (unsigned pass = 0; pass < passes; ++pass) {
-      const unsigned shift = pass * digit_bits;
-      auto digit = [&](const event_record& r) {
-        return static_cast<std::size_t>((static_cast<std::uint64_t>(r.at - base) >> shift) & digit_mask);
-      };
-      counts_.assign(digits, 0);
-      for (const auto& r : current_) ++counts_[digit(r)];
-      std::uint32_t start = 0;
-      for (auto& c : counts_) {
-        const std::uint32_t here = c;
-        c = start;
-        start += here;
-      }
-      for (const auto& r : current_) sorted_[counts_[digit(r)]++] = r;
-      current_.swap(sorted_);
+    auto digit = [&](const event_record& r) { return static_cast<std::size_t>(static_cast<std::uint64_t>(r.at - base) >> shift); };
+    counts_.assign(digits, 0);
+    for (const auto& r : current_) ++counts_[digit(r)];
+    std::uint32_t start = 0;
+    for (auto& c : counts_) {
+      const std::uint32_t here = c;
+      c = start;
+      start += here;
     }
-    // Runs of equal times are in the order they were pushed: put them in key order. Most are
-    // single records and the rest mostly pairs (700 records in 4,096 us meet often), put in
-    // order by insertion; a long run (many timers at one instant) is sorted as a whole.
+    sorted_.resize(n);
+    for (const auto& r : current_) sorted_[counts_[digit(r)]++] = r;
+    current_.swap(sorted_);
+    // counts_[d] is now where digit d's records end.
     event_record* const v = current_.data();
-    for (std::size_t start = 0; start < n;) {
-      std::size_t end = start + 1;
-      while (end < n && v[end].at == v[start].at) ++end;
-      if (end - start > 16) {
-        std::sort(v + start, v + end);
+    std::size_t begin = 0;
+    for (const std::uint32_t end : counts_) {
+      if (end - begin > 16) {
+        std::sort(v + begin, v + end);
       } else {
-        for (std::size_t i = start + 1; i < end; ++i) {
+        for (std::size_t i = begin + 1; i < end; ++i) {
           const event_record r = v[i];
           std::size_t j = i;
-          for (; j > start && r.seq < v[j - 1].seq; --j) v[j] = v[j - 1];
+          for (; j > begin && r < v[j - 1]; --j) v[j] = v[j - 1];
           v[j] = r;
         }
       }
-      start = end;
+      begin = end;
     }
   }
 

@@ -33,9 +33,7 @@ void for_each_run(std::string_view text, std::size_t tokens_max, F&& f) {
   }
 }
 
-// A token's bit in a signature: FNV-1a of its lower-case bytes, stable across runs and
-// platforms.
-// Per byte: its lower-case form if it is an ASCII letter or digit, else 0.
+// Per byte: its lower-case form if it is an ASCII letter or digit, else 0 (may_match's scan).
 constexpr std::array<std::uint8_t, 256> folded_alnum = [] {
   std::array<std::uint8_t, 256> t{};
   for (int c = 0; c < 256; ++c) {
@@ -44,9 +42,12 @@ constexpr std::array<std::uint8_t, 256> folded_alnum = [] {
   }
   return t;
 }();
+
+// A token's bit in a signature: FNV-1a of its lower-case bytes, stable across runs and
+// platforms.
 constexpr std::uint64_t fnv_basis = 0xcbf29ce484222325ULL;
 constexpr std::uint64_t fnv_prime = 0x100000001b3ULL;
-std::uint64_t bit_of(std::uint64_t h) { return std::uint64_t{1} << ((h ^ (h >> 32)) & 63); }
+std::uint64_t bit_of(std::uint64_t fnv) { return std::uint64_t{1} << ((fnv ^ (fnv >> 32)) & 63); }
 std::uint64_t token_bit(std::string_view run) {
   std::uint64_t h = fnv_basis;
   for (char c : run) h = (h ^ static_cast<std::uint8_t>(lower_ascii(c))) * fnv_prime;

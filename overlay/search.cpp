@@ -31,7 +31,7 @@ std::uint32_t dup_cache::ticks(micros now) {
     // Move the epoch up to a lifetime before now: every live time stays representable, and
     // an expired one becomes tick 0, which is still expired (it reads as older than it is).
     const micros next = now - lifetime_ - micros{std::int64_t{1} << tick_log2_};
-    for (slot& s : slots_) {
+    for (slot& s : table()) {
       if (s.id == 0) continue;
       const micros t = time_of(s.seen);
       s.seen = t < next ? 0 : static_cast<std::uint32_t>((t - next).count() >> tick_log2_);
@@ -60,9 +60,23 @@ void dup_cache::warm(query_id id) const {
 
 std::size_t dup_cache::probe(query_id id) const {
   const std::size_t mask = slot_count() - 1;
-  std::size_t i = home(id);
-  while (slots_[i].id != 0 && slots_[i].id != id) i = (i + 1) & mask;
-  return i;
+  const std::size_t start = home(id);
+  const std::size_t offset = start & (slots_per_line - 1);
+  for (std::size_t line = start - offset;; line = (line + slots_per_line) & mask) {
+#pragma GCC unroll 4
+    for (std::size_t k = 0; k < slots_per_line; ++k) {
+      const std::size_t i = line | ((offset + k) & (slots_per_line - 1));
+      if (slots_[i].id == id || slots_[i].id == 0) return i;
+    }
+  }
+}
+
+void dup_cache::allocate_table(std::size_t n) {
+  HEARSAY_ASSERT(n >= slots_per_line && (n & (n - 1)) == 0);
+  storage_ = std::make_unique<slot[]>(n + slots_per_line - 1);  // all free (id 0)
+  const auto address = reinterpret_cast<std::uintptr_t>(storage_.get());
+  slots_ = storage_.get() + ((64 - address % 64) % 64) / sizeof(slot);
+  slot_count_ = n;
 }
 
 std::size_t dup_cache::lookup(query_id id) const {
@@ -144,7 +158,7 @@ void dup_cache::make_room(micros now) {
   const auto fresh = static_cast<std::uint64_t>(first_live);
   auto live = [&](const slot& s) { return s.id != 0 && s.seen >= fresh; };
   std::size_t keep = 0;
-  for (const slot& s : slots_) keep += live(s) ? 1u : 0u;
+  for (const slot& s : table()) keep += live(s) ? 1u : 0u;
   // Full of live ids: the oldest eighth goes (at least one), by the time of its last insert;
   // among equal times, those met first in the table. Ids inserted before `cut` go, and the
   // first `at_cut` of those inserted at `cut`.
@@ -153,7 +167,7 @@ void dup_cache::make_room(micros now) {
   if (keep >= capacity_) {
     std::vector<std::uint32_t> times;
     times.reserve(keep);
-    for (const slot& s : slots_) {
+    for (const slot& s : table()) {
       if (live(s)) times.push_back(s.seen);
     }
     const std::size_t drop = std::max<std::size_t>(1, capacity_ / 8) + (keep - capacity_);
@@ -167,8 +181,9 @@ void dup_cache::make_room(micros now) {
   // that many inserts away. It shrinks again when most of it has expired.
   std::size_t slots = first_slots;
   while (keep * 8 > slots * 3) slots *= 2;
-  std::vector<slot> old = std::move(slots_);
-  slots_.assign(slots, slot{});
+  const std::unique_ptr<slot[]> old_storage = std::move(storage_);
+  const std::span<slot> old(slots_, slot_count_);
+  allocate_table(slots);
   // The upstreams the kept ids name stay, in their order (the newest last, as upstream_index
   // scans them), compacted in place: first marked, then numbered, then moved down. Most nodes
   // have a few dozen at most, counted in a table on the stack.
@@ -216,7 +231,7 @@ dup_cache::entry& dup_cache::insert(query_id id, micros now, const peer_addr& up
       make_room(now);
       slot fresh;
       fresh.id = id;
-      i = static_cast<std::size_t>(&place(fresh) - slots_.data());
+      i = static_cast<std::size_t>(&place(fresh) - slots_);
     } else {
       slots_[i].id = id;
     }

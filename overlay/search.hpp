@@ -11,7 +11,10 @@
 // query took (the duplicate cache remembers each id's upstream), or straight to the origin
 // when the query asks for it.
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -31,9 +34,9 @@ namespace hearsay {
 // Bounded memory of recently seen query ids: capacity and lifetime, oldest first out.
 //
 // Every query copy a node receives touches this table, and a simulation holds one per peer,
-// so it is one flat open-addressing table (linear probing; ids leave only in sweeps, which
-// re-lay it) and nothing else: no allocation per query, 16 bytes per slot, four slots to a
-// cache line. A lookup for a new id usually reads one line, and the insert that follows writes
+// so it is one flat open-addressing table (linear probing, a cache line of four 16-byte slots
+// at a time; ids leave only in sweeps, which re-lay it) and nothing else: no allocation per
+// query. A lookup for a new id usually reads one line, and the insert that follows writes
 // the same line. Times are 32-bit offsets from an epoch the cache moves forward when they would
 // overflow (microseconds, or coarser ticks for lifetimes over 17 minutes). An id's upstream (the
 // peer its first copy came from) is a 16-bit index into a small table of the distinct upstreams
@@ -61,6 +64,8 @@ class dup_cache {
   static constexpr std::size_t upstreams_max = no_upstream;
 
   dup_cache(std::uint32_t capacity, micros lifetime);
+  dup_cache(const dup_cache&) = delete;  // slots_ points into storage_
+  dup_cache& operator=(const dup_cache&) = delete;
 
   // The live entry for id, or nullptr (expired entries count as absent). The pointer is
   // valid until the next insert.
@@ -76,7 +81,7 @@ class dup_cache {
   // Ids held: the live ones and expired ones not yet swept out. At most the capacity.
   std::size_t size() const { return count_; }
   // Slots in the table (a power of two, or 0 before the first insert).
-  std::size_t slot_count() const { return slots_.size(); }
+  std::size_t slot_count() const { return slot_count_; }
   // Distinct upstreams held (those of ids swept out leave at the next sweep).
   std::size_t upstream_count() const { return upstreams_.size(); }
   // Prefetches the line where id would be found, and the upstream table (see node::warm_for).
@@ -85,17 +90,26 @@ class dup_cache {
  private:
   static constexpr std::size_t none = ~std::size_t{0};
   static constexpr std::size_t first_slots = 16;
-  // 16 bytes at 16-byte alignment (what operator new gives): a slot never straddles two lines.
   struct alignas(16) slot {
     query_id id = 0;  // 0: empty (query ids are never 0)
     std::uint32_t seen = 0;  // ticks since epoch_ of the last insert
     entry value;
   };
   static_assert(sizeof(slot) == 16);
+  // The table is probed a cache line at a time: an id's probe run starts at its home slot,
+  // goes round the rest of that line, then on through whole lines. A plain run of slots would
+  // cross into the next line about half the time at the loads the table runs at, and that
+  // line is one the lookup's prefetch (warm) did not ask for. So the slots start on a line:
+  // the storage has room to move the table up to the next 64-byte boundary.
+  static constexpr std::size_t slots_per_line = 64 / sizeof(slot);
+  std::span<slot> table() { return {slots_, slot_count_}; }
+  std::span<const slot> table() const { return {slots_, slot_count_}; }
+  // Makes a table of n slots (a power of two, at least a line), all free.
+  void allocate_table(std::size_t n);
 
   std::size_t home(query_id id) const;
   std::size_t lookup(query_id id) const;  // the slot holding id, or none
-  // The slot holding id, or the free slot that ends its probe run (the table is not empty).
+  // The slot holding id, or the first free slot of its probe run (the table is not empty).
   std::size_t probe(query_id id) const;
   // Sweeps out expired ids, drops the oldest live eighth when the live ids fill the capacity,
   // re-lays the table at a size where the rest take at most 3/8 of it, and keeps only the
@@ -121,7 +135,9 @@ class dup_cache {
   std::uint32_t count_ = 0;  // occupied slots (at most the capacity)
   std::uint8_t tick_log2_ = 0;  // a tick is 2^tick_log2_ us: the lifetime spans under 2^30 ticks
   bool epoch_set_ = false;
-  std::vector<slot> slots_;
+  std::unique_ptr<slot[]> storage_;  // the table, and room to start it on a line
+  slot* slots_ = nullptr;
+  std::size_t slot_count_ = 0;
   std::vector<peer_addr> upstreams_;
   std::vector<std::uint16_t> upstream_slots_;  // empty, or indices into upstreams_ (no_upstream: free)
 };

@@ -67,10 +67,12 @@ class membership {
   const void* walk_begin() const { return reinterpret_cast<const char*>(&passive_) + sizeof(passive_); }
 
   // What the node keeps per link, beside each active neighbour: the budget of queries the
-  // neighbour may send over it (search_config::queries_per_neighbor_per_s). A link's state is
-  // made with the link and goes with it.
+  // neighbour may send over it (search_config::queries_per_neighbor_per_s), and the
+  // neighbour's number in the searcher's duplicate cache (see dup_cache::insert). A link's
+  // state is made with the link and goes with it.
   struct link_state {
     token_state queries;
+    std::uint64_t upstream_memo = 0;
   };
   // The state of the link to peer, or nullptr when peer is not an active neighbour.
   link_state* link(const peer_addr& peer);

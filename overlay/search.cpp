@@ -50,12 +50,12 @@ std::size_t dup_cache::home(query_id id) const {
   return static_cast<std::size_t>(h) & (slot_count() - 1);
 }
 
-void dup_cache::warm(query_id id) const {
+void dup_cache::warm(query_id id, bool memo) const {
   if (slot_count() == 0) return;
   prefetch_line(&slots_[home(id)]);
-  // A new id's insert scans the few upstreams (two or three lines); a hub's hashed table is
-  // left to the insert.
-  if (upstream_slots_.empty()) prefetch_range(upstreams_.data(), upstreams_.size() * sizeof(peer_addr));
+  // Without a memo, a new id's insert scans the few upstreams (two or three lines); a hub's
+  // hashed table is left to the insert.
+  if (!memo && upstream_slots_.empty()) prefetch_range(upstreams_.data(), upstreams_.size() * sizeof(peer_addr));
 }
 
 std::size_t dup_cache::probe(query_id id) const {
@@ -211,6 +211,7 @@ void dup_cache::make_room(micros now) {
     renumbered[k] = static_cast<std::uint16_t>(used);
     upstreams_[used++] = upstreams_[k];
   }
+  if (used != n) ++numbering_;  // an upstream left: the numbers of those after it moved down
   upstreams_.resize(used);
   for (slot s : old) {
     if (s.id == 0) continue;
@@ -221,7 +222,8 @@ void dup_cache::make_room(micros now) {
   count_ = static_cast<std::uint32_t>(keep);  // keep <= capacity_
 }
 
-dup_cache::entry& dup_cache::insert(query_id id, micros now, const peer_addr& upstream, std::uint8_t ttl_best) {
+dup_cache::entry& dup_cache::insert(query_id id, micros now, const peer_addr& upstream, std::uint8_t ttl_best,
+                                    std::uint64_t* memo) {
   HEARSAY_ASSERT(id != 0);
   const std::uint32_t tick = ticks(now);
   // One probe finds the id or the free slot that ends its run.
@@ -240,7 +242,15 @@ dup_cache::entry& dup_cache::insert(query_id id, micros now, const peer_addr& up
   // New, or still here (live, or expired and not swept out yet): (re)written in place.
   slot& s = slots_[i];
   s.seen = tick;
-  s.value = entry{ttl_best, 0, upstream_index(upstream)};
+  std::uint16_t up = 0;
+  if (memo != nullptr && *memo >> 16 == numbering_) {
+    up = static_cast<std::uint16_t>(*memo);
+  } else {
+    up = upstream_index(upstream);
+    // A full table of upstreams gives no number: nothing to remember, the next insert asks again.
+    if (memo != nullptr && up != no_upstream) *memo = numbering_ << 16 | up;
+  }
+  s.value = entry{ttl_best, 0, up};
   return s.value;
 }
 
@@ -262,7 +272,7 @@ searcher::searcher(const search_config& cfg, const peer_addr& self, rng& random,
 
 query_id searcher::start(micros now, std::string criteria_text, std::uint8_t ttl, bool reply_direct) {
   query_id id = 0;
-  while (id == 0 || seen_.find(id, now) != nullptr || open_.count(id) != 0) id = rng_.next();
+  while (id == 0 || seen_.find(id, now) != nullptr || find_open(id) != nullptr) id = rng_.next();
   const bool walk = cfg_.strategy == search_strategy::random_walk;
   if (ttl == 0) ttl = walk ? cfg_.walk_ttl : cfg_.ttl;
   ttl = std::min(ttl, walk ? cfg_.walk_ttl_max : cfg_.ttl_max);
@@ -297,7 +307,7 @@ query_id searcher::start(micros now, std::string criteria_text, std::uint8_t ttl
   open.query = q;
 
   seen_.insert(id, now, self_, q.ttl);
-  open_.emplace(id, std::move(open));
+  own().open.emplace(id, std::move(open));
   host_.schedule(close_at, {timer_kind::query_timeout, id});
   ++stats_.queries_originated;
 
@@ -416,7 +426,10 @@ void searcher::on_query(micros now, const peer_addr& from, const msg_query& q) {
   }
   // Queries travel on overlay links only: node::on_message has already dropped (and answered
   // with DISCONNECT) any copy from a peer outside the active view, stale or injected.
-  if (!admit(now, from)) {
+  // node::on_message hands over queries from active neighbours only: there is a link.
+  membership::link_state* link = members_.link(from);
+  if (link == nullptr) return;
+  if (!admit(now, *link)) {
     ++stats_.queries_rate_limited;
     return;
   }
@@ -440,7 +453,7 @@ void searcher::on_query(micros now, const peer_addr& from, const msg_query& q) {
     ++stats_.queries_duplicate;
     host_.on_query_seen(q, true);
   } else {
-    seen_.insert(q.id, now, from, ttl);
+    seen_.insert(q.id, now, from, ttl, &link->upstream_memo);
     host_.on_query_seen(q, false);
     answer(now, q, from);
   }
@@ -449,17 +462,18 @@ void searcher::on_query(micros now, const peer_addr& from, const msg_query& q) {
     // asks the origin whether the search is still unsatisfied, and waits here for the answer.
     if (ttl <= 1) return;
     if (cfg_.walk_check_hops > 0 && q.hops % cfg_.walk_check_hops == 0) {
-      if (parked_count_ >= cfg_.parked_walkers_max) return;  // no room: the walker ends here
-      auto& parked = parked_[q.id];
+      own_searches& own = this->own();
+      if (own.parked_count >= cfg_.parked_walkers_max) return;  // no room: the walker ends here
+      auto& parked = own.parked[q.id];
       const bool first = parked.empty();
       parked.emplace_back(from, next_copy());
-      ++parked_count_;
+      ++own.parked_count;
       if (first) {
         if (!members_.is_active(q.origin) && !stranger_sends_.take(now)) {
           // Over the budget for contacting named addresses: the walker ends here.
           parked.pop_back();
-          --parked_count_;
-          parked_.erase(q.id);
+          --own.parked_count;
+          own.parked.erase(q.id);
           ++stats_.stranger_sends_refused;
           return;
         }
@@ -487,28 +501,36 @@ void searcher::on_query(micros now, const peer_addr& from, const msg_query& q) {
 
 void searcher::on_walk_check(micros now, const peer_addr& from, const msg_walk_check& m) {
   static_cast<void>(now);
-  auto it = open_.find(m.id);
-  const bool go_on = it != open_.end() && it->second.hits < cfg_.hits_wanted;
+  const open_query* open = find_open(m.id);
+  const bool go_on = open != nullptr && open->hits < cfg_.hits_wanted;
   send(from, msg_walk_status{m.id, go_on});
 }
 
 void searcher::on_walk_status(micros now, const msg_walk_status& m) {
   static_cast<void>(now);
-  auto it = parked_.find(m.id);
-  if (it == parked_.end()) return;
+  if (own_ == nullptr) return;
+  auto it = own_->parked.find(m.id);
+  if (it == own_->parked.end()) return;
   auto walkers = std::move(it->second);
-  parked_.erase(it);
-  parked_count_ -= walkers.size();
+  own_->parked.erase(it);
+  own_->parked_count -= walkers.size();
   if (!m.go_on) return;
   for (const auto& [from, q] : walkers) forward_walk(q, &from);
 }
 
-bool searcher::admit(micros now, const peer_addr& from) {
-  if (cfg_.queries_per_neighbor_per_s == 0) return true;
-  // node::on_message hands over queries from active neighbours only: there is a link.
-  membership::link_state* link = members_.link(from);
-  if (link == nullptr) return false;
-  return link->queries.take(now, cfg_.queries_per_neighbor_per_s, cfg_.queries_per_neighbor_burst);
+searcher::own_searches& searcher::own() {
+  if (own_ == nullptr) own_ = std::make_unique<own_searches>();
+  return *own_;
+}
+
+searcher::open_query* searcher::find_open(query_id id) {
+  if (own_ == nullptr) return nullptr;
+  auto it = own_->open.find(id);
+  return it == own_->open.end() ? nullptr : &it->second;
+}
+
+bool searcher::admit(micros now, membership::link_state& link) {
+  return link.queries.take(now, cfg_.queries_per_neighbor_per_s, cfg_.queries_per_neighbor_burst);
 }
 
 void searcher::on_hit(micros now, const peer_addr& from, const msg_query_hit& h) {
@@ -517,14 +539,14 @@ void searcher::on_hit(micros now, const peer_addr& from, const msg_query_hit& h)
     ++stats_.messages_invalid;
     return;
   }
-  if (auto open = open_.find(h.id); open != open_.end()) {
-    if (open->second.hits >= cfg_.hits_per_query_max) {
+  if (open_query* open = find_open(h.id)) {
+    if (open->hits >= cfg_.hits_per_query_max) {
       ++stats_.hits_dropped;
       return;
     }
-    ++open->second.hits;
+    ++open->hits;
     ++stats_.hits_received;
-    host_.on_search_hit(h.id, h, now - open->second.started);
+    host_.on_search_hit(h.id, h, now - open->started);
     return;
   }
   dup_cache::entry* seen = seen_.find(h.id, now);
@@ -543,9 +565,9 @@ void searcher::on_hit(micros now, const peer_addr& from, const msg_query_hit& h)
 
 void searcher::warm_for(const message& m) const {
   if (const auto* q = std::get_if<msg_query>(&m)) {
-    seen_.warm(q->id);
+    seen_.warm(q->id, true);  // the link to the sender has a memo (unless a sweep renumbered)
   } else if (const auto* h = std::get_if<msg_query_hit>(&m)) {
-    seen_.warm(h->id);
+    seen_.warm(h->id, false);  // a hit goes back to the address its id names
   }
 }
 
@@ -571,9 +593,9 @@ bool searcher::on_message(micros now, const peer_addr& from, const message& m) {
 
 bool searcher::on_timer(micros now, timer_id id) {
   if (id.kind == timer_kind::ring_step) {
-    auto it = open_.find(id.arg);
-    if (it == open_.end()) return true;
-    open_query& o = it->second;
+    open_query* open = find_open(id.arg);
+    if (open == nullptr) return true;
+    open_query& o = *open;
     if (o.hits >= cfg_.hits_wanted || o.ring_ttl >= o.ring_target) return true;
     // Widen the ring: the same query id with one more hop. Peers reached before forward it
     // again (it carries more TTL than they saw) but do not answer again.
@@ -586,16 +608,18 @@ bool searcher::on_timer(micros now, timer_id id) {
   }
   if (id.kind == timer_kind::walk_park_timeout) {
     // The origin did not answer: its walkers stop here.
-    if (auto it = parked_.find(id.arg); it != parked_.end()) {
-      parked_count_ -= it->second.size();
-      parked_.erase(it);
+    if (own_ == nullptr) return true;
+    if (auto it = own_->parked.find(id.arg); it != own_->parked.end()) {
+      own_->parked_count -= it->second.size();
+      own_->parked.erase(it);
     }
     return true;
   }
   if (id.kind != timer_kind::query_timeout) return false;
-  if (auto it = open_.find(id.arg); it != open_.end()) {
+  if (own_ == nullptr) return true;
+  if (auto it = own_->open.find(id.arg); it != own_->open.end()) {
     const auto hits = it->second.hits;
-    open_.erase(it);
+    own_->open.erase(it);
     host_.on_search_done(id.arg, hits);
   }
   return true;

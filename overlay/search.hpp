@@ -72,7 +72,14 @@ class dup_cache {
   entry* find(query_id id, micros now);
   // Inserts an entry for id (refreshing an expired one in place), making room first when the
   // table is full (see above).
-  entry& insert(query_id id, micros now, const peer_addr& upstream, std::uint8_t ttl_best);
+  //
+  // memo, if given, is the caller's note of upstream's number in this cache, kept beside its
+  // link to that peer (membership::link_state) and 0 at first: while the cache's numbering
+  // has not changed since, the insert takes the number from it instead of looking the address
+  // up, which reads the table of upstreams (two or three lines more per query copy). A sweep
+  // renumbers, and the next insert through each link looks its upstream up once again.
+  entry& insert(query_id id, micros now, const peer_addr& upstream, std::uint8_t ttl_best,
+                std::uint64_t* memo = nullptr);
   // Where the first copy of an entry's id came from (self for own queries); nullptr when the
   // cache could not remember it (see above).
   const peer_addr* upstream_of(const entry& e) const {
@@ -84,8 +91,9 @@ class dup_cache {
   std::size_t slot_count() const { return slot_count_; }
   // Distinct upstreams held (those of ids swept out leave at the next sweep).
   std::size_t upstream_count() const { return upstreams_.size(); }
-  // Prefetches the line where id would be found, and the upstream table (see node::warm_for).
-  void warm(query_id id) const;
+  // Prefetches the line where id would be found (see node::warm_for), and the upstream table
+  // unless the insert will have a memo.
+  void warm(query_id id, bool memo) const;
 
  private:
   static constexpr std::size_t none = ~std::size_t{0};
@@ -128,13 +136,16 @@ class dup_cache {
   micros time_of(std::uint32_t t) const { return epoch_ + micros{std::int64_t{t} << tick_log2_}; }
   bool expired(std::uint32_t seen, micros now) const { return now - time_of(seen) > lifetime_; }
 
-  // (Ordered without padding: every query copy reads these 104 bytes.)
+  // (Ordered without padding: every query copy reads these 112 bytes.)
   micros lifetime_;
   micros epoch_{0};
   std::uint32_t capacity_;
   std::uint32_t count_ = 0;  // occupied slots (at most the capacity)
   std::uint8_t tick_log2_ = 0;  // a tick is 2^tick_log2_ us: the lifetime spans under 2^30 ticks
   bool epoch_set_ = false;
+  // Counts the sweeps that renumbered the upstreams (a memo holds it in its high 48 bits, so
+  // it never wraps round to an old memo's value; memos start at 0, the numbering at 1).
+  std::uint64_t numbering_ = 1;
   std::unique_ptr<slot[]> storage_;  // the table, and room to start it on a line
   slot* slots_ = nullptr;
   std::size_t slot_count_ = 0;
@@ -159,7 +170,7 @@ class searcher {
   // node::prefetch_for).
   const void* hot_end() const { return &self_; }
 
-  std::size_t open_queries() const { return open_.size(); }
+  std::size_t open_queries() const { return own_ == nullptr ? 0 : own_->open.size(); }
   const dup_cache& seen() const { return seen_; }
 
  private:
@@ -186,9 +197,8 @@ class searcher {
   void send(const peer_addr& to, const message& m);
   void send(const peer_addr& to, message&& m);  // a message built for this send
   void answer(micros now, const msg_query& q, const peer_addr& upstream);
-  // Takes one token from the budget of the link to `from`; false when the neighbour is over
-  // its rate.
-  bool admit(micros now, const peer_addr& from);
+  // Takes one token from the budget of a link; false when the neighbour is over its rate.
+  bool admit(micros now, membership::link_state& link);
 
   // What every query copy reads comes first, right after the membership's hot members in
   // the node (see node::prefetch_for).
@@ -201,15 +211,23 @@ class searcher {
   dup_cache seen_;
 
   peer_addr self_;
-  std::unordered_map<query_id, open_query> open_;
   // Sends to addresses named by a message rather than to a neighbour (direct hits to a
   // query's origin, walkers' check-backs): rate-limited, so that a forged origin cannot turn
   // the overlay into an amplifier aimed at a third party.
   token_bucket stranger_sends_;
 
-  // Walkers waiting for their origin's go-ahead, by query id (bounded in total).
-  std::unordered_map<query_id, std::vector<std::pair<peer_addr, msg_query>>> parked_;
-  std::size_t parked_count_ = 0;
+  // The searches this node started, and the walkers it holds: kept out of line and made on
+  // first use, since most peers of a simulation never search and none has walkers unless the
+  // walk strategy is in use.
+  struct own_searches {
+    std::unordered_map<query_id, open_query> open;
+    // Walkers waiting for their origin's go-ahead, by query id (bounded in total).
+    std::unordered_map<query_id, std::vector<std::pair<peer_addr, msg_query>>> parked;
+    std::size_t parked_count = 0;
+  };
+  own_searches& own();
+  open_query* find_open(query_id id);  // nullptr: not a search of this node's, or closed
+  std::unique_ptr<own_searches> own_;
 };
 
 }  // namespace hearsay

@@ -578,6 +578,42 @@ TEST_CASE("dup_cache keeps each id's upstream, and only the upstreams its ids na
   CHECK(largest >= 12);
 }
 
+TEST_CASE("dup_cache memos of upstream numbers stay right across sweeps that renumber", "[search]") {
+  // Three neighbours, each with its link's memo. Neighbour 1 goes quiet; once its ids have
+  // expired a sweep drops it, and the others' numbers move down. Their memos, taken before,
+  // must not be believed after: every id keeps the upstream it came from.
+  const micros lifetime{1'000};
+  dup_cache cache(1'000'000, lifetime);
+  std::uint64_t memo[3] = {0, 0, 0};
+  std::map<query_id, std::uint32_t> sender;  // id -> neighbour
+  query_id next = 1;
+  auto insert = [&](std::uint32_t k, micros now) {
+    const query_id id = next++;
+    cache.insert(id, now, addr(k), 1, &memo[k]);
+    sender[id] = k;
+    REQUIRE(*cache.upstream_of(*cache.find(id, now)) == addr(k));
+  };
+  for (std::int64_t t = 0; t < 5; ++t) {
+    for (std::uint32_t k = 0; k < 3; ++k) insert(k, micros{t});
+  }
+  CHECK(memo[0] != 0);
+  const std::uint64_t before = memo[2];
+  // Neighbours 0 and 2 only, long after: the sweeps that come as the table fills drop
+  // neighbour 1 (and 0's old ids), and 2 is renumbered.
+  micros now{10'000};
+  for (int step = 0; step < 200; ++step) {
+    now += micros{1};
+    insert(static_cast<std::uint32_t>(step % 2 == 0 ? 0 : 2), now);
+  }
+  CHECK(cache.upstream_count() == 2);  // neighbour 1 is gone
+  CHECK(memo[2] != before);            // re-learned under the new numbering
+  for (const auto& [id, k] : sender) {
+    const dup_cache::entry* e = cache.find(id, now);
+    if (e == nullptr) continue;  // expired
+    REQUIRE(*cache.upstream_of(*e) == addr(k));
+  }
+}
+
 TEST_CASE("dup_cache of a hub: thousands of upstreams, and past the limit none", "[search]") {
   // A hub of a static topology hears each query from a different neighbour. Beyond
   // upstreams_max distinct upstreams an id is still remembered, but without its upstream.

@@ -94,6 +94,8 @@ class dup_cache {
   // Prefetches the line where id would be found (see node::warm_for), and the upstream table
   // unless the insert will have a memo.
   void warm(query_id id, bool memo) const;
+  // The members a query copy reads (lookup, and an insert with a memo) end here.
+  const void* hot_end() const { return &storage_; }
 
  private:
   static constexpr std::size_t none = ~std::size_t{0};
@@ -136,7 +138,8 @@ class dup_cache {
   micros time_of(std::uint32_t t) const { return epoch_ + micros{std::int64_t{t} << tick_log2_}; }
   bool expired(std::uint32_t seen, micros now) const { return now - time_of(seen) > lifetime_; }
 
-  // (Ordered without padding: every query copy reads these 112 bytes.)
+  // What every query copy reads comes first, 56 bytes (see hot_end); the rest only sweeps,
+  // hits and inserts without a memo read.
   micros lifetime_;
   micros epoch_{0};
   std::uint32_t capacity_;
@@ -146,9 +149,9 @@ class dup_cache {
   // Counts the sweeps that renumbered the upstreams (a memo holds it in its high 48 bits, so
   // it never wraps round to an old memo's value; memos start at 0, the numbering at 1).
   std::uint64_t numbering_ = 1;
-  std::unique_ptr<slot[]> storage_;  // the table, and room to start it on a line
   slot* slots_ = nullptr;
   std::size_t slot_count_ = 0;
+  std::unique_ptr<slot[]> storage_;  // the table, and room to start it on a line
   std::vector<peer_addr> upstreams_;
   std::vector<std::uint16_t> upstream_slots_;  // empty, or indices into upstreams_ (no_upstream: free)
 };
@@ -168,7 +171,7 @@ class searcher {
   void warm_for(const message& m) const;
   // The members every query copy reads are the first ones, up to here (see
   // node::prefetch_for).
-  const void* hot_end() const { return &self_; }
+  const void* hot_end() const { return seen_.hot_end(); }
 
   std::size_t open_queries() const { return own_ == nullptr ? 0 : own_->open.size(); }
   const dup_cache& seen() const { return seen_; }

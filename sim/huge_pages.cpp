@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <string>
 
 namespace hearsay::sim {
@@ -29,6 +30,16 @@ void reexec_with_huge_pages(char** argv) {
 #else
   static_cast<void>(argv);
 #endif
+}
+
+const char* page_size_in_use() {
+  const char* current = std::getenv("GLIBC_TUNABLES");
+  if (current == nullptr || std::strstr(current, "glibc.malloc.hugetlb=1") == nullptr) return "4 KiB pages";
+  // Asked for; the kernel gives none when its THP mode is "never".
+  std::ifstream mode("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string line;
+  if (std::getline(mode, line) && line.find("[never]") != std::string::npos) return "4 KiB pages";
+  return "huge pages";
 }
 
 }  // namespace hearsay::sim

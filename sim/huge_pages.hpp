@@ -16,4 +16,8 @@ namespace hearsay::sim {
 // Returns only when no re-execution is wanted or it failed (the run goes on without).
 void reexec_with_huge_pages(char** argv);
 
+// "huge pages" or "4 KiB pages": what this process's heap was set up with (for the run's
+// summary line; the page size changes how long a run takes, and nothing else).
+const char* page_size_in_use();
+
 }  // namespace hearsay::sim

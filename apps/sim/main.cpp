@@ -84,11 +84,12 @@ bool write_file(const std::string& path, const std::string& text) {
 hearsay::sim::simulator* kept_simulator = nullptr;
 
 int main(int argc, char** argv) {
-  hearsay::sim::reexec_with_huge_pages(argv);
   const std::vector<std::string> args(argv + 1, argv + argc);
-  if (!args.empty() && args[0] == "sweep") return hearsay::sim_app::run_sweep({args.begin() + 1, args.end()});
+  // Tools that run no simulation start at once; simulations get their heap set up first.
   if (!args.empty() && args[0] == "merge") return hearsay::sim_app::run_merge({args.begin() + 1, args.end()});
   if (!args.empty() && args[0] == "plot") return hearsay::sim_app::run_plot({args.begin() + 1, args.end()});
+  hearsay::sim::reexec_with_huge_pages(argv);
+  if (!args.empty() && args[0] == "sweep") return hearsay::sim_app::run_sweep({args.begin() + 1, args.end()});
   for (const auto& a : args) {
     if (a == "--help" || a == "-h") {
       usage(stdout);
@@ -135,9 +136,9 @@ int main(int argc, char** argv) {
   }
   rusage usage_self{};
   getrusage(RUSAGE_SELF, &usage_self);
-  std::fprintf(stderr, "run: %.2f s wall, %llu events, %.2f M events/s, peak memory %.1f MiB, %u thread%s\n", wall_s,
-               static_cast<unsigned long long>(results.events),
+  std::fprintf(stderr, "run: %.2f s wall, %llu events, %.2f M events/s, peak memory %.1f MiB, %u thread%s, %s\n",
+               wall_s, static_cast<unsigned long long>(results.events),
                static_cast<double>(results.events) / wall_s / 1e6, static_cast<double>(usage_self.ru_maxrss) / 1024.0,
-               threads, threads == 1 ? "" : "s");
+               threads, threads == 1 ? "" : "s", hearsay::sim::page_size_in_use());
   return 0;
 }

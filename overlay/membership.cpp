@@ -53,6 +53,12 @@ membership::membership(const membership_config& cfg, const std::vector<peer_addr
   HEARSAY_ASSERT(cfg_.shuffle_period.count() > 0 && cfg_.repair_period.count() > 0);
 }
 
+void membership::reserve_passive() {
+  // The passive view fills within a shuffle or two, so it is given its full size (up to 64)
+  // at once rather than grown by doubling, which left five smaller blocks behind per peer.
+  if (passive_.empty()) passive_.reserve(std::min<std::size_t>(cfg_.view_size_passive, 64));
+}
+
 bool membership::is_active(const peer_addr& peer) const { return contains(active_, peer); }
 
 bool membership::is_passive(const peer_addr& peer) const { return passive_.contains(peer); }
@@ -119,6 +125,7 @@ void membership::add_passive(const peer_addr& peer) {
   if (passive_.size() >= cfg_.view_size_passive) {
     passive_.erase_at(static_cast<std::size_t>(rng_.below(passive_.size())));
   }
+  reserve_passive();
   passive_.push_back(peer);
 }
 
@@ -396,6 +403,7 @@ void membership::merge_passive(std::span<const peer_addr> peers, std::vector<pee
         passive_.erase_at(static_cast<std::size_t>(rng_.below(passive_.size())));
       }
     }
+    reserve_passive();
     passive_.push_back(p);
   }
 }

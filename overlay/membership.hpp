@@ -110,6 +110,7 @@ class membership {
   const peer_addr* random_active_except(const peer_addr& except);
   void send(const peer_addr& to, const message& m);
   void send(const peer_addr& to, message&& m);  // a message built for this send
+  void reserve_passive();  // before adding to the passive view
 
   // The members are laid out by how often they are read, the rarest first, so that the
   // node's hot state is a few adjacent lines (see node::prefetch_for): what joins, repairs

@@ -65,6 +65,8 @@ class peer_view {
   }
   bool contains(const peer_addr& p) const { return find(p) != npos; }
 
+  // Room for n members without growing (a view that fills up at once grows only once).
+  void reserve(std::size_t n) { addrs_.reserve(n); }
   void push_back(const peer_addr& p) {
     addrs_.push_back(p);
     tags_.push_back(tag_of(p));

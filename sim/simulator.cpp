@@ -43,15 +43,6 @@ simulator::simulator(const scenario& s)
   static_assert(sizeof(peer_host) == 32 && alignof(peer_host) == 32);
   hosts_.reserve(s.peers);  // nodes keep references to their hosts: no reallocation
   for (std::uint32_t i = 0; i < s.peers; ++i) hosts_.emplace_back(*this, i);
-  nodes_ = std::vector<std::optional<node>>(s.peers);
-  for (std::uint32_t i = 0; i < s.peers; ++i) {
-    const std::uint64_t node_seed = rng::stream(s.seed, stream_peers + i).next();
-    nodes_[i].emplace(node_config_, address_of(i), node_seed, hosts_[i]);
-  }
-  if (s.topology.is_static()) {
-    rng topology_rng = rng::stream(s.seed, stream_topology);
-    if (!build_graph(s.topology, s.peers, topology_rng, graph_, error_)) graph_ = graph{};
-  }
   // Workers: as many as asked for, never more than peers, and one when windows would be too
   // short to pay for their hand-offs (a latency model whose minimum is under 100 us, or zero
   // as for the lognormal). Unless asked, one per processor from 20,000 peers on; below that
@@ -62,6 +53,31 @@ simulator::simulator(const scenario& s)
   threads = std::min<unsigned>(threads, std::max<std::uint32_t>(1, s.peers));
   if (lookahead_ < micros{100}) threads = 1;
   HEARSAY_ASSERT(threads < 64);  // a queue names at most 63 other slabs (sim/event_queue.hpp)
+  // Building a node is mostly the first touch of its 1.2 KB, and memory touched for the first
+  // time can cost milliseconds per MiB on a virtual machine (bench/RESULTS.md): the workers'
+  // threads build a share each (0.35 s for 10^5 peers on one thread, there). Each node's
+  // state depends only on its index, so the result is the same.
+  nodes_.allocate(s.peers);
+  auto build_nodes = [this, &s](std::uint32_t first, std::uint32_t last) {
+    for (std::uint32_t i = first; i < last; ++i) {
+      const std::uint64_t node_seed = rng::stream(s.seed, stream_peers + i).next();
+      nodes_.build(i, node_config_, address_of(i), node_seed, hosts_[i]);
+    }
+  };
+  {
+    std::vector<std::thread> builders;
+    const std::uint32_t share = (s.peers + threads - 1) / threads;
+    for (unsigned k = 1; k < threads; ++k) {
+      const std::uint32_t first = std::min(s.peers, k * share);
+      builders.emplace_back(build_nodes, first, std::min(s.peers, first + share));
+    }
+    build_nodes(0, std::min(s.peers, share));
+    for (auto& t : builders) t.join();
+  }
+  if (s.topology.is_static()) {
+    rng topology_rng = rng::stream(s.seed, stream_topology);
+    if (!build_graph(s.topology, s.peers, topology_rng, graph_, error_)) graph_ = graph{};
+  }
   for (unsigned k = 0; k < threads; ++k) {
     auto w = std::make_unique<worker>();
     w->index = k;
@@ -79,6 +95,19 @@ simulator::simulator(const scenario& s)
   }
   set_worker_count(threads);
   for (unsigned k = 1; k < threads; ++k) helpers_.emplace_back([this, k] { helper_loop(k); });
+}
+
+void simulator::node_array::allocate(std::size_t n) {
+  HEARSAY_ASSERT(slots_ == nullptr);
+  slots_ = static_cast<std::optional<node>*>(
+      ::operator new(n * sizeof(std::optional<node>), std::align_val_t{alignof(std::optional<node>)}));
+  size_ = n;
+}
+
+simulator::node_array::~node_array() {
+  if (slots_ == nullptr) return;
+  for (std::size_t i = 0; i < size_; ++i) slots_[i].~optional();
+  ::operator delete(slots_, std::align_val_t{alignof(std::optional<node>)});
 }
 
 simulator::~simulator() {

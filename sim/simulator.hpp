@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <new>
 #include <optional>
 #include <thread>
 #include <variant>
@@ -290,7 +291,32 @@ class simulator {
   // One contiguous array each, sized once: a peer's state is found by index with a single
   // memory access (a deque of nodes this large holds one node per block, behind a map).
   std::vector<peer_host> hosts_;
-  std::vector<std::optional<node>> nodes_;  // re-created in place when a churned peer returns
+  // The nodes, re-created in place when a churned peer returns. One array made once; its
+  // slots are built by several threads at once (see the constructor).
+  class node_array {
+   public:
+    node_array() = default;
+    node_array(const node_array&) = delete;
+    node_array& operator=(const node_array&) = delete;
+    ~node_array();
+    // Storage for n slots, none built yet; then build(i, ...) each of them exactly once
+    // (from any thread, each slot from one).
+    void allocate(std::size_t n);
+    template <typename... Args>
+    void build(std::size_t i, Args&&... args) {
+      ::new (static_cast<void*>(slots_ + i)) std::optional<node>(std::in_place, std::forward<Args>(args)...);
+    }
+    std::size_t size() const { return size_; }
+    std::optional<node>& operator[](std::size_t i) { return slots_[i]; }
+    const std::optional<node>& operator[](std::size_t i) const { return slots_[i]; }
+    const std::optional<node>* begin() const { return slots_; }
+    const std::optional<node>* end() const { return slots_ + size_; }
+
+   private:
+    std::optional<node>* slots_ = nullptr;
+    std::size_t size_ = 0;
+  };
+  node_array nodes_;
   std::vector<std::uint8_t> running_;  // 1 while a peer is started and not crashed
   std::vector<std::unique_ptr<worker>> workers_;
   event_queue<event> global_;  // searches and faults

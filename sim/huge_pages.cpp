@@ -1,4 +1,4 @@
-// Re-execution with glibc's malloc tunables (see huge_pages.hpp).
+// Page sizes and malloc tunables (see huge_pages.hpp).
 
 #include "sim/huge_pages.hpp"
 
@@ -6,40 +6,83 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
 namespace hearsay::sim {
 
 namespace {
-constexpr const char* tunables = "glibc.malloc.hugetlb=1:glibc.malloc.top_pad=67108864";
+constexpr const char* top_pad = "glibc.malloc.top_pad=67108864";
+constexpr const char* huge_heap = "glibc.malloc.hugetlb=1";
+
+// HEARSAY_HUGE_PAGES: '0' off, '1' huge heap pages on any host, anything else automatic.
+char setting() {
+  const char* v = std::getenv("HEARSAY_HUGE_PAGES");
+  if (v != nullptr && (std::strcmp(v, "0") == 0 || std::strcmp(v, "1") == 0)) return v[0];
+  return 'a';
+}
+
+bool thp_never() {
+  std::ifstream mode("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string line;
+  return std::getline(mode, line) && line.find("[never]") != std::string::npos;
+}
+
+bool has_tunable(const char* name) {
+  const char* current = std::getenv("GLIBC_TUNABLES");
+  return current != nullptr && std::strstr(current, name) != nullptr;
+}
 }  // namespace
+
+bool host_reclaims_free_memory() {
+#if defined(__linux__)
+  // A virtio device of type 5 (memory balloon) whose negotiated features, a string of '0' and
+  // '1' by bit number, have bit 5 (VIRTIO_BALLOON_F_REPORTING) set.
+  std::error_code ec;
+  for (const auto& dev : std::filesystem::directory_iterator("/sys/bus/virtio/devices", ec)) {
+    std::ifstream type(dev.path() / "device");
+    std::string id;
+    if (!(type >> id) || std::strtoul(id.c_str(), nullptr, 16) != 5) continue;
+    std::ifstream features(dev.path() / "features");
+    std::string bits;
+    if ((features >> bits) && bits.size() > 5 && bits[5] == '1') return true;
+  }
+#endif
+  return false;
+}
 
 void reexec_with_huge_pages(char** argv) {
 #if defined(__linux__) && defined(__GLIBC__)
-  if (const char* off = std::getenv("HEARSAY_HUGE_PAGES"); off != nullptr && std::strcmp(off, "0") == 0) return;
+  const char mode = setting();
+  if (mode == '0') return;
+  if (has_tunable("glibc.malloc.top_pad")) return;  // set already (by the first execution, or by hand)
+  // With the kernel's THP mode "always" the huge-page tunable changes nothing, with "never" it
+  // is ignored; either way top_pad still helps.
+  std::string ours = top_pad;
+  if (mode == '1' || !host_reclaims_free_memory()) ours = std::string(huge_heap) + ":" + ours;
   const char* current = std::getenv("GLIBC_TUNABLES");
-  if (current != nullptr && std::strstr(current, "glibc.malloc.hugetlb") != nullptr) return;  // set already
-  // With the kernel's THP mode "always" the first one changes nothing, with "never" it is
-  // ignored; either way the second one still helps.
-  std::string value = current == nullptr || *current == '\0' ? std::string(tunables) : std::string(current) + ":" + tunables;
+  const std::string value = current == nullptr || *current == '\0' ? ours : std::string(current) + ":" + ours;
   if (setenv("GLIBC_TUNABLES", value.c_str(), 1) != 0) return;
   execv("/proc/self/exe", argv);
-  // execv returned: it failed (no /proc, say). Carry on with ordinary pages; the variable
+  // execv returned: it failed (no /proc, say). Carry on with glibc's defaults; the variable
   // stays set so that child processes (a sweep's runs) do not try again.
 #else
   static_cast<void>(argv);
 #endif
 }
 
+bool huge_pages_for_arrays() {
+#if defined(__linux__)
+  return setting() != '0' && !thp_never();
+#else
+  return false;
+#endif
+}
+
 const char* page_size_in_use() {
-  const char* current = std::getenv("GLIBC_TUNABLES");
-  if (current == nullptr || std::strstr(current, "glibc.malloc.hugetlb=1") == nullptr) return "4 KiB pages";
-  // Asked for; the kernel gives none when its THP mode is "never".
-  std::ifstream mode("/sys/kernel/mm/transparent_hugepage/enabled");
-  std::string line;
-  if (std::getline(mode, line) && line.find("[never]") != std::string::npos) return "4 KiB pages";
-  return "huge pages";
+  if (!huge_pages_for_arrays()) return "4 KiB pages";
+  return has_tunable("glibc.malloc.hugetlb=1") ? "huge pages" : "huge pages for the nodes";
 }
 
 }  // namespace hearsay::sim

@@ -1,23 +1,45 @@
 #pragma once
-// Malloc settings for the simulator's heap: transparent huge pages, and growth in large steps.
+// Page sizes for the simulator's memory: transparent huge pages where they pay, and heap
+// growth in large steps.
 //
 // A large simulation touches hundreds of MiB to GiBs of peer state in random order, so with
-// 4 KiB pages nearly every access also misses the TLB. glibc's malloc backs its heap with
-// transparent huge pages when the tunable glibc.malloc.hugetlb=1 is set (a 10^5-peer run
-// takes about a fifth less time). And a second event-loop thread allocates from its own
-// arena, which glibc grows a page range at a time: with glibc.malloc.top_pad=64 MiB it grows
-// in large steps, and that thread stops spending a third of its time in page faults. Tunables
-// are read only at process start, so when they are not set yet this re-executes the program
-// with them (same arguments, same environment otherwise). The output does not change.
-// HEARSAY_HUGE_PAGES=0 turns this off.
+// 4 KiB pages nearly every access also misses the TLB. Two parts:
+//
+// - The array of nodes (a tenth to a half of a run's memory, made once, built by all the
+//   workers' threads at once) is mapped on its own and asked for huge pages (MADV_HUGEPAGE).
+// - The malloc heap (duplicate caches, passive views, event payloads) is backed by huge pages
+//   when the tunable glibc.malloc.hugetlb=1 is set, except on a host that takes free memory
+//   back: a virtual machine whose balloon device reports free pages to its host (virtio
+//   free page reporting) gets back free blocks of 2 MiB, exactly the blocks a huge page needs,
+//   so that each fresh huge page is a fault on the host as well, and a run spends more in
+//   faults, and in threads waiting for one another's faults, than it saves in TLB misses
+//   (at 10^5 peers, 4 KiB heap pages took about a tenth less time there; bench/RESULTS.md).
+//   The heap keeps 4 KiB pages on such a host.
+//
+// Either way glibc.malloc.top_pad=64 MiB makes every arena grow in large steps: a second
+// event-loop thread allocates from its own arena, which glibc otherwise grows a few pages at a
+// time, and that thread spent a third of its time in page faults. Tunables are read only at
+// process start, so when they are not set yet this re-executes the program with them (same
+// arguments, same environment otherwise). The output does not change.
+//
+// HEARSAY_HUGE_PAGES=0 turns all of this off (4 KiB pages, glibc's defaults);
+// HEARSAY_HUGE_PAGES=1 backs the heap with huge pages whatever the host.
 
 namespace hearsay::sim {
 
 // Returns only when no re-execution is wanted or it failed (the run goes on without).
 void reexec_with_huge_pages(char** argv);
 
-// "huge pages" or "4 KiB pages": what this process's heap was set up with (for the run's
-// summary line; the page size changes how long a run takes, and nothing else).
+// Whether large arrays made once (the simulator's nodes) should be asked for huge pages: not
+// when HEARSAY_HUGE_PAGES=0 or the kernel's THP mode is "never".
+bool huge_pages_for_arrays();
+
+// Whether this machine's balloon device reports free memory to its host (see above).
+bool host_reclaims_free_memory();
+
+// What this process was set up with, for the run's summary line (the page size changes how
+// long a run takes, and nothing else): "huge pages", "huge pages for the nodes" (the heap in
+// 4 KiB pages), or "4 KiB pages".
 const char* page_size_in_use();
 
 }  // namespace hearsay::sim

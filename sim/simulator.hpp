@@ -315,6 +315,8 @@ class simulator {
    private:
     std::optional<node>* slots_ = nullptr;
     std::size_t size_ = 0;
+    std::size_t bytes_ = 0;      // of the slots, or of the mapping less its alignment slack
+    void* mapped_ = nullptr;     // the mapping, when the slots have one of their own
   };
   node_array nodes_;
   std::vector<std::uint8_t> running_;  // 1 while a peer is started and not crashed

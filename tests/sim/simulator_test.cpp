@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -12,6 +13,7 @@
 #include <variant>
 
 #include "sim/event_queue.hpp"
+#include "sim/huge_pages.hpp"
 #include "sim/latency.hpp"
 #include "sim/report.hpp"
 #include "sim/scenario.hpp"
@@ -325,6 +327,38 @@ TEST_CASE("the number of event-loop threads changes nothing but speed", "[sim]")
   s.threads = 2;
   simulator lognormal(s);
   CHECK(lognormal.threads() == 1);
+}
+
+TEST_CASE("the page size of the node array changes nothing but speed", "[sim]") {
+  // HEARSAY_HUGE_PAGES=0 keeps the nodes in ordinary memory; otherwise (where the kernel
+  // allows huge pages at all) they get a mapping of their own, asked for huge pages. A churned
+  // peer is rebuilt in place, so churn runs through both as well.
+  auto s = small(600);
+  s.queries = 60;
+  s.join_fraction = 0.05;
+  s.join_period = micros{1'000'000};
+  s.sessions = true;
+  REQUIRE(s.session_length.parse("exp:30").empty());
+  REQUIRE(s.downtime.parse("exp:5").empty());
+  const char* before = std::getenv("HEARSAY_HUGE_PAGES");
+  const std::string saved = before == nullptr ? "" : before;
+  std::vector<std::string> reports;
+  std::vector<std::string> pages;
+  for (const char* setting : {"0", "auto"}) {
+    setenv("HEARSAY_HUGE_PAGES", setting, 1);
+    pages.emplace_back(page_size_in_use());
+    CHECK(huge_pages_for_arrays() == (std::string(setting) != "0" && pages.back() != "4 KiB pages"));
+    simulator sim(s);
+    reports.push_back(format_report(s, sim.run()));
+  }
+  if (before == nullptr) {
+    unsetenv("HEARSAY_HUGE_PAGES");
+  } else {
+    setenv("HEARSAY_HUGE_PAGES", saved.c_str(), 1);
+  }
+  CHECK(pages[0] == "4 KiB pages");
+  CHECK(reports[0] == reports[1]);
+  CHECK(reports[0].find("success rate") != std::string::npos);
 }
 
 TEST_CASE("the wire codec switch changes nothing but speed", "[sim]") {

@@ -2,7 +2,12 @@
 
 #include "sim/huge_pages.hpp"
 
+#include <sys/mman.h>
 #include <unistd.h>
+
+#include <cstdint>
+#include <new>
+#include <utility>
 
 #include <cstdlib>
 #include <cstring>
@@ -78,6 +83,57 @@ bool huge_pages_for_arrays() {
 #else
   return false;
 #endif
+}
+
+memory_block::memory_block(std::size_t bytes) {
+#if defined(__linux__)
+  if (huge_pages_for_arrays()) {
+    // The start is moved up to a 2 MiB boundary: map one huge page more than needed.
+    constexpr std::size_t huge_page = std::size_t{2} << 20;
+    const std::size_t whole = (bytes + huge_page - 1) / huge_page * huge_page;
+    void* p = ::mmap(nullptr, whole + huge_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    mapping_ = p;
+    mapped_ = whole + huge_page;
+    data_ = reinterpret_cast<void*>((reinterpret_cast<std::uintptr_t>(p) + huge_page - 1) / huge_page * huge_page);
+    ::madvise(data_, whole, MADV_HUGEPAGE);  // a hint: without it, the same memory in 4 KiB pages
+    return;
+  }
+#endif
+  data_ = ::operator new(bytes, std::align_val_t{64});
+}
+
+memory_block::~memory_block() { release(); }
+
+memory_block::memory_block(memory_block&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)),
+      mapping_(std::exchange(other.mapping_, nullptr)),
+      mapped_(std::exchange(other.mapped_, 0)) {}
+
+memory_block& memory_block::operator=(memory_block&& other) noexcept {
+  if (this != &other) {
+    release();
+    data_ = std::exchange(other.data_, nullptr);
+    mapping_ = std::exchange(other.mapping_, nullptr);
+    mapped_ = std::exchange(other.mapped_, 0);
+  }
+  return *this;
+}
+
+void memory_block::release() noexcept {
+  if (data_ == nullptr) return;
+#if defined(__linux__)
+  if (mapping_ != nullptr) {
+    ::munmap(mapping_, mapped_);
+  } else {
+    ::operator delete(data_, std::align_val_t{64});
+  }
+#else
+  ::operator delete(data_, std::align_val_t{64});
+#endif
+  data_ = nullptr;
+  mapping_ = nullptr;
+  mapped_ = 0;
 }
 
 const char* page_size_in_use() {

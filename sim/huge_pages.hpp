@@ -25,6 +25,8 @@
 // HEARSAY_HUGE_PAGES=0 turns all of this off (4 KiB pages, glibc's defaults);
 // HEARSAY_HUGE_PAGES=1 backs the heap with huge pages whatever the host.
 
+#include <cstddef>
+
 namespace hearsay::sim {
 
 // Returns only when no re-execution is wanted or it failed (the run goes on without).
@@ -33,6 +35,27 @@ void reexec_with_huge_pages(char** argv);
 // Whether large arrays made once (the simulator's nodes) should be asked for huge pages: not
 // when HEARSAY_HUGE_PAGES=0 or the kernel's THP mode is "never".
 bool huge_pages_for_arrays();
+
+// A large block of memory made once and kept (the node array):
+// with huge_pages_for_arrays(), a mapping of its own on 2 MiB boundaries asked for huge pages
+// (rounded up to whole huge pages; zero-filled), else from operator new (64-byte aligned).
+// Throws std::bad_alloc when there is no memory.
+class memory_block {
+ public:
+  memory_block() = default;
+  explicit memory_block(std::size_t bytes);
+  ~memory_block();
+  memory_block(memory_block&& other) noexcept;
+  memory_block& operator=(memory_block&& other) noexcept;
+
+  void* data() const { return data_; }
+
+ private:
+  void release() noexcept;
+  void* data_ = nullptr;
+  void* mapping_ = nullptr;  // the mapping, when the block has one
+  std::size_t mapped_ = 0;
+};
 
 // Whether this machine's balloon device reports free memory to its host (see above).
 bool host_reclaims_free_memory();

@@ -2,10 +2,6 @@
 
 #include "sim/simulator.hpp"
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -14,7 +10,6 @@
 #include "overlay/codec.hpp"
 #include "overlay/prefetch.hpp"
 #include "sim/distributions.hpp"
-#include "sim/huge_pages.hpp"
 
 namespace hearsay::sim {
 
@@ -104,36 +99,16 @@ simulator::simulator(const scenario& s)
 
 void simulator::node_array::allocate(std::size_t n) {
   HEARSAY_ASSERT(slots_ == nullptr);
+  // Huge pages where they pay (sim/huge_pages.hpp): the nodes are most of what an event reads,
+  // at random.
+  static_assert(alignof(std::optional<node>) <= 64);
+  storage_ = memory_block(n * sizeof(std::optional<node>));
+  slots_ = static_cast<std::optional<node>*>(storage_.data());
   size_ = n;
-  bytes_ = n * sizeof(std::optional<node>);
-#if defined(__linux__)
-  // A mapping of its own, on 2 MiB boundaries, asked for huge pages: the nodes are most of
-  // what an event reads, at random (sim/huge_pages.hpp).
-  if (huge_pages_for_arrays()) {
-    constexpr std::size_t huge = std::size_t{2} << 20;
-    bytes_ = (bytes_ + huge - 1) / huge * huge;
-    void* p = ::mmap(nullptr, bytes_ + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) throw std::bad_alloc();
-    mapped_ = p;
-    const auto at = (reinterpret_cast<std::uintptr_t>(p) + huge - 1) / huge * huge;
-    slots_ = reinterpret_cast<std::optional<node>*>(at);
-    ::madvise(slots_, bytes_, MADV_HUGEPAGE);  // a hint: without it, the same memory in 4 KiB pages
-    return;
-  }
-#endif
-  slots_ = static_cast<std::optional<node>*>(::operator new(bytes_, std::align_val_t{alignof(std::optional<node>)}));
 }
 
 simulator::node_array::~node_array() {
-  if (slots_ == nullptr) return;
   for (std::size_t i = 0; i < size_; ++i) slots_[i].~optional();
-#if defined(__linux__)
-  if (mapped_ != nullptr) {
-    ::munmap(mapped_, bytes_ + (std::size_t{2} << 20));
-    return;
-  }
-#endif
-  ::operator delete(slots_, std::align_val_t{alignof(std::optional<node>)});
 }
 
 simulator::~simulator() {

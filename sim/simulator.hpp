@@ -29,6 +29,7 @@
 
 #include "overlay/node.hpp"
 #include "sim/event_queue.hpp"
+#include "sim/huge_pages.hpp"
 #include "sim/network_tap.hpp"
 #include "sim/scenario.hpp"
 
@@ -315,8 +316,7 @@ class simulator {
    private:
     std::optional<node>* slots_ = nullptr;
     std::size_t size_ = 0;
-    std::size_t bytes_ = 0;      // of the slots, or of the mapping less its alignment slack
-    void* mapped_ = nullptr;     // the mapping, when the slots have one of their own
+    memory_block storage_;
   };
   node_array nodes_;
   std::vector<std::uint8_t> running_;  // 1 while a peer is started and not crashed

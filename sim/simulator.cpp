@@ -94,6 +94,8 @@ simulator::simulator(const scenario& s)
     for (auto& from : workers_) w->queue.add_source(from->slabs[w->index].get());
   }
   set_worker_count(threads);
+  // The seeds in pairs, within the first block (beyond it, blocks spread them anyway).
+  seeds_spread_ = std::min<std::uint32_t>(std::uint32_t{1} << block_log2, (std::min(s.seed_count, s.peers) + 1) & ~1u);
   for (unsigned k = 1; k < threads; ++k) helpers_.emplace_back([this, k] { helper_loop(k); });
 }
 

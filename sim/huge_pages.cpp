@@ -6,14 +6,13 @@
 #include <unistd.h>
 
 #include <cstdint>
-#include <new>
-#include <utility>
-
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <new>
 #include <string>
+#include <utility>
 
 namespace hearsay::sim {
 

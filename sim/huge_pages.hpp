@@ -36,10 +36,10 @@ void reexec_with_huge_pages(char** argv);
 // when HEARSAY_HUGE_PAGES=0 or the kernel's THP mode is "never".
 bool huge_pages_for_arrays();
 
-// A large block of memory made once and kept (the node array):
-// with huge_pages_for_arrays(), a mapping of its own on 2 MiB boundaries asked for huge pages
-// (rounded up to whole huge pages; zero-filled), else from operator new (64-byte aligned).
-// Throws std::bad_alloc when there is no memory.
+// A large block of memory made once and kept (the node array): with huge_pages_for_arrays(),
+// a mapping of its own on 2 MiB boundaries asked for huge pages (rounded up to whole huge
+// pages; zero-filled), else from operator new (64-byte aligned). Throws std::bad_alloc when
+// there is no memory.
 class memory_block {
  public:
   memory_block() = default;

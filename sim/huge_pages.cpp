@@ -43,12 +43,12 @@ bool has_tunable(const char* name) {
 }
 }  // namespace
 
-bool host_reclaims_free_memory() {
+bool host_reclaims_free_memory(const char* devices) {
 #if defined(__linux__)
   // A virtio device of type 5 (memory balloon) whose negotiated features, a string of '0' and
   // '1' by bit number, have bit 5 (VIRTIO_BALLOON_F_REPORTING) set.
   std::error_code ec;
-  for (const auto& dev : std::filesystem::directory_iterator("/sys/bus/virtio/devices", ec)) {
+  for (const auto& dev : std::filesystem::directory_iterator(devices, ec)) {
     std::ifstream type(dev.path() / "device");
     std::string id;
     if (!(type >> id) || std::strtoul(id.c_str(), nullptr, 16) != 5) continue;

@@ -57,8 +57,10 @@ class memory_block {
   std::size_t mapped_ = 0;
 };
 
-// Whether this machine's balloon device reports free memory to its host (see above).
-bool host_reclaims_free_memory();
+// Whether this machine's balloon device reports free memory to its host (see above), as the
+// virtio devices under `devices` (sysfs: /sys/bus/virtio/devices) tell: a device of type 5
+// (memory balloon) that negotiated feature 5 (free page reporting).
+bool host_reclaims_free_memory(const char* devices = "/sys/bus/virtio/devices");
 
 // What this process was set up with, for the run's summary line (the page size changes how
 // long a run takes, and nothing else): "huge pages", "huge pages for the nodes" (the heap in

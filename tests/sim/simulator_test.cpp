@@ -2,9 +2,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <cmath>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -327,6 +330,32 @@ TEST_CASE("the number of event-loop threads changes nothing but speed", "[sim]")
   s.threads = 2;
   simulator lognormal(s);
   CHECK(lognormal.threads() == 1);
+}
+
+TEST_CASE("a balloon that reports free pages to its host is recognised from sysfs", "[sim]") {
+  // A stand-in for /sys/bus/virtio/devices: one directory per device, with its type in hex
+  // and its negotiated features as a string of bits, bit 0 first.
+  namespace fs = std::filesystem;
+  const fs::path root = fs::temp_directory_path() / ("hearsay-virtio-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  auto device = [&](const std::string& name, const std::string& type, const std::string& features) {
+    fs::create_directories(root / name);
+    std::ofstream(root / name / "device") << type << "\n";
+    std::ofstream(root / name / "features") << features << "\n";
+  };
+  const std::string reporting = "0110010100000000000000000000000010000000";  // bit 5 set
+  const std::string no_reporting = "0110000100000000000000000000000010000000";
+  device("virtio0", "0x0001", reporting);  // a network card: feature 5 means something else
+  device("virtio1", "0x0002", reporting);  // a block device
+  CHECK_FALSE(host_reclaims_free_memory(root.c_str()));
+  device("virtio2", "0x0005", no_reporting);  // a balloon without free page reporting
+  CHECK_FALSE(host_reclaims_free_memory(root.c_str()));
+  device("virtio3", "0x0005", "0110");  // features cut short: not bit 5
+  CHECK_FALSE(host_reclaims_free_memory(root.c_str()));
+  device("virtio4", "0x0005", reporting);
+  CHECK(host_reclaims_free_memory(root.c_str()));
+  fs::remove_all(root);
+  CHECK_FALSE(host_reclaims_free_memory(root.c_str()));  // no such directory: no virtio at all
 }
 
 TEST_CASE("the page size of the node array changes nothing but speed", "[sim]") {

@@ -130,18 +130,16 @@ memory_block& memory_block::operator=(memory_block&& other) noexcept {
 
 void memory_block::release() noexcept {
   if (data_ == nullptr) return;
+  if (mapping_ != nullptr) {  // only ever set on Linux (see the constructor)
 #if defined(__linux__)
-  if (mapping_ != nullptr) {
 #if defined(__SANITIZE_ADDRESS__)
     __lsan_unregister_root_region(mapping_, mapped_);
 #endif
     ::munmap(mapping_, mapped_);
+#endif
   } else {
     ::operator delete(data_, std::align_val_t{64});
   }
-#else
-  ::operator delete(data_, std::align_val_t{64});
-#endif
   data_ = nullptr;
   mapping_ = nullptr;
   mapped_ = 0;

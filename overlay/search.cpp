@@ -52,6 +52,13 @@ std::size_t dup_cache::home(query_id id) const {
 
 void dup_cache::warm(query_id id, bool memo) const {
   if (slot_count() == 0) return;
+  if ((std::size_t{count_} + 1) * 4 > slot_count() * 3 || count_ >= capacity_) {
+    // A new id makes room first (insert), and make_room reads the whole table. (Its lines,
+    // a few to a few dozen, are otherwise read cold one after another; this is about one
+    // insert in fifteen when a run's tables grow.)
+    prefetch_range(slots_, slot_count() * sizeof(slot));
+    return;
+  }
   prefetch_line(&slots_[home(id)]);
   // Without a memo, a new id's insert scans the few upstreams (two or three lines); a hub's
   // hashed table is left to the insert.
@@ -179,11 +186,25 @@ void dup_cache::make_room(micros now) {
   }
   // Size the table so that the live ids fill at most 3/8 of it: the next sweep is at least
   // that many inserts away. It shrinks again when most of it has expired.
-  std::size_t slots = first_slots;
+  // Every id live and kept: the table only grows. Out of the first table it skips a size
+  // (16 slots to 64): a node that fills 3/4 of 16 slots within a lifetime most likely goes on
+  // taking ids, and each re-lay costs a fresh table and a pass over the old one (at 10^5
+  // peers in the scale scenario, where nodes hold about 65 ids, this saves one re-lay in three;
+  // bench/RESULTS.md).
+  const bool growing = keep == count_;
+  std::size_t slots = growing && slot_count_ == first_slots ? 4 * first_slots : first_slots;
   while (keep * 8 > slots * 3) slots *= 2;
   const std::unique_ptr<slot[]> old_storage = std::move(storage_);
   const std::span<slot> old(slots_, slot_count_);
   allocate_table(slots);
+  if (growing) {
+    // No id leaves, so neither does any upstream: their numbers, and the links' memos of
+    // them, stay right. Only the slots move.
+    for (const slot& s : old) {
+      if (s.id != 0) place(s);
+    }
+    return;
+  }
   // The upstreams the kept ids name stay, in their order (the newest last, as upstream_index
   // scans them), compacted in place: first marked, then numbered, then moved down. Most nodes
   // have a few dozen at most, counted in a table on the stack.

@@ -48,8 +48,10 @@ namespace hearsay {
 // live ids, and when those alone reach the capacity it also drops the oldest eighth of them
 // (by the time each was last inserted); then the table is sized so that the live ids take at
 // most 3/8 of it. So a sweep comes at most once per 3/8 of a table's worth of inserts, and
-// the table holds at most `capacity` ids, at least 7/8 of them once it has been full. The
-// upstream table is compacted in the same sweep. Should it reach upstreams_max distinct
+// the table holds at most `capacity` ids, at least 7/8 of them once it has been full. A sweep
+// that finds every id live (the ids come faster than they expire) skips a size out of the
+// first table: 16 slots to 64, not 32. The upstream table is compacted in the same sweep,
+// unless no id left. Should it reach upstreams_max distinct
 // addresses between sweeps (a table of more than 65,535 slots, and that many different
 // neighbours within a lifetime), ids inserted later still suppress duplicates but remember no
 // upstream: hits for them are dropped, never misrouted.
@@ -122,8 +124,9 @@ class dup_cache {
   // The slot holding id, or the first free slot of its probe run (the table is not empty).
   std::size_t probe(query_id id) const;
   // Sweeps out expired ids, drops the oldest live eighth when the live ids fill the capacity,
-  // re-lays the table at a size where the rest take at most 3/8 of it, and keeps only the
-  // upstreams the remaining ids name.
+  // re-lays the table at a size where the rest take at most 3/8 of it (at least 64 slots when
+  // the first table grows with every id live), and keeps only the upstreams the remaining ids
+  // name.
   void make_room(micros now);
   // Puts s in the table (there is a free slot) and returns where.
   slot& place(const slot& s);

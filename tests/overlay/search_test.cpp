@@ -551,6 +551,33 @@ TEST_CASE("dup_cache keeps exact times while its epoch moves", "[search]") {
   }
 }
 
+TEST_CASE("dup_cache grows with every id live: 16 slots to 64, then doubling, upstreams kept", "[search]") {
+  // Ids that never expire, from three neighbours whose links keep memos: the first table
+  // fills 3/4 at the 13th id and is re-laid at 64 slots (not 32); the next growth, at the
+  // 49th, doubles to 128. Growth drops nothing, so every id keeps its upstream and the
+  // memos stay valid (no renumbering: the upstream table keeps its three entries).
+  dup_cache cache(1'000'000, micros{1'000'000'000});
+  std::uint64_t memo[3] = {0, 0, 0};
+  std::vector<std::size_t> table_at;  // slot count after each insert
+  for (std::uint32_t k = 0; k < 60; ++k) {
+    const micros now{std::int64_t{k}};
+    cache.insert(k + 1, now, addr(k % 3), static_cast<std::uint8_t>(k % 9), &memo[k % 3]);
+    table_at.push_back(cache.slot_count());
+    REQUIRE(cache.upstream_count() == std::min<std::size_t>(k + 1, 3));
+    for (std::uint32_t j = 0; j <= k; ++j) {
+      const dup_cache::entry* e = cache.find(j + 1, now);
+      REQUIRE(e != nullptr);
+      REQUIRE(e->ttl_best == j % 9);
+      REQUIRE(*cache.upstream_of(*e) == addr(j % 3));
+    }
+  }
+  CHECK(table_at[11] == 16);   // 12 ids: 3/4 of 16
+  CHECK(table_at[12] == 64);   // the 13th makes room: every id live, a size skipped
+  CHECK(table_at[47] == 64);   // 48 ids: 3/4 of 64
+  CHECK(table_at[48] == 128);  // then doubling
+  CHECK(cache.size() == 60);
+}
+
 TEST_CASE("dup_cache keeps each id's upstream, and only the upstreams its ids name", "[search]") {
   // Neighbours come and go: each window of 50 ids has 4 upstreams of its own. Sweeps drop the
   // upstreams of expired ids, so the table of upstreams stays small.

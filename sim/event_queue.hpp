@@ -149,7 +149,13 @@ class event_queue {
       } else if (bucket.capacity() == 0) {
         bucket.reserve(far_bucket_start);  // not 1, 2, 4, 8 ...
       }
-      bucket.push_back(r);
+      // Written field by field into the bucket: a copy of r would be built on the stack and
+      // read back whole, and that read cannot be served from the separate stores that built
+      // it, so it waits for them (and every store before them) to reach the cache.
+      event_record& e = bucket.emplace_back();
+      e.at = r.at;
+      e.seq = r.seq;
+      e.slot = r.slot;
       ++in_ring_;
     } else {
       far_.push(r);

@@ -172,7 +172,10 @@ void simulator::post(worker& from, std::uint32_t node, micros at, std::uint64_t 
     slab<event>& s = *from.slabs[to.index];
     const std::uint32_t slot = s.allocate();
     s.construct(slot, std::in_place_type<T>, std::forward<Args>(args)...);
-    from.outbox[parity_][to.index].push_back(outgoing{at, key, slot});
+    outgoing& o = from.outbox[parity_][to.index].emplace_back();  // field by field (see event_queue::link)
+    o.at = at;
+    o.key = key;
+    o.slot = slot;
     from.outbox_earliest[parity_] = std::min(from.outbox_earliest[parity_], at);
   }
 }

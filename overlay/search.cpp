@@ -53,9 +53,10 @@ std::size_t dup_cache::home(query_id id) const {
 void dup_cache::warm(query_id id, bool memo) const {
   if (slot_count() == 0) return;
   if ((std::size_t{count_} + 1) * 4 > slot_count() * 3 || count_ >= capacity_) {
-    // A new id makes room first (insert), and make_room reads the whole table. (Its lines,
-    // a few to a few dozen, are otherwise read cold one after another; this is about one
-    // insert in fifteen when a run's tables grow.)
+    // A new id makes room first (insert), and make_room reads the whole table, whose lines
+    // (4 to 16 of them while a node's table grows to 64 slots) would otherwise be read cold one
+    // after another. Rare: a node growing from its first table does it at its 13th and 49th
+    // ids, then at each doubling.
     prefetch_range(slots_, slot_count() * sizeof(slot));
     return;
   }

@@ -51,10 +51,10 @@ namespace hearsay {
 // the table holds at most `capacity` ids, at least 7/8 of them once it has been full. A sweep
 // that finds every id live (the ids come faster than they expire) skips a size out of the
 // first table: 16 slots to 64, not 32. The upstream table is compacted in the same sweep,
-// unless no id left. Should it reach upstreams_max distinct
-// addresses between sweeps (a table of more than 65,535 slots, and that many different
-// neighbours within a lifetime), ids inserted later still suppress duplicates but remember no
-// upstream: hits for them are dropped, never misrouted.
+// unless no id left. Should it reach upstreams_max distinct addresses between sweeps (a table
+// of more than 65,535 slots, and that many different neighbours within a lifetime), ids
+// inserted later still suppress duplicates but remember no upstream: hits for them are
+// dropped, never misrouted.
 class dup_cache {
  public:
   struct entry {

@@ -79,6 +79,7 @@ class event_queue {
     far_.drain(drop);
     in_ring_ = 0;
     size_ = 0;
+    next_ready_ = false;
   }
 
   // Events must not be scheduled before time zero; an event may be scheduled earlier than
@@ -134,6 +135,7 @@ class event_queue {
     if (b <= current_bucket_) {
       late_.push(r);
     } else if (static_cast<std::uint64_t>(b - current_bucket_) <= bucket_mask_) {
+      if (b == current_bucket_ + 1) next_ready_ = false;  // prepared (prepare_next) no longer
       auto& bucket = buckets_[static_cast<std::size_t>(static_cast<std::uint64_t>(b) & bucket_mask_)];
       // Spares go to buckets of the near future only: those fill up with message deliveries.
       // Far buckets hold timers; a spare there would sit mostly empty for long. A bucket that
@@ -170,7 +172,31 @@ class event_queue {
   // first, so this is not always the event that will be popped then.
   const Payload* peek(std::size_t ahead) const {
     const std::size_t i = head_ + ahead;
-    return i < current_.size() ? &at_slot(current_[i].slot) : nullptr;
+    if (i < current_.size()) return &at_slot(current_[i].slot);
+    if (!next_ready_) return nullptr;
+    const auto& next = ring_bucket(current_bucket_ + 1);
+    const std::size_t j = i - current_.size();
+    return j < next.size() ? &at_slot(next[j].slot) : nullptr;
+  }
+
+  // Sorts the bucket after the current one ahead of time, so that peek() sees past the end
+  // of the current bucket into it: an event loop that warms events some way ahead otherwise
+  // runs the first few dozen events of every bucket unwarmed. Call it when peek() comes up
+  // short; it does nothing when that bucket is ready or empty. A record pushed into it
+  // afterwards undoes it (the bucket is sorted again when the clock reaches it). The order
+  // popped does not change.
+  void prepare_next() {
+    if (next_ready_ || in_ring_ == 0) return;
+    const std::int64_t b = current_bucket_ + 1;
+    auto& next = ring_bucket(b);
+    if (next.empty()) return;
+    // Its records still in the far heap join it now (fill_current would move them then).
+    while (!far_.empty() && bucket_of(far_.top().at) == b) {
+      next.push_back(far_.pop());
+      ++in_ring_;
+    }
+    sort_bucket(next, b);
+    next_ready_ = true;
   }
 
   bool empty() const { return size_ == 0; }
@@ -230,6 +256,9 @@ class event_queue {
   void fill_current() {
     while (head_ == current_.size() && late_.empty()) {
       HEARSAY_ASSERT(size_ > 0);
+      // A prepared bucket is the next one, so the ring is not empty: no jump.
+      const bool ready = next_ready_;
+      next_ready_ = false;
       // Nothing in the ring: jump straight to the far heap's earliest bucket.
       current_bucket_ = in_ring_ == 0 ? bucket_of(far_.top().at) : current_bucket_ + 1;
       head_ = 0;
@@ -246,12 +275,20 @@ class event_queue {
       }
       current_ = std::move(bucket);
       bucket = std::vector<event_record>{};
+      if (ready) continue;  // sorted, with its far records, and nothing pushed into it since
       while (!far_.empty() && bucket_of(far_.top().at) == current_bucket_) current_.push_back(far_.pop());
-      sort_current();
+      sort_bucket(current_, current_bucket_);
     }
   }
 
-  // Sorts the current bucket by (time, key). All its times fall in one bucket's width, so a
+  std::vector<event_record>& ring_bucket(std::int64_t b) {
+    return buckets_[static_cast<std::size_t>(static_cast<std::uint64_t>(b) & bucket_mask_)];
+  }
+  const std::vector<event_record>& ring_bucket(std::int64_t b) const {
+    return buckets_[static_cast<std::size_t>(static_cast<std::uint64_t>(b) & bucket_mask_)];
+  }
+
+  // Sorts the records v of bucket b by (time, key). All their times fall in one bucket's width, so a
   // bucket of more than a few records is first laid out by its times' offsets in the bucket
   // in one stable counting pass, on the top bits of the offset with about as many digits as
   // records (at 100,000 peers some 700 records a worker in a 4,096 us bucket: 512 digits of
@@ -259,19 +296,19 @@ class event_queue {
   // insertion (a group of more than 16 by std::sort). That costs a few steps per record, where
   // a comparison sort costs about log2(n) comparisons, and two passes on 6-bit digits followed
   // by ordering the ties cost twice as many.
-  void sort_current() {
-    const std::size_t n = current_.size();
+  void sort_bucket(std::vector<event_record>& v, std::int64_t b) {
+    const std::size_t n = v.size();
     if (n < 64 || width_log2_ == 0) {
-      std::sort(current_.begin(), current_.end());
+      std::sort(v.begin(), v.end());
       return;
     }
-    const std::int64_t base = current_bucket_ << width_log2_;
+    const std::int64_t base = b << width_log2_;
     const unsigned digit_bits = std::min<unsigned>(width_log2_, static_cast<unsigned>(std::bit_width(n)) - 1);
     const unsigned shift = width_log2_ - digit_bits;  // the digit: the top bits of the offset
     const std::size_t digits = std::size_t{1} << digit_bits;
     auto digit = [&](const event_record& r) { return static_cast<std::size_t>(static_cast<std::uint64_t>(r.at - base) >> shift); };
     counts_.assign(digits, 0);
-    for (const auto& r : current_) ++counts_[digit(r)];
+    for (const auto& r : v) ++counts_[digit(r)];
     std::uint32_t start = 0;
     for (auto& c : counts_) {
       const std::uint32_t here = c;
@@ -279,20 +316,20 @@ class event_queue {
       start += here;
     }
     sorted_.resize(n);
-    for (const auto& r : current_) sorted_[counts_[digit(r)]++] = r;
-    current_.swap(sorted_);
+    for (const auto& r : v) sorted_[counts_[digit(r)]++] = r;
+    v.swap(sorted_);
     // counts_[d] is now where digit d's records end.
-    event_record* const v = current_.data();
+    event_record* const d = v.data();
     std::size_t begin = 0;
     for (const std::uint32_t end : counts_) {
       if (end - begin > 16) {
-        std::sort(v + begin, v + end);
+        std::sort(d + begin, d + end);
       } else {
         for (std::size_t i = begin + 1; i < end; ++i) {
-          const event_record r = v[i];
+          const event_record r = d[i];
           std::size_t j = i;
-          for (; j > begin && r < v[j - 1]; --j) v[j] = v[j - 1];
-          v[j] = r;
+          for (; j > begin && r < d[j - 1]; --j) d[j] = d[j - 1];
+          d[j] = r;
         }
       }
       begin = end;
@@ -304,15 +341,16 @@ class event_queue {
   std::vector<std::vector<event_record>> buckets_;  // the ring; bucket b lives at b & mask
   std::int64_t current_bucket_ = 0;
   std::vector<event_record> current_;  // the current bucket, sorted; popped from head_
-  std::vector<event_record> sorted_;   // scratch of sort_current
+  std::vector<event_record> sorted_;   // scratch of sort_bucket
   static constexpr std::size_t spares_max = 16;
   static constexpr std::int64_t spare_reach = 128;  // buckets ahead of the current one
   // Records a bucket without a spare starts with: a far bucket collects the protocol timers
   // of its 4 ms (about 50 a worker at 100,000 peers), so it starts with room for them.
   static constexpr std::size_t far_bucket_start = 64;
   std::vector<std::vector<event_record>> spares_;  // emptied bucket buffers, for reuse
-  std::vector<std::uint32_t> counts_;  // scratch of sort_current
+  std::vector<std::uint32_t> counts_;  // scratch of sort_bucket
   std::size_t head_ = 0;
+  bool next_ready_ = false;  // the bucket after the current one is sorted (prepare_next)
   record_heap late_;  // pushed into the current bucket (or earlier) after it was sorted
   record_heap far_;   // beyond the ring's horizon when pushed
   std::size_t in_ring_ = 0;

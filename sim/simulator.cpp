@@ -506,7 +506,14 @@ void simulator::run_worker(worker& w, micros end) {
   constexpr std::size_t ahead = 8;
   auto& queue = w.queue;
   while (!queue.empty() && queue.next_time() <= end) {
-    if (const event* e = queue.peek(3 * ahead)) warm_payload(*e);
+    if (const event* e = queue.peek(3 * ahead)) {
+      warm_payload(*e);
+    } else {
+      // Near the end of the current bucket: the next one, sorted now, lets the look-ahead
+      // see past it (without this the first 3 x ahead events of each bucket, about 3 % of
+      // them at 10^5 peers, ran with nothing warmed).
+      queue.prepare_next();
+    }
     if (const event* e = queue.peek(2 * ahead)) warm_peer(*e);
     if (const event* e = queue.peek(ahead)) warm_pointees(*e);
     const auto e = queue.take();

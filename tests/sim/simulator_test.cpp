@@ -206,9 +206,10 @@ TEST_CASE("the calendar queue pops exactly the order of a sorted list", "[sim]")
       ++seq;
     } else if (action < push_share + 1) {
       // Peeking may move the calendar ahead of the clock; later pushes at the clock must
-      // still come out first.
+      // still come out first. Preparing the next bucket early must not change the order.
       const auto t = q.next_time().count();
       REQUIRE(t >= now);
+      if (random.chance(0.5)) q.prepare_next();
     } else {
       const auto e = q.pop();
       REQUIRE(e.at.count() == expected.begin()->first);
@@ -225,6 +226,30 @@ TEST_CASE("the calendar queue pops exactly the order of a sorted list", "[sim]")
   }
   CHECK(q.empty());
   CHECK(q.scheduled() == seq);
+}
+
+TEST_CASE("peek sees into the next bucket once it is prepared, until a push undoes it", "[sim]") {
+  // Buckets of 4 us: times 4-7 are bucket 1, 8-11 bucket 2 (bucket 0, the clock's, would
+  // take pushes into the late heap).
+  event_queue<std::uint64_t> q(2, 3);
+  for (const std::int64_t t : {4, 5, 6, 9, 10, 11}) q.push(micros{t}, static_cast<std::uint64_t>(t));
+  CHECK(q.pop().payload == 4);           // bucket 1 is current: 5 and 6 are left in it
+  REQUIRE(q.peek(1) != nullptr);
+  CHECK(*q.peek(1) == 6);
+  CHECK(q.peek(2) == nullptr);           // past the current bucket, not prepared
+  q.prepare_next();
+  REQUIRE(q.peek(2) != nullptr);
+  CHECK(*q.peek(2) == 9);                // bucket 2 in order, after the current one
+  CHECK(*q.peek(4) == 11);
+  CHECK(q.peek(5) == nullptr);
+  q.push(micros{8}, 8);                  // into bucket 2: no longer prepared
+  CHECK(q.peek(2) == nullptr);
+  q.prepare_next();                      // prepared again, with the new record in its place
+  REQUIRE(q.peek(2) != nullptr);
+  CHECK(*q.peek(2) == 8);
+  const std::uint64_t order[] = {5, 6, 8, 9, 10, 11};
+  for (const std::uint64_t want : order) CHECK(q.pop().payload == want);
+  CHECK(q.empty());
 }
 
 TEST_CASE("latency models stay within their parameters", "[sim]") {

@@ -511,7 +511,7 @@ void simulator::run_worker(worker& w, micros end) {
     } else {
       // Near the end of the current bucket: the next one, sorted now, lets the look-ahead
       // see past it (without this the first 3 x ahead events of each bucket, about 3 % of
-      // them at 10^5 peers, ran with nothing warmed).
+      // them at 10^5 peers, ran with their lines warmed late or not at all).
       queue.prepare_next();
     }
     if (const event* e = queue.peek(2 * ahead)) warm_peer(*e);

@@ -52,7 +52,7 @@ std::size_t dup_cache::home(query_id id) const {
 
 void dup_cache::warm(query_id id, bool memo) const {
   if (slot_count() == 0) return;
-  if ((std::size_t{count_} + 1) * 4 > slot_count() * 3 || count_ >= capacity_) {
+  if (needs_room()) {
     // A new id makes room first (insert), and make_room reads the whole table, whose lines
     // (4 to 16 of them while a node's table grows to 64 slots) would otherwise be read cold one
     // after another. Rare: a node growing from its first table does it at its 13th and 49th
@@ -251,7 +251,7 @@ dup_cache::entry& dup_cache::insert(query_id id, micros now, const peer_addr& up
   // One probe finds the id or the free slot that ends its run.
   std::size_t i = slot_count() == 0 ? none : probe(id);
   if (i == none || slots_[i].id != id) {
-    if (count_ >= capacity_ || (std::size_t{count_} + 1) * 4 > slot_count() * 3) {
+    if (needs_room()) {
       make_room(now);
       slot fresh;
       fresh.id = id;

@@ -128,6 +128,9 @@ class dup_cache {
   // the first table grows with every id live), and keeps only the upstreams the remaining ids
   // name.
   void make_room(micros now);
+  // Whether a new id must make room first: the capacity is reached, or it would fill the
+  // table past 3/4.
+  bool needs_room() const { return count_ >= capacity_ || (std::size_t{count_} + 1) * 4 > slot_count() * 3; }
   // Puts s in the table (there is a free slot) and returns where.
   slot& place(const slot& s);
   // The index of upstream a, added if new; no_upstream when the table is full. Up to

@@ -136,7 +136,7 @@ class event_queue {
       late_.push(r);
     } else if (static_cast<std::uint64_t>(b - current_bucket_) <= bucket_mask_) {
       if (b == current_bucket_ + 1) next_ready_ = false;  // prepared (prepare_next) no longer
-      auto& bucket = buckets_[static_cast<std::size_t>(static_cast<std::uint64_t>(b) & bucket_mask_)];
+      auto& bucket = ring_bucket(b);
       // Spares go to buckets of the near future only: those fill up with message deliveries.
       // Far buckets hold timers; a spare there would sit mostly empty for long. A bucket that
       // got its first records as a far one takes a spare too once it comes near (when the
@@ -262,7 +262,7 @@ class event_queue {
       // Nothing in the ring: jump straight to the far heap's earliest bucket.
       current_bucket_ = in_ring_ == 0 ? bucket_of(far_.top().at) : current_bucket_ + 1;
       head_ = 0;
-      auto& bucket = buckets_[static_cast<std::size_t>(static_cast<std::uint64_t>(current_bucket_) & bucket_mask_)];
+      auto& bucket = ring_bucket(current_bucket_);
       // The bucket's buffer becomes the current one and the ring slot starts empty: buffers
       // are not passed around the ring, where every slot would end up holding one as large as
       // the busiest bucket ever seen (tens of MiB idle at 10,000 peers).

@@ -92,6 +92,8 @@ void membership::start(micros now) {
   const auto repair_at = now + micros(static_cast<std::int64_t>(
                                    rng_.below(static_cast<std::uint64_t>(cfg_.repair_period.count())) + 1));
   host_.schedule(shuffle_at, {timer_kind::shuffle, 0});
+  repair_phase_ = repair_at;
+  repair_armed_ = true;
   host_.schedule(repair_at, {timer_kind::repair, 0});
 }
 
@@ -247,7 +249,30 @@ void membership::repair(micros now) {
   if (active_.size() < cfg_.view_size_active && !neighbor_pending_) request_neighbor(now);
 }
 
+bool membership::repair_wanted() const {
+  return active_.size() < cfg_.view_size_active || (active_.empty() && passive_.empty());
+}
+
+std::uint64_t membership::ticks_before(micros now) const {
+  if (now <= repair_phase_) return 0;
+  return static_cast<std::uint64_t>((now - repair_phase_ - micros{1}) / cfg_.repair_period) + 1;
+}
+
+void membership::arm_repair(micros now) {
+  if (repair_armed_ || !running_ || static_ || !repair_wanted()) return;
+  repair_armed_ = true;
+  // The next tick of the grid after now.
+  const auto next = ticks_before(now + micros{1});
+  host_.schedule(repair_phase_ + cfg_.repair_period * static_cast<std::int64_t>(next), {timer_kind::repair, 0});
+}
+
 void membership::request_neighbor(micros now) {
+  // A new round when a tick of the grid has come since the last one began (a tick the timer
+  // skipped with a full view, see arm_repair).
+  if (const auto ticks = ticks_before(now); ticks > tried_ticks_) {
+    neighbor_tried_.clear();
+    tried_ticks_ = ticks;
+  }
   if (!active_.empty() && neighbor_tried_.size() >= cfg_.repair_requests_per_round) return;
   // A random passive peer not tried yet this round (counted, then found by rank: no list).
   std::size_t candidates = 0;
@@ -314,6 +339,7 @@ void membership::on_disconnect(micros now, const peer_addr& from) {
   host_.disconnect(from);
   add_passive(from);
   if (active_.empty()) repair(now);
+  arm_repair(now);
 }
 
 void membership::on_peer_down(micros now, const peer_addr& peer) {
@@ -332,9 +358,10 @@ void membership::on_peer_down(micros now, const peer_addr& peer) {
   if (neighbor_pending_ && peer == neighbor_target_) {
     neighbor_pending_ = false;
     request_neighbor(now);
-    return;
+  } else if (was_active) {
+    repair(now);
   }
-  if (was_active) repair(now);
+  if (was_active) arm_repair(now);
 }
 
 // ---- shuffling -----------------------------------------------------------------------
@@ -481,10 +508,18 @@ bool membership::on_timer(micros now, timer_id id) {
       host_.schedule(now + cfg_.shuffle_period, {timer_kind::shuffle, 0});
       return true;
     case timer_kind::repair:
-      if (!running_) return true;
+      if (!running_) {
+        repair_armed_ = false;
+        return true;
+      }
       neighbor_tried_.clear();
+      tried_ticks_ = ticks_before(now) + 1;
       repair(now);
-      host_.schedule(now + cfg_.repair_period, {timer_kind::repair, 0});
+      if (repair_wanted()) {
+        host_.schedule(now + cfg_.repair_period, {timer_kind::repair, 0});
+      } else {
+        repair_armed_ = false;
+      }
       return true;
     case timer_kind::join_timeout:
       if (join_pending_ && id.arg == join_generation_) {

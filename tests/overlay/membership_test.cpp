@@ -223,6 +223,74 @@ TEST_CASE("a failed active neighbour is replaced from the passive view", "[membe
   }
 }
 
+TEST_CASE("the repair timer runs while the active view is short, on one grid of ticks", "[membership]") {
+  auto cfg = small_config();  // active view of 3
+  cfg.membership.repair_period = micros{1'000'000};
+  cfg.membership.request_timeout = micros{10'000'000};  // no timeout within the test
+  const micros period = cfg.membership.repair_period;
+  recording_host h;
+  node n(cfg, addr(1), 7, h);
+  n.start(micros{0});
+  const auto first = std::find_if(h.timers.begin(), h.timers.end(),
+                                  [](const auto& t) { return t.second.kind == timer_kind::repair; });
+  REQUIRE(first != h.timers.end());
+  const micros t0 = first->first;
+  const timer_id repair_tick = first->second;
+  auto repair_timers = [&h] {
+    std::vector<micros> at;
+    for (const auto& [when, id] : h.timers) {
+      if (id.kind == timer_kind::repair) at.push_back(when);
+    }
+    return at;
+  };
+  fill_active(n, 2, micros{1});  // 100, 101: one short
+  n.remember_peers(std::vector<peer_addr>{addr(400)});
+  h.clear();
+
+  // A tick with the view short asks the passive peer, and the timer goes on.
+  n.on_timer(t0, repair_tick);
+  REQUIRE(h.sent_of<msg_neighbor>().size() == 1);
+  CHECK(h.sent_of<msg_neighbor>()[0].first == addr(400));
+  CHECK(repair_timers() == std::vector<micros>{t0 + period});
+  // The view fills from elsewhere; the next tick finds nothing to do and is the last.
+  n.on_message(t0 + micros{1}, addr(200), msg_neighbor{false});
+  REQUIRE(n.members().active().size() == 3);
+  h.clear();
+  n.on_timer(t0 + period, repair_tick);
+  CHECK(h.sent.empty());
+  CHECK(repair_timers().empty());
+
+  SECTION("a lost member arms it again for the next tick of the same grid") {
+    n.on_peer_down(t0 + period * 2 + period / 2, addr(100));
+    CHECK(repair_timers() == std::vector<micros>{t0 + period * 3});
+    // Armed already: another loss adds no second timer.
+    n.on_message(t0 + period * 2 + period * 3 / 4, addr(101), msg_disconnect{});
+    CHECK(repair_timers().size() == 1);
+  }
+  SECTION("a member lost at the very time of a tick waits for the next one") {
+    n.on_message(t0 + period * 4, addr(101), msg_disconnect{});
+    CHECK(repair_timers() == std::vector<micros>{t0 + period * 5});
+  }
+  SECTION("rounds of asked peers follow the grid, also while the timer does not run") {
+    // The request of the first tick is still open. Its refusal comes in the round that began
+    // at t0 + period (that tick ran): the peer may be asked again, once.
+    h.clear();
+    n.on_message(t0 + period + micros{1}, addr(400), msg_neighbor_reply{false});
+    REQUIRE(h.sent_of<msg_neighbor>().size() == 1);
+    SECTION("within the round, not again") {
+      h.clear();
+      n.on_message(t0 + period + micros{2}, addr(400), msg_neighbor_reply{false});
+      CHECK(h.sent_of<msg_neighbor>().empty());
+    }
+    SECTION("after the tick at t0 + 2 x period, which did not run, again") {
+      h.clear();
+      n.on_message(t0 + period * 2 + micros{1}, addr(400), msg_neighbor_reply{false});
+      CHECK(h.sent_of<msg_neighbor>().size() == 1);
+      CHECK(repair_timers().empty());  // the view is still full
+    }
+  }
+}
+
 TEST_CASE("DISCONNECT moves the peer to the passive view", "[membership]") {
   auto cfg = small_config();
   recording_host h;

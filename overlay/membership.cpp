@@ -250,7 +250,7 @@ void membership::repair(micros now) {
 }
 
 bool membership::repair_wanted() const {
-  return active_.size() < cfg_.view_size_active || (active_.empty() && passive_.empty());
+  return cfg_.repair && (active_.size() < cfg_.view_size_active || (active_.empty() && passive_.empty()));
 }
 
 std::uint64_t membership::ticks_before(micros now) const {

@@ -96,13 +96,13 @@ class membership {
   void do_shuffle(micros now);
   void repair(micros now);
   void request_neighbor(micros now);
-  // The repair timer runs only while a tick has work to do (an active view short of full):
-  // a tick with a full view would do nothing but start a new round of neighbor_tried_. So a
+  // The repair timer runs only while a tick has work to do (repair on, an active view short
+  // of full): any other tick would do nothing but start a new round of neighbor_tried_. So a
   // tick that finds the view full is the last until the view loses a member, and then the
   // timer is armed again for the next tick of the same grid (repair_phase_ + k x
   // repair_period), just as if it had run all along; rounds of neighbor_tried_ follow the grid
   // whether or not its ticks ran (see ticks_before). Most of a settled overlay's nodes have a
-  // full view: at 10^5 peers this saves four of every five timer events of repair.
+  // full view: in the 10^5-peer scale run two of every three repair ticks are left out.
   bool repair_wanted() const;
   void arm_repair(micros now);
   // How many ticks of the repair grid come before now (0 before the first one).

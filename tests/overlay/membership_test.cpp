@@ -291,6 +291,27 @@ TEST_CASE("the repair timer runs while the active view is short, on one grid of 
   }
 }
 
+TEST_CASE("with repair off the repair timer stops at its first tick and losses do not arm it", "[membership]") {
+  auto cfg = small_config();
+  cfg.membership.repair = false;
+  recording_host h;
+  node n(cfg, addr(1), 7, h);
+  n.start(micros{0});
+  const auto first = std::find_if(h.timers.begin(), h.timers.end(),
+                                  [](const auto& t) { return t.second.kind == timer_kind::repair; });
+  REQUIRE(first != h.timers.end());
+  const auto tick = *first;
+  fill_active(n, 2, micros{1});
+  n.remember_peers(std::vector<peer_addr>{addr(400)});
+  h.clear();
+  n.on_timer(tick.first, tick.second);  // the view is short, but nothing may repair it
+  CHECK(h.sent_of<msg_neighbor>().empty());
+  CHECK_FALSE(h.has_timer(timer_kind::repair));
+  n.on_peer_down(tick.first + micros{10}, addr(100));
+  CHECK(h.sent_of<msg_neighbor>().empty());
+  CHECK_FALSE(h.has_timer(timer_kind::repair));
+}
+
 TEST_CASE("DISCONNECT moves the peer to the passive view", "[membership]") {
   auto cfg = small_config();
   recording_host h;

@@ -64,11 +64,8 @@ TEST_CASE("an unanswered JOIN moves on to the next seed", "[membership]") {
   node n(cfg, addr(50), 7, h);
   n.start(micros{0});
   const auto first = h.sent_of<msg_join>().at(0).first;
-  const auto it = std::find_if(h.timers.begin(), h.timers.end(), [](const auto& t) {
-    return t.second.kind == timer_kind::join_timeout;
-  });
-  REQUIRE(it != h.timers.end());
-  const auto timeout = *it;
+  REQUIRE(h.first_timer(timer_kind::join_timeout) != nullptr);
+  const auto timeout = *h.first_timer(timer_kind::join_timeout);
   h.clear();
   n.on_timer(timeout.first, timeout.second);
   auto joins = h.sent_of<msg_join>();
@@ -211,11 +208,8 @@ TEST_CASE("a failed active neighbour is replaced from the passive view", "[membe
     CHECK(n.stats().neighbor_requests_rejected == 1);
   }
   SECTION("unanswered: the candidate is dropped from the reserve and another is asked") {
-    const auto it = std::find_if(h.timers.begin(), h.timers.end(), [](const auto& x) {
-      return x.second.kind == timer_kind::neighbor_timeout;
-    });
-    REQUIRE(it != h.timers.end());
-    const auto t = *it;
+    REQUIRE(h.first_timer(timer_kind::neighbor_timeout) != nullptr);
+    const auto t = *h.first_timer(timer_kind::neighbor_timeout);
     h.clear();
     n.on_timer(t.first, t.second);
     CHECK_FALSE(n.members().is_passive(candidate));
@@ -231,11 +225,8 @@ TEST_CASE("the repair timer runs while the active view is short, on one grid of 
   recording_host h;
   node n(cfg, addr(1), 7, h);
   n.start(micros{0});
-  const auto first = std::find_if(h.timers.begin(), h.timers.end(),
-                                  [](const auto& t) { return t.second.kind == timer_kind::repair; });
-  REQUIRE(first != h.timers.end());
-  const micros t0 = first->first;
-  const timer_id repair_tick = first->second;
+  REQUIRE(h.first_timer(timer_kind::repair) != nullptr);
+  const auto [t0, repair_tick] = *h.first_timer(timer_kind::repair);
   auto repair_timers = [&h] {
     std::vector<micros> at;
     for (const auto& [when, id] : h.timers) {
@@ -297,10 +288,8 @@ TEST_CASE("with repair off the repair timer stops at its first tick and losses d
   recording_host h;
   node n(cfg, addr(1), 7, h);
   n.start(micros{0});
-  const auto first = std::find_if(h.timers.begin(), h.timers.end(),
-                                  [](const auto& t) { return t.second.kind == timer_kind::repair; });
-  REQUIRE(first != h.timers.end());
-  const auto tick = *first;
+  REQUIRE(h.first_timer(timer_kind::repair) != nullptr);
+  const auto tick = *h.first_timer(timer_kind::repair);
   fill_active(n, 2, micros{1});
   n.remember_peers(std::vector<peer_addr>{addr(400)});
   h.clear();
@@ -333,11 +322,8 @@ TEST_CASE("shuffle: sample out, reply from the far end, merge into passive views
   n.start(micros{0});
   fill_active(n, 2);
   n.remember_peers(std::vector<peer_addr>{addr(500), addr(501), addr(502)});
-  const auto it = std::find_if(h.timers.begin(), h.timers.end(), [](const auto& t) {
-    return t.second.kind == timer_kind::shuffle;
-  });
-  REQUIRE(it != h.timers.end());
-  const auto shuffle_timer = *it;
+  REQUIRE(h.first_timer(timer_kind::shuffle) != nullptr);
+  const auto shuffle_timer = *h.first_timer(timer_kind::shuffle);
   h.clear();
 
   n.on_timer(shuffle_timer.first, shuffle_timer.second);

@@ -70,10 +70,12 @@ struct recording_host : host {
     return out;
   }
 
-  bool has_timer(timer_kind kind) const {
-    return std::any_of(timers.begin(), timers.end(),
-                       [&](const auto& t) { return t.second.kind == kind; });
+  // The first timer of a kind that was set (its time and id), or nullptr.
+  const std::pair<micros, timer_id>* first_timer(timer_kind kind) const {
+    const auto it = std::find_if(timers.begin(), timers.end(), [&](const auto& t) { return t.second.kind == kind; });
+    return it == timers.end() ? nullptr : &*it;
   }
+  bool has_timer(timer_kind kind) const { return first_timer(kind) != nullptr; }
 };
 
 // A running node (address 1) whose active view is peers 100 .. 100 + neighbours - 1, with

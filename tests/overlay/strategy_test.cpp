@@ -27,9 +27,8 @@ msg_query q(query_mode mode, std::uint8_t ttl, std::uint8_t hops, std::uint8_t p
 }
 
 std::pair<micros, timer_id> timer_of(const recording_host& h, timer_kind kind) {
-  auto it = std::find_if(h.timers.begin(), h.timers.end(), [&](const auto& t) { return t.second.kind == kind; });
-  REQUIRE(it != h.timers.end());
-  return *it;
+  REQUIRE(h.first_timer(kind) != nullptr);
+  return *h.first_timer(kind);
 }
 
 }  // namespace

@@ -55,8 +55,8 @@ std::vector<scenario_key> make_keys() {
                                      [](scenario& s) -> std::uint64_t& { return s.seed; }));
   k.push_back(boolean("wire_codec", "pass every message through the wire codec",
                       [](scenario& s) -> bool& { return s.wire_codec; }));
-  k.push_back(integer<u32>("threads", "threads running the event loop, 0: one per processor from 20,000 peers (results do not depend on it)",
-                           0, 256, [](scenario& s) -> u32& { return s.threads; }));
+  k.push_back(integer<u32>("threads", "threads running the event loop, 0: one per processor this process may use from 20,000 peers (results do not depend on it)",
+                           0, 63, [](scenario& s) -> u32& { return s.threads; }));
   k.push_back({"topology", "string", "hyparview | regular:D | er:MEAN_DEGREE | ba:M | ring:K | file:PATH",
                [](scenario& s, std::string_view text) { return s.topology.parse(text); }});
   // [join]

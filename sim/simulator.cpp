@@ -10,6 +10,7 @@
 #include "overlay/codec.hpp"
 #include "overlay/prefetch.hpp"
 #include "sim/distributions.hpp"
+#include "sim/processors.hpp"
 
 namespace hearsay::sim {
 
@@ -45,14 +46,16 @@ simulator::simulator(const scenario& s)
   for (std::uint32_t i = 0; i < s.peers; ++i) hosts_.emplace_back(*this, i);
   // Workers: as many as asked for, never more than peers, and one when windows would be too
   // short to pay for their hand-offs (a latency model whose minimum is under 100 us, or zero
-  // as for the lognormal). Unless asked, one per processor from 20,000 peers on; below that
-  // the windows hold too few events (the default 10,000-peer run takes the same time on two).
+  // as for the lognormal). Unless asked, one per processor this process may use from 20,000
+  // peers on (sim/processors.hpp); below that the windows hold too few events (the default
+  // 10,000-peer run takes the same time on two).
   lookahead_ = s.latency.minimum();
   unsigned threads = s.threads;
-  if (threads == 0) threads = s.peers >= 20'000 ? std::max(1u, std::thread::hardware_concurrency()) : 1;
+  // (At most 63: a queue names at most 63 other slabs, sim/event_queue.hpp.)
+  if (threads == 0) threads = s.peers >= 20'000 ? std::min(usable_processors(), 63u) : 1;
   threads = std::min<unsigned>(threads, std::max<std::uint32_t>(1, s.peers));
   if (lookahead_ < micros{100}) threads = 1;
-  HEARSAY_ASSERT(threads < 64);  // a queue names at most 63 other slabs (sim/event_queue.hpp)
+  HEARSAY_ASSERT(threads < 64);
   // Building a node is mostly the first touch of its 1.2 KB, and memory touched for the first
   // time can cost milliseconds per MiB on a virtual machine (bench/RESULTS.md): the workers'
   // threads build a share each (0.35 s for 10^5 peers on one thread, there). Each node's
@@ -154,6 +157,7 @@ void simulator::stop_helpers() {
   if (helpers_.empty()) return;
   stopping_.store(true, std::memory_order_release);
   window_generation_.fetch_add(1, std::memory_order_acq_rel);
+  window_generation_.notify_all();
   for (auto& t : helpers_) t.join();
   helpers_.clear();
 }
@@ -526,32 +530,39 @@ void simulator::run_worker(worker& w, micros end) {
 }
 
 namespace {
-// One step of waiting for another thread: the processor's pause hint while the wait is short
-// (windows follow each other within microseconds, and a system call costs more than that on
-// a virtual machine), then giving the processor up (a machine with fewer cores than threads).
-void relax(unsigned spins) {
-  if (spins < (1u << 16)) {
+// Waits until `a` no longer holds `old` and returns what it holds. First spinning with the
+// processor's pause hint: windows follow each other within microseconds, and a sleep and a
+// wake-up cost more than that on a virtual machine. Then, after about a fifth of a
+// millisecond (a long wait: the other thread is not running, as when there are more threads
+// than processors free), asleep in the kernel until the value changes (the writer notifies).
+// Spinning on instead took 22 s against 4.2 s for 3x10^4 peers on two threads and one
+// processor; yielding now and then did not help, as the other thread may not be ready to run.
+template <typename T>
+T wait_for_change(const std::atomic<T>& a, T old) {
+  constexpr unsigned spin_limit = 1u << 13;
+  for (unsigned spins = 0; spins < spin_limit; ++spins) {
+    const T v = a.load(std::memory_order_acquire);
+    if (v != old) return v;
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #endif
-  } else {
-    std::this_thread::yield();
+  }
+  while (true) {
+    a.wait(old, std::memory_order_acquire);
+    const T v = a.load(std::memory_order_acquire);
+    if (v != old) return v;
   }
 }
 }  // namespace
 
 void simulator::helper_loop(unsigned index) {
-  std::uint64_t seen = 0;
+  std::uint32_t seen = 0;
   while (true) {
-    // Wait for the next window: spin briefly (windows follow each other closely), then yield.
-    std::uint64_t g;
-    for (unsigned spins = 0; (g = window_generation_.load(std::memory_order_acquire)) == seen; ++spins) {
-      relax(spins);
-    }
-    seen = g;
+    seen = wait_for_change(window_generation_, seen);  // the next window
     if (stopping_.load(std::memory_order_acquire)) return;
     run_worker(*workers_[index], window_end_);
     window_done_.fetch_add(1, std::memory_order_acq_rel);
+    window_done_.notify_one();
   }
 }
 
@@ -568,10 +579,11 @@ void simulator::run_window(micros end) {
     window_end_ = end;
     window_done_.store(0, std::memory_order_relaxed);
     window_generation_.fetch_add(1, std::memory_order_acq_rel);  // publishes window_end_
+    window_generation_.notify_all();
     run_worker(*workers_[0], end);
     const auto others = static_cast<unsigned>(workers_.size() - 1);
-    for (unsigned spins = 0; window_done_.load(std::memory_order_acquire) != others; ++spins) {
-      relax(spins);
+    for (unsigned done = 0; (done = window_done_.load(std::memory_order_acquire)) != others;) {
+      wait_for_change(window_done_, done);
     }
   }
   in_window_ = false;

@@ -335,7 +335,7 @@ class simulator {
   unsigned parity_ = 0;  // the outbox set the current (or next) window writes
   // The helper threads (workers 1..n-1) and the window hand-off.
   std::vector<std::thread> helpers_;
-  std::atomic<std::uint64_t> window_generation_{0};
+  std::atomic<std::uint32_t> window_generation_{0};  // (compared for a change only)
   std::atomic<unsigned> window_done_{0};
   std::atomic<bool> stopping_{false};
   micros window_end_{0};

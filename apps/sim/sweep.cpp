@@ -16,9 +16,9 @@
 #include <fstream>
 #include <map>
 #include <sstream>
-#include <thread>
 
 #include "sim/plot.hpp"
+#include "sim/processors.hpp"
 #include "sim/table.hpp"
 
 extern char** environ;
@@ -173,7 +173,7 @@ int run_sweep(const std::vector<std::string>& args) {
   std::vector<std::pair<std::string, std::string>> vary;
   std::vector<std::string> base;
   std::uint32_t seeds = 1;
-  unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
+  unsigned jobs = sim::usable_processors();
   fs::path out_dir = "sweep-out";
   bool emit = false;
   for (std::size_t i = 0; i < args.size(); ++i) {

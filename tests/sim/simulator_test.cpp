@@ -584,6 +584,10 @@ TEST_CASE("scenario files: keys load, errors name file:line", "[sim]") {
   CHECK(err.message.rfind("bad.toml:2: overlay.ttl: must be between", 0) == 0);
   CHECK_FALSE(load_scenario_text("peers = -5\n", "bad.toml", t, err));
   CHECK(err.message == "bad.toml:1: peers: must not be negative");
+  // More threads than the event loop can hand work between is refused, not a crash later.
+  CHECK_FALSE(load_scenario_text("threads = 64\n", "bad.toml", t, err));
+  CHECK(err.message.rfind("bad.toml:1: threads: must be between 0 and 63", 0) == 0);
+  CHECK(load_scenario_text("threads = 63\n", "ok.toml", t, err));
   CHECK_FALSE(load_scenario_text("[network]\nlatency = \"uniform:9\"\n", "bad.toml", t, err));
   CHECK(err.message.rfind("bad.toml:2: network.latency: ", 0) == 0);
   CHECK_FALSE(load_scenario_text("peers = 10\npeers = [\n", "syntax.toml", t, err));

@@ -40,14 +40,19 @@ void node::on_message(micros now, const peer_addr& from, message&& m) {
   // peer outside the active view means the link is one-sided (crossing messages left it so):
   // DISCONNECT tells the sender, which heals the asymmetry at once. Walks are still served,
   // since their content is good; a query is dropped, since its reverse path is not a link.
-  const bool on_link_only = std::holds_alternative<msg_query>(m) || std::holds_alternative<msg_shuffle>(m) ||
-                            std::holds_alternative<msg_forward_join>(m);
-  const bool stranger = on_link_only && !membership_.is_active(from);
-  if (stranger && std::holds_alternative<msg_query>(m)) {
-    ++stats_.messages_unexpected;
-    membership_.refuse(from);
+  if (const auto* q = std::get_if<msg_query>(&m)) {
+    // The link is looked up once: the searcher charges the copy to its budget.
+    membership::link_state* link = membership_.link(from);
+    if (link == nullptr) {
+      ++stats_.messages_unexpected;
+      membership_.refuse(from);
+      return;
+    }
+    search_.on_query(now, from, *q, *link);
     return;
   }
+  const bool on_link_only = std::holds_alternative<msg_shuffle>(m) || std::holds_alternative<msg_forward_join>(m);
+  const bool stranger = on_link_only && !membership_.is_active(from);
   if (membership_.on_message(now, from, m)) {
     // Handling the walk may itself have made `from` a neighbour (a join walk ending here).
     if (stranger && !membership_.is_active(from)) membership_.refuse(from);

@@ -247,9 +247,22 @@ void dup_cache::make_room(micros now) {
 dup_cache::entry& dup_cache::insert(query_id id, micros now, const peer_addr& upstream, std::uint8_t ttl_best,
                                     std::uint64_t* memo) {
   HEARSAY_ASSERT(id != 0);
-  const std::uint32_t tick = ticks(now);
   // One probe finds the id or the free slot that ends its run.
-  std::size_t i = slot_count() == 0 ? none : probe(id);
+  return insert_at(slot_count() == 0 ? none : probe(id), id, now, upstream, ttl_best, memo);
+}
+
+dup_cache::entry& dup_cache::find_or_insert(query_id id, micros now, const peer_addr& upstream,
+                                            std::uint8_t ttl_best, std::uint64_t* memo, bool& found) {
+  HEARSAY_ASSERT(id != 0);
+  const std::size_t i = slot_count() == 0 ? none : probe(id);
+  found = i != none && slots_[i].id == id && !expired(slots_[i].seen, now);
+  if (found) return slots_[i].value;
+  return insert_at(i, id, now, upstream, ttl_best, memo);
+}
+
+dup_cache::entry& dup_cache::insert_at(std::size_t i, query_id id, micros now, const peer_addr& upstream,
+                                       std::uint8_t ttl_best, std::uint64_t* memo) {
+  const std::uint32_t tick = ticks(now);
   if (i == none || slots_[i].id != id) {
     if (needs_room()) {
       make_room(now);
@@ -438,7 +451,7 @@ void searcher::answer(micros now, const msg_query& q, const peer_addr& upstream)
   send(direct ? q.origin : upstream, std::move(hit));
 }
 
-void searcher::on_query(micros now, const peer_addr& from, const msg_query& q) {
+void searcher::on_query(micros now, const peer_addr& from, const msg_query& q, membership::link_state& link) {
   ++stats_.queries_received;
   if (q.ttl == 0 || q.hops == 0 || q.id == 0 || q.criteria.empty() ||
       q.criteria.size() > cfg_.criteria_bytes_max || q.origin.is_unspecified() ||
@@ -446,12 +459,7 @@ void searcher::on_query(micros now, const peer_addr& from, const msg_query& q) {
     ++stats_.messages_invalid;
     return;
   }
-  // Queries travel on overlay links only: node::on_message has already dropped (and answered
-  // with DISCONNECT) any copy from a peer outside the active view, stale or injected.
-  // node::on_message hands over queries from active neighbours only: there is a link.
-  membership::link_state* link = members_.link(from);
-  if (link == nullptr) return;
-  if (!admit(now, *link)) {
+  if (!admit(now, link)) {
     ++stats_.queries_rate_limited;
     return;
   }
@@ -470,12 +478,13 @@ void searcher::on_query(micros now, const peer_addr& from, const msg_query& q) {
     return next;
   };
 
-  dup_cache::entry* seen = seen_.find(q.id, now);
-  if (seen != nullptr) {
+  bool duplicate = false;
+  dup_cache::entry& entry = seen_.find_or_insert(q.id, now, from, ttl, &link.upstream_memo, duplicate);
+  dup_cache::entry* const seen = duplicate ? &entry : nullptr;  // an earlier copy's entry
+  if (duplicate) {
     ++stats_.queries_duplicate;
     host_.on_query_seen(q, true);
   } else {
-    seen_.insert(q.id, now, from, ttl, &link->upstream_memo);
     host_.on_query_seen(q, false);
     answer(now, q, from);
   }
@@ -595,7 +604,8 @@ void searcher::warm_for(const message& m) const {
 
 bool searcher::on_message(micros now, const peer_addr& from, const message& m) {
   if (auto* q = std::get_if<msg_query>(&m)) {
-    on_query(now, from, *q);
+    // Queries travel on overlay links only (see node::on_message).
+    if (membership::link_state* link = members_.link(from)) on_query(now, from, *q, *link);
     return true;
   }
   if (auto* h = std::get_if<msg_query_hit>(&m)) {

@@ -82,6 +82,10 @@ class dup_cache {
   // renumbers, and the next insert through each link looks its upstream up once again.
   entry& insert(query_id id, micros now, const peer_addr& upstream, std::uint8_t ttl_best,
                 std::uint64_t* memo = nullptr);
+  // find() and, when it finds nothing, insert() in one probe: the live entry for id with
+  // `found` set, or the entry just inserted with `found` cleared. Every query copy asks this.
+  entry& find_or_insert(query_id id, micros now, const peer_addr& upstream, std::uint8_t ttl_best,
+                        std::uint64_t* memo, bool& found);
   // Where the first copy of an entry's id came from (self for own queries); nullptr when the
   // cache could not remember it (see above).
   const peer_addr* upstream_of(const entry& e) const {
@@ -133,6 +137,9 @@ class dup_cache {
   bool needs_room() const { return count_ >= capacity_ || (std::size_t{count_} + 1) * 4 > slot_count() * 3; }
   // Puts s in the table (there is a free slot) and returns where.
   slot& place(const slot& s);
+  // insert() once the probe for id has given slot i (none for an empty table).
+  entry& insert_at(std::size_t i, query_id id, micros now, const peer_addr& upstream, std::uint8_t ttl_best,
+                   std::uint64_t* memo);
   // The index of upstream a, added if new; no_upstream when the table is full. Up to
   // upstreams_scanned upstreams are found by a scan, more through a hashed index of them.
   std::uint16_t upstream_index(const peer_addr& a);
@@ -171,6 +178,9 @@ class searcher {
 
   // Handles a search message; false when m is not one.
   bool on_message(micros now, const peer_addr& from, const message& m);
+  // A query copy from active neighbour `from`, whose link the caller has found (node::on_message
+  // looks it up once, both to check that the copy came over a link and for its query budget).
+  void on_query(micros now, const peer_addr& from, const msg_query& q, membership::link_state& link);
   bool on_timer(micros now, timer_id id);
 
   // Prefetches what handling m will read behind pointers (see node::warm_for).
@@ -191,7 +201,6 @@ class searcher {
     msg_query query;               // what was sent, for further rings
   };
 
-  void on_query(micros now, const peer_addr& from, const msg_query& q);
   void on_hit(micros now, const peer_addr& from, const msg_query_hit& h);
   // Sends q to up to fanout active neighbours other than `except`.
   void forward(const msg_query& q, const peer_addr* except);

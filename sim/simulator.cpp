@@ -99,6 +99,7 @@ simulator::simulator(const scenario& s)
   set_worker_count(threads);
   // The seeds in pairs, within the first block (beyond it, blocks spread them anyway).
   seeds_spread_ = std::min<std::uint32_t>(std::uint32_t{1} << block_log2, (std::min(s.seed_count, s.peers) + 1) & ~1u);
+  assign_hosts();
   for (unsigned k = 1; k < threads; ++k) helpers_.emplace_back([this, k] { helper_loop(k); });
 }
 
@@ -149,6 +150,7 @@ void simulator::set_tap(network_tap* tap) {
     workers_.clear();
     workers_.push_back(std::move(one));
     set_worker_count(1);
+    assign_hosts();
   }
   tap_ = tap;
 }
@@ -235,12 +237,12 @@ query_record* simulator::record_of(query_id id) {
 template <typename M>
 void simulator::peer_host::send_message(const peer_addr& to, M&& m) {
   simulator& sim = sim_;
-  worker& w = sim.worker_of(self_);
+  worker& w = *worker_;
   std::uint32_t target = 0;
   // Peers learn addresses only from other simulated peers, so every address is one of them.
   HEARSAY_ASSERT(sim.index_of(to, target));
   auto count = [&](query_id id, std::uint32_t query_counts::*field) {
-    if (const std::uint32_t k = sim.query_index_.find(id); k != id_index::none) ++(w.counts[k].*field);
+    if (const std::uint32_t k = sim.record_index(w, id); k != id_index::none) ++(w.counts[k].*field);
   };
   if (const auto* q = std::get_if<msg_query>(&m)) {
     count(q->id, &query_counts::query_messages);
@@ -263,7 +265,7 @@ void simulator::peer_host::send_message(const peer_addr& to, M&& m) {
 }
 
 void simulator::peer_host::schedule(micros at, timer_id id) {
-  worker& w = sim_.worker_of(self_);
+  worker& w = *worker_;
   w.queue.emplace<fire_timer>(at, next_key(), self_, sim_.incarnation_[self_], id);
 }
 
@@ -287,8 +289,8 @@ void simulator::peer_host::on_search_hit(query_id id, const msg_query_hit& h, mi
 }
 
 void simulator::peer_host::on_query_seen(const msg_query& q, bool duplicate) {
-  if (const std::uint32_t k = sim_.query_index_.find(q.id); k != id_index::none) {
-    auto& c = sim_.worker_of(self_).counts[k];
+  if (const std::uint32_t k = sim_.record_index(*worker_, q.id); k != id_index::none) {
+    auto& c = worker_->counts[k];
     ++(duplicate ? c.duplicates : c.reached);
   }
 }
@@ -341,6 +343,7 @@ void simulator::dispatch_global(event& e) {
     r.id = nodes_[r.origin]->search(now_, file_name(r.file));
     r.query_messages += static_cast<std::uint32_t>(nodes_[r.origin]->stats().queries_forwarded - sent_before);
     query_index_.insert(r.id, q->index);
+    for (auto& w : workers_) w->counted_id = 0;  // an id looked up before (the first sends) is known now
   } else if (auto* f = std::get_if<fault>(&e)) {
     on_fault(*f);
   }

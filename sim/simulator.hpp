@@ -201,6 +201,9 @@ class simulator {
     micros outbox_earliest[2] = {micros{std::numeric_limits<std::int64_t>::max()},
                                  micros{std::numeric_limits<std::int64_t>::max()}};
     std::vector<query_counts> counts;          // per query record
+    // The last query id looked up for the counts and its record (see record_index).
+    query_id counted_id = 0;
+    std::uint32_t counted_record = 0;
   };
 
   // The driver side of one peer: turns its host calls into events.
@@ -223,12 +226,16 @@ class simulator {
       HEARSAY_ASSERT(scheduled_ < UINT32_MAX);
       return (std::uint64_t{self_} + 1) << 32 | scheduled_++;
     }
+    // The worker that runs this peer (simulator::worker_of, kept here: every send, timer and
+    // query copy asks, and this line is read anyway). Set whenever the workers change.
+    void set_worker(worker& w) { worker_ = &w; }
 
    private:
     template <typename M>
     void send_message(const peer_addr& to, M&& m);
 
     simulator& sim_;
+    worker* worker_ = nullptr;
     std::uint32_t self_;
     std::uint32_t scheduled_ = 0;
   };
@@ -253,6 +260,10 @@ class simulator {
   void set_worker_count(std::uint32_t n) {
     worker_count_ = n;
     worker_mask_ = (n & (n - 1)) == 0 ? n - 1 : not_power_of_two;
+  }
+  // Tells each host its worker (after the workers or seeds_spread_ change).
+  void assign_hosts() {
+    for (std::uint32_t i = 0; i < hosts_.size(); ++i) hosts_[i].set_worker(worker_of(i));
   }
   // The worker that runs peer i; the key of the next event peer i schedules; the key of the
   // next event scheduled from outside the peers (ordered before any peer's at equal times).
@@ -288,6 +299,16 @@ class simulator {
   void place_files();
   void plan_queries(micros first);
   query_record* record_of(query_id id);
+  // The record of query id (id_index::none if not a planned search's), for worker w's counts.
+  // A copy's arrival and its onward sends ask for the same id in a row, so the last answer
+  // is kept; a new search's id clears it (dispatch_global).
+  std::uint32_t record_index(worker& w, query_id id) {
+    if (id != w.counted_id) {
+      w.counted_record = query_index_.find(id);
+      w.counted_id = id;
+    }
+    return w.counted_record;
+  }
   bool index_of(const peer_addr& a, std::uint32_t& index) const;
 
   scenario scenario_;

@@ -476,6 +476,42 @@ TEST_CASE("dup_cache agrees with a lifetime model while the capacity does not bi
   CHECK(largest_table <= 1024);
 }
 
+TEST_CASE("dup_cache::find_or_insert answers as find() and then insert() would", "[search]") {
+  // Two caches fed the same steps, one through find() then insert(), the other through the
+  // single-probe find_or_insert(); small ids and a short lifetime make expired ids (refreshed in
+  // place), growth and sweeps frequent, and a small capacity makes room by eviction too.
+  const micros lifetime{300};
+  dup_cache a(96, lifetime);
+  dup_cache b(96, lifetime);
+  hearsay::rng random(7);
+  micros now{0};
+  std::size_t found_count = 0;
+  for (int step = 0; step < 20'000; ++step) {
+    now += micros{static_cast<std::int64_t>(random.below(3))};
+    const query_id id = 1 + random.below(300);
+    const peer_addr up = addr(static_cast<std::uint32_t>(random.below(6)));
+    const auto ttl = static_cast<std::uint8_t>(random.below(8));
+    dup_cache::entry* before = a.find(id, now);
+    const std::uint8_t ttl_before = before != nullptr ? before->ttl_best : 0;
+    if (before == nullptr) a.insert(id, now, up, ttl);
+    bool found = true;
+    dup_cache::entry& e = b.find_or_insert(id, now, up, ttl, nullptr, found);
+    REQUIRE(found == (before != nullptr));
+    if (found) {
+      ++found_count;
+      REQUIRE(e.ttl_best == ttl_before);  // the earlier copy's entry, untouched
+    } else {
+      REQUIRE(e.ttl_best == ttl);
+      REQUIRE(*b.upstream_of(e) == up);
+      REQUIRE(b.find(id, now) == &e);
+    }
+    REQUIRE(a.size() == b.size());
+    REQUIRE(a.slot_count() == b.slot_count());
+  }
+  CHECK(found_count > 1000);  // duplicates were asked about often
+  CHECK(found_count < 19'000);  // and so were new and expired ids
+}
+
 TEST_CASE("dup_cache at capacity lets the oldest ids go first, an eighth at a time", "[search]") {
   const std::uint32_t capacity = 64;
   for (const micros lifetime : {micros{1'000'000'000}, micros{300}}) {

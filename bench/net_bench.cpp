@@ -232,6 +232,9 @@ class forwarding_rig {
   static constexpr std::uint64_t window = 2048;
   // Queries per write on the source's socket.
   static constexpr std::uint64_t batch = 64;
+  // What the node sends a neighbour that connects and asks to be its neighbour: HELLO, then
+  // NEIGHBOR_REPLY.
+  static constexpr std::uint64_t handshake_frames = 2;
 
   explicit forwarding_rig(std::size_t sinks) : log_(net::log_level::error) {
     net::net_config cfg;
@@ -258,6 +261,16 @@ class forwarding_rig {
     if (error_.empty() && snapshot().active != peers_.size()) {
       error_ = "the node's active view did not take the source and every sink";
     }
+    // Each neighbour reads the node's HELLO and its NEIGHBOR_REPLY before a run takes its
+    // baseline: read later, they were counted as forwarded copies (not_delivered, below, came
+    // out at -2 per sink that was still reading them).
+    const auto answered = [this] {
+      return std::all_of(peers_.begin(), peers_.end(), [](const auto& p) { return p->counter.frames >= handshake_frames; });
+    };
+    while (error_.empty() && !answered() && std::chrono::steady_clock::now() < deadline) {
+      io_.run_for(std::chrono::milliseconds(1));
+    }
+    if (error_.empty() && !answered()) error_ = "a neighbour did not read the node's HELLO and NEIGHBOR_REPLY";
   }
 
   ~forwarding_rig() {

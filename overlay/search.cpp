@@ -603,11 +603,6 @@ void searcher::warm_for(const message& m) const {
 }
 
 bool searcher::on_message(micros now, const peer_addr& from, const message& m) {
-  if (auto* q = std::get_if<msg_query>(&m)) {
-    // Queries travel on overlay links only (see node::on_message).
-    if (membership::link_state* link = members_.link(from)) on_query(now, from, *q, *link);
-    return true;
-  }
   if (auto* h = std::get_if<msg_query_hit>(&m)) {
     on_hit(now, from, *h);
     return true;

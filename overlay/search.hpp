@@ -176,7 +176,8 @@ class searcher {
 
   query_id start(micros now, std::string criteria_text, std::uint8_t ttl, bool reply_direct);
 
-  // Handles a search message; false when m is not one.
+  // Handles a search message other than a query copy; false when m is not one. Query copies
+  // come through on_query, with their link (node::on_message finds it).
   bool on_message(micros now, const peer_addr& from, const message& m);
   // A query copy from active neighbour `from`, whose link the caller has found (node::on_message
   // looks it up once, both to check that the copy came over a link and for its query budget).

@@ -115,9 +115,34 @@ struct search_config {
   std::uint32_t stranger_sends_burst = 100;
 };
 
+// Downloads (overlay/download.hpp): how a file is fetched from the holders a search found.
+struct fetch_config {
+  // The largest file a node fetches. A hit may announce any size; it is checked against this
+  // (and against the free space of the download folder) before the first byte is asked for.
+  std::uint64_t file_bytes_max = std::uint64_t{1} << 40;
+  // The unit of a request: large enough that a request's round trip is small beside its
+  // transfer, small enough that a holder that fails or lies costs little.
+  std::uint32_t piece_bytes = 1u << 20;
+  // Holders asked at once, and pieces in flight per holder (its requests are pipelined).
+  std::uint32_t holders_at_once = 4;
+  std::uint32_t pieces_per_holder = 4;
+  // A holder slower than this while it has requests outstanding, over the window, is dropped
+  // for the job and its pieces go to the next holder.
+  std::uint32_t rate_min_bytes_per_s = 16u << 10;
+  micros rate_window{20'000'000};
+  // Failures (unreachable, broken off, busy) after which a holder is given up for a job, and
+  // the first pause before a failed holder is asked again (it doubles with each failure).
+  std::uint32_t holder_failures_max = 3;
+  micros retry_delay{2'000'000};
+  // Downloads at once, and holders remembered per download.
+  std::uint32_t jobs_max = 32;
+  std::uint32_t holders_max = 64;
+};
+
 struct node_config {
   membership_config membership;
   search_config search;
+  fetch_config fetch;
   // Where a node joins: any member of the overlay (the first peer is just a seed).
   std::vector<peer_addr> seeds;
 };

@@ -135,7 +135,38 @@ std::vector<config_key> make_keys() {
   return k;
 }
 
+std::vector<config_key> make_fetch_keys() {
+  using u32 = std::uint32_t;
+  using u64 = std::uint64_t;
+  std::vector<config_key> k;
+  k.push_back(integer<u64>("file_bytes_max", "largest file fetched (bytes); checked before the first byte",
+                           0, std::uint64_t{1} << 56, [](node_config& c) -> u64& { return c.fetch.file_bytes_max; }));
+  k.push_back(integer<u32>("piece_bytes", "bytes per request to a holder", 4096, 64u << 20,
+                           [](node_config& c) -> u32& { return c.fetch.piece_bytes; }));
+  k.push_back(integer<u32>("holders_at_once", "holders a download takes bytes from at once", 1, 64,
+                           [](node_config& c) -> u32& { return c.fetch.holders_at_once; }));
+  k.push_back(integer<u32>("pieces_per_holder", "requests in flight per holder", 1, 64,
+                           [](node_config& c) -> u32& { return c.fetch.pieces_per_holder; }));
+  k.push_back(integer<u32>("rate_min_bytes_per_s", "a busy holder slower than this over the window is dropped", 0,
+                           1u << 30, [](node_config& c) -> u32& { return c.fetch.rate_min_bytes_per_s; }));
+  k.push_back(duration_ms("rate_window_ms", "the window of that rate", 1'000, 60'000,
+                          [](node_config& c) -> micros& { return c.fetch.rate_window; }));
+  k.push_back(integer<u32>("holder_failures_max", "failures after which a holder is given up for a download", 1, 100,
+                           [](node_config& c) -> u32& { return c.fetch.holder_failures_max; }));
+  k.push_back(duration_ms("retry_delay_ms", "first pause before a failed holder is asked again (doubles)", 0,
+                          600'000, [](node_config& c) -> micros& { return c.fetch.retry_delay; }));
+  k.push_back(integer<u32>("jobs_max", "downloads at once", 1, 4096, [](node_config& c) -> u32& { return c.fetch.jobs_max; }));
+  k.push_back(integer<u32>("holders_max", "holders remembered per download", 1, 255,
+                           [](node_config& c) -> u32& { return c.fetch.holders_max; }));
+  return k;
+}
+
 }  // namespace
+
+const std::vector<config_key>& fetch_config_keys() {
+  static const std::vector<config_key> keys = make_fetch_keys();
+  return keys;
+}
 
 const std::vector<config_key>& overlay_config_keys() {
   static const std::vector<config_key> keys = make_keys();

@@ -22,6 +22,8 @@ struct config_key {
 };
 
 const std::vector<config_key>& overlay_config_keys();
+// The [fetch] section: how downloads are made (fetch_config), shared the same way.
+const std::vector<config_key>& fetch_config_keys();
 const config_key* find_overlay_key(std::string_view name);
 
 // Cross-field checks on a node configuration; an error message, empty when valid.

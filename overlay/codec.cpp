@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "schemas/hearsay_generated.h"
 
@@ -100,12 +101,11 @@ struct message_encoder {
   }
   std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_fetch_request& m) const {
     const auto digest = to_wire(m.sha256);
-    return {w::Message::FetchRequest, w::CreateFetchRequest(fbb, &digest, m.offset).Union()};
+    return {w::Message::FetchRequest, w::CreateFetchRequest(fbb, &digest, m.offset, m.length).Union()};
   }
-  std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_fetch_chunk& m) const {
-    const auto data = fbb.CreateVector(m.data);
+  std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_fetch_data& m) const {
     const auto digest = to_wire(m.sha256);
-    return {w::Message::FetchChunk, w::CreateFetchChunk(fbb, &digest, m.offset, m.total_size, data).Union()};
+    return {w::Message::FetchData, w::CreateFetchData(fbb, &digest, m.offset, m.length, m.total_size).Union()};
   }
   std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_fetch_error& m) const {
     const auto text = fbb.CreateString(m.message);
@@ -314,20 +314,20 @@ bool decode_body(const w::Frame& f, const limits& lim, decode_result& r) {
       msg_fetch_request out;
       if (!c.digest(m->sha256(), "fetch_request.sha256", out.sha256)) return false;
       out.offset = m->offset();
+      out.length = m->length();
+      if (out.length > std::numeric_limits<std::uint64_t>::max() - out.offset) return c.fail("fetch_request.length");
       r.value.msg = out;
       return true;
     }
-    case w::Message::FetchChunk: {
-      const auto* m = f.message_as_FetchChunk();
-      msg_fetch_chunk out;
-      if (!c.digest(m->sha256(), "fetch_chunk.sha256", out.sha256)) return false;
+    case w::Message::FetchData: {
+      const auto* m = f.message_as_FetchData();
+      msg_fetch_data out;
+      if (!c.digest(m->sha256(), "fetch_data.sha256", out.sha256)) return false;
       out.offset = m->offset();
+      out.length = m->length();
       out.total_size = m->total_size();
-      if (m->data() != nullptr) out.data.assign(m->data()->begin(), m->data()->end());
-      if (out.offset > out.total_size || out.data.size() > out.total_size - out.offset) {
-        return c.fail("fetch_chunk.offset");
-      }
-      r.value.msg = std::move(out);
+      if (out.offset > out.total_size || out.length > out.total_size - out.offset) return c.fail("fetch_data.length");
+      r.value.msg = out;
       return true;
     }
     case w::Message::FetchError: {
@@ -355,6 +355,7 @@ bool decode_body(const w::Frame& f, const limits& lim, decode_result& r) {
     case w::Message::WalkStatus:
       r.value.msg = msg_walk_status{f.message_as_WalkStatus()->id(), f.message_as_WalkStatus()->go_on()};
       return true;
+    case w::Message::FetchChunk:  // the transfer of version-1 nodes before ranged requests
     case w::Message::NONE:
       break;
   }
@@ -447,10 +448,16 @@ std::span<const std::uint8_t> frame_reader::next() {
                                (std::uint32_t{p[3]} << 24);
   if (buffered() < prefix_bytes + length) return {};
   consumed_ += prefix_bytes + length;
-  // The frame after this one may already be here: check its prefix now, so an oversize
-  // prefix poisons the reader without waiting for more bytes.
-  check_prefix();
+  // What follows is not checked here: it may be raw bytes the frame announced (take_raw).
+  // The next call checks it, and reports an oversize prefix by poisoned().
   return {p, prefix_bytes + length};
+}
+
+std::span<const std::uint8_t> frame_reader::take_raw(std::size_t max) {
+  const std::size_t n = std::min(max, buffered());
+  const std::uint8_t* p = buffer_.data() + consumed_;
+  consumed_ += n;
+  return {p, n};
 }
 
 }  // namespace hearsay::codec

@@ -85,8 +85,12 @@ class frame_reader {
   // Appends received bytes. Returns false (and poisons the reader) on an oversize prefix.
   bool feed(std::span<const std::uint8_t> bytes);
   // The next complete frame (prefix and body, ready for decode()), or an empty span when
-  // none is complete. The span stays valid until the next call to feed().
+  // none is complete or the reader is poisoned (an oversize prefix: check poisoned() once
+  // next() returns empty). The span stays valid until the next call to feed().
   std::span<const std::uint8_t> next();
+  // Up to `max` buffered bytes that are not frames (the raw bytes a frame announced, see
+  // msg_fetch_data), consumed. Valid until the next call to feed().
+  std::span<const std::uint8_t> take_raw(std::size_t max);
   bool poisoned() const { return poisoned_; }
   std::size_t buffered() const { return buffer_.size() - consumed_; }
 

@@ -137,6 +137,8 @@ struct downloads::job {
   }
 };
 
+downloads::downloads(const fetch_config& cfg, download_host& host) : cfg_(cfg), host_(host) {}
+
 downloads::~downloads() = default;
 
 // Every public entry point holds one: jobs that ended are destroyed when the outermost call

@@ -121,7 +121,7 @@ class download_host {
 // The engine: every job of one node (or, in the simulator, of one peer).
 class downloads {
  public:
-  downloads(const fetch_config& cfg, download_host& host) : cfg_(cfg), host_(host) {}
+  downloads(const fetch_config& cfg, download_host& host);
   downloads(const downloads&) = delete;
   downloads& operator=(const downloads&) = delete;
   ~downloads();
@@ -164,6 +164,8 @@ class downloads {
   // remembers them across restarts.
   std::vector<std::pair<std::uint64_t, std::uint64_t>> stored_ranges(job_id id) const;
   std::size_t size() const { return jobs_.size(); }
+  // The id the next start() of a new job will take (a driver may prepare its state for it).
+  job_id next_id() const { return next_id_; }
 
   struct job;  // (download.cpp)
 

@@ -80,15 +80,18 @@ struct msg_query_hit {
 };
 
 // ---- fetch (served by the transport from the node's library) ----
+// A request for bytes [offset, offset + length) of a file (length 0: to its end).
 struct msg_fetch_request {
   sha256_digest sha256;
   std::uint64_t offset = 0;
+  std::uint64_t length = 0;
 };
-struct msg_fetch_chunk {
+// The answer: `length` raw bytes of the file at `offset` follow this frame on the stream.
+struct msg_fetch_data {
   sha256_digest sha256;
   std::uint64_t offset = 0;
+  std::uint64_t length = 0;
   std::uint64_t total_size = 0;
-  std::vector<std::uint8_t> data;
 };
 enum class fetch_error_code : std::uint8_t { not_found = 0, bad_offset = 1, busy = 2, read_failed = 3 };
 struct msg_fetch_error {
@@ -107,7 +110,7 @@ struct msg_pong {
 
 using message = std::variant<msg_hello, msg_join, msg_forward_join, msg_join_reply, msg_neighbor,
                              msg_neighbor_reply, msg_disconnect, msg_shuffle, msg_shuffle_reply,
-                             msg_query, msg_query_hit, msg_fetch_request, msg_fetch_chunk,
+                             msg_query, msg_query_hit, msg_fetch_request, msg_fetch_data,
                              msg_fetch_error, msg_ping, msg_pong, msg_walk_check, msg_walk_status>;
 
 // A short lower-case name for logs and metrics ("join", "query-hit", ...).

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -14,8 +15,11 @@
 #include <asio.hpp>
 
 #include "transport/control_client.hpp"
+#include "transport/file_index.hpp"
 #include "transport/endpoint.hpp"
 #include "transport/json.hpp"
+#include "transport/part_file.hpp"
+#include "transport/sha256.hpp"
 
 namespace hearsay::net {
 
@@ -51,6 +55,7 @@ struct session : std::enable_shared_from_this<session> {
   bool busy = false;  // a request is being answered
   asio::steady_timer wait;
   query_id search_id = 0;  // the search this session is answering, 0 when none
+  std::uint64_t fetch_token = 0;  // the download this session watches in the foreground, 0 when none
 
   // Lines waiting for a client that does not read are bounded: past this, progress lines
   // (which the next one supersedes anyway) are skipped.
@@ -123,7 +128,12 @@ struct control_server::impl {
 
   void read(const std::shared_ptr<session>& s) {
     asio::async_read_until(s->socket, s->in, '\n', [this, s](const std::error_code& ec, std::size_t n) {
-      if (ec) return;  // closed, or a line over 64 KiB
+      if (ec) {
+        // Closed (an interrupted CLI), or a line over 64 KiB: a download it was watching in
+        // the foreground is cancelled, unless someone else watches it too.
+        if (s->fetch_token != 0) node.forget_fetch(std::exchange(s->fetch_token, 0));
+        return;
+      }
       std::string line(asio::buffers_begin(s->in.data()), asio::buffers_begin(s->in.data()) + static_cast<std::ptrdiff_t>(n));
       s->in.consume(n);
       while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
@@ -142,7 +152,9 @@ struct control_server::impl {
     if (!json::parse_flat(line, req, err)) return s->send(end_error("bad request: " + err));
     const std::string cmd = req["cmd"];
     if (cmd == "search") return search(s, req["words"], req.count("wait_ms") ? std::atoll(req["wait_ms"].c_str()) : 3000);
-    if (cmd == "fetch") return fetch(s, req["target"]);
+    if (cmd == "fetch") return fetch(s, req["target"], req["again"] == "true", req["detach"] == "true");
+    if (cmd == "downloads") return downloads(s);
+    if (cmd == "cancel") return cancel(s, req["id"]);
     if (cmd == "results") return list_results(s);
     if (cmd == "peers") return peers(s);
     if (cmd == "status") return status(s);
@@ -189,8 +201,11 @@ struct control_server::impl {
           // of the newest one.
           if (w.expired() || h.id != results_search) return;
           // One numbered result per distinct file; more holders join its entry.
-          auto it = std::find_if(results.begin(), results.end(),
-                                 [&](const remembered& r) { return r.file.sha256 == h.file.sha256; });
+          // (Holders announcing another size for the same digest are another result: at most
+          // one of them can be right, and the download takes the size it was given.)
+          auto it = std::find_if(results.begin(), results.end(), [&](const remembered& r) {
+            return r.file.sha256 == h.file.sha256 && r.file.size == h.file.size;
+          });
           std::size_t n;
           if (it == results.end()) {
             results.push_back({h.file, {h.holder}});
@@ -219,40 +234,121 @@ struct control_server::impl {
     s->send(end_ok());
   }
 
-  void fetch(const std::shared_ptr<session>& s, const std::string& target) {
-    const remembered* pick = nullptr;
-    if (auto digest = sha256_digest::from_hex(target)) {
-      for (const auto& r : results) {
-        if (r.file.sha256 == *digest) pick = &r;
-      }
-      if (pick == nullptr) return s->send(end_error("no holder known for " + target + ": search for it first"));
-    } else {
-      const long long n = std::atoll(target.c_str());
-      if (n < 1 || static_cast<std::size_t>(n) > results.size()) {
-        return s->send(end_error("no result number '" + target + "' (the last search had " +
-                                 std::to_string(results.size()) + ")"));
-      }
-      pick = &results[static_cast<std::size_t>(n - 1)];
+  // A result number of the last search ("2"), a whole digest, or a unique prefix of one (at
+  // least 8 hex digits) among the last search's results.
+  const remembered* pick(const std::string& target, std::string& error) const {
+    const auto digits = [&](const std::string& t, auto accept) {
+      return !t.empty() && std::all_of(t.begin(), t.end(), [&](char c) { return accept(static_cast<unsigned char>(c)); });
+    };
+    if (digits(target, [](unsigned char c) { return std::isdigit(c) != 0; }) && target.size() <= 6) {
+      const auto n = static_cast<std::size_t>(std::stoul(target));
+      if (n >= 1 && n <= results.size()) return &results[n - 1];
+      error = "no result number " + target + " (the last search had " + std::to_string(results.size()) + ")";
+      return nullptr;
     }
+    if (!digits(target, [](unsigned char c) { return std::isxdigit(c) != 0; }) || target.size() < 8 || target.size() > 64) {
+      error = "'" + target + "' is neither a result number nor a sha256 (or a prefix of at least 8 hex digits)";
+      return nullptr;
+    }
+    std::string lower = target;
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const remembered* found = nullptr;
+    for (const auto& r : results) {
+      if (r.file.sha256.to_hex().compare(0, lower.size(), lower) != 0) continue;
+      if (found != nullptr && found->file.sha256 != r.file.sha256) {
+        error = "'" + target + "' matches several results: give more digits";
+        return nullptr;
+      }
+      found = &r;
+    }
+    if (found == nullptr) error = "no holder known for " + target + ": search for it first";
+    return found;
+  }
+
+  static std::string progress_line(const fetch_status& st) {
+    return "{\"event\":\"progress\",\"id\":" + std::to_string(st.id) + ",\"name\":" + json::quote(st.file.name) +
+           ",\"bytes\":" + std::to_string(st.bytes) + ",\"size\":" + std::to_string(st.file.size) +
+           ",\"rate\":" + std::to_string(st.rate_bytes_per_s) + ",\"eta_s\":" + num(st.eta_s) +
+           ",\"holders\":" + std::to_string(st.holders_busy) + ",\"holders_known\":" +
+           std::to_string(st.holders_known) + ",\"holder\":" + json::quote(st.holder.to_string()) + "}";
+  }
+
+  static std::string end_of_fetch(const fetch_status& st) {
+    if (st.st == fetch_status::state::done) {
+      return end_ok(",\"id\":" + std::to_string(st.id) + ",\"path\":" + json::quote(fs::absolute(st.path).string()) +
+                    ",\"size\":" + std::to_string(st.file.size) + ",\"sha256\":\"" + st.file.sha256.to_hex() +
+                    "\",\"verified\":true,\"existing\":" + (st.existing ? "true" : "false") +
+                    ",\"elapsed_ms\":" + num(static_cast<double>(st.elapsed.count()) / 1000.0) +
+                    ",\"sync_ms\":" + num(static_cast<double>(st.sync_time.count()) / 1000.0) + "}");
+    }
+    return end_error(st.st == fetch_status::state::cancelled ? "cancelled" : st.error);
+  }
+
+  void fetch(const std::shared_ptr<session>& s, const std::string& target, bool again, bool detach) {
+    std::string error;
+    const remembered* r = pick(target, error);
+    if (r == nullptr) return s->send(end_error(error));
     s->busy = true;
     std::weak_ptr<session> weak = s;
-    node.fetch(pick->file, pick->holders, [weak](const fetch_status& st) {
+    fetch_options opts;
+    opts.again = again;
+    opts.detach = detach;
+    auto box = std::make_shared<bool>(false);  // set once this session has answered
+    const auto token = node.fetch(r->file, r->holders, [weak, box, detach](const fetch_status& st) {
       auto sess = weak.lock();
-      if (!sess) return;
+      if (!sess || *box) return;
       if (st.st == fetch_status::state::running) {
-        sess->send("{\"event\":\"progress\",\"bytes\":" + std::to_string(st.bytes) + ",\"size\":" +
-                       std::to_string(st.file.size) + ",\"holder\":" + json::quote(st.holder.to_string()) + "}",
-                   true);
+        if (detach) {
+          // Detached: say which download it is and let the client go; it runs on.
+          *box = true;
+          sess->busy = false;
+          sess->send(end_ok(",\"id\":" + std::to_string(st.id) + ",\"detached\":true"));
+          return;
+        }
+        sess->send(progress_line(st), true);
         return;
       }
+      *box = true;
       sess->busy = false;
-      if (st.st == fetch_status::state::done) {
-        sess->send(end_ok(",\"path\":" + json::quote(st.path.string()) + ",\"size\":" + std::to_string(st.file.size) +
-                          ",\"sha256\":\"" + st.file.sha256.to_hex() + "\""));
-      } else {
-        sess->send(end_error(st.error));
-      }
-    });
+      sess->fetch_token = 0;
+      sess->send(end_of_fetch(st));
+    }, opts);
+    if (!*box && !detach) s->fetch_token = token;
+  }
+
+  void downloads(const std::shared_ptr<session>& s) {
+    for (const auto& st : node.fetches()) {
+      std::string line = "{\"event\":\"download\",\"id\":" + std::to_string(st.id) +
+                         ",\"state\":\"" + to_string(st.st) + "\",\"name\":" + json::quote(st.file.name) +
+                         ",\"sha256\":\"" + st.file.sha256.to_hex() + "\",\"bytes\":" + std::to_string(st.bytes) +
+                         ",\"size\":" + std::to_string(st.file.size) + ",\"rate\":" + std::to_string(st.rate_bytes_per_s) +
+                         ",\"eta_s\":" + num(st.eta_s) + ",\"holders\":" + std::to_string(st.holders_busy) +
+                         ",\"holders_known\":" + std::to_string(st.holders_known) +
+                         ",\"failovers\":" + std::to_string(st.failovers);
+      if (st.st == fetch_status::state::done) line += ",\"path\":" + json::quote(fs::absolute(st.path).string());
+      if (!st.error.empty()) line += ",\"error\":" + json::quote(st.error);
+      s->send(line + "}");
+    }
+    s->send(end_ok());
+  }
+
+  void cancel(const std::shared_ptr<session>& s, const std::string& id) {
+    if (id == "all") return s->send(end_ok(",\"cancelled\":" + std::to_string(node.cancel_all_fetches())));
+    const bool number = !id.empty() && id.size() <= 18 &&
+                        std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!number) return s->send(end_error("cancel takes a download number or 'all', not '" + id + "'"));
+    if (!node.cancel_fetch(std::stoull(id))) return s->send(end_error("no running download " + id));
+    s->send(end_ok(",\"cancelled\":1"));
+  }
+
+  static const char* to_string(fetch_status::state st) {
+    switch (st) {
+      case fetch_status::state::running: return "running";
+      case fetch_status::state::done: return "done";
+      case fetch_status::state::failed: return "failed";
+      case fetch_status::state::cancelled: return "cancelled";
+    }
+    return "?";
   }
 
   void peers(const std::shared_ptr<session>& s) {
@@ -302,15 +398,31 @@ struct control_server::impl {
     const fs::path from(path);
     if (path.empty() || !fs::is_regular_file(from, ec)) return s->send(end_error("not a file: " + path));
     if (node.config().shared_dir.empty()) return s->send(end_error("this node has no shared folder"));
-    const fs::path to = unique_download_path(node.config().shared_dir, from.filename().string());
-    // A hard link costs nothing and keeps the event loop free; across file systems (or where
-    // links are not allowed) the file is copied.
-    fs::create_hard_link(from, to, ec);
+    sha256_digest digest;
+    std::uint64_t size = 0;
+    if (auto read_ec = hash_file(from, digest, size)) return s->send(end_error("cannot read " + path + ": " + read_ec.message()));
+    if (const indexed_file* f = node.shared_file(digest); f != nullptr) {
+      return s->send(end_ok(",\"files\":" + std::to_string(node.shared_files()) + ",\"already\":" + json::quote(f->path.string())));
+    }
+    // Into a hidden temporary name first (the index skips hidden names), then moved to the
+    // file's own name or the first free "name (N)" without replacing anything. A hard link
+    // costs nothing and keeps the event loop free; across file systems (or where links are
+    // not allowed) the file is copied.
+    const fs::path tmp = node.config().shared_dir / (".hearsay-share-" + digest.to_hex().substr(0, 16));
+    fs::remove(tmp, ec);
+    ec.clear();
+    fs::create_hard_link(from, tmp, ec);
     if (ec) {
       ec.clear();
-      fs::copy_file(from, to, ec);
+      fs::copy_file(from, tmp, ec);
     }
-    if (ec) return s->send(end_error("cannot copy into the shared folder: " + ec.message()));
+    fs::path placed;
+    if (!ec) ec = move_into_place(tmp, node.config().shared_dir, from.filename().string(), placed);
+    if (ec) {
+      std::error_code ignored;
+      fs::remove(tmp, ignored);
+      return s->send(end_error("cannot copy into the shared folder: " + ec.message()));
+    }
     rescan(s);
   }
 };

@@ -2,37 +2,34 @@
 
 #include "transport/file_index.hpp"
 
-#include <cstdio>
+#include <sys/stat.h>
 
-#include "overlay/sha256.hpp"
+#include "transport/sha256.hpp"
 
 namespace hearsay::net {
 
 namespace fs = std::filesystem;
 
-bool file_index::hash_file(const fs::path& path, sha256_digest& out, std::uint64_t& size) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return false;
-  sha256 h;
-  std::vector<std::uint8_t> buf(1 << 16);
-  size = 0;
-  while (true) {
-    const std::size_t n = std::fread(buf.data(), 1, buf.size(), f);
-    if (n > 0) {
-      h.update(std::span(buf.data(), n));
-      size += n;
-    }
-    if (n < buf.size()) break;
+namespace {
+
+// Whether `path` lies inside `root` (both canonical): compared element by element, so that
+// "/srv/shared-other" is not inside "/srv/shared".
+bool inside(const fs::path& root, const fs::path& path) {
+  auto r = root.begin(), p = path.begin();
+  for (; r != root.end(); ++r, ++p) {
+    if (p == path.end() || *r != *p) return false;
   }
-  const bool ok = std::ferror(f) == 0;
-  std::fclose(f);
-  if (ok) out = h.finish();
-  return ok;
+  return true;
 }
 
-std::error_code file_index::scan(const fs::path& dir, std::vector<std::string>& problems, std::size_t files_max) {
+}  // namespace
+
+std::error_code file_index::scan(const fs::path& dir, std::vector<std::string>& problems, bool follow_symlinks,
+                                 std::size_t files_max) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return ec ? ec : std::make_error_code(std::errc::not_a_directory);
+  const fs::path root = fs::canonical(dir, ec);
+  if (ec) return ec;
   // Reuse digests of files whose size and time did not change: a rescan stays cheap.
   std::map<fs::path, const indexed_file*> previous;
   for (const auto& [d, f] : by_digest_) previous[f.path] = &f;
@@ -52,21 +49,39 @@ std::error_code file_index::scan(const fs::path& dir, std::vector<std::string>& 
       continue;  // hidden files, and our own partial downloads
     }
     if (!entry.is_regular_file(ec)) continue;
+    if (entry.is_symlink(ec) && !follow_symlinks) {
+      const fs::path target = fs::canonical(entry.path(), ec);
+      if (ec || !inside(root, target)) {
+        problems.push_back(entry.path().string() + ": a link to a file outside the shared folder, not shared "
+                           "(share.follow_symlinks = true shares it)");
+        ec.clear();
+        continue;
+      }
+    }
     if (next.size() >= files_max) {
       problems.push_back("more than " + std::to_string(files_max) + " files; the rest are not shared");
       break;
     }
+    struct stat st {};
+    if (::stat(entry.path().c_str(), &st) != 0) {
+      problems.push_back(entry.path().string() + ": cannot read");
+      continue;
+    }
     indexed_file f;
     f.path = entry.path();
     f.modified = entry.last_write_time(ec);
-    const auto size = entry.file_size(ec);
+    f.device = st.st_dev;
+    f.inode = st.st_ino;
+    f.modified_ns = std::int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+    const auto size = static_cast<std::uint64_t>(st.st_size);
     auto old = previous.find(f.path);
-    if (old != previous.end() && old->second->modified == f.modified && old->second->info.size == size) {
+    if (old != previous.end() && old->second->modified_ns == f.modified_ns && old->second->info.size == size &&
+        old->second->inode == f.inode && old->second->device == f.device) {
       f.info = old->second->info;
     } else {
       std::uint64_t hashed_size = 0;
-      if (!hash_file(f.path, f.info.sha256, hashed_size)) {
-        problems.push_back(f.path.string() + ": cannot read");
+      if (auto read_ec = hash_file(f.path, f.info.sha256, hashed_size)) {
+        problems.push_back(f.path.string() + ": cannot read (" + read_ec.message() + ")");
         continue;
       }
       f.info.size = hashed_size;

@@ -18,15 +18,21 @@ struct indexed_file {
   file_info info;
   std::filesystem::path path;
   std::filesystem::file_time_type modified;
+  // The file itself (after any symbolic link), as indexed: a file served must still be this
+  // one, unchanged, or it is refused (transfers.cpp).
+  std::uint64_t device = 0, inode = 0;
+  std::int64_t modified_ns = 0;
 };
 
 class file_index {
  public:
   // Scans `dir` recursively (regular files only, hidden names skipped), hashing files that
   // are new or changed since the last scan. Files that cannot be read are skipped and
-  // reported in `problems`. files_max bounds how many are indexed.
+  // reported in `problems`, and so are symbolic links that lead outside `dir` unless
+  // follow_symlinks (links to folders are never followed). files_max bounds how many are
+  // indexed.
   std::error_code scan(const std::filesystem::path& dir, std::vector<std::string>& problems,
-                       std::size_t files_max = 100'000);
+                       bool follow_symlinks = false, std::size_t files_max = 100'000);
 
   const indexed_file* find(const sha256_digest& digest) const;
   std::size_t size() const { return by_digest_.size(); }
@@ -34,8 +40,6 @@ class file_index {
   void fill(library& lib) const;
   std::uint64_t bytes() const;
 
-  // Hashes one file; false on a read error.
-  static bool hash_file(const std::filesystem::path& path, sha256_digest& out, std::uint64_t& size);
 
  private:
   std::map<sha256_digest, indexed_file> by_digest_;

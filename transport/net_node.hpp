@@ -12,10 +12,11 @@
 // whose reader is too slow to drain its bounded send queue is reported to the node as a
 // failed peer. Links the node no longer wants are closed after their queue drains.
 //
-// Transfers. A fetch opens its own connection to a holder (HELLO with fetch_only), asks for
-// a digest from an offset, and receives chunks written to a ".part" file, hashed as they
-// come; at the end the SHA-256 is checked and the file renamed into place. A broken or
-// lying holder makes the fetch move on to the next holder, resuming from the offset.
+// Transfers. Downloads are made by the download engine (overlay/download.hpp) through
+// transport/downloader.hpp: each holder in use gets a transfer connection of its own (HELLO
+// with fetch_only) that carries pipelined requests for byte ranges; the holder answers each
+// with a FetchData frame followed by the raw bytes, sent from the file with sendfile(2).
+// Files are served by digest only, from the shared-folder index (transport/file_index.hpp).
 
 #include <cstdint>
 #include <filesystem>
@@ -28,6 +29,7 @@
 #include "overlay/codec.hpp"
 #include "overlay/config.hpp"
 #include "overlay/node.hpp"
+#include "transport/downloader.hpp"
 #include "transport/log.hpp"
 
 namespace asio {
@@ -35,6 +37,8 @@ class io_context;
 }
 
 namespace hearsay::net {
+
+struct indexed_file;
 
 struct net_limits {
   // Open connections of all kinds, and per remote IP: a node on the open internet must not
@@ -52,11 +56,14 @@ struct net_limits {
   // Active links quiet this long get a PING; a link silent for keepalive_timeout is failed.
   micros keepalive_interval{15'000'000};
   micros keepalive_timeout{45'000'000};
-  // Transfers: chunk size, how many this node serves at once, and how long a transfer may
-  // make no progress before the fetching side gives up on that holder.
-  std::uint32_t fetch_chunk_bytes = 64u << 10;
+  // Transfers served at once (connections with a file open), and the ranges one transfer
+  // connection may have waiting: more are answered "busy".
   std::uint32_t fetches_served_max = 16;
+  std::uint32_t fetch_requests_queued_max = 16;
+  // A transfer whose reader takes nothing for this long is cut off (its serving slot freed).
   micros fetch_timeout{30'000'000};
+  // The node's upload rate for transfers, all together (bytes per second; 0: no limit).
+  std::uint64_t upload_bytes_per_s = 0;
   codec::limits frame;
 };
 
@@ -66,6 +73,9 @@ struct net_config {
   std::string network = "hearsay";
   node_config overlay;  // overlay parameters; overlay.seeds are the seed nodes
   std::filesystem::path shared_dir;    // empty: share nothing
+  // Symbolic links in the shared folder are served only when they point inside it, unless
+  // this is set: a link to /etc/passwd placed there by mistake is not served.
+  bool share_follow_symlinks = false;
   std::filesystem::path download_dir;  // empty: fetches refused
   // Where the node remembers the peers it knew (active and passive views), written on stop
   // and every minute, read at start: a restarted node rejoins through them even when its
@@ -79,6 +89,9 @@ struct net_config {
   // being written, so the stalled-reader cutoff does not count the hold. 0: off.
   micros send_delay{0};
   std::uint64_t seed = 0;  // random seed of the node; 0 draws one
+  // Tests only: where downloads are stored (a disk that fills up at a chosen byte); empty:
+  // part files on disk.
+  part_file_factory part_files;
   std::string agent = "hearsay/0.1";
 };
 
@@ -88,16 +101,6 @@ struct search_hit {
   file_info file;
   std::uint8_t hops = 0;
   micros latency{0};
-};
-
-struct fetch_status {
-  enum class state : std::uint8_t { running, done, failed };
-  state st = state::running;
-  file_info file;
-  std::uint64_t bytes = 0;  // bytes present in the download (including a resumed part)
-  peer_addr holder;         // the holder currently (or last) used
-  std::filesystem::path path;  // final path when done
-  std::string error;           // why it failed
 };
 
 struct transport_stats {
@@ -111,6 +114,7 @@ struct transport_stats {
   std::uint64_t slow_readers_cut = 0;
   std::uint64_t fetches_served = 0, fetch_bytes_served = 0;
   std::uint64_t fetches_done = 0, fetches_failed = 0, fetch_bytes_received = 0;
+  std::uint64_t fetch_requests_refused = 0;  // not shared here, busy, bad range
 };
 
 class net_node {
@@ -135,14 +139,25 @@ class net_node {
   // Searches the overlay; on_hit runs once per file in each hit, on_done when the query closes.
   query_id search(std::string words, std::function<void(const search_hit&)> on_hit,
                   std::function<void(std::uint32_t hits)> on_done = {});
-  // Fetches a file from the given holders, in order, resuming a previous partial download.
-  void fetch(const file_info& file, std::vector<peer_addr> holders,
-             std::function<void(const fetch_status&)> on_update);
+  // Fetches a file from the given holders (in order of preference), or attaches to the
+  // download of the same content already running (see transport/downloader.hpp). on_update
+  // sees progress and the end, possibly before fetch() returns. Returns a token for
+  // forget_fetch(), 0 when the download ended at once (content already here, a refusal).
+  std::uint64_t fetch(const file_info& file, std::vector<peer_addr> holders,
+                      std::function<void(const fetch_status&)> on_update, fetch_options opts = {});
+  // The caller of fetch() goes away (see downloader::forget).
+  void forget_fetch(std::uint64_t token);
+  bool cancel_fetch(job_id id);
+  std::size_t cancel_all_fetches();
+  // Running downloads, then recently ended ones.
+  std::vector<fetch_status> fetches() const;
   // Writes the remembered-peers file now (also done on stop and every minute).
   std::error_code save_peers() const;
   // Rescans the shared folder and updates the node's library.
   std::error_code rescan(std::vector<std::string>& problems);
   std::size_t shared_files() const;
+  // The shared file with this content, if any.
+  const indexed_file* shared_file(const sha256_digest& digest) const;
   std::uint64_t shared_bytes() const;
   const net_config& config() const;
 
@@ -151,14 +166,5 @@ class net_node {
  private:
   std::unique_ptr<impl> impl_;
 };
-
-// The file name a download is stored under in dir: `name`, or "name (2)", "name (3)", ...
-// when a different file already has that name.
-std::filesystem::path unique_download_path(const std::filesystem::path& dir, const std::string& name);
-
-// Renames `from` into dir under `name` or the first free "name (N)", never replacing an
-// existing file even if one appears concurrently. `placed` is the name used.
-std::error_code move_into_place(const std::filesystem::path& from, const std::filesystem::path& dir,
-                                const std::string& name, std::filesystem::path& placed);
 
 }  // namespace hearsay::net

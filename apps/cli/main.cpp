@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -14,6 +15,7 @@
 
 #include "transport/control_client.hpp"
 #include "transport/json.hpp"
+#include "transport/text.hpp"
 
 namespace {
 
@@ -53,7 +55,11 @@ void usage(std::FILE* to) {
                "127.0.0.1:7001, or $HEARSAY_CONTROL) or a unix socket path.\n\n"
                "  search WORDS...       search the overlay; prints hits as they arrive for --wait SECONDS\n"
                "                        (default 3; decimals allowed, e.g. 0.5)\n"
-               "  fetch SHA256|N        download a file: a digest, or a result number of the last search\n"
+               "  fetch SHA256|N        download a file: a result number of the last search, a sha256 or a\n"
+               "                        unique prefix of one (8+ hex digits); --again fetches content\n"
+               "                        already here; Ctrl-C cancels it unless --detach was given\n"
+               "  downloads             running and recent downloads: bytes, speed, ETA, holders\n"
+               "  cancel ID|all         cancel a running download (see downloads)\n"
                "  results               the numbered results of the last search\n"
                "  peers                 the node's active and passive views\n"
                "  status                address, uptime and counters\n"
@@ -83,9 +89,27 @@ struct progress_state {
 };
 
 // Prints one event (not the end event) for people.
+std::string rate_text(const std::string& bytes_per_s) {
+  return human_size(bytes_per_s) + "/s";
+}
+
+std::string eta_text(const std::string& seconds_text) {
+  const double s = std::atof(seconds_text.c_str());
+  if (seconds_text.empty() || s < 0) return "--:--";
+  const auto total = static_cast<long>(s + 0.5);
+  char buf[32];
+  if (total >= 3600) {
+    std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", total / 3600, total / 60 % 60, total % 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%ld:%02ld", total / 60, total % 60);
+  }
+  return buf;
+}
+
 void show(const fields& f, const std::string& line, bool tty, progress_state& progress) {
   const std::string ev = f.count("event") ? f.at("event") : std::string();
-  auto get = [&](const char* k) { return f.count(k) ? f.at(k) : std::string(); };
+  // Everything from the node may come from a remote peer: escaped before it is printed.
+  auto get = [&](const char* k) { return f.count(k) ? hearsay::net::printable(f.at(k)) : std::string(); };
   if (ev == "hit") {
     std::printf("%3s. %-40s %10s  sha256 %.12s  %s holder%s", get("n").c_str(), get("name").c_str(),
                 human_size(get("size")).c_str(), get("sha256").c_str(), get("holders").c_str(),
@@ -98,20 +122,29 @@ void show(const fields& f, const std::string& line, bool tty, progress_state& pr
   } else if (ev == "progress") {
     const double done = std::atof(get("bytes").c_str()), total = std::max(1.0, std::atof(get("size").c_str()));
     const int pct = std::clamp(static_cast<int>(100.0 * done / total), 0, 100);
+    const std::string holders = get("holders") + " holder" + (get("holders") == "1" ? "" : "s");
     if (tty) {
-      const int width = 30, filled = pct * width / 100;
-      std::printf("\r[%s%s] %3d%% %s of %s from %s   ", std::string(static_cast<std::size_t>(filled), '#').c_str(),
+      const int width = 24, filled = pct * width / 100;
+      std::printf("\r[%s%s] %3d%% %s of %s  %s  ETA %s  %s   ", std::string(static_cast<std::size_t>(filled), '#').c_str(),
                   std::string(static_cast<std::size_t>(width - filled), '.').c_str(), pct,
-                  human_size(get("bytes")).c_str(), human_size(get("size")).c_str(), get("holder").c_str());
+                  human_size(get("bytes")).c_str(), human_size(get("size")).c_str(), rate_text(get("rate")).c_str(),
+                  eta_text(get("eta_s")).c_str(), holders.c_str());
       std::fflush(stdout);
     } else if (pct / 10 != progress.last_decile || get("holder") != progress.holder) {
       // Not a terminal (a log, a pipe): a plain line per 10 % and per change of holder.
       progress.last_decile = pct / 10;
       progress.holder = get("holder");
-      std::printf("%3d%% %s of %s from %s\n", pct, human_size(get("bytes")).c_str(), human_size(get("size")).c_str(),
-                  get("holder").c_str());
+      std::printf("%3d%% %s of %s, %s, ETA %s, %s\n", pct, human_size(get("bytes")).c_str(),
+                  human_size(get("size")).c_str(), rate_text(get("rate")).c_str(), eta_text(get("eta_s")).c_str(),
+                  holders.c_str());
       std::fflush(stdout);
     }
+  } else if (ev == "download") {
+    std::printf("%4s  %-9s %-36s %10s of %-10s %12s  ETA %-8s %s/%s holders%s%s\n", get("id").c_str(), get("state").c_str(),
+                get("name").substr(0, 36).c_str(), human_size(get("bytes")).c_str(), human_size(get("size")).c_str(),
+                rate_text(get("rate")).c_str(), eta_text(get("eta_s")).c_str(), get("holders").c_str(),
+                get("holders_known").c_str(), f.count("path") ? ("  " + get("path")).c_str() : "",
+                f.count("error") ? ("  " + get("error")).c_str() : "");
   } else if (ev == "peer") {
     std::printf("%-8s %s\n", get("view").c_str(), get("addr").c_str());
   } else if (ev == "status") {
@@ -160,10 +193,18 @@ int request(const options& opt, const std::string& line) {
   }
   const bool ok = end["ok"] == "true";
   if (!opt.json) {
+    using hearsay::net::printable;
     if (!ok) {
-      std::fprintf(stderr, "hearsay: %s\n", end["error"].c_str());
+      std::fprintf(stderr, "hearsay: %s\n", printable(end["error"]).c_str());
+    } else if (end.count("detached")) {
+      std::printf("download %s runs on in the node (hearsay downloads shows it)\n", end["id"].c_str());
+    } else if (end.count("path") && end["existing"] == "true") {
+      std::printf("already here: %s (%s); --again fetches it anyway\n", printable(end["path"]).c_str(),
+                  human_size(end["size"]).c_str());
     } else if (end.count("path")) {
-      std::printf("saved %s (%s, sha256 verified)\n", end["path"].c_str(), human_size(end["size"]).c_str());
+      std::printf("saved %s (%s, sha256 verified)\n", printable(end["path"]).c_str(), human_size(end["size"]).c_str());
+    } else if (end.count("cancelled")) {
+      std::printf("cancelled %s download%s\n", end["cancelled"].c_str(), end["cancelled"] == "1" ? "" : "s");
     } else if (end.count("results")) {
       std::printf("%s result%s\n", end["results"].c_str(), end["results"] == "1" ? "" : "s");
     } else if (end.count("files")) {
@@ -190,11 +231,39 @@ int run_command(const options& opt, const std::string& cmd, const std::vector<st
                             ",\"wait_ms\":" + std::to_string(opt.wait_ms) + "}");
   }
   if (cmd == "fetch") {
-    if (rest.size() != 1) {
-      std::fprintf(stderr, "hearsay: fetch needs one digest or result number\n");
+    std::vector<std::string> targets;
+    bool again = false, detach = false;
+    for (const auto& a : rest) {
+      if (a == "--again") {
+        again = true;
+      } else if (a == "--detach") {
+        detach = true;
+      } else {
+        targets.push_back(a);
+      }
+    }
+    if (targets.size() != 1) {
+      std::fprintf(stderr, "hearsay: fetch needs one result number or digest (and --again, --detach)\n");
       return 2;
     }
-    return request(opt, "{\"cmd\":\"fetch\",\"target\":" + json::quote(rest[0]) + "}");
+    if (!detach) {
+      // Ctrl-C: the connection closes with the process, and the node cancels the download
+      // (unless another foreground caller watches it too).
+      std::signal(SIGINT, [](int) {
+        static const char text[] = "\nhearsay: interrupted; the download is cancelled (fetch --detach leaves it running)\n";
+        static_cast<void>(::write(STDERR_FILENO, text, sizeof text - 1));
+        ::_exit(130);
+      });
+    }
+    return request(opt, "{\"cmd\":\"fetch\",\"target\":" + json::quote(targets[0]) + ",\"again\":" +
+                            (again ? "true" : "false") + ",\"detach\":" + (detach ? "true" : "false") + "}");
+  }
+  if (cmd == "cancel") {
+    if (rest.size() != 1) {
+      std::fprintf(stderr, "hearsay: cancel needs a download number (see hearsay downloads) or 'all'\n");
+      return 2;
+    }
+    return request(opt, "{\"cmd\":\"cancel\",\"id\":" + json::quote(rest[0]) + "}");
   }
   if (cmd == "share") {
     if (rest.size() != 1) {
@@ -205,7 +274,7 @@ int run_command(const options& opt, const std::string& cmd, const std::vector<st
     const std::string path = ::realpath(rest[0].c_str(), resolved) ? resolved : rest[0];
     return request(opt, "{\"cmd\":\"share\",\"path\":" + json::quote(path) + "}");
   }
-  if (cmd == "peers" || cmd == "status" || cmd == "rescan" || cmd == "results") {
+  if (cmd == "peers" || cmd == "status" || cmd == "rescan" || cmd == "results" || cmd == "downloads") {
     return request(opt, "{\"cmd\":\"" + cmd + "\"}");
   }
   std::fprintf(stderr, "hearsay: unknown command '%s'\n", cmd.c_str());
@@ -216,23 +285,26 @@ int run_command(const options& opt, const std::string& cmd, const std::vector<st
 // The original system's menu, for people who prefer it.
 int shell(const options& opt) {
   while (true) {
-    std::printf("\nhearsay — node %s\n  1. search\n  2. fetch\n  3. peers\n  4. status\n  5. rescan\n  0. quit\n> ",
+    std::printf("\nhearsay — node %s\n  1. search\n  2. fetch\n  3. downloads\n  4. cancel a download\n  5. peers\n"
+                "  6. status\n  7. rescan\n  0. quit\n> ",
                 opt.control.c_str());
     std::fflush(stdout);
     std::string choice;
     if (!std::getline(std::cin, choice) || choice == "0" || choice == "q") return 0;
     std::string arg;
-    if (choice == "1" || choice == "2") {
-      std::printf(choice == "1" ? "words: " : "result number or sha256: ");
+    if (choice == "1" || choice == "2" || choice == "4") {
+      std::printf(choice == "1" ? "words: " : choice == "2" ? "result number or sha256: " : "download number or all: ");
       std::fflush(stdout);
       if (!std::getline(std::cin, arg)) return 0;
     }
     if (choice == "1") run_command(opt, "search", {arg});
-    else if (choice == "2") run_command(opt, "fetch", {arg});
-    else if (choice == "3") run_command(opt, "peers", {});
-    else if (choice == "4") run_command(opt, "status", {});
-    else if (choice == "5") run_command(opt, "rescan", {});
-    else std::printf("choose 0 to 5\n");
+    else if (choice == "2") run_command(opt, "fetch", {arg, "--detach"});
+    else if (choice == "3") run_command(opt, "downloads", {});
+    else if (choice == "4") run_command(opt, "cancel", {arg});
+    else if (choice == "5") run_command(opt, "peers", {});
+    else if (choice == "6") run_command(opt, "status", {});
+    else if (choice == "7") run_command(opt, "rescan", {});
+    else std::printf("choose 0 to 7\n");
   }
 }
 

@@ -115,6 +115,12 @@ std::vector<key> make_keys() {
   for (const auto& o : overlay_config_keys()) {
     k.push_back({"overlay." + o.name, o.type, [&o](node_settings& s, std::string_view t) { return o.set(s.net.overlay, t); }});
   }
+  for (const auto& o : fetch_config_keys()) {
+    k.push_back({"fetch." + o.name, o.type, [&o](node_settings& s, std::string_view t) { return o.set(s.net.overlay, t); }});
+  }
+  k.push_back({"share.follow_symlinks", "boolean", [](node_settings& s, std::string_view t) {
+                 return parse_boolean(t, s.net.share_follow_symlinks);
+               }});
   k.push_back(limit<u32>("limits.connections_max", 2, 1'000'000, [](node_settings& s) -> u32& { return s.net.limits.connections_max; }));
   k.push_back(limit<u32>("limits.connections_per_ip_max", 1, 1'000'000,
                          [](node_settings& s) -> u32& { return s.net.limits.connections_per_ip_max; }));
@@ -124,8 +130,10 @@ std::vector<key> make_keys() {
                          [](node_settings& s) -> u32& { return s.net.limits.send_queue_frames_max; }));
   k.push_back(limit<u32>("limits.frame_bytes_max", 4'096, 64u << 20,
                          [](node_settings& s) -> u32& { return s.net.limits.frame.frame_bytes_max; }));
-  k.push_back(limit<u32>("limits.fetch_chunk_bytes", 1'024, 16u << 20,
-                         [](node_settings& s) -> u32& { return s.net.limits.fetch_chunk_bytes; }));
+  k.push_back(limit<std::uint64_t>("limits.upload_bytes_per_s", 0, std::uint64_t{1} << 40,
+                                   [](node_settings& s) -> std::uint64_t& { return s.net.limits.upload_bytes_per_s; }));
+  k.push_back(limit<u32>("limits.fetch_requests_queued_max", 1, 1'024,
+                         [](node_settings& s) -> u32& { return s.net.limits.fetch_requests_queued_max; }));
   k.push_back(limit<u32>("limits.fetches_served_max", 0, 100'000,
                          [](node_settings& s) -> u32& { return s.net.limits.fetches_served_max; }));
   k.push_back(limit_time("limits.connect_timeout_ms", 1'000, 1, 600'000,
@@ -337,8 +345,8 @@ std::string validate(const node_settings& s) {
   if (s.net.limits.keepalive_timeout <= s.net.limits.keepalive_interval) {
     return "limits.keepalive_timeout_s must exceed limits.keepalive_interval_s";
   }
-  if (s.net.limits.fetch_chunk_bytes + 1024 > s.net.limits.frame.frame_bytes_max) {
-    return "limits.fetch_chunk_bytes must leave room in limits.frame_bytes_max";
+  if (s.net.overlay.fetch.pieces_per_holder > s.net.limits.fetch_requests_queued_max) {
+    return "fetch.pieces_per_holder must not exceed limits.fetch_requests_queued_max (holders refuse more)";
   }
   // A HELLO held for the emulated delay must still arrive within the connect timeout, and a
   // JOIN or NEIGHBOR request and its answer (two held frames) within the request timeout.

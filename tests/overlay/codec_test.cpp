@@ -39,8 +39,8 @@ std::vector<message> samples() {
       msg_shuffle_reply{{a4(0x0a000009), a4(0x0a00000a)}},
       msg_query{0x1234567890abcdefULL, v6, 7, 2, true, "holiday photos 2019"},
       msg_query_hit{42, a4(0x0a000002), 3, {{"a.txt", 12, digest(1)}, {"b b.bin", 1ULL << 40, digest(2)}}},
-      msg_fetch_request{digest(3), 65536},
-      msg_fetch_chunk{digest(4), 10, 100, {1, 2, 3, 4, 5}},
+      msg_fetch_request{digest(3), 65536, 1u << 20},
+      msg_fetch_data{digest(4), 10, 90, 100},
       msg_fetch_error{digest(5), fetch_error_code::busy, "too many transfers"},
       msg_ping{77},
       msg_pong{78},
@@ -69,9 +69,11 @@ bool same(const message& x, const message& y) {
                  a.gossip_percent == b.gossip_percent;
         }
         if constexpr (std::is_same_v<T, msg_query_hit>) return a.id == b.id && a.holder == b.holder && a.hops == b.hops && a.files == b.files;
-        if constexpr (std::is_same_v<T, msg_fetch_request>) return a.sha256 == b.sha256 && a.offset == b.offset;
-        if constexpr (std::is_same_v<T, msg_fetch_chunk>) {
-          return a.sha256 == b.sha256 && a.offset == b.offset && a.total_size == b.total_size && a.data == b.data;
+        if constexpr (std::is_same_v<T, msg_fetch_request>) {
+          return a.sha256 == b.sha256 && a.offset == b.offset && a.length == b.length;
+        }
+        if constexpr (std::is_same_v<T, msg_fetch_data>) {
+          return a.sha256 == b.sha256 && a.offset == b.offset && a.length == b.length && a.total_size == b.total_size;
         }
         if constexpr (std::is_same_v<T, msg_fetch_error>) return a.sha256 == b.sha256 && a.code == b.code && a.message == b.message;
         if constexpr (std::is_same_v<T, msg_ping> || std::is_same_v<T, msg_pong>) return a.nonce == b.nonce;
@@ -221,11 +223,11 @@ TEST_CASE("foreign, future and malformed frames are refused with a reason", "[co
     auto many = codec::decode(codec::encode_frame(a4(1), msg_shuffle_reply{{a4(2), a4(3), a4(4)}}), tight);
     CHECK(many.err == codec::error::bad_field);
     auto big = codec::decode(
-        codec::encode_frame(a4(1), msg_fetch_chunk{digest(1), 0, 1000, std::vector<std::uint8_t>(500, 7)}), tight);
+        codec::encode_frame(a4(1), msg_query_hit{1, a4(2), 1, {{std::string(150, 'x'), 1, digest(1)}}}), tight);
     CHECK(big.err == codec::error::too_large);
   }
-  SECTION("a chunk claiming bytes past the file's end") {
-    auto r = codec::decode(codec::encode_frame(a4(1), msg_fetch_chunk{digest(1), 98, 100, {1, 2, 3}}), codec::limits{});
+  SECTION("data claiming bytes past the file's end") {
+    auto r = codec::decode(codec::encode_frame(a4(1), msg_fetch_data{digest(1), 98, 3, 100}), codec::limits{});
     CHECK(r.err == codec::error::bad_field);
   }
 }
@@ -278,7 +280,7 @@ TEST_CASE("one encoder serves many messages, each frame as a fresh encoder makes
   hearsay::rng random(7);
   auto all = samples();
   // A large message first and last, so the builder's buffer grows and then shrinks back.
-  all.push_back(msg_fetch_chunk{digest(9), 0, 70'000, std::vector<std::uint8_t>(65'536, 0x5a)});
+  all.push_back(msg_query_hit{7, a4(2), 1, std::vector<file_info>(200, file_info{std::string(200, 'n'), 9, digest(9)})});
   for (int round = 0; round < 4'000; ++round) {
     const auto& m = all[random.below(all.size())];
     const auto sender = a4(static_cast<std::uint32_t>(random.below(1u << 31)) | 1u,
@@ -368,7 +370,9 @@ TEST_CASE("fields out of range are refused with the field's name", "[codec]") {
       {msg_query_hit{1, ok, 1, {{"dir\\a", 1, digest(1)}}}, "files.name"},
       {msg_query_hit{1, ok, 1, {{"a\0.txt"s, 1, digest(1)}}}, "files.name"},
       {msg_query_hit{1, ok, 1, {{"fine", 1, digest(1)}, {"/abs", 1, digest(2)}}}, "files.name"},
-      {msg_fetch_chunk{digest(1), 101, 100, {}}, "fetch_chunk.offset"},
+      {msg_fetch_data{digest(1), 101, 0, 100}, "fetch_data.length"},
+      {msg_fetch_data{digest(1), 50, 51, 100}, "fetch_data.length"},
+      {msg_fetch_request{digest(1), ~std::uint64_t{0}, 2}, "fetch_request.length"},
       {msg_fetch_error{digest(1), static_cast<fetch_error_code>(9), "x"}, "fetch_error.code"},
       {msg_fetch_error{digest(1), fetch_error_code::busy, "b\0usy"s}, "fetch_error.message"},
   };
@@ -382,8 +386,9 @@ TEST_CASE("fields out of range are refused with the field's name", "[codec]") {
   // Their neighbours inside the range pass.
   for (const message& m : {message{msg_query{1, ok, 1, 1, false, "", 2, 100}},
                            message{msg_query_hit{1, ok, 0, {{"..a", 0, digest(1)}, {"a b.c", 1, digest(2)}}}},
-                           message{msg_fetch_chunk{digest(1), 100, 100, {}}},
-                           message{msg_fetch_chunk{digest(1), 97, 100, {1, 2, 3}}},
+                           message{msg_fetch_data{digest(1), 100, 0, 100}},
+                           message{msg_fetch_data{digest(1), 97, 3, 100}},
+                           message{msg_fetch_request{digest(1), ~std::uint64_t{0}, 0}},
                            message{msg_hello{"", ok, "", false}}}) {
     INFO(message_name(m));
     CHECK(codec::decode(codec::encode_frame(a4(1), m), codec::limits{}).ok());
@@ -408,8 +413,8 @@ TEST_CASE("limits hold exactly at their bounds", "[codec]") {
   CHECK(decode(msg_fetch_error{digest(1), fetch_error_code::busy, std::string(17, 'e')}).detail ==
         "fetch_error.message");
   CHECK(decode(msg_shuffle{a4(2), 1, {a4(3), a4(4), a4(5), a4(6)}}).detail == "shuffle.nodes");
-  // Chunk data is bytes, not items: only the frame size bounds it.
-  CHECK(decode(msg_fetch_chunk{digest(1), 0, 5000, std::vector<std::uint8_t>(4096, 1)}).ok());
+  // A transfer's bytes travel after its frame, not in it: the frame stays small.
+  CHECK(decode(msg_fetch_data{digest(1), 0, 1u << 30, 1u << 30}).ok());
 
   SECTION("frame size") {
     const auto frame = codec::encode_frame(a4(1), msg_ping{5});
@@ -484,8 +489,8 @@ TEST_CASE("frame_reader poisons on an oversize prefix however it arrives", "[cod
 TEST_CASE("frame_reader keeps no more than one frame and hands out empty frames for decode to refuse",
           "[codec]") {
   codec::limits lim;
-  const std::vector<std::uint8_t> big_data(60'000, 0x33);
-  const auto big = codec::encode_frame(a4(1), msg_fetch_chunk{digest(1), 0, 60'000, big_data});
+  const std::vector<file_info> big_files(250, file_info{std::string(230, 'b'), 60'000, digest(1)});
+  const auto big = codec::encode_frame(a4(1), msg_query_hit{1, a4(2), 1, big_files});
   codec::frame_reader reader{lim};
   std::size_t most = 0;
   for (int copy = 0; copy < 3; ++copy) {
@@ -499,7 +504,7 @@ TEST_CASE("frame_reader keeps no more than one frame and hands out empty frames 
         REQUIRE(f.size() == big.size());
         auto r = codec::decode(f, lim);
         REQUIRE(r.ok());
-        CHECK(std::get<msg_fetch_chunk>(r.value.msg).data == big_data);
+        CHECK(std::get<msg_query_hit>(r.value.msg).files == big_files);
       }
     }
   }

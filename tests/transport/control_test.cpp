@@ -130,11 +130,37 @@ TEST_CASE("the control endpoint answers search, fetch, peers, status, share and 
   CHECK(fetch.back()["path"] == (cfgs[0].download_dir / "quarterly report.pdf").string());
   CHECK(fs::file_size(cfgs[0].download_dir / "quarterly report.pdf") == 70'000);
 
+  CHECK(fetch.back()["verified"] == "true");
+  CHECK(fetch.back()["existing"] == "false");
+
+  // The same content again: reported where it is, not fetched; by digest, by a prefix.
   auto by_digest = ask(port, R"({"cmd":"fetch","target":")" + search[0]["sha256"] + "\"}");
   CHECK(by_digest.back()["ok"] == "true");
-  auto bad_number = ask(port, R"({"cmd":"fetch","target":"9"})");
-  CHECK(bad_number.back()["ok"] == "false");
-  CHECK(bad_number.back()["error"].find("no result number") != std::string::npos);
+  CHECK(by_digest.back()["existing"] == "true");
+  CHECK(by_digest.back()["path"] == fetch.back()["path"]);
+  auto by_prefix = ask(port, R"({"cmd":"fetch","target":")" + search[0]["sha256"].substr(0, 8) + "\"}");
+  CHECK(by_prefix.back()["existing"] == "true");
+  auto again = ask(port, R"({"cmd":"fetch","target":"1","again":true})");
+  CHECK(again.back()["ok"] == "true");
+  CHECK(again.back()["existing"] == "false");
+  CHECK(again.back()["path"] == (cfgs[0].download_dir / "quarterly report (2).pdf").string());
+  for (const char* target : {"9", "1.5", "1abc", "0", "abcd", ""}) {
+    INFO(target);
+    auto bad = ask(port, std::string(R"({"cmd":"fetch","target":")") + target + "\"}");
+    CHECK(bad.back()["ok"] == "false");
+  }
+  CHECK(ask(port, R"({"cmd":"fetch","target":"9"})").back()["error"].find("no result number") != std::string::npos);
+
+  auto list = ask(port, R"({"cmd":"downloads"})");
+  REQUIRE(list.size() == 3);  // the two finished downloads, newest first, then the end
+  CHECK(list[0]["event"] == "download");
+  CHECK(list[0]["state"] == "done");
+  CHECK(list[0]["path"] == again.back()["path"]);
+  CHECK(list[1]["path"] == fetch.back()["path"]);
+  auto cancel_none = ask(port, R"({"cmd":"cancel","id":"42"})");
+  CHECK(cancel_none.back()["ok"] == "false");
+  CHECK(ask(port, R"({"cmd":"cancel","id":"all"})").back()["cancelled"] == "0");
+  CHECK(ask(port, R"({"cmd":"cancel","id":"x"})").back()["ok"] == "false");
 
   auto peers = ask(port, R"({"cmd":"peers"})");
   std::size_t active = 0;

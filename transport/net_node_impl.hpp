@@ -1,0 +1,185 @@
+#pragma once
+// Inside the real node (see net_node.hpp): its connections and state, shared by the files
+// that implement it by concern:
+//   net_node.cpp   connections, frames, timers, keepalives, the overlay's host interface,
+//                  the peers file, the public face;
+//   transfers.cpp  file transfers: serving ranges of shared files, and the transfer
+//                  connections the downloader (transport/downloader.hpp) fetches through.
+// Everything runs on the node's one io_context thread.
+
+#include <array>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <vector>
+
+#include <asio.hpp>
+
+#include "transport/downloader.hpp"
+#include "transport/file_index.hpp"
+#include "transport/net_node.hpp"
+
+namespace hearsay::net {
+
+struct link;
+using link_ptr = std::shared_ptr<link>;
+
+struct link : std::enable_shared_from_this<link> {
+  enum class role : std::uint8_t { overlay, fetch_client, fetch_server };
+
+  link(asio::io_context& io, const codec::limits& lim) : socket(io), reader(lim), hold(io) {}
+
+  // A frame waiting to be written, and when it may be (net_config::send_delay; with no
+  // delay, at once). Due times grow along the queue, so holding frames keeps their order.
+  struct outgoing {
+    std::vector<std::uint8_t> bytes;
+    micros due{0};
+  };
+
+  asio::ip::tcp::socket socket;
+  role kind = role::overlay;
+  bool outbound = false;
+  bool connected = false;
+  bool identified = false;  // the other side's HELLO arrived
+  bool closing = false;     // close once the queue drains; no failure report
+  bool dead = false;
+  peer_addr peer;           // advertised address (outbound: known; inbound: from HELLO)
+  peer_addr remote_ip;      // the socket's remote IP, for per-IP limits
+  peer_addr remote;         // the socket's remote address, for logs
+  micros created{0}, last_rx{0}, last_tx{0};
+  bool ping_outstanding = false;
+
+  codec::frame_reader reader;
+  std::array<std::uint8_t, 1 << 16> rbuf{};
+  std::deque<outgoing> queue;
+  std::size_t queued_bytes = 0;
+  // The frames of the write in progress, gathered from the front of the queue.
+  static constexpr std::size_t gather_max = 64;
+  std::vector<asio::const_buffer> gather;
+  bool writing = false;
+  micros write_started{0};  // when the write in progress (or the wait to write) began
+  asio::steady_timer hold;  // wakes the writer when the first held frame is due; paces uploads
+  bool hold_armed = false;
+
+  // Serving (role fetch_server): ranges asked for and not yet begun, and the one being sent
+  // as raw bytes straight from the file.
+  std::deque<msg_fetch_request> serve_queue;
+  int serve_fd = -1;
+  sha256_digest serve_digest;
+  std::uint64_t serve_size = 0;    // of the open file
+  std::uint64_t serve_offset = 0;  // next byte to send
+  std::uint64_t serve_left = 0;    // raw bytes of the current range still to send
+  bool raw_waiting = false;        // waiting for the socket to take more, or for upload budget
+
+  // Fetching (role fetch_client): the job and holder this connection serves, the ranges asked
+  // for in order, and the raw bytes of the current answer still to come.
+  job_id job = 0;
+  std::uint64_t file_size = 0;  // as the download expects it
+  std::deque<msg_fetch_request> asked;
+  std::uint64_t raw_left = 0;
+  std::uint64_t raw_offset = 0;
+  std::unique_ptr<std::uint8_t[]> raw_buf;  // large reads for raw bytes
+  static constexpr std::size_t raw_buf_bytes = 256u << 10;
+};
+
+struct net_node::impl final : host, transfer_links {
+  impl(asio::io_context& io_, net_config cfg_, logger& log_);
+
+  asio::io_context& io;
+  net_config cfg;
+  logger& log;
+  asio::ip::tcp::acceptor acceptor;
+  asio::steady_timer wake;          // the node's earliest timer
+  asio::steady_timer housekeeping;  // keepalives, timeouts, download ticks
+  std::chrono::steady_clock::time_point epoch;
+  peer_addr self;
+  std::unique_ptr<node> overlay;
+  file_index index;
+  downloader downloads;
+  codec::encoder encoder;
+  // Buffers of sent frames, reused for the next ones (at most 1,024 of at most 4 KiB: 4 MiB).
+  static constexpr std::size_t spare_frames_max = 1024;
+  static constexpr std::size_t spare_frame_bytes_max = 4096;
+  std::vector<std::vector<std::uint8_t>> spare_frames;
+  transport_stats stats;
+  bool running = false;
+  bool stopping = false;
+
+  std::map<peer_addr, link_ptr> links;  // overlay links by advertised address
+  std::set<link_ptr> all;                // every open connection
+  std::map<std::pair<job_id, peer_addr>, link_ptr> transfers;  // fetch_client links
+  std::multimap<micros, timer_id> timers;
+  std::map<query_id, std::pair<std::function<void(const search_hit&)>, std::function<void(std::uint32_t)>>> searches;
+  std::uint32_t serving_count = 0;
+  // The upload budget (limits.upload_bytes_per_s): bytes that may be sent now, refilled
+  // continuously up to a quarter second's worth.
+  double upload_budget = 0;
+  micros upload_refilled{0};
+  micros peers_saved_at{0};
+  // Handlers that may still be queued when the node is destroyed (timers, posted reports)
+  // hold a weak reference to this token and do nothing once it is gone.
+  std::shared_ptr<int> alive = std::make_shared<int>(0);
+
+  micros now() const {
+    return std::chrono::duration_cast<micros>(std::chrono::steady_clock::now() - epoch);
+  }
+
+  // ---- the peers file (net_node.cpp) ----
+  std::error_code save_peers() const;
+  std::vector<peer_addr> load_peers() const;
+
+  // ---- host interface (net_node.cpp) ----
+  void send(const peer_addr& to, const message& m) override;
+  void disconnect(const peer_addr& peer) override;
+  void schedule(micros at, timer_id id) override;
+  void on_search_hit(query_id id, const msg_query_hit& h, micros latency) override;
+  void on_search_done(query_id id, std::uint32_t hits) override;
+  void on_active_view_changed(const peer_addr& peer, bool added) override;
+
+  // ---- timers and housekeeping (net_node.cpp) ----
+  void arm_wake();
+  void fire_timers();
+  void start_housekeeping();
+  void tend();
+
+  // ---- connections and frames (net_node.cpp) ----
+  std::uint32_t count_ip(const peer_addr& ip) const;
+  link_ptr dial(const peer_addr& to, link::role kind);
+  void on_connected(const link_ptr& l);
+  void accept();
+  void admit(asio::ip::tcp::socket socket);
+  void enqueue(const link_ptr& l, const message& m);
+  void write(const link_ptr& l);
+  void hold_until_due(const link_ptr& l);
+  void read(const link_ptr& l);
+  std::string describe(const link_ptr& l) const;
+  void fail(const link_ptr& l, const char* why);
+  void report_down(const peer_addr& peer);
+  void close_after_flush(const link_ptr& l);
+  void close_now(const link_ptr& l);
+  void handle(const link_ptr& l, codec::decoded& d);
+
+  // ---- serving (transfers.cpp) ----
+  void serve(const link_ptr& l, const msg_fetch_request& req);
+  // After a frame write completes, or when the socket or the budget allows more: begins the
+  // next range, or sends more raw bytes of the current one.
+  void serve_continue(const link_ptr& l);
+  void send_raw(const link_ptr& l);
+  void stop_serving(const link_ptr& l);
+  std::uint64_t upload_allowance();
+
+  // ---- fetching (transfers.cpp) ----
+  void request_range(job_id job, const peer_addr& holder, const msg_fetch_request& request,
+                     std::uint64_t file_size) override;
+  void close_transfer(job_id job, const peer_addr& holder) override;
+  void on_fetch_data(const link_ptr& l, const msg_fetch_data& d);
+  void on_fetch_error(const link_ptr& l, const msg_fetch_error& e);
+  // Delivers raw bytes of the current answer to the downloader; false once the link is gone.
+  bool deliver_raw(const link_ptr& l, std::span<const std::uint8_t> bytes);
+  // Reads raw bytes straight from the socket (no framing) while an answer's bytes are due.
+  void read_raw(const link_ptr& l);
+};
+
+}  // namespace hearsay::net

@@ -51,4 +51,35 @@ struct duration_dist {
   double mean() const;
 };
 
+// A per-peer link capacity in Mbit/s (sim/downloads.hpp): "constant:R", "uniform:MIN:MAX",
+// "lognormal:MEDIAN:SIGMA", or "classes:ec2", a mix of EC2 instance types at their baseline
+// network bandwidth (distributions.cpp). Draws are clamped to [0.008, 100000] Mbit/s.
+struct capacity_dist {
+  enum class kind : std::uint8_t { constant, uniform, lognormal, ec2_classes };
+  kind shape = kind::constant;
+  double a = 20, b = 0;
+
+  std::string parse(std::string_view text);  // error message, empty on success
+  std::string describe() const;
+  // The capacity for uniform variates u, v in [0,1) (v: the lognormal's second) and the
+  // peer's instance-class variate c (shared by its upload and download, as an instance's
+  // bandwidth applies to both directions), in bytes per second.
+  std::uint64_t bytes_per_s(double u, double v, double c) const;
+};
+
+// The size of a catalogue file in bytes: "indexed:BASE" (file f has BASE + f bytes: sizes
+// about equal, yet distinct), "constant:BYTES", "uniform:MIN:MAX", "lognormal:MEDIAN:SIGMA" or
+// "pareto:SHAPE:SCALE" (P(X > x) = (SCALE / x)^SHAPE). Sizes are clamped to [1, 2^40] bytes.
+struct size_dist {
+  enum class kind : std::uint8_t { indexed, constant, uniform, lognormal, pareto };
+  kind shape = kind::indexed;
+  double a = 1'000'000, b = 0;
+
+  std::string parse(std::string_view text);  // error message, empty on success
+  std::string describe() const;
+  // The sizes of files 0..n-1, drawn in index order from r (indexed draws nothing).
+  std::vector<std::uint64_t> draw_all(std::uint32_t n, rng& r) const;
+  static constexpr std::uint64_t bytes_max = std::uint64_t{1} << 40;
+};
+
 }  // namespace hearsay::sim

@@ -33,6 +33,54 @@ T percentile(const std::vector<T>& sorted, double p) {
 double ms(std::int64_t us) { return static_cast<double>(us) / 1000.0; }
 double ms(double us) { return us / 1000.0; }
 
+void summarize_downloads(const run_results& r, summary& out) {
+  std::vector<std::int64_t> file;
+  std::vector<double> rates;
+  double sum_file = 0, sum_rate = 0;
+  for (const auto& q : r.queries) {
+    if (q.id == 0) continue;  // its origin was not running
+    out.download_bytes += q.download_bytes;
+    out.download_failovers += q.download_failovers;
+    if (q.download_start.count() >= 0) ++out.downloads_started;
+    switch (q.download) {
+      case download_outcome::none:
+        ++out.downloads_not_started;
+        break;
+      case download_outcome::running:  // (a run ends when every download has)
+      case download_outcome::failed:
+        ++out.downloads_failed;
+        break;
+      case download_outcome::timed_out:
+        ++out.downloads_failed;
+        ++out.downloads_timed_out;
+        break;
+      case download_outcome::abandoned:
+        ++out.downloads_abandoned;
+        break;
+      case download_outcome::done: {
+        ++out.downloads_done;
+        file.push_back(q.file_done.count());
+        sum_file += static_cast<double>(q.file_done.count());
+        const auto took_us = std::max<std::int64_t>(1, (q.file_done - q.download_start).count());
+        const double mbps = static_cast<double>(q.file_bytes) * 8.0 / static_cast<double>(took_us);
+        rates.push_back(mbps);
+        sum_rate += mbps;
+        break;
+      }
+    }
+  }
+  if (file.empty()) return;
+  std::sort(file.begin(), file.end());
+  std::sort(rates.begin(), rates.end());
+  out.file_p50_us = percentile(file, 0.50);
+  out.file_p95_us = percentile(file, 0.95);
+  out.file_p99_us = percentile(file, 0.99);
+  out.file_mean_us = sum_file / static_cast<double>(file.size());
+  out.download_rate_mean_mbps = sum_rate / static_cast<double>(rates.size());
+  out.download_rate_p50_mbps = percentile(rates, 0.50);
+  out.download_rate_p95_mbps = percentile(rates, 0.95);
+}
+
 }  // namespace
 
 std::uint64_t fingerprint(const std::string& text) {
@@ -89,6 +137,7 @@ summary summarize(const scenario& s, const run_results& r) {
     out.kth_hit_p95_us = percentile(kth, 0.95);
     out.kth_hit_p99_us = percentile(kth, 0.99);
   }
+  if (downloads_enabled(s)) summarize_downloads(r, out);
   return out;
 }
 
@@ -152,6 +201,19 @@ std::string format_report(const scenario& s, const run_results& r) {
     }
   }
   appendf(out, "  network               %s%s\n", s.latency.describe().c_str(), s.wire_codec ? ", wire codec on" : "");
+  if (downloads_enabled(s)) {
+    const auto& f = s.node.fetch;
+    appendf(out, "  downloads             upload %s, download %s\n", upload_capacity(s).describe().c_str(),
+            download_capacity(s).describe().c_str());
+    appendf(out, "  file sizes            %s\n", s.file_size.describe().c_str());
+    appendf(out,
+            "  fetch                 from the %s, pieces of %u KiB, %u holders x %u pieces at once, "
+            "%s uploads per peer, timeout %.0f s\n",
+            s.download.start == scenario::download_settings::start_kind::first_hit ? "first hit" : "hits wanted",
+            f.piece_bytes / 1024, f.holders_at_once, f.pieces_per_holder,
+            s.download.uploads_max == 0 ? "unlimited" : std::to_string(s.download.uploads_max).c_str(),
+            static_cast<double>(s.download.timeout.count()) / 1e6);
+  }
 
   appendf(out, "\noverlay health (when the queries start)\n");
   appendf(out, "  peers running         %u\n", h.peers_running);
@@ -194,16 +256,27 @@ std::string format_report(const scenario& s, const run_results& r) {
   appendf(out, "  %-30s %12.1f\n", "peers reached per query", m.reached_mean);
   appendf(out, "  %-30s %11.2f%%\n", "coverage", 100.0 * m.coverage_mean);
 
-  if (s.bandwidth_mbps > 0) {
-    std::vector<std::int64_t> fetch;
-    for (const auto& q : r.queries) {
-      if (q.fetch_done.count() >= 0) fetch.push_back(q.fetch_done.count());
-    }
-    std::sort(fetch.begin(), fetch.end());
-    char label[64];
-    std::snprintf(label, sizeof label, "fetch done p50 (ms, %g Mbit/s)", s.bandwidth_mbps);
-    appendf(out, "  %-30s %12.1f\n", label, ms(percentile(fetch, 0.50)));
-    appendf(out, "  %-30s %12.1f\n", "fetch done p95 (ms)", ms(percentile(fetch, 0.95)));
+  if (downloads_enabled(s)) {
+    appendf(out, "\ndownloads (time to file: from the query's issue to the verified file)\n");
+    appendf(out, "  %-30s %12s\n", "metric", "value");
+    appendf(out, "  %-30s %12u\n", "started", m.downloads_started);
+    const double issued = std::max<double>(1, m.queries);
+    appendf(out, "  %-30s %12u %6.2f%%\n", "done", m.downloads_done, 100.0 * m.downloads_done / issued);
+    appendf(out, "  %-30s %12u %6.2f%%\n", "failed", m.downloads_failed, 100.0 * m.downloads_failed / issued);
+    appendf(out, "  %-30s %12u\n", "  of which timed out", m.downloads_timed_out);
+    appendf(out, "  %-30s %12u %6.2f%%\n", "abandoned (searcher left)", m.downloads_abandoned,
+            100.0 * m.downloads_abandoned / issued);
+    appendf(out, "  %-30s %12u %6.2f%%\n", "not started (no hit)", m.downloads_not_started,
+            100.0 * m.downloads_not_started / issued);
+    appendf(out, "  %-30s %12.1f\n", "time to file p50 (ms)", ms(m.file_p50_us));
+    appendf(out, "  %-30s %12.1f\n", "time to file p95 (ms)", ms(m.file_p95_us));
+    appendf(out, "  %-30s %12.1f\n", "time to file p99 (ms)", ms(m.file_p99_us));
+    appendf(out, "  %-30s %12.1f\n", "time to file mean (ms)", ms(m.file_mean_us));
+    appendf(out, "  %-30s %12.3f\n", "bytes moved (GB)", static_cast<double>(m.download_bytes) / 1e9);
+    appendf(out, "  %-30s %12llu\n", "failovers", static_cast<unsigned long long>(m.download_failovers));
+    appendf(out, "  %-30s %12.2f\n", "download rate mean (Mbit/s)", m.download_rate_mean_mbps);
+    appendf(out, "  %-30s %12.2f\n", "download rate p50 (Mbit/s)", m.download_rate_p50_mbps);
+    appendf(out, "  %-30s %12.2f\n", "download rate p95 (Mbit/s)", m.download_rate_p95_mbps);
   }
   if (!r.over_time.empty()) {
     appendf(out, "\nover time (from the first query)\n");
@@ -278,16 +351,35 @@ std::string format_json(const scenario& s, const run_results& r, bool per_query)
   appendf(out, "  \"load\": {\"min\": %llu, \"mean\": %.4f, \"p99\": %llu, \"max\": %llu},\n",
           static_cast<unsigned long long>(r.load_min), r.load_mean, static_cast<unsigned long long>(r.load_p99),
           static_cast<unsigned long long>(r.load_max));
+  if (downloads_enabled(s)) {
+    appendf(out,
+            "  \"downloads\": {\"started\": %u, \"done\": %u, \"failed\": %u, \"timed_out\": %u, \"abandoned\": %u, "
+            "\"not_started\": %u, \"time_to_file_ms\": {\"p50\": %.3f, \"p95\": %.3f, \"p99\": %.3f, \"mean\": %.3f}, "
+            "\"bytes\": %llu, \"failovers\": %llu, \"rate_mbps\": {\"mean\": %.4f, \"p50\": %.4f, \"p95\": %.4f}},\n",
+            m.downloads_started, m.downloads_done, m.downloads_failed, m.downloads_timed_out, m.downloads_abandoned,
+            m.downloads_not_started, ms(m.file_p50_us), ms(m.file_p95_us), ms(m.file_p99_us), ms(m.file_mean_us),
+            static_cast<unsigned long long>(m.download_bytes), static_cast<unsigned long long>(m.download_failovers),
+            m.download_rate_mean_mbps, m.download_rate_p50_mbps, m.download_rate_p95_mbps);
+  }
   appendf(out, "  \"events\": %llu", static_cast<unsigned long long>(r.events));
   if (per_query) {
     out += ",\n  \"per_query\": [\n";
     for (std::size_t i = 0; i < r.queries.size(); ++i) {
       const auto& q = r.queries[i];
+      std::string download;
+      if (downloads_enabled(s)) {
+        appendf(download,
+                ", \"download\": \"%s\", \"download_start_us\": %lld, \"file_done_us\": %lld, \"file_bytes\": %llu, "
+                "\"download_bytes\": %llu, \"download_failovers\": %u",
+                describe(q.download), static_cast<long long>(q.download_start.count()),
+                static_cast<long long>(q.file_done.count()), static_cast<unsigned long long>(q.file_bytes),
+                static_cast<unsigned long long>(q.download_bytes), q.download_failovers);
+      }
       appendf(out,
               "    {\"origin\": %u, \"file\": %u, \"issued_us\": %lld, \"first_hit_us\": %lld, \"hops\": %u, "
-              "\"hits\": %u, \"query_messages\": %u, \"hit_messages\": %u, \"duplicates\": %u, \"reached\": %u}%s\n",
+              "\"hits\": %u, \"query_messages\": %u, \"hit_messages\": %u, \"duplicates\": %u, \"reached\": %u%s}%s\n",
               q.origin, q.file, static_cast<long long>(q.issued.count()), static_cast<long long>(q.first_hit.count()),
-              q.first_hit_hops, q.hits, q.query_messages, q.hit_messages, q.duplicates, q.reached,
+              q.first_hit_hops, q.hits, q.query_messages, q.hit_messages, q.duplicates, q.reached, download.c_str(),
               i + 1 < r.queries.size() ? "," : "");
     }
     out += "  ]";

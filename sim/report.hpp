@@ -27,6 +27,15 @@ struct summary {
   // Queries that got hits_wanted hits, and the time to that k-th hit over them.
   std::uint32_t succeeded_k = 0;
   std::int64_t kth_hit_p50_us = 0, kth_hit_p95_us = 0, kth_hit_p99_us = 0;
+  // Downloads (when the scenario has them), over the queries issued: how they ended; time to
+  // file (search and download) over those done; bytes received and failovers over all;
+  // each done download's rate (its file over its duration, from its start).
+  std::uint32_t downloads_started = 0, downloads_done = 0, downloads_failed = 0, downloads_timed_out = 0,
+                downloads_abandoned = 0, downloads_not_started = 0;
+  std::int64_t file_p50_us = 0, file_p95_us = 0, file_p99_us = 0;
+  double file_mean_us = 0;
+  std::uint64_t download_bytes = 0, download_failovers = 0;
+  double download_rate_mean_mbps = 0, download_rate_p50_mbps = 0, download_rate_p95_mbps = 0;
 };
 
 summary summarize(const scenario& s, const run_results& r);

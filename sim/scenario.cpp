@@ -112,6 +112,10 @@ std::vector<scenario_key> make_keys() {
                }});
   k.push_back(integer<u32>("workload.hits_wanted", "k of 'time to k-th hit'", 1, 1'000'000,
                            [](scenario& s) -> u32& { return s.hits_wanted; }));
+  k.push_back({"workload.file_size", "string",
+               "bytes per catalogue file: indexed:BASE (BASE + index) | constant:BYTES | uniform:MIN:MAX | "
+               "lognormal:MEDIAN:SIGMA | pareto:SHAPE:SCALE",
+               [](scenario& s, std::string_view text) { return s.file_size.parse(text); }});
   // [network] and [churn] numbers
   auto fraction = [](std::string name, std::string description, double scenario::*field) {
     return scenario_key{std::move(name), "number", std::move(description),
@@ -141,12 +145,13 @@ std::vector<scenario_key> make_keys() {
   k.push_back(seconds("network.partition_at_s", "when a partition starts (after the queries start)", &scenario::partition_at));
   k.push_back(seconds("network.partition_duration_s", "how long the partition lasts (0: none)", &scenario::partition_duration));
   k.push_back(fraction("network.partition_fraction", "share of peers cut off from the rest", &scenario::partition_fraction));
-  k.push_back({"network.bandwidth_mbps", "number", "link bandwidth for the fetch-time estimate (0: no estimate)",
+  k.push_back({"network.bandwidth_mbps", "number",
+               "shorthand: > 0 runs downloads with this upload and download capacity per peer (Mbit/s)",
                [](scenario& s, std::string_view text) -> std::string {
                  double v = 0;
                  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-                 if (ec != std::errc{} || end != text.data() + text.size() || !(v >= 0) || v > 1e6) {
-                   return "'" + std::string(text) + "' is not a bandwidth in Mbit/s";
+                 if (ec != std::errc{} || end != text.data() + text.size() || !(v == 0 || (v >= 0.008 && v <= 1e5))) {
+                   return "'" + std::string(text) + "' is not 0 or a bandwidth from 0.008 to 100000 Mbit/s";
                  }
                  s.bandwidth_mbps = v;
                  return {};
@@ -172,6 +177,31 @@ std::vector<scenario_key> make_keys() {
   k.push_back(boolean("churn.repair", "peers repair their views after failures",
                       [](scenario& s) -> bool& { return s.repair; }));
   k.push_back(seconds("churn.report_interval_s", "period of the over-time table (0: off)", &scenario::report_interval));
+  // [download]
+  k.push_back(boolean("download.enabled", "searchers download what they found (time to file, bytes, failovers)",
+                      [](scenario& s) -> bool& { return s.download.enabled; }));
+  k.push_back({"download.upload", "string",
+               "per-peer upload capacity: constant:MBIT_S | uniform:MIN:MAX | lognormal:MEDIAN:SIGMA | classes:ec2",
+               [](scenario& s, std::string_view text) { return s.download.upload.parse(text); }});
+  k.push_back({"download.download", "string", "per-peer download capacity (same forms as download.upload)",
+               [](scenario& s, std::string_view text) { return s.download.download.parse(text); }});
+  k.push_back({"download.start", "string", "when a searcher starts downloading: first_hit | hits_wanted",
+               [](scenario& s, std::string_view text) -> std::string {
+                 using kind = scenario::download_settings::start_kind;
+                 if (text == "first_hit") s.download.start = kind::first_hit;
+                 else if (text == "hits_wanted") s.download.start = kind::hits_wanted;
+                 else return "expected first_hit or hits_wanted, got '" + std::string(text) + "'";
+                 return {};
+               }});
+  k.push_back(duration("download.timeout_s", "a download still running this long after its query counts as failed",
+                       1'000'000, 1, 864'000, [](scenario& s) -> micros& { return s.download.timeout; }));
+  k.push_back(integer<u32>("download.uploads_max", "transfers a peer serves at once, more are answered busy (0: no limit)",
+                           0, 1'000'000, [](scenario& s) -> u32& { return s.download.uploads_max; }));
+  // [fetch]: the download engine's parameter table, shared with the real node's config.
+  for (const auto& key : fetch_config_keys()) {
+    k.push_back({"fetch." + key.name, key.type, key.description,
+                 [&key](scenario& s, std::string_view text) { return key.set(s.node, text); }});
+  }
   // [network]
   k.push_back({"network.latency", "string",
                "link latency: constant:MS, uniform:MIN_MS:MAX_MS or lognormal:MEDIAN_MS:SIGMA",
@@ -291,6 +321,18 @@ std::string validate(const scenario& s) {
   if (s.queries > 0 && s.peers < 2) return "queries need at least 2 peers";
   if (s.join_fraction > 0 && s.topology.is_static()) return "churn.join_fraction needs the hyparview topology";
   return s.latency.validate();
+}
+
+bool downloads_enabled(const scenario& s) { return s.download.enabled || s.bandwidth_mbps > 0; }
+
+capacity_dist upload_capacity(const scenario& s) {
+  if (s.bandwidth_mbps > 0) return {capacity_dist::kind::constant, s.bandwidth_mbps, 0};
+  return s.download.upload;
+}
+
+capacity_dist download_capacity(const scenario& s) {
+  if (s.bandwidth_mbps > 0) return {capacity_dist::kind::constant, s.bandwidth_mbps, 0};
+  return s.download.download;
 }
 
 }  // namespace hearsay::sim

@@ -57,9 +57,33 @@ struct scenario {
   // peers with index below partition_fraction * peers cannot reach the others.
   micros partition_at{0}, partition_duration{0};
   double partition_fraction = 0;
-  // Link bandwidth for the fetch-time estimate: first hit, then a round trip to the holder,
-  // then the file's size at this rate. 0 leaves fetch time out of the report.
+  // Shorthand for downloads over links of one rate: above 0, downloads run (as with
+  // download.enabled) and every peer's upload and download capacity is this many Mbit/s,
+  // whatever download.upload and download.download say. 0 leaves the [download] keys alone.
   double bandwidth_mbps = 0;
+  // The size of each catalogue file, drawn per file from a stream of its own (the default,
+  // 1,000,000 + index bytes, draws nothing).
+  size_dist file_size;
+
+  // Downloads (sim/downloads.hpp): searchers fetch what they found through the real download
+  // engine (overlay/download.hpp, parameters in node.fetch) over a bandwidth model.
+  struct download_settings {
+    bool enabled = false;
+    // Per-peer capacities, each peer's drawn once from the seed.
+    capacity_dist upload;
+    capacity_dist download{capacity_dist::kind::constant, 100, 0};
+    // When a searcher starts: at its first hit (hits after it add holders to the download),
+    // or at hit number hits_wanted (at the query's end if fewer came).
+    enum class start_kind : std::uint8_t { first_hit, hits_wanted };
+    start_kind start = start_kind::first_hit;
+    // A download still running this long after its query was issued is stopped and counts
+    // as failed: a run ends once every download has ended.
+    micros timeout{300'000'000};
+    // Transfers a peer serves at once; more are answered "busy" (the real node's
+    // fetches_served_max). 0: no limit.
+    std::uint32_t uploads_max = 16;
+  };
+  download_settings download;
 
   // Faults and churn, timed from when the queries start.
   double crash_fraction = 0;  // this share of the peers crashes at crash_at
@@ -114,5 +138,11 @@ bool load_scenario_text(std::string_view text, const std::string& source, scenar
 bool set_key(scenario& s, std::string_view name, std::string_view value, scenario_error& err);
 // Cross-field checks (e.g. replication <= peers). Returns an error message, empty when valid.
 std::string validate(const scenario& s);
+
+// Whether a run has downloads (download.enabled or network.bandwidth_mbps), and the per-peer
+// capacities it uses (the shorthand's constant rate when network.bandwidth_mbps is set).
+bool downloads_enabled(const scenario& s);
+capacity_dist upload_capacity(const scenario& s);
+capacity_dist download_capacity(const scenario& s);
 
 }  // namespace hearsay::sim

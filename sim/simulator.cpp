@@ -10,6 +10,7 @@
 #include "overlay/codec.hpp"
 #include "overlay/prefetch.hpp"
 #include "sim/distributions.hpp"
+#include "sim/downloads.hpp"
 #include "sim/processors.hpp"
 
 namespace hearsay::sim {
@@ -20,6 +21,15 @@ std::string file_name(std::uint32_t f) {
   return buf;
 }
 
+file_info catalogue_file(std::uint32_t f, std::uint64_t size) {
+  file_info info;
+  info.name = file_name(f);
+  info.size = size;
+  for (std::size_t b = 0; b < 4; ++b) info.sha256.bytes[b] = static_cast<std::uint8_t>(f >> (8 * b));
+  info.sha256.bytes[31] = 0x5a;
+  return info;
+}
+
 namespace {
 // Stream numbers: each consumer of randomness has its own, so adding one never shifts another.
 constexpr std::uint64_t stream_workload = 1;
@@ -27,6 +37,8 @@ constexpr std::uint64_t stream_network = 2;
 constexpr std::uint64_t stream_topology = 3;
 constexpr std::uint64_t stream_faults = 4;
 constexpr std::uint64_t stream_loss = 5;
+constexpr std::uint64_t stream_file_sizes = 6;
+constexpr std::uint64_t stream_capacities = 7;
 constexpr std::uint64_t stream_peers = 1'000;
 }  // namespace
 
@@ -100,6 +112,11 @@ simulator::simulator(const scenario& s)
   // The seeds in pairs, within the first block (beyond it, blocks spread them anyway).
   seeds_spread_ = std::min<std::uint32_t>(std::uint32_t{1} << block_log2, (std::min(s.seed_count, s.peers) + 1) & ~1u);
   assign_hosts();
+  if (downloads_enabled(s)) {
+    downloads_ = std::make_unique<download_world>(
+        s, rng::stream(s.seed, stream_capacities).next(), running_, file_sizes_, queries_,
+        [this](std::uint32_t a, std::uint32_t b) { return link_latency(a, b); });
+  }
   for (unsigned k = 1; k < threads; ++k) helpers_.emplace_back([this, k] { helper_loop(k); });
 }
 
@@ -144,6 +161,7 @@ void simulator::set_tap(network_tap* tap) {
         w->queue.release(e.slot);
       }
       for (std::size_t k = 0; k < w->counts.size(); ++k) w->counts[k].add_to(one->counts[k]);
+      one->hits.insert(one->hits.end(), w->hits.begin(), w->hits.end());  // sorted when handed over
       one->now = w->now;
       one->events += w->events;
     }
@@ -227,11 +245,6 @@ void simulator::id_index::insert(query_id id, std::uint32_t index) {
   slots_[i] = slot{id, index};
 }
 
-query_record* simulator::record_of(query_id id) {
-  const std::uint32_t k = query_index_.find(id);
-  return k == id_index::none ? nullptr : &queries_[k];
-}
-
 // ---- the peers' host calls ----------------------------------------------------------------
 
 template <typename M>
@@ -270,22 +283,19 @@ void simulator::peer_host::schedule(micros at, timer_id id) {
 }
 
 void simulator::peer_host::on_search_hit(query_id id, const msg_query_hit& h, micros latency) {
-  if (auto* r = sim_.record_of(id)) {
-    if (r->hits++ == 0) {
-      r->first_hit = latency;
-      r->first_hit_hops = h.hops;
-      std::uint32_t holder = 0;
-      if (sim_.index_of(h.holder, holder)) r->first_holder = holder;
-      const double mbps = sim_.scenario_.bandwidth_mbps;
-      if (mbps > 0 && !h.files.empty()) {
-        // Estimated download: a round trip to ask the holder, then the bytes at link rate.
-        const micros rtt = 2 * sim_.link_latency(self_, holder);
-        const auto transfer_us = static_cast<std::int64_t>(std::llround(static_cast<double>(h.files[0].size) * 8.0 / mbps));
-        r->fetch_done = latency + rtt + micros{transfer_us};
-      }
-    }
-    if (r->hits == sim_.scenario_.hits_wanted) r->kth_hit = latency;
+  const std::uint32_t k = sim_.query_index_.find(id);
+  if (k == id_index::none) return;
+  query_record& r = sim_.queries_[k];
+  std::uint32_t holder = 0;
+  const bool known = sim_.index_of(h.holder, holder);
+  if (r.hits++ == 0) {
+    r.first_hit = latency;
+    r.first_hit_hops = h.hops;
+    if (known) r.first_holder = holder;
   }
+  if (r.hits == sim_.scenario_.hits_wanted) r.kth_hit = latency;
+  // The download world runs between windows: this worker only notes the hit (its own vector).
+  if (sim_.downloads_ != nullptr && known) worker_->hits.push_back(download_hit{worker_->now, k, holder});
 }
 
 void simulator::peer_host::on_query_seen(const msg_query& q, bool duplicate) {
@@ -364,14 +374,7 @@ void simulator::restart_peer(std::uint32_t i) {
   const std::uint64_t node_seed = rng::stream(scenario_.seed, stream_peers + i).next() ^ (incarnation_[i] * 0x9e3779b97f4a7c15ULL);
   nodes_[i].reset();
   nodes_[i].emplace(node_config_, address_of(i), node_seed, hosts_[i]);
-  for (auto f : files_of_[i]) {
-    file_info info;
-    info.name = file_name(f);
-    info.size = 1'000'000 + f;
-    for (std::size_t b = 0; b < 4; ++b) info.sha256.bytes[b] = static_cast<std::uint8_t>(f >> (8 * b));
-    info.sha256.bytes[31] = 0x5a;
-    nodes_[i]->files().add(info);
-  }
+  for (auto f : files_of_[i]) nodes_[i]->files().add(catalogue_file(f, file_sizes_[f]));
   running_[i] = 1;
   nodes_[i]->start(now_);
 }
@@ -397,14 +400,14 @@ void simulator::on_fault(const fault& f) {
     case fault::kind::leave_share:
       for (auto i : pick_share(scenario_.leave_fraction)) {
         nodes_[i]->leave(now_);
-        running_[i] = 0;
+        stop_peer(i);
       }
       break;
     case fault::kind::session_end:
       if (!running_[f.node]) break;
       if (fault_rng_.chance(scenario_.graceful_share)) {
         nodes_[f.node]->leave(now_);
-        running_[f.node] = 0;
+        stop_peer(f.node);
       } else {
         crash(f.node);
       }
@@ -664,7 +667,11 @@ void simulator::run_until(micros t) {
     if (next_global <= next) {
       // Searches and faults: alone, before any peer's event of the same instant (a fixed rule,
       // the same whatever the number of workers), with every worker's clock at that instant.
+      // Downloads see only the peers' running state, which only global events change (and
+      // start_peer, for a peer nothing was asked of yet): their events before this instant
+      // run now, all at once, in their own order.
       now_ = next_global;
+      if (downloads_ != nullptr) sync_downloads(now_);
       for (auto& w : workers_) w->now = now_;
       while (!global_.empty() && global_.next_time() == now_) {
         const auto e = global_.take();
@@ -683,6 +690,7 @@ void simulator::run_until(micros t) {
   }
   now_ = std::max(now_, t);
   for (auto& w : workers_) w->now = now_;
+  if (downloads_ != nullptr) sync_downloads(t + micros{1});
 }
 
 std::uint64_t simulator::events_processed() const {
@@ -691,10 +699,28 @@ std::uint64_t simulator::events_processed() const {
   return n;
 }
 
+void simulator::stop_peer(std::uint32_t i) {
+  running_[i] = 0;
+  if (downloads_ != nullptr) downloads_->peer_stopped(i, now_);
+}
+
+void simulator::sync_downloads(micros limit) {
+  std::vector<download_hit> hits;
+  for (auto& w : workers_) {
+    hits.insert(hits.end(), w->hits.begin(), w->hits.end());
+    w->hits.clear();
+  }
+  // Which worker saw a hit, and so the order of the vectors, depends on the thread count; the
+  // order of (time, record, holder) does not.
+  std::sort(hits.begin(), hits.end());
+  downloads_->add_hits(hits);
+  downloads_->run_before(limit);
+}
+
 void simulator::crash(std::uint32_t i) {
   HEARSAY_ASSERT(i < nodes_.size());
   if (!running_[i]) return;
-  running_[i] = 0;
+  stop_peer(i);
   for (const auto& p : nodes_[i]->members().active()) {
     std::uint32_t j = 0;
     if (index_of(p, j) && running_[j]) {
@@ -746,6 +772,8 @@ void simulator::place_files() {
       replicas_[f] = std::clamp<std::uint32_t>(copies, 1, size());
     }
   }
+  rng size_rng = rng::stream(scenario_.seed, stream_file_sizes);
+  file_sizes_ = scenario_.file_size.draw_all(scenario_.files, size_rng);
   holders_.assign(scenario_.files, {});
   std::vector<std::uint8_t> taken;
   for (std::uint32_t f = 0; f < scenario_.files; ++f) {
@@ -762,11 +790,7 @@ void simulator::place_files() {
       holders.push_back(peer);
     }
     std::sort(holders.begin(), holders.end());
-    file_info info;
-    info.name = file_name(f);
-    info.size = 1'000'000 + f;
-    for (std::size_t b = 0; b < 4; ++b) info.sha256.bytes[b] = static_cast<std::uint8_t>(f >> (8 * b));
-    info.sha256.bytes[31] = 0x5a;
+    const file_info info = catalogue_file(f, file_sizes_[f]);
     for (auto peer : holders) nodes_[peer]->files().add(info);
   }
   files_of_.assign(size(), {});
@@ -820,6 +844,11 @@ run_results simulator::run() {
   }
   // Long enough for every query's timeout to pass and its last hits to arrive.
   run_until(last_query_at_ + scenario_.node.search.query_timeout + micros{1'000'000});
+  if (downloads_ != nullptr) {
+    // Then on, a second at a time, while downloads run; none outlasts its timeout.
+    const micros deadline = last_query_at_ + scenario_.download.timeout + micros{1'000'000};
+    while (downloads_->busy() && now_ < deadline) run_until(std::min(deadline, now_ + micros{1'000'000}));
+  }
   stop_helpers();  // nothing runs in parallel after this
   // Fold in the counts each worker kept for its own peers.
   for (auto& w : workers_) {

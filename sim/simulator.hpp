@@ -16,6 +16,7 @@
 // messages to other workers' peers wait in outboxes until the window ends. Searches and
 // faults, which read or change many peers, run between windows. A peer sees the same events
 // in the same order whatever the number of threads, so the results do not depend on it.
+// Downloads (sim/downloads.hpp) run between windows too, from the hits the workers noted.
 
 #include <atomic>
 #include <cstdint>
@@ -40,6 +41,17 @@ inline constexpr std::uint32_t address_base = 0x0A000000u;
 inline constexpr std::uint16_t address_port = 7000;
 inline peer_addr address_of(std::uint32_t index) { return peer_addr::from_ipv4(address_base + index, address_port); }
 
+// How a searcher's download ended (sim/downloads.hpp).
+enum class download_outcome : std::uint8_t {
+  none,       // not started: no hit (or downloads are off)
+  running,
+  done,       // every byte stored and the digest matched
+  failed,     // no holder left to ask (or the engine refused the job)
+  timed_out,  // still running download.timeout after the query was issued
+  abandoned,  // the searcher crashed or left first
+};
+const char* describe(download_outcome o);
+
 // One search as the simulator saw it.
 struct query_record {
   query_id id = 0;
@@ -50,13 +62,31 @@ struct query_record {
   std::uint8_t first_hit_hops = 0;
   micros kth_hit{-1};  // latency to the hits_wanted-th hit; negative: fewer hits
   std::uint32_t first_holder = 0;  // who sent the first hit
-  micros fetch_done{-1};           // estimated end of the download from the first holder
   std::uint32_t hits = 0;
   std::uint32_t query_messages = 0;  // query copies sent (origin and relays)
   std::uint32_t hit_messages = 0;    // hit messages sent (holders and relays)
   std::uint32_t duplicates = 0;      // copies that reached a peer that had seen the query
   std::uint32_t reached = 0;         // peers that received the query (origin excluded)
+  // The download of what it found, when the scenario has downloads. Times count from the
+  // query's issue; negative: none. Bytes and failovers of a download two searches share (one
+  // searcher asking twice for a file) are counted with the first.
+  download_outcome download = download_outcome::none;
+  micros download_start{-1};
+  micros file_done{-1};                  // time to file: search and download, to the verified file
+  std::uint64_t file_bytes = 0;          // the file's size
+  std::uint64_t download_bytes = 0;      // bytes received from holders, over all attempts
+  std::uint32_t download_failovers = 0;  // holders that failed or were dropped holding pieces
 };
+
+// A hit as its origin's worker saw it, kept for the download world (sim/downloads.hpp).
+struct download_hit {
+  micros at;
+  std::uint32_t record;  // index of the query record
+  std::uint32_t holder;  // peer index
+  friend auto operator<=>(const download_hit&, const download_hit&) = default;
+};
+
+class download_world;
 
 // The shape of the overlay at one instant (the active views as an undirected graph).
 struct overlay_health {
@@ -117,6 +147,8 @@ class simulator {
   const graph& static_graph() const { return graph_; }
   // Copies of each file placed (valid after run()).
   const std::vector<std::uint32_t>& replicas() const { return replicas_; }
+  // The downloads (null unless the scenario has them).
+  const download_world* downloads() const { return downloads_.get(); }
 
   micros now() const { return now_; }
   // Worker threads of the event loop (scenario threads; one when the latency model has no
@@ -201,6 +233,7 @@ class simulator {
     micros outbox_earliest[2] = {micros{std::numeric_limits<std::int64_t>::max()},
                                  micros{std::numeric_limits<std::int64_t>::max()}};
     std::vector<query_counts> counts;          // per query record
+    std::vector<download_hit> hits;            // since the last sync_downloads (downloads only)
     // The last query id looked up for the counts and its record (see record_index).
     query_id counted_id = 0;
     std::uint32_t counted_record = 0;
@@ -293,12 +326,17 @@ class simulator {
   void warm_peer(const event& e) const;
   void warm_pointees(const event& e) const;
   void on_fault(const fault& f);
+  // A peer stops (crash or leave): running_ and, with downloads, the download world.
+  void stop_peer(std::uint32_t i);
+  // Hands the download world the hits the workers collected and runs its events before
+  // `limit`. Called between windows: before global events (every peer event before them has
+  // run) and at the end of run_until.
+  void sync_downloads(micros limit);
   void restart_peer(std::uint32_t i);
   void plan_faults(micros first);
   bool partitioned(std::uint32_t a, std::uint32_t b, micros now) const;
   void place_files();
   void plan_queries(micros first);
-  query_record* record_of(query_id id);
   // The record of query id (id_index::none if not a planned search's), for worker w's counts.
   // A copy's arrival and its onward sends ask for the same id in a row, so the last answer
   // is kept; a new search's id clears it (dispatch_global).
@@ -368,6 +406,9 @@ class simulator {
   graph graph_;
 
   std::vector<std::vector<std::uint32_t>> holders_;  // per file: the peers holding it
+  std::vector<std::uint64_t> file_sizes_;            // per file: its size in bytes
+  // Downloads: null unless the scenario has them.
+  std::unique_ptr<download_world> downloads_;
   std::vector<std::uint32_t> replicas_;              // per file: how many copies it gets
   std::vector<query_record> queries_;
   micros last_query_at_{0};
@@ -406,5 +447,7 @@ class simulator {
 
 // The catalogue's name for file f ("file-000123").
 std::string file_name(std::uint32_t f);
+// Catalogue file f as peers share it: its name, the given size, and a digest made from f.
+file_info catalogue_file(std::uint32_t f, std::uint64_t size);
 
 }  // namespace hearsay::sim

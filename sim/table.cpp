@@ -2,6 +2,7 @@
 
 #include "sim/table.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -29,7 +30,9 @@ std::string csv_header() {
          "replication,replication_strategy,popularity_alpha,latency,queries,success_rate,first_hit_p50_ms,"
          "first_hit_p95_ms,first_hit_p99_ms,first_hit_mean_ms,hops_mean,hits_mean,query_messages,hit_messages,"
          "duplicates,reached,coverage,kth_hit_k,kth_success_rate,kth_hit_p50_ms,load_mean,load_max,"
-         "largest_component,membership_messages,events\n";
+         "largest_component,membership_messages,events,downloads_done_rate,downloads_failed_rate,"
+         "downloads_abandoned_rate,time_to_file_p50_ms,time_to_file_p95_ms,time_to_file_p99_ms,download_bytes,"
+         "download_failovers,download_rate_mean_mbps\n";
 }
 
 std::string csv_row(const scenario& s, const run_results& r, const std::string& point) {
@@ -81,20 +84,35 @@ std::string csv_row(const scenario& s, const run_results& r, const std::string& 
   add(std::to_string(r.health.largest_component));
   add(std::to_string(membership));
   add(std::to_string(r.events));
+  // Downloads (zeros when the scenario has none).
+  const double issued = std::max<double>(1, m.queries);
+  add(fmt(m.downloads_done / issued, 6));
+  add(fmt(m.downloads_failed / issued, 6));
+  add(fmt(m.downloads_abandoned / issued, 6));
+  add(fmt(static_cast<double>(m.file_p50_us) / 1000.0, 3));
+  add(fmt(static_cast<double>(m.file_p95_us) / 1000.0, 3));
+  add(fmt(static_cast<double>(m.file_p99_us) / 1000.0, 3));
+  add(std::to_string(m.download_bytes));
+  add(std::to_string(m.download_failovers));
+  add(fmt(m.download_rate_mean_mbps, 4));
   return row + "\n";
 }
 
 std::string csv_queries(const run_results& r) {
   std::string out = "query,origin,file,issued_us,first_hit_us,kth_hit_us,hops,hits,query_messages,hit_messages,"
-                    "duplicates,reached,fetch_done_us\n";
-  char buf[256];
+                    "duplicates,reached,download,download_start_us,file_done_us,file_bytes,download_bytes,"
+                    "download_failovers\n";
+  char buf[384];
   for (std::size_t i = 0; i < r.queries.size(); ++i) {
     const auto& q = r.queries[i];
     if (q.id == 0) continue;  // its origin was not running
-    std::snprintf(buf, sizeof buf, "%zu,%u,%u,%lld,%lld,%lld,%u,%u,%u,%u,%u,%u,%lld\n", i, q.origin, q.file,
-                  static_cast<long long>(q.issued.count()), static_cast<long long>(q.first_hit.count()),
+    std::snprintf(buf, sizeof buf, "%zu,%u,%u,%lld,%lld,%lld,%u,%u,%u,%u,%u,%u,%s,%lld,%lld,%llu,%llu,%u\n", i, q.origin,
+                  q.file, static_cast<long long>(q.issued.count()), static_cast<long long>(q.first_hit.count()),
                   static_cast<long long>(q.kth_hit.count()), q.first_hit_hops, q.hits, q.query_messages,
-                  q.hit_messages, q.duplicates, q.reached, static_cast<long long>(q.fetch_done.count()));
+                  q.hit_messages, q.duplicates, q.reached, describe(q.download),
+                  static_cast<long long>(q.download_start.count()), static_cast<long long>(q.file_done.count()),
+                  static_cast<unsigned long long>(q.file_bytes), static_cast<unsigned long long>(q.download_bytes),
+                  q.download_failovers);
     out += buf;
   }
   return out;

@@ -16,7 +16,8 @@ std::string csv_header();
 std::string csv_row(const scenario& s, const run_results& r, const std::string& point);
 
 // One row per query: origin, file, issue time, first and k-th hit, hops, hits, messages,
-// duplicates, peers reached (times in microseconds of virtual time; -1 when none).
+// duplicates, peers reached, and its download: outcome, start, time to file, sizes and
+// failovers (times in microseconds of virtual time from the issue; -1 when none).
 std::string csv_queries(const run_results& r);
 
 // A parsed CSV table (no quoting: fields never contain commas or newlines).

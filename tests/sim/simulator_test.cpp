@@ -638,6 +638,12 @@ TEST_CASE("default.toml is exactly the built-in defaults", "[sim]") {
   from_file.stabilize = built_in.stabilize = micros{20'000'000};
   simulator a(from_file), b(built_in);
   CHECK(format_report(from_file, a.run()) == format_report(built_in, b.run()));
+  // And with downloads on, which brings in the [download], [fetch] and file-size defaults.
+  from_file.download.enabled = built_in.download.enabled = true;
+  simulator c(from_file), d(built_in);
+  const auto with_downloads = format_report(from_file, c.run());
+  CHECK(with_downloads == format_report(built_in, d.run()));
+  CHECK(with_downloads.find("time to file p50") != std::string::npos);
 }
 
 TEST_CASE("the EC2 region model uses the published round trips", "[sim]") {

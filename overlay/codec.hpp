@@ -89,7 +89,8 @@ class frame_reader {
   // next() returns empty). The span stays valid until the next call to feed().
   std::span<const std::uint8_t> next();
   // Up to `max` buffered bytes that are not frames (the raw bytes a frame announced, see
-  // msg_fetch_data), consumed. Valid until the next call to feed().
+  // msg_fetch_data), consumed. Valid until the next call to feed(). Raw bytes that are still
+  // to come are read by the caller itself, never fed: feed() takes its input for frames.
   std::span<const std::uint8_t> take_raw(std::size_t max);
   bool poisoned() const { return poisoned_; }
   std::size_t buffered() const { return buffer_.size() - consumed_; }

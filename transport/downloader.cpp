@@ -124,9 +124,11 @@ job_id downloader::begin(const file_info& file, std::span<const peer_addr> holde
   auto& f = files_[id];
   f.part = std::move(part);
   f.holders.assign(holders.begin(), holders.end());
+  hasher_.open(id, f.part->fd());
   const auto started = engine_.start(clock_(), file, holders, stored);
   if (started.id == 0) {
     error = started.error;
+    hasher_.close(id);
     if (resume) {
       files_[id].part->close();
     } else {
@@ -243,6 +245,7 @@ void downloader::tick() {
 void downloader::stop() {
   for (auto& [id, f] : files_) {
     save_state(id, f);
+    hasher_.close(id);
     f.part->close();
   }
   files_.clear();
@@ -325,24 +328,38 @@ std::error_code downloader::write(job_id id, std::uint64_t offset, std::span<con
   return files_.at(id).part->write(offset, bytes);
 }
 
-void downloader::hash_written(job_id id, std::span<const std::uint8_t> bytes) { files_.at(id).digest.update(bytes); }
+void downloader::hash_written(job_id id, std::span<const std::uint8_t> bytes) {
+  // Hashed from the part file by the hash worker, as stored, right after the write.
+  auto& f = files_.at(id);
+  hasher_.add(id, f.hash_offset, bytes.size());
+  f.hash_offset += bytes.size();
+}
 
 std::error_code downloader::hash_stored(job_id id, std::uint64_t offset, std::uint64_t length) {
   auto& f = files_.at(id);
-  buffer_.resize(1u << 20);
-  while (length > 0) {
-    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(length, buffer_.size()));
-    if (auto ec = f.part->read(offset, std::span(buffer_.data(), n))) return ec;
-    f.digest.update(std::span(buffer_.data(), n));
-    offset += n;
-    length -= n;
-  }
-  return {};
+  HEARSAY_ASSERT(offset == f.hash_offset);
+  hasher_.add(id, offset, length);
+  f.hash_offset = offset + length;
+  return {};  // a read error is reported when the digest is finished
 }
 
-sha256_digest downloader::hash_finish(job_id id) { return files_.at(id).digest.finish(); }
+sha256_digest downloader::hash_finish(job_id id) {
+  auto& f = files_.at(id);
+  f.hash_offset = 0;
+  sha256_digest out;
+  if (auto ec = hasher_.finish(id, out)) {
+    // The part file could not be read back: no digest over its bytes exists, so none can
+    // match. The engine then starts over, writing every byte again.
+    log_.warn("cannot read back " + printable(f.part->path().string()) + ": " + ec.message());
+    out = sha256_digest{};
+  }
+  return out;
+}
 
-void downloader::hash_reset(job_id id) { files_.at(id).digest.reset(); }
+void downloader::hash_reset(job_id id) {
+  files_.at(id).hash_offset = 0;
+  hasher_.reset(id);
+}
 
 std::error_code downloader::commit(job_id id) {
   auto& f = files_.at(id);
@@ -359,6 +376,7 @@ void downloader::on_job_end(job_id id, const job_progress& p) {
   fetch_status s = status_of(p);
   auto it = files_.find(id);
   if (it != files_.end()) {
+    hasher_.close(id);
     s.path = it->second.placed;
     s.sync_time = it->second.sync_time;
     if (p.state != job_state::done) it->second.part->remove();

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "overlay/download.hpp"
+#include "transport/hash_worker.hpp"
 #include "transport/log.hpp"
 #include "transport/part_file.hpp"
 #include "transport/sha256.hpp"
@@ -126,7 +127,7 @@ class downloader final : public download_host {
  private:
   struct job_files {
     std::unique_ptr<part_file> part;
-    sha256_stream digest;
+    std::uint64_t hash_offset = 0;  // the next byte the digest takes
     std::filesystem::path placed;
     std::chrono::microseconds sync_time{0};
     std::vector<peer_addr> holders;  // as given, for the state file
@@ -160,7 +161,7 @@ class downloader final : public download_host {
   std::vector<fetch_status> recent_;  // ended, newest last, bounded
   micros last_engine_tick_{0};
   std::uint64_t done_ = 0, failed_ = 0;
-  std::vector<std::uint8_t> buffer_;  // for reading part files back
+  hash_worker hasher_;  // digests on a thread of their own
 };
 
 }  // namespace hearsay::net

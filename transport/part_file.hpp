@@ -48,6 +48,7 @@ class part_file {
   // it. errc::device_or_resource_busy: another process holds the lock.
   [[nodiscard]] std::error_code open(const std::filesystem::path& download_dir, const sha256_digest& digest, bool fresh);
   bool is_open() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
   const std::filesystem::path& path() const { return path_; }
 
   // Exactly bytes.size() bytes at offset, or an error (a full disk: errc::no_space_on_device).

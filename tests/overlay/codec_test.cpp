@@ -465,6 +465,8 @@ TEST_CASE("frame_reader poisons on an oversize prefix however it arrives", "[cod
     CHECK(reader.poisoned());
   }
   SECTION("behind a good frame in the same read: the good frame is still delivered") {
+    // What follows a frame is judged only when the next frame is asked for (it may be raw
+    // bytes the frame announced, taken with take_raw instead).
     codec::frame_reader reader{lim};
     std::vector<std::uint8_t> bytes = good;
     bytes.insert(bytes.end(), std::begin(oversize), std::end(oversize));
@@ -472,9 +474,36 @@ TEST_CASE("frame_reader poisons on an oversize prefix however it arrives", "[cod
     const auto first = reader.next();
     REQUIRE(first.size() == good.size());
     CHECK(codec::decode(first, lim).ok());
-    CHECK(reader.poisoned());
+    CHECK_FALSE(reader.poisoned());
     CHECK(reader.next().empty());
+    CHECK(reader.poisoned());
     CHECK_FALSE(reader.feed(good));
+  }
+  SECTION("raw bytes a frame announced are taken out, and the frame after them is read") {
+    // The transport's way: raw bytes that came in the same read as their frame are taken
+    // from the reader; the rest it reads itself, and then feeds the frames after them.
+    codec::frame_reader reader{lim};
+    std::vector<std::uint8_t> bytes = good;
+    bytes.insert(bytes.end(), std::begin(oversize), std::end(oversize));  // raw, not a prefix
+    CHECK(reader.feed(std::span(bytes).first(good.size() + 2)));
+    REQUIRE(reader.next().size() == good.size());
+    const auto part = reader.take_raw(4);
+    CHECK(part.size() == 2);  // what has arrived of the four
+    CHECK(part[0] == 0x01);
+    CHECK(reader.buffered() == 0);
+    CHECK(reader.feed(good));
+    CHECK(reader.next().size() == good.size());
+    CHECK_FALSE(reader.poisoned());
+    SECTION("all of them in the same read, with the next frame behind") {
+      codec::frame_reader whole{lim};
+      bytes.insert(bytes.end(), good.begin(), good.end());
+      CHECK(whole.feed(bytes));
+      REQUIRE(whole.next().size() == good.size());
+      CHECK(whole.take_raw(4).size() == 4);
+      CHECK(whole.next().size() == good.size());
+      CHECK_FALSE(whole.poisoned());
+      CHECK(whole.buffered() == 0);
+    }
   }
   SECTION("a frame exactly at the limit passes") {
     codec::limits exact = lim;

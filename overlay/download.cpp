@@ -385,7 +385,12 @@ void downloads::advance_hash(micros now, job& j) {
 
 void downloads::verify(micros now, job& j) {
   HEARSAY_ASSERT(j.complete == j.pieces && j.hashed == j.file.size);
-  if (host_.hash_finish(j.id) == j.file.sha256) {
+  sha256_digest digest;
+  if (auto ec = host_.hash_finish(j.id, digest)) {
+    fail(now, j, "cannot read the download back: " + ec.message());
+    return;
+  }
+  if (digest == j.file.sha256) {
     if (auto ec = host_.commit(j.id)) {
       fail(now, j, "cannot save the download: " + ec.message());
       return;

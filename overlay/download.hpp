@@ -107,8 +107,9 @@ class download_host {
   // written; or bytes stored earlier, read back from the part file.
   virtual void hash_written(job_id id, std::span<const std::uint8_t> bytes) = 0;
   [[nodiscard]] virtual std::error_code hash_stored(job_id id, std::uint64_t offset, std::uint64_t length) = 0;
-  // The digest of everything hashed since the last reset; the digest then starts over.
-  virtual sha256_digest hash_finish(job_id id) = 0;
+  // The digest of everything hashed since the last reset; the digest then starts over. An
+  // error (the part file could not be read back) ends the job as failed.
+  [[nodiscard]] virtual std::error_code hash_finish(job_id id, sha256_digest& out) = 0;
   // Start the digest over (a restart from zero).
   virtual void hash_reset(job_id id) = 0;
   // Every byte is stored and the digest matched: make the file durable and visible under its

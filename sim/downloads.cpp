@@ -44,7 +44,10 @@ class download_world::searcher_host final : public download_host {
   std::error_code write(job_id, std::uint64_t, std::span<const std::uint8_t>) override { return {}; }
   void hash_written(job_id, std::span<const std::uint8_t>) override {}
   std::error_code hash_stored(job_id, std::uint64_t, std::uint64_t) override { return {}; }
-  sha256_digest hash_finish(job_id id) override { return w_.digest(self_, id); }
+  std::error_code hash_finish(job_id id, sha256_digest& out) override {
+    out = w_.digest(self_, id);
+    return {};
+  }
   void hash_reset(job_id) override {}
   std::error_code commit(job_id) override { return {}; }
   void on_job_end(job_id id, const job_progress& p) override { w_.job_ended(self_, id, p); }

@@ -340,20 +340,12 @@ std::error_code downloader::hash_stored(job_id id, std::uint64_t offset, std::ui
   HEARSAY_ASSERT(offset == f.hash_offset);
   hasher_.add(id, offset, length);
   f.hash_offset = offset + length;
-  return {};  // a read error is reported when the digest is finished
+  return {};  // a read error is reported by hash_finish
 }
 
-sha256_digest downloader::hash_finish(job_id id) {
-  auto& f = files_.at(id);
-  f.hash_offset = 0;
-  sha256_digest out;
-  if (auto ec = hasher_.finish(id, out)) {
-    // The part file could not be read back: no digest over its bytes exists, so none can
-    // match. The engine then starts over, writing every byte again.
-    log_.warn("cannot read back " + printable(f.part->path().string()) + ": " + ec.message());
-    out = sha256_digest{};
-  }
-  return out;
+std::error_code downloader::hash_finish(job_id id, sha256_digest& out) {
+  files_.at(id).hash_offset = 0;
+  return hasher_.finish(id, out);
 }
 
 void downloader::hash_reset(job_id id) {

@@ -119,7 +119,7 @@ class downloader final : public download_host {
   [[nodiscard]] std::error_code write(job_id id, std::uint64_t offset, std::span<const std::uint8_t> bytes) override;
   void hash_written(job_id id, std::span<const std::uint8_t> bytes) override;
   [[nodiscard]] std::error_code hash_stored(job_id id, std::uint64_t offset, std::uint64_t length) override;
-  sha256_digest hash_finish(job_id id) override;
+  [[nodiscard]] std::error_code hash_finish(job_id id, sha256_digest& out) override;
   void hash_reset(job_id id) override;
   [[nodiscard]] std::error_code commit(job_id id) override;
   void on_job_end(job_id id, const job_progress& p) override;

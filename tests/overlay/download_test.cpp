@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "overlay/download.hpp"
-#include "overlay/sha256.hpp"
+#include "transport/sha256.hpp"  // test fixtures only: the engine itself never hashes
 
 using namespace hearsay;
 
@@ -36,7 +36,7 @@ class digest_stream {
   sha256_digest finish() { return h_.finish(); }
 
  private:
-  sha256 h_;
+  net::sha256_stream h_;
 };
 
 sha256_digest digest_of(std::span<const std::uint8_t> bytes) {
@@ -152,6 +152,7 @@ class recording_download_host final : public download_host {
   // Faults to inject.
   std::optional<std::uint64_t> disk_bytes_max;  // a write reaching past it fails with ENOSPC
   std::error_code read_error;                   // returned by hash_stored
+  std::error_code finish_error;                 // returned once by hash_finish
   std::error_code commit_error;                 // returned by commit
   // The part file the next job the host hears of finds (an earlier run's, for a resume).
   // The engine reads a resumed part file back inside start(), before the driver knows the
@@ -251,12 +252,14 @@ class recording_download_host final : public download_host {
     return {};
   }
 
-  sha256_digest hash_finish(job_id id) override {
+  std::error_code hash_finish(job_id id, sha256_digest& out) override {
     note_call(id, "hash_finish");
     part_file& p = part(id);
     ++p.finishes;
     p.digest_at = 0;
-    return p.digest.finish();
+    out = p.digest.finish();
+    if (finish_error) return std::exchange(finish_error, {});
+    return {};
   }
 
   void hash_reset(job_id id) override {
@@ -1283,6 +1286,16 @@ TEST_CASE("a resumed part file is read back for the digest and only the rest is 
     CHECK(r.host.ended.at(s.id).error ==
           "cannot read the download back: " + std::make_error_code(std::errc::io_error).message());
     CHECK(r.host.requests.empty());
+    CHECK(r.host.commits.empty());
+  }
+  SECTION("a digest that cannot be finished (a read back that failed late) fails the job, never commits") {
+    r.host.next_part = content;
+    r.host.finish_error = std::make_error_code(std::errc::io_error);
+    const auto s = r.start(content, {}, {{0, content.size()}});
+    REQUIRE(r.host.ended.count(s.id) == 1);
+    CHECK(r.host.ended.at(s.id).state == job_state::failed);
+    CHECK(r.host.ended.at(s.id).error ==
+          "cannot read the download back: " + std::make_error_code(std::errc::io_error).message());
     CHECK(r.host.commits.empty());
   }
   r.check_clean();

@@ -9,12 +9,12 @@
 #include <array>
 #include <thread>
 
-#include "overlay/sha256.hpp"
 #include "transport/control.hpp"
 #include "transport/file_index.hpp"
 #include "transport/json.hpp"
 #include "transport/metrics.hpp"
 #include "transport/net_node.hpp"
+#include "transport/sha256.hpp"
 
 using namespace hearsay;
 using namespace hearsay::net;
@@ -201,7 +201,7 @@ TEST_CASE("the shared folder index hashes files and skips hidden ones", "[net]")
   REQUIRE_FALSE(index.scan(dir, problems));
   CHECK(problems.empty());
   CHECK(index.size() == 2);
-  const auto abc = sha256::of(std::span(reinterpret_cast<const std::uint8_t*>("abc"), 3));
+  const auto abc = sha256_stream::of(std::string_view("abc"));
   const indexed_file* a = index.find(abc);
   REQUIRE(a != nullptr);
   CHECK(a->info.name == "a.txt");

@@ -1,4 +1,5 @@
-// SHA-256 against the FIPS 180-4 / NIST example vectors, and incremental use.
+// SHA-256 (OpenSSL through transport/sha256.hpp) against the FIPS 180-4 / NIST example
+// vectors, incremental use, and whole files.
 
 #include <catch2/catch.hpp>
 
@@ -6,16 +7,15 @@
 #include <utility>
 #include <vector>
 
-#include "overlay/sha256.hpp"
+#include <filesystem>
+#include <fstream>
 
-using hearsay::sha256;
+#include "transport/sha256.hpp"
+
+using sha256 = hearsay::net::sha256_stream;
 
 namespace {
-std::string hex_of(std::string_view text) {
-  sha256 h;
-  h.update(text);
-  return h.finish().to_hex();
-}
+std::string hex_of(std::string_view text) { return sha256::of(text).to_hex(); }
 }  // namespace
 
 TEST_CASE("SHA-256 matches the NIST vectors", "[sha256]") {
@@ -64,13 +64,13 @@ TEST_CASE("SHA-256 pads correctly at the block boundaries", "[sha256]") {
 
 TEST_CASE("SHA-256 starts over after finish, and text and bytes agree", "[sha256]") {
   sha256 h;
-  h.update(std::string_view("abc"));
+  const std::uint8_t abc[] = {'a', 'b', 'c'};
+  h.update(abc);
   const auto first = h.finish();
   CHECK(first.to_hex() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   // The object is fresh again: nothing of "abc" is left in it.
   CHECK(h.finish().to_hex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  const std::uint8_t abc[] = {'a', 'b', 'c'};
-  CHECK(sha256::of(abc) == first);
+  CHECK(sha256::of(std::string_view("abc")) == first);
 
   // Three-way splits of a multi-block input, including pieces that leave the internal
   // buffer partly filled before a run of whole blocks.
@@ -86,4 +86,18 @@ TEST_CASE("SHA-256 starts over after finish, and text and bytes agree", "[sha256
       REQUIRE(g.finish() == whole);
     }
   }
+}
+
+TEST_CASE("a whole file hashes as its bytes do, and a missing one says why", "[sha256]") {
+  const auto path = std::filesystem::absolute("sha256-test.bin");
+  std::string text(3'000'000, 'x');
+  for (std::size_t i = 0; i < text.size(); i += 4099) text[i] = static_cast<char>(i);
+  std::ofstream(path, std::ios::binary) << text;
+  hearsay::sha256_digest d;
+  std::uint64_t size = 0;
+  REQUIRE_FALSE(hearsay::net::hash_file(path, d, size));
+  CHECK(size == text.size());
+  CHECK(d == sha256::of(std::string_view(text)));
+  std::filesystem::remove(path);
+  CHECK(hearsay::net::hash_file(path, d, size) == std::errc::no_such_file_or_directory);
 }

@@ -67,6 +67,7 @@ TEST_CASE("the control endpoint answers search, fetch, peers, status, share and 
     fs::create_directories(cfg.shared_dir);
     if (i > 0) cfg.overlay.seeds = {nodes[0]->address()};
     if (i == 2) write_text(cfg.shared_dir / "quarterly report.pdf", std::string(70'000, 'q'));
+    if (i == 2) cfg.limits.upload_bytes_per_s = 4u << 20;  // a large download takes a while
     cfgs.push_back(cfg);
     nodes.push_back(std::make_unique<net_node>(io, cfg, log));
     REQUIRE_FALSE(nodes.back()->start());
@@ -178,6 +179,42 @@ TEST_CASE("the control endpoint answers search, fetch, peers, status, share and 
   CHECK(share.back()["ok"] == "true");
   CHECK(share.back()["files"] == "1");
   CHECK(fs::exists(cfgs[0].shared_dir / "outside.txt"));
+
+  // Sharing the same content again makes no second copy: the one shared is named.
+  auto share_again = ask(port, R"({"cmd":"share","path":")" + (root / "outside.txt").string() + "\"}");
+  CHECK(share_again.back()["ok"] == "true");
+  CHECK(share_again.back()["already"] == (cfgs[0].shared_dir / "outside.txt").string());
+  CHECK_FALSE(fs::exists(cfgs[0].shared_dir / "outside (2).txt"));
+
+  // A client that goes away in the middle of a fetch (an interrupted CLI) cancels it; a
+  // detached fetch answers at once and runs on.
+  write_text(cfgs[2].shared_dir / "slow movie.mkv", std::string(30u << 20, 'm'));
+  std::vector<std::string> problems;
+  asio::post(io, [&] { static_cast<void>(nodes[2]->rescan(problems)); });
+  auto slow = ask(port, R"({"cmd":"search","words":"slow movie","wait_ms":1500})");
+  REQUIRE(slow.size() == 2);
+  {
+    asio::io_context client;
+    asio::ip::tcp::socket s(client);
+    s.connect({asio::ip::make_address("127.0.0.1"), port});
+    asio::write(s, asio::buffer(std::string(R"({"cmd":"fetch","target":"1"})") + "\n"));
+    asio::streambuf buf;
+    asio::read_until(s, buf, '\n');  // the first progress line: the download runs
+  }  // closed here
+  auto cancelled = [&] {
+    auto now = ask(port, R"({"cmd":"downloads"})");
+    return now.size() >= 2 && now[0]["name"] == "slow movie.mkv" && now[0]["state"] == "cancelled";
+  };
+  bool seen = false;
+  for (int i = 0; i < 200 && !seen; ++i) {
+    seen = cancelled();
+    if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(seen);
+  auto detached = ask(port, R"({"cmd":"fetch","target":"1","detach":true})");
+  REQUIRE(detached.size() == 1);
+  CHECK(detached[0]["ok"] == "true");
+  CHECK(detached[0]["detached"] == "true");
 
   auto unknown = ask(port, R"({"cmd":"dance"})");
   CHECK(unknown.back()["ok"] == "false");

@@ -279,7 +279,7 @@ struct control_server::impl {
                     ",\"size\":" + std::to_string(st.file.size) + ",\"sha256\":\"" + st.file.sha256.to_hex() +
                     "\",\"verified\":true,\"existing\":" + (st.existing ? "true" : "false") +
                     ",\"elapsed_ms\":" + num(static_cast<double>(st.elapsed.count()) / 1000.0) +
-                    ",\"sync_ms\":" + num(static_cast<double>(st.sync_time.count()) / 1000.0) + "}");
+                    ",\"sync_ms\":" + num(static_cast<double>(st.sync_time.count()) / 1000.0));
     }
     return end_error(st.st == fetch_status::state::cancelled ? "cancelled" : st.error);
   }
@@ -380,7 +380,8 @@ struct control_server::impl {
         {"peers_failed", o.peers_failed},         {"connections_accepted", t.connections_accepted},
         {"connections_refused", t.connections_refused}, {"frames_bad", t.frames_bad},
         {"fetches_served", t.fetches_served},     {"fetch_bytes_served", t.fetch_bytes_served},
-        {"fetches_done", t.fetches_done},         {"fetches_failed", t.fetches_failed}};
+        {"fetches_done", t.fetches_done},         {"fetches_failed", t.fetches_failed},
+        {"fetch_requests_refused", t.fetch_requests_refused}, {"downloads_running", node.fetches_running()}};
     for (const auto& [name, value] : counters) line += ",\"" + std::string(name) + "\":" + std::to_string(value);
     s->send(line + "}");
     s->send(end_ok());

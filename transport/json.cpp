@@ -118,8 +118,16 @@ bool parse_flat(std::string_view text, std::vector<std::pair<std::string, std::s
     error = p.error;
     return false;
   }
+  // Nothing may follow the object but white space.
+  auto at_end = [&] {
+    ++p.i;
+    p.skip();
+    if (p.i == text.size()) return true;
+    error = "text after the object at " + std::to_string(p.i);
+    return false;
+  };
   p.skip();
-  if (p.i < text.size() && text[p.i] == '}') return true;
+  if (p.i < text.size() && text[p.i] == '}') return at_end();
   while (true) {
     std::string k, v;
     if (!p.string(k) || !p.expect(':') || !p.scalar(v)) {
@@ -132,11 +140,12 @@ bool parse_flat(std::string_view text, std::vector<std::pair<std::string, std::s
       ++p.i;
       continue;
     }
-    if (!p.expect('}')) {
+    if (p.i >= text.size() || text[p.i] != '}') {
+      p.expect('}');
       error = p.error;
       return false;
     }
-    return true;
+    return at_end();
   }
 }
 

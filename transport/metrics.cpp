@@ -45,6 +45,9 @@ std::string prometheus_text(const net_node& node) {
   metric("fetch_bytes_received_total", "counter", "File bytes received by fetches.", d(t.fetch_bytes_received));
   metric("fetches_done_total", "counter", "Fetches completed and verified.", d(t.fetches_done));
   metric("fetches_failed_total", "counter", "Fetches that failed.", d(t.fetches_failed));
+  metric("fetch_requests_refused_total", "counter", "Transfer requests refused (not shared, busy, bad range).",
+         d(t.fetch_requests_refused));
+  metric("downloads_running", "gauge", "Downloads in progress.", d(node.fetches_running()));
   metric("frames_bad_total", "counter", "Frames dropped as malformed.", d(t.frames_bad));
   metric("messages_invalid_total", "counter", "Messages dropped by semantic checks.", d(o.messages_invalid));
   metric("connections_refused_total", "counter", "Connections refused over a limit.", d(t.connections_refused));

@@ -680,6 +680,7 @@ void net_node::forget_fetch(std::uint64_t token) { impl_->downloads.forget(token
 bool net_node::cancel_fetch(job_id id) { return impl_->downloads.cancel(id); }
 std::size_t net_node::cancel_all_fetches() { return impl_->downloads.cancel_all(); }
 std::vector<fetch_status> net_node::fetches() const { return impl_->downloads.list(); }
+std::uint64_t net_node::fetches_running() const { return impl_->downloads.running(); }
 
 std::error_code net_node::rescan(std::vector<std::string>& problems) {
   impl& m = *impl_;

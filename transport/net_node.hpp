@@ -151,6 +151,7 @@ class net_node {
   std::size_t cancel_all_fetches();
   // Running downloads, then recently ended ones.
   std::vector<fetch_status> fetches() const;
+  std::uint64_t fetches_running() const;
   // Writes the remembered-peers file now (also done on stop and every minute).
   std::error_code save_peers() const;
   // Rescans the shared folder and updates the node's library.

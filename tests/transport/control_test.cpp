@@ -257,3 +257,17 @@ TEST_CASE("the shared folder index hashes files and skips hidden ones", "[net]")
   CHECK(index.scan(dir / "missing", problems));
   fs::remove_all(dir);
 }
+
+TEST_CASE("a control line is one flat JSON object and nothing after it", "[net]") {
+  std::map<std::string, std::string> f;
+  std::string err;
+  CHECK(json::parse_flat(R"({"cmd":"status"})", f, err));
+  CHECK(json::parse_flat(R"( {"cmd":"status", "n":3 }  )", f, err));
+  CHECK(f["n"] == "3");
+  CHECK(json::parse_flat("{}", f, err));
+  for (const char* bad : {R"({"cmd":"status"}})", R"({"cmd":"status"} x)", "{} {}", R"({"a":{"b":1}})", "{", ""}) {
+    INFO(bad);
+    CHECK_FALSE(json::parse_flat(bad, f, err));
+    CHECK_FALSE(err.empty());
+  }
+}

@@ -62,23 +62,27 @@ struct message_encoder {
   std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_neighbor_reply& m) const {
     return {w::Message::NeighborReply, w::CreateNeighborReply(fbb, m.accepted).Union()};
   }
-  std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_disconnect&) const {
-    return {w::Message::Disconnect, w::CreateDisconnect(fbb).Union()};
+  std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_disconnect& m) const {
+    return {w::Message::Disconnect, w::CreateDisconnect(fbb, m.leaving).Union()};
   }
   flatbuffers::Offset<flatbuffers::Vector<const w::Addr*>> addrs(const std::vector<peer_addr>& v) const {
-    w::Addr* out = nullptr;
-    const auto offset = fbb.CreateUninitializedVectorOfStructs<w::Addr>(v.size(), &out);
-    for (std::size_t i = 0; i < v.size(); ++i) out[i] = to_wire(v[i]);
-    return offset;
+    // Not CreateUninitializedVectorOfStructs: in FlatBuffers 2.0 it aligns the vector to the
+    // struct's size (18 bytes, not a power of two), which misaligns the 8-byte fields of the
+    // table around it (the verifier then refuses the frame). CreateVectorOfStructs aligns to
+    // the struct's alignment.
+    thread_local std::vector<w::Addr> wire;
+    wire.clear();
+    for (const auto& a : v) wire.push_back(to_wire(a));
+    return fbb.CreateVectorOfStructs(wire.data(), wire.size());
   }
   std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_shuffle& m) const {
     const auto nodes = addrs(m.nodes);
     const auto origin = to_wire(m.origin);
-    return {w::Message::Shuffle, w::CreateShuffle(fbb, &origin, m.ttl, nodes).Union()};
+    return {w::Message::Shuffle, w::CreateShuffle(fbb, &origin, m.ttl, nodes, m.nonce).Union()};
   }
   std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_shuffle_reply& m) const {
     const auto nodes = addrs(m.nodes);
-    return {w::Message::ShuffleReply, w::CreateShuffleReply(fbb, nodes).Union()};
+    return {w::Message::ShuffleReply, w::CreateShuffleReply(fbb, nodes, m.nonce).Union()};
   }
   std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_query& m) const {
     const auto criteria = fbb.CreateString(m.criteria);
@@ -247,7 +251,7 @@ bool decode_body(const w::Frame& f, const limits& lim, decode_result& r) {
       r.value.msg = msg_neighbor_reply{f.message_as_NeighborReply()->accepted()};
       return true;
     case w::Message::Disconnect:
-      r.value.msg = msg_disconnect{};
+      r.value.msg = msg_disconnect{f.message_as_Disconnect()->leaving()};
       return true;
     case w::Message::Shuffle: {
       const auto* m = f.message_as_Shuffle();
@@ -256,12 +260,14 @@ bool decode_body(const w::Frame& f, const limits& lim, decode_result& r) {
         return false;
       }
       out.ttl = m->ttl();
+      out.nonce = m->nonce();
       r.value.msg = std::move(out);
       return true;
     }
     case w::Message::ShuffleReply: {
       msg_shuffle_reply out;
       if (!c.addrs(f.message_as_ShuffleReply()->nodes(), "shuffle_reply.nodes", out.nodes)) return false;
+      out.nonce = f.message_as_ShuffleReply()->nonce();
       r.value.msg = std::move(out);
       return true;
     }

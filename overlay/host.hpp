@@ -49,6 +49,11 @@ class host {
   // Call node::on_timer(now, id) once at virtual/monotonic time `at` (or as soon after).
   // Timers are never cancelled: the node ignores stale ones by their generation.
   virtual void schedule(micros at, timer_id id) = 0;
+  // A number other peers cannot guess (it proves that a reply answers this node's own
+  // request): from a cryptographic generator in a real node, never the node's random stream,
+  // whose draws other peers see (query ids). A simulator may derive it deterministically,
+  // as long as it does not disturb the node's random stream.
+  virtual std::uint64_t nonce() = 0;
 
   // ---- observations, for applications and metrics; all optional ----
   // A hit for a query this node originated (latency = now - the query's start).

@@ -112,7 +112,7 @@ void membership::start_static(std::span<const peer_addr> neighbours) {
 void membership::leave(micros now) {
   static_cast<void>(now);
   for (const auto& peer : active_) {
-    send(peer, msg_disconnect{});
+    send(peer, msg_disconnect{true});
     host_.disconnect(peer);
     host_.on_active_view_changed(peer, false);
   }
@@ -170,6 +170,7 @@ bool membership::remove_active(const peer_addr& peer) {
 
 bool membership::remove_passive(const peer_addr& peer) { return passive_.erase(peer); }
 
+
 const peer_addr* membership::random_active_except(const peer_addr& except) {
   const std::size_t others = active_.size() - (is_active(except) ? 1 : 0);
   if (others == 0) return nullptr;
@@ -193,6 +194,7 @@ void membership::send_join(micros now) {
     join_pending_ = true;
     join_target_ = seed;
     ++join_generation_;
+    join_open_until_ = now + 2 * cfg_.request_timeout;
     ++stats_.joins_sent;
     send(seed, msg_join{});
     host_.schedule(now + cfg_.request_timeout, {timer_kind::join_timeout, join_generation_});
@@ -214,12 +216,15 @@ void membership::on_join(micros now, const peer_addr& from) {
 void membership::on_forward_join(micros now, const peer_addr& from, const msg_forward_join& m) {
   ++stats_.forward_joins_received;
   if (m.joiner == self_) return;
+  // No walk is longer than this node's own walks: a peer cannot make the overlay carry one
+  // farther (a walk of 255 hops) than its operators allow.
+  const std::uint8_t walk_ttl = std::min(m.ttl, cfg_.walk_length_active);
   // The walk ends here when its TTL is spent or this node has no one else to pass it to.
-  const bool walk_ends = m.ttl == 0 || active_.size() <= 1;
+  const bool walk_ends = walk_ttl == 0 || active_.size() <= 1;
   if (!walk_ends) {
-    if (m.ttl == cfg_.walk_length_passive) add_passive(m.joiner);
+    if (walk_ttl == cfg_.walk_length_passive) add_passive(m.joiner);
     if (const peer_addr* next = random_active_except(from)) {
-      const std::uint8_t ttl = static_cast<std::uint8_t>(m.ttl - 1);
+      const std::uint8_t ttl = static_cast<std::uint8_t>(walk_ttl - 1);
       send(*next, msg_forward_join{m.joiner, ttl});
       return;
     }
@@ -233,9 +238,20 @@ void membership::on_forward_join(micros now, const peer_addr& from, const msg_fo
 }
 
 void membership::on_join_reply(micros now, const peer_addr& from) {
-  static_cast<void>(now);
+  if (now > join_open_until_) {
+    // Not answering a join of this node's: refused, or anyone could enter its active view.
+    // The sender has put this node into its own active view: DISCONNECT undoes that, so
+    // that no link stays one-sided (a walk's end answering a join that gave up, say).
+    ++stats_.messages_unexpected;
+    refuse(from);
+    return;
+  }
   if (join_pending_) join_pending_ = false;
   add_active(from);
+}
+
+void membership::disconnect_unless_active(const peer_addr& peer) {
+  if (!is_active(peer)) host_.disconnect(peer);
 }
 
 // ---- repair --------------------------------------------------------------------------
@@ -330,14 +346,15 @@ void membership::on_neighbor_reply(micros now, const peer_addr& from, const msg_
     return;
   }
   ++stats_.neighbor_requests_rejected;
-  host_.disconnect(from);
+  disconnect_unless_active(from);
   if (awaited) request_neighbor(now);
 }
 
-void membership::on_disconnect(micros now, const peer_addr& from) {
+void membership::on_disconnect(micros now, const peer_addr& from, const msg_disconnect& m) {
+  if (m.leaving) remove_passive(from);  // it leaves the overlay: not a peer to keep in reserve
   if (!remove_active(from)) return;
   host_.disconnect(from);
-  add_passive(from);
+  if (!m.leaving) add_passive(from);
   if (active_.empty()) repair(now);
   arm_repair(now);
 }
@@ -373,6 +390,8 @@ void membership::do_shuffle(micros now) {
   msg_shuffle m;
   m.origin = self_;
   m.ttl = cfg_.walk_length_shuffle;
+  m.nonce = host_.nonce();
+  shuffle_nonce_ = m.nonce;
   m.nodes.reserve(1 + std::size_t{cfg_.shuffle_active} + cfg_.shuffle_passive);  // one allocation per shuffle
   m.nodes.push_back(self_);
   sample_into(rng_, active_, cfg_.shuffle_active, &target, m.nodes);
@@ -385,6 +404,11 @@ void membership::do_shuffle(micros now) {
 void membership::on_shuffle(micros now, const peer_addr& from, msg_shuffle& m) {
   ++stats_.shuffles_received;
   if (m.origin == self_) return;
+  // As for join walks: no longer than this node's own shuffle walks, and no more peers than
+  // its own shuffles carry (the origin, active and passive samples).
+  m.ttl = std::min(m.ttl, cfg_.walk_length_shuffle);
+  const std::size_t carried_max = 1 + std::size_t{cfg_.shuffle_active} + cfg_.shuffle_passive;
+  if (m.nodes.size() > carried_max) m.nodes.resize(carried_max);
   if (m.ttl > 1 && active_.size() > 1) {
     if (const peer_addr* next = random_active_except(from)) {
       // The walk goes on with the list it brought: moved, not copied.
@@ -399,6 +423,7 @@ void membership::on_shuffle(micros now, const peer_addr& from, msg_shuffle& m) {
   sent.clear();
   if (is_active(m.origin) || stranger_replies_.take(now)) {
     msg_shuffle_reply reply;
+    reply.nonce = m.nonce;
     sample_into(rng_, passive_, m.nodes.size(), &m.origin, reply.nodes);
     sent = reply.nodes;
     send(m.origin, std::move(reply));
@@ -411,8 +436,17 @@ void membership::on_shuffle(micros now, const peer_addr& from, msg_shuffle& m) {
 
 void membership::on_shuffle_reply(micros now, const peer_addr& from, const msg_shuffle_reply& m) {
   static_cast<void>(now);
-  if (!is_active(from)) host_.disconnect(from);
-  merge_passive(m.nodes, last_shuffle_sent_);
+  disconnect_unless_active(from);
+  if (shuffle_nonce_ == 0 || m.nonce != shuffle_nonce_) {
+    // Not the answer to this node's last shuffle (a forgery, or one overtaken by the next
+    // shuffle): it would replace the passive view with peers of the sender's choosing.
+    ++stats_.messages_unexpected;
+    return;
+  }
+  shuffle_nonce_ = 0;  // one reply per shuffle
+  // At most as many peers as the shuffle carried (the walk end answers with that many).
+  const std::size_t take = std::min(m.nodes.size(), last_shuffle_sent_.size() + 1);
+  merge_passive(std::span(m.nodes).first(take), last_shuffle_sent_);
   last_shuffle_sent_.clear();
 }
 
@@ -488,8 +522,8 @@ bool membership::on_message(micros now, const peer_addr& from, message& m) {
     on_neighbor(now, from, *nb);
   } else if (auto* nr = std::get_if<msg_neighbor_reply>(&m)) {
     on_neighbor_reply(now, from, *nr);
-  } else if (std::holds_alternative<msg_disconnect>(m)) {
-    on_disconnect(now, from);
+  } else if (auto* d = std::get_if<msg_disconnect>(&m)) {
+    on_disconnect(now, from, *d);
   } else if (auto* sh = std::get_if<msg_shuffle>(&m)) {
     on_shuffle(now, from, *sh);
   } else if (auto* sr = std::get_if<msg_shuffle_reply>(&m)) {
@@ -524,7 +558,7 @@ bool membership::on_timer(micros now, timer_id id) {
     case timer_kind::join_timeout:
       if (join_pending_ && id.arg == join_generation_) {
         join_pending_ = false;
-        host_.disconnect(join_target_);
+        disconnect_unless_active(join_target_);
         if (active_.empty()) send_join(now);
       }
       return true;
@@ -533,7 +567,7 @@ bool membership::on_timer(micros now, timer_id id) {
         // A peer that does not answer in time is treated as gone from the reserve.
         neighbor_pending_ = false;
         remove_passive(neighbor_target_);
-        host_.disconnect(neighbor_target_);
+        disconnect_unless_active(neighbor_target_);
         request_neighbor(now);
       }
       return true;

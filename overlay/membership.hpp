@@ -81,14 +81,19 @@ class membership {
   std::span<const peer_addr> passive() const { return passive_; }
   bool is_active(const peer_addr& peer) const;
   bool is_passive(const peer_addr& peer) const;
+  bool is_static() const { return static_; }
+
 
  private:
   void on_join(micros now, const peer_addr& from);
   void on_forward_join(micros now, const peer_addr& from, const msg_forward_join& m);
   void on_join_reply(micros now, const peer_addr& from);
+  // host_.disconnect(peer) unless peer is (again) an active neighbour: a rejection or a
+  // timeout must not close a link that has become an overlay link meanwhile.
+  void disconnect_unless_active(const peer_addr& peer);
   void on_neighbor(micros now, const peer_addr& from, const msg_neighbor& m);
   void on_neighbor_reply(micros now, const peer_addr& from, const msg_neighbor_reply& m);
-  void on_disconnect(micros now, const peer_addr& from);
+  void on_disconnect(micros now, const peer_addr& from, const msg_disconnect& m);
   void on_shuffle(micros now, const peer_addr& from, msg_shuffle& m);
   void on_shuffle_reply(micros now, const peer_addr& from, const msg_shuffle_reply& m);
 
@@ -134,6 +139,13 @@ class membership {
   bool join_pending_ = false;
   peer_addr join_target_;
   std::uint64_t join_generation_ = 0;
+  // JOIN-REPLYs are accepted only until then: from the contact, and from the far ends of the
+  // join's walks, which answer a joiner that never contacted them. At any other time a
+  // JOIN-REPLY would let anyone put itself into this node's active view.
+  micros join_open_until_{0};
+  // The nonce of this node's last shuffle: its reply must carry it, once.
+  std::uint64_t shuffle_nonce_ = 0;
+
   bool neighbor_pending_ = false;
   peer_addr neighbor_target_;
   std::uint64_t neighbor_generation_ = 0;

@@ -36,14 +36,20 @@ struct msg_neighbor {
 struct msg_neighbor_reply {
   bool accepted = false;
 };
-struct msg_disconnect {};
+// "You are no longer in my active view"; `leaving`: the sender leaves the overlay altogether,
+// so the receiver forgets it instead of keeping it in its passive view.
+struct msg_disconnect {
+  bool leaving = false;
+};
 struct msg_shuffle {
   peer_addr origin;
   std::uint8_t ttl = 0;
   std::vector<peer_addr> nodes;
+  std::uint64_t nonce = 0;  // the origin's: a reply is accepted only with it
 };
 struct msg_shuffle_reply {
   std::vector<peer_addr> nodes;
+  std::uint64_t nonce = 0;  // of the shuffle it answers
 };
 
 // ---- search ----

@@ -38,8 +38,12 @@ void node::on_message(micros now, const peer_addr& from, message&& m) {
   ++stats_.messages_received;
   // Queries, shuffles and forward-joins travel only on overlay links. One arriving from a
   // peer outside the active view means the link is one-sided (crossing messages left it so):
-  // DISCONNECT tells the sender, which heals the asymmetry at once. Walks are still served,
-  // since their content is good; a query is dropped, since its reverse path is not a link.
+  // DISCONNECT tells the sender, which heals the asymmetry at once. A walk from a peer in the
+  // passive view is still served: a neighbour this node has just dropped (it goes there) sent
+  // it before it learned so; in a flash crowd a contact drops a neighbour every few
+  // milliseconds. A walk from a peer in neither view is not (a shuffle naming peers of its
+  // choosing, a join walk for an address of its choosing). A query from outside is dropped,
+  // since its reverse path is not a link.
   if (const auto* q = std::get_if<msg_query>(&m)) {
     // The link is looked up once: the searcher charges the copy to its budget.
     membership::link_state* link = membership_.link(from);
@@ -52,7 +56,12 @@ void node::on_message(micros now, const peer_addr& from, message&& m) {
     return;
   }
   const bool on_link_only = std::holds_alternative<msg_shuffle>(m) || std::holds_alternative<msg_forward_join>(m);
-  const bool stranger = on_link_only && !membership_.is_active(from);
+  const bool stranger = on_link_only && !membership_.is_active(from) && !membership_.is_static();
+  if (stranger && !membership_.is_passive(from)) {
+    ++stats_.messages_unexpected;
+    membership_.refuse(from);
+    return;
+  }
   if (membership_.on_message(now, from, m)) {
     // Handling the walk may itself have made `from` a neighbour (a join walk ending here).
     if (stranger && !membership_.is_active(from)) membership_.refuse(from);

@@ -277,6 +277,21 @@ void simulator::peer_host::send_message(const peer_addr& to, M&& m) {
   sim.post<deliver>(w, target, w.now + latency, key, target, self_, std::forward<M>(m));
 }
 
+void simulator::peer_host::disconnect(const peer_addr& peer) {
+  simulator& sim = sim_;
+  worker& w = *worker_;
+  std::uint32_t target = 0;
+  HEARSAY_ASSERT(sim.index_of(peer, target));
+  // Posted after (and so delivered after) every message sent before it on this link.
+  sim.post<peer_down>(w, target, w.now + sim.link_latency(self_, target), next_key(), target, self_, true);
+}
+
+std::uint64_t simulator::peer_host::nonce() {
+  std::uint64_t state = (std::uint64_t{self_} * 0x9e3779b97f4a7c15ULL) ^ static_cast<std::uint64_t>(worker_->now.count());
+  const std::uint64_t n = splitmix64(state);
+  return n == 0 ? 1 : n;
+}
+
 void simulator::peer_host::schedule(micros at, timer_id id) {
   worker& w = *worker_;
   w.queue.emplace<fire_timer>(at, next_key(), self_, sim_.incarnation_[self_], id);
@@ -333,7 +348,9 @@ void simulator::dispatch(worker& w, event& e) {
   } else if (auto* t = std::get_if<fire_timer>(&e)) {
     if (running_[t->node] && t->incarnation == incarnation_[t->node]) nodes_[t->node]->on_timer(now, t->id);
   } else if (auto* p = std::get_if<peer_down>(&e)) {
-    if (running_[p->node]) nodes_[p->node]->on_peer_down(now, address_of(p->peer));
+    if (running_[p->node] && (!p->closed || nodes_[p->node]->members().is_active(address_of(p->peer)))) {
+      nodes_[p->node]->on_peer_down(now, address_of(p->peer));
+    }
   } else if (auto* s = std::get_if<start_peer>(&e)) {
     running_[s->node] = 1;
     nodes_[s->node]->start(now);

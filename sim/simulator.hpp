@@ -177,8 +177,11 @@ class simulator {
     std::uint32_t incarnation;  // timers of an earlier life of a churned peer are ignored
     timer_id id;
   };
+  // `peer` failed, as `node` learns it; or, `closed`, `peer` closed its link to `node` (see
+  // peer_host::disconnect), which is a failure only if `node` still counts it a neighbour.
   struct peer_down {
     std::uint32_t node, peer;
+    bool closed = false;
   };
   struct start_peer {
     std::uint32_t node;
@@ -247,8 +250,15 @@ class simulator {
     peer_host(simulator& sim, std::uint32_t self) : sim_(sim), self_(self) {}
     void send(const peer_addr& to, const message& m) override { send_message(to, m); }
     void send_owned(const peer_addr& to, message&& m) override { send_message(to, std::move(m)); }
-    void disconnect(const peer_addr& peer) override { static_cast<void>(peer); }
+    // The link is closed as the transport closes it: once the messages sent on it are out,
+    // the other side sees it close (one link latency later) and, if it still counts this
+    // peer as a neighbour (a link left one-sided by crossing messages), loses it as failed.
+    void disconnect(const peer_addr& peer) override;
     void schedule(micros at, timer_id id) override;
+    // Simulated peers are honest: a nonce need only be distinct among a peer's requests,
+    // and deterministic. Derived from the peer and the virtual time (a peer asks for one at
+    // most once an instant: a shuffle), it leaves the peer's random stream as it was.
+    std::uint64_t nonce() override;
     void on_search_hit(query_id id, const msg_query_hit& h, micros latency) override;
     void on_query_seen(const msg_query& q, bool duplicate) override;
 

@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <random>
 
+#include <openssl/rand.h>
+
 #include "transport/endpoint.hpp"
 #include "transport/net_node_impl.hpp"
 #include "transport/text.hpp"
@@ -107,6 +109,14 @@ void net_node::impl::disconnect(const peer_addr& peer) {
   close_after_flush(l);
 }
 
+
+std::uint64_t net_node::impl::nonce() {
+  // From OpenSSL's generator: other peers see the node's own random stream (query ids), so
+  // its draws could be predicted; these cannot.
+  std::uint64_t n = 0;
+  while (n == 0) HEARSAY_ASSERT(RAND_bytes(reinterpret_cast<unsigned char*>(&n), sizeof n) == 1);
+  return n;
+}
 
 void net_node::impl::schedule(micros at, timer_id id) {
   timers.emplace(at, id);

@@ -134,6 +134,7 @@ struct net_node::impl final : host, transfer_links {
   void send(const peer_addr& to, const message& m) override;
   void disconnect(const peer_addr& peer) override;
   void schedule(micros at, timer_id id) override;
+  std::uint64_t nonce() override;
   void on_search_hit(query_id id, const msg_query_hit& h, micros latency) override;
   void on_search_done(query_id id, std::uint32_t hits) override;
   void on_active_view_changed(const peer_addr& peer, bool added) override;

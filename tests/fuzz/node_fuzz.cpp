@@ -18,6 +18,8 @@ struct null_host : hearsay::host {
   std::vector<std::pair<hearsay::micros, hearsay::timer_id>> timers;
   void send(const hearsay::peer_addr&, const hearsay::message&) override {}
   void disconnect(const hearsay::peer_addr&) override {}
+  std::uint64_t nonces = 0;
+  std::uint64_t nonce() override { return ++nonces; }
   void schedule(hearsay::micros at, hearsay::timer_id id) override {
     if (timers.size() < 4096) timers.emplace_back(at, id);
   }

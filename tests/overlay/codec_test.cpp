@@ -37,6 +37,11 @@ std::vector<message> samples() {
       msg_disconnect{},
       msg_shuffle{a4(0x0a000001), 5, {a4(0x0a000001), v6, a4(0x0a000003)}},
       msg_shuffle_reply{{a4(0x0a000009), a4(0x0a00000a)}},
+      // Lists of addresses (18-byte structs) beside 8-byte fields: every length.
+      msg_shuffle{a4(0x0a000001), 5, {a4(1), a4(2), a4(3), a4(4), a4(5), a4(6), a4(7), a4(8)}, 0x123456789abcdefULL},
+      msg_shuffle{a4(0x0a000001), 5, {a4(1)}, ~std::uint64_t{0}},
+      msg_shuffle_reply{{a4(1), a4(2), a4(3)}, 0xfedcba9876543210ULL},
+      msg_disconnect{true},
       msg_query{0x1234567890abcdefULL, v6, 7, 2, true, "holiday photos 2019"},
       msg_query_hit{42, a4(0x0a000002), 3, {{"a.txt", 12, digest(1)}, {"b b.bin", 1ULL << 40, digest(2)}}},
       msg_fetch_request{digest(3), 65536, 1u << 20},
@@ -61,8 +66,11 @@ bool same(const message& x, const message& y) {
         if constexpr (std::is_same_v<T, msg_forward_join>) return a.joiner == b.joiner && a.ttl == b.ttl;
         if constexpr (std::is_same_v<T, msg_neighbor>) return a.high_priority == b.high_priority;
         if constexpr (std::is_same_v<T, msg_neighbor_reply>) return a.accepted == b.accepted;
-        if constexpr (std::is_same_v<T, msg_shuffle>) return a.origin == b.origin && a.ttl == b.ttl && a.nodes == b.nodes;
-        if constexpr (std::is_same_v<T, msg_shuffle_reply>) return a.nodes == b.nodes;
+        if constexpr (std::is_same_v<T, msg_shuffle>) {
+          return a.origin == b.origin && a.ttl == b.ttl && a.nodes == b.nodes && a.nonce == b.nonce;
+        }
+        if constexpr (std::is_same_v<T, msg_shuffle_reply>) return a.nodes == b.nodes && a.nonce == b.nonce;
+        if constexpr (std::is_same_v<T, msg_disconnect>) return a.leaving == b.leaving;
         if constexpr (std::is_same_v<T, msg_query>) {
           return a.id == b.id && a.origin == b.origin && a.ttl == b.ttl && a.hops == b.hops &&
                  a.reply_direct == b.reply_direct && a.criteria == b.criteria && a.mode == b.mode &&

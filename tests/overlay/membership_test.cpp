@@ -338,12 +338,19 @@ TEST_CASE("shuffle: sample out, reply from the far end, merge into passive views
   CHECK(s.nodes.size() <= 1 + cfg.membership.shuffle_active + cfg.membership.shuffle_passive);
   CHECK(h.has_timer(timer_kind::shuffle));  // re-armed
 
+  // A shuffle carries a nonce from the host (never from the node's random stream); a reply
+  // is taken only with it, and only once.
+  CHECK(s.nonce == recording_host::nonce_base + 1);
+  n.on_message(micros{2}, addr(900), msg_shuffle_reply{{addr(650)}, s.nonce + 1});
+  CHECK_FALSE(n.members().is_passive(addr(650)));
   // The reply's peers enter the passive view, never self or active neighbours.
-  n.on_message(micros{2}, out[0].first, msg_shuffle_reply{{addr(600), addr(1), addr(100)}});
+  n.on_message(micros{2}, out[0].first, msg_shuffle_reply{{addr(600), addr(1), addr(100)}, s.nonce});
   CHECK(n.members().is_passive(addr(600)));
   CHECK_FALSE(n.members().is_passive(addr(1)));
   CHECK_FALSE(n.members().is_passive(addr(100)));
   CHECK(n.members().passive().size() <= cfg.membership.view_size_passive);
+  n.on_message(micros{3}, out[0].first, msg_shuffle_reply{{addr(651)}, s.nonce});  // a second time
+  CHECK_FALSE(n.members().is_passive(addr(651)));
 
   SECTION("a shuffle arriving with ttl left is passed on") {
     h.clear();
@@ -373,10 +380,128 @@ TEST_CASE("the passive view never exceeds its bound", "[membership]") {
   n.start(micros{0});
   fill_active(n, 1);
   for (std::uint32_t i = 0; i < 50; ++i) {
-    n.on_message(micros{i}, addr(100), msg_shuffle_reply{{addr(1000 + i), addr(2000 + i)}});
+    // Shuffle walks that end here (ttl 1) bring two peers each.
+    n.on_message(micros{i}, addr(100), msg_shuffle{addr(1000 + i), 1, {addr(1000 + i), addr(2000 + i)}, i + 1});
     REQUIRE(n.members().passive().size() <= cfg.membership.view_size_passive);
   }
   CHECK(n.members().passive().size() == cfg.membership.view_size_passive);
+}
+
+TEST_CASE("a shuffle reply that answers no shuffle of this node's changes nothing", "[membership]") {
+  // The attack: one SHUFFLE-REPLY frame from anyone replaced the whole passive view.
+  auto cfg = small_config();
+  recording_host h;
+  node n(cfg, addr(1), 7, h);
+  n.start(micros{0});
+  fill_active(n, 2);
+  n.remember_peers(std::vector<peer_addr>{addr(500), addr(501), addr(502)});
+  const std::vector<peer_addr> before(n.members().passive().begin(), n.members().passive().end());
+  for (std::uint64_t nonce : {std::uint64_t{0}, std::uint64_t{1}, recording_host::nonce_base + 1}) {
+    n.on_message(micros{1}, addr(100), msg_shuffle_reply{{addr(800), addr(801), addr(802), addr(803)}, nonce});
+  }
+  CHECK(std::vector<peer_addr>(n.members().passive().begin(), n.members().passive().end()) == before);
+  CHECK(n.stats().messages_unexpected == 3);
+}
+
+TEST_CASE("walks are served only from neighbours, and no longer than this node's own", "[membership]") {
+  auto cfg = small_config();
+  recording_host h;
+  node n(cfg, addr(1), 7, h);
+  n.start(micros{0});
+  fill_active(n, 3);
+  h.clear();
+  SECTION("a shuffle or a join walk from a peer in neither view is refused unread") {
+    n.on_message(micros{1}, addr(900), msg_shuffle{addr(900), 1, {addr(900), addr(901), addr(902)}, 5});
+    n.on_message(micros{1}, addr(900), msg_forward_join{addr(903), 0});
+    CHECK_FALSE(n.members().is_passive(addr(901)));
+    CHECK_FALSE(n.members().is_active(addr(903)));
+    CHECK(h.sent_of<msg_shuffle_reply>().empty());  // nothing of this node's views is told
+    CHECK(h.sent_of<msg_join_reply>().empty());
+    CHECK(h.sent_of<msg_disconnect>().size() == 2);  // the stranger is told, and the link closed
+    CHECK(n.stats().messages_unexpected == 2);
+  }
+  SECTION("a walk from a neighbour this node just dropped (in its passive view) is still served") {
+    n.on_message(micros{1}, addr(100), msg_disconnect{});
+    REQUIRE(n.members().is_passive(addr(100)));
+    h.clear();
+    n.on_message(micros{2}, addr(100), msg_shuffle{addr(700), 1, {addr(700), addr(701)}, 6});
+    CHECK(h.sent_of<msg_shuffle_reply>().size() == 1);
+    CHECK(n.members().is_passive(addr(701)));
+  }
+  SECTION("a join walk's TTL is clamped to walk_length_active") {
+    n.on_message(micros{1}, addr(100), msg_forward_join{addr(950), 255});
+    auto fwd = h.sent_of<msg_forward_join>();
+    REQUIRE(fwd.size() == 1);
+    CHECK(fwd[0].second.ttl == cfg.membership.walk_length_active - 1);
+  }
+  SECTION("a shuffle's TTL is clamped, and it brings no more peers than a shuffle carries") {
+    std::vector<peer_addr> many;
+    for (std::uint32_t i = 0; i < 200; ++i) many.push_back(addr(3000 + i));
+    n.on_message(micros{1}, addr(100), msg_shuffle{addr(3000), 255, many, 7});
+    auto fwd = h.sent_of<msg_shuffle>();
+    REQUIRE(fwd.size() == 1);
+    CHECK(fwd[0].second.ttl == cfg.membership.walk_length_shuffle - 1);
+    CHECK(fwd[0].second.nodes.size() == 1 + cfg.membership.shuffle_active + cfg.membership.shuffle_passive);
+  }
+}
+
+TEST_CASE("a JOIN-REPLY is taken only while this node's own join is open", "[membership]") {
+  auto cfg = small_config();
+  cfg.seeds = {addr(2)};
+  recording_host h;
+  node n(cfg, addr(1), 7, h);
+  n.start(micros{0});  // JOIN to the seed
+  // The contact answers, and so do the ends of the join's walks, which it never contacted.
+  n.on_message(micros{10'000}, addr(2), msg_join_reply{});
+  n.on_message(micros{300'000}, addr(40), msg_join_reply{});
+  CHECK(n.members().is_active(addr(2)));
+  CHECK(n.members().is_active(addr(40)));
+  // Long after the join, a JOIN-REPLY is someone trying to get into the active view.
+  h.clear();
+  n.on_message(micros{60'000'000}, addr(66), msg_join_reply{});
+  CHECK_FALSE(n.members().is_active(addr(66)));
+  CHECK(h.disconnected == std::vector<peer_addr>{addr(66)});
+  CHECK(h.sent_of<msg_disconnect>().size() == 1);  // it undoes its half of the link
+  CHECK(n.stats().messages_unexpected == 1);
+  // The first peer of an overlay never joins, so it never takes one.
+  recording_host h1;
+  node first(small_config(), addr(2), 8, h1);
+  first.start(micros{0});
+  first.on_message(micros{1}, addr(66), msg_join_reply{});
+  CHECK_FALSE(first.members().is_active(addr(66)));
+}
+
+TEST_CASE("a leaving peer is forgotten; a dropped one is kept in reserve", "[membership]") {
+  auto cfg = small_config();
+  recording_host h;
+  node n(cfg, addr(1), 7, h);
+  n.start(micros{0});
+  fill_active(n, 3);
+  n.on_message(micros{1}, addr(100), msg_disconnect{true});
+  n.on_message(micros{1}, addr(101), msg_disconnect{false});
+  CHECK_FALSE(n.members().is_active(addr(100)));
+  CHECK_FALSE(n.members().is_passive(addr(100)));
+  CHECK(n.members().is_passive(addr(101)));
+  // And a node that leaves says so.
+  h.clear();
+  n.leave(micros{2});
+  for (const auto& [to, m] : h.sent_of<msg_disconnect>()) CHECK(m.leaving);
+}
+
+TEST_CASE("a timeout or a refusal never closes a link that became an overlay link meanwhile", "[membership]") {
+  auto cfg = small_config();
+  cfg.seeds = {addr(2)};
+  recording_host h;
+  node n(cfg, addr(1), 7, h);
+  n.start(micros{0});
+  const auto join_timer = *h.first_timer(timer_kind::join_timeout);
+  // Before the JOIN times out, the seed becomes a neighbour another way (it asked).
+  n.on_message(micros{5}, addr(2), msg_neighbor{true});
+  REQUIRE(n.members().is_active(addr(2)));
+  h.clear();
+  n.on_timer(join_timer.first, join_timer.second);
+  CHECK(h.disconnected.empty());
+  CHECK(n.members().is_active(addr(2)));
 }
 
 TEST_CASE("leave says DISCONNECT to every active neighbour", "[membership]") {

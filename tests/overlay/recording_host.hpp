@@ -40,6 +40,9 @@ struct recording_host : host {
 
   void send(const peer_addr& to, const message& m) override { sent.push_back({to, m}); }
   void disconnect(const peer_addr& peer) override { disconnected.push_back(peer); }
+  std::uint64_t nonces = 0;  // handed out so far: the n-th nonce is nonce_base + n
+  static constexpr std::uint64_t nonce_base = 0x6e6f6e6365000000ULL;
+  std::uint64_t nonce() override { return nonce_base + ++nonces; }
   void schedule(micros at, timer_id id) override { timers.emplace_back(at, id); }
   void on_search_hit(query_id id, const msg_query_hit& h, micros latency) override {
     hits.push_back({id, h, latency});
@@ -188,6 +191,7 @@ class test_net {
       net_.queue_.push_back({self_, to, m});
     }
     void disconnect(const peer_addr& peer) override { record.disconnect(peer); }
+    std::uint64_t nonce() override { return record.nonce(); }
     void schedule(micros at, timer_id id) override {
       record.schedule(at, id);
       net_.timers_.push_back({at, net_.timer_seq_++, self_, id});

@@ -245,3 +245,28 @@ std::optional<sha256_digest> sha256_digest::from_hex(std::string_view hex) {
 }
 
 }  // namespace hearsay
+
+namespace hearsay {
+
+std::uint64_t network_group(const peer_addr& a) {
+  if (a.is_ipv4()) return (std::uint64_t{1} << 48) | (a.ipv4() >> 8);
+  std::uint64_t g = 0;
+  for (std::size_t i = 0; i < 6; ++i) g = (g << 8) | a.ip[i];
+  return g;
+}
+
+bool is_private(const peer_addr& a) {
+  if (a.is_ipv4()) {
+    const std::uint32_t v = a.ipv4();
+    return (v >> 24) == 127 || (v >> 24) == 10 || (v >> 20) == ((172u << 4) | 1u) || (v >> 16) == ((192u << 8) | 168u) ||
+           (v >> 16) == ((169u << 8) | 254u) || (v >> 22) == ((100u << 2) | 1u) || v == 0;
+  }
+  std::uint64_t head = 0, tail = 0;
+  for (std::size_t i = 0; i < 8; ++i) head = (head << 8) | a.ip[i];
+  for (std::size_t i = 8; i < 16; ++i) tail = (tail << 8) | a.ip[i];
+  if (head == 0 && tail <= 1) return true;                  // :: and ::1
+  if ((a.ip[0] & 0xfe) == 0xfc) return true;                // fc00::/7, unique local
+  return a.ip[0] == 0xfe && (a.ip[1] & 0xc0) == 0x80;       // fe80::/10, link local
+}
+
+}  // namespace hearsay

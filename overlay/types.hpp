@@ -91,6 +91,14 @@ inline const peer_addr* find_addr(const peer_addr* first, const peer_addr* last,
   return last;
 }
 
+// The network group of an address, for limits that one provider's block of addresses must
+// not escape by using many addresses: an IPv4 /24 or an IPv6 /48, as a number (equal groups,
+// equal numbers). After the bucketing of Bitcoin Core's address manager, at a finer grain.
+std::uint64_t network_group(const peer_addr& a);
+// Loopback, private (RFC 1918, unique-local), link-local and shared (RFC 6598) addresses:
+// a test network on one host or one LAN lives there, and group limits leave them alone.
+bool is_private(const peer_addr& a);
+
 struct peer_addr_hash {
   std::size_t operator()(const peer_addr& a) const noexcept;
 };

@@ -38,7 +38,10 @@ net_node::impl::impl(asio::io_context& io_, net_config cfg_, logger& log_)
       wake(io_),
       housekeeping(io_),
       epoch(std::chrono::steady_clock::now()),
-      downloads(cfg.overlay.fetch, cfg.download_dir, index, *this, log_, [this] { return now(); }, cfg.part_files) {}
+      downloads(cfg.overlay.fetch, cfg.download_dir, index, *this, log_, [this] { return now(); }, cfg.part_files) {
+  std::random_device rd;
+  jitter_state = (std::uint64_t{rd()} << 32) ^ rd();
+}
 
 // One address per line; written to a temporary file and renamed, so a crash mid-write
 // never leaves a truncated list.
@@ -106,6 +109,10 @@ void net_node::impl::disconnect(const peer_addr& peer) {
   if (it == links.end()) return;
   link_ptr l = it->second;
   links.erase(it);
+  if (l->dial_waiting) {
+    close_now(l);  // never dialled: what waits in it is not wanted any more
+    return;
+  }
   close_after_flush(l);
 }
 
@@ -192,9 +199,10 @@ void net_node::impl::tend() {
   std::vector<std::pair<link_ptr, const char*>> failing;
   std::vector<link_ptr> idle;
   for (const auto& l : all) {
-    if (l->dead) continue;
+    if (l->dead || l->dial_waiting) continue;
     const bool waiting_hello = !l->connected || !l->identified;
     if (waiting_hello && t - l->created > lim.connect_timeout) {
+      dial_failed(l, "no answer");
       failing.emplace_back(l, "connect/hello timeout");
       continue;
     }
@@ -211,23 +219,23 @@ void net_node::impl::tend() {
       const bool active = overlay && overlay->members().is_active(l->peer) && links.count(l->peer) &&
                           links[l->peer] == l;
       if (active) {
-        if (t - l->last_rx > lim.keepalive_timeout) {
+        if (t - l->last_frame > lim.keepalive_timeout) {
           failing.emplace_back(l, "keepalive timeout");
-        } else if (t - l->last_rx > lim.keepalive_interval && !l->ping_outstanding) {
+        } else if (t - l->last_frame > lim.keepalive_interval && !l->ping_outstanding) {
           l->ping_outstanding = true;
           enqueue(l, msg_ping{static_cast<std::uint64_t>(t.count())});
         }
-      } else if (t - std::max(l->last_rx, l->last_tx) > lim.idle_timeout && l->queue.empty()) {
+      } else if (t - std::max(l->last_frame, l->last_tx) > lim.idle_timeout && l->queue.empty()) {
         idle.push_back(l);
       }
     } else if (l->kind == link::role::fetch_client) {
       // A holder's slowness is the download engine's to judge (its rate window); an unused
       // transfer connection is closed, and dialled again if the engine asks for more.
-      if (l->asked.empty() && l->raw_left == 0 && t - std::max(l->last_rx, l->last_tx) > lim.idle_timeout) {
+      if (l->asked.empty() && l->raw_left == 0 && t - std::max(l->last_frame, l->last_tx) > lim.idle_timeout) {
         idle.push_back(l);
       }
     } else if (l->kind == link::role::fetch_server && l->serve_fd < 0 && l->serve_queue.empty() &&
-               t - std::max(l->last_rx, l->last_tx) > lim.idle_timeout) {
+               t - std::max(l->last_frame, l->last_tx) > lim.idle_timeout) {
       idle.push_back(l);
     }
   }
@@ -243,6 +251,13 @@ void net_node::impl::tend() {
   downloads.tick();
 }
 
+
+std::uint32_t net_node::impl::count_group(const peer_addr& ip) const {
+  const std::uint64_t group = network_group(ip);
+  std::uint32_t n = 0;
+  for (const auto& l : all) n += (!l->outbound && network_group(l->remote_ip) == group) ? 1u : 0u;
+  return n;
+}
 
 std::uint32_t net_node::impl::count_ip(const peer_addr& ip) const {
   std::uint32_t n = 0;
@@ -261,21 +276,71 @@ link_ptr net_node::impl::dial(const peer_addr& to, link::role kind) {
   l->outbound = true;
   l->peer = to;
   l->remote_ip = ip_only(to);
-  l->created = l->last_rx = l->last_tx = now();
+  l->created = l->last_rx = l->last_tx = l->last_frame = now();
   all.insert(l);
-  ++stats.connections_dialled;
   enqueue(l, msg_hello{cfg.network, self, cfg.agent, kind != link::role::overlay});
-  l->socket.async_connect(to_endpoint(to), [this, l](const std::error_code& ec) {
+  // An address that failed lately is dialled when its backoff ends; what is sent to it
+  // meanwhile waits in the link's queue (bounded as any queue).
+  const auto b = backoff.find(to);
+  if (b != backoff.end() && b->second.next > now()) {
+    l->dial_waiting = true;
+    l->hold_armed = true;
+    l->hold.expires_at(epoch + b->second.next);
+    l->hold.async_wait([this, l](const std::error_code& ec) {
+      l->hold_armed = false;
+      if (ec || l->dead) return;
+      start_dial(l);
+    });
+    return l;
+  }
+  start_dial(l);
+  return l;
+}
+
+void net_node::impl::start_dial(const link_ptr& l) {
+  l->dial_waiting = false;
+  l->created = l->last_rx = l->last_tx = l->last_frame = now();
+  ++stats.connections_dialled;
+  l->socket.async_connect(to_endpoint(l->peer), [this, l](const std::error_code& ec) {
     if (l->dead) return;
     if (ec) {
+      dial_failed(l, ec.message().c_str());
       fail(l, ec.message().c_str());
       return;
     }
     on_connected(l);
   });
-  return l;
 }
 
+void net_node::impl::dial_failed(const link_ptr& l, const char* why) {
+  if (!l->outbound || l->identified) return;
+  if (backoff.size() >= backoff_entries_max && backoff.find(l->peer) == backoff.end()) {
+    // Forget the entry whose backoff ends first (the least reason to hold back).
+    auto oldest = std::min_element(backoff.begin(), backoff.end(),
+                                   [](const auto& a, const auto& b) { return a.second.next < b.second.next; });
+    backoff.erase(oldest);
+  }
+  auto& b = backoff[l->peer];
+  ++b.failures;
+  b.reason = why;
+  const std::int64_t base_us = std::min<std::int64_t>(std::int64_t{1'000'000} << std::min<std::uint32_t>(b.failures - 1, 9),
+                                                      300'000'000);
+  // Jitter: between half and all of the step, so that nodes whose seed failed together do not
+  // come back together.
+  jitter_state = jitter_state * 6364136223846793005ULL + 1442695040888963407ULL;
+  const auto half = base_us / 2;
+  const micros wait{half + static_cast<std::int64_t>((jitter_state >> 33) % static_cast<std::uint64_t>(half + 1))};
+  b.next = now() + wait;
+  const bool known = std::find(cfg.overlay.seeds.begin(), cfg.overlay.seeds.end(), l->peer) != cfg.overlay.seeds.end() ||
+                     (overlay && overlay->members().is_passive(l->peer));
+  const std::string text = std::string("cannot reach ") + (known ? "" : "peer ") + l->peer.to_string() + ": " + why +
+                           "; next try in " + std::to_string((wait.count() + 500'000) / 1'000'000) + " s";
+  if (known) {
+    log.info(text);
+  } else {
+    log.debug(text);
+  }
+}
 
 void net_node::impl::on_connected(const link_ptr& l) {
   l->connected = true;
@@ -301,7 +366,21 @@ void net_node::impl::admit(tcp::socket socket) {
   const auto remote = socket.remote_endpoint(ec);
   if (ec) return;
   const peer_addr ip = ip_only(from_endpoint(remote));
-  if (stopping || all.size() >= cfg.limits.connections_max || count_ip(ip) >= cfg.limits.connections_per_ip_max) {
+  const std::uint32_t inbound_max =
+      cfg.limits.connections_max - std::min(cfg.limits.connections_max, cfg.limits.connections_outbound_reserved);
+  const bool group_full = !is_private(ip) && count_group(ip) >= cfg.limits.connections_per_group_max;
+  // Past the inbound share, only a peer this node knows (from its views or its seeds) gets
+  // one of the reserved slots: a flood of strangers cannot cut it off from its own peers.
+  const bool known = [&] {
+    if (!overlay) return false;
+    auto same_ip = [&](const peer_addr& p) { return ip_only(p) == ip; };
+    const auto& m = overlay->members();
+    return std::any_of(m.active().begin(), m.active().end(), same_ip) ||
+           std::any_of(m.passive().begin(), m.passive().end(), same_ip) ||
+           std::any_of(cfg.overlay.seeds.begin(), cfg.overlay.seeds.end(), same_ip);
+  }();
+  const bool full = all.size() >= cfg.limits.connections_max || (all.size() >= inbound_max && !known);
+  if (stopping || full || count_ip(ip) >= cfg.limits.connections_per_ip_max || group_full) {
     ++stats.connections_refused;
     socket.close(ec);
     return;
@@ -311,7 +390,7 @@ void net_node::impl::admit(tcp::socket socket) {
   l->socket = std::move(socket);
   l->remote_ip = ip;
   l->remote = from_endpoint(remote);
-  l->created = l->last_rx = l->last_tx = now();
+  l->created = l->last_rx = l->last_tx = l->last_frame = now();
   all.insert(l);
   enqueue(l, msg_hello{cfg.network, self, cfg.agent, false});
   on_connected(l);
@@ -430,6 +509,7 @@ void net_node::impl::read(const link_ptr& l) {
         return;
       }
       ++stats.frames_in;
+      l->last_frame = l->last_rx;
       handle(l, r.value);
       // A transfer's raw bytes may have come in the same read as the frame announcing them.
       if (!l->dead && l->raw_left > 0) {

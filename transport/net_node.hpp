@@ -45,6 +45,13 @@ struct net_limits {
   // be exhausted by one host.
   std::uint32_t connections_max = 256;
   std::uint32_t connections_per_ip_max = 32;
+  // Inbound connections from one network group (an IPv4 /24, an IPv6 /48): many addresses of
+  // one provider's block count as one. Addresses of private and loopback ranges are exempt,
+  // so that a test network on one host or one LAN works.
+  std::uint32_t connections_per_group_max = 64;
+  // Slots inbound connections can never take: this node's own dials (its seeds, its
+  // neighbours, its downloads) always find room, whatever strangers connect.
+  std::uint32_t connections_outbound_reserved = 32;
   // Per-connection send queue: a reader slower than this is cut off (and, for an overlay
   // link, reported as failed) instead of growing our memory without bound.
   std::uint32_t send_queue_bytes_max = 8u << 20;

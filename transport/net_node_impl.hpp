@@ -49,6 +49,10 @@ struct link : std::enable_shared_from_this<link> {
   peer_addr remote_ip;      // the socket's remote IP, for per-IP limits
   peer_addr remote;         // the socket's remote address, for logs
   micros created{0}, last_rx{0}, last_tx{0};
+  // When the last whole frame (or raw transfer bytes) came: a peer trickling a byte now and
+  // then does not keep a connection alive, only messages do.
+  micros last_frame{0};
+  bool dial_waiting = false;  // outbound, held back until the address's backoff ends
   bool ping_outstanding = false;
 
   codec::frame_reader reader;
@@ -113,6 +117,21 @@ struct net_node::impl final : host, transfer_links {
   std::multimap<micros, timer_id> timers;
   std::map<query_id, std::pair<std::function<void(const search_hit&)>, std::function<void(std::uint32_t)>>> searches;
   std::uint32_t serving_count = 0;
+  // Dials to an address that failed wait longer after each failure: 1 s, 2 s, 4 s ... up to
+  // 5 minutes, with jitter, so that a node whose seeds are all down neither spins nor
+  // hammers them. Bounded: the oldest entries go first.
+  struct backoff_state {
+    std::uint32_t failures = 0;
+    micros next{0};
+    std::string reason;
+  };
+  std::map<peer_addr, backoff_state> backoff;
+  static constexpr std::size_t backoff_entries_max = 4096;
+  std::uint64_t jitter_state = 0;
+  void dial_failed(const link_ptr& l, const char* why);
+  void start_dial(const link_ptr& l);
+  // Inbound connections from one network group (IPv4 /24, IPv6 /48).
+  std::uint32_t count_group(const peer_addr& ip) const;
   // The upload budget (limits.upload_bytes_per_s): bytes that may be sent now, refilled
   // continuously up to a quarter second's worth.
   double upload_budget = 0;

@@ -258,7 +258,7 @@ void net_node::impl::read_raw(const link_ptr& l) {
       return;
     }
     stats.bytes_in += n;
-    l->last_rx = now();
+    l->last_rx = l->last_frame = now();
     if (!deliver_raw(l, std::span(l->raw_buf.get(), n))) return;
     read(l);
   });

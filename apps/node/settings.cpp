@@ -124,6 +124,10 @@ std::vector<key> make_keys() {
   k.push_back(limit<u32>("limits.connections_max", 2, 1'000'000, [](node_settings& s) -> u32& { return s.net.limits.connections_max; }));
   k.push_back(limit<u32>("limits.connections_per_ip_max", 1, 1'000'000,
                          [](node_settings& s) -> u32& { return s.net.limits.connections_per_ip_max; }));
+  k.push_back(limit<u32>("limits.connections_per_group_max", 1, 1'000'000,
+                         [](node_settings& s) -> u32& { return s.net.limits.connections_per_group_max; }));
+  k.push_back(limit<u32>("limits.connections_outbound_reserved", 0, 1'000'000,
+                         [](node_settings& s) -> u32& { return s.net.limits.connections_outbound_reserved; }));
   k.push_back(limit<u32>("limits.send_queue_bytes_max", 65'536, 1u << 30,
                          [](node_settings& s) -> u32& { return s.net.limits.send_queue_bytes_max; }));
   k.push_back(limit<u32>("limits.send_queue_frames_max", 16, 1'000'000,
@@ -344,6 +348,9 @@ std::string validate(const node_settings& s) {
   if (auto problem = hearsay::validate(s.net.overlay); !problem.empty()) return problem;
   if (s.net.limits.keepalive_timeout <= s.net.limits.keepalive_interval) {
     return "limits.keepalive_timeout_s must exceed limits.keepalive_interval_s";
+  }
+  if (s.net.limits.connections_outbound_reserved >= s.net.limits.connections_max) {
+    return "limits.connections_outbound_reserved must leave room for inbound connections in limits.connections_max";
   }
   if (s.net.overlay.fetch.pieces_per_holder > s.net.limits.fetch_requests_queued_max) {
     return "fetch.pieces_per_holder must not exceed limits.fetch_requests_queued_max (holders refuse more)";

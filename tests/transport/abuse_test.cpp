@@ -1,0 +1,164 @@
+// A node on the open internet, attacked the ways it was: seeds that refuse connections,
+// connections that trickle a byte now and then, and floods of connections from a handful of
+// addresses. Real nodes on 127.0.0.1 (the whole 127/8 is loopback: an attacker's "other
+// addresses" are 127.0.0.2, 127.0.0.3 ...).
+
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "overlay/codec.hpp"
+#include "tests/transport/cluster.hpp"
+#include "transport/net_node.hpp"
+#include "transport/sha256.hpp"
+
+using namespace hearsay;
+using namespace hearsay::net;
+using namespace hearsay::net::testing;
+
+namespace {
+
+// A TCP connection from a chosen loopback address.
+std::unique_ptr<asio::ip::tcp::socket> connect_from(asio::io_context& io, const std::string& source, std::uint16_t port) {
+  auto s = std::make_unique<asio::ip::tcp::socket>(io, asio::ip::tcp::v4());
+  s->bind({asio::ip::make_address(source), 0});
+  std::error_code ec;
+  s->connect({asio::ip::make_address("127.0.0.1"), port}, ec);
+  if (ec) return nullptr;
+  return s;
+}
+
+std::vector<std::uint8_t> hello_from(const peer_addr& me, const std::string& network) {
+  return codec::encode_frame(me, msg_hello{network, me, "attacker", false});
+}
+
+// A port nothing listens on: bound, then closed.
+std::uint16_t closed_port() {
+  asio::io_context io;
+  asio::ip::tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
+  const auto port = a.local_endpoint().port();
+  a.close();
+  return port;
+}
+
+}  // namespace
+
+TEST_CASE("a seed that refuses connections is dialled on a backoff, with a line at info level", "[net][abuse]") {
+  const auto dead_seed = *peer_addr::parse("127.0.0.1:" + std::to_string(closed_port()));
+  std::FILE* log_file = std::tmpfile();
+  REQUIRE(log_file != nullptr);
+  logger log(log_level::info, log_file);
+  asio::io_context io;
+  temp_dir dir("backoff");
+  net_config cfg;
+  cfg.listen = *peer_addr::parse("127.0.0.1:0", 0, true);
+  cfg.overlay.seeds = {dead_seed};
+  cfg.overlay.membership.request_timeout = micros{500'000};  // the overlay asks again often
+  net_node n(io, cfg, log);
+  REQUIRE_FALSE(n.start());
+  io.run_for(std::chrono::milliseconds(6'500));
+  // Without a backoff the node dialled as fast as refusals came back (a busy loop); with it,
+  // the dials follow 1 s, 2 s, 4 s steps (each between half and all of its step): at most
+  // one at start and four more in 6.5 s, and at least two in all.
+  const auto dials = n.stats().connections_dialled;
+  CHECK(dials >= 2);
+  CHECK(dials <= 5);
+  std::fflush(log_file);
+  std::rewind(log_file);
+  std::string text(4096, '\0');
+  text.resize(std::fread(text.data(), 1, text.size(), log_file));
+  std::fclose(log_file);
+  CHECK(text.find(" info  cannot reach " + dead_seed.to_string() + ": Connection refused; next try in ") !=
+        std::string::npos);
+}
+
+TEST_CASE("a connection that trickles bytes is closed when idle, as if it sent nothing", "[net][abuse]") {
+  cluster c("trickle-conn");
+  c.tweak = [](net_config& cfg) { cfg.limits.idle_timeout = micros{1'500'000}; };
+  c.add();
+  const auto me = *peer_addr::parse("127.0.0.2:9");
+  auto s = connect_from(c.io, "127.0.0.2", c.nodes[0]->address().port);
+  REQUIRE(s);
+  asio::write(*s, asio::buffer(hello_from(me, "test")));
+  // Then the first bytes of a frame, one every 300 ms, never a whole frame.
+  const std::uint8_t prefix[] = {0x00, 0x10, 0x00, 0x00, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  bool closed = false;
+  for (std::size_t i = 0; i < sizeof prefix && !closed; ++i) {
+    std::error_code ec;
+    asio::write(*s, asio::buffer(&prefix[i], 1), ec);
+    c.run_for(std::chrono::milliseconds(300));
+    closed = static_cast<bool>(ec);
+  }
+  // Closed well before the trickle ended (16 bytes, 4.8 s).
+  std::error_code ec;
+  std::array<std::uint8_t, 256> buf{};
+  s->non_blocking(true);
+  std::size_t got = 0;
+  do {
+    got = s->read_some(asio::buffer(buf), ec);
+  } while (!ec && got > 0);
+  CHECK((closed || ec == asio::error::eof || ec == asio::error::connection_reset));
+}
+
+TEST_CASE("a flood of connections from a few addresses cannot cut honest peers off", "[net][abuse]") {
+  cluster c("flood");
+  c.tweak = [](net_config& cfg) {
+    cfg.limits.connections_max = 64;
+    cfg.limits.connections_per_ip_max = 12;
+    cfg.limits.connections_outbound_reserved = 16;
+    cfg.limits.idle_timeout = micros{60'000'000};
+  };
+  c.add();
+  c.add();
+  REQUIRE(c.run_until([&] { return c.nodes[0]->overlay().members().active().size() == 1; }));
+  const auto content = pattern(400'000, 41);
+  write_file(c.configs[1].shared_dir / "wanted.bin", content);
+  std::vector<std::string> problems;
+  REQUIRE_FALSE(c.nodes[1]->rescan(problems));
+
+  // 10 addresses, 12 connections each (each sends a HELLO, then nothing): more than the holder
+  // takes from strangers.
+  std::vector<std::unique_ptr<asio::ip::tcp::socket>> flood;
+  for (int a = 2; a < 12; ++a) {
+    const std::string source = "127.0.0." + std::to_string(a);
+    for (int k = 0; k < 12; ++k) {
+      auto s = connect_from(c.io, source, c.nodes[1]->address().port);
+      if (!s) continue;
+      std::error_code ec;
+      asio::write(*s, asio::buffer(hello_from(*peer_addr::parse(source + ":9"), "test")), ec);
+      flood.push_back(std::move(s));
+    }
+    c.run_for(std::chrono::milliseconds(20));
+  }
+  c.run_for(std::chrono::milliseconds(300));
+  CHECK(c.nodes[1]->stats().connections_refused > 0);  // strangers past the inbound share
+
+  // The honest peer still fetches from it: its connection takes a reserved slot.
+  fetch_status last;
+  c.nodes[0]->fetch({"wanted.bin", content.size(), sha256_stream::of(content)}, {c.nodes[1]->address()},
+                    [&](const fetch_status& s) { last = s; });
+  REQUIRE(c.run_until([&] { return last.st != fetch_status::state::running; }));
+  CHECK(last.st == fetch_status::state::done);
+  CHECK(read_file(last.path) == content);
+}
+
+TEST_CASE("network groups: an IPv4 /24 or an IPv6 /48, private and loopback ranges told apart", "[net][abuse]") {
+  const auto a = [](const char* text) { return *peer_addr::parse(text); };
+  CHECK(network_group(a("203.0.113.7:1")) == network_group(a("203.0.113.250:2")));
+  CHECK(network_group(a("203.0.113.7:1")) != network_group(a("203.0.114.7:1")));
+  CHECK(network_group(a("[2001:db8:1::1]:1")) == network_group(a("[2001:db8:1:ffff::2]:1")));
+  CHECK(network_group(a("[2001:db8:1::1]:1")) != network_group(a("[2001:db8:2::1]:1")));
+  CHECK(network_group(a("1.0.0.1:1")) != network_group(a("[::1]:1")));
+  for (const char* p : {"127.0.0.1:1", "10.1.2.3:1", "172.16.0.1:1", "172.31.255.1:1", "192.168.1.1:1",
+                        "169.254.0.1:1", "100.64.0.1:1", "[::1]:1", "[fd00::1]:1", "[fe80::1]:1"}) {
+    INFO(p);
+    CHECK(is_private(a(p)));
+  }
+  for (const char* p : {"8.8.8.8:1", "172.32.0.1:1", "100.128.0.1:1", "203.0.113.1:1", "[2001:db8::1]:1"}) {
+    INFO(p);
+    CHECK_FALSE(is_private(a(p)));
+  }
+}

@@ -204,13 +204,13 @@ struct checker {
     out = from_wire(*d);
     return true;
   }
-  // A file name from the network is a name, never a path.
-  bool file_name(const flatbuffers::String* s, std::string& out) {
-    if (!text(s, "files.name", out, true)) return false;
-    if (out.empty() || out == "." || out == ".." || out.find_first_of("/\\") != std::string::npos) {
-      return fail("files.name");
-    }
-    return true;
+  // A file name from the network: any name a POSIX system allows (any bytes but '/' and NUL,
+  // not "." or ".."; backslashes, spaces, any script), never a path. Where it is saved it is
+  // made safe, and where it is printed, escaped (transport/text.hpp).
+  static bool legal_file_name(const flatbuffers::String* s, std::size_t bytes_max) {
+    if (s == nullptr || s->size() == 0 || s->size() > bytes_max) return false;
+    const std::string_view v = s->string_view();
+    return v != "." && v != ".." && v.find_first_of(std::string_view("/\0", 2)) == std::string_view::npos;
   }
 };
 
@@ -305,13 +305,15 @@ bool decode_body(const w::Frame& f, const limits& lim, decode_result& r) {
       if (files->size() > lim.vector_items_max) return c.fail("query_hit.files");
       out.files.reserve(files->size());
       for (const w::FileInfo* fi : *files) {
+        // An entry whose name no file system allows is left out; the others stand.
+        if (!checker::legal_file_name(fi->name(), lim.string_bytes_max)) continue;
         file_info info;
-        if (!c.file_name(fi->name(), info.name) || !c.digest(fi->sha256(), "files.sha256", info.sha256)) {
-          return false;
-        }
+        info.name = fi->name()->str();
+        if (!c.digest(fi->sha256(), "files.sha256", info.sha256)) return false;
         info.size = fi->size();
         out.files.push_back(std::move(info));
       }
+      if (out.files.empty()) return c.fail("files.name");  // nothing left to offer
       r.value.msg = std::move(out);
       return true;
     }

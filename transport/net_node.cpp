@@ -503,8 +503,18 @@ void net_node::impl::read(const link_ptr& l) {
       auto r = codec::decode(frame, cfg.limits.frame);
       if (!r.ok()) {
         ++stats.frames_bad;
-        log.warn("dropping link " + describe(l) + ": " + codec::describe(r.err) +
-                 (r.detail.empty() ? "" : " (" + printable(r.detail) + ")"));
+        const std::string what = codec::describe(r.err) + (r.detail.empty() ? std::string() : " (" + printable(r.detail) + ")");
+        // A well-formed frame whose content this node cannot use (a field out of range, a
+        // message kind of a newer version) costs the message, not an overlay link; a frame
+        // that breaks the framing, or anything odd on a transfer (whose raw bytes would then
+        // be misread), ends the connection.
+        const bool message_only = l->kind == link::role::overlay && l->identified &&
+                                  (r.err == codec::error::bad_field || r.err == codec::error::unknown_message);
+        if (message_only) {
+          log.debug("dropping a message from " + describe(l) + ": " + what);
+          continue;
+        }
+        log.warn("dropping link " + describe(l) + ": " + what);
         fail(l, "bad frame");
         return;
       }

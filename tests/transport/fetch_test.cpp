@@ -371,3 +371,35 @@ TEST_CASE("remote text is escaped for terminals and made safe as a file name", "
   CHECK(cut.size() <= 240);
   CHECK(printable(cut) == cut);
 }
+
+TEST_CASE("a shared file named with a backslash travels in hits and keeps every link", "[net][fetch]") {
+  cluster c("backslash");
+  for (int i = 0; i < 4; ++i) c.add();
+  REQUIRE(c.run_until([&] {
+    for (auto& n : c.nodes) {
+      if (n->overlay().members().active().size() < 2) return false;
+    }
+    return true;
+  }));
+  const auto content = pattern(4'000, 42);
+  const auto info = share(c, 3, "back\\slash report.txt", content);
+  std::vector<std::size_t> links_before;
+  for (auto& n : c.nodes) links_before.push_back(n->overlay().members().active().size());
+  std::vector<search_hit> hits;
+  c.nodes[0]->search("slash report", [&](const search_hit& h) { hits.push_back(h); });
+  REQUIRE(c.run_until([&] { return !hits.empty(); }));
+  CHECK(hits[0].file.name == "back\\slash report.txt");
+  c.run_for(std::chrono::milliseconds(200));
+  for (std::size_t i = 0; i < c.nodes.size(); ++i) {
+    INFO("node " << i);
+    CHECK(c.nodes[i]->overlay().members().active().size() == links_before[i]);
+    CHECK(c.nodes[i]->stats().frames_bad == 0);
+  }
+  fetch_status last;
+  c.nodes[0]->fetch(hits[0].file, {hits[0].holder}, [&](const fetch_status& s) { last = s; });
+  REQUIRE(c.run_until([&] { return ended(last); }));
+  REQUIRE(last.st == fetch_status::state::done);
+  CHECK(last.path.filename() == "back_slash report.txt");
+  CHECK(read_file(last.path) == content);
+  static_cast<void>(info);
+}

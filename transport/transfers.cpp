@@ -8,6 +8,7 @@
 // writes them to the part file and hashes them.
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,6 +23,37 @@
 namespace hearsay::net {
 
 namespace {
+
+// sendfile(2) to a connection the other side has closed raises SIGPIPE, which would end the
+// process (it has no MSG_NOSIGNAL of its own). While one of these lives, SIGPIPE is blocked
+// on this thread, and one raised meanwhile is taken out of the pending set before it would be
+// delivered; the error (EPIPE) still reaches the caller.
+class sigpipe_blocked {
+ public:
+  sigpipe_blocked() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    sigset_t pending;
+    sigpending(&pending);
+    already_pending_ = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~sigpipe_blocked() {
+    if (!already_pending_) {
+      const timespec zero{0, 0};
+      while (sigtimedwait(&pipe_, nullptr, &zero) > 0) {
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  sigpipe_blocked(const sigpipe_blocked&) = delete;
+  sigpipe_blocked& operator=(const sigpipe_blocked&) = delete;
+
+ private:
+  sigset_t pipe_{}, old_{};
+  bool already_pending_ = false;
+};
+
 // Raw bytes per sendfile call: large enough to keep system calls few, small enough that one
 // connection does not hold the loop for long.
 constexpr std::uint64_t send_step_bytes = 4u << 20;
@@ -133,9 +165,15 @@ void net_node::impl::send_raw(const link_ptr& l) {
     }
     off_t offset = static_cast<off_t>(l->serve_offset);
     const auto step = static_cast<std::size_t>(std::min({l->serve_left, send_step_bytes, allowance}));
-    const ssize_t n = ::sendfile(l->socket.native_handle(), l->serve_fd, &offset, step);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    ssize_t n = 0;
+    int error = 0;
+    {
+      const sigpipe_blocked quiet;
+      n = ::sendfile(l->socket.native_handle(), l->serve_fd, &offset, step);
+      error = errno;  // before the guard's own calls change it
+    }
+    if (n < 0 && error == EINTR) continue;
+    if (n < 0 && (error == EAGAIN || error == EWOULDBLOCK)) {
       // The socket is full: wait until the reader takes more (the stall rule in tend()
       // cuts off a reader that stops).
       l->raw_waiting = true;
@@ -154,7 +192,7 @@ void net_node::impl::send_raw(const link_ptr& l) {
     if (n <= 0) {
       // The file shrank or failed under us. The answer promised bytes that cannot come, so the
       // connection ends; the fetching side moves on.
-      fail(l, n == 0 ? "file changed while served" : std::strerror(errno));
+      fail(l, n == 0 ? "file changed while served" : std::strerror(error));
       return;
     }
     const auto sent = static_cast<std::uint64_t>(n);

@@ -162,3 +162,40 @@ TEST_CASE("network groups: an IPv4 /24 or an IPv6 /48, private and loopback rang
     CHECK_FALSE(is_private(a(p)));
   }
 }
+
+TEST_CASE("a fetching peer that hangs up mid-transfer costs the holder that transfer only", "[net][abuse]") {
+  // sendfile(2) into a connection the other side closed raises SIGPIPE, which ends a process
+  // that does not expect it: this test's process would die here.
+  cluster c("hangup");
+  c.add();
+  const auto big = pattern(32u << 20, 43);
+  write_file(c.configs[0].shared_dir / "big.iso", big);
+  std::vector<std::string> problems;
+  REQUIRE_FALSE(c.nodes[0]->rescan(problems));
+  const auto me = *peer_addr::parse("127.0.0.1:9");
+  for (int round = 0; round < 5; ++round) {
+    asio::ip::tcp::socket s(c.io);
+    s.connect({asio::ip::make_address("127.0.0.1"), c.nodes[0]->address().port});
+    auto frame = codec::encode_frame(me, msg_hello{"test", me, "hangs up", true});
+    const auto request = codec::encode_frame(me, msg_fetch_request{sha256_stream::of(big), 0, 0});
+    frame.insert(frame.end(), request.begin(), request.end());
+    asio::write(s, asio::buffer(frame));
+    REQUIRE(c.run_until([&] { return c.nodes[0]->stats().fetches_served == static_cast<std::uint64_t>(round + 1); }));
+    std::array<std::uint8_t, 4096> buf{};
+    s.read_some(asio::buffer(buf));
+    s.set_option(asio::socket_base::linger(true, 0));  // a reset, not a graceful close
+    s.close();
+    c.run_for(std::chrono::milliseconds(200));
+  }
+  CHECK(c.nodes[0]->stats().fetch_bytes_served < 5 * big.size());
+  // Still serving: an ordinary fetch of a small file works.
+  c.add();
+  const auto small = pattern(3'000, 44);
+  write_file(c.configs[0].shared_dir / "small.txt", small);
+  REQUIRE_FALSE(c.nodes[0]->rescan(problems));
+  fetch_status last;
+  c.nodes[1]->fetch({"small.txt", small.size(), sha256_stream::of(small)}, {c.nodes[0]->address()},
+                    [&](const fetch_status& st) { last = st; });
+  REQUIRE(c.run_until([&] { return last.st != fetch_status::state::running; }));
+  CHECK(last.st == fetch_status::state::done);
+}

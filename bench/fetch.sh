@@ -34,7 +34,7 @@ stop_all() {
 }
 trap 'stop_all; rm -rf "$work"' EXIT
 
-cli() { local i=$1; shift; "$bin/hearsay" --control "127.0.0.1:$((base_port + 2 * i + 1))" "$@"; }
+cli() { local i=$1; shift; "$bin/hearsay" --control "$work/run/node$i/control.sock" "$@"; }
 wait_for() {
   local tries=$(($1 * 10)); shift
   until "$@" >/dev/null 2>&1; do
@@ -57,13 +57,13 @@ start_nodes() {
     [ "$i" -gt 0 ] && ln "$work/payload.bin" "$dir/shared/payload.bin"
     local upload=0
     [ "$i" -gt 0 ] && upload=$((upload_mbps * 1000000))
-    "$bin/hearsay-node" --listen "127.0.0.1:$((base_port + 2 * i))" --control "127.0.0.1:$((base_port + 2 * i + 1))" \
+    "$bin/hearsay-node" --listen "127.0.0.1:$((base_port + 2 * i))" --control "$dir/control.sock" --state "$dir/state" \
       --seed "127.0.0.1:$base_port" --shared "$dir/shared" --downloads "$dir/downloads" --network fetch-bench \
       --set peers_file= --set metrics= --set limits.upload_bytes_per_s=$upload --log-level warn 2> "$dir/log" &
     pids+=($!)
     wait_for 10 cli "$i" status
   done
-  for i in $(seq 0 "$holders"); do wait_for 20 sh -c "'$bin/hearsay' --control 127.0.0.1:$((base_port + 2 * i + 1)) --json status | grep -q '\"active\":[1-9]'"; done
+  for i in $(seq 0 "$holders"); do wait_for 20 sh -c "'$bin/hearsay' --control '$work/run/node$i/control.sock' --json status | grep -q '\"active\":[1-9]'"; done
 }
 
 results=$work/results.txt

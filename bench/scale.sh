@@ -28,7 +28,7 @@ command -v /usr/bin/time > /dev/null || { echo "scale.sh: needs /usr/bin/time (a
 
 echo "peers,wall_s,cpu_s,peak_mib,bytes_per_peer,events,events_per_s,success_rate,first_hit_p50_ms,query_messages,fingerprint,reference_s" > "$out.csv"
 # The machine's speed at the time: a virtual machine's processor can run a third or more slower
-# from one minute to the next (bench/RESULTS.md), so before each run a fixed reference run (10^4
+# from one minute to the next (bench/HISTORY.md), so before each run a fixed reference run (10^4
 # peers, 100 queries, one thread: about 2.0 G instructions by callgrind) is timed, and the table
 # shows its median beside each size. Figures from different passes compare through it.
 reference() {

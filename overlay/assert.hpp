@@ -1,7 +1,7 @@
 #pragma once
 // Assertions that stay on in release builds: a broken invariant is a bug, and a bug must
 // stop the process loudly rather than corrupt a simulation or a peer's state. Never use
-// these on peer input; peer input is verified, dropped and counted (STYLE.md, rule 3).
+// these on peer input; peer input is verified, dropped and counted, never asserted on.
 
 #include <cstdio>
 #include <cstdlib>

@@ -1,9 +1,10 @@
 #pragma once
 // One overlay peer: HyParView membership plus TTL-flooded search, driven from outside.
 //
-// The node is sans-I/O (DESIGN.md): the driver calls start/on_message/on_timer/on_peer_down
-// with its own notion of `now`, and the node answers only through the host interface. The
-// same object runs inside the simulator and inside the real Asio node.
+// The node is sans-I/O (overlay/host.hpp states the driver contract): the driver calls
+// start/on_message/on_timer/on_peer_down with its own notion of `now`, and the node answers
+// only through the host interface. The same object runs inside the simulator and inside the
+// real Asio node.
 
 #include <cstdint>
 #include <span>

@@ -191,7 +191,7 @@ void dup_cache::make_room(micros now) {
   // (16 slots to 64): a node that fills 3/4 of 16 slots within a lifetime most likely goes on
   // taking ids, and each re-lay costs a fresh table and a pass over the old one (at 10^5
   // peers in the scale scenario, where nodes hold about 65 ids, this saves one re-lay in three;
-  // bench/RESULTS.md).
+  // bench/HISTORY.md).
   const bool growing = keep == count_;
   std::size_t slots = growing && slot_count_ == first_slots ? 4 * first_slots : first_slots;
   while (keep * 8 > slots * 3) slots *= 2;

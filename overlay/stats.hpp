@@ -44,7 +44,39 @@ struct node_stats {
   std::uint64_t hits_relayed = 0;
   std::uint64_t hits_received = 0;        // at the origin
   std::uint64_t hits_dropped = 0;         // unknown query, over the limit, or no way back
+
+  // Adds every counter of o (a simulator sums its peers'): one place that lists them all.
+  node_stats& operator+=(const node_stats& o) {
+    messages_sent += o.messages_sent;
+    messages_received += o.messages_received;
+    queries_received += o.queries_received;
+    queries_duplicate += o.queries_duplicate;
+    queries_forwarded += o.queries_forwarded;
+    shuffles_sent += o.shuffles_sent;
+    shuffles_received += o.shuffles_received;
+    forward_joins_received += o.forward_joins_received;
+    messages_unexpected += o.messages_unexpected;
+    messages_invalid += o.messages_invalid;
+    joins_sent += o.joins_sent;
+    joins_accepted += o.joins_accepted;
+    neighbor_requests_sent += o.neighbor_requests_sent;
+    neighbor_requests_rejected += o.neighbor_requests_rejected;
+    peers_failed += o.peers_failed;
+    stranger_sends_refused += o.stranger_sends_refused;
+    queries_originated += o.queries_originated;
+    queries_reforwarded += o.queries_reforwarded;
+    queries_ttl_capped += o.queries_ttl_capped;
+    queries_rate_limited += o.queries_rate_limited;
+    hits_sent += o.hits_sent;
+    hits_relayed += o.hits_relayed;
+    hits_received += o.hits_received;
+    hits_dropped += o.hits_dropped;
+    return *this;
+  }
 };
+// Every counter is a std::uint64_t and operator+= names each of them: a counter added to the
+// struct but not to operator+= changes its size and stops the build here.
+static_assert(sizeof(node_stats) == 24 * sizeof(std::uint64_t), "node_stats::operator+= must add every counter");
 
 static_assert(offsetof(node_stats, messages_unexpected) == node_stats::hot_bytes);
 static_assert(offsetof(node_stats, shuffles_sent) == node_stats::query_hot_bytes);

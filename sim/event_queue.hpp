@@ -6,8 +6,9 @@
 // are spread over threads. Keys must be unique; use one kind of key per queue.
 //
 // A binary or 4-ary heap costs O(log n) cache misses per event once it holds millions of
-// pending events (FACTS.md: 0.5-1.3 us per event at 10^6-10^7). Almost every event here is
-// scheduled a bounded time ahead (a link latency, a protocol timer), so the queue is a
+// pending events (0.5-1.3 us per event at 10^6-10^7 on the test machine, bench/HISTORY.md).
+// Almost every event here is scheduled a bounded time ahead (a link latency, a protocol
+// timer), so the queue is a
 // calendar in the manner of a timing wheel (Varghese & Lauck 1987; Brown's calendar queue,
 // 1988): time is cut into buckets of 2^bucket_width_log2 microseconds, and a ring of
 // 2^buckets_log2 buckets covers the near future. Pushing into a bucket is an append. When

@@ -13,7 +13,7 @@
 //   free page reporting) gets back free blocks of 2 MiB, exactly the blocks a huge page needs,
 //   so that each fresh huge page is a fault on the host as well, and a run spends more in
 //   faults, and in threads waiting for one another's faults, than it saves in TLB misses
-//   (at 10^5 peers, 4 KiB heap pages took about a tenth less time there; bench/RESULTS.md).
+//   (at 10^5 peers, 4 KiB heap pages took about a tenth less time there; bench/HISTORY.md).
 //   The heap keeps 4 KiB pages on such a host.
 //
 // Either way glibc.malloc.top_pad=64 MiB makes every arena grow in large steps: a second

@@ -7,7 +7,7 @@
 // batch system's allocation) that starts a thread per machine processor has two threads
 // taking turns on one processor, and threads that wait for each other then wait for the
 // scheduler as well: on one processor, 3x10^4 peers took 22 s on two threads against 4.2 s on
-// one (bench/RESULTS.md).
+// one (bench/HISTORY.md).
 
 #include <string>
 

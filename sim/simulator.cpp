@@ -69,7 +69,7 @@ simulator::simulator(const scenario& s)
   if (lookahead_ < micros{100}) threads = 1;
   HEARSAY_ASSERT(threads < 64);
   // Building a node is mostly the first touch of its 1.2 KB, and memory touched for the first
-  // time can cost milliseconds per MiB on a virtual machine (bench/RESULTS.md): the workers'
+  // time can cost milliseconds per MiB on a virtual machine (bench/HISTORY.md): the workers'
   // threads build a share each (0.35 s for 10^5 peers on one thread, there). Each node's
   // state depends only on its index, so the result is the same.
   nodes_.allocate(s.peers);
@@ -875,33 +875,7 @@ run_results simulator::run() {
     }
   }
   out.queries = queries_;
-  for (const auto& n : nodes_) {
-    const auto& s = n->stats();
-    auto& t = out.totals;
-    t.messages_sent += s.messages_sent;
-    t.messages_received += s.messages_received;
-    t.messages_unexpected += s.messages_unexpected;
-    t.messages_invalid += s.messages_invalid;
-    t.joins_sent += s.joins_sent;
-    t.joins_accepted += s.joins_accepted;
-    t.forward_joins_received += s.forward_joins_received;
-    t.neighbor_requests_sent += s.neighbor_requests_sent;
-    t.neighbor_requests_rejected += s.neighbor_requests_rejected;
-    t.shuffles_sent += s.shuffles_sent;
-    t.shuffles_received += s.shuffles_received;
-    t.peers_failed += s.peers_failed;
-    t.queries_originated += s.queries_originated;
-    t.queries_received += s.queries_received;
-    t.queries_duplicate += s.queries_duplicate;
-    t.queries_reforwarded += s.queries_reforwarded;
-    t.queries_forwarded += s.queries_forwarded;
-    t.queries_ttl_capped += s.queries_ttl_capped;
-    t.queries_rate_limited += s.queries_rate_limited;
-    t.hits_sent += s.hits_sent;
-    t.hits_relayed += s.hits_relayed;
-    t.hits_received += s.hits_received;
-    t.hits_dropped += s.hits_dropped;
-  }
+  for (const auto& n : nodes_) out.totals += n->stats();
   std::vector<std::uint64_t> load;
   for (std::uint32_t i = 0; i < size(); ++i) {
     if (running_[i]) load.push_back(nodes_[i]->stats().messages_received);

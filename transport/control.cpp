@@ -2,15 +2,22 @@
 
 #include "transport/control.hpp"
 
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <atomic>
 #include <deque>
+#include <list>
 #include <map>
+#include <thread>
 
 #include <asio.hpp>
 
@@ -20,6 +27,7 @@
 #include "transport/json.hpp"
 #include "transport/part_file.hpp"
 #include "transport/sha256.hpp"
+#include "transport/text.hpp"
 
 namespace hearsay::net {
 
@@ -56,6 +64,10 @@ struct session : std::enable_shared_from_this<session> {
   asio::steady_timer wait;
   query_id search_id = 0;  // the search this session is answering, 0 when none
   std::uint64_t fetch_token = 0;  // the download this session watches in the foreground, 0 when none
+  bool authenticated = false;  // a unix socket's clients are; a TCP client after its token
+  bool unix_socket = false;
+  std::string share_name;      // a share waiting for its file descriptor
+  std::chrono::steady_clock::time_point last_active = std::chrono::steady_clock::now();
 
   // Lines waiting for a client that does not read are bounded: past this, progress lines
   // (which the next one supersedes anyway) are skipped.
@@ -87,6 +99,16 @@ struct control_server::impl {
   logger& log;
   asio::basic_socket_acceptor<stream> acceptor;
   fs::path unix_path;  // the socket file to remove on stop, when the endpoint is a unix socket
+  std::string token;   // what a TCP client must present first (empty: none)
+  std::chrono::milliseconds idle_timeout = control_server::idle_timeout_default;
+  asio::steady_timer sweep{io};  // closes idle clients
+  // Copies of shared files run off the io thread; each is joined once done (by the sweep),
+  // and all of them before the server goes.
+  struct copier {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done = std::make_shared<std::atomic<bool>>(false);
+  };
+  std::list<copier> copiers;
   std::vector<std::weak_ptr<session>> sessions;
   std::vector<remembered> results;  // of the last search, numbered from 1
   query_id results_search = 0;      // the search whose hits `results` collects
@@ -105,14 +127,58 @@ struct control_server::impl {
   void admit(stream::socket s) {
     std::erase_if(sessions, [](const std::weak_ptr<session>& w) { return w.expired(); });
     if (sessions.size() >= control_server::sessions_max) {
-      log.warn("control: refusing a client, " + std::to_string(sessions.size()) + " already connected");
-      std::error_code ignored;
-      s.close(ignored);
-      return;
+      // The client idle longest makes room; if every one is answering a request, the new
+      // client is refused.
+      std::shared_ptr<session> idlest;
+      for (auto& w : sessions) {
+        auto sess = w.lock();
+        if (sess && !sess->busy && (!idlest || sess->last_active < idlest->last_active)) idlest = sess;
+      }
+      if (!idlest) {
+        log.warn("control: refusing a client, " + std::to_string(sessions.size()) + " busy already");
+        std::error_code ignored;
+        s.close(ignored);
+        return;
+      }
+      close_session(idlest);
+      std::erase_if(sessions, [](const std::weak_ptr<session>& w) { return w.expired(); });
     }
     auto sess = std::make_shared<session>(std::move(s), *this);
+    sess->unix_socket = !unix_path.empty();
+    sess->authenticated = sess->unix_socket || token.empty();
     sessions.push_back(sess);
     read(sess);
+  }
+
+  void close_session(const std::shared_ptr<session>& sess) {
+    std::error_code ignored;
+    sess->wait.cancel();
+    sess->socket.close(ignored);
+    if (sess->fetch_token != 0) node.forget_fetch(std::exchange(sess->fetch_token, 0));
+    std::erase_if(sessions, [&](const std::weak_ptr<session>& w) { return w.lock() == sess; });
+  }
+
+  void start_sweep() {
+    sweep.expires_after(std::min<std::chrono::milliseconds>(std::chrono::seconds(5), idle_timeout / 4 + std::chrono::milliseconds(1)));
+    sweep.async_wait([this, w = std::weak_ptr<int>(alive)](const std::error_code& ec) {
+      if (ec || w.expired()) return;
+      const auto now = std::chrono::steady_clock::now();
+      std::vector<std::shared_ptr<session>> idle;
+      for (auto& weak : sessions) {
+        auto sess = weak.lock();
+        if (sess && !sess->busy && now - sess->last_active > idle_timeout) idle.push_back(sess);
+      }
+      for (auto& sess : idle) close_session(sess);
+      for (auto it = copiers.begin(); it != copiers.end();) {
+        if (it->done->load()) {
+          it->thread.join();
+          it = copiers.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      start_sweep();
+    });
   }
 
   void close_sessions() {
@@ -136,13 +202,19 @@ struct control_server::impl {
       }
       std::string line(asio::buffers_begin(s->in.data()), asio::buffers_begin(s->in.data()) + static_cast<std::ptrdiff_t>(n));
       s->in.consume(n);
+      s->last_active = std::chrono::steady_clock::now();
       while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
       if (s->busy) {
         s->send(end_error("one request at a time"));
       } else if (!line.empty()) {
         handle(s, line);
       }
-      read(s);
+      // A share waits for its descriptor, which a plain read would throw away.
+      if (!s->share_name.empty()) {
+        receive_fd(s);
+        return;
+      }
+      if (s->socket.is_open()) read(s);
     });
   }
 
@@ -151,6 +223,22 @@ struct control_server::impl {
     std::string err;
     if (!json::parse_flat(line, req, err)) return s->send(end_error("bad request: " + err));
     const std::string cmd = req["cmd"];
+    if (!s->authenticated) {
+      // A TCP client proves itself first, with the token only the node's user can read.
+      const std::string& given = req["token"];
+      const bool ok = cmd == "auth" && given.size() == token.size() &&
+                      CRYPTO_memcmp(given.data(), token.data(), token.size()) == 0;
+      if (!ok) {
+        s->send(end_error("authentication required: send {\"cmd\":\"auth\",\"token\":...} with the token from the "
+                          "node's control.token file first"));
+        std::error_code ignored;
+        s->socket.shutdown(stream::socket::shutdown_receive, ignored);
+        return;
+      }
+      s->authenticated = true;
+      return s->send(end_ok());
+    }
+    if (cmd == "auth") return s->send(end_ok());
     if (cmd == "search") return search(s, req["words"], req.count("wait_ms") ? std::atoll(req["wait_ms"].c_str()) : 3000);
     if (cmd == "fetch") return fetch(s, req["target"], req["again"] == "true", req["detach"] == "true");
     if (cmd == "downloads") return downloads(s);
@@ -159,7 +247,7 @@ struct control_server::impl {
     if (cmd == "peers") return peers(s);
     if (cmd == "status") return status(s);
     if (cmd == "rescan") return rescan(s);
-    if (cmd == "share") return share(s, req["path"]);
+    if (cmd == "share") return share(s, req["name"]);
     s->send(end_error("unknown command '" + cmd + "'"));
   }
 
@@ -294,7 +382,7 @@ struct control_server::impl {
     opts.again = again;
     opts.detach = detach;
     auto box = std::make_shared<bool>(false);  // set once this session has answered
-    const auto token = node.fetch(r->file, r->holders, [weak, box, detach](const fetch_status& st) {
+    const auto watch = node.fetch(r->file, r->holders, [weak, box, detach](const fetch_status& st) {
       auto sess = weak.lock();
       if (!sess || *box) return;
       if (st.st == fetch_status::state::running) {
@@ -313,7 +401,7 @@ struct control_server::impl {
       sess->fetch_token = 0;
       sess->send(end_of_fetch(st));
     }, opts);
-    if (!*box && !detach) s->fetch_token = token;
+    if (!*box && !detach) s->fetch_token = watch;
   }
 
   void downloads(const std::shared_ptr<session>& s) {
@@ -394,37 +482,137 @@ struct control_server::impl {
     s->send(end_ok(",\"files\":" + std::to_string(node.shared_files())));
   }
 
-  void share(const std::shared_ptr<session>& s, const std::string& path) {
-    std::error_code ec;
-    const fs::path from(path);
-    if (path.empty() || !fs::is_regular_file(from, ec)) return s->send(end_error("not a file: " + path));
+  void share(const std::shared_ptr<session>& s, const std::string& name) {
     if (node.config().shared_dir.empty()) return s->send(end_error("this node has no shared folder"));
-    sha256_digest digest;
-    std::uint64_t size = 0;
-    if (auto read_ec = hash_file(from, digest, size)) return s->send(end_error("cannot read " + path + ": " + read_ec.message()));
-    if (const indexed_file* f = node.shared_file(digest); f != nullptr) {
-      return s->send(end_ok(",\"files\":" + std::to_string(node.shared_files()) + ",\"already\":" + json::quote(f->path.string())));
+    if (!s->unix_socket) {
+      return s->send(end_error("share needs the node's unix socket: the file is handed over open, never read by the "
+                               "node with its own rights"));
     }
-    // Into a hidden temporary name first (the index skips hidden names), then moved to the
-    // file's own name or the first free "name (N)" without replacing anything. A hard link
-    // costs nothing and keeps the event loop free; across file systems (or where links are
-    // not allowed) the file is copied.
-    const fs::path tmp = node.config().shared_dir / (".hearsay-share-" + digest.to_hex().substr(0, 16));
-    fs::remove(tmp, ec);
-    ec.clear();
-    fs::create_hard_link(from, tmp, ec);
-    if (ec) {
-      ec.clear();
-      fs::copy_file(from, tmp, ec);
-    }
-    fs::path placed;
-    if (!ec) ec = move_into_place(tmp, node.config().shared_dir, from.filename().string(), placed);
-    if (ec) {
-      std::error_code ignored;
-      fs::remove(tmp, ignored);
-      return s->send(end_error("cannot copy into the shared folder: " + ec.message()));
-    }
-    rescan(s);
+    if (name.empty() || name.size() > 255) return s->send(end_error("share needs the file's name (1 to 255 bytes)"));
+    s->busy = true;
+    s->share_name = name;
+    s->send("{\"event\":\"send-fd\"}");
+  }
+
+  // Receives the descriptor of a file to share (SCM_RIGHTS with one byte), then copies it
+  // into the shared folder on a thread of its own.
+  void receive_fd(const std::shared_ptr<session>& s) {
+    s->socket.async_wait(stream::socket::wait_read, [this, s](const std::error_code& ec) {
+      if (ec) return close_session(s);
+      char byte = 0;
+      iovec iov{&byte, 1};
+      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+      msghdr msg{};
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      const ssize_t n = ::recvmsg(s->socket.native_handle(), &msg, MSG_CMSG_CLOEXEC);
+      int fd = -1;
+      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int))) {
+          std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+        }
+      }
+      const std::string name = std::exchange(s->share_name, {});
+      if (n != 1 || fd < 0) {
+        if (fd >= 0) ::close(fd);
+        s->busy = false;
+        s->send(end_error("share: no file descriptor came with the request"));
+        read(s);
+        return;
+      }
+      copy_in(s, fd, name);
+      read(s);
+    });
+  }
+
+  void copy_in(const std::shared_ptr<session>& s, int fd, const std::string& name) {
+    const fs::path dir = node.config().shared_dir;
+    std::weak_ptr<session> weak = s;
+    auto& c = copiers.emplace_back();
+    c.thread = std::thread([this, fd, name, dir, weak, done = c.done, w = std::weak_ptr<int>(alive)] {
+      // Off the io thread: a large file would stall the node. Hashed while copied.
+      struct result {
+        std::error_code ec;
+        std::string what;
+        sha256_digest digest;
+        fs::path tmp;
+      } r;
+      struct stat st {};
+      if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        r.what = "share: not a regular file";
+      } else {
+        r.tmp = dir / (".hearsay-share-" + std::to_string(::getpid()) + "-" + std::to_string(fd) + "-" +
+                       std::to_string(st.st_ino));
+        const int out = ::open(r.tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (out < 0) {
+          r.ec.assign(errno, std::generic_category());
+          r.what = "cannot write into the shared folder " + dir.string();
+        } else {
+          sha256_stream h;
+          std::vector<std::uint8_t> buf(1u << 20);
+          while (true) {
+            const ssize_t got = ::read(fd, buf.data(), buf.size());
+            if (got < 0 && errno == EINTR) continue;
+            if (got < 0) {
+              r.ec.assign(errno, std::generic_category());
+              r.what = "cannot read the file";
+              break;
+            }
+            if (got == 0) break;
+            h.update(std::span(buf.data(), static_cast<std::size_t>(got)));
+            std::size_t written = 0;
+            while (written < static_cast<std::size_t>(got)) {
+              const ssize_t put = ::write(out, buf.data() + written, static_cast<std::size_t>(got) - written);
+              if (put < 0 && errno == EINTR) continue;
+              if (put <= 0) {
+                r.ec = put < 0 ? std::error_code(errno, std::generic_category()) : std::make_error_code(std::errc::no_space_on_device);
+                break;
+              }
+              written += static_cast<std::size_t>(put);
+            }
+            if (r.ec) {
+              r.what = "cannot write into the shared folder " + dir.string();
+              break;
+            }
+          }
+          if (::close(out) != 0 && !r.ec) {
+            r.ec.assign(errno, std::generic_category());
+            r.what = "cannot write into the shared folder " + dir.string();
+          }
+          r.digest = h.finish();
+        }
+      }
+      ::close(fd);
+      asio::post(io, [this, r, name, dir, weak, w] {
+        if (w.expired()) return;
+        auto sess = weak.lock();
+        std::error_code ignored;
+        auto answer = [&](const std::string& line) {
+          if (sess) {
+            sess->busy = false;
+            sess->send(line);
+          }
+        };
+        if (!r.what.empty()) {
+          if (!r.tmp.empty()) fs::remove(r.tmp, ignored);
+          return answer(end_error(r.what + (r.ec ? ": " + r.ec.message() : std::string())));
+        }
+        if (const indexed_file* f = node.shared_file(r.digest); f != nullptr) {
+          fs::remove(r.tmp, ignored);
+          return answer(end_ok(",\"files\":" + std::to_string(node.shared_files()) +
+                               ",\"already\":" + json::quote(f->path.string())));
+        }
+        fs::path placed;
+        if (auto ec = move_into_place(r.tmp, dir, safe_file_name(name), placed)) {
+          fs::remove(r.tmp, ignored);
+          return answer(end_error("cannot move into the shared folder: " + ec.message()));
+        }
+        if (sess) rescan(sess);
+      });
+      done->store(true);
+    });
   }
 };
 
@@ -432,8 +620,10 @@ control_server::control_server(asio::io_context& io, net_node& node, logger& log
     : impl_(std::make_unique<impl>(io, node, log)) {}
 control_server::~control_server() { stop(); }
 
-std::error_code control_server::start(const peer_addr& endpoint) {
+std::error_code control_server::start(const peer_addr& endpoint, std::string token) {
   impl& m = *impl_;
+  m.token = std::move(token);
+  m.start_sweep();
   const stream::endpoint ep(to_endpoint(endpoint));
   std::error_code ec;
   m.acceptor.open(ep.protocol(), ec);
@@ -444,13 +634,14 @@ std::error_code control_server::start(const peer_addr& endpoint) {
   return ec;
 }
 
-std::error_code control_server::start(const std::string& endpoint) {
+std::error_code control_server::start(const std::string& endpoint, std::string token) {
   if (!is_unix_socket_path(endpoint)) {
     auto a = peer_addr::parse(endpoint, 0, true);
     if (!a) return std::make_error_code(std::errc::invalid_argument);
-    return start(*a);
+    return start(*a, std::move(token));
   }
   impl& m = *impl_;
+  m.start_sweep();
   const fs::path path(endpoint);
   std::error_code ec;
   if (fs::is_socket(path, ec)) {
@@ -463,21 +654,29 @@ std::error_code control_server::start(const std::string& endpoint) {
   const stream::endpoint ep{asio::local::stream_protocol::endpoint(endpoint)};
   ec.clear();
   m.acceptor.open(ep.protocol(), ec);
+  // Owner only from the start (whoever can connect can make the node fetch files and write
+  // into its folders): created under a umask that leaves nobody else a bit, then made 0600.
+  const mode_t old_mask = ::umask(0177);
   if (!ec) m.acceptor.bind(ep, ec);
+  ::umask(old_mask);
   if (ec) return ec;
   m.unix_path = path;
-  // Owner only: whoever can connect can make the node fetch files and write into its folders.
   if (::chmod(path.c_str(), S_IRUSR | S_IWUSR) != 0) return {errno, std::generic_category()};
   m.acceptor.listen(16, ec);
   if (!ec) m.accept();
   return ec;
 }
 
+void control_server::set_idle_timeout(std::chrono::milliseconds t) { impl_->idle_timeout = t; }
+
 void control_server::stop() {
   if (!impl_) return;
   std::error_code ec;
   impl_->acceptor.close(ec);
+  impl_->sweep.cancel();
   impl_->close_sessions();
+  for (auto& c : impl_->copiers) c.thread.join();
+  impl_->copiers.clear();
   if (!impl_->unix_path.empty()) {
     fs::remove(impl_->unix_path, ec);
     impl_->unix_path.clear();

@@ -9,15 +9,25 @@
 //   {"cmd":"peers"}     -> peer (view: active|passive) ... end
 //   {"cmd":"status"}    -> status ... end
 //   {"cmd":"rescan"}    -> end (files)
-//   {"cmd":"share","path":"/some/file"} -> links (or copies) the file into the shared folder, rescans
+//   {"cmd":"downloads"} -> download (one per running or recent download) ... end
+//   {"cmd":"cancel","id":"3" | "all"} -> end (cancelled)
+//   {"cmd":"share","name":"report.pdf"} -> send-fd; the client then passes an open descriptor
+//       of the file (SCM_RIGHTS, unix socket only) and the node copies it into the shared
+//       folder from that descriptor: it never opens a path with its own rights on a caller's
+//       behalf -> end (files, or already: the path of the same content already shared)
+//   {"cmd":"auth","token":"..."} -> end: first line on a TCP endpoint (see below)
 // Results of the last search are remembered by the node and numbered from 1, so that
 // "fetch 2" works from any client.
 //
-// The endpoint is loopback TCP ("127.0.0.1:7001") or a unix socket path. The endpoint can
-// start fetches and write into the shared folder, so it is never meant for the network: a
-// unix socket is created owner-only (mode 0600). Clients are bounded (sessions_max), and so
-// is each client's pending output: progress lines are skipped for a client that reads too
-// slowly, while hits and end events are always kept (there are few of them).
+// The endpoint is a unix socket (by default control.sock in the node's state folder), created
+// owner-only (mode 0600): only the node's user can drive the node. It can start fetches and
+// write into the shared folder, so it is never meant for the network. A TCP endpoint exists
+// for setups that need one; then each client must first send {"cmd":"auth","token":T} with
+// the token the node keeps in a 0600 file, or it is told so and closed. Clients are bounded
+// (sessions_max): a client idle for idle_timeout is closed, and when all places are taken
+// the longest-idle client makes room for a new one, so that idle connections cannot lock the
+// CLI out. Each client's pending output is bounded: progress lines are skipped for a client
+// that reads too slowly, while hits and end events are always kept (there are few of them).
 
 #include <chrono>
 #include <cstddef>
@@ -38,14 +48,18 @@ class control_server {
  public:
   control_server(asio::io_context& io, net_node& node, logger& log);
   ~control_server();
-  // Control clients served at once; more are refused (closed at once).
+  // Control clients served at once, and how long one may stay without a request (a search or
+  // a fetch being answered is not idle).
   static constexpr std::size_t sessions_max = 16;
+  static constexpr std::chrono::seconds idle_timeout_default{60};
+  void set_idle_timeout(std::chrono::milliseconds t);  // before start()
 
-  // Binds the endpoint (loopback by default); port 0 picks one.
-  std::error_code start(const peer_addr& endpoint);
-  // "host:port" (an IP address) or a unix socket path (anything with a '/'). A stale socket
+  // Binds a TCP endpoint (port 0 picks one); `token` is what clients must present (empty:
+  // none, for tests on loopback only).
+  std::error_code start(const peer_addr& endpoint, std::string token);
+  // A unix socket path (anything with a '/'), or "host:port" with a token. A stale socket
   // file left by a node that died is replaced; one a running node still answers on is not.
-  std::error_code start(const std::string& endpoint);
+  std::error_code start(const std::string& endpoint, std::string token = {});
   // Closes the endpoint and every client connection (and removes a unix socket file).
   void stop();
   // The bound TCP address (an unspecified address for a unix socket).

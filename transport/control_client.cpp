@@ -118,6 +118,39 @@ bool control_client::read_line(std::string& line) {
   }
 }
 
+bool control_client::authenticate(const std::string& token, std::string& error) {
+  std::map<std::string, std::string> end;
+  if (!request("{\"cmd\":\"auth\",\"token\":" + json::quote(token) + "}", {}, end, error)) return false;
+  if (end["ok"] != "true") {
+    error = "the node refused the token: " + end["error"];
+    return false;
+  }
+  return true;
+}
+
+bool control_client::send_fd(int fd, std::string& error) {
+  char byte = 'F';
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  while (true) {
+    const auto n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 1) return true;
+    error = std::string("cannot hand the file to the node: ") + std::strerror(errno);
+    return false;
+  }
+}
+
 bool control_client::request(const std::string& line, const reply_handler& on_reply,
                              std::map<std::string, std::string>& end, std::string& error) {
   if (fd_ < 0) {

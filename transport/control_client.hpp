@@ -35,6 +35,10 @@ class control_client {
   // the end event; otherwise true, and `end` holds the end event's fields.
   bool request(const std::string& line, const reply_handler& on_reply, std::map<std::string, std::string>& end,
                std::string& error);
+  // Presents a TCP endpoint's token (the first request on such a connection).
+  bool authenticate(const std::string& token, std::string& error);
+  // Passes an open file descriptor to the node (unix sockets only), as a share asks for.
+  bool send_fd(int fd, std::string& error);
 
  private:
   bool send_all(const std::string& data);

@@ -1,5 +1,6 @@
 // hearsay: the command line for a running hearsay-node, over its local control endpoint.
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -7,6 +8,9 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <string>
@@ -14,6 +18,7 @@
 #include <vector>
 
 #include "transport/control_client.hpp"
+#include "transport/paths.hpp"
 #include "transport/json.hpp"
 #include "transport/text.hpp"
 
@@ -22,8 +27,13 @@ namespace {
 using fields = std::map<std::string, std::string>;
 
 struct options {
-  // HEARSAY_CONTROL in the environment overrides this default; --control overrides both.
-  std::string control = "127.0.0.1:7001";
+  // The node's unix socket in the default state folder; HEARSAY_CONTROL in the environment
+  // overrides it, --control overrides both.
+  std::string control = hearsay::net::control_socket_in(hearsay::net::default_state_dir()).string();
+  // For a TCP endpoint: the file holding its token (default: control.token in the default
+  // state folder; HEARSAY_TOKEN_FILE or --token-file override it).
+  std::string token_file = hearsay::net::control_token_in(hearsay::net::default_state_dir()).string();
+  int share_fd = -1;  // a share: the open file handed to the node
   bool json = false;
   long wait_ms = 3'000;
 };
@@ -50,9 +60,11 @@ long parse_wait_ms(const std::string& text) {
 
 void usage(std::FILE* to) {
   std::fprintf(to,
-               "usage: hearsay [--control ADDR] [--json] [--wait SECONDS] COMMAND [ARGS]\n"
-               "Talks to a running hearsay-node over its control endpoint: host:port (default\n"
-               "127.0.0.1:7001, or $HEARSAY_CONTROL) or a unix socket path.\n\n"
+               "usage: hearsay [--control ENDPOINT] [--token-file FILE] [--json] [--wait SECONDS] COMMAND [ARGS]\n"
+               "Talks to a running hearsay-node over its control endpoint: the unix socket control.sock in\n"
+               "the node's state folder (default ~/.local/state/hearsay/control.sock, or $HEARSAY_CONTROL),\n"
+               "or host:port when the node is set up so, with the token from its control.token file\n"
+               "(--token-file, or $HEARSAY_TOKEN_FILE).\n\n"
                "  search WORDS...       search the overlay; prints hits as they arrive for --wait SECONDS\n"
                "                        (default 3; decimals allowed, e.g. 0.5)\n"
                "  fetch SHA256|N        download a file: a result number of the last search, a sha256 or a\n"
@@ -168,6 +180,20 @@ int request(const options& opt, const std::string& line) {
     std::fprintf(stderr, "hearsay: %s\n", error.c_str());
     return 1;
   }
+  if (!hearsay::net::is_unix_socket_path(opt.control)) {
+    // A TCP endpoint wants its token first.
+    std::ifstream in(opt.token_file);
+    std::string token;
+    if (!(in >> token)) {
+      std::fprintf(stderr, "hearsay: the TCP control endpoint %s needs its token: cannot read %s (--token-file)\n",
+                   opt.control.c_str(), opt.token_file.c_str());
+      return 1;
+    }
+    if (!client.authenticate(token, error)) {
+      std::fprintf(stderr, "hearsay: %s\n", error.c_str());
+      return 1;
+    }
+  }
   const bool tty = ::isatty(STDOUT_FILENO) != 0 && !opt.json;
   bool progress_shown = false;
   progress_state progress;
@@ -175,6 +201,14 @@ int request(const options& opt, const std::string& line) {
   const bool answered = client.request(
       line,
       [&](const fields& f, const std::string& text) {
+        if (f.count("event") && f.at("event") == "send-fd") {
+          // The node asks for the file being shared: it gets the open file, not a path.
+          std::string problem;
+          if (opt.share_fd < 0 || !client.send_fd(opt.share_fd, problem)) {
+            std::fprintf(stderr, "hearsay: %s\n", problem.empty() ? "no file to hand over" : problem.c_str());
+          }
+          return;
+        }
         if (opt.json) {
           std::printf("%s\n", text.c_str());
           std::fflush(stdout);
@@ -270,9 +304,19 @@ int run_command(const options& opt, const std::string& cmd, const std::vector<st
       std::fprintf(stderr, "hearsay: share needs one file\n");
       return 2;
     }
-    char resolved[PATH_MAX];
-    const std::string path = ::realpath(rest[0].c_str(), resolved) ? resolved : rest[0];
-    return request(opt, "{\"cmd\":\"share\",\"path\":" + json::quote(path) + "}");
+    // Opened here, with the rights of whoever runs the command, and handed to the node open:
+    // the node never opens a path on a caller's behalf.
+    const int fd = ::open(rest[0].c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      std::fprintf(stderr, "hearsay: cannot open %s: %s\n", rest[0].c_str(), std::strerror(errno));
+      return 1;
+    }
+    options with_file = opt;
+    with_file.share_fd = fd;
+    const std::string name = std::filesystem::path(rest[0]).filename().string();
+    const int rc = request(with_file, "{\"cmd\":\"share\",\"name\":" + json::quote(name) + "}");
+    ::close(fd);
+    return rc;
   }
   if (cmd == "peers" || cmd == "status" || cmd == "rescan" || cmd == "results" || cmd == "downloads") {
     return request(opt, "{\"cmd\":\"" + cmd + "\"}");
@@ -313,6 +357,7 @@ int shell(const options& opt) {
 int main(int argc, char** argv) {
   options opt;
   if (const char* env = std::getenv("HEARSAY_CONTROL"); env != nullptr && *env != '\0') opt.control = env;
+  if (const char* env = std::getenv("HEARSAY_TOKEN_FILE"); env != nullptr && *env != '\0') opt.token_file = env;
   std::vector<std::string> positional;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -322,10 +367,12 @@ int main(int argc, char** argv) {
     }
     if (a == "--json") {
       opt.json = true;
-    } else if ((a == "--control" || a == "--wait") && i + 1 < argc) {
+    } else if ((a == "--control" || a == "--wait" || a == "--token-file") && i + 1 < argc) {
       const std::string v = argv[++i];
       if (a == "--control") {
         opt.control = v;
+      } else if (a == "--token-file") {
+        opt.token_file = v;
       } else {
         opt.wait_ms = parse_wait_ms(v);
         if (opt.wait_ms < 1 || opt.wait_ms > 120'000) {

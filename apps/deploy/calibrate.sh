@@ -12,7 +12,7 @@
 # prints the real side's median time per link crossing beyond the delay, the simulator once more
 # with that time added to its links (how much of the gap a fixed cost per hop explains), and how
 # the real first hits compare with the distance to the nearest holder along the active views
-# recorded before the searches. Figures and their reading: bench/RESULTS.md.
+# recorded before the searches. Figures and their reading: bench/HISTORY.md.
 #
 #   sudo bash apps/deploy/calibrate.sh                       # 25 hosts, fan-out 4, TTL 5, 20 ms
 #   sudo HOSTS=25 FANOUT=2 TTL=3 DELAY_MS=10 RUNS=1 bash apps/deploy/calibrate.sh
@@ -152,6 +152,7 @@ run_real() {
     local seed=()
     [ "$i" -gt 1 ] && seed=(--seed 10.78.0.1:7000)
     ip netns exec "hscal-h$i" "$bin/hearsay-node" --listen "10.78.0.$i:7000" --control "$dir/h$i.sock" --metrics "" \
+      --state "$dir/h$i/state" \
       --network calibration "${seed[@]}" --shared "$dir/h$i/shared" --downloads "$dir/h$i/downloads" \
       --set peers_file= --set "overlay.fanout=$fanout" --set "overlay.ttl=$ttl" --set "overlay.ttl_max=$ttl_max" \
       "${set_args[@]}" "${delay_args[@]}" --log-level warn 2> "$dir/h$i/log" &

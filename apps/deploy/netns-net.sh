@@ -43,7 +43,9 @@ head -c 2000000 /dev/urandom > "$work/h$hosts/shared/across hosts.bin"
 for i in $(seq 1 "$hosts"); do
   seed=()
   [ "$i" -gt 1 ] && seed=(--seed 10.77.0.1:7000)
-  ip netns exec "hsnet-h$i" "$bin/hearsay-node" --listen "10.77.0.$i:7000" --control 127.0.0.1:7001 \
+  # Control endpoints are unix sockets (every namespace sees the same files), one per host.
+  ip netns exec "hsnet-h$i" "$bin/hearsay-node" --listen "10.77.0.$i:7000" --control "$work/h$i/control.sock" \
+    --state "$work/h$i/state" \
     --network netns-test "${seed[@]}" --shared "$work/h$i/shared" --downloads "$work/h$i/downloads" \
     --set peers_file= "${delay_args[@]}" 2> "$work/h$i/log" &
   pids+=($!)
@@ -51,7 +53,7 @@ for i in $(seq 1 "$hosts"); do
 done
 sleep 3
 
-cli=(ip netns exec hsnet-h1 "$bin/hearsay" --control 127.0.0.1:7001)
+cli=(ip netns exec hsnet-h1 "$bin/hearsay" --control "$work/h1/control.sock")
 echo "== host 1's neighbours"; "${cli[@]}" peers
 echo "== search from host 1"; "${cli[@]}" --json --wait 1.5 search across hosts | tee "$work/search.jsonl"
 # The first hit crossed `hops` links each way, each adding the one-way delay: it cannot have

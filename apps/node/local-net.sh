@@ -34,7 +34,8 @@ stop_all() {
 }
 trap 'stop_all || true' EXIT
 
-control_of() { echo "127.0.0.1:$((base_port + 2 * $1 + 1))"; }
+# Each node's control endpoint: a unix socket in its folder, owner-only.
+control_of() { echo "$work/node$1/control.sock"; }
 cli() { local i=$1; shift; "$bin/hearsay" --control "$(control_of "$i")" "$@"; }
 
 # Polls a condition once every 0.1 s until it holds or `seconds` pass.
@@ -58,6 +59,7 @@ for i in $(seq 0 $((nodes - 1))); do
 network = "local-demo"
 listen = "127.0.0.1:$port"
 control = "$(control_of "$i")"
+state_dir = "$dir/state"
 metrics = "127.0.0.1:$((port + 500))"
 shared_dir = "$dir/shared"
 download_dir = "$dir/downloads"
@@ -101,7 +103,7 @@ echo; echo "== node 0's status"; cli 0 status | head -16
 
 if [ "${KEEP:-0}" = 1 ]; then
   trap - EXIT
-  echo; echo "nodes left running (pids ${pids[*]}); control endpoints $(control_of 0) and up, step 2"
+  echo; echo "nodes left running (pids ${pids[*]}); control endpoints $work/node*/control.sock"
   echo "stop them with: kill ${pids[*]}"
   exit 0
 fi

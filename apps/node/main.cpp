@@ -2,17 +2,54 @@
 
 #include <asio.hpp>
 #include <cstdio>
+#include <filesystem>
+
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "apps/node/settings.hpp"
 #include "transport/control.hpp"
+#include "transport/control_client.hpp"
 #include "transport/endpoint.hpp"
 #include "transport/metrics.hpp"
 #include "transport/net_node.hpp"
 
 namespace {
+
+// A folder only its owner may enter (0700), created if missing, tightened if it exists.
+std::error_code make_private_folder(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return ec;
+  if (::chmod(dir.c_str(), S_IRWXU) != 0) return {errno, std::generic_category()};
+  return {};
+}
+
+// A fresh random token for a TCP control endpoint, written owner-only (0600), replacing the
+// last one: a client needs the file, which only the node's user can read.
+std::error_code make_token(const std::filesystem::path& file, std::string& token) {
+  unsigned char raw[32];
+  if (RAND_bytes(raw, sizeof raw) != 1) return std::make_error_code(std::errc::io_error);
+  static constexpr char digits[] = "0123456789abcdef";
+  token.clear();
+  for (unsigned char c : raw) {
+    token += digits[c >> 4];
+    token += digits[c & 15];
+  }
+  const std::filesystem::path tmp = file.string() + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return {errno, std::generic_category()};
+  const std::string line = token + "\n";
+  const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) return {errno ? errno : EIO, std::generic_category()};
+  return {};
+}
 
 void usage(std::FILE* to) {
   std::fprintf(to,
@@ -25,8 +62,11 @@ void usage(std::FILE* to) {
                "  --seed HOST:PORT     a seed node (repeatable; replaces the file's seeds)\n"
                "  --shared DIR         folder to share\n"
                "  --downloads DIR      folder for fetched files\n"
-               "  --control ADDR       local control endpoint for the CLI: host:port (default 127.0.0.1:7001)\n"
-               "                       or a unix socket path such as /run/hearsay/control.sock\n"
+               "  --state DIR          the node's own folder (key, remembered peers, control socket; owner-only)\n"
+               "                       (default $XDG_STATE_HOME/hearsay, else ~/.local/state/hearsay)\n"
+               "  --control ENDPOINT   control endpoint for the CLI: a unix socket path (default control.sock\n"
+               "                       in the state folder, owner-only), or host:port (then clients present\n"
+               "                       the token the node writes to control.token in the state folder)\n"
                "  --network NAME       overlay name; peers of another network are refused\n"
                "  --metrics ADDR       HTTP health and Prometheus metrics (default 127.0.0.1:9107; \"\" = off)\n"
                "  --log-level LEVEL    error, warn, info or debug\n"
@@ -65,6 +105,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "hearsay-node: %s\n", problem.c_str());
     return 2;
   }
+  if (!app::resolve_paths(settings, error)) {
+    std::fprintf(stderr, "hearsay-node: %s\n", error.c_str());
+    return 2;
+  }
   if (check_only) {
     std::printf("settings are valid: listen %s, %zu seed(s), shared %s, downloads %s\n",
                 settings.net.listen.to_string().c_str(), settings.seeds.size(), settings.net.shared_dir.c_str(),
@@ -74,6 +118,26 @@ int main(int argc, char** argv) {
 
   net::logger log(settings.log_level);
   asio::io_context io;
+  // The state folder is the node's own: owner-only.
+  if (auto ec = make_private_folder(settings.state_dir)) {
+    log.error("cannot create the state folder " + settings.state_dir.string() + ": " + ec.message());
+    return 1;
+  }
+  for (const auto& dir : {settings.net.shared_dir, settings.net.download_dir}) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      log.error("cannot create the folder " + dir.string() + ": " + ec.message());
+      return 1;
+    }
+  }
+  std::string control_token;
+  if (!net::is_unix_socket_path(settings.control)) {
+    if (auto ec = make_token(settings.control_token_file, control_token)) {
+      log.error("cannot write the control token " + settings.control_token_file.string() + ": " + ec.message());
+      return 1;
+    }
+  }
 
   // Seeds may be host names (e.g. an Elastic IP's DNS name): resolve them once at start.
   asio::ip::tcp::resolver resolver(io);
@@ -107,11 +171,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   net::control_server control(io, node, log);
-  if (auto ec = control.start(settings.control)) {
+  if (auto ec = control.start(settings.control, control_token)) {
     log.error("cannot open the control endpoint " + settings.control + ": " + ec.message());
     return 1;
   }
-  log.info("control endpoint on " + settings.control);
+  log.info("control endpoint on " + settings.control +
+           (control_token.empty() ? std::string(" (owner only)") : " (token in " + settings.control_token_file.string() + ")"));
   net::metrics_server metrics(io, node, log);
   if (!settings.metrics.empty()) {
     if (auto ec = metrics.start(*peer_addr::parse(settings.metrics))) {

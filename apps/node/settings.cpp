@@ -10,6 +10,7 @@
 
 #include "overlay/config_keys.hpp"
 #include "transport/control_client.hpp"
+#include "transport/paths.hpp"
 
 namespace hearsay::app {
 
@@ -84,7 +85,15 @@ std::vector<key> make_keys() {
                  s.net.peers_file = std::string(t);
                  return {};
                }});
+  k.push_back({"state_dir", "string", [](node_settings& s, std::string_view t) -> std::string {
+                 s.state_dir = std::string(t);
+                 return {};
+               }});
   k.push_back({"control", "string", [](node_settings& s, std::string_view t) -> std::string {
+                 if (t.empty()) {
+                   s.control.clear();
+                   return {};
+                 }
                  if (net::is_unix_socket_path(t)) {
                    // sockaddr_un holds 108 bytes, the terminating zero included.
                    if (t.size() > 107) return "a unix socket path must be at most 107 bytes";
@@ -234,9 +243,26 @@ bool walk(const toml::table& table, const std::string& prefix, const std::string
 
 node_settings::node_settings() {
   net.listen = peer_addr::from_ipv4(0, 7000);  // all IPv4 interfaces, port 7000
-  net.shared_dir = "shared";
-  net.download_dir = "downloads";
-  net.peers_file = "peers.txt";
+  net.peers_file = "peers.txt";                // in the state folder
+}
+
+bool resolve_paths(node_settings& s, std::string& error) {
+  if (s.state_dir.empty()) s.state_dir = net::default_state_dir();
+  const auto data = net::default_data_dir();
+  if (s.state_dir.empty() || ((s.net.shared_dir.empty() || s.net.download_dir.empty()) && data.empty())) {
+    error = "no default folders: HOME is not set; set state_dir, shared_dir and download_dir";
+    return false;
+  }
+  if (s.net.shared_dir.empty()) s.net.shared_dir = data / "shared";
+  if (s.net.download_dir.empty()) s.net.download_dir = data / "downloads";
+  if (!s.net.peers_file.empty() && s.net.peers_file.is_relative()) s.net.peers_file = s.state_dir / s.net.peers_file;
+  if (s.control.empty()) s.control = net::control_socket_in(s.state_dir).string();
+  s.control_token_file = net::control_token_in(s.state_dir);
+  if (net::is_unix_socket_path(s.control) && s.control.size() > 107) {
+    error = "the control socket path " + s.control + " is longer than 107 bytes: set control to a shorter path";
+    return false;
+  }
+  return true;
 }
 
 std::vector<std::string> settings_keys() {
@@ -299,6 +325,7 @@ bool apply_flags(const std::vector<std::string>& args, node_settings& s, std::st
   const std::pair<const char*, const char*> flags[] = {
       {"--listen", "listen"},        {"--advertise", "advertise"},     {"--shared", "shared_dir"},
       {"--downloads", "download_dir"}, {"--control", "control"},       {"--log-level", "log_level"},
+      {"--state", "state_dir"},
       {"--network", "network"},      {"--random-seed", "seed"},       {"--metrics", "metrics"}};
   bool seeds_from_flags = false;
   for (std::size_t i = 0; i < args.size(); ++i) {

@@ -3,6 +3,7 @@
 // command-line flags on top. Errors name the file and line, or the flag.
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,10 +17,17 @@ struct node_settings {
   net::net_config net;
   // Seed nodes as "host:port"; host names are resolved when the node starts.
   std::vector<std::string> seeds;
-  // The local control endpoint the `hearsay` CLI talks to: "host:port" or a unix socket
-  // path. Loopback only by default: it can start fetches and rescans, so it is not for the
-  // open internet.
-  std::string control = "127.0.0.1:7001";
+  // The node's own folder (kept owner-only, 0700): remembered peers, the control socket and
+  // its token. Empty: $XDG_STATE_HOME/hearsay, else ~/.local/state/hearsay.
+  std::filesystem::path state_dir;
+  // The local control endpoint the `hearsay` CLI talks to. Empty: the unix socket
+  // control.sock in the state folder, owner-only (mode 0600): only the node's own user can
+  // drive it. A path: a unix socket there. "host:port": TCP, for setups that need it; then
+  // every client must first present the token the node writes to control.token in the state
+  // folder (0600). It can start fetches and write into the shared folder: never expose it.
+  std::string control;
+  // Where the token of a TCP control endpoint is kept (set by resolve_paths).
+  std::filesystem::path control_token_file;
   // Health and Prometheus metrics over HTTP (GET /health, GET /metrics); empty: off.
   std::string metrics = "127.0.0.1:9107";
   net::log_level log_level = net::log_level::info;
@@ -42,6 +50,12 @@ std::vector<std::string> settings_keys();
 
 // Final checks (addresses, folders, cross-field rules).
 std::string validate(const node_settings& s);
+
+// Fills in the folders left to their defaults (paths.hpp): the state folder; the shared and
+// download folders (in the data folder); the remembered-peers file and the control socket
+// (in the state folder, when not given as absolute paths). false with a message when no
+// default exists (neither HOME nor the XDG variables are set).
+bool resolve_paths(node_settings& s, std::string& error);
 
 // "host:port" with a non-empty host and a port 1..65535.
 bool split_host_port(std::string_view text, std::string& host, std::uint16_t& port);

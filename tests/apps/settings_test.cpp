@@ -18,9 +18,43 @@ TEST_CASE("defaults are complete and valid", "[apps]") {
   CHECK(app::validate(s).empty());
   CHECK(s.net.listen.to_string() == "0.0.0.0:7000");
   CHECK(s.net.advertise.is_unspecified());
-  CHECK(s.control == "127.0.0.1:7001");
+  CHECK(s.control.empty());  // the unix socket in the state folder, once resolved
   CHECK(s.net.network == "hearsay");
   CHECK(s.seeds.empty());
+}
+
+TEST_CASE("folders left to their defaults resolve under the user's XDG folders", "[apps]") {
+  const char* saved_home = std::getenv("HOME");
+  const std::string home = saved_home == nullptr ? "" : saved_home;
+  ::setenv("HOME", "/home/alice", 1);
+  ::unsetenv("XDG_STATE_HOME");
+  ::setenv("XDG_DATA_HOME", "/data/alice", 1);
+  node_settings s;
+  std::string error;
+  REQUIRE(app::resolve_paths(s, error));
+  CHECK(s.state_dir == "/home/alice/.local/state/hearsay");
+  CHECK(s.net.shared_dir == "/data/alice/hearsay/shared");
+  CHECK(s.net.download_dir == "/data/alice/hearsay/downloads");
+  CHECK(s.net.peers_file == "/home/alice/.local/state/hearsay/peers.txt");
+  CHECK(s.control == "/home/alice/.local/state/hearsay/control.sock");
+  CHECK(s.control_token_file == "/home/alice/.local/state/hearsay/control.token");
+  // Given folders are kept; a TCP endpoint keeps its token in the state folder.
+  node_settings given;
+  REQUIRE(app::load_settings_text("state_dir = \"/srv/h\"\nshared_dir = \"/srv/files\"\ncontrol = \"127.0.0.1:7001\"\n"
+                                  "peers_file = \"\"\n", "t.toml", given, error));
+  REQUIRE(app::resolve_paths(given, error));
+  CHECK(given.net.shared_dir == "/srv/files");
+  CHECK(given.net.download_dir == "/data/alice/hearsay/downloads");
+  CHECK(given.net.peers_file.empty());
+  CHECK(given.control == "127.0.0.1:7001");
+  CHECK(given.control_token_file == "/srv/h/control.token");
+  // Without a home, the folders must be given.
+  ::unsetenv("HOME");
+  ::unsetenv("XDG_DATA_HOME");
+  node_settings homeless;
+  CHECK_FALSE(app::resolve_paths(homeless, error));
+  CHECK(error.find("HOME is not set") != std::string::npos);
+  if (!home.empty()) ::setenv("HOME", home.c_str(), 1);
 }
 
 TEST_CASE("the example file loads and equals the defaults", "[apps]") {

@@ -465,7 +465,8 @@ TEST_CASE("a JOIN-REPLY is taken only while this node's own join is open", "[mem
   CHECK(n.stats().messages_unexpected == 1);
   // The first peer of an overlay never joins, so it never takes one.
   recording_host h1;
-  node first(small_config(), addr(2), 8, h1);
+  const auto first_cfg = small_config();  // a node keeps a reference to its config
+  node first(first_cfg, addr(2), 8, h1);
   first.start(micros{0});
   first.on_message(micros{1}, addr(66), msg_join_reply{});
   CHECK_FALSE(first.members().is_active(addr(66)));

@@ -3,7 +3,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <asio.hpp>
 #include <chrono>
@@ -28,7 +30,11 @@ using fields = std::map<std::string, std::string>;
 // Three nodes (the last one sharing a file) and node 0's control endpoint; the loop runs on
 // its own thread so that the blocking client can be used as the CLI uses it.
 struct control_fixture {
-  explicit control_fixture(const std::string& endpoint_kind) : root(fs::absolute("control-client-test")), log(log_level::error) {
+  explicit control_fixture(const std::string& endpoint_kind,
+                           std::chrono::milliseconds idle = control_server::idle_timeout_default)
+      // A folder of its own (tests run in parallel processes; two fixtures in one test too).
+      : root(fs::absolute("control-client-test-" + std::to_string(::getpid()) + "-" + std::to_string(++instances))),
+        log(log_level::error) {
     fs::remove_all(root);
     for (int i = 0; i < 3; ++i) {
       net_config cfg;
@@ -45,11 +51,12 @@ struct control_fixture {
       REQUIRE_FALSE(nodes.back()->start());
     }
     control = std::make_unique<control_server>(io, *nodes[0], log);
+    control->set_idle_timeout(idle);
     if (endpoint_kind == "unix") {
       endpoint = (root / "control.sock").string();
       REQUIRE_FALSE(control->start(endpoint));
     } else {
-      REQUIRE_FALSE(control->start(std::string("127.0.0.1:0")));
+      REQUIRE_FALSE(control->start(std::string("127.0.0.1:0"), token));
       endpoint = control->address().to_string();
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -67,15 +74,23 @@ struct control_fixture {
     fs::remove_all(root);
   }
 
-  // One request through a fresh client, as one CLI invocation does.
-  std::vector<fields> ask(const std::string& line, fields& end) {
+  // One request through a fresh client, as one CLI invocation does (with the token first,
+  // over TCP). `fd`: the file a share hands over.
+  std::vector<fields> ask(const std::string& line, fields& end, int fd = -1) {
     control_client client;
     std::string error;
     REQUIRE(client.connect(endpoint, error));
+    if (!is_unix_socket_path(endpoint)) REQUIRE(client.authenticate(token, error));
     std::vector<fields> replies;
-    REQUIRE(client.request(line, [&](const fields& f, const std::string&) { replies.push_back(f); }, end, error));
+    REQUIRE(client.request(line, [&](const fields& f, const std::string&) {
+      replies.push_back(f);
+      if (f.at("event") == "send-fd") REQUIRE(client.send_fd(fd, error));
+    }, end, error));
     return replies;
   }
+
+  std::string token = "0123456789abcdef0123456789abcdef";
+  static inline int instances = 0;
 
   fs::path root;
   logger log;
@@ -128,6 +143,67 @@ TEST_CASE("the CLI's client searches and fetches through the control endpoint", 
   CHECK(end["error"].find("no result number") != std::string::npos);
 }
 
+TEST_CASE("a TCP control endpoint answers only a client that presents its token", "[net]") {
+  control_fixture f("tcp");
+  auto first_reply = [&](const std::vector<std::string>& lines) {
+    control_client client;
+    std::string error;
+    REQUIRE(client.connect(f.endpoint, error));
+    fields end;
+    for (const auto& line : lines) {
+      if (!client.request(line, {}, end, error)) return fields{{"closed", error}};
+    }
+    return end;
+  };
+  auto no_token = first_reply({R"({"cmd":"status"})"});
+  CHECK(no_token["ok"] == "false");
+  CHECK(no_token["error"].find("authentication required") != std::string::npos);
+  // Refused, the connection takes nothing more.
+  auto after = first_reply({R"({"cmd":"status"})", R"({"cmd":"status"})"});
+  CHECK(after.count("closed") == 1);
+  auto wrong = first_reply({R"({"cmd":"auth","token":"0123456789abcdef0123456789abcdeX"})"});
+  CHECK(wrong["ok"] == "false");
+  auto short_token = first_reply({R"({"cmd":"auth","token":"0123"})"});
+  CHECK(short_token["ok"] == "false");
+  auto right = first_reply({R"({"cmd":"auth","token":"0123456789abcdef0123456789abcdef"})", R"({"cmd":"status"})"});
+  CHECK(right["ok"] == "true");
+}
+
+TEST_CASE("share hands the node an open file, never a path; over TCP it is refused", "[net]") {
+  control_fixture f("unix");
+  // A file the node could not open by its path: it is gone from the folder before the node
+  // gets it (as a file only the caller may read would be), yet its open descriptor reads.
+  const auto file = f.root / "caller" / "notes only I can read.txt";
+  fs::create_directories(file.parent_path());
+  std::ofstream(file) << "the caller's own notes";
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  fs::remove(file);
+  fields end;
+  f.ask(R"({"cmd":"share","name":"notes only I can read.txt"})", end, fd);
+  ::close(fd);
+  CHECK(end["ok"] == "true");
+  CHECK(end["files"] == "1");
+  std::ifstream shared(f.root / "n0" / "shared" / "notes only I can read.txt");
+  std::string text((std::istreambuf_iterator<char>(shared)), std::istreambuf_iterator<char>());
+  CHECK(text == "the caller's own notes");
+  // The same content again: no second copy.
+  const int again = ::open((f.root / "n0" / "shared" / "notes only I can read.txt").c_str(), O_RDONLY | O_CLOEXEC);
+  f.ask(R"({"cmd":"share","name":"copy.txt"})", end, again);
+  ::close(again);
+  CHECK(end["ok"] == "true");
+  CHECK(end["already"].find("notes only I can read.txt") != std::string::npos);
+  CHECK_FALSE(fs::exists(f.root / "n0" / "shared" / "copy.txt"));
+  // A path (the old way) is not a file handed over.
+  f.ask(R"({"cmd":"share","path":"/etc/hostname"})", end);
+  CHECK(end["ok"] == "false");
+
+  control_fixture t("tcp");
+  t.ask(R"({"cmd":"share","name":"x.txt"})", end);
+  CHECK(end["ok"] == "false");
+  CHECK(end["error"].find("unix socket") != std::string::npos);
+}
+
 TEST_CASE("the CLI's client reports an absent node and a stale socket is replaced", "[net]") {
   const fs::path root = fs::absolute("control-client-absent");
   fs::remove_all(root);
@@ -166,40 +242,27 @@ TEST_CASE("the CLI's client reports an absent node and a stale socket is replace
   fs::remove_all(root);
 }
 
-TEST_CASE("control clients are bounded", "[net]") {
-  logger log(log_level::error);
-  asio::io_context io;
-  net_config cfg;
-  cfg.listen = *peer_addr::parse("127.0.0.1:0", 0, true);
-  net_node node(io, cfg, log);
-  REQUIRE_FALSE(node.start());
-  control_server control(io, node, log);
-  REQUIRE_FALSE(control.start(std::string("127.0.0.1:0")));
-  std::vector<asio::ip::tcp::socket> clients;
-  for (std::size_t i = 0; i < control_server::sessions_max + 1; ++i) {
-    clients.emplace_back(io);
-    clients.back().connect({asio::ip::make_address("127.0.0.1"), control.address().port});
-    io.run_for(std::chrono::milliseconds(5));
+TEST_CASE("idle control clients neither lock the CLI out nor stay forever", "[net]") {
+  control_fixture f("unix", std::chrono::milliseconds(600));
+  // As many idle connections as there are places: a CLI invocation still gets its answer
+  // (the longest-idle client makes room).
+  std::vector<std::unique_ptr<control_client>> idle;
+  for (std::size_t i = 0; i < control_server::sessions_max; ++i) {
+    idle.push_back(std::make_unique<control_client>());
+    std::string error;
+    REQUIRE(idle.back()->connect(f.endpoint, error));
   }
-  // The last one is closed by the server; the others still get answers.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  std::error_code ec;
-  std::array<char, 16> buf{};
-  clients.back().non_blocking(true);
-  while (std::chrono::steady_clock::now() < deadline) {
-    io.run_for(std::chrono::milliseconds(5));
-    clients.back().read_some(asio::buffer(buf), ec);
-    if (ec != asio::error::would_block) break;
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  fields end;
+  f.ask(R"({"cmd":"status"})", end);
+  CHECK(end["ok"] == "true");
+  // The one that made room is closed; and after the idle timeout, so are all the others.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1'500));
+  std::size_t closed = 0;
+  for (auto& c : idle) {
+    fields e;
+    std::string error;
+    if (!c->request(R"({"cmd":"status"})", {}, e, error)) ++closed;
   }
-  CHECK(ec == asio::error::eof);
-  asio::write(clients.front(), asio::buffer(std::string("{\"cmd\":\"status\"}\n")));
-  asio::streambuf reply;
-  clients.front().non_blocking(true);
-  bool answered = false;
-  while (!answered && std::chrono::steady_clock::now() < deadline) {
-    io.run_for(std::chrono::milliseconds(5));
-    asio::read_until(clients.front(), reply, "\"event\":\"end\"", ec);
-    answered = !ec;
-  }
-  CHECK(answered);
+  CHECK(closed == control_server::sessions_max);
 }

@@ -1,0 +1,19 @@
+#pragma once
+// Where a node keeps its things when not told otherwise, after the XDG base directories:
+// its state (key, remembered peers, control socket and token) in $XDG_STATE_HOME/hearsay
+// (~/.local/state/hearsay), its shared and download folders in $XDG_DATA_HOME/hearsay
+// (~/.local/share/hearsay). The CLI finds the control socket the same way.
+
+#include <filesystem>
+
+namespace hearsay::net {
+
+// Empty when neither the XDG variable nor HOME is set.
+std::filesystem::path default_state_dir();
+std::filesystem::path default_data_dir();
+
+// The control socket and token file in a state folder.
+inline std::filesystem::path control_socket_in(const std::filesystem::path& state_dir) { return state_dir / "control.sock"; }
+inline std::filesystem::path control_token_in(const std::filesystem::path& state_dir) { return state_dir / "control.token"; }
+
+}  // namespace hearsay::net

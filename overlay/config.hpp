@@ -48,6 +48,11 @@ struct membership_config {
   // Whether a node replaces failed neighbours from its passive view at all. Off only to
   // study an overlay without repair; a real node always repairs.
   bool repair = true;
+  // Passive-view entries from one network group (an IPv4 /24, an IPv6 /48): one provider's
+  // block of addresses cannot fill the reserve a node repairs its links from (after the
+  // buckets of Bitcoin Core's address manager). Private and loopback addresses are exempt, so
+  // that a test network in one /24 works. 0: no limit.
+  std::uint32_t passive_per_group_max = 4;
 };
 
 enum class search_strategy : std::uint8_t {

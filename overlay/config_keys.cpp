@@ -78,6 +78,8 @@ std::vector<config_key> make_keys() {
                            1024, [](node_config& c) -> u32& { return c.membership.repair_requests_per_round; }));
   k.push_back(integer<u32>("high_priority_below", "NEIGHBOR requests are high priority below this view size", 1, 64,
                            [](node_config& c) -> u32& { return c.membership.high_priority_below; }));
+  k.push_back(integer<u32>("passive_per_group_max", "passive-view entries from one network group (/24, /48; private ranges exempt; 0: no limit)", 0, 1024,
+                           [](node_config& c) -> u32& { return c.membership.passive_per_group_max; }));
   k.push_back(duration_ms("request_timeout_ms", "JOIN / NEIGHBOR answer timeout", 1, 600'000,
                           [](node_config& c) -> micros& { return c.membership.request_timeout; }));
   k.push_back({"strategy", "string", "how searches travel: flood | gossip | expanding_ring | random_walk",

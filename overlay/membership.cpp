@@ -121,9 +121,17 @@ void membership::leave(micros now) {
   running_ = false;
 }
 
+bool membership::passive_group_full(const peer_addr& peer) const {
+  if (cfg_.passive_per_group_max == 0 || is_private(peer)) return false;
+  const std::uint64_t group = network_group(peer);
+  std::uint32_t n = 0;
+  for (const auto& p : passive_) n += network_group(p) == group ? 1u : 0u;
+  return n >= cfg_.passive_per_group_max;
+}
+
 void membership::add_passive(const peer_addr& peer) {
   if (peer == self_ || peer.is_unspecified() || is_active(peer) || is_passive(peer)) return;
-  if (cfg_.view_size_passive == 0) return;
+  if (cfg_.view_size_passive == 0 || passive_group_full(peer)) return;
   if (passive_.size() >= cfg_.view_size_passive) {
     passive_.erase_at(static_cast<std::size_t>(rng_.below(passive_.size())));
   }
@@ -452,7 +460,7 @@ void membership::on_shuffle_reply(micros now, const peer_addr& from, const msg_s
 
 void membership::merge_passive(std::span<const peer_addr> peers, std::vector<peer_addr>& evict_first) {
   for (const auto& p : peers) {
-    if (p == self_ || p.is_unspecified() || is_active(p) || is_passive(p)) continue;
+    if (p == self_ || p.is_unspecified() || is_active(p) || is_passive(p) || passive_group_full(p)) continue;
     if (cfg_.view_size_passive == 0) return;
     if (passive_.size() >= cfg_.view_size_passive) {
       bool evicted = false;

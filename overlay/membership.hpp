@@ -127,6 +127,9 @@ class membership {
   void send(const peer_addr& to, const message& m);
   void send(const peer_addr& to, message&& m);  // a message built for this send
   void reserve_passive();  // before adding to the passive view
+  // Whether peer's network group already has passive_per_group_max entries in the passive
+  // view (never for private addresses).
+  bool passive_group_full(const peer_addr& peer) const;
 
   // The members are laid out by how often they are read, the rarest first, so that the
   // node's hot state is a few adjacent lines (see node::prefetch_for): what joins, repairs

@@ -581,3 +581,40 @@ TEST_CASE("crashed neighbours are detected and views repaired", "[membership]") 
   CHECK(alive_reached.size() == 20);
   for (std::size_t i = 0; i < 20; ++i) CHECK(net.at(i).members().active().size() >= 1);
 }
+
+TEST_CASE("one network group cannot fill the passive view; private ranges are exempt", "[membership]") {
+  auto cfg = small_config();
+  cfg.membership.view_size_passive = 12;
+  cfg.membership.passive_per_group_max = 3;
+  recording_host h;
+  node n(cfg, addr(1), 7, h);
+  n.start(micros{0});
+  fill_active(n, 1);
+  const auto pub = [](std::uint32_t net, std::uint32_t host) {
+    return peer_addr::from_ipv4((203u << 24) | (net << 8) | host, 7000);  // 203.0.NET.HOST, public
+  };
+  // Shuffle walks that end here, each bringing peers of one attacker's /24.
+  for (std::uint32_t round = 0; round < 6; ++round) {
+    std::vector<peer_addr> carried;
+    for (std::uint32_t k = 0; k < 6; ++k) carried.push_back(pub(113, 10 * round + k + 1));
+    n.on_message(micros{round}, addr(100), msg_shuffle{carried[0], 1, carried, round + 1});
+  }
+  auto count_group = [&](std::uint32_t net) {
+    std::size_t c = 0;
+    for (const auto& p : n.members().passive()) {
+      if (network_group(p) == network_group(pub(net, 1))) ++c;
+    }
+    return c;
+  };
+  CHECK(count_group(113) == 3);
+  // Other groups still come in, and private addresses (a test network) are not limited.
+  n.on_message(micros{10}, addr(100), msg_shuffle{pub(7, 1), 1, {pub(7, 1), pub(8, 1), pub(9, 1)}, 99});
+  CHECK(count_group(7) == 1);
+  CHECK(count_group(9) == 1);
+  n.remember_peers(std::vector<peer_addr>{addr(600), addr(601), addr(602), addr(603), addr(604)});
+  std::size_t private_count = 0;
+  for (const auto& p : n.members().passive()) {
+    if (is_private(p)) ++private_count;
+  }
+  CHECK(private_count >= 5);
+}

@@ -12,8 +12,10 @@
 
 namespace hearsay {
 
-// The wire protocol version this build speaks (Frame.version).
-inline constexpr std::uint16_t protocol_version = 1;
+// The wire protocol version this build speaks (Frame.version). Version 2: every connection
+// is TLS 1.3 with the nodes' keys (the real node's transport), frames unchanged inside it.
+// Version 1 was plaintext.
+inline constexpr std::uint16_t protocol_version = 2;
 
 // ---- connection set-up (handled by the transport, not the node) ----
 struct msg_hello {

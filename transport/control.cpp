@@ -439,13 +439,16 @@ struct control_server::impl {
     return "?";
   }
 
+  // Each view entry with the node id proven at its address ("" while none is: a passive
+  // entry learnt from a shuffle and never dialled).
   void peers(const std::shared_ptr<session>& s) {
-    for (const auto& p : node.overlay().members().active()) {
-      s->send("{\"event\":\"peer\",\"view\":\"active\",\"addr\":" + json::quote(p.to_string()) + "}");
-    }
-    for (const auto& p : node.overlay().members().passive()) {
-      s->send("{\"event\":\"peer\",\"view\":\"passive\",\"addr\":" + json::quote(p.to_string()) + "}");
-    }
+    auto line = [&](const char* view, const peer_addr& p) {
+      const auto id = node.id_of(p);
+      return "{\"event\":\"peer\",\"view\":\"" + std::string(view) + "\",\"addr\":" + json::quote(p.to_string()) +
+             ",\"id\":" + json::quote(id ? id->to_hex() : std::string()) + "}";
+    };
+    for (const auto& p : node.overlay().members().active()) s->send(line("active", p));
+    for (const auto& p : node.overlay().members().passive()) s->send(line("passive", p));
     s->send(end_ok());
   }
 
@@ -453,7 +456,8 @@ struct control_server::impl {
     const auto& o = node.overlay().stats();
     const auto& t = node.stats();
     const auto uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    std::string line = "{\"event\":\"status\",\"address\":" + json::quote(node.address().to_string()) +
+    std::string line = "{\"event\":\"status\",\"id\":" + json::quote(node.id().to_hex()) +
+                       ",\"address\":" + json::quote(node.address().to_string()) +
                        ",\"network\":" + json::quote(node.config().network) + ",\"uptime_s\":" + num(uptime) +
                        ",\"active\":" + std::to_string(node.overlay().members().active().size()) +
                        ",\"passive\":" + std::to_string(node.overlay().members().passive().size()) +
@@ -466,7 +470,8 @@ struct control_server::impl {
         {"queries_rate_limited", o.queries_rate_limited}, {"hits_sent", o.hits_sent},
         {"hits_relayed", o.hits_relayed},         {"hits_received", o.hits_received},
         {"peers_failed", o.peers_failed},         {"connections_accepted", t.connections_accepted},
-        {"connections_refused", t.connections_refused}, {"frames_bad", t.frames_bad},
+        {"connections_refused", t.connections_refused}, {"connections_plaintext", t.connections_plaintext},
+        {"frames_bad", t.frames_bad},
         {"fetches_served", t.fetches_served},     {"fetch_bytes_served", t.fetch_bytes_served},
         {"fetches_done", t.fetches_done},         {"fetches_failed", t.fetches_failed},
         {"fetch_requests_refused", t.fetch_requests_refused}, {"downloads_running", node.fetches_running()}};

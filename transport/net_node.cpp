@@ -1,6 +1,6 @@
-// The real node's driver over Asio TCP (see net_node.hpp): connections, frames, timers,
-// keepalives, the overlay's host interface and the peers file. Transfers are in
-// transfers.cpp.
+// The real node's driver over Asio TCP and TLS (see net_node.hpp): connections, their
+// handshakes and the ids they prove, frames, timers, keepalives, the overlay's host interface
+// and the peers file. Transfers are in transfers.cpp.
 
 #include "transport/net_node.hpp"
 
@@ -10,6 +10,7 @@
 #include <random>
 
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 
 #include "transport/endpoint.hpp"
 #include "transport/net_node_impl.hpp"
@@ -52,8 +53,14 @@ std::error_code net_node::impl::save_peers() const {
     std::FILE* f = std::fopen(tmp.c_str(), "w");
     if (f == nullptr) return {errno, std::generic_category()};
     bool ok = true;
+    // "address id" when this node dialled the address and found that id there; the id is
+    // then expected at the address after a restart too.
     for (auto view : {overlay->members().active(), overlay->members().passive()}) {
-      for (const auto& p : view) ok = ok && std::fprintf(f, "%s\n", p.to_string().c_str()) > 0;
+      for (const auto& p : view) {
+        const auto b = ids.find(p);
+        const std::string id = b != ids.end() && b->second.dialled ? " " + b->second.id.to_hex() : std::string();
+        ok = ok && std::fprintf(f, "%s%s\n", p.to_string().c_str(), id.c_str()) > 0;
+      }
     }
     ok = (std::fflush(f) == 0) && ok;
     std::fclose(f);
@@ -65,19 +72,35 @@ std::error_code net_node::impl::save_peers() const {
 }
 
 
-std::vector<peer_addr> net_node::impl::load_peers() const {
+std::vector<peer_addr> net_node::impl::load_peers() {
   std::vector<peer_addr> out;
   if (cfg.peers_file.empty()) return out;
   std::FILE* f = std::fopen(cfg.peers_file.c_str(), "r");
   if (f == nullptr) return out;
-  char line[128];
+  char line[192];
   while (std::fgets(line, sizeof line, f) != nullptr && out.size() < 1024) {
     std::string text(line);
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-    if (auto a = peer_addr::parse(text)) out.push_back(*a);
+    const auto space = text.find(' ');
+    const auto a = peer_addr::parse(text.substr(0, space));
+    if (!a) continue;
+    out.push_back(*a);
+    if (space != std::string::npos) {
+      if (auto id = node_id::from_hex(text.substr(space + 1))) ids[*a] = binding{*id, true};
+    }
   }
   std::fclose(f);
   return out;
+}
+
+void net_node::impl::prune_ids() {
+  if (ids.size() <= ids_max) return;
+  for (auto it = ids.begin(); it != ids.end();) {
+    const peer_addr& a = it->first;
+    const bool wanted = links.count(a) != 0 || (overlay && (overlay->members().is_active(a) || overlay->members().is_passive(a))) ||
+                        std::find(cfg.overlay.seeds.begin(), cfg.overlay.seeds.end(), a) != cfg.overlay.seeds.end();
+    it = wanted ? std::next(it) : ids.erase(it);
+  }
 }
 
 
@@ -240,6 +263,7 @@ void net_node::impl::tend() {
     }
   }
   for (auto& [l, why] : failing) fail(l, why);
+  prune_ids();
   for (auto& l : idle) {
     if (auto it = links.find(l->peer); it != links.end() && it->second == l) links.erase(it);
     if (auto it = transfers.find({l->job, l->peer}); l->kind == link::role::fetch_client && it != transfers.end() &&
@@ -271,7 +295,7 @@ link_ptr net_node::impl::dial(const peer_addr& to, link::role kind) {
     ++stats.connections_refused;
     return nullptr;
   }
-  auto l = std::make_shared<link>(io, cfg.limits.frame);
+  auto l = std::make_shared<link>(io, tls_ctx, cfg.limits.frame);
   l->kind = kind;
   l->outbound = true;
   l->peer = to;
@@ -301,14 +325,14 @@ void net_node::impl::start_dial(const link_ptr& l) {
   l->dial_waiting = false;
   l->created = l->last_rx = l->last_tx = l->last_frame = now();
   ++stats.connections_dialled;
-  l->socket.async_connect(to_endpoint(l->peer), [this, l](const std::error_code& ec) {
+  l->socket().async_connect(to_endpoint(l->peer), [this, l](const std::error_code& ec) {
     if (l->dead) return;
     if (ec) {
       dial_failed(l, ec.message().c_str());
       fail(l, ec.message().c_str());
       return;
     }
-    on_connected(l);
+    start_tls(l);
   });
 }
 
@@ -342,13 +366,124 @@ void net_node::impl::dial_failed(const link_ptr& l, const char* why) {
   }
 }
 
-void net_node::impl::on_connected(const link_ptr& l) {
+void net_node::impl::start_tls(const link_ptr& l) {
+  std::error_code option_ec;
+  l->socket().set_option(tcp::no_delay(true), option_ec);
+  l->socket().set_option(asio::socket_base::keep_alive(true), option_ec);
+  l->handshaking = true;
+  const auto side = l->outbound ? asio::ssl::stream_base::client : asio::ssl::stream_base::server;
+  l->tls.async_handshake(side, [this, l](const std::error_code& ec) {
+    l->handshaking = false;
+    if (l->dead) return;
+    if (ec) {
+      // An older node answers a dial with its plaintext HELLO, which TLS reads as a broken
+      // record: say so, the reason is otherwise cryptic.
+      std::string why = "TLS handshake: " + ec.message();
+      if (l->outbound && ec.category() == asio::error::get_ssl_category()) {
+        why += " (an older node that speaks plaintext protocol 1?)";
+      }
+      dial_failed(l, why.c_str());
+      fail(l, why.c_str());
+      return;
+    }
+    on_secured(l);
+  });
+}
+
+// The handshake proved the other side's key: its id is what every frame on the link now
+// speaks for.
+void net_node::impl::on_secured(const link_ptr& l) {
+  const auto check = peer_identity(l->tls.native_handle());
+  if (!check.id) {
+    const std::string why = "certificate refused: " + check.error;
+    dial_failed(l, why.c_str());
+    fail(l, why.c_str());
+    return;
+  }
+  l->id = *check.id;
+  if (l->id == me.id()) {
+    dial_failed(l, "that is this node");
+    fail(l, "that is this node");
+    return;
+  }
+  if (l->outbound) {
+    auto b = ids.find(l->peer);
+    if (b != ids.end() && b->second.id != l->id) {
+      if (b->second.dialled) {
+        const std::string why = "found node " + l->id.short_hex() + ", not " + b->second.id.short_hex() + " as before";
+        log.warn("dial " + l->peer.to_string() + ": " + why);
+        dial_failed(l, why.c_str());
+        fail(l, "wrong node id");
+        return;
+      }
+      // An inbound link claimed this address for another key; the node reached at the
+      // address is the one that lives there.
+      if (auto lk = links.find(l->peer); lk != links.end() && lk->second != l && lk->second->id == b->second.id) {
+        log.info("link from " + lk->second->remote.to_string() + " claimed " + l->peer.to_string() + ", which belongs to node " +
+                 l->id.short_hex() + ": dropped");
+        fail(lk->second, "claimed another node's address");
+      }
+    }
+    ids[l->peer] = binding{l->id, true};
+  }
   l->connected = true;
-  std::error_code ec;
-  l->socket.set_option(tcp::no_delay(true), ec);
-  l->socket.set_option(asio::socket_base::keep_alive(true), ec);
   read(l);
   write(l);
+}
+
+void net_node::impl::sniff(const link_ptr& l) {
+  l->socket().async_wait(tcp::socket::wait_read, [this, l](const std::error_code& ec) {
+    if (l->dead) return;
+    if (ec) {
+      fail(l, ec.message().c_str());
+      return;
+    }
+    std::array<std::uint8_t, 3> first{};
+    std::error_code rec;
+    const std::size_t n = l->socket().receive(asio::buffer(first), tcp::socket::message_peek, rec);
+    if (rec == asio::error::would_block || rec == asio::error::try_again) {
+      sniff(l);
+      return;
+    }
+    if (rec || n == 0) {
+      fail(l, rec ? rec.message().c_str() : "closed by peer");
+      return;
+    }
+    if (n < first.size()) {
+      // A byte or two so far: look again a little later (the handshake deadline bounds it;
+      // waiting for readability again would wake at once, the bytes being there).
+      l->hold_armed = true;
+      l->hold.expires_after(std::chrono::milliseconds(20));
+      l->hold.async_wait([this, l](const std::error_code& e) {
+        l->hold_armed = false;
+        if (!e && !l->dead) sniff(l);
+      });
+      return;
+    }
+    if (looks_like_tls(first)) {
+      start_tls(l);
+    } else {
+      refuse_plaintext(l);
+    }
+  });
+}
+
+// An older node (protocol 1, plaintext) or another program. The answer is a plaintext frame of
+// the old framing with this node's protocol version, which an older node logs as "unknown
+// protocol version (version 2, this node speaks 1)": a clear reason on its side too.
+void net_node::impl::refuse_plaintext(const link_ptr& l) {
+  ++stats.connections_plaintext;
+  const micros t = now();
+  if (t - plaintext_logged >= micros{60'000'000}) {
+    plaintext_logged = t;
+    log.info("refusing a plaintext connection from " + l->remote.to_string() +
+             ": an older hearsay node (protocol 1) or another program; this node speaks protocol " +
+             std::to_string(protocol_version) + " over TLS (further ones are counted, not logged, for a minute)");
+  }
+  const auto bytes = encoder.encode(self, msg_hello{cfg.network, self, cfg.agent, false});
+  auto frame = std::make_shared<std::vector<std::uint8_t>>(bytes.begin(), bytes.end());
+  l->closing = true;
+  asio::async_write(l->socket(), asio::buffer(*frame), [this, l, frame](const std::error_code&, std::size_t) { close_now(l); });
 }
 
 
@@ -386,14 +521,13 @@ void net_node::impl::admit(tcp::socket socket) {
     return;
   }
   ++stats.connections_accepted;
-  auto l = std::make_shared<link>(io, cfg.limits.frame);
-  l->socket = std::move(socket);
+  auto l = std::make_shared<link>(io, std::move(socket), tls_ctx, cfg.limits.frame);
   l->remote_ip = ip;
   l->remote = from_endpoint(remote);
   l->created = l->last_rx = l->last_tx = l->last_frame = now();
   all.insert(l);
   enqueue(l, msg_hello{cfg.network, self, cfg.agent, false});
-  on_connected(l);
+  sniff(l);
 }
 
 
@@ -422,25 +556,29 @@ void net_node::impl::enqueue(const link_ptr& l, const message& m) {
 
 
 void net_node::impl::write(const link_ptr& l) {
-  if (l->writing || l->dead || l->queue.empty()) return;
+  // One write at a time on a TLS stream: a transfer's raw bytes being written hold frames back.
+  if (l->writing || l->raw_waiting || l->dead || l->queue.empty()) return;
   if (cfg.send_delay.count() > 0 && l->queue.front().due > now()) {
     hold_until_due(l);
     return;
   }
   l->writing = true;
   l->write_started = now();
-  // Every frame already queued (and due) goes out in one gathered write: a relay that
-  // forwards a burst of queries to a neighbour makes one system call, not one per frame.
-  // Queued frames stay where they are (a deque never moves its elements on push_back) until
-  // the write completes.
-  l->gather.clear();
+  // Every frame already queued (and due) goes out in one write: a relay that forwards a
+  // burst of queries to a neighbour makes one TLS record and one system call, not one per
+  // frame. The frames are copied (TLS encrypts from one buffer at a time) and leave the queue
+  // when the write completes.
+  l->wbuf.clear();
+  std::size_t frames = 0;
   const micros t = now();
   for (const auto& f : l->queue) {
-    if (l->gather.size() == link::gather_max || (cfg.send_delay.count() > 0 && f.due > t)) break;
-    l->gather.emplace_back(f.bytes.data(), f.bytes.size());
+    if (frames == link::gather_max || (cfg.send_delay.count() > 0 && f.due > t)) break;
+    if (frames > 0 && l->wbuf.size() + f.bytes.size() > link::gather_bytes_max) break;
+    l->wbuf.insert(l->wbuf.end(), f.bytes.begin(), f.bytes.end());
+    ++frames;
   }
-  asio::async_write(l->socket, l->gather,
-                    [this, l, frames = l->gather.size()](const std::error_code& ec, std::size_t n) {
+  asio::async_write(l->tls, asio::buffer(l->wbuf),
+                    [this, l, frames](const std::error_code& ec, std::size_t n) {
                       l->writing = false;
                       if (l->dead) return;
                       if (ec) {
@@ -486,10 +624,10 @@ void net_node::impl::read(const link_ptr& l) {
     read_raw(l);
     return;
   }
-  l->socket.async_read_some(asio::buffer(l->rbuf), [this, l](const std::error_code& ec, std::size_t n) {
+  l->tls.async_read_some(asio::buffer(l->rbuf), [this, l](const std::error_code& ec, std::size_t n) {
     if (l->dead) return;
     if (ec) {
-      fail(l, ec == asio::error::eof ? "closed by peer" : ec.message().c_str());
+      fail(l, closed_by_peer(ec) ? "closed by peer" : ec.message().c_str());
       return;
     }
     stats.bytes_in += n;
@@ -588,8 +726,8 @@ void net_node::impl::close_now(const link_ptr& l) {
   if (l->dead) return;
   l->dead = true;
   std::error_code ec;
-  l->socket.shutdown(tcp::socket::shutdown_both, ec);
-  l->socket.close(ec);
+  l->socket().shutdown(tcp::socket::shutdown_both, ec);
+  l->socket().close(ec);
   l->hold.cancel();
   stop_serving(l);
   all.erase(l);
@@ -608,14 +746,42 @@ void net_node::impl::handle(const link_ptr& l, codec::decoded& d) {
       fail(l, "other network");
       return;
     }
-    l->identified = true;
     if (!l->outbound) {
-      l->peer = hello->listen;
+      // The peer is known by the address it came from with the port it says it listens on:
+      // an address anyone could claim in HELLO never enters a view or goes on to others.
+      if (hello->listen.port == 0) {
+        fail(l, "no listening port in hello");
+        return;
+      }
+      peer_addr addr = l->remote_ip;
+      addr.port = hello->listen.port;
+      if (addr != hello->listen) {
+        log.debug("link from " + l->remote.to_string() + " says it listens at " + hello->listen.to_string() + "; known as " +
+                  addr.to_string());
+      }
+      l->peer = addr;
       l->kind = hello->fetch_only ? link::role::fetch_server : link::role::overlay;
-      // The first link to a peer carries our traffic to it; a second one (both sides
-      // dialled at once) is still read from and closes when idle.
-      if (l->kind == link::role::overlay && links.find(l->peer) == links.end()) links[l->peer] = l;
+      if (l->kind == link::role::overlay) {
+        auto b = ids.find(addr);
+        const bool other_key = b != ids.end() && b->second.id != l->id;
+        const auto lk = links.find(addr);
+        if (other_key && (b->second.dialled || (lk != links.end() && !lk->second->dead))) {
+          log.info("refusing node " + l->id.short_hex() + " from " + l->remote.to_string() + ": " + addr.to_string() +
+                   " belongs to node " + b->second.id.short_hex());
+          fail(l, "address of another node");
+          return;
+        }
+        if (!other_key && b != ids.end()) {
+          // The same node as before: keep what is known of it.
+        } else {
+          ids[addr] = binding{l->id, false};
+        }
+        // The first link to a peer carries our traffic to it; a second one (both sides
+        // dialled at once) is still read from and closes when idle.
+        if (lk == links.end()) links[addr] = l;
+      }
     }
+    l->identified = true;
     return;
   }
   if (!l->identified) {
@@ -684,6 +850,18 @@ net_node::~net_node() {
 std::error_code net_node::start() {
   impl& m = *impl_;
   std::error_code ec;
+  // The node's key: from its file, made there on first start; without a file, one for this
+  // run only.
+  std::string why;
+  if (m.cfg.key_file.empty()) {
+    m.me = identity::ephemeral();
+  } else if (auto loaded = identity::load_or_create(m.cfg.key_file, why)) {
+    m.me = std::move(*loaded);
+  }
+  if (!m.me.valid() || !m.me.configure(m.tls_ctx.native_handle(), why)) {
+    m.log.error("node key: " + why);
+    return std::make_error_code(std::errc::permission_denied);
+  }
   if (!m.cfg.shared_dir.empty()) {
     std::vector<std::string> problems;
     ec = m.index.scan(m.cfg.shared_dir, problems, m.cfg.share_follow_symlinks);
@@ -717,8 +895,8 @@ std::error_code net_node::start() {
   m.start_housekeeping();
   m.overlay->start(m.now());
   m.downloads.start();  // downloads a previous run left
-  m.log.info("listening on " + bound.to_string() + ", advertised as " + m.self.to_string() + ", sharing " +
-             std::to_string(m.index.size()) + " files");
+  m.log.info("node " + m.me.id().to_hex() + " listening on " + bound.to_string() + ", advertised as " +
+             m.self.to_string() + ", sharing " + std::to_string(m.index.size()) + " files");
   return {};
 }
 
@@ -748,6 +926,12 @@ void net_node::stop(std::function<void()> done) {
 }
 
 peer_addr net_node::address() const { return impl_->self; }
+const node_id& net_node::id() const { return impl_->me.id(); }
+std::optional<node_id> net_node::id_of(const peer_addr& peer) const {
+  const auto it = impl_->ids.find(peer);
+  if (it == impl_->ids.end()) return std::nullopt;
+  return it->second.id;
+}
 const node& net_node::overlay() const { return *impl_->overlay; }
 const transport_stats& net_node::stats() const {
   impl_->stats.fetches_done = impl_->downloads.done();

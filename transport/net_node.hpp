@@ -6,16 +6,18 @@
 // direct file transfers. The node itself never sees a socket: this class implements its
 // host interface, and all protocol decisions stay in overlay/.
 //
-// Links. Every connection starts with HELLO both ways (network name, advertised address).
-// Overlay links are keyed by the peer's advertised address; sending to a peer without a
-// link dials one. A link that breaks, cannot be dialled, stops answering keepalives, or
+// Links. Every connection is TLS 1.3 with both sides' node keys (transport/identity.hpp),
+// then HELLO both ways (network name, listening port). Overlay links are keyed by the peer's
+// address: the one this node dialled, or for a link the peer dialled, its source IP with the
+// port its HELLO gives; each address is bound to the node id proven there, and a dial that
+// finds another id than a proven one fails. Sending to a peer without a link dials one. A link that breaks, cannot be dialled, stops answering keepalives, or
 // whose reader is too slow to drain its bounded send queue is reported to the node as a
 // failed peer. Links the node no longer wants are closed after their queue drains.
 //
 // Transfers. Downloads are made by the download engine (overlay/download.hpp) through
 // transport/downloader.hpp: each holder in use gets a transfer connection of its own (HELLO
 // with fetch_only) that carries pipelined requests for byte ranges; the holder answers each
-// with a FetchData frame followed by the raw bytes, sent from the file with sendfile(2).
+// with a FetchData frame followed by the raw bytes of the file, inside the link's TLS.
 // Files are served by digest only, from the shared-folder index (transport/file_index.hpp).
 
 #include <cstdint>
@@ -30,6 +32,7 @@
 #include "overlay/config.hpp"
 #include "overlay/node.hpp"
 #include "transport/downloader.hpp"
+#include "transport/identity.hpp"
 #include "transport/log.hpp"
 
 namespace asio {
@@ -88,6 +91,9 @@ struct net_config {
   // and every minute, read at start: a restarted node rejoins through them even when its
   // seeds are down. Empty: nothing is remembered.
   std::filesystem::path peers_file;
+  // The node's Ed25519 key (PEM), created on first start with mode 0600; its node id is
+  // derived from the public key. Empty: a key made at start and never stored (tests).
+  std::filesystem::path key_file;
   net_limits limits;
   // Testing and calibration only: every frame sent on any link is held this long before it
   // is written, an emulated one-way link delay standing in for `tc netem delay` on kernels
@@ -118,6 +124,7 @@ struct transport_stats {
   std::uint64_t frames_in = 0, frames_out = 0;
   std::uint64_t bytes_in = 0, bytes_out = 0;
   std::uint64_t frames_bad = 0;           // failed decoding
+  std::uint64_t connections_plaintext = 0;  // inbound connections that did not begin TLS
   std::uint64_t slow_readers_cut = 0;
   std::uint64_t fetches_served = 0, fetch_bytes_served = 0;
   std::uint64_t fetches_done = 0, fetches_failed = 0, fetch_bytes_received = 0;
@@ -138,6 +145,10 @@ class net_node {
   void stop(std::function<void()> done = {});
 
   peer_addr address() const;  // the advertised address
+  // This node's id (after start), and the id known to live at a peer's address: proven by a
+  // TLS handshake with it (see transport/identity.hpp), or read from the peers file.
+  const node_id& id() const;
+  std::optional<node_id> id_of(const peer_addr& peer) const;
   const node& overlay() const;
   const transport_stats& stats() const;
   micros now() const;

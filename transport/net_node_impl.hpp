@@ -6,6 +6,9 @@
 //   transfers.cpp  file transfers: serving ranges of shared files, and the transfer
 //                  connections the downloader (transport/downloader.hpp) fetches through.
 // Everything runs on the node's one io_context thread.
+//
+// Every connection is TLS 1.3 (transport/identity.hpp): a link is dialled or accepted, its
+// handshake proves the other side's node id, then HELLO frames go both ways inside it.
 
 #include <array>
 #include <chrono>
@@ -16,12 +19,20 @@
 #include <vector>
 
 #include <asio.hpp>
+#include <asio/ssl.hpp>
 
 #include "transport/downloader.hpp"
 #include "transport/file_index.hpp"
+#include "transport/identity.hpp"
 #include "transport/net_node.hpp"
 
 namespace hearsay::net {
+
+// A read that ended because the other side went away. A peer that closes without TLS's
+// close_notify (most do, this node too) truncates the stream: that is a close, not an attack.
+inline bool closed_by_peer(const std::error_code& ec) {
+  return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+}
 
 struct link;
 using link_ptr = std::shared_ptr<link>;
@@ -29,7 +40,11 @@ using link_ptr = std::shared_ptr<link>;
 struct link : std::enable_shared_from_this<link> {
   enum class role : std::uint8_t { overlay, fetch_client, fetch_server };
 
-  link(asio::io_context& io, const codec::limits& lim) : socket(io), reader(lim), hold(io) {}
+  link(asio::io_context& io, asio::ssl::context& tls_ctx, const codec::limits& lim)
+      : tls(io, tls_ctx), reader(lim), hold(io) {}
+  link(asio::io_context& io, asio::ip::tcp::socket s, asio::ssl::context& tls_ctx, const codec::limits& lim)
+      : tls(std::move(s), tls_ctx), reader(lim), hold(io) {}
+  asio::ip::tcp::socket& socket() { return tls.next_layer(); }
 
   // A frame waiting to be written, and when it may be (net_config::send_delay; with no
   // delay, at once). Due times grow along the queue, so holding frames keeps their order.
@@ -38,10 +53,12 @@ struct link : std::enable_shared_from_this<link> {
     micros due{0};
   };
 
-  asio::ip::tcp::socket socket;
+  asio::ssl::stream<asio::ip::tcp::socket> tls;
   role kind = role::overlay;
   bool outbound = false;
-  bool connected = false;
+  bool connected = false;   // the TLS handshake is done: frames may flow
+  bool handshaking = false;
+  node_id id{};             // proven by the handshake (zero before)
   bool identified = false;  // the other side's HELLO arrived
   bool closing = false;     // close once the queue drains; no failure report
   bool dead = false;
@@ -56,26 +73,30 @@ struct link : std::enable_shared_from_this<link> {
   bool ping_outstanding = false;
 
   codec::frame_reader reader;
-  std::array<std::uint8_t, 1 << 16> rbuf{};
+  // One TLS record's worth: a larger buffer would only sit half empty on hundreds of links.
+  std::array<std::uint8_t, 16384> rbuf{};
   std::deque<outgoing> queue;
   std::size_t queued_bytes = 0;
-  // The frames of the write in progress, gathered from the front of the queue.
+  // The frames of the write in progress, copied from the front of the queue into one buffer:
+  // TLS writes one buffer at a time, and a record per frame would cost a system call each.
   static constexpr std::size_t gather_max = 64;
-  std::vector<asio::const_buffer> gather;
+  static constexpr std::size_t gather_bytes_max = 64u << 10;
+  std::vector<std::uint8_t> wbuf;
   bool writing = false;
   micros write_started{0};  // when the write in progress (or the wait to write) began
   asio::steady_timer hold;  // wakes the writer when the first held frame is due; paces uploads
   bool hold_armed = false;
 
   // Serving (role fetch_server): ranges asked for and not yet begun, and the one being sent
-  // as raw bytes straight from the file.
+  // as raw bytes read from the file (serve_buf) and written through TLS.
   std::deque<msg_fetch_request> serve_queue;
   int serve_fd = -1;
   sha256_digest serve_digest;
   std::uint64_t serve_size = 0;    // of the open file
   std::uint64_t serve_offset = 0;  // next byte to send
   std::uint64_t serve_left = 0;    // raw bytes of the current range still to send
-  bool raw_waiting = false;        // waiting for the socket to take more, or for upload budget
+  bool raw_waiting = false;        // a raw write in progress
+  std::unique_ptr<std::uint8_t[]> serve_buf;
 
   // Fetching (role fetch_client): the job and holder this connection serves, the ranges asked
   // for in order, and the raw bytes of the current answer still to come.
@@ -91,10 +112,21 @@ struct link : std::enable_shared_from_this<link> {
 struct net_node::impl final : host, transfer_links {
   impl(asio::io_context& io_, net_config cfg_, logger& log_);
 
+  // An address and the node id known to live there. `dialled`: this node dialled the address
+  // and found the id (or read it from the peers file, where only such bindings are written);
+  // otherwise an inbound link from the address's IP claimed the address's port. A dial that
+  // finds another id than a dialled binding fails; an inbound claim never overrides one.
+  struct binding {
+    node_id id{};
+    bool dialled = false;
+  };
+
   asio::io_context& io;
   net_config cfg;
   logger& log;
   asio::ip::tcp::acceptor acceptor;
+  identity me;
+  asio::ssl::context tls_ctx{asio::ssl::context::tls};
   asio::steady_timer wake;          // the node's earliest timer
   asio::steady_timer housekeeping;  // keepalives, timeouts, download ticks
   std::chrono::steady_clock::time_point epoch;
@@ -112,6 +144,9 @@ struct net_node::impl final : host, transfer_links {
   bool stopping = false;
 
   std::map<peer_addr, link_ptr> links;  // overlay links by advertised address
+  std::map<peer_addr, binding> ids;      // bounded: see prune_ids
+  static constexpr std::size_t ids_max = 8192;
+  micros plaintext_logged{-60'000'000};  // the last info line about an old, plaintext peer
   std::set<link_ptr> all;                // every open connection
   std::map<std::pair<job_id, peer_addr>, link_ptr> transfers;  // fetch_client links
   std::multimap<micros, timer_id> timers;
@@ -147,7 +182,9 @@ struct net_node::impl final : host, transfer_links {
 
   // ---- the peers file (net_node.cpp) ----
   std::error_code save_peers() const;
-  std::vector<peer_addr> load_peers() const;
+  std::vector<peer_addr> load_peers();
+  // Forgets bindings of addresses no longer in a view, a seed or a link, when over ids_max.
+  void prune_ids();
 
   // ---- host interface (net_node.cpp) ----
   void send(const peer_addr& to, const message& m) override;
@@ -167,7 +204,12 @@ struct net_node::impl final : host, transfer_links {
   // ---- connections and frames (net_node.cpp) ----
   std::uint32_t count_ip(const peer_addr& ip) const;
   link_ptr dial(const peer_addr& to, link::role kind);
-  void on_connected(const link_ptr& l);
+  // TCP is up: the TLS handshake (as client when we dialled), then on_secured.
+  void start_tls(const link_ptr& l);
+  // An inbound connection's first bytes: TLS, or an old node's plaintext frame.
+  void sniff(const link_ptr& l);
+  void refuse_plaintext(const link_ptr& l);
+  void on_secured(const link_ptr& l);
   void accept();
   void admit(asio::ip::tcp::socket socket);
   void enqueue(const link_ptr& l, const message& m);

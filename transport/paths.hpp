@@ -14,6 +14,8 @@ std::filesystem::path default_data_dir();
 
 // The control socket and token file in a state folder.
 inline std::filesystem::path control_socket_in(const std::filesystem::path& state_dir) { return state_dir / "control.sock"; }
+// The node's Ed25519 key (transport/identity.hpp): its node id lives and dies with this file.
+inline std::filesystem::path node_key_in(const std::filesystem::path& state_dir) { return state_dir / "node.key"; }
 inline std::filesystem::path control_token_in(const std::filesystem::path& state_dir) { return state_dir / "control.token"; }
 
 }  // namespace hearsay::net

@@ -2,14 +2,13 @@
 // and the transfer connections downloads are fetched through.
 //
 // On a transfer connection the fetching side pipelines requests for byte ranges; the holder
-// answers each, in order, with a FetchData frame and then exactly that many raw bytes, sent
-// from the file with sendfile(2) (no copy through this process). The fetching side reads
+// answers each, in order, with a FetchData frame and then exactly that many raw bytes of the
+// file, both inside the connection's TLS (no sendfile: the bytes are encrypted here, since
+// the kernel's TLS offload is not there to count on). The fetching side reads
 // the raw bytes straight into a large buffer and hands them to the download engine, which
 // writes them to the part file and hashes them.
 
 #include <fcntl.h>
-#include <signal.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,39 +23,9 @@ namespace hearsay::net {
 
 namespace {
 
-// sendfile(2) to a connection the other side has closed raises SIGPIPE, which would end the
-// process (it has no MSG_NOSIGNAL of its own). While one of these lives, SIGPIPE is blocked
-// on this thread, and one raised meanwhile is taken out of the pending set before it would be
-// delivered; the error (EPIPE) still reaches the caller.
-class sigpipe_blocked {
- public:
-  sigpipe_blocked() {
-    sigemptyset(&pipe_);
-    sigaddset(&pipe_, SIGPIPE);
-    sigset_t pending;
-    sigpending(&pending);
-    already_pending_ = sigismember(&pending, SIGPIPE) == 1;
-    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
-  }
-  ~sigpipe_blocked() {
-    if (!already_pending_) {
-      const timespec zero{0, 0};
-      while (sigtimedwait(&pipe_, nullptr, &zero) > 0) {
-      }
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  sigpipe_blocked(const sigpipe_blocked&) = delete;
-  sigpipe_blocked& operator=(const sigpipe_blocked&) = delete;
-
- private:
-  sigset_t pipe_{}, old_{};
-  bool already_pending_ = false;
-};
-
-// Raw bytes per sendfile call: large enough to keep system calls few, small enough that one
-// connection does not hold the loop for long.
-constexpr std::uint64_t send_step_bytes = 4u << 20;
+// Raw bytes per read from the file and write through TLS: large enough to keep system calls
+// few, small enough that one connection does not hold the loop for long.
+constexpr std::uint64_t send_step_bytes = 256u << 10;
 // With an upload limit, a connection waits until at least this much budget is there.
 constexpr std::uint64_t upload_step_bytes = 64u << 10;
 }  // namespace
@@ -132,7 +101,6 @@ void net_node::impl::serve_continue(const link_ptr& l) {
   const std::uint64_t length = req.length == 0 ? l->serve_size - req.offset : req.length;
   l->serve_offset = req.offset;
   l->serve_left = length;
-  l->socket.native_non_blocking(true);
   // The header first; its write completion comes back here and the raw bytes follow.
   enqueue(l, msg_fetch_data{req.sha256, req.offset, length, l->serve_size});
   if (length == 0) serve_continue(l);
@@ -149,61 +117,59 @@ std::uint64_t net_node::impl::upload_allowance() {
 }
 
 void net_node::impl::send_raw(const link_ptr& l) {
-  while (l->serve_left > 0 && !l->dead) {
-    const std::uint64_t allowance = upload_allowance();
-    if (allowance < std::min(upload_step_bytes, l->serve_left)) {
-      // Over the upload limit: come back when the budget has refilled enough.
-      const double missing = static_cast<double>(std::min(upload_step_bytes, l->serve_left) - allowance);
-      const auto wait = micros{static_cast<std::int64_t>(missing * 1e6 / static_cast<double>(cfg.limits.upload_bytes_per_s)) + 1};
-      l->hold_armed = true;
-      l->hold.expires_after(wait);
-      l->hold.async_wait([this, l](const std::error_code& ec) {
-        l->hold_armed = false;
-        if (!ec && !l->dead) serve_continue(l);
-      });
-      return;
-    }
-    off_t offset = static_cast<off_t>(l->serve_offset);
-    const auto step = static_cast<std::size_t>(std::min({l->serve_left, send_step_bytes, allowance}));
-    ssize_t n = 0;
-    int error = 0;
-    {
-      const sigpipe_blocked quiet;
-      n = ::sendfile(l->socket.native_handle(), l->serve_fd, &offset, step);
-      error = errno;  // before the guard's own calls change it
-    }
-    if (n < 0 && error == EINTR) continue;
-    if (n < 0 && (error == EAGAIN || error == EWOULDBLOCK)) {
-      // The socket is full: wait until the reader takes more (the stall rule in tend()
-      // cuts off a reader that stops).
-      l->raw_waiting = true;
-      l->write_started = now();
-      l->socket.async_wait(asio::ip::tcp::socket::wait_write, [this, l](const std::error_code& ec) {
-        l->raw_waiting = false;
-        if (l->dead) return;
-        if (ec) {
-          fail(l, ec.message().c_str());
-          return;
-        }
-        serve_continue(l);
-      });
-      return;
-    }
-    if (n <= 0) {
-      // The file shrank or failed under us. The answer promised bytes that cannot come, so the
-      // connection ends; the fetching side moves on.
-      fail(l, n == 0 ? "file changed while served" : std::strerror(error));
-      return;
-    }
-    const auto sent = static_cast<std::uint64_t>(n);
-    if (cfg.limits.upload_bytes_per_s > 0) upload_budget -= static_cast<double>(sent);
-    l->serve_offset += sent;
-    l->serve_left -= sent;
-    l->last_tx = now();
-    stats.bytes_out += sent;
-    stats.fetch_bytes_served += sent;
+  if (l->serve_left == 0 || l->dead) return;
+  const std::uint64_t allowance = upload_allowance();
+  if (allowance < std::min(upload_step_bytes, l->serve_left)) {
+    // Over the upload limit: come back when the budget has refilled enough.
+    const double missing = static_cast<double>(std::min(upload_step_bytes, l->serve_left) - allowance);
+    const auto wait = micros{static_cast<std::int64_t>(missing * 1e6 / static_cast<double>(cfg.limits.upload_bytes_per_s)) + 1};
+    l->hold_armed = true;
+    l->hold.expires_after(wait);
+    l->hold.async_wait([this, l](const std::error_code& ec) {
+      l->hold_armed = false;
+      if (!ec && !l->dead) serve_continue(l);
+    });
+    return;
   }
-  if (!l->dead && l->serve_left == 0) serve_continue(l);  // the next range asked for, if any
+  if (!l->serve_buf) l->serve_buf = std::make_unique<std::uint8_t[]>(send_step_bytes);
+  const auto step = static_cast<std::size_t>(std::min({l->serve_left, send_step_bytes, allowance}));
+  ssize_t n = 0;
+  do {
+    n = ::pread(l->serve_fd, l->serve_buf.get(), step, static_cast<off_t>(l->serve_offset));
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) {
+    // The file shrank or failed under us. The answer promised bytes that cannot come, so the
+    // connection ends; the fetching side moves on.
+    fail(l, n == 0 ? "file changed while served" : std::strerror(errno));
+    return;
+  }
+  const auto got = static_cast<std::uint64_t>(n);
+  if (cfg.limits.upload_bytes_per_s > 0) upload_budget -= static_cast<double>(got);
+  l->raw_waiting = true;
+  l->write_started = now();
+  // A reader that stops taking bytes leaves this write pending: the stall rule in tend()
+  // cuts it off.
+  asio::async_write(l->tls, asio::buffer(l->serve_buf.get(), static_cast<std::size_t>(got)),
+                    [this, l, got](const std::error_code& ec, std::size_t) {
+                      l->raw_waiting = false;
+                      if (l->dead) return;
+                      if (ec) {
+                        fail(l, ec.message().c_str());
+                        return;
+                      }
+                      l->serve_offset += got;
+                      l->serve_left -= got;
+                      l->last_tx = now();
+                      stats.bytes_out += got;
+                      stats.fetch_bytes_served += got;
+                      // Frames queued meanwhile (a PONG) go first; their write comes back to
+                      // serve_continue. Otherwise more of this range, or the next one.
+                      if (!l->queue.empty()) {
+                        write(l);
+                      } else {
+                        serve_continue(l);
+                      }
+                    });
 }
 
 // ---- fetching --------------------------------------------------------------------------
@@ -289,10 +255,10 @@ bool net_node::impl::deliver_raw(const link_ptr& l, std::span<const std::uint8_t
 void net_node::impl::read_raw(const link_ptr& l) {
   if (!l->raw_buf) l->raw_buf = std::make_unique<std::uint8_t[]>(link::raw_buf_bytes);
   const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(l->raw_left, link::raw_buf_bytes));
-  l->socket.async_read_some(asio::buffer(l->raw_buf.get(), want), [this, l](const std::error_code& ec, std::size_t n) {
+  l->tls.async_read_some(asio::buffer(l->raw_buf.get(), want), [this, l](const std::error_code& ec, std::size_t n) {
     if (l->dead) return;
     if (ec) {
-      fail(l, ec == asio::error::eof ? "closed by peer" : ec.message().c_str());
+      fail(l, closed_by_peer(ec) ? "closed by peer" : ec.message().c_str());
       return;
     }
     stats.bytes_in += n;

@@ -73,8 +73,8 @@ void usage(std::FILE* to) {
                "  downloads             running and recent downloads: bytes, speed, ETA, holders\n"
                "  cancel ID|all         cancel a running download (see downloads)\n"
                "  results               the numbered results of the last search\n"
-               "  peers                 the node's active and passive views\n"
-               "  status                address, uptime and counters\n"
+               "  peers                 the node's active and passive views, with node ids\n"
+               "  status                node id, address, uptime and counters\n"
                "  share FILE            copy FILE into the shared folder and share it\n"
                "  rescan                re-index the shared folder\n"
                "  shell                 an interactive menu (also when no command is given)\n\n"
@@ -158,7 +158,9 @@ void show(const fields& f, const std::string& line, bool tty, progress_state& pr
                 get("holders_known").c_str(), f.count("path") ? ("  " + get("path")).c_str() : "",
                 f.count("error") ? ("  " + get("error")).c_str() : "");
   } else if (ev == "peer") {
-    std::printf("%-8s %s\n", get("view").c_str(), get("addr").c_str());
+    // The id's first 16 hex digits tell peers apart; --json gives the whole id.
+    const std::string id = get("id").empty() ? "(not yet proven)" : get("id").substr(0, 16);
+    std::printf("%-8s %-16s  %s\n", get("view").c_str(), id.c_str(), get("addr").c_str());
   } else if (ev == "status") {
     // In the node's order (address and uptime first), not alphabetically.
     std::vector<std::pair<std::string, std::string>> ordered;

@@ -258,6 +258,7 @@ bool resolve_paths(node_settings& s, std::string& error) {
   if (!s.net.peers_file.empty() && s.net.peers_file.is_relative()) s.net.peers_file = s.state_dir / s.net.peers_file;
   if (s.control.empty()) s.control = net::control_socket_in(s.state_dir).string();
   s.control_token_file = net::control_token_in(s.state_dir);
+  s.net.key_file = net::node_key_in(s.state_dir);
   if (net::is_unix_socket_path(s.control) && s.control.size() > 107) {
     error = "the control socket path " + s.control + " is longer than 107 bytes: set control to a shorter path";
     return false;

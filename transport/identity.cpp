@@ -304,6 +304,22 @@ std::optional<identity> identity::load_or_create(const std::filesystem::path& fi
   return out;
 }
 
+std::vector<std::uint8_t> identity::certificate_der() const {
+  std::string error;
+  if (key_ == nullptr) return {};
+  const x509_ptr cert = make_certificate(key_, id_, error);
+  if (!cert) return {};
+  unsigned char* der = nullptr;
+  const int n = i2d_X509(cert.get(), &der);
+  if (n <= 0) {
+    ERR_clear_error();
+    return {};
+  }
+  std::vector<std::uint8_t> out(der, der + n);
+  OPENSSL_free(der);
+  return out;
+}
+
 bool identity::configure(SSL_CTX* ctx, std::string& error) const {
   if (key_ == nullptr) {
     error = "no node key";

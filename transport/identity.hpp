@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 typedef struct evp_pkey_st EVP_PKEY;
 typedef struct ssl_ctx_st SSL_CTX;
@@ -75,6 +76,9 @@ class identity {
   // certificate with peer_identity once the handshake is done. No session resumption (each
   // handshake proves the key again). False with the reason in error when OpenSSL refuses.
   bool configure(SSL_CTX* ctx, std::string& error) const;
+  // A certificate for this key as configure() makes it, in DER (tests, fuzz seeds); empty on
+  // failure.
+  std::vector<std::uint8_t> certificate_der() const;
 
  private:
   void adopt(EVP_PKEY* key);

@@ -471,6 +471,7 @@ struct control_server::impl {
         {"hits_relayed", o.hits_relayed},         {"hits_received", o.hits_received},
         {"peers_failed", o.peers_failed},         {"connections_accepted", t.connections_accepted},
         {"connections_refused", t.connections_refused}, {"connections_plaintext", t.connections_plaintext},
+        {"addresses_withheld", t.addresses_withheld},
         {"frames_bad", t.frames_bad},
         {"fetches_served", t.fetches_served},     {"fetch_bytes_served", t.fetch_bytes_served},
         {"fetches_done", t.fetches_done},         {"fetches_failed", t.fetches_failed},

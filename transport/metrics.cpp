@@ -51,6 +51,10 @@ std::string prometheus_text(const net_node& node) {
   metric("frames_bad_total", "counter", "Frames dropped as malformed.", d(t.frames_bad));
   metric("messages_invalid_total", "counter", "Messages dropped by semantic checks.", d(o.messages_invalid));
   metric("connections_refused_total", "counter", "Connections refused over a limit.", d(t.connections_refused));
+  metric("connections_plaintext_total", "counter", "Inbound connections that did not begin TLS (older nodes, scanners).",
+         d(t.connections_plaintext));
+  metric("addresses_withheld_total", "counter", "Unproven addresses left out of the shuffle lists this node sent.",
+         d(t.addresses_withheld));
   metric("slow_readers_cut_total", "counter", "Connections cut because their reader was too slow.",
          d(t.slow_readers_cut));
   return out;

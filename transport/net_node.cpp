@@ -106,8 +106,29 @@ void net_node::impl::prune_ids() {
 
 
 
+// Whether this node may vouch for an address in a list it sends: its own, or one proven by a
+// handshake (dialled, or a link's source IP with the port of its HELLO). An address learnt
+// from a shuffle and never reached stays in the passive view but goes on to nobody: an
+// attacker's made-up addresses end at the first honest node.
+bool net_node::impl::vouched(const peer_addr& p) const { return p == self || ids.count(p) != 0; }
+
 void net_node::impl::send(const peer_addr& to, const message& m) {
   if (stopping && !std::holds_alternative<msg_disconnect>(m)) return;
+  const auto* shuffle = std::get_if<msg_shuffle>(&m);
+  const auto* reply = std::get_if<msg_shuffle_reply>(&m);
+  // Lists this node makes (a walk it relays carries the origin's list, vouched for there).
+  auto unproven = [&](const std::vector<peer_addr>& nodes) {
+    return std::any_of(nodes.begin(), nodes.end(), [&](const peer_addr& p) { return !vouched(p); });
+  };
+  if ((shuffle != nullptr && shuffle->origin == self && unproven(shuffle->nodes)) ||
+      (reply != nullptr && unproven(reply->nodes))) {
+    message copy = m;
+    auto& nodes = shuffle != nullptr ? std::get<msg_shuffle>(copy).nodes : std::get<msg_shuffle_reply>(copy).nodes;
+    std::erase_if(nodes, [&](const peer_addr& p) { return !vouched(p); });
+    stats.addresses_withheld += (shuffle != nullptr ? shuffle->nodes.size() : reply->nodes.size()) - nodes.size();
+    send(to, copy);
+    return;
+  }
   link_ptr l;
   if (auto it = links.find(to); it != links.end()) {
     l = it->second;
@@ -534,6 +555,17 @@ void net_node::impl::admit(tcp::socket socket) {
 void net_node::impl::enqueue(const link_ptr& l, const message& m) {
   if (l->dead) return;
   const auto bytes = encoder.encode(self, m);
+  // All queues together stay within a budget: past it, the link with the longest queue (a
+  // slow reader, or several) is cut before memory grows further.
+  while (queued_total + bytes.size() > cfg.limits.send_queue_total_bytes_max && !all.empty()) {
+    const auto longest = *std::max_element(all.begin(), all.end(), [](const link_ptr& a, const link_ptr& b) {
+      return a->queued_bytes < b->queued_bytes;
+    });
+    if (longest->queued_bytes == 0) break;
+    ++stats.slow_readers_cut;
+    fail(longest, "over the node's send buffer budget (slow reader)");
+    if (longest == l) return;
+  }
   if (l->queued_bytes + bytes.size() > cfg.limits.send_queue_bytes_max ||
       l->queue.size() >= cfg.limits.send_queue_frames_max) {
     ++stats.slow_readers_cut;
@@ -550,6 +582,7 @@ void net_node::impl::enqueue(const link_ptr& l, const message& m) {
   frame.assign(bytes.begin(), bytes.end());
   l->queue.push_back({std::move(frame), due});
   l->queued_bytes += bytes.size();
+  queued_total += bytes.size();
   ++stats.frames_out;
   if (l->connected) write(l);
 }
@@ -589,6 +622,7 @@ void net_node::impl::write(const link_ptr& l) {
                       for (std::size_t k = 0; k < frames; ++k) {
                         auto& sent = l->queue.front().bytes;
                         l->queued_bytes -= sent.size();
+                        queued_total -= sent.size();
                         // Small buffers (overlay messages, not file chunks) are kept for reuse.
                         if (sent.capacity() <= spare_frame_bytes_max && spare_frames.size() < spare_frames_max) {
                           spare_frames.push_back(std::move(sent));
@@ -725,6 +759,8 @@ void net_node::impl::close_after_flush(const link_ptr& l) {
 void net_node::impl::close_now(const link_ptr& l) {
   if (l->dead) return;
   l->dead = true;
+  queued_total -= l->queued_bytes;  // the queue dies with the link
+  l->queued_bytes = 0;
   std::error_code ec;
   l->socket().shutdown(tcp::socket::shutdown_both, ec);
   l->socket().close(ec);

@@ -59,6 +59,9 @@ struct net_limits {
   // link, reported as failed) instead of growing our memory without bound.
   std::uint32_t send_queue_bytes_max = 8u << 20;
   std::uint32_t send_queue_frames_max = 8192;
+  // All send queues together: past it, the longest is cut. With the TLS state and read
+  // buffers (about 50 KiB a connection), this bounds what connections can make the node hold.
+  std::uint64_t send_queue_total_bytes_max = 64u << 20;
   // Dialling, and waiting for the other side's HELLO.
   micros connect_timeout{5'000'000};
   // Links that are not in the active view and carry nothing are closed after this long.
@@ -125,6 +128,7 @@ struct transport_stats {
   std::uint64_t bytes_in = 0, bytes_out = 0;
   std::uint64_t frames_bad = 0;           // failed decoding
   std::uint64_t connections_plaintext = 0;  // inbound connections that did not begin TLS
+  std::uint64_t addresses_withheld = 0;     // unproven addresses left out of shuffle lists
   std::uint64_t slow_readers_cut = 0;
   std::uint64_t fetches_served = 0, fetch_bytes_served = 0;
   std::uint64_t fetches_done = 0, fetches_failed = 0, fetch_bytes_received = 0;

@@ -183,6 +183,8 @@ struct net_node::impl final : host, transfer_links {
   // ---- the peers file (net_node.cpp) ----
   std::error_code save_peers() const;
   std::vector<peer_addr> load_peers();
+  bool vouched(const peer_addr& p) const;
+  std::size_t queued_total = 0;  // bytes in every link's send queue
   // Forgets bindings of addresses no longer in a view, a seed or a link, when over ids_max.
   void prune_ids();
 

@@ -290,3 +290,37 @@ TEST_CASE("a node with an unusable key file does not start, and says why", "[net
   REQUIRE_FALSE(again.start());
   CHECK(again.id() == made->id());
 }
+
+TEST_CASE("addresses this node never reached are not passed on in its shuffles", "[net][identity]") {
+  cluster c("identity-withheld");
+  auto& b = c.add();
+  // A remembers addresses it has never reached: listeners that take the TCP connection and
+  // never answer TLS, so a dial there waits out the connect timeout and they stay in its
+  // passive view meanwhile.
+  const auto peers = c.dir.path / "peers.txt";
+  std::vector<peer_addr> unreached;
+  std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> silent;
+  {
+    std::ofstream out(peers);
+    for (int i = 0; i < 4; ++i) {
+      silent.push_back(std::make_unique<asio::ip::tcp::acceptor>(c.io));
+      REQUIRE_FALSE(listen_on(*silent.back(), *peer_addr::parse("127.0.0.1:0", 0, true), 16));
+      unreached.push_back(from_endpoint(silent.back()->local_endpoint()));
+      out << unreached.back().to_string() << "\n";
+    }
+  }
+  c.tweak = [&](net_config& cfg) { cfg.peers_file = peers; };
+  auto& a = c.add();
+  REQUIRE(c.run_until([&] { return a.overlay().members().is_active(b.address()); }));
+  // Shuffles every second (the cluster's setting): several go from a to b.
+  const bool withheld = c.run_until([&] { return a.stats().addresses_withheld >= 3; }, std::chrono::seconds(4));
+  INFO("passive " << a.overlay().members().passive().size() << " withheld " << a.stats().addresses_withheld << " frames out " << a.stats().frames_out);
+  REQUIRE(withheld);
+  std::size_t still_there = 0;
+  for (const auto& p : unreached) {
+    CHECK_FALSE(b.overlay().members().is_passive(p));
+    CHECK_FALSE(b.overlay().members().is_active(p));
+    still_there += a.overlay().members().is_passive(p) ? 1u : 0u;
+  }
+  CHECK(still_there >= 1);  // a keeps them: it may reach them later, and then vouch for them
+}

@@ -139,6 +139,8 @@ std::vector<key> make_keys() {
                          [](node_settings& s) -> u32& { return s.net.limits.connections_outbound_reserved; }));
   k.push_back(limit<u32>("limits.send_queue_bytes_max", 65'536, 1u << 30,
                          [](node_settings& s) -> u32& { return s.net.limits.send_queue_bytes_max; }));
+  k.push_back(limit<std::uint64_t>("limits.send_queue_total_bytes_max", 1u << 20, std::uint64_t{1} << 40,
+                                   [](node_settings& s) -> std::uint64_t& { return s.net.limits.send_queue_total_bytes_max; }));
   k.push_back(limit<u32>("limits.send_queue_frames_max", 16, 1'000'000,
                          [](node_settings& s) -> u32& { return s.net.limits.send_queue_frames_max; }));
   k.push_back(limit<u32>("limits.frame_bytes_max", 4'096, 64u << 20,

@@ -12,6 +12,7 @@
 
 #include "overlay/codec.hpp"
 #include "tests/transport/cluster.hpp"
+#include "tests/transport/tls_peer.hpp"
 #include "transport/net_node.hpp"
 #include "transport/sha256.hpp"
 
@@ -20,16 +21,6 @@ using namespace hearsay::net;
 using namespace hearsay::net::testing;
 
 namespace {
-
-// A TCP connection from a chosen loopback address.
-std::unique_ptr<asio::ip::tcp::socket> connect_from(asio::io_context& io, const std::string& source, std::uint16_t port) {
-  auto s = std::make_unique<asio::ip::tcp::socket>(io, asio::ip::tcp::v4());
-  s->bind({asio::ip::make_address(source), 0});
-  std::error_code ec;
-  s->connect({asio::ip::make_address("127.0.0.1"), port}, ec);
-  if (ec) return nullptr;
-  return s;
-}
 
 std::vector<std::uint8_t> hello_from(const peer_addr& me, const std::string& network) {
   return codec::encode_frame(me, msg_hello{network, me, "attacker", false});
@@ -80,27 +71,21 @@ TEST_CASE("a connection that trickles bytes is closed when idle, as if it sent n
   c.tweak = [](net_config& cfg) { cfg.limits.idle_timeout = micros{1'500'000}; };
   c.add();
   const auto me = *peer_addr::parse("127.0.0.2:9");
-  auto s = connect_from(c.io, "127.0.0.2", c.nodes[0]->address().port);
-  REQUIRE(s);
-  asio::write(*s, asio::buffer(hello_from(me, "test")));
-  // Then the first bytes of a frame, one every 300 ms, never a whole frame.
+  tls_peer s(c.io, c.nodes[0]->address(), identity::ephemeral(), tls_peer::from("127.0.0.2"));
+  s.start_reading();
+  REQUIRE_FALSE(s.send(hello_from(me, "test")));
+  // Then the first bytes of a frame, one every 300 ms (each in a TLS record of its own), never
+  // a whole frame.
   const std::uint8_t prefix[] = {0x00, 0x10, 0x00, 0x00, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
-  bool closed = false;
-  for (std::size_t i = 0; i < sizeof prefix && !closed; ++i) {
-    std::error_code ec;
-    asio::write(*s, asio::buffer(&prefix[i], 1), ec);
+  std::size_t trickled = 0;
+  bool write_failed = false;
+  for (; trickled < sizeof prefix && !s.closed && !write_failed; ++trickled) {
+    write_failed = static_cast<bool>(s.send(std::span(&prefix[trickled], 1)));
     c.run_for(std::chrono::milliseconds(300));
-    closed = static_cast<bool>(ec);
   }
   // Closed well before the trickle ended (16 bytes, 4.8 s).
-  std::error_code ec;
-  std::array<std::uint8_t, 256> buf{};
-  s->non_blocking(true);
-  std::size_t got = 0;
-  do {
-    got = s->read_some(asio::buffer(buf), ec);
-  } while (!ec && got > 0);
-  CHECK((closed || ec == asio::error::eof || ec == asio::error::connection_reset));
+  CHECK(s.closed_by_node(std::chrono::milliseconds(100)));
+  CHECK(trickled < sizeof prefix);
 }
 
 TEST_CASE("a flood of connections from a few addresses cannot cut honest peers off", "[net][abuse]") {
@@ -120,21 +105,26 @@ TEST_CASE("a flood of connections from a few addresses cannot cut honest peers o
   REQUIRE_FALSE(c.nodes[1]->rescan(problems));
 
   // 10 addresses, 12 connections each (each sends a HELLO, then nothing): more than the holder
-  // takes from strangers.
-  std::vector<std::unique_ptr<asio::ip::tcp::socket>> flood;
+  // takes from strangers. Each connection has a key of its own and claims a port of its own:
+  // the holder knows an inbound link by its source IP and its HELLO's port, and refuses a
+  // second key claiming an address it already knows another key at, so connections that
+  // all claimed port 9 would be closed at their HELLO instead of holding slots.
+  std::vector<std::unique_ptr<tls_peer>> flood;
   for (int a = 2; a < 12; ++a) {
     const std::string source = "127.0.0." + std::to_string(a);
     for (int k = 0; k < 12; ++k) {
-      auto s = connect_from(c.io, source, c.nodes[1]->address().port);
+      // A connection the holder refuses is closed before its handshake completes.
+      auto s = tls_peer::try_connect(c.io, c.nodes[1]->address(), tls_peer::from(source));
       if (!s) continue;
-      std::error_code ec;
-      asio::write(*s, asio::buffer(hello_from(*peer_addr::parse(source + ":9"), "test")), ec);
+      s->send(hello_from(*peer_addr::parse(source + ":" + std::to_string(9 + k)), "test"));
       flood.push_back(std::move(s));
     }
     c.run_for(std::chrono::milliseconds(20));
   }
   c.run_for(std::chrono::milliseconds(300));
   CHECK(c.nodes[1]->stats().connections_refused > 0);  // strangers past the inbound share
+  CHECK(flood.size() < 10u * 12u);
+  CHECK(c.nodes[1]->stats().connections_plaintext == 0);
 
   // The honest peer still fetches from it: its connection takes a reserved slot.
   fetch_status last;
@@ -164,8 +154,9 @@ TEST_CASE("network groups: an IPv4 /24 or an IPv6 /48, private and loopback rang
 }
 
 TEST_CASE("a fetching peer that hangs up mid-transfer costs the holder that transfer only", "[net][abuse]") {
-  // sendfile(2) into a connection the other side closed raises SIGPIPE, which ends a process
-  // that does not expect it: this test's process would die here.
+  // A write into a connection the other side has reset raises SIGPIPE, which ends a process
+  // that does not expect it: this test's process would die here. (Ranges were written with
+  // sendfile(2) before TLS; they now go through TLS, and the same holds of those writes.)
   cluster c("hangup");
   c.add();
   const auto big = pattern(32u << 20, 43);
@@ -174,17 +165,15 @@ TEST_CASE("a fetching peer that hangs up mid-transfer costs the holder that tran
   REQUIRE_FALSE(c.nodes[0]->rescan(problems));
   const auto me = *peer_addr::parse("127.0.0.1:9");
   for (int round = 0; round < 5; ++round) {
-    asio::ip::tcp::socket s(c.io);
-    s.connect({asio::ip::make_address("127.0.0.1"), c.nodes[0]->address().port});
+    tls_peer s(c.io, c.nodes[0]->address());
     auto frame = codec::encode_frame(me, msg_hello{"test", me, "hangs up", true});
     const auto request = codec::encode_frame(me, msg_fetch_request{sha256_stream::of(big), 0, 0});
     frame.insert(frame.end(), request.begin(), request.end());
-    asio::write(s, asio::buffer(frame));
+    REQUIRE_FALSE(s.send(frame));
     REQUIRE(c.run_until([&] { return c.nodes[0]->stats().fetches_served == static_cast<std::uint64_t>(round + 1); }));
-    std::array<std::uint8_t, 4096> buf{};
-    s.read_some(asio::buffer(buf));
-    s.set_option(asio::socket_base::linger(true, 0));  // a reset, not a graceful close
-    s.close();
+    s.start_reading(false);  // the answer's raw bytes are no frames
+    REQUIRE(c.run_until([&] { return s.bytes_received > 0; }));
+    s.reset();  // a reset, not a graceful close
     c.run_for(std::chrono::milliseconds(200));
   }
   CHECK(c.nodes[0]->stats().fetch_bytes_served < 5 * big.size());

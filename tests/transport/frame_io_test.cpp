@@ -1,25 +1,32 @@
-// Frames over a real socket: a hand-driven peer speaks to a node byte by byte, with wrong
-// networks, oversize prefixes and frames before HELLO. Each bad connection is dropped alone;
-// the node's real neighbour link never notices.
+// Frames over a real connection: a hand-driven peer (tests/transport/tls_peer.hpp) speaks to
+// a node inside TLS, byte by byte, with wrong networks, oversize prefixes and frames before
+// HELLO; and a peer of protocol 1 speaks plaintext. Each bad connection is dropped alone; the
+// node's real neighbour link never notices.
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <asio.hpp>
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <vector>
 
+#include <flatbuffers/flatbuffers.h>
+
 #include "overlay/codec.hpp"
+#include "tests/transport/tls_peer.hpp"
 #include "transport/net_node.hpp"
 
 using namespace hearsay;
 using namespace hearsay::net;
+using hearsay::net::testing::tls_peer;
 
 namespace {
 
-// Two nodes that are neighbours, and raw sockets on the same loop standing in for peers.
+// Two nodes that are neighbours, and hand-driven peers on the same loop.
 struct pair_fixture {
   pair_fixture() : log(log_level::error) {
     for (int i = 0; i < 2; ++i) {
@@ -44,39 +51,8 @@ struct pair_fixture {
     return true;
   }
 
-  asio::ip::tcp::socket dial() {
-    asio::ip::tcp::socket s(io);
-    s.connect({asio::ip::make_address("127.0.0.1"), nodes[0]->address().port});
-    return s;
-  }
-
-  // Reads whatever the node sent; false once the node has closed the connection.
-  static bool drain(asio::ip::tcp::socket& s, codec::frame_reader& reader, std::vector<message>& got) {
-    std::error_code ec;
-    while (s.available(ec) > 0 && !ec) {
-      std::array<std::uint8_t, 4096> buf{};
-      const auto n = s.read_some(asio::buffer(buf), ec);
-      if (ec) return false;
-      REQUIRE(reader.feed(std::span(buf.data(), n)));
-      for (auto f = reader.next(); !f.empty(); f = reader.next()) {
-        auto r = codec::decode(f, codec::limits{});
-        REQUIRE(r.ok());
-        got.push_back(r.value.msg);
-      }
-    }
-    // available() is 0 both when nothing arrived and when the peer closed: peek to tell.
-    s.non_blocking(true);
-    std::array<std::uint8_t, 1> probe{};
-    s.receive(asio::buffer(probe), asio::socket_base::message_peek, ec);
-    s.non_blocking(false);
-    return !(ec == asio::error::eof || ec == asio::error::connection_reset);
-  }
-
-  bool closed_by_node(asio::ip::tcp::socket& s) {
-    codec::frame_reader reader{codec::limits{}};
-    std::vector<message> ignored;
-    return run_until([&] { return !drain(s, reader, ignored); });
-  }
+  // A peer that has completed its TLS handshake with node 0 (and has sent nothing yet).
+  tls_peer dial() { return tls_peer(io, nodes[0]->address()); }
 
   // The node's real neighbour is still there, on one overlay link.
   void neighbour_unharmed() {
@@ -90,10 +66,9 @@ struct pair_fixture {
   std::vector<std::unique_ptr<net_node>> nodes;
 };
 
-void write_bytewise(asio::ip::tcp::socket& s, const std::vector<std::uint8_t>& bytes) {
-  for (auto b : bytes) asio::write(s, asio::buffer(&b, 1));
-}
-
+// The peers' HELLO says they listen at port 9. A link the peer dialled is known by its source
+// IP with that port, so the node knows these peers as 127.0.0.1:9, the sender their frames
+// must name.
 const peer_addr fake_peer = *peer_addr::parse("127.0.0.1:9");
 
 }  // namespace
@@ -101,33 +76,32 @@ const peer_addr fake_peer = *peer_addr::parse("127.0.0.1:9");
 TEST_CASE("frames sent one byte at a time are read whole", "[net]") {
   pair_fixture f;
   auto s = f.dial();
-  // Every byte in its own segment, each one read by the node before the next is sent: the
-  // HELLO, then a PING that must be answered.
-  s.set_option(asio::ip::tcp::no_delay(true));
+  // Every byte in its own TLS record (so its own segment), each one read by the node before
+  // the next is sent: the HELLO, then a PING that must be answered.
+  s.socket().set_option(asio::ip::tcp::no_delay(true));
+  s.start_reading();
   auto bytes = codec::encode_frame(fake_peer, msg_hello{"frames", fake_peer, "test", false});
   const auto ping = codec::encode_frame(fake_peer, msg_ping{42});
   bytes.insert(bytes.end(), ping.begin(), ping.end());
   for (auto b : bytes) {
     const auto before = f.nodes[0]->stats().bytes_in;
-    asio::write(s, asio::buffer(&b, 1));
+    REQUIRE_FALSE(s.send(std::span(&b, 1)));
     REQUIRE(f.run_until([&] { return f.nodes[0]->stats().bytes_in > before; }));
   }
-  codec::frame_reader reader{codec::limits{}};
-  std::vector<message> got;
   auto pong_seen = [&] {
-    for (const auto& m : got) {
-      if (auto* p = std::get_if<msg_pong>(&m)) return p->nonce == 42;
+    for (const auto& d : s.frames) {
+      if (auto* p = std::get_if<msg_pong>(&d.msg)) return p->nonce == 42;
     }
     return false;
   };
-  REQUIRE(f.run_until([&] {
-    REQUIRE(f.drain(s, reader, got));
-    return pong_seen();
-  }));
-  REQUIRE_FALSE(got.empty());
-  REQUIRE(std::holds_alternative<msg_hello>(got.front()));
-  CHECK(std::get<msg_hello>(got.front()).network == "frames");
-  CHECK(std::get<msg_hello>(got.front()).listen == f.nodes[0]->address());
+  REQUIRE(f.run_until(pong_seen));
+  CHECK_FALSE(s.closed);
+  CHECK(s.undecodable == 0);
+  REQUIRE_FALSE(s.frames.empty());
+  REQUIRE(std::holds_alternative<msg_hello>(s.frames.front().msg));
+  CHECK(std::get<msg_hello>(s.frames.front().msg).network == "frames");
+  CHECK(std::get<msg_hello>(s.frames.front().msg).listen == f.nodes[0]->address());
+  CHECK(s.node == f.nodes[0]->id());  // the handshake proved the node's key
   CHECK(f.nodes[0]->stats().frames_bad == 0);
   f.neighbour_unharmed();
 }
@@ -138,25 +112,33 @@ TEST_CASE("an oversize length prefix drops the connection before any body arrive
   auto s = f.dial();
   // 4 GiB announced; nothing follows. The node must not wait for (or buffer) the body.
   const std::vector<std::uint8_t> prefix{0xff, 0xff, 0xff, 0xff};
-  asio::write(s, asio::buffer(prefix));
-  CHECK(f.closed_by_node(s));
+  REQUIRE_FALSE(s.send(prefix));
+  CHECK(s.closed_by_node());
   CHECK(f.nodes[0]->stats().frames_bad == bad_before + 1);
   f.neighbour_unharmed();
 }
 
 TEST_CASE("a peer of another network is refused", "[net]") {
   pair_fixture f;
+  const auto failed_before = f.nodes[0]->stats().connections_failed;
   auto s = f.dial();
-  asio::write(s, asio::buffer(codec::encode_frame(fake_peer, msg_hello{"elsewhere", fake_peer, "test", false})));
-  CHECK(f.closed_by_node(s));
+  REQUIRE_FALSE(s.send(codec::encode_frame(fake_peer, msg_hello{"elsewhere", fake_peer, "test", false})));
+  CHECK(s.closed_by_node());
+  CHECK(f.nodes[0]->stats().connections_failed == failed_before + 1);
+  CHECK(f.nodes[0]->stats().connections_plaintext == 0);  // refused for its network, inside TLS
   f.neighbour_unharmed();
 }
 
 TEST_CASE("a message before HELLO drops the connection", "[net]") {
   pair_fixture f;
+  const auto failed_before = f.nodes[0]->stats().connections_failed;
   auto s = f.dial();
-  asio::write(s, asio::buffer(codec::encode_frame(fake_peer, msg_ping{1})));
-  CHECK(f.closed_by_node(s));
+  REQUIRE_FALSE(s.send(codec::encode_frame(fake_peer, msg_ping{1})));
+  CHECK(s.closed_by_node());
+  CHECK(f.nodes[0]->stats().connections_failed == failed_before + 1);
+  // Dropped, not answered.
+  for (const auto& d : s.frames) CHECK_FALSE(std::holds_alternative<msg_pong>(d.msg));
+  CHECK(f.nodes[0]->stats().connections_plaintext == 0);
   f.neighbour_unharmed();
 }
 
@@ -164,12 +146,12 @@ TEST_CASE("garbage after a good HELLO drops that connection and counts it", "[ne
   pair_fixture f;
   const auto bad_before = f.nodes[0]->stats().frames_bad;
   auto s = f.dial();
-  asio::write(s, asio::buffer(codec::encode_frame(fake_peer, msg_hello{"frames", fake_peer, "test", false})));
+  REQUIRE_FALSE(s.send(codec::encode_frame(fake_peer, msg_hello{"frames", fake_peer, "test", false})));
   // A plausible length (16 bytes) with a body that is no FlatBuffers frame at all.
   std::vector<std::uint8_t> junk{16, 0, 0, 0};
   for (int i = 0; i < 16; ++i) junk.push_back(static_cast<std::uint8_t>(0xa5 ^ i));
-  write_bytewise(s, junk);
-  CHECK(f.closed_by_node(s));
+  s.send_bytewise(junk);  // the last bytes may find the connection closed already
+  CHECK(s.closed_by_node());
   CHECK(f.nodes[0]->stats().frames_bad == bad_before + 1);
   f.neighbour_unharmed();
 }
@@ -178,10 +160,95 @@ TEST_CASE("a frame claiming another sender than the link's HELLO is dropped and 
   pair_fixture f;
   const auto bad_before = f.nodes[0]->stats().frames_bad;
   auto s = f.dial();
-  asio::write(s, asio::buffer(codec::encode_frame(fake_peer, msg_hello{"frames", fake_peer, "test", false})));
+  s.start_reading();
+  // The HELLO claims an address that is not the connection's: the node knows the link as
+  // 127.0.0.1:9 all the same (its source IP, the HELLO's port), and only that sender is the
+  // link's (before TLS the HELLO's own address was).
+  const auto claimed = *peer_addr::parse("10.1.2.3:9");
+  REQUIRE_FALSE(s.send(codec::encode_frame(claimed, msg_hello{"frames", claimed, "test", false})));
   // A DISCONNECT in the name of the real neighbour must not cut the neighbour off.
-  asio::write(s, asio::buffer(codec::encode_frame(f.nodes[1]->address(), msg_disconnect{})));
+  REQUIRE_FALSE(s.send(codec::encode_frame(f.nodes[1]->address(), msg_disconnect{})));
   REQUIRE(f.run_until([&] { return f.nodes[0]->stats().frames_bad == bad_before + 1; }));
+  // Nor is a frame in the name of the address the HELLO claimed taken as the link's.
+  REQUIRE_FALSE(s.send(codec::encode_frame(claimed, msg_ping{7})));
+  REQUIRE(f.run_until([&] { return f.nodes[0]->stats().frames_bad == bad_before + 2; }));
+  // The link itself is still good: a PING in its own name is answered.
+  REQUIRE_FALSE(s.send(codec::encode_frame(fake_peer, msg_ping{8})));
+  REQUIRE(f.run_until([&] {
+    return std::any_of(s.frames.begin(), s.frames.end(), [](const codec::decoded& d) {
+      return std::holds_alternative<msg_pong>(d.msg) && std::get<msg_pong>(d.msg).nonce == 8;
+    });
+  }));
+  for (const auto& d : s.frames) {
+    if (auto* pong = std::get_if<msg_pong>(&d.msg)) CHECK(pong->nonce == 8);  // PING 7 was not answered
+  }
+  CHECK(f.nodes[0]->stats().frames_bad == bad_before + 2);
+  CHECK_FALSE(s.closed);
   f.run_until([] { return false; }, std::chrono::milliseconds(50));
+  f.neighbour_unharmed();
+}
+
+namespace {
+
+// The same frame as protocol 1 wrote it: frames of the two versions differ only in
+// Frame.version (the table's first field, vtable offset 4), which this build writes as 2.
+std::vector<std::uint8_t> as_protocol_1(std::vector<std::uint8_t> frame) {
+  auto* table = flatbuffers::GetMutableRoot<flatbuffers::Table>(frame.data() + codec::prefix_bytes);
+  REQUIRE(table->SetField<std::uint16_t>(4, 1, 0));
+  return frame;
+}
+
+}  // namespace
+
+TEST_CASE("a plaintext peer of protocol 1 gets a version-2 frame and is closed", "[net]") {
+  pair_fixture f;
+  const auto frame = as_protocol_1(codec::encode_frame(fake_peer, msg_hello{"frames", fake_peer, "old", false}));
+  {
+    // What this build makes of the frame it sends: protocol 1, a version it does not speak.
+    const auto r = codec::decode(frame, codec::limits{});
+    REQUIRE(r.err == codec::error::unknown_version);
+    REQUIRE(r.value.version == 1);
+  }
+  // An old node dials and speaks first, in plaintext, on a plain TCP socket.
+  asio::ip::tcp::socket s(f.io);
+  s.connect({asio::ip::make_address("127.0.0.1"), f.nodes[0]->address().port});
+  asio::write(s, asio::buffer(frame));
+  // It reads until the node closes the connection.
+  std::vector<std::uint8_t> got;
+  std::array<std::uint8_t, 4096> buf{};
+  bool closed = false;
+  std::error_code end;
+  std::function<void()> pull = [&] {
+    s.async_read_some(asio::buffer(buf), [&](const std::error_code& ec, std::size_t n) {
+      if (ec) {
+        closed = true;
+        end = ec;
+        return;
+      }
+      got.insert(got.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
+      pull();
+    });
+  };
+  pull();
+  REQUIRE(f.run_until([&] { return closed; }));
+  CHECK((end == asio::error::eof || end == asio::error::connection_reset));
+  // One plaintext frame, no more. An old node's decode refuses it as "unknown protocol version
+  // (version 2, this node speaks 1)"; this build speaks version 2, so here it decodes, and its
+  // version is what the old node is told.
+  codec::frame_reader reader{codec::limits{}};
+  REQUIRE(reader.feed(got));
+  const auto first = reader.next();
+  REQUIRE_FALSE(first.empty());
+  const auto r = codec::decode(first, codec::limits{});
+  REQUIRE(r.ok());
+  CHECK(r.value.version == 2);
+  CHECK(r.value.version == protocol_version);
+  CHECK(r.value.sender == f.nodes[0]->address());
+  REQUIRE(std::holds_alternative<msg_hello>(r.value.msg));
+  CHECK(std::get<msg_hello>(r.value.msg).network == "frames");
+  CHECK(reader.next().empty());
+  CHECK(reader.buffered() == 0);
+  CHECK(f.nodes[0]->stats().connections_plaintext == 1);
+  CHECK(f.nodes[0]->stats().frames_bad == 0);  // refused before any frame was read
   f.neighbour_unharmed();
 }

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <asio.hpp>
 #include <array>
 #include <chrono>
@@ -16,6 +17,8 @@
 
 #include "overlay/codec.hpp"
 #include "tests/transport/cluster.hpp"
+#include "tests/transport/tls_peer.hpp"
+#include "transport/endpoint.hpp"
 #include "transport/net_node.hpp"
 #include "transport/part_file.hpp"
 #include "transport/sha256.hpp"
@@ -283,15 +286,13 @@ TEST_CASE("a fetching peer that stops reading loses its transfer and frees the s
   write_file(c.configs[1].shared_dir / "small.txt", pattern(5'000, 3));
   std::vector<std::string> problems;
   REQUIRE_FALSE(c.nodes[1]->rescan(problems));
-  // A raw client with a tiny receive window asks for the big file and never reads.
-  asio::ip::tcp::socket s(c.io, asio::ip::tcp::v4());
-  s.set_option(asio::socket_base::receive_buffer_size(4096));  // before connecting: sets the window
-  s.connect({asio::ip::make_address("127.0.0.1"), c.nodes[1]->address().port});
+  // A bare client with a tiny receive window asks for the big file and never reads.
+  tls_peer s(c.io, c.nodes[1]->address(), identity::ephemeral(), tls_peer::receive_window(4096));
   const auto me = *peer_addr::parse("127.0.0.1:9");
   auto frame = codec::encode_frame(me, msg_hello{"test", me, "stalling client", true});
   const auto request = codec::encode_frame(me, msg_fetch_request{sha256_stream::of(big), 0, 0});
   frame.insert(frame.end(), request.begin(), request.end());
-  asio::write(s, asio::buffer(frame));
+  REQUIRE_FALSE(s.send(frame));
   const auto failed_before = c.nodes[1]->stats().connections_failed;
   REQUIRE(c.run_until([&] { return c.nodes[1]->stats().fetches_served == 1; }));
   // The holder notices that its writes no longer progress and gives up on that connection.
@@ -356,13 +357,13 @@ TEST_CASE("garbage on a connection drops that connection only", "[net]") {
   c.add();
   REQUIRE(c.run_until([&] { return c.nodes[0]->overlay().members().active().size() == 1; }));
   const auto target = c.nodes[0]->address();
+  // Each bad peer completes its TLS handshake first: the garbage is what it says inside TLS.
   auto send_raw = [&](const std::vector<std::uint8_t>& bytes, bool one_at_a_time) {
-    asio::ip::tcp::socket s(c.io);
-    s.connect({asio::ip::make_address("127.0.0.1"), target.port});
+    auto s = std::make_unique<tls_peer>(c.io, target);
     if (one_at_a_time) {
-      for (auto b : bytes) asio::write(s, asio::buffer(&b, 1));
+      s->send_bytewise(bytes);
     } else {
-      asio::write(s, asio::buffer(bytes));
+      s->send(bytes);
     }
     return s;
   };
@@ -370,13 +371,49 @@ TEST_CASE("garbage on a connection drops that connection only", "[net]") {
   auto s1 = send_raw(std::vector<std::uint8_t>(64, 0x41), false);                  // junk with a huge prefix
   auto s2 = send_raw({8, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8}, true);                   // a small bogus frame, byte by byte
   REQUIRE(c.run_until([&] { return c.nodes[0]->stats().frames_bad >= bad_before + 2; }));
+  CHECK(s1->closed_by_node());
+  CHECK(s2->closed_by_node());
   {
     // A peer that dies in the middle of a frame: half a valid frame, then the socket closes.
     const auto frame = codec::encode_frame(*peer_addr::parse("127.0.0.1:9"), msg_join{});
     auto s3 = send_raw(std::vector<std::uint8_t>(frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(frame.size() / 2)), false);
-    s3.close();
+    s3.reset();
     c.run_for(std::chrono::milliseconds(100));
   }
+  {
+    // Garbage below TLS: junk where a handshake should begin, and a TLS record header
+    // followed by junk. Neither gets as far as a frame.
+    auto closed_by_node = [&](const std::vector<std::uint8_t>& bytes) {
+      asio::ip::tcp::socket s(c.io);
+      s.connect(to_endpoint(target));
+      asio::write(s, asio::buffer(bytes));
+      std::array<std::uint8_t, 4096> buf{};
+      bool closed = false;
+      std::function<void()> pull = [&] {
+        s.async_read_some(asio::buffer(buf), [&](const std::error_code& ec, std::size_t) {
+          if (ec) {
+            closed = true;
+            return;
+          }
+          pull();
+        });
+      };
+      pull();
+      const bool ok = c.run_until([&] { return closed; }, std::chrono::seconds(3));
+      if (!ok) {
+        s.close();
+        c.run_until([&] { return closed; });  // the cancelled read refers to this frame
+      }
+      return ok;
+    };
+    CHECK(closed_by_node(std::vector<std::uint8_t>(64, 0x41)));
+    CHECK(c.nodes[0]->stats().connections_plaintext == 1);
+    std::vector<std::uint8_t> record{0x16, 0x03, 0x01, 0x00, 0x20};
+    record.resize(record.size() + 0x20, 0x5a);
+    CHECK(closed_by_node(record));
+    CHECK(c.nodes[0]->stats().connections_plaintext == 1);  // that one began as TLS: its handshake failed
+  }
+  CHECK(c.nodes[0]->stats().frames_bad == bad_before + 2);
   // The real neighbour is untouched.
   CHECK(c.nodes[0]->overlay().members().active().size() == 1);
   CHECK(c.nodes[0]->links() == 1);
@@ -422,33 +459,15 @@ TEST_CASE("frames held by the emulated delay leave in the order they were sent",
   c.tweak = [&](net_config& cfg) { cfg.send_delay = delay; };
   c.add();
   const auto me = *peer_addr::parse("127.0.0.1:9");
-  asio::ip::tcp::socket s(c.io);
-  s.connect({asio::ip::make_address("127.0.0.1"), c.nodes[0]->address().port});
-  asio::write(s, asio::buffer(codec::encode_frame(me, msg_hello{"test", me, "bare client", false})));
-
-  std::vector<message> got;
-  std::size_t undecodable = 0;
+  tls_peer s(c.io, c.nodes[0]->address());
   std::chrono::steady_clock::time_point first_pong_at{};
-  codec::frame_reader reader(codec::limits{});
-  std::array<std::uint8_t, 4096> buf{};
-  std::function<void()> pull = [&] {
-    s.async_read_some(asio::buffer(buf), [&](const std::error_code& ec, std::size_t n) {
-      if (ec || !reader.feed(std::span(buf.data(), n))) return;
-      for (auto frame = reader.next(); !frame.empty(); frame = reader.next()) {
-        auto r = codec::decode(frame, codec::limits{});
-        if (!r.ok()) {
-          ++undecodable;
-          continue;
-        }
-        if (std::holds_alternative<msg_pong>(r.value.msg) && first_pong_at == std::chrono::steady_clock::time_point{}) {
-          first_pong_at = std::chrono::steady_clock::now();
-        }
-        got.push_back(std::move(r.value.msg));
-      }
-      pull();
-    });
+  s.on_frame = [&](const codec::decoded& d) {
+    if (std::holds_alternative<msg_pong>(d.msg) && first_pong_at == std::chrono::steady_clock::time_point{}) {
+      first_pong_at = std::chrono::steady_clock::now();
+    }
   };
-  pull();
+  s.start_reading();
+  REQUIRE_FALSE(s.send(codec::encode_frame(me, msg_hello{"test", me, "bare client", false})));
 
   auto send_pings = [&](std::uint64_t from, std::uint64_t to) {
     std::vector<std::uint8_t> burst;
@@ -456,29 +475,36 @@ TEST_CASE("frames held by the emulated delay leave in the order they were sent",
       const auto frame = codec::encode_frame(me, msg_ping{n});
       burst.insert(burst.end(), frame.begin(), frame.end());
     }
-    asio::write(s, asio::buffer(burst));
+    REQUIRE_FALSE(s.send(burst));
   };
   const auto first_sent = std::chrono::steady_clock::now();
   send_pings(1, 50);
   c.run_for(std::chrono::milliseconds(10));  // the second burst is held while the first still waits
   send_pings(51, 100);
-  REQUIRE(c.run_until([&] { return got.size() >= 101; }));
+  REQUIRE(c.run_until([&] { return s.frames.size() >= 101; }));
 
-  REQUIRE(std::holds_alternative<msg_hello>(got[0]));
+  REQUIRE(std::holds_alternative<msg_hello>(s.frames[0].msg));
   for (std::uint64_t n = 1; n <= 100; ++n) {
     INFO("frame " << n);
-    const auto* pong = std::get_if<msg_pong>(&got[n]);
+    const auto* pong = std::get_if<msg_pong>(&s.frames[n].msg);
     REQUIRE(pong != nullptr);
     CHECK(pong->nonce == n);
   }
-  CHECK(undecodable == 0);
+  CHECK(s.undecodable == 0);
   CHECK(first_pong_at - first_sent >= delay);
   CHECK(c.nodes[0]->stats().frames_bad == 0);
 }
 
 TEST_CASE("a restarted node rejoins through remembered peers when its seed is gone", "[net]") {
   cluster c("restart");
-  for (int i = 0; i < 4; ++i) c.add();
+  for (int i = 0; i < 3; ++i) c.add();
+  // Node 3 keeps its key in a file, as a real node does (state_dir/node.key): its peers have
+  // proven its id at its address, and a dial that finds another key there fails, so a
+  // restart at the same address with a new key would not get back in where it was dialled.
+  c.tweak = [&](net_config& cfg) { cfg.key_file = c.dir.path / "node3.key"; };
+  c.add();
+  c.tweak = nullptr;
+  const node_id id3 = c.nodes[3]->id();
   REQUIRE(c.run_until([&] { return c.nodes[3]->overlay().members().active().size() >= 2; }));
   // Node 3 restarts with a peers file configured at the same address.
   auto cfg = c.configs[3];
@@ -491,21 +517,42 @@ TEST_CASE("a restarted node rejoins through remembered peers when its seed is go
   {
     net_node again(c.io, cfg, c.log);
     REQUIRE_FALSE(again.start());
+    CHECK(again.id() == id3);
     REQUIRE(c.run_until([&] { return again.overlay().members().active().size() >= 2; }));
     REQUIRE_FALSE(again.save_peers());
     bool done = false;
     again.stop([&] { done = true; });
     REQUIRE(c.run_until([&] { return done; }));
   }
+  // One peer a line: its address, then the id found there when node 3 dialled the address
+  // (64 hex digits), which must be that node's.
   std::ifstream saved(cfg.peers_file);
-  std::string first_line;
-  REQUIRE(std::getline(saved, first_line));
-  REQUIRE(peer_addr::parse(first_line));
+  std::string line;
+  std::size_t lines = 0, with_id = 0;
+  while (std::getline(saved, line)) {
+    INFO(line);
+    ++lines;
+    const auto space = line.find(' ');
+    const auto addr = peer_addr::parse(line.substr(0, space));
+    REQUIRE(addr);
+    const auto other = std::find_if(c.nodes.begin(), c.nodes.begin() + 3, [&](const auto& n) { return n->address() == *addr; });
+    REQUIRE(other != c.nodes.begin() + 3);
+    if (space == std::string::npos) continue;
+    ++with_id;
+    const std::string hex = line.substr(space + 1);
+    CHECK(hex.size() == 64);
+    const auto id = node_id::from_hex(hex);
+    REQUIRE(id);
+    CHECK(*id == (*other)->id());
+  }
+  CHECK(lines >= 2);
+  CHECK(with_id >= 1);  // some of them it dialled itself
   // The seed goes away for good; a third start must get back in through remembered peers.
   const auto seed = c.nodes[0]->address();
   c.nodes[0].reset();
   net_node third_life(c.io, cfg, c.log);
   REQUIRE_FALSE(third_life.start());
+  CHECK(third_life.id() == id3);
   REQUIRE(third_life.overlay().members().passive().size() >= 1);  // loaded from the file
   REQUIRE(c.run_until([&] { return third_life.overlay().members().active().size() >= 1; }));
   for (const auto& p : third_life.overlay().members().active()) CHECK(p != seed);

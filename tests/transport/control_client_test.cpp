@@ -7,16 +7,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <asio.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
 
 #include "transport/control.hpp"
 #include "transport/control_client.hpp"
+#include "transport/endpoint.hpp"
 #include "transport/net_node.hpp"
 
 using namespace hearsay;
@@ -160,7 +164,39 @@ TEST_CASE("a TCP control endpoint answers only a client that presents its token"
   CHECK(no_token["error"].find("authentication required") != std::string::npos);
   // Refused, the connection takes nothing more.
   auto after = first_reply({R"({"cmd":"status"})", R"({"cmd":"status"})"});
-  CHECK(after.count("closed") == 1);
+  {
+    INFO("the second request of a refused client: " << (after.count("closed") ? after["closed"] : after["error"]));
+    CHECK(after.count("closed") == 1);
+  }
+  // Nor lines that were already on their way when the refusal went out: a client that sends
+  // its requests in one write gets the refusal alone, and the right token after a wrong
+  // request opens nothing.
+  {
+    asio::io_context client_io;
+    asio::ip::tcp::socket s(client_io);
+    s.connect(to_endpoint(*peer_addr::parse(f.endpoint)));
+    asio::write(s, asio::buffer(R"({"cmd":"status"})" "\n" R"({"cmd":"auth","token":")" + f.token + "\"}\n" +
+                                R"({"cmd":"status"})" "\n"));
+    std::string replies;
+    std::array<char, 4096> buf{};
+    bool closed = false;
+    std::function<void()> pull = [&] {
+      s.async_read_some(asio::buffer(buf), [&](const std::error_code& ec, std::size_t n) {
+        if (ec) {
+          closed = true;
+          return;
+        }
+        replies.append(buf.data(), n);
+        pull();
+      });
+    };
+    pull();
+    client_io.run_for(std::chrono::seconds(3));
+    INFO("replies to three pipelined lines: " << replies);
+    CHECK(closed);
+    CHECK(std::count(replies.begin(), replies.end(), '\n') == 1);
+    CHECK(replies.find("authentication required") != std::string::npos);
+  }
   auto wrong = first_reply({R"({"cmd":"auth","token":"0123456789abcdef0123456789abcdeX"})"});
   CHECK(wrong["ok"] == "false");
   auto short_token = first_reply({R"({"cmd":"auth","token":"0123"})"});

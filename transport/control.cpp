@@ -65,6 +65,9 @@ struct session : std::enable_shared_from_this<session> {
   query_id search_id = 0;  // the search this session is answering, 0 when none
   std::uint64_t fetch_token = 0;  // the download this session watches in the foreground, 0 when none
   bool authenticated = false;  // a unix socket's clients are; a TCP client after its token
+  // A client that failed to authenticate: nothing more it sent is read (lines it pipelined
+  // behind the refusal included), and the connection closes once the refusal is written.
+  bool refused = false;
   bool unix_socket = false;
   std::string share_name;      // a share waiting for its file descriptor
   std::chrono::steady_clock::time_point last_active = std::chrono::steady_clock::now();
@@ -87,6 +90,11 @@ struct session : std::enable_shared_from_this<session> {
       self->writing = false;
       if (ec) return;
       self->out.pop_front();
+      if (self->out.empty() && self->refused) {
+        std::error_code ignored;
+        self->socket.close(ignored);
+        return;
+      }
       self->flush();
     });
   }
@@ -204,6 +212,7 @@ struct control_server::impl {
       s->in.consume(n);
       s->last_active = std::chrono::steady_clock::now();
       while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+      if (s->refused) return;  // never read past a refusal
       if (s->busy) {
         s->send(end_error("one request at a time"));
       } else if (!line.empty()) {
@@ -214,7 +223,7 @@ struct control_server::impl {
         receive_fd(s);
         return;
       }
-      if (s->socket.is_open()) read(s);
+      if (s->socket.is_open() && !s->refused) read(s);
     });
   }
 
@@ -231,8 +240,7 @@ struct control_server::impl {
       if (!ok) {
         s->send(end_error("authentication required: send {\"cmd\":\"auth\",\"token\":...} with the token from the "
                           "node's control.token file first"));
-        std::error_code ignored;
-        s->socket.shutdown(stream::socket::shutdown_receive, ignored);
+        s->refused = true;
         return;
       }
       s->authenticated = true;

@@ -21,6 +21,7 @@
 
 #include "overlay/codec.hpp"
 #include "tests/transport/cluster.hpp"
+#include "tests/transport/tls_peer.hpp"
 #include "transport/endpoint.hpp"
 #include "transport/identity.hpp"
 #include "transport/net_node.hpp"
@@ -58,47 +59,6 @@ std::vector<std::uint8_t> ec_certificate() {
   EVP_PKEY_free(key);
   return out;
 }
-
-// A TLS client with a key of its own, driven on the cluster's loop (the node answers the
-// handshake on that same loop).
-struct client {
-  client(cluster& c, const peer_addr& to) : ctx(asio::ssl::context::tls), stream(c.io, ctx) {
-    std::string error;
-    REQUIRE(me.configure(ctx.native_handle(), error));
-    stream.next_layer().connect(to_endpoint(to));
-    bool done = false;
-    stream.async_handshake(asio::ssl::stream_base::client, [&](const std::error_code& e) {
-      ec = e;
-      done = true;
-    });
-    REQUIRE(c.run_until([&] { return done; }));
-  }
-  void send(const std::vector<std::uint8_t>& bytes) { asio::write(stream, asio::buffer(bytes)); }
-  // Reads until the node closes the connection; false if it is still open at the deadline.
-  bool closed_by_node(cluster& c) {
-    bool closed = false;
-    std::function<void()> pull = [&] {
-      stream.async_read_some(asio::buffer(buf), [&](const std::error_code& e, std::size_t) {
-        if (e) {
-          closed = true;
-          return;
-        }
-        pull();
-      });
-    };
-    pull();
-    const bool ok = c.run_until([&] { return closed; }, std::chrono::seconds(3));
-    if (!ok) stream.next_layer().close();
-    c.run_for(std::chrono::milliseconds(10));  // let the cancelled read finish
-    return ok;
-  }
-
-  identity me = identity::ephemeral();
-  asio::ssl::context ctx;
-  asio::ssl::stream<asio::ip::tcp::socket> stream;
-  std::error_code ec;
-  std::array<std::uint8_t, 4096> buf{};
-};
 
 }  // namespace
 
@@ -209,11 +169,13 @@ TEST_CASE("nodes prove their ids to each other; a client sees the node's id in i
   CHECK(a.id() != b.id());
   CHECK(a.id_of(b.address()) == b.id());
   CHECK(b.id_of(a.address()) == a.id());
-  client probe(c, a.address());
-  REQUIRE_FALSE(probe.ec);
-  const auto seen = peer_identity(probe.stream.native_handle());
-  REQUIRE(seen.id);
-  CHECK(*seen.id == a.id());
+  tls_peer probe(c.io, a.address());
+  CHECK(probe.node == a.id());
+  // The node saw the client's key too: a HELLO over the link is answered with its own.
+  probe.start_reading();
+  REQUIRE_FALSE(probe.send(codec::encode_frame(*peer_addr::parse("127.0.0.1:9"), msg_hello{"test", *peer_addr::parse("127.0.0.1:9"), "probe", false})));
+  REQUIRE(c.run_until([&] { return !probe.frames.empty(); }));
+  CHECK(std::holds_alternative<msg_hello>(probe.frames.front().msg));
 }
 
 TEST_CASE("a link that claims the address of a node already known there is refused", "[net][identity]") {
@@ -222,14 +184,23 @@ TEST_CASE("a link that claims the address of a node already known there is refus
   auto& b = c.add();
   REQUIRE(c.run_until([&] { return a.overlay().members().is_active(b.address()); }));
   // Another key on the same IP says it listens at b's port.
-  client impostor(c, a.address());
-  REQUIRE_FALSE(impostor.ec);
+  const auto failed_before = a.stats().connections_failed;
+  tls_peer impostor(c.io, a.address());
   // HELLO and a DISCONNECT in b's name, in one write (the node may close before a second).
   auto bytes = codec::encode_frame(b.address(), msg_hello{"test", b.address(), "impostor", false});
   const auto bye = codec::encode_frame(b.address(), msg_disconnect{});
   bytes.insert(bytes.end(), bye.begin(), bye.end());
-  impostor.send(bytes);
-  CHECK(impostor.closed_by_node(c));
+  REQUIRE_FALSE(impostor.send(bytes));
+  CHECK(impostor.closed_by_node());
+  CHECK(a.stats().connections_failed == failed_before + 1);
+  // A key of its own at an address of its own is welcome: the refusal was for b's address.
+  tls_peer honest(c.io, a.address());
+  honest.start_reading();
+  const auto own = *peer_addr::parse("127.0.0.1:9");
+  REQUIRE_FALSE(honest.send(codec::encode_frame(own, msg_hello{"test", own, "honest", false})));
+  REQUIRE_FALSE(honest.send(codec::encode_frame(own, msg_ping{5})));
+  REQUIRE(c.run_until([&] { return honest.frames.size() >= 2; }));
+  CHECK(std::holds_alternative<msg_pong>(honest.frames[1].msg));
   c.run_for(std::chrono::milliseconds(100));
   CHECK(a.overlay().members().is_active(b.address()));  // its DISCONNECT was not taken as b's
   CHECK(a.id_of(b.address()) == b.id());

@@ -53,6 +53,18 @@ struct membership_config {
   // buckets of Bitcoin Core's address manager). Private and loopback addresses are exempt, so
   // that a test network in one /24 works. 0: no limit.
   std::uint32_t passive_per_group_max = 4;
+  // Active-view entries this node chose itself ("outbound": the reply of its own join
+  // contact, the peers that accepted its NEIGHBOR requests, drawn from the passive view) are
+  // protected while the node has this many or fewer: an incoming peer (a JOIN, the end of a
+  // join walk, another peer's NEIGHBOR request) that needs a place then evicts an entry that
+  // came in unrequested (after Bitcoin Core's outbound connection slots). So while a node
+  // holds o outbound entries, peers that push themselves in hold at most
+  // view_size_active - o places. Every link is outbound at one end and inbound at the other,
+  // so a node has view_size_active / 2 of them on average: 2 of the default 5 is about what
+  // every node holds at once, and protecting more would leave joins and repairs few places to
+  // take. At most view_size_active - 1 count (one place always stays open to newcomers).
+  // 0: off (a random member is evicted, as in the paper).
+  std::uint32_t active_outbound_min = 2;
 };
 
 enum class search_strategy : std::uint8_t {

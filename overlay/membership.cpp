@@ -4,6 +4,9 @@
 #include "overlay/membership.hpp"
 
 #include <algorithm>
+#include <array>
+#include <bit>
+#include <cstring>
 
 #include "overlay/prefetch.hpp"
 
@@ -63,6 +66,17 @@ bool membership::is_active(const peer_addr& peer) const { return contains(active
 
 bool membership::is_passive(const peer_addr& peer) const { return passive_.contains(peer); }
 
+bool membership::is_outbound(const peer_addr& peer) const {
+  const std::size_t i = position(active_, peer);
+  return i != active_.size() && ((outbound_ >> i) & 1u) != 0;
+}
+
+std::uint32_t membership::outbound_count() const { return static_cast<std::uint32_t>(std::popcount(outbound_)); }
+
+std::uint32_t membership::outbound_min() const {
+  return std::min(cfg_.active_outbound_min, cfg_.view_size_active - 1);
+}
+
 membership::link_state* membership::link(const peer_addr& peer) {
   HEARSAY_ASSERT(links_.size() == active_.size());
   const std::size_t i = position(active_, peer);
@@ -118,15 +132,37 @@ void membership::leave(micros now) {
   }
   active_.clear();
   links_.clear();
+  outbound_ = 0;
   running_ = false;
 }
 
 bool membership::passive_group_full(const peer_addr& peer) const {
   if (cfg_.passive_per_group_max == 0 || is_private(peer)) return false;
-  const std::uint64_t group = network_group(peer);
+  // The members in peer's network group (as network_group tells groups apart: an IPv4 /24 is
+  // the first 15 bytes of the IPv4-mapped address, an IPv6 /48 the first 6), compared as two
+  // masked words each: every shuffle asks this for each peer it brings, over the whole view.
+  static constexpr std::array<std::uint8_t, 8> all = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  static constexpr std::array<std::uint8_t, 8> six = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0};
+  static constexpr std::array<std::uint8_t, 8> seven = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0};
+  const bool v4 = peer.is_ipv4();
+  std::uint64_t head_mask = 0, tail_mask = 0, head = 0, tail = 0;
+  std::memcpy(&head_mask, v4 ? all.data() : six.data(), 8);
+  if (v4) std::memcpy(&tail_mask, seven.data(), 8);
+  std::memcpy(&head, peer.ip.data(), 8);
+  std::memcpy(&tail, peer.ip.data() + 8, 8);
+  head &= head_mask;
+  tail &= tail_mask;
   std::uint32_t n = 0;
-  for (const auto& p : passive_) n += network_group(p) == group ? 1u : 0u;
-  return n >= cfg_.passive_per_group_max;
+  for (const auto& p : passive_) {
+    // The last eight bytes first: for IPv4 they tell the groups apart.
+    std::uint64_t t = 0;
+    std::memcpy(&t, p.ip.data() + 8, 8);
+    if ((t & tail_mask) != tail) continue;
+    std::uint64_t h = 0;
+    std::memcpy(&h, p.ip.data(), 8);
+    if ((h & head_mask) == head && ++n >= cfg_.passive_per_group_max) return true;
+  }
+  return false;
 }
 
 void membership::add_passive(const peer_addr& peer) {
@@ -145,22 +181,47 @@ void membership::refuse(const peer_addr& peer) {
   host_.disconnect(peer);
 }
 
-bool membership::add_active(const peer_addr& peer) {
+bool membership::add_active(const peer_addr& peer, bool outbound) {
   if (peer == self_ || peer.is_unspecified() || is_active(peer)) return false;
   passive_.erase(peer);
   if (active_.size() >= cfg_.view_size_active) drop_random_active();
+  if (outbound && active_.size() < 64) outbound_ |= std::uint64_t{1} << active_.size();
   active_.push_back(peer);
   links_.push_back(link_state{});
   host_.on_active_view_changed(peer, true);
   return true;
 }
 
-void membership::drop_random_active() {
-  HEARSAY_ASSERT(!active_.empty());
-  const auto i = static_cast<std::size_t>(rng_.below(active_.size()));
-  const peer_addr victim = active_[i];
+void membership::erase_active_at(std::size_t i) {
   active_.erase(active_.begin() + static_cast<std::ptrdiff_t>(i));
   links_.erase(links_.begin() + static_cast<std::ptrdiff_t>(i));
+  // The bits above i move down one place, as the members do. (Only a fixed graph's view,
+  // which has no outbound members, can be longer than the mask.)
+  if (i >= 64) return;
+  const std::uint64_t below = outbound_ & ((std::uint64_t{1} << i) - 1);
+  const std::uint64_t above = i == 63 ? 0 : (outbound_ >> (i + 1)) << i;
+  outbound_ = below | above;
+}
+
+void membership::drop_random_active() {
+  HEARSAY_ASSERT(!active_.empty());
+  const std::uint32_t outbound = outbound_count();
+  std::size_t i = 0;
+  if (outbound == 0 || outbound > outbound_min()) {
+    // Any member (with active_outbound_min off, or no outbound member, the paper's rule).
+    i = static_cast<std::size_t>(rng_.below(active_.size()));
+  } else {
+    // The outbound members are protected: a random inbound one, found by rank. There is one,
+    // since outbound_min() < view_size_active.
+    HEARSAY_ASSERT(outbound < active_.size());
+    auto rank = rng_.below(active_.size() - outbound);
+    for (i = 0;; ++i) {
+      if (((outbound_ >> i) & 1u) != 0) continue;
+      if (rank-- == 0) break;
+    }
+  }
+  const peer_addr victim = active_[i];
+  erase_active_at(i);
   send(victim, msg_disconnect{});
   host_.disconnect(victim);
   host_.on_active_view_changed(victim, false);
@@ -170,8 +231,7 @@ void membership::drop_random_active() {
 bool membership::remove_active(const peer_addr& peer) {
   const std::size_t i = position(active_, peer);
   if (i == active_.size()) return false;
-  active_.erase(active_.begin() + static_cast<std::ptrdiff_t>(i));
-  links_.erase(links_.begin() + static_cast<std::ptrdiff_t>(i));
+  erase_active_at(i);
   host_.on_active_view_changed(peer, false);
   return true;
 }
@@ -214,7 +274,7 @@ void membership::send_join(micros now) {
 void membership::on_join(micros now, const peer_addr& from) {
   static_cast<void>(now);
   ++stats_.joins_accepted;
-  add_active(from);
+  add_active(from, false);
   send(from, msg_join_reply{});
   for (const auto& peer : active_) {
     if (peer != from) send(peer, msg_forward_join{from, cfg_.walk_length_active});
@@ -242,7 +302,7 @@ void membership::on_forward_join(micros now, const peer_addr& from, const msg_fo
     ++stats_.stranger_sends_refused;  // a flood of walks naming one address ends here
     return;
   }
-  if (add_active(m.joiner)) send(m.joiner, msg_join_reply{});
+  if (add_active(m.joiner, false)) send(m.joiner, msg_join_reply{});
 }
 
 void membership::on_join_reply(micros now, const peer_addr& from) {
@@ -255,7 +315,8 @@ void membership::on_join_reply(micros now, const peer_addr& from) {
     return;
   }
   if (join_pending_) join_pending_ = false;
-  add_active(from);
+  // The contact this node chose is outbound; the ends of its walks chose this node.
+  add_active(from, from == join_target_);
 }
 
 void membership::disconnect_unless_active(const peer_addr& peer) {
@@ -332,7 +393,7 @@ void membership::on_neighbor(micros now, const peer_addr& from, const msg_neighb
   static_cast<void>(now);
   const bool accept =
       is_active(from) || m.high_priority || active_.size() < cfg_.view_size_active;
-  if (accept) add_active(from);
+  if (accept) add_active(from, false);
   send(from, msg_neighbor_reply{accept});
   if (!accept) host_.disconnect(from);
 }
@@ -342,7 +403,9 @@ void membership::on_neighbor_reply(micros now, const peer_addr& from, const msg_
   if (awaited) neighbor_pending_ = false;
   if (m.accepted) {
     if (awaited || active_.size() < cfg_.view_size_active) {
-      add_active(from);
+      // Outbound when it answers this node's own request (a late acceptance of an earlier one
+      // is taken as a newcomer, like any peer that asks).
+      add_active(from, awaited);
     } else {
       // A late acceptance this node no longer wants: undo it on the other side, so that the
       // active views stay symmetric.

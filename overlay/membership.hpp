@@ -82,6 +82,10 @@ class membership {
   bool is_active(const peer_addr& peer) const;
   bool is_passive(const peer_addr& peer) const;
   bool is_static() const { return static_; }
+  // Whether peer is an active neighbour this node chose itself (membership_config::
+  // active_outbound_min), and how many of those it has.
+  bool is_outbound(const peer_addr& peer) const;
+  std::uint32_t outbound_count() const;
 
 
  private:
@@ -113,10 +117,18 @@ class membership {
   // How many ticks of the repair grid come before now (0 before the first one).
   std::uint64_t ticks_before(micros now) const;
 
-  // Adds peer to the active view, evicting a random member if it is full. No-op for self
-  // or a peer already there. Returns true if the view changed.
-  bool add_active(const peer_addr& peer);
+  // Adds peer to the active view, evicting a random member if it is full (see
+  // drop_random_active). No-op for self or a peer already there. `outbound`: this node chose
+  // the peer (its join contact, a NEIGHBOR request of its own). Returns true if the view
+  // changed.
+  bool add_active(const peer_addr& peer, bool outbound);
+  // Evicts a random member; while the node has no more than outbound_min() outbound members,
+  // a random inbound one (active_outbound_min).
   void drop_random_active();
+  // active_outbound_min, at most view_size_active - 1.
+  std::uint32_t outbound_min() const;
+  // Removes the active member at position i, with its link and its outbound bit.
+  void erase_active_at(std::size_t i);
   bool remove_active(const peer_addr& peer);
   bool remove_passive(const peer_addr& peer);
   // Integrates shuffle results into the passive view, evicting first the ids this node
@@ -151,8 +163,10 @@ class membership {
 
   bool neighbor_pending_ = false;
   peer_addr neighbor_target_;
+  std::uint32_t seed_cursor_ = 0;  // (here, and the mask below, in what was padding)
   std::uint64_t neighbor_generation_ = 0;
-  std::uint32_t seed_cursor_ = 0;
+  // Bit i set: active_[i] is outbound, a peer this node chose (active_outbound_min).
+  std::uint64_t outbound_ = 0;
   // Passive peers already asked during the current repair round, so that a rejection moves
   // on to another candidate instead of asking the same peer again; the round began with the
   // tick before tried_ticks_ (that many ticks of the grid had come when it was cleared).

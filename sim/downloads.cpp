@@ -17,6 +17,15 @@ alignas(64) constexpr std::uint8_t zeros[64 * 1024] = {};
 
 double unit(std::uint64_t bits) { return static_cast<double>(bits >> 11) * 0x1.0p-53; }
 
+// The peer at a holder's address. Holders are the peers that sent hits, and hits come only
+// from honest peers (an attack's Sybils hold no files), which live at address_of(index).
+std::uint32_t holder_index(const peer_addr& holder) {
+  std::uint32_t index = 0;
+  const bool honest = honest_index_of(holder, index);
+  HEARSAY_ASSERT(honest);
+  return index;
+}
+
 }  // namespace
 
 const char* describe(download_outcome o) {
@@ -252,8 +261,7 @@ download_world::searcher& download_world::searcher_of(std::uint32_t peer) {
 
 void download_world::request(std::uint32_t origin, job_id job, const peer_addr& holder, std::uint64_t offset,
                              std::uint32_t length) {
-  HEARSAY_ASSERT(holder.is_ipv4() && holder.ipv4() >= address_base);
-  const transfer_key key{holder.ipv4() - address_base, origin, job};
+  const transfer_key key{holder_index(holder), origin, job};
   auto [it, fresh] = transfers_.try_emplace(key);
   transfer& x = it->second;
   if (fresh) {
@@ -268,7 +276,7 @@ void download_world::request(std::uint32_t origin, job_id job, const peer_addr& 
 }
 
 void download_world::release(std::uint32_t origin, job_id job, const peer_addr& holder) {
-  auto it = transfers_.find(transfer_key{holder.ipv4() - address_base, origin, job});
+  auto it = transfers_.find(transfer_key{holder_index(holder), origin, job});
   if (it == transfers_.end()) return;
   transfer& x = it->second;
   if (x.active) deactivate(x);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdarg>
 #include <cstdio>
+#include <utility>
 #include <vector>
 
 namespace hearsay::sim {
@@ -81,6 +82,24 @@ void summarize_downloads(const run_results& r, summary& out) {
   out.download_rate_p95_mbps = percentile(rates, 0.95);
 }
 
+// The searches issued in the interval of over-time sample i (until the next one), and how
+// many of them found a hit; the share that did.
+std::pair<std::uint32_t, std::uint32_t> interval_queries(const run_results& r, std::size_t i) {
+  const micros from = r.queries_start + r.over_time[i].at;
+  const micros to = i + 1 < r.over_time.size() ? r.queries_start + r.over_time[i + 1].at : micros::max();
+  std::uint32_t issued = 0, ok = 0;
+  for (const auto& q : r.queries) {
+    if (q.id == 0 || q.issued < from || q.issued >= to) continue;
+    ++issued;
+    ok += q.hits > 0 ? 1 : 0;
+  }
+  return {issued, ok};
+}
+double interval_success(const run_results& r, std::size_t i) {
+  const auto [issued, ok] = interval_queries(r, i);
+  return issued == 0 ? 0.0 : static_cast<double>(ok) / issued;
+}
+
 }  // namespace
 
 std::uint64_t fingerprint(const std::string& text) {
@@ -138,6 +157,21 @@ summary summarize(const scenario& s, const run_results& r) {
     out.kth_hit_p99_us = percentile(kth, 0.99);
   }
   if (downloads_enabled(s)) summarize_downloads(r, out);
+  return out;
+}
+
+attack_split split_by_attack(const scenario& s, const run_results& r) {
+  attack_split out;
+  std::uint32_t ok_before = 0, ok_after = 0;
+  const micros attack_start = r.queries_start + s.attack.start;
+  for (const auto& q : r.queries) {
+    if (q.id == 0) continue;  // its origin was not running
+    const bool after = q.issued >= attack_start;
+    ++(after ? out.after : out.before);
+    if (q.hits > 0) ++(after ? ok_after : ok_before);
+  }
+  out.success_before = out.before == 0 ? 0 : static_cast<double>(ok_before) / out.before;
+  out.success_after = out.after == 0 ? 0 : static_cast<double>(ok_after) / out.after;
   return out;
 }
 
@@ -201,6 +235,15 @@ std::string format_report(const scenario& s, const run_results& r) {
     }
   }
   appendf(out, "  network               %s%s\n", s.latency.describe().c_str(), s.wire_codec ? ", wire codec on" : "");
+  if (const std::uint32_t sybils = sybil_count(s); sybils > 0) {
+    appendf(out, "  attack                %u Sybils (%.1f%%) in %u network group%s, %s, joining from +%.1f s over %.1f s\n",
+            sybils, 100.0 * sybils / std::max<double>(1, s.peers), s.attack.sybil_groups,
+            s.attack.sybil_groups == 1 ? "" : "s",
+            describe(s.attack.behaviour),
+            static_cast<double>(s.attack.start.count()) / 1e6, static_cast<double>(s.attack.join_period.count()) / 1e6);
+    appendf(out, "  defences              passive_per_group_max %u, active_outbound_min %u\n", mc.passive_per_group_max,
+            mc.active_outbound_min);
+  }
   if (downloads_enabled(s)) {
     const auto& f = s.node.fetch;
     appendf(out, "  downloads             upload %s, download %s\n", upload_capacity(s).describe().c_str(),
@@ -278,22 +321,48 @@ std::string format_report(const scenario& s, const run_results& r) {
     appendf(out, "  %-30s %12.2f\n", "download rate p50 (Mbit/s)", m.download_rate_p50_mbps);
     appendf(out, "  %-30s %12.2f\n", "download rate p95 (Mbit/s)", m.download_rate_p95_mbps);
   }
+  const bool attack = sybil_count(s) > 0;
+  if (attack) {
+    const auto& a = r.attack_end;
+    const attack_split split = split_by_attack(s, r);
+    appendf(out, "\nattack (honest peers, at the end of the run)\n");
+    appendf(out, "  %-30s %12s\n", "metric", "value");
+    appendf(out, "  %-30s %12u\n", "honest peers running", a.honest_running);
+    appendf(out, "  %-30s %11.2f%%\n", "eclipsed (all active Sybil)", 100.0 * a.eclipsed / std::max<double>(1, a.honest_running));
+    appendf(out, "  %-30s %11.2f%%\n", "isolated (no active entry)", 100.0 * a.isolated / std::max<double>(1, a.honest_running));
+    appendf(out, "  %-30s %11.2f%%\n", "Sybil share of active views", 100.0 * a.sybil_active_share);
+    appendf(out, "  %-30s %11.2f%%\n", "Sybil share of outbound", 100.0 * a.sybil_outbound_share);
+    appendf(out, "  %-30s %11.2f%%\n", "Sybil share of passive views", 100.0 * a.sybil_passive_share);
+    appendf(out, "  %-30s %12u\n", "Sybils in a passive view, max", a.sybil_passive_max);
+    if (mc.passive_per_group_max > 0) {
+      appendf(out, "  %-30s %12u\n", "  bound (group max x groups)", mc.passive_per_group_max * s.attack.sybil_groups);
+    }
+    appendf(out, "  %-30s %11.2f%%\n", "success before the Sybils", 100.0 * split.success_before);
+    appendf(out, "  %-30s %11.2f%%\n", "success after they start", 100.0 * split.success_after);
+    appendf(out, "  %-30s %12llu\n", "Sybil messages sent", static_cast<unsigned long long>(r.sybil_messages));
+    appendf(out, "  %-30s %12llu\n", "queries and hits swallowed", static_cast<unsigned long long>(r.sybil_queries_dropped));
+  }
   if (!r.over_time.empty()) {
     appendf(out, "\nover time (from the first query)\n");
-    appendf(out, "  %8s %9s %11s %8s %8s %9s\n", "t (s)", "running", "component", "active", "queries", "success");
+    if (attack) {
+      appendf(out, "  %8s %9s %11s %8s %8s %9s %9s %8s %8s %8s %6s\n", "t (s)", "running", "component", "active",
+              "queries", "success", "eclipsed", "sybil:a", "sybil:o", "sybil:p", "p max");
+    } else {
+      appendf(out, "  %8s %9s %11s %8s %8s %9s\n", "t (s)", "running", "component", "active", "queries", "success");
+    }
     for (std::size_t i = 0; i < r.over_time.size(); ++i) {
       const auto& smp = r.over_time[i];
-      const micros from = r.queries_start + smp.at;
-      const micros to = i + 1 < r.over_time.size() ? r.queries_start + r.over_time[i + 1].at : micros::max();
-      std::uint32_t issued = 0, ok = 0;
-      for (const auto& q : r.queries) {
-        if (q.id == 0 || q.issued < from || q.issued >= to) continue;
-        ++issued;
-        ok += q.hits > 0 ? 1 : 0;
-      }
-      appendf(out, "  %8.1f %9u %10.2f%% %8.2f %8u %8.2f%%\n", static_cast<double>(smp.at.count()) / 1e6,
+      const auto [issued, ok] = interval_queries(r, i);
+      appendf(out, "  %8.1f %9u %10.2f%% %8.2f %8u %8.2f%%", static_cast<double>(smp.at.count()) / 1e6,
               smp.peers_running, 100.0 * smp.largest_component / std::max<double>(1, smp.peers_running),
               smp.active_mean, issued, issued == 0 ? 0.0 : 100.0 * ok / issued);
+      if (attack) {
+        const auto& a = smp.attack;
+        appendf(out, " %8.2f%% %7.2f%% %7.2f%% %7.2f%% %6u", 100.0 * a.eclipsed / std::max<double>(1, a.honest_running),
+                100.0 * a.sybil_active_share, 100.0 * a.sybil_outbound_share, 100.0 * a.sybil_passive_share,
+                a.sybil_passive_max);
+      }
+      out += '\n';
     }
   }
 
@@ -360,6 +429,36 @@ std::string format_json(const scenario& s, const run_results& r, bool per_query)
             m.downloads_not_started, ms(m.file_p50_us), ms(m.file_p95_us), ms(m.file_p99_us), ms(m.file_mean_us),
             static_cast<unsigned long long>(m.download_bytes), static_cast<unsigned long long>(m.download_failovers),
             m.download_rate_mean_mbps, m.download_rate_p50_mbps, m.download_rate_p95_mbps);
+  }
+  if (const std::uint32_t sybils = sybil_count(s); sybils > 0) {
+    const auto& a = r.attack_end;
+    const attack_split split = split_by_attack(s, r);
+    appendf(out,
+            "  \"attack\": {\"sybils\": %u, \"groups\": %u, \"behaviour\": \"%s\", \"start_s\": %.3f, \"join_period_s\": %.3f, "
+            "\"passive_per_group_max\": %u, \"active_outbound_min\": %u, \"honest_running\": %u, \"eclipsed\": %.6f, "
+            "\"isolated\": %.6f, \"sybil_active_share\": %.6f, \"sybil_outbound_share\": %.6f, "
+            "\"sybil_passive_share\": %.6f, \"sybil_passive_max\": %u, \"success_before\": %.6f, \"success_after\": %.6f, "
+            "\"sybil_messages\": %llu, \"queries_swallowed\": %llu, \"over_time\": [",
+            sybils, s.attack.sybil_groups, describe(s.attack.behaviour), static_cast<double>(s.attack.start.count()) / 1e6,
+            static_cast<double>(s.attack.join_period.count()) / 1e6, s.node.membership.passive_per_group_max,
+            s.node.membership.active_outbound_min, a.honest_running,
+            static_cast<double>(a.eclipsed) / std::max<double>(1, a.honest_running),
+            static_cast<double>(a.isolated) / std::max<double>(1, a.honest_running), a.sybil_active_share,
+            a.sybil_outbound_share, a.sybil_passive_share, a.sybil_passive_max, split.success_before,
+            split.success_after, static_cast<unsigned long long>(r.sybil_messages),
+            static_cast<unsigned long long>(r.sybil_queries_dropped));
+    for (std::size_t i = 0; i < r.over_time.size(); ++i) {
+      const auto& smp = r.over_time[i];
+      const auto& b = smp.attack;
+      appendf(out,
+              "%s{\"t_s\": %.3f, \"eclipsed\": %.6f, \"sybil_active_share\": %.6f, \"sybil_outbound_share\": %.6f, "
+              "\"sybil_passive_share\": %.6f, \"sybil_passive_max\": %u, \"queries\": %u, \"success\": %.6f}",
+              i == 0 ? "" : ", ", static_cast<double>(smp.at.count()) / 1e6,
+              static_cast<double>(b.eclipsed) / std::max<double>(1, b.honest_running), b.sybil_active_share,
+              b.sybil_outbound_share, b.sybil_passive_share, b.sybil_passive_max, interval_queries(r, i).first,
+              interval_success(r, i));
+    }
+    out += "]},\n";
   }
   appendf(out, "  \"events\": %llu", static_cast<unsigned long long>(r.events));
   if (per_query) {

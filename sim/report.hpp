@@ -40,6 +40,14 @@ struct summary {
 
 summary summarize(const scenario& s, const run_results& r);
 
+// With an attack: the searches issued before the first Sybil joined, those issued from then
+// on, and the share of each that found a hit.
+struct attack_split {
+  std::uint32_t before = 0, after = 0;
+  double success_before = 0, success_after = 0;
+};
+attack_split split_by_attack(const scenario& s, const run_results& r);
+
 // The human-readable report, ending with "fingerprint: <16 hex digits>".
 std::string format_report(const scenario& s, const run_results& r);
 // The same figures as one JSON object (plus the per-query records when `per_query`).

@@ -8,7 +8,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <cmath>
+#include <functional>
 #include <limits>
 
 #include <toml++/toml.h>
@@ -117,7 +117,8 @@ std::vector<scenario_key> make_keys() {
                "lognormal:MEDIAN:SIGMA | pareto:SHAPE:SCALE",
                [](scenario& s, std::string_view text) { return s.file_size.parse(text); }});
   // [network] and [churn] numbers
-  auto fraction = [](std::string name, std::string description, double scenario::*field) {
+  // (field: a member pointer, or a function of the scenario returning the field)
+  auto fraction = [](std::string name, std::string description, auto field) {
     return scenario_key{std::move(name), "number", std::move(description),
                         [field](scenario& s, std::string_view text) -> std::string {
                           double v = 0;
@@ -125,11 +126,11 @@ std::vector<scenario_key> make_keys() {
                           if (ec != std::errc{} || end != text.data() + text.size() || !(v >= 0) || v > 1) {
                             return "'" + std::string(text) + "' is not a number from 0 to 1";
                           }
-                          s.*field = v;
+                          std::invoke(field, s) = v;
                           return {};
                         }};
   };
-  auto seconds = [](std::string name, std::string description, micros scenario::*field) {
+  auto seconds = [](std::string name, std::string description, auto field) {
     return scenario_key{std::move(name), "number", std::move(description),
                         [field](scenario& s, std::string_view text) -> std::string {
                           double v = 0;
@@ -137,7 +138,7 @@ std::vector<scenario_key> make_keys() {
                           if (ec != std::errc{} || end != text.data() + text.size() || !(v >= 0) || v > 1e7) {
                             return "'" + std::string(text) + "' is not a number of seconds";
                           }
-                          s.*field = micros{static_cast<std::int64_t>(std::llround(v * 1e6))};
+                          std::invoke(field, s) = micros{static_cast<std::int64_t>(std::llround(v * 1e6))};
                           return {};
                         }};
   };
@@ -177,6 +178,25 @@ std::vector<scenario_key> make_keys() {
   k.push_back(boolean("churn.repair", "peers repair their views after failures",
                       [](scenario& s) -> bool& { return s.repair; }));
   k.push_back(seconds("churn.report_interval_s", "period of the over-time table (0: off)", &scenario::report_interval));
+  // [attack]
+  k.push_back(fraction("attack.sybil_share", "share of the peers that are one attacker's Sybils (0: no attack)",
+                       [](scenario& s) -> double& { return s.attack.sybil_share; }));
+  k.push_back(integer<u32>("attack.sybil_groups", "network groups (/24s) all the Sybils live in", 1, 65'536,
+                           [](scenario& s) -> u32& { return s.attack.sybil_groups; }));
+  k.push_back(seconds("attack.start_s", "when the first Sybil joins (after the queries start)",
+                      [](scenario& s) -> micros& { return s.attack.start; }));
+  k.push_back(seconds("attack.join_period_s", "...the others following evenly over this period",
+                      [](scenario& s) -> micros& { return s.attack.join_period; }));
+  k.push_back({"attack.behaviour", "string",
+               "eclipse (into views as the protocol lets anyone, lists filled with Sybils, queries dropped) | flood (eclipse, pushing in every repair period) | honest (the real node: a control)",
+               [](scenario& s, std::string_view text) -> std::string {
+                 using kind = scenario::attack_settings::behaviour_kind;
+                 if (text == "eclipse") s.attack.behaviour = kind::eclipse;
+                 else if (text == "flood") s.attack.behaviour = kind::flood;
+                 else if (text == "honest") s.attack.behaviour = kind::honest;
+                 else return "expected eclipse, flood or honest, got '" + std::string(text) + "'";
+                 return {};
+               }});
   // [download]
   k.push_back(boolean("download.enabled", "searchers download what they found (time to file, bytes, failovers)",
                       [](scenario& s) -> bool& { return s.download.enabled; }));
@@ -320,10 +340,36 @@ std::string validate(const scenario& s) {
   if (auto problem = hearsay::validate(s.node); !problem.empty()) return problem;
   if (s.queries > 0 && s.peers < 2) return "queries need at least 2 peers";
   if (s.join_fraction > 0 && s.topology.is_static()) return "churn.join_fraction needs the hyparview topology";
+  if (const std::uint32_t sybils = sybil_count(s); sybils > 0) {
+    if (s.topology.is_static()) return "attack.sybil_share needs the hyparview topology";
+    const std::uint32_t honest = s.peers - sybils;
+    if (honest < std::max<std::uint32_t>(2, s.seed_count + 1)) {
+      return "attack.sybil_share leaves too few honest peers (the seed nodes and at least one more are honest)";
+    }
+    if (s.replication > honest) return "workload.replication must not exceed the honest peers (files are placed on them)";
+    // Sybil number j of a group is at port 7000 + j / 256 (sim/addresses.hpp).
+    if ((sybils - 1) / s.attack.sybil_groups / 256 > 65'535u - 7'000u) return "attack: too many Sybils per group";
+  }
   return s.latency.validate();
 }
 
 bool downloads_enabled(const scenario& s) { return s.download.enabled || s.bandwidth_mbps > 0; }
+
+const char* describe(scenario::attack_settings::behaviour_kind b) {
+  switch (b) {
+    case scenario::attack_settings::behaviour_kind::eclipse:
+      return "eclipse";
+    case scenario::attack_settings::behaviour_kind::flood:
+      return "flood";
+    case scenario::attack_settings::behaviour_kind::honest:
+      return "honest";
+  }
+  return "?";
+}
+
+std::uint32_t sybil_count(const scenario& s) {
+  return static_cast<std::uint32_t>(std::llround(s.attack.sybil_share * static_cast<double>(s.peers)));
+}
 
 capacity_dist upload_capacity(const scenario& s) {
   if (s.bandwidth_mbps > 0) return {capacity_dist::kind::constant, s.bandwidth_mbps, 0};

@@ -105,6 +105,24 @@ struct scenario {
   bool repair = true;
   // Sampling period of the over-time table (0: none); on by default when faults are set.
   micros report_interval{0};
+
+  // An eclipse attack (sim/adversary.hpp): this share of the peers, the highest indices,
+  // are Sybils of one attacker, all living in `sybil_groups` network groups (/24s; honest
+  // peers each have their own, sim/addresses.hpp). They join through the seed nodes from
+  // `start` after the queries start, evenly over `join_period`. Behaviour `eclipse`: they
+  // run the protocol only to get into honest peers' views (accept every JOIN and NEIGHBOR,
+  // ask for links with NEIGHBOR requests that cannot be refused, answer shuffles and fill
+  // walks with Sybils only) and drop every query; `honest`: they run the real node, a
+  // control that shows the share the same identities get by joining like anyone.
+  struct attack_settings {
+    double sybil_share = 0;
+    std::uint32_t sybil_groups = 4;
+    micros start{0};
+    micros join_period{0};
+    enum class behaviour_kind : std::uint8_t { eclipse, flood, honest };
+    behaviour_kind behaviour = behaviour_kind::eclipse;
+  };
+  attack_settings attack;
   // Pass every message through the FlatBuffers codec (encode, verify, decode), as the real
   // node does; results are identical, only slower.
   bool wire_codec = false;
@@ -142,6 +160,9 @@ std::string validate(const scenario& s);
 // Whether a run has downloads (download.enabled or network.bandwidth_mbps), and the per-peer
 // capacities it uses (the shorthand's constant rate when network.bandwidth_mbps is set).
 bool downloads_enabled(const scenario& s);
+// The number of Sybils of the run's attack (0 without one), and the name of their behaviour.
+std::uint32_t sybil_count(const scenario& s);
+const char* describe(scenario::attack_settings::behaviour_kind b);
 capacity_dist upload_capacity(const scenario& s);
 capacity_dist download_capacity(const scenario& s);
 

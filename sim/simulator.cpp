@@ -9,6 +9,7 @@
 
 #include "overlay/codec.hpp"
 #include "overlay/prefetch.hpp"
+#include "sim/adversary.hpp"
 #include "sim/distributions.hpp"
 #include "sim/downloads.hpp"
 #include "sim/processors.hpp"
@@ -44,6 +45,10 @@ constexpr std::uint64_t stream_peers = 1'000;
 
 simulator::simulator(const scenario& s)
     : scenario_(s),
+      plan_(s.peers, std::min(sybil_count(s), s.peers), s.attack.sybil_groups),
+      first_adversary_(plan_.sybils() > 0 && s.attack.behaviour != scenario::attack_settings::behaviour_kind::honest
+                           ? plan_.first_sybil()
+                           : s.peers),
       node_config_(s.node),
       workload_rng_(rng::stream(s.seed, stream_workload)),
       fault_rng_(rng::stream(s.seed, stream_faults)) {
@@ -112,6 +117,10 @@ simulator::simulator(const scenario& s)
   // The seeds in pairs, within the first block (beyond it, blocks spread them anyway).
   seeds_spread_ = std::min<std::uint32_t>(std::uint32_t{1} << block_log2, (std::min(s.seed_count, s.peers) + 1) & ~1u);
   assign_hosts();
+  if (first_adversary_ < s.peers) {
+    swarm_ = std::make_unique<sybil_swarm>(plan_, node_config_.membership, s.seed_count, s.seed,
+                                           s.attack.behaviour == scenario::attack_settings::behaviour_kind::flood);
+  }
   if (downloads_enabled(s)) {
     downloads_ = std::make_unique<download_world>(
         s, rng::stream(s.seed, stream_capacities).next(), running_, file_sizes_, queries_,
@@ -215,12 +224,8 @@ bool simulator::lost(std::uint64_t key) const {
   return static_cast<double>(h >> 11) * 0x1.0p-53 < scenario_.loss;
 }
 
-bool simulator::index_of(const peer_addr& a, std::uint32_t& index) const {
-  if (!a.is_ipv4() || a.port != address_port) return false;
-  const std::uint32_t v = a.ipv4();
-  if (v < address_base || v - address_base >= nodes_.size()) return false;
-  index = v - address_base;
-  return true;
+std::span<const peer_addr> simulator::active_of(std::uint32_t i) const {
+  return adversary(i) ? swarm_->links(i) : nodes_[i]->members().active();
 }
 
 micros simulator::link_latency(std::uint32_t a, std::uint32_t b) const {
@@ -334,6 +339,10 @@ void simulator::dispatch(worker& w, event& e) {
       return;
     }
     if (tap_ != nullptr) tap_->on_deliver(now, d->from, d->to, d->msg);
+    if (adversary(d->to)) {
+      swarm_->on_message(d->to, now, address_of(d->from), std::move(d->msg), hosts_[d->to]);
+      return;
+    }
     if (scenario_.wire_codec) {
       // The real bytes: encode as the sender would, verify and decode as the receiver would.
       const auto frame = codec::encode_frame(address_of(d->from), d->msg);
@@ -346,14 +355,36 @@ void simulator::dispatch(worker& w, event& e) {
     // The event's slot is released after this: the node may take what it keeps.
     nodes_[d->to]->on_message(now, address_of(d->from), std::move(d->msg));
   } else if (auto* t = std::get_if<fire_timer>(&e)) {
-    if (running_[t->node] && t->incarnation == incarnation_[t->node]) nodes_[t->node]->on_timer(now, t->id);
+    if (running_[t->node] && t->incarnation == incarnation_[t->node]) {
+      if (adversary(t->node)) {
+        swarm_->on_timer(t->node, now, t->id, hosts_[t->node]);
+      } else {
+        nodes_[t->node]->on_timer(now, t->id);
+      }
+    }
   } else if (auto* p = std::get_if<peer_down>(&e)) {
-    if (running_[p->node] && (!p->closed || nodes_[p->node]->members().is_active(address_of(p->peer)))) {
+    if (!running_[p->node]) return;
+    if (adversary(p->node)) {
+      swarm_->on_peer_down(p->node, address_of(p->peer), p->closed);
+    } else if (!p->closed || nodes_[p->node]->members().is_active(address_of(p->peer))) {
       nodes_[p->node]->on_peer_down(now, address_of(p->peer));
+      if (p->closed) {
+        // The peer closed a link this peer still counted as an overlay link: this side
+        // closes too, as a transport does on seeing the other end close, and the peer sees it
+        // one link latency later. What this peer sent it meanwhile would have been lost on
+        // the closed connection; here it arrives first, and the close then undoes what it
+        // made (a JOIN-REPLY that crossed the close took this peer back into the other's
+        // view, which nothing else would ever tell).
+        post<peer_down>(w, p->peer, now + link_latency(p->node, p->peer), next_key(p->node), p->peer, p->node, true);
+      }
     }
   } else if (auto* s = std::get_if<start_peer>(&e)) {
     running_[s->node] = 1;
-    nodes_[s->node]->start(now);
+    if (adversary(s->node)) {
+      swarm_->start(s->node, now, hosts_[s->node]);
+    } else {
+      nodes_[s->node]->start(now);
+    }
   } else {
     HEARSAY_ASSERT(false);  // searches and faults are global events
   }
@@ -399,7 +430,7 @@ void simulator::restart_peer(std::uint32_t i) {
 void simulator::on_fault(const fault& f) {
   auto pick_share = [&](double share) {
     std::vector<std::uint32_t> alive;
-    for (std::uint32_t i = 0; i < size(); ++i) {
+    for (std::uint32_t i = 0; i < honest_peers(); ++i) {  // (an attack's Sybils stay)
       if (running_[i]) alive.push_back(i);
     }
     fault_rng_.shuffle(std::span(alive));
@@ -436,7 +467,8 @@ void simulator::on_fault(const fault& f) {
       break;
     case fault::kind::sample: {
       const auto h = measure_health();
-      samples_.push_back(time_sample{now_ - queries_start_, h.peers_running, h.largest_component, h.active_mean});
+      samples_.push_back(
+          time_sample{now_ - queries_start_, h.peers_running, h.largest_component, h.active_mean, measure_attack()});
       break;
     }
   }
@@ -445,22 +477,31 @@ void simulator::on_fault(const fault& f) {
 std::uint32_t simulator::late_joiners() const {
   if (scenario_.topology.is_static()) return 0;
   const auto late = static_cast<std::uint32_t>(std::llround(scenario_.join_fraction * size()));
-  return std::min(late, size() - std::min(size(), scenario_.seed_count));
+  return std::min(late, honest_peers() - std::min(honest_peers(), scenario_.seed_count));
 }
 
 void simulator::plan_faults(micros first) {
   queries_start_ = first;
-  for (std::uint32_t i = size() - late_joiners(); i < size(); ++i) {
+  for (std::uint32_t i = honest_peers() - late_joiners(); i < honest_peers(); ++i) {
     const auto offset = static_cast<std::int64_t>(
         fault_rng_.below(static_cast<std::uint64_t>(std::max<std::int64_t>(1, scenario_.join_period.count()))));
     worker_of(i).queue.push(first + micros{offset}, next_global_key(), start_peer{i});
+  }
+  // An attack's Sybils join on their schedule, through the seeds.
+  const micros attack_first = first + scenario_.attack.start;
+  if (swarm_ != nullptr) swarm_->set_schedule(attack_first, scenario_.attack.join_period);
+  for (std::uint32_t k = 0; k < plan_.sybils(); ++k) {
+    const micros at = attack_first + micros{scenario_.attack.join_period.count() * static_cast<std::int64_t>(k) /
+                                            static_cast<std::int64_t>(plan_.sybils())};
+    HEARSAY_ASSERT(swarm_ == nullptr || at == swarm_->start_of(k));
+    worker_of(plan_.first_sybil() + k).queue.push(at, next_global_key(), start_peer{plan_.first_sybil() + k});
   }
   if (scenario_.crash_fraction > 0) post_global(first + scenario_.crash_at, fault{fault::kind::crash_share, 0});
   if (scenario_.leave_fraction > 0) post_global(first + scenario_.leave_at, fault{fault::kind::leave_share, 0});
   if (scenario_.sessions) {
     // Seed nodes stay up (operators run them as stable services); every other peer starts a
     // session of random length now.
-    for (std::uint32_t i = scenario_.seed_count; i < size(); ++i) {
+    for (std::uint32_t i = scenario_.seed_count; i < honest_peers(); ++i) {
       const auto len = micros{std::max<std::int64_t>(
           1, static_cast<std::int64_t>(std::llround(scenario_.session_length.draw(fault_rng_) * 1e6)))};
       post_global(first + len, fault{fault::kind::session_end, i});
@@ -738,7 +779,7 @@ void simulator::crash(std::uint32_t i) {
   HEARSAY_ASSERT(i < nodes_.size());
   if (!running_[i]) return;
   stop_peer(i);
-  for (const auto& p : nodes_[i]->members().active()) {
+  for (const auto& p : active_of(i)) {
     std::uint32_t j = 0;
     if (index_of(p, j) && running_[j]) {
       post<peer_down>(worker_of(i), j, now_ + link_latency(i, j), next_key(i), j, i);
@@ -763,7 +804,7 @@ void simulator::build_overlay() {
     }
     return;
   }
-  const std::uint32_t early = size() - late_joiners();
+  const std::uint32_t early = honest_peers() - late_joiners();
   for (std::uint32_t i = 0; i < early; ++i) {
     worker_of(i).queue.push(now_ + scenario_.join_interval * i, next_global_key(), start_peer{i});
   }
@@ -786,7 +827,7 @@ void simulator::place_files() {
     for (std::uint32_t f = 0; f < scenario_.files; ++f) {
       const double w = sqrt_rule ? std::sqrt(popularity.probability(f)) : popularity.probability(f);
       const auto copies = static_cast<std::uint32_t>(std::llround(budget * w / weight_sum));
-      replicas_[f] = std::clamp<std::uint32_t>(copies, 1, size());
+      replicas_[f] = std::clamp<std::uint32_t>(copies, 1, honest_peers());
     }
   }
   rng size_rng = rng::stream(scenario_.seed, stream_file_sizes);
@@ -795,12 +836,13 @@ void simulator::place_files() {
   std::vector<std::uint8_t> taken;
   for (std::uint32_t f = 0; f < scenario_.files; ++f) {
     auto& holders = holders_[f];
-    const std::uint32_t copies = std::min(replicas_[f], size());
+    // Files are on honest peers (with an attack, Sybils hold none: they answer no query).
+    const std::uint32_t copies = std::min(replicas_[f], honest_peers());
     // Rejection sampling of distinct peers: a flag array when many copies are needed.
-    const bool dense = static_cast<std::uint64_t>(copies) * 4 > size();
-    if (dense) taken.assign(size(), 0);
+    const bool dense = static_cast<std::uint64_t>(copies) * 4 > honest_peers();
+    if (dense) taken.assign(honest_peers(), 0);
     while (holders.size() < copies) {
-      const auto peer = static_cast<std::uint32_t>(workload_rng_.below(size()));
+      const auto peer = static_cast<std::uint32_t>(workload_rng_.below(honest_peers()));
       const bool dup = dense ? taken[peer] != 0 : std::find(holders.begin(), holders.end(), peer) != holders.end();
       if (dup) continue;
       if (dense) taken[peer] = 1;
@@ -825,7 +867,7 @@ void simulator::plan_queries(micros first) {
     query_record& r = queries_[k];
     // A random peer searching for a file it does not hold (people search for what they
     // lack), drawn by popularity; after a few tries any draw will do.
-    r.origin = static_cast<std::uint32_t>(workload_rng_.below(size()));
+    r.origin = static_cast<std::uint32_t>(workload_rng_.below(honest_peers()));  // searchers are honest
     for (int attempt = 0; attempt < 32; ++attempt) {
       r.file = popularity.draw(workload_rng_);
       const auto& h = holders_[r.file];
@@ -851,8 +893,8 @@ run_results simulator::run() {
   plan_faults(first);
   plan_queries(first);
   const bool faults = scenario_.crash_fraction > 0 || scenario_.leave_fraction > 0 || scenario_.sessions ||
-                      scenario_.join_fraction > 0 ||
-                      scenario_.partition_duration.count() > 0;
+                      scenario_.join_fraction > 0 || scenario_.partition_duration.count() > 0 ||
+                      plan_.sybils() > 0;
   micros interval = scenario_.report_interval;
   if (interval.count() == 0 && faults) interval = micros{10'000'000};
   if (interval.count() > 0) {
@@ -877,7 +919,7 @@ run_results simulator::run() {
   out.queries = queries_;
   for (const auto& n : nodes_) out.totals += n->stats();
   std::vector<std::uint64_t> load;
-  for (std::uint32_t i = 0; i < size(); ++i) {
+  for (std::uint32_t i = 0; i < honest_peers(); ++i) {
     if (running_[i]) load.push_back(nodes_[i]->stats().messages_received);
   }
   if (!load.empty()) {
@@ -893,6 +935,11 @@ run_results simulator::run() {
   out.end = now_;
   out.queries_start = queries_start_;
   out.over_time = samples_;
+  if (plan_.sybils() > 0) out.attack_end = measure_attack();
+  if (swarm_ != nullptr) {
+    out.sybil_messages = swarm_->messages_sent();
+    out.sybil_queries_dropped = swarm_->queries_dropped();
+  }
   return out;
 }
 
@@ -912,7 +959,8 @@ overlay_health simulator::measure_health() const {
   };
   std::uint64_t active_sum = 0, passive_sum = 0;
   h.active_min = ~0u;
-  for (std::uint32_t i = 0; i < n; ++i) {
+  const std::uint32_t honest = honest_peers();
+  for (std::uint32_t i = 0; i < honest; ++i) {
     if (!running_[i]) continue;
     ++h.peers_running;
     const auto active = nodes_[i]->members().active();
@@ -923,7 +971,7 @@ overlay_health simulator::measure_health() const {
     passive_sum += nodes_[i]->members().passive().size();
     for (const auto& p : active) {
       std::uint32_t j = 0;
-      if (!index_of(p, j)) continue;
+      if (!index_of(p, j) || j >= honest) continue;
       ++in_degree[j];
       if (!nodes_[j]->members().is_active(address_of(i))) ++h.links_asymmetric;
       const auto a = find(i), b = find(j);
@@ -941,7 +989,7 @@ overlay_health simulator::measure_health() const {
   std::vector<std::uint32_t> component_size(n, 0);
   h.in_degree_min = ~0u;
   double sq = 0;
-  for (std::uint32_t i = 0; i < n; ++i) {
+  for (std::uint32_t i = 0; i < honest; ++i) {
     if (!running_[i]) continue;
     if (component_size[find(i)]++ == 0) ++h.components;
     h.in_degree_min = std::min(h.in_degree_min, in_degree[i]);
@@ -952,6 +1000,49 @@ overlay_health simulator::measure_health() const {
   h.in_degree_mean = static_cast<double>(active_sum) / running;
   h.in_degree_stddev = std::sqrt(std::max(0.0, sq / running - h.in_degree_mean * h.in_degree_mean));
   return h;
+}
+
+attack_sample simulator::measure_attack() const {
+  attack_sample a;
+  if (plan_.sybils() == 0) return a;
+  std::uint32_t with_active = 0, with_outbound = 0, with_passive = 0;
+  double active_share = 0, outbound_share = 0, passive_share = 0;
+  for (std::uint32_t i = 0; i < honest_peers(); ++i) {
+    if (!running_[i]) continue;
+    ++a.honest_running;
+    const auto& m = nodes_[i]->members();
+    std::uint32_t sybils = 0, outbound = 0, outbound_sybils = 0;
+    for (const auto& p : m.active()) {
+      const bool sybil = address_plan::is_sybil_address(p);
+      sybils += sybil ? 1 : 0;
+      if (m.is_outbound(p)) {
+        ++outbound;
+        outbound_sybils += sybil ? 1 : 0;
+      }
+    }
+    if (m.active().empty()) {
+      ++a.isolated;
+    } else {
+      ++with_active;
+      active_share += static_cast<double>(sybils) / static_cast<double>(m.active().size());
+      if (sybils == m.active().size()) ++a.eclipsed;
+    }
+    if (outbound > 0) {
+      ++with_outbound;
+      outbound_share += static_cast<double>(outbound_sybils) / outbound;
+    }
+    std::uint32_t passive_sybils = 0;
+    for (const auto& p : m.passive()) passive_sybils += address_plan::is_sybil_address(p) ? 1u : 0u;
+    if (!m.passive().empty()) {
+      ++with_passive;
+      passive_share += static_cast<double>(passive_sybils) / static_cast<double>(m.passive().size());
+    }
+    a.sybil_passive_max = std::max(a.sybil_passive_max, passive_sybils);
+  }
+  a.sybil_active_share = with_active == 0 ? 0 : active_share / with_active;
+  a.sybil_outbound_share = with_outbound == 0 ? 0 : outbound_share / with_outbound;
+  a.sybil_passive_share = with_passive == 0 ? 0 : passive_share / with_passive;
+  return a;
 }
 
 }  // namespace hearsay::sim

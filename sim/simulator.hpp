@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "overlay/node.hpp"
+#include "sim/addresses.hpp"
 #include "sim/event_queue.hpp"
 #include "sim/huge_pages.hpp"
 #include "sim/network_tap.hpp"
@@ -36,10 +37,7 @@
 
 namespace hearsay::sim {
 
-// Simulated peers live at 10.0.0.0/8 + index, port 7000: up to 16M peers.
-inline constexpr std::uint32_t address_base = 0x0A000000u;
-inline constexpr std::uint16_t address_port = 7000;
-inline peer_addr address_of(std::uint32_t index) { return peer_addr::from_ipv4(address_base + index, address_port); }
+class sybil_swarm;
 
 // How a searcher's download ended (sim/downloads.hpp).
 enum class download_outcome : std::uint8_t {
@@ -102,12 +100,27 @@ struct overlay_health {
   std::uint64_t links_asymmetric = 0; // a lists b, b does not list a
 };
 
-// One sample of the overlay over time (churn and fault runs).
+// An attack as the honest peers see it at one instant (runs with an [attack] section).
+struct attack_sample {
+  std::uint32_t honest_running = 0;
+  std::uint32_t eclipsed = 0;  // honest peers whose active view is not empty and all Sybils
+  std::uint32_t isolated = 0;  // honest peers with an empty active view
+  // Sybils' share of an honest peer's active view, of its outbound entries
+  // (active_outbound_min), and of its passive view, averaged over the honest peers that
+  // have any such entries.
+  double sybil_active_share = 0;
+  double sybil_outbound_share = 0;
+  double sybil_passive_share = 0;
+  std::uint32_t sybil_passive_max = 0;  // the most Sybils in one honest peer's passive view
+};
+
+// One sample of the overlay over time (churn, fault and attack runs).
 struct time_sample {
   micros at{0};  // since the queries started
   std::uint32_t peers_running = 0;
   std::uint32_t largest_component = 0;
   double active_mean = 0;
+  attack_sample attack;  // with an attack
 };
 
 struct run_results {
@@ -121,6 +134,11 @@ struct run_results {
   micros end{0};
   micros queries_start{0};
   std::vector<time_sample> over_time;
+  // With an attack: the state at the end of the run, and what the Sybils did (the eclipse
+  // attacker's; their traffic is not in `totals`).
+  attack_sample attack_end;
+  std::uint64_t sybil_messages = 0;
+  std::uint64_t sybil_queries_dropped = 0;
 };
 
 class simulator {
@@ -136,10 +154,15 @@ class simulator {
   // Building blocks, for tests and tools: start every peer on the join schedule and run
   // until `stabilize` after the last one; run the event loop up to a time; measure.
   void build_overlay();
-  // Peers that join after the queries start (scenario join_fraction), the highest indices.
+  // Peers that join after the queries start (scenario join_fraction), the highest indices
+  // but for the Sybils.
   std::uint32_t late_joiners() const;
   void run_until(micros t);
+  // The honest peers' overlay (with an attack, the Sybils and the links to them are left
+  // out of the graph; views count every entry).
   overlay_health measure_health() const;
+  // The attack as the honest peers see it now (zeros without one).
+  attack_sample measure_attack() const;
 
   // Empty unless the scenario could not be set up (e.g. an unreadable edge-list file).
   const std::string& error() const { return error_; }
@@ -157,6 +180,18 @@ class simulator {
   std::uint32_t size() const { return static_cast<std::uint32_t>(nodes_.size()); }
   const node& peer(std::uint32_t i) const { return *nodes_[i]; }
   node& peer(std::uint32_t i) { return *nodes_[i]; }
+  // Every peer's address, and the peer at an address (sim/addresses.hpp).
+  const address_plan& addresses() const { return plan_; }
+  peer_addr address_of(std::uint32_t i) const { return plan_.address_of(i); }
+  std::uint32_t peer_at(const peer_addr& a) const {
+    std::uint32_t i = 0;
+    HEARSAY_ASSERT(plan_.index_of(a, i));
+    return i;
+  }
+  // Peers from here on are an attack's Sybils (size() without one). An eclipse attacker's
+  // Sybils are not nodes (sim/adversary.hpp): peer(i) of one is an idle node.
+  std::uint32_t first_sybil() const { return plan_.first_sybil(); }
+  bool is_sybil(std::uint32_t i) const { return plan_.is_sybil(i); }
   // Crashes peer i: it stops receiving, and its active neighbours learn it after one link
   // latency, as a TCP reset would tell them.
   void crash(std::uint32_t i);
@@ -357,9 +392,18 @@ class simulator {
     }
     return w.counted_record;
   }
-  bool index_of(const peer_addr& a, std::uint32_t& index) const;
+  bool index_of(const peer_addr& a, std::uint32_t& index) const { return plan_.index_of(a, index); }
+  // Whether peer i's events go to the eclipse attacker rather than to its node.
+  bool adversary(std::uint32_t i) const { return i >= first_adversary_; }
+  // The active view of peer i: its node's, or an eclipse Sybil's links.
+  std::span<const peer_addr> active_of(std::uint32_t i) const;
+  std::uint32_t honest_peers() const { return plan_.first_sybil(); }
 
   scenario scenario_;
+  address_plan plan_;
+  // The first peer run by swarm_ (size() unless the attack has eclipse or flood Sybils).
+  std::uint32_t first_adversary_ = 0;
+  std::unique_ptr<sybil_swarm> swarm_;
   node_config node_config_;  // shared by all peers: scenario overlay parameters + seed list
   // One contiguous array each, sized once: a peer's state is found by index with a single
   // memory access (a deque of nodes this large holds one node per block, behind a map).

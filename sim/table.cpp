@@ -32,7 +32,8 @@ std::string csv_header() {
          "duplicates,reached,coverage,kth_hit_k,kth_success_rate,kth_hit_p50_ms,load_mean,load_max,"
          "largest_component,membership_messages,events,downloads_done_rate,downloads_failed_rate,"
          "downloads_abandoned_rate,time_to_file_p50_ms,time_to_file_p95_ms,time_to_file_p99_ms,download_bytes,"
-         "download_failovers,download_rate_mean_mbps\n";
+         "download_failovers,download_rate_mean_mbps,sybil_share,sybil_groups,eclipsed_share,sybil_active_share,"
+         "sybil_passive_share,sybil_passive_max,success_under_attack\n";
 }
 
 std::string csv_row(const scenario& s, const run_results& r, const std::string& point) {
@@ -95,6 +96,17 @@ std::string csv_row(const scenario& s, const run_results& r, const std::string& 
   add(std::to_string(m.download_bytes));
   add(std::to_string(m.download_failovers));
   add(fmt(m.download_rate_mean_mbps, 4));
+  // The attack (zeros without one): the honest peers' state at the end, and the success of
+  // the searches issued once the Sybils started.
+  const auto& a = r.attack_end;
+  const bool attacked = sybil_count(s) > 0;
+  add(fmt(s.attack.sybil_share, 4));
+  add(std::to_string(attacked ? s.attack.sybil_groups : 0));
+  add(fmt(static_cast<double>(a.eclipsed) / std::max<double>(1, a.honest_running), 6));
+  add(fmt(a.sybil_active_share, 6));
+  add(fmt(a.sybil_passive_share, 6));
+  add(std::to_string(a.sybil_passive_max));
+  add(fmt(attacked ? split_by_attack(s, r).success_after : 0.0, 6));
   return row + "\n";
 }
 

@@ -31,6 +31,7 @@ void usage(std::FILE* to) {
                "usage: hearsay-sim [options]\n"
                "Simulates a hearsay overlay (HyParView membership, TTL-flooded search) in virtual time.\n\n"
                "  --scenario FILE        load a TOML scenario (see sim/scenarios/); flags given after it override it\n"
+               "                         (default.toml documents every key; eclipse.toml is an eclipse attack, [attack])\n"
                "  --peers N              number of peers (default 10000)\n"
                "  --seed S               random seed (default 1)\n"
                "  --fanout K             neighbours a query goes to at each hop\n"

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "tests/overlay/recording_host.hpp"
@@ -617,4 +618,156 @@ TEST_CASE("one network group cannot fill the passive view; private ranges are ex
     if (is_private(p)) ++private_count;
   }
   CHECK(private_count >= 5);
+}
+
+namespace {
+// A public address in /24 number `net` (203.net/16 .. : distinct groups for distinct nets).
+peer_addr public_addr(std::uint32_t net, std::uint32_t host = 1) {
+  return peer_addr::from_ipv4((203u << 24) | ((net & 0xFFFFu) << 8) | (host & 0xFFu), 7000);
+}
+
+// A node (address 1) that joined through addr(2) and then asked `asked` passive peers (400,
+// 401, ...) for links, one repair tick each: all of them accepted, so it holds 1 + asked
+// outbound entries.
+struct outbound_node {
+  explicit outbound_node(std::uint32_t outbound_min, std::uint32_t asked) {
+    cfg.seeds = {addr(2)};  // view 5, passive 30
+    cfg.membership.active_outbound_min = outbound_min;
+    n.emplace(cfg, addr(1), 7, h);
+    n->start(micros{0});
+    n->on_message(micros{1'000}, addr(2), msg_join_reply{});  // the contact: outbound
+    for (std::uint32_t k = 0; k < asked; ++k) {
+      const micros tick{10'000'000 * (k + 1)};
+      n->remember_peers(std::vector<peer_addr>{addr(400 + k)});
+      h.clear();
+      n->on_timer(tick, {timer_kind::repair, 0});
+      const auto asks = h.sent_of<msg_neighbor>();
+      REQUIRE(asks.size() == 1);
+      REQUIRE(asks[0].first == addr(400 + k));
+      n->on_message(tick + micros{1'000}, addr(400 + k), msg_neighbor_reply{true});
+    }
+    h.clear();
+  }
+  node_config cfg;
+  recording_host h;
+  std::optional<node> n;
+};
+}  // namespace
+
+TEST_CASE("outbound entries: a flood of JOINs from many addresses cannot push them out", "[membership]") {
+  outbound_node o(2, 1);
+  node& n = *o.n;
+  REQUIRE(n.members().outbound_count() == 2);
+  CHECK(n.members().is_outbound(addr(2)));    // its join contact
+  CHECK(n.members().is_outbound(addr(400)));  // the peer it asked
+  // Two hundred joiners from as many network groups, each taken in by this node as a contact.
+  for (std::uint32_t i = 0; i < 200; ++i) {
+    n.on_message(micros{100'000'000 + i}, public_addr(i), msg_join{});
+    REQUIRE(n.members().is_active(public_addr(i)));  // every joiner is taken in...
+    REQUIRE(n.members().active().size() <= o.cfg.membership.view_size_active);
+    REQUIRE(n.members().is_active(addr(2)));  // ...and neither outbound entry ever leaves
+    REQUIRE(n.members().is_active(addr(400)));
+  }
+  CHECK(n.members().active().size() == 5);
+  CHECK(n.members().outbound_count() == 2);
+  // Nor do the other incoming kinds: high-priority NEIGHBOR requests and join walks ending here.
+  for (std::uint32_t i = 200; i < 300; ++i) {
+    n.on_message(micros{200'000'000 + i}, public_addr(i), msg_neighbor{true});
+    const peer_addr neighbour = n.members().active()[0] == addr(2) ? n.members().active()[1] : n.members().active()[0];
+    n.on_message(micros{200'000'000 + i}, neighbour, msg_forward_join{public_addr(1000 + i), 0});
+  }
+  CHECK(n.members().is_active(addr(2)));
+  CHECK(n.members().is_active(addr(400)));
+  // The entries that came in unrequested, 3 of 5, are the ones that changed hands.
+  std::size_t flood = 0;
+  for (const auto& p : n.members().active()) flood += p.ipv4() >> 24 == 203 ? 1u : 0u;
+  CHECK(flood == 3);
+}
+
+TEST_CASE("outbound entries: without the rule the same flood evicts them", "[membership]") {
+  outbound_node o(0, 1);
+  node& n = *o.n;
+  for (std::uint32_t i = 0; i < 200; ++i) n.on_message(micros{100'000'000 + i}, public_addr(i), msg_join{});
+  // Each joiner evicts one of five at random: both are gone long before the 200th.
+  CHECK_FALSE(n.members().is_active(addr(2)));
+  CHECK_FALSE(n.members().is_active(addr(400)));
+}
+
+TEST_CASE("outbound entries: above the minimum they may go, down to it, never below", "[membership]") {
+  outbound_node o(2, 3);  // the contact and 400, 401, 402: 4 outbound of 5
+  node& n = *o.n;
+  REQUIRE(n.members().outbound_count() == 4);
+  std::uint32_t lowest = 4;
+  for (std::uint32_t i = 0; i < 200; ++i) {
+    n.on_message(micros{100'000'000 + i}, public_addr(i), msg_join{});
+    lowest = std::min(lowest, n.members().outbound_count());
+  }
+  CHECK(lowest == 2);
+  CHECK(n.members().outbound_count() == 2);
+  // The joiners came in unrequested: none of them counts as outbound.
+  for (const auto& p : n.members().active()) {
+    if (p.ipv4() >> 24 == 203) CHECK_FALSE(n.members().is_outbound(p));
+  }
+}
+
+TEST_CASE("outbound entries: a join's walk ends and late acceptances come in unrequested", "[membership]") {
+  auto cfg = small_config();  // view 3
+  cfg.seeds = {addr(2)};
+  cfg.membership.active_outbound_min = 10;  // more than the view: one place stays open (2 of 3 protected)
+  recording_host h;
+  node n(cfg, addr(1), 7, h);
+  n.start(micros{0});
+  n.on_message(micros{10'000}, addr(40), msg_join_reply{});  // a walk's end, before the contact
+  n.on_message(micros{20'000}, addr(2), msg_join_reply{});   // the contact
+  CHECK_FALSE(n.members().is_outbound(addr(40)));
+  CHECK(n.members().is_outbound(addr(2)));
+  n.on_message(micros{30'000}, addr(41), msg_neighbor_reply{true});  // accepted, never asked
+  REQUIRE(n.members().is_active(addr(41)));
+  CHECK_FALSE(n.members().is_outbound(addr(41)));
+  CHECK(n.members().outbound_count() == 1);
+  // Full (3 of 3), one outbound: newcomers take the places of the other two, and still find one.
+  for (std::uint32_t i = 0; i < 20; ++i) {
+    n.on_message(micros{40'000 + i}, public_addr(i), msg_neighbor{true});
+    REQUIRE(n.members().is_active(public_addr(i)));
+    REQUIRE(n.members().is_active(addr(2)));
+  }
+}
+
+TEST_CASE("the passive view's group limit tells IPv6 /48s and IPv4 /24s apart", "[membership]") {
+  auto cfg = small_config();
+  cfg.membership.view_size_passive = 40;
+  cfg.membership.passive_per_group_max = 2;
+  recording_host h;
+  node n(cfg, addr(1), 7, h);
+  n.start(micros{0});
+  fill_active(n, 1);
+  // 2001:db8:G:S::H, port 7000: G names the /48, S and H vary inside it.
+  const auto v6 = [](std::uint16_t g, std::uint16_t subnet, std::uint8_t host) {
+    peer_addr a;
+    a.ip = {0x20, 0x01, 0x0d, 0xb8, static_cast<std::uint8_t>(g >> 8), static_cast<std::uint8_t>(g), static_cast<std::uint8_t>(subnet >> 8),
+            static_cast<std::uint8_t>(subnet), 0, 0, 0, 0, 0, 0, 0, host};
+    a.port = 7000;
+    return a;
+  };
+  std::vector<peer_addr> offered;
+  for (std::uint8_t k = 1; k <= 5; ++k) offered.push_back(v6(7, k, k));         // one /48, five /64s
+  for (std::uint8_t k = 1; k <= 3; ++k) offered.push_back(v6(8, 0, k));         // another /48
+  for (std::uint8_t k = 1; k <= 3; ++k) offered.push_back(public_addr(9, k));   // one /24
+  n.remember_peers(offered);
+  // An IPv6 address whose last eight bytes are those of an IPv4-mapped one in the full /24
+  // (::ffff:203.0.9.77) is in its own /48, not in that /24.
+  peer_addr tricky = v6(0, 0, 1);
+  tricky.ip = {0x20, 0x01, 0x0d, 0xb8, 0, 9, 0, 0, 0, 0, 0xff, 0xff, 203, 0, 9, 77};
+  n.remember_peers(std::vector<peer_addr>{tricky});
+  auto in_group = [&](const peer_addr& like) {
+    std::size_t c = 0;
+    for (const auto& p : n.members().passive()) c += network_group(p) == network_group(like) ? 1u : 0u;
+    return c;
+  };
+  CHECK(in_group(v6(7, 1, 1)) == 2);
+  CHECK(in_group(v6(8, 0, 1)) == 2);
+  CHECK(in_group(public_addr(9, 1)) == 2);
+  CHECK(n.members().is_passive(tricky));
+  CHECK(in_group(public_addr(9, 1)) == 2);
+  CHECK(n.members().passive().size() == 7);
 }

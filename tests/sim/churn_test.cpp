@@ -60,7 +60,7 @@ TEST_CASE("graceful leaves say goodbye: no neighbour keeps a link to a leaver", 
   for (std::uint32_t i = 0; i < sim.size(); ++i) {
     if (!sim.peer(i).running()) continue;
     ++running;
-    for (const auto& p : sim.peer(i).members().active()) REQUIRE(sim.peer(p.ipv4() - address_base).running());
+    for (const auto& p : sim.peer(i).members().active()) REQUIRE(sim.peer(sim.peer_at(p)).running());
   }
   CHECK(running == 1'200);
 }

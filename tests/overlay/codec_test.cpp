@@ -195,22 +195,26 @@ TEST_CASE("foreign, future and malformed frames are refused with a reason", "[co
     junk[1] = junk[2] = junk[3] = 0;
     CHECK(codec::decode(junk, codec::limits{}).err == codec::error::bad_identifier);
   }
-  SECTION("unknown version") {
-    auto r = codec::decode(raw_frame(2, hearsay::wire::Message::Join), codec::limits{});
+  SECTION("unknown version: a newer one, and version 1 (plaintext links, before TLS)") {
+    const auto newer = static_cast<std::uint16_t>(protocol_version + 1);
+    auto r = codec::decode(raw_frame(newer, hearsay::wire::Message::Join), codec::limits{});
     CHECK(r.err == codec::error::unknown_version);
-    CHECK(r.detail.find("version 2") != std::string::npos);
+    CHECK(r.detail.find("version " + std::to_string(newer)) != std::string::npos);
+    auto old = codec::decode(raw_frame(1, hearsay::wire::Message::Join), codec::limits{});
+    CHECK(old.err == codec::error::unknown_version);
+    CHECK(old.detail == "version 1, this node speaks 2");
   }
   SECTION("no message") {
-    CHECK(codec::decode(raw_frame(1, hearsay::wire::Message::NONE), codec::limits{}).err ==
+    CHECK(codec::decode(raw_frame(protocol_version, hearsay::wire::Message::NONE), codec::limits{}).err ==
           codec::error::unknown_message);
   }
   SECTION("missing sender") {
-    auto r = codec::decode(raw_frame(1, hearsay::wire::Message::Join, false), codec::limits{});
+    auto r = codec::decode(raw_frame(protocol_version, hearsay::wire::Message::Join, false), codec::limits{});
     CHECK(r.err == codec::error::bad_field);
     CHECK(r.detail == "frame.sender");
   }
   SECTION("query without origin or criteria") {
-    auto r = codec::decode(raw_frame(1, hearsay::wire::Message::Query), codec::limits{});
+    auto r = codec::decode(raw_frame(protocol_version, hearsay::wire::Message::Query), codec::limits{});
     CHECK(r.err == codec::error::bad_field);
     CHECK(r.detail == "query.origin");
   }

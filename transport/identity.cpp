@@ -331,6 +331,9 @@ bool identity::configure(SSL_CTX* ctx, std::string& error) const {
                   SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) == 1 &&
                   SSL_CTX_use_certificate(ctx, cert.get()) == 1 && SSL_CTX_use_PrivateKey(ctx, key_) == 1 &&
                   SSL_CTX_check_private_key(ctx) == 1 && SSL_CTX_set1_sigalgs_list(ctx, "ed25519") == 1 &&
+                  // AES-128-GCM first: as strong as the link needs, and the fastest with AES
+                  // instructions; ChaCha20 for processors without them.
+                  SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384") == 1 &&
                   SSL_CTX_set_num_tickets(ctx, 0) == 1;
   if (!ok) {
     error = openssl_error();

@@ -6,7 +6,10 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <span>
 #include <vector>
+
+#include "overlay/assert.hpp"
 
 #include "overlay/rng.hpp"
 
@@ -56,11 +59,123 @@ std::uint32_t latency_model::region_of(std::uint32_t i) const {
   return m == nullptr ? 0 : i % static_cast<std::uint32_t>(m->regions.size());
 }
 
+// ---- the models, one row each ---------------------------------------------------------------
+//
+// A model is a row of this table: its name and syntax, how its parameters are read and
+// checked, how it is described in reports, its lower bound (the parallel loop's window) and,
+// for the models link() does not compute inline, a link's latency. A new model is one row
+// (and, when its draw is not one of these, a kind and a function here).
+
+namespace {
+
+using args = std::span<const double>;
+
+struct model_row {
+  latency_model::kind shape;
+  std::string_view name;
+  std::string_view syntax;
+  std::size_t numbers;  // numeric parameters after the name (regions: see parse_regions)
+  void (*set)(latency_model& m, args values);
+  const char* (*check)(const latency_model& m);  // nullptr when valid
+  void (*describe)(const latency_model& m, char* buf, std::size_t size);
+  micros (*minimum)(const latency_model& m);
+  // A link's latency from the pair's first uniform u and its stream (for more draws); unused
+  // for constant and uniform, which link() computes inline.
+  micros (*link)(const latency_model& m, std::uint64_t state, double u, std::uint32_t a, std::uint32_t b);
+};
+
+double ms_of(micros v) { return static_cast<double>(v.count()) / 1000.0; }
+
+micros lognormal_link(const latency_model& m, std::uint64_t state, double u, std::uint32_t, std::uint32_t) {
+  // Box-Muller: a standard normal from two uniforms (u in (0,1] to keep log finite); the
+  // second uniform is the next draw of the pair's stream.
+  const double v = static_cast<double>(splitmix64(state) >> 11) * 0x1.0p-53;
+  const double z = std::sqrt(-2.0 * std::log(1.0 - u)) * std::cos(2.0 * 3.14159265358979323846 * v);
+  const double value = static_cast<double>(m.median_us.count()) * std::exp(m.sigma * z);
+  const double capped = std::fmin(value, static_cast<double>(m.cap_us.count()));
+  return micros{static_cast<std::int64_t>(std::llround(capped))};
+}
+
+micros regions_link(const latency_model& m, std::uint64_t, double u, std::uint32_t a, std::uint32_t b) {
+  const region_matrix* r = find_region_matrix(m.region_set);
+  const double rtt = r->rtt(m.region_of(a), m.region_of(b));
+  return micros{static_cast<std::int64_t>(std::llround(rtt * 500.0 * (1.0 + m.jitter * u)))};
+}
+
+micros no_link(const latency_model& m, std::uint64_t, double, std::uint32_t, std::uint32_t) { return m.constant_us; }
+
+const model_row rows[] = {
+    {latency_model::kind::constant, "constant", "constant:MS", 1,
+     [](latency_model& m, args v) { m.constant_us = ms(v[0]); },
+     [](const latency_model& m) -> const char* { return m.constant_us.count() < 0 ? "must not be negative" : nullptr; },
+     [](const latency_model& m, char* buf, std::size_t n) { std::snprintf(buf, n, "constant %.3f ms", ms_of(m.constant_us)); },
+     [](const latency_model& m) { return m.constant_us; }, no_link},
+    {latency_model::kind::uniform, "uniform", "uniform:MIN_MS:MAX_MS", 2,
+     [](latency_model& m, args v) {
+       m.min_us = ms(v[0]);
+       m.max_us = ms(v[1]);
+     },
+     [](const latency_model& m) -> const char* {
+       return m.min_us.count() < 0 || m.max_us < m.min_us ? "need 0 <= min <= max" : nullptr;
+     },
+     [](const latency_model& m, char* buf, std::size_t n) {
+       std::snprintf(buf, n, "uniform %.3f..%.3f ms", ms_of(m.min_us), ms_of(m.max_us));
+     },
+     [](const latency_model& m) { return m.min_us; }, no_link},
+    {latency_model::kind::lognormal, "lognormal", "lognormal:MEDIAN_MS:SIGMA", 2,
+     [](latency_model& m, args v) {
+       m.median_us = ms(v[0]);
+       m.sigma = v[1];
+     },
+     [](const latency_model& m) -> const char* {
+       return m.median_us.count() <= 0 || !(m.sigma >= 0.0) || m.sigma > 5.0 ? "need median > 0 and 0 <= sigma <= 5"
+                                                                              : nullptr;
+     },
+     [](const latency_model& m, char* buf, std::size_t n) {
+       std::snprintf(buf, n, "lognormal median %.3f ms sigma %.3f", ms_of(m.median_us), m.sigma);
+     },
+     [](const latency_model&) { return micros{0}; }, lognormal_link},
+    {latency_model::kind::regions, "regions", "regions:ec2[:JITTER]", 0, nullptr,
+     [](const latency_model& m) -> const char* {
+       return find_region_matrix(m.region_set) == nullptr ? "unknown region set" : nullptr;
+     },
+     [](const latency_model& m, char* buf, std::size_t n) {
+       std::snprintf(buf, n, "%s regions (%zu), jitter %.0f%%", m.region_set.c_str(),
+                     find_region_matrix(m.region_set)->regions.size(), 100.0 * m.jitter);
+     },
+     [](const latency_model& m) {
+       const region_matrix* r = find_region_matrix(m.region_set);
+       if (r == nullptr || r->rtt_ms.empty()) return micros{0};
+       const double rtt = *std::min_element(r->rtt_ms.begin(), r->rtt_ms.end());
+       // link() rounds rtt/2 x (1 + jitter u) with u >= 0; one microsecond below covers rounding.
+       return micros{std::max<std::int64_t>(0, static_cast<std::int64_t>(std::floor(rtt * 500.0)) - 1)};
+     },
+     regions_link},
+};
+
+const model_row& row_of(latency_model::kind k) {
+  const model_row& r = rows[static_cast<std::size_t>(k)];
+  HEARSAY_ASSERT(r.shape == k);  // rows are in the enum's order
+  return r;
+}
+
+std::string syntaxes() {
+  std::string out;
+  for (const auto& r : rows) out += (out.empty() ? "" : ", ") + std::string(r.syntax);
+  return out;
+}
+
+}  // namespace
+
 std::string latency_model::parse(std::string_view text) {
   const auto parts = split(text, ':');
-  if (parts[0] == "regions") {
+  const model_row* row = nullptr;
+  for (const auto& r : rows) row = r.name == parts[0] ? &r : row;
+  if (row == nullptr) return "latency: expected " + syntaxes() + ", got '" + std::string(text) + "'";
+  if (row->shape == kind::regions) {
+    // A name and an optional number: not the plain list of numbers of the others.
     if (parts.size() < 2 || parts.size() > 3 || find_region_matrix(parts[1]) == nullptr) {
-      return "latency: expected regions:ec2[:JITTER], got '" + std::string(text) + "'";
+      return "latency: expected " + std::string(row->syntax) + ", got '" + std::string(text) + "'";
     }
     double j = 0.1;
     if (parts.size() == 3 && (!to_double(parts[2], j) || j < 0 || j > 10)) {
@@ -77,110 +192,29 @@ std::string latency_model::parse(std::string_view text) {
     if (!to_double(parts[i], v)) return "latency: '" + std::string(parts[i]) + "' is not a number";
     values.push_back(v);
   }
-  if (parts[0] == "constant" && values.size() == 1) {
-    shape = kind::constant;
-    constant_us = ms(values[0]);
-  } else if (parts[0] == "uniform" && values.size() == 2) {
-    shape = kind::uniform;
-    min_us = ms(values[0]);
-    max_us = ms(values[1]);
-  } else if (parts[0] == "lognormal" && values.size() == 2) {
-    shape = kind::lognormal;
-    median_us = ms(values[0]);
-    sigma = values[1];
-  } else {
-    return "latency: expected constant:MS, uniform:MIN_MS:MAX_MS or lognormal:MEDIAN_MS:SIGMA, got '" +
-           std::string(text) + "'";
+  if (values.size() != row->numbers) {
+    return "latency: expected " + std::string(row->syntax) + ", got '" + std::string(text) + "'";
   }
+  shape = row->shape;
+  row->set(*this, values);
   return validate();
 }
 
 std::string latency_model::validate() const {
-  switch (shape) {
-    case kind::constant:
-      if (constant_us.count() < 0) return "latency: must not be negative";
-      break;
-    case kind::uniform:
-      if (min_us.count() < 0 || max_us < min_us) return "latency: need 0 <= min <= max";
-      break;
-    case kind::lognormal:
-      if (median_us.count() <= 0 || !(sigma >= 0.0) || sigma > 5.0) {
-        return "latency: need median > 0 and 0 <= sigma <= 5";
-      }
-      break;
-    case kind::regions:
-      if (find_region_matrix(region_set) == nullptr) return "latency: unknown region set";
-      break;
-  }
-  return {};
+  const char* problem = row_of(shape).check(*this);
+  return problem == nullptr ? std::string() : "latency: " + std::string(problem);
 }
 
 std::string latency_model::describe() const {
   char buf[96];
-  switch (shape) {
-    case kind::constant:
-      std::snprintf(buf, sizeof buf, "constant %.3f ms", static_cast<double>(constant_us.count()) / 1000.0);
-      break;
-    case kind::uniform:
-      std::snprintf(buf, sizeof buf, "uniform %.3f..%.3f ms", static_cast<double>(min_us.count()) / 1000.0,
-                    static_cast<double>(max_us.count()) / 1000.0);
-      break;
-    case kind::lognormal:
-      std::snprintf(buf, sizeof buf, "lognormal median %.3f ms sigma %.3f",
-                    static_cast<double>(median_us.count()) / 1000.0, sigma);
-      break;
-    case kind::regions:
-      std::snprintf(buf, sizeof buf, "%s regions (%zu), jitter %.0f%%", region_set.c_str(),
-                    find_region_matrix(region_set)->regions.size(), 100.0 * jitter);
-      break;
-  }
+  row_of(shape).describe(*this, buf, sizeof buf);
   return buf;
 }
 
-micros latency_model::draw(double u, double v) const {
-  switch (shape) {
-    case kind::constant:
-      return constant_us;
-    case kind::uniform:
-      return uniform(u);
-    case kind::lognormal: {
-      // Box-Muller: a standard normal from two uniforms (u in (0,1] to keep log finite).
-      const double z = std::sqrt(-2.0 * std::log(1.0 - u)) * std::cos(2.0 * 3.14159265358979323846 * v);
-      const double value = static_cast<double>(median_us.count()) * std::exp(sigma * z);
-      const double capped = std::fmin(value, static_cast<double>(cap_us.count()));
-      return micros{static_cast<std::int64_t>(std::llround(capped))};
-    }
-    case kind::regions:
-      break;  // needs the pair of peers: see link()
-  }
-  return constant_us;
-}
-
-micros latency_model::minimum() const {
-  switch (shape) {
-    case kind::constant: return constant_us;
-    case kind::uniform: return min_us;
-    case kind::lognormal: return micros{0};
-    case kind::regions: {
-      const region_matrix* m = find_region_matrix(region_set);
-      if (m == nullptr || m->rtt_ms.empty()) return micros{0};
-      const double rtt = *std::min_element(m->rtt_ms.begin(), m->rtt_ms.end());
-      // link() rounds rtt/2 x (1 + jitter u) with u >= 0; one microsecond below covers rounding.
-      return micros{std::max<std::int64_t>(0, static_cast<std::int64_t>(std::floor(rtt * 500.0)) - 1)};
-    }
-  }
-  return micros{0};
-}
+micros latency_model::minimum() const { return row_of(shape).minimum(*this); }
 
 micros latency_model::link_other(std::uint64_t state, double u, std::uint32_t a, std::uint32_t b) const {
-  // The second uniform only for the lognormal model (drawn after u from the same stream).
-  const double v = shape == kind::lognormal ? static_cast<double>(splitmix64(state) >> 11) * 0x1.0p-53 : 0.0;
-  if (shape == kind::regions) {
-    const region_matrix* m = find_region_matrix(region_set);
-    const double rtt = m->rtt(region_of(a), region_of(b));
-    return micros{static_cast<std::int64_t>(std::llround(rtt * 500.0 * (1.0 + jitter * u)))};
-  }
-  return draw(u, v);
+  return row_of(shape).link(*this, state, u, a, b);
 }
 
 }  // namespace hearsay::sim

@@ -1,5 +1,7 @@
 #pragma once
-// One-way link latency models.
+// One-way link latency models. Each model is one row of a table in latency.cpp (name,
+// syntax, parameters, check, description, lower bound, link draw); constant and uniform are
+// also computed inline in link(), the path of every message.
 //
 // A link's latency is a property of the pair of peers: it is drawn once per (unordered) pair
 // from the model, by hashing the pair with the run's seed, so it needs no memory per link,
@@ -50,8 +52,6 @@ struct latency_model {
   // A lower bound on every link's latency (0 when the model has none above zero, as the
   // lognormal): the parallel event loop's window.
   micros minimum() const;
-  // A draw from the model for a uniform variate u in [0,1) and a second one v (lognormal).
-  micros draw(double u, double v) const;
   // The region of peer i, and the region names (regions model only).
   std::uint32_t region_of(std::uint32_t i) const;
 

@@ -224,7 +224,7 @@ std::vector<scenario_key> make_keys() {
   }
   // [network]
   k.push_back({"network.latency", "string",
-               "link latency: constant:MS, uniform:MIN_MS:MAX_MS or lognormal:MEDIAN_MS:SIGMA",
+               "link latency: constant:MS, uniform:MIN_MS:MAX_MS, lognormal:MEDIAN_MS:SIGMA or regions:ec2[:JITTER]",
                [](scenario& s, std::string_view text) { return s.latency.parse(text); }});
   return k;
 }

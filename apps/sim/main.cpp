@@ -39,7 +39,7 @@ void usage(std::FILE* to) {
                "  --queries Q            number of searches\n"
                "  --files F              distinct files in the catalogue\n"
                "  --replication R        peers holding each file\n"
-               "  --latency SPEC         constant:MS | uniform:MIN_MS:MAX_MS | lognormal:MEDIAN_MS:SIGMA\n"
+               "  --latency SPEC         constant:MS | uniform:MIN_MS:MAX_MS | lognormal:MEDIAN_MS:SIGMA | regions:ec2[:JITTER]\n"
                "  --wire-codec           pass every message through the FlatBuffers codec\n"
                "  --set KEY=VALUE        set any scenario key (see --list-keys)\n"
                "  --topology SPEC        hyparview | regular:D | er:MEAN_DEGREE | ba:M | ring:K | file:PATH\n"

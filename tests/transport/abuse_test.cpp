@@ -188,3 +188,57 @@ TEST_CASE("a fetching peer that hangs up mid-transfer costs the holder that tran
   REQUIRE(c.run_until([&] { return last.st != fetch_status::state::running; }));
   CHECK(last.st == fetch_status::state::done);
 }
+
+TEST_CASE("strangers' JOINs and a SHUFFLE from a non-neighbour neither take a node's own links nor its reserve", "[net][abuse]") {
+  // The attack of the eclipse report, against a real node: connections that claim made-up
+  // addresses in HELLO and send JOIN, and one that sends a SHUFFLE full of made-up addresses
+  // without having joined.
+  cluster c("eclipse-attempt");
+  auto& seed = c.add();
+  auto& victim = c.add();
+  REQUIRE(c.run_until([&] { return victim.overlay().members().is_active(seed.address()); }));
+  REQUIRE(victim.overlay().members().is_outbound(seed.address()));  // its join contact: its own choice
+  const auto passive_before = victim.overlay().members().passive();
+
+  std::vector<std::unique_ptr<tls_peer>> strangers;
+  for (int i = 0; i < 10; ++i) {
+    auto s = std::make_unique<tls_peer>(c.io, victim.address());
+    s->start_reading();
+    const auto claimed = *peer_addr::parse("198.51.100." + std::to_string(10 + i) + ":" + std::to_string(20000 + i));
+    // The JOIN speaks as the address the node knows the link by (its source IP and the HELLO's
+    // port), as a careful attacker would: a frame in the made-up address's name is dropped.
+    const auto as_seen = *peer_addr::parse("127.0.0.1:" + std::to_string(20000 + i));
+    auto bytes = hello_from(claimed, "test");
+    const auto join = codec::encode_frame(as_seen, msg_join{});
+    bytes.insert(bytes.end(), join.begin(), join.end());
+    REQUIRE_FALSE(s->send(bytes));
+    strangers.push_back(std::move(s));
+    c.run_for(std::chrono::milliseconds(20));
+  }
+  // A SHUFFLE walk from a connection that never joined, listing 30 made-up addresses.
+  tls_peer shuffler(c.io, victim.address());
+  shuffler.start_reading();
+  const auto origin = *peer_addr::parse("127.0.0.1:29999");
+  msg_shuffle walk{origin, 3, {}, 77};
+  for (int i = 0; i < 30; ++i) walk.nodes.push_back(*peer_addr::parse("198.51.100." + std::to_string(100 + i) + ":7000"));
+  auto bytes = hello_from(origin, "test");
+  const auto shuffle = codec::encode_frame(origin, walk);
+  bytes.insert(bytes.end(), shuffle.begin(), shuffle.end());
+  REQUIRE_FALSE(shuffler.send(bytes));
+  c.run_for(std::chrono::milliseconds(500));
+
+  const auto& m = victim.overlay().members();
+  CHECK(m.is_active(seed.address()));  // ten newcomers did not evict the link it chose
+  CHECK(m.active().size() <= 5);
+  std::size_t strangers_active = 0;
+  for (int i = 0; i < 10; ++i) {
+    strangers_active += m.is_active(*peer_addr::parse("127.0.0.1:" + std::to_string(20000 + i))) ? 1u : 0u;
+  }
+  CHECK(strangers_active >= 1);  // the JOINs were taken: the test exercised the eviction rule
+  auto made_up = [](const peer_addr& p) { return p.to_string().rfind("198.51.100.", 0) == 0; };
+  for (const auto& p : m.active()) CHECK_FALSE(made_up(p));  // strangers are known by where they came from
+  for (const auto& p : m.passive()) CHECK_FALSE(made_up(p));
+  CHECK(m.passive().size() <= passive_before.size() + 10);  // at most the strangers, evicted into reserve
+  // The walk was not served: no SHUFFLE-REPLY came back to it.
+  for (const auto& f : shuffler.frames) CHECK_FALSE(std::holds_alternative<msg_shuffle_reply>(f.msg));
+}

@@ -65,6 +65,30 @@ struct membership_config {
   // take. At most view_size_active - 1 count (one place always stays open to newcomers).
   // 0: off (a random member is evicted, as in the paper).
   std::uint32_t active_outbound_min = 2;
+  // Active-view entries from one network group (an IPv4 /24, an IPv6 /48; private and
+  // loopback addresses exempt, as for passive_per_group_max): a peer of a group that already
+  // holds this many is not taken into the active view, whatever it sends (a JOIN leaves it in
+  // the passive view and its walks still go on; a NEIGHBOR request, of high priority too, is
+  // refused: the asker has peers of other groups to ask), and repairs ask only passive peers
+  // of other groups. An attacker in G groups then holds at most G x this many places, however
+  // many addresses it has (after Bitcoin Core's one outbound connection per network group).
+  // 1: with view_size_active 5 an attacker needs 5 groups to fill a view at all. 0: no limit.
+  std::uint32_t active_per_group_max = 1;
+  // The inbound entries (not chosen by this node) that have been neighbours longest, this
+  // many, are protected as the outbound ones are: a newcomer that needs a place evicts a
+  // younger one (after Bitcoin Core's inbound eviction, which keeps the longest-connected
+  // peers: an attacker cannot buy them out with fresh connections, however many it makes).
+  // The view is kept in the order its entries came, so this costs no memory. At most
+  // view_size_active - 1 - active_outbound_min count (one place always stays open to
+  // newcomers, so joins and repairs still find one). 0: off.
+  std::uint32_t active_protected = 2;
+  // A newcomer that evicts an entry (a JOIN, the end of a join walk, another peer's NEIGHBOR
+  // request arriving at a full active view) is taken in at most once per this interval: over
+  // it a JOIN is kept in the passive view and its walks go on, a walk ends without taking the
+  // joiner in, a NEIGHBOR request is refused, whatever its priority. So a flood of newcomers
+  // changes a node's view no faster than this, however many addresses it comes from, while a
+  // view with room takes newcomers as before. 0: no limit.
+  micros active_admit_interval{5'000'000};
 };
 
 enum class search_strategy : std::uint8_t {

@@ -82,6 +82,12 @@ std::vector<config_key> make_keys() {
                            [](node_config& c) -> u32& { return c.membership.passive_per_group_max; }));
   k.push_back(integer<u32>("active_outbound_min", "active-view entries this node chose itself that incoming peers may not evict (at most view_size_active - 1; 0: off)", 0, 64,
                            [](node_config& c) -> u32& { return c.membership.active_outbound_min; }));
+  k.push_back(integer<u32>("active_per_group_max", "active-view entries from one network group (/24, /48; private ranges exempt; 0: no limit)", 0, 64,
+                           [](node_config& c) -> u32& { return c.membership.active_per_group_max; }));
+  k.push_back(integer<u32>("active_protected", "oldest inbound active-view entries newcomers may not evict (at most view_size_active - 1 - active_outbound_min; 0: off)", 0, 64,
+                           [](node_config& c) -> u32& { return c.membership.active_protected; }));
+  k.push_back(duration_ms("active_admit_interval_ms", "newcomers that evict an active-view entry: at most one per this interval (0: no limit)", 0, 3'600'000,
+                          [](node_config& c) -> micros& { return c.membership.active_admit_interval; }));
   k.push_back(duration_ms("request_timeout_ms", "JOIN / NEIGHBOR answer timeout", 1, 600'000,
                           [](node_config& c) -> micros& { return c.membership.request_timeout; }));
   k.push_back({"strategy", "string", "how searches travel: flood | gossip | expanding_ring | random_walk",

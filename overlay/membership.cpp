@@ -77,6 +77,10 @@ std::uint32_t membership::outbound_min() const {
   return std::min(cfg_.active_outbound_min, cfg_.view_size_active - 1);
 }
 
+std::uint32_t membership::protected_min() const {
+  return std::min(cfg_.active_protected, cfg_.view_size_active - 1 - outbound_min());
+}
+
 membership::link_state* membership::link(const peer_addr& peer) {
   HEARSAY_ASSERT(links_.size() == active_.size());
   const std::size_t i = position(active_, peer);
@@ -136,8 +140,12 @@ void membership::leave(micros now) {
   running_ = false;
 }
 
-bool membership::passive_group_full(const peer_addr& peer) const {
-  if (cfg_.passive_per_group_max == 0 || is_private(peer)) return false;
+namespace {
+// Whether `view` holds at least `max` members of peer's network group (never for a private
+// peer, nor with max 0).
+template <typename View>
+bool group_full(const View& view, const peer_addr& peer, std::uint32_t max) {
+  if (max == 0 || is_private(peer)) return false;
   // The members in peer's network group (as network_group tells groups apart: an IPv4 /24 is
   // the first 15 bytes of the IPv4-mapped address, an IPv6 /48 the first 6), compared as two
   // masked words each: every shuffle asks this for each peer it brings, over the whole view.
@@ -153,16 +161,25 @@ bool membership::passive_group_full(const peer_addr& peer) const {
   head &= head_mask;
   tail &= tail_mask;
   std::uint32_t n = 0;
-  for (const auto& p : passive_) {
+  for (const auto& p : view) {
     // The last eight bytes first: for IPv4 they tell the groups apart.
     std::uint64_t t = 0;
     std::memcpy(&t, p.ip.data() + 8, 8);
     if ((t & tail_mask) != tail) continue;
     std::uint64_t h = 0;
     std::memcpy(&h, p.ip.data(), 8);
-    if ((h & head_mask) == head && ++n >= cfg_.passive_per_group_max) return true;
+    if ((h & head_mask) == head && ++n >= max) return true;
   }
   return false;
+}
+}  // namespace
+
+bool membership::passive_group_full(const peer_addr& peer) const {
+  return group_full(passive_, peer, cfg_.passive_per_group_max);
+}
+
+bool membership::active_group_full(const peer_addr& peer) const {
+  return group_full(active_, peer, cfg_.active_per_group_max);
 }
 
 void membership::add_passive(const peer_addr& peer) {
@@ -181,8 +198,17 @@ void membership::refuse(const peer_addr& peer) {
   host_.disconnect(peer);
 }
 
-bool membership::add_active(const peer_addr& peer, bool outbound) {
+bool membership::admits(micros now, const peer_addr& peer, bool outbound) {
+  if (active_group_full(peer)) return false;
+  if (outbound || active_.size() < cfg_.view_size_active || cfg_.active_admit_interval.count() == 0) return true;
+  if (now < admit_at_) return false;
+  admit_at_ = now + cfg_.active_admit_interval;
+  return true;
+}
+
+bool membership::add_active(micros now, const peer_addr& peer, bool outbound) {
   if (peer == self_ || peer.is_unspecified() || is_active(peer)) return false;
+  if (!admits(now, peer, outbound)) return false;
   passive_.erase(peer);
   if (active_.size() >= cfg_.view_size_active) drop_random_active();
   if (outbound && active_.size() < 64) outbound_ |= std::uint64_t{1} << active_.size();
@@ -206,17 +232,27 @@ void membership::erase_active_at(std::size_t i) {
 void membership::drop_random_active() {
   HEARSAY_ASSERT(!active_.empty());
   const std::uint32_t outbound = outbound_count();
+  const bool keep_outbound = outbound != 0 && outbound <= outbound_min();
+  // The oldest inbound members are the first ones: the view keeps its members in the order
+  // they came.
+  const std::size_t keep_oldest = std::min<std::size_t>(protected_min(), active_.size() - outbound);
   std::size_t i = 0;
-  if (outbound == 0 || outbound > outbound_min()) {
-    // Any member (with active_outbound_min off, or no outbound member, the paper's rule).
+  if (!keep_outbound && keep_oldest == 0) {
+    // Any member (with both rules off, or nothing they protect, the paper's rule).
     i = static_cast<std::size_t>(rng_.below(active_.size()));
   } else {
-    // The outbound members are protected: a random inbound one, found by rank. There is one,
-    // since outbound_min() < view_size_active.
-    HEARSAY_ASSERT(outbound < active_.size());
-    auto rank = rng_.below(active_.size() - outbound);
+    // A random unprotected member, found by rank. There is one: the view is full, and
+    // outbound_min() + protected_min() < view_size_active.
+    const std::size_t candidates = active_.size() - (keep_outbound ? outbound : 0) - keep_oldest;
+    HEARSAY_ASSERT(candidates > 0);
+    auto rank = rng_.below(candidates);
+    std::size_t inbound_seen = 0;
     for (i = 0;; ++i) {
-      if (((outbound_ >> i) & 1u) != 0) continue;
+      if (i < 64 && ((outbound_ >> i) & 1u) != 0) {
+        if (keep_outbound) continue;
+      } else if (inbound_seen++ < keep_oldest) {
+        continue;
+      }
       if (rank-- == 0) break;
     }
   }
@@ -272,10 +308,14 @@ void membership::send_join(micros now) {
 }
 
 void membership::on_join(micros now, const peer_addr& from) {
-  static_cast<void>(now);
   ++stats_.joins_accepted;
-  add_active(from, false);
-  send(from, msg_join_reply{});
+  if (is_active(from) || add_active(now, from, false)) {
+    send(from, msg_join_reply{});
+  } else {
+    // Not taken in (its group is present, or newcomers came too fast): kept in reserve, and
+    // the join's walks still go out, so that it ends in other peers' views.
+    add_passive(from);
+  }
   for (const auto& peer : active_) {
     if (peer != from) send(peer, msg_forward_join{from, cfg_.walk_length_active});
   }
@@ -302,7 +342,7 @@ void membership::on_forward_join(micros now, const peer_addr& from, const msg_fo
     ++stats_.stranger_sends_refused;  // a flood of walks naming one address ends here
     return;
   }
-  if (add_active(m.joiner, false)) send(m.joiner, msg_join_reply{});
+  if (add_active(now, m.joiner, false)) send(m.joiner, msg_join_reply{});
 }
 
 void membership::on_join_reply(micros now, const peer_addr& from) {
@@ -315,8 +355,9 @@ void membership::on_join_reply(micros now, const peer_addr& from) {
     return;
   }
   if (join_pending_) join_pending_ = false;
-  // The contact this node chose is outbound; the ends of its walks chose this node.
-  add_active(from, from == join_target_);
+  // The contact this node chose is outbound; the ends of its walks chose this node. One
+  // this node does not take in (see admits) is told so, as it has taken this node in.
+  if (!add_active(now, from, from == join_target_) && !is_active(from)) refuse(from);
 }
 
 void membership::disconnect_unless_active(const peer_addr& peer) {
@@ -360,9 +401,12 @@ void membership::request_neighbor(micros now) {
   }
   if (!active_.empty() && neighbor_tried_.size() >= cfg_.repair_requests_per_round) return;
   // A random passive peer not tried yet this round (counted, then found by rank: no list).
+  // Peers of a network group the active view already holds enough of are not asked: they
+  // would not be taken in (active_per_group_max).
+  const auto eligible = [&](const peer_addr& p) { return !contains(neighbor_tried_, p) && !active_group_full(p); };
   std::size_t candidates = 0;
   for (const auto& p : passive_) {
-    if (!contains(neighbor_tried_, p)) ++candidates;
+    if (eligible(p)) ++candidates;
   }
   if (candidates == 0) {
     // Every known peer said no or is gone: an isolated node starts over through a seed.
@@ -372,7 +416,7 @@ void membership::request_neighbor(micros now) {
   auto rank = rng_.below(candidates);
   peer_addr target;
   for (const auto& p : passive_) {
-    if (contains(neighbor_tried_, p)) continue;
+    if (!eligible(p)) continue;
     if (rank-- == 0) {
       target = p;
       break;
@@ -390,10 +434,8 @@ void membership::request_neighbor(micros now) {
 }
 
 void membership::on_neighbor(micros now, const peer_addr& from, const msg_neighbor& m) {
-  static_cast<void>(now);
-  const bool accept =
-      is_active(from) || m.high_priority || active_.size() < cfg_.view_size_active;
-  if (accept) add_active(from, false);
+  const bool accept = is_active(from) || ((m.high_priority || active_.size() < cfg_.view_size_active) &&
+                                          add_active(now, from, false));
   send(from, msg_neighbor_reply{accept});
   if (!accept) host_.disconnect(from);
 }
@@ -405,7 +447,11 @@ void membership::on_neighbor_reply(micros now, const peer_addr& from, const msg_
     if (awaited || active_.size() < cfg_.view_size_active) {
       // Outbound when it answers this node's own request (a late acceptance of an earlier one
       // is taken as a newcomer, like any peer that asks).
-      add_active(from, awaited);
+      if (!add_active(now, from, awaited) && !is_active(from)) {
+        send(from, msg_disconnect{});  // not admitted (see admits): undone on the other side
+        host_.disconnect(from);
+        add_passive(from);
+      }
     } else {
       // A late acceptance this node no longer wants: undo it on the other side, so that the
       // active views stay symmetric.

@@ -118,15 +118,25 @@ class membership {
   std::uint64_t ticks_before(micros now) const;
 
   // Adds peer to the active view, evicting a random member if it is full (see
-  // drop_random_active). No-op for self or a peer already there. `outbound`: this node chose
-  // the peer (its join contact, a NEIGHBOR request of its own). Returns true if the view
-  // changed.
-  bool add_active(const peer_addr& peer, bool outbound);
+  // drop_random_active), if admits(peer, outbound, now). No-op for self or a peer already
+  // there. `outbound`: this node chose the peer (its join contact, a NEIGHBOR request of its
+  // own). Returns true if the view changed.
+  bool add_active(micros now, const peer_addr& peer, bool outbound);
+  // Whether peer may enter the active view now: its network group has fewer than
+  // active_per_group_max members there, and, for a newcomer (not outbound) into a full view,
+  // the admission interval has passed (active_admit_interval, taken when it returns true).
+  bool admits(micros now, const peer_addr& peer, bool outbound);
   // Evicts a random member; while the node has no more than outbound_min() outbound members,
-  // a random inbound one (active_outbound_min).
+  // a random inbound one (active_outbound_min); never one of the protected_min() oldest
+  // inbound members (active_protected).
   void drop_random_active();
   // active_outbound_min, at most view_size_active - 1.
   std::uint32_t outbound_min() const;
+  // active_protected, at most view_size_active - 1 - outbound_min().
+  std::uint32_t protected_min() const;
+  // Whether peer's network group already has active_per_group_max members in the active view
+  // (never for private addresses).
+  bool active_group_full(const peer_addr& peer) const;
   // Removes the active member at position i, with its link and its outbound bit.
   void erase_active_at(std::size_t i);
   bool remove_active(const peer_addr& peer);
@@ -152,6 +162,7 @@ class membership {
   // A JOIN in flight (to join_target_) and a NEIGHBOR request in flight (to neighbor_target_),
   // each with a generation so that stale timeouts are ignored.
   bool join_pending_ = false;
+  bool repair_armed_ = false;  // (see arm_repair; here, in what was padding)
   peer_addr join_target_;
   std::uint64_t join_generation_ = 0;
   // JOIN-REPLYs are accepted only until then: from the contact, and from the far ends of the
@@ -173,7 +184,8 @@ class membership {
   std::vector<peer_addr> neighbor_tried_;
   std::uint64_t tried_ticks_ = 0;
   micros repair_phase_{0};  // the first tick of the repair timer
-  bool repair_armed_ = false;
+  // The next time a newcomer may evict an active member (active_admit_interval).
+  micros admit_at_{0};
   token_bucket stranger_replies_;
 
   std::vector<peer_addr> last_shuffle_sent_;

@@ -629,10 +629,16 @@ peer_addr public_addr(std::uint32_t net, std::uint32_t host = 1) {
 // A node (address 1) that joined through addr(2) and then asked `asked` passive peers (400,
 // 401, ...) for links, one repair tick each: all of them accepted, so it holds 1 + asked
 // outbound entries.
+// (The other newcomer rules, active_protected and active_admit_interval, are off unless
+// `others` is set: these tests are about the outbound places alone.)
 struct outbound_node {
-  explicit outbound_node(std::uint32_t outbound_min, std::uint32_t asked) {
+  explicit outbound_node(std::uint32_t outbound_min, std::uint32_t asked, bool others = false) {
     cfg.seeds = {addr(2)};  // view 5, passive 30
     cfg.membership.active_outbound_min = outbound_min;
+    if (!others) {
+      cfg.membership.active_protected = 0;
+      cfg.membership.active_admit_interval = micros{0};
+    }
     n.emplace(cfg, addr(1), 7, h);
     n->start(micros{0});
     n->on_message(micros{1'000}, addr(2), msg_join_reply{});  // the contact: outbound
@@ -714,6 +720,8 @@ TEST_CASE("outbound entries: a join's walk ends and late acceptances come in unr
   auto cfg = small_config();  // view 3
   cfg.seeds = {addr(2)};
   cfg.membership.active_outbound_min = 10;  // more than the view: one place stays open (2 of 3 protected)
+  cfg.membership.active_protected = 0;
+  cfg.membership.active_admit_interval = micros{0};
   recording_host h;
   node n(cfg, addr(1), 7, h);
   n.start(micros{0});
@@ -770,4 +778,159 @@ TEST_CASE("the passive view's group limit tells IPv6 /48s and IPv4 /24s apart", 
   CHECK(n.members().is_passive(tricky));
   CHECK(in_group(public_addr(9, 1)) == 2);
   CHECK(n.members().passive().size() == 7);
+}
+
+namespace {
+// A node (address 1, view 5) with the newcomer rules set as given, started with no seed.
+struct rules_node {
+  rules_node(std::uint32_t per_group, std::uint32_t protect, micros interval) {
+    cfg.membership.active_per_group_max = per_group;
+    cfg.membership.active_protected = protect;
+    cfg.membership.active_admit_interval = interval;
+    n.emplace(cfg, addr(1), 7, h);
+    n->start(micros{0});
+    h.clear();
+  }
+  bool accepted_neighbor(micros now, const peer_addr& from, bool high) {
+    h.clear();
+    n->on_message(now, from, msg_neighbor{high});
+    const auto replies = h.sent_of<msg_neighbor_reply>();
+    REQUIRE(replies.size() == 1);
+    return replies[0].second.accepted;
+  }
+  node_config cfg;
+  recording_host h;
+  std::optional<node> n;
+};
+}  // namespace
+
+TEST_CASE("active view: one entry per network group, private ranges exempt, and repairs ask other groups",
+          "[membership]") {
+  for (const std::uint32_t per_group : {1u, 0u}) {
+    INFO("active_per_group_max " << per_group);
+    rules_node r(per_group, 0, micros{0});
+    node& n = *r.n;
+    REQUIRE(r.accepted_neighbor(micros{1'000}, public_addr(9, 1), true));
+    // A JOIN from the same /24: kept in reserve, not answered, and its walks still go out.
+    r.h.clear();
+    n.on_message(micros{2'000}, public_addr(9, 2), msg_join{});
+    const bool second_in = n.members().is_active(public_addr(9, 2));
+    // A NEIGHBOR request of high priority from it: refused (another group would be taken in).
+    const bool third_in = r.accepted_neighbor(micros{3'000}, public_addr(9, 3), true);
+    const bool other_in = r.accepted_neighbor(micros{4'000}, public_addr(10, 1), true);
+    // Private addresses (one test network) are not limited.
+    const bool private_in = r.accepted_neighbor(micros{5'000}, addr(50), true);
+    CHECK(other_in);
+    CHECK(private_in);
+    if (per_group == 1) {
+      CHECK_FALSE(second_in);
+      CHECK(n.members().is_passive(public_addr(9, 2)));
+      CHECK_FALSE(third_in);
+      CHECK_FALSE(n.members().is_active(public_addr(9, 3)));
+    } else {
+      CHECK(second_in);
+      CHECK(third_in);
+    }
+    // Repairs: passive peers of the groups present are not asked.
+    rules_node fresh(per_group, 0, micros{0});
+    REQUIRE(fresh.accepted_neighbor(micros{1'000}, public_addr(9, 1), true));
+    REQUIRE(fresh.accepted_neighbor(micros{2'000}, public_addr(10, 1), true));
+    std::vector<peer_addr> reserve;
+    for (std::uint32_t k = 10; k < 13; ++k) reserve.push_back(public_addr(9, k));
+    for (std::uint32_t k = 10; k < 13; ++k) reserve.push_back(public_addr(10, k));
+    reserve.push_back(public_addr(11, 1));
+    fresh.n->remember_peers(reserve);
+    std::size_t asked = 0, asked_present = 0;
+    for (std::uint32_t tick = 1; tick <= 20; ++tick) {
+      const micros at{10'000'000 * tick};
+      fresh.h.clear();
+      fresh.n->on_timer(at, {timer_kind::repair, 0});
+      for (const auto& [to, m] : fresh.h.sent_of<msg_neighbor>()) {
+        ++asked;
+        if (network_group(to) == network_group(public_addr(9)) || network_group(to) == network_group(public_addr(10))) {
+          ++asked_present;
+        }
+        fresh.n->on_message(at + micros{1}, to, msg_neighbor_reply{false});  // refused: the view stays short
+      }
+    }
+    CHECK(asked > 0);
+    if (per_group == 1) {
+      CHECK(asked_present == 0);
+    } else {
+      CHECK(asked_present > 0);
+    }
+  }
+}
+
+TEST_CASE("active view: newcomers cannot evict the inbound entries held longest", "[membership]") {
+  for (const std::uint32_t protect : {2u, 0u}) {
+    INFO("active_protected " << protect);
+    outbound_node o(2, 1, true);  // outbound: the contact and 400
+    node& n = *o.n;
+    o.cfg.membership.active_protected = protect;  // (the node keeps a reference to cfg)
+    o.cfg.membership.active_admit_interval = micros{0};
+    // Three peers that came in first: 500, 501, 502 (private: no group rule).
+    for (std::uint32_t k = 0; k < 3; ++k) n.on_message(micros{50'000'000 + k}, addr(500 + k), msg_neighbor{true});
+    REQUIRE(n.members().active().size() == 5);
+    // Then a flood of newcomers from two hundred groups: JOINs and high-priority NEIGHBORs.
+    for (std::uint32_t i = 0; i < 200; ++i) {
+      const micros at{100'000'000 + 1'000 * i};
+      if (i % 2 == 0) {
+        n.on_message(at, public_addr(i), msg_join{});
+      } else {
+        n.on_message(at, public_addr(i), msg_neighbor{true});
+      }
+      REQUIRE(n.members().is_active(public_addr(i)));  // every one is still taken in...
+      REQUIRE(n.members().active().size() == 5);
+    }
+    CHECK(n.members().is_active(addr(2)));  // (outbound places)
+    CHECK(n.members().is_active(addr(400)));
+    if (protect == 2) {
+      // ...in the one place left: the two oldest inbound entries never leave.
+      CHECK(n.members().is_active(addr(500)));
+      CHECK(n.members().is_active(addr(501)));
+      CHECK_FALSE(n.members().is_active(addr(502)));
+    } else {
+      CHECK_FALSE(n.members().is_active(addr(500)));
+      CHECK_FALSE(n.members().is_active(addr(501)));
+    }
+  }
+}
+
+TEST_CASE("active view: newcomers into a full view are taken at most once per admission interval", "[membership]") {
+  for (const micros interval : {micros{5'000'000}, micros{0}}) {
+    INFO("active_admit_interval " << interval.count() << " us");
+    rules_node r(1, 0, interval);
+    node& n = *r.n;
+    // A view with room takes newcomers whenever they come.
+    for (std::uint32_t k = 0; k < 5; ++k) REQUIRE(r.accepted_neighbor(micros{1'000 + k}, public_addr(k), true));
+    REQUIRE(n.members().active().size() == 5);
+    // Full: the first newcomer is taken in (evicting one)...
+    REQUIRE(r.accepted_neighbor(micros{10'000'000}, public_addr(20), true));
+    // ...the next ones within the interval are not: a high-priority NEIGHBOR is refused, a
+    // JOIN is kept in reserve and its walks go on, a walk's end does not take the joiner.
+    const bool neighbor_in = r.accepted_neighbor(micros{11'000'000}, public_addr(21), true);
+    r.h.clear();
+    n.on_message(micros{12'000'000}, public_addr(22), msg_join{});
+    const bool join_in = n.members().is_active(public_addr(22));
+    const auto walks = r.h.sent_of<msg_forward_join>().size();
+    const peer_addr neighbour = n.members().active()[0];
+    n.on_message(micros{13'000'000}, neighbour, msg_forward_join{public_addr(23), 0});
+    const bool walk_in = n.members().is_active(public_addr(23));
+    CHECK(walks == (interval.count() > 0 ? 5u : 4u));  // to every neighbour but the joiner
+    if (interval.count() > 0) {
+      CHECK_FALSE(neighbor_in);
+      CHECK_FALSE(join_in);
+      CHECK(n.members().is_passive(public_addr(22)));
+      CHECK_FALSE(walk_in);
+      // Once the interval has passed, the next newcomer is taken in.
+      CHECK(r.accepted_neighbor(micros{15'000'000}, public_addr(24), true));
+      CHECK_FALSE(r.accepted_neighbor(micros{15'000'001}, public_addr(25), true));
+    } else {
+      CHECK(neighbor_in);
+      CHECK(join_in);
+      CHECK(walk_in);
+    }
+    CHECK(n.members().active().size() == 5);
+  }
 }

@@ -1,7 +1,7 @@
 // Real nodes on loopback, in this process: 30 hearsay nodes on one io_context (one thread),
 // joined through a seed. Measures time from search to first hit (p50/p99, and per overlay
 // hop), how many query copies the cluster handles per second, and fetch throughput with
-// SHA-256 verification. Then one node alone on its own thread, fed by plain sockets: how many
+// SHA-256 verification. Then one node alone on its own thread, fed by bare TLS connections: how many
 // queries per second it takes in and forwards, also per second of its own CPU time.
 
 #include <benchmark/benchmark.h>
@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <asio.hpp>
+#include <asio/ssl.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -161,7 +162,7 @@ BENCHMARK(bm_real_fetch_throughput)->Iterations(3)->Unit(benchmark::kMillisecond
 // ---- one node's forwarding throughput ----------------------------------------------------
 //
 // The node under test runs alone on its own io_context and thread. Its neighbours are plain
-// sockets in the benchmark thread that speak just enough of the protocol (HELLO, then a
+// TLS connections in the benchmark thread that speak just enough of the protocol (HELLO, then a
 // NEIGHBOR request) to sit in its active view: one source that streams new queries into it
 // with TTL 2, and `sinks` that only read and count the copies it forwards with TTL 1 (which
 // a real peer would not forward any further). The neighbours do no overlay work of their
@@ -199,10 +200,11 @@ struct frame_counter {
   }
 };
 
-// A neighbour of the node under test that is only a socket.
+// A neighbour of the node under test that is only a TLS connection (every link is, since
+// protocol 2).
 struct raw_peer {
-  explicit raw_peer(asio::io_context& io) : socket(io) {}
-  asio::ip::tcp::socket socket;
+  raw_peer(asio::io_context& io, asio::ssl::context& ctx) : stream(io, ctx) {}
+  asio::ssl::stream<asio::ip::tcp::socket> stream;
   peer_addr self;            // its advertised address: the socket's own local address
   frame_counter counter;     // frames the node sent it
   std::uint64_t baseline = 0;  // frames counted before the measurement (HELLO, NEIGHBOR_REPLY)
@@ -241,6 +243,11 @@ class forwarding_rig {
   static constexpr std::uint64_t handshake_frames = 2;
 
   explicit forwarding_rig(std::size_t sinks) : log_(net::log_level::error) {
+    std::string why;
+    if (!me_.configure(ctx_.native_handle(), why)) {
+      error_ = "cannot make the neighbours' TLS context: " + why;
+      return;
+    }
     net::net_config cfg;
     cfg.listen = *peer_addr::parse("127.0.0.1:0", 0, true);
     cfg.network = "bench";
@@ -285,7 +292,7 @@ class forwarding_rig {
     node_.reset();
     for (auto& p : peers_) {
       std::error_code ec;
-      p->socket.close(ec);
+      p->stream.next_layer().close(ec);
     }
   }
   forwarding_rig(const forwarding_rig&) = delete;
@@ -345,11 +352,14 @@ class forwarding_rig {
 
   // Opens a link to the node and asks to be its neighbour (peers_[0] is the source).
   void connect() {
-    auto p = std::make_unique<raw_peer>(io_);
+    auto p = std::make_unique<raw_peer>(io_, ctx_);
     std::error_code ec;
-    p->socket.connect(net::to_endpoint(node_->address()), ec);
-    if (!ec) p->socket.set_option(asio::ip::tcp::no_delay(true), ec);
-    if (!ec) p->self = net::from_endpoint(p->socket.local_endpoint(ec));
+    auto& socket = p->stream.next_layer();
+    socket.connect(net::to_endpoint(node_->address()), ec);
+    if (!ec) socket.set_option(asio::ip::tcp::no_delay(true), ec);
+    if (!ec) p->self = net::from_endpoint(socket.local_endpoint(ec));
+    // The node answers the handshake on its own thread; this one waits for it.
+    if (!ec) p->stream.handshake(asio::ssl::stream_base::client, ec);
     if (!ec) send_now(*p, msg_hello{"bench", p->self, "bench", false}, ec);
     if (!ec) send_now(*p, msg_neighbor{false}, ec);
     if (ec) {
@@ -361,11 +371,11 @@ class forwarding_rig {
 
   void send_now(raw_peer& p, const message& m, std::error_code& ec) {
     const auto frame = encoder_.encode(p.self, m);
-    asio::write(p.socket, asio::buffer(frame.data(), frame.size()), ec);
+    asio::write(p.stream, asio::buffer(frame.data(), frame.size()), ec);
   }
 
   void read(raw_peer& p) {
-    p.socket.async_read_some(asio::buffer(p.buffer), [this, &p](const std::error_code& ec, std::size_t n) {
+    p.stream.async_read_some(asio::buffer(p.buffer), [this, &p](const std::error_code& ec, std::size_t n) {
       if (ec) {
         if (error_.empty()) error_ = "the node closed a link: " + ec.message();
         return;
@@ -403,7 +413,7 @@ class forwarding_rig {
     }
     sent_ += batch;
     writing_ = true;
-    asio::async_write(source.socket, asio::buffer(out_), [this](const std::error_code& ec, std::size_t) {
+    asio::async_write(source.stream, asio::buffer(out_), [this](const std::error_code& ec, std::size_t) {
       writing_ = false;
       if (ec) {
         if (error_.empty()) error_ = "cannot write to the node: " + ec.message();
@@ -420,6 +430,8 @@ class forwarding_rig {
   std::thread node_thread_;
 
   asio::io_context io_;  // the neighbours, on the benchmark thread
+  net::identity me_ = net::identity::ephemeral();  // one key for all of them, each at its own address
+  asio::ssl::context ctx_{asio::ssl::context::tls};
   std::vector<std::unique_ptr<raw_peer>> peers_;
   codec::encoder encoder_;
   std::vector<std::uint8_t> out_;

@@ -613,8 +613,14 @@ TEST_CASE("load: thousands of searches per second through a small cluster lose n
   }
   CHECK(rate_limited == 0);
   CHECK(bad == 0);
-  // Bounded memory: duplicate caches, queues and open queries are all capped.
+  // Bounded memory: duplicate caches, queues and open queries are all capped. Not under
+  // AddressSanitizer, whose quarantine holds up to 256 MiB of freed memory on purpose (the TLS
+  // records of this test, allocated and freed by the thousand, fill it).
+#if defined(__SANITIZE_ADDRESS__)
+  (void)rss_before;
+#else
   CHECK(resident_bytes() < rss_before + (64u << 20));
+#endif
 }
 
 TEST_CASE("a full disk fails the fetch clearly and leaves no file behind", "[net][disk]") {

@@ -24,6 +24,7 @@
 #include "transport/control_client.hpp"
 #include "transport/file_index.hpp"
 #include "transport/endpoint.hpp"
+#include "transport/fd_message.hpp"
 #include "transport/json.hpp"
 #include "transport/part_file.hpp"
 #include "transport/sha256.hpp"
@@ -513,21 +514,9 @@ struct control_server::impl {
   void receive_fd(const std::shared_ptr<session>& s) {
     s->socket.async_wait(stream::socket::wait_read, [this, s](const std::error_code& ec) {
       if (ec) return close_session(s);
-      char byte = 0;
-      iovec iov{&byte, 1};
-      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-      msghdr msg{};
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      msg.msg_control = control;
-      msg.msg_controllen = sizeof control;
-      const ssize_t n = ::recvmsg(s->socket.native_handle(), &msg, MSG_CMSG_CLOEXEC);
-      int fd = -1;
-      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int))) {
-          std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-        }
-      }
+      fd_message in;
+      const ssize_t n = ::recvmsg(s->socket.native_handle(), &in.msg, MSG_CMSG_CLOEXEC);
+      const int fd = in.received();
       const std::string name = std::exchange(s->share_name, {});
       if (n != 1 || fd < 0) {
         if (fd >= 0) ::close(fd);

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "transport/fd_message.hpp"
 #include "transport/json.hpp"
 
 namespace hearsay::net {
@@ -129,21 +130,10 @@ bool control_client::authenticate(const std::string& token, std::string& error) 
 }
 
 bool control_client::send_fd(int fd, std::string& error) {
-  char byte = 'F';
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  fd_message out;
+  out.attach(fd);
   while (true) {
-    const auto n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+    const auto n = ::sendmsg(fd_, &out.msg, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n == 1) return true;
     error = std::string("cannot hand the file to the node: ") + std::strerror(errno);

@@ -86,18 +86,14 @@ bool raw_public_key(EVP_PKEY* key, std::array<std::uint8_t, 32>& out) {
 
 // ---- node ids ---------------------------------------------------------------------------
 
+// The same text as a digest's: its printer and parser serve both.
 std::string node_id::to_hex() const {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out(64, '0');
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    out[2 * i] = digits[bytes[i] >> 4];
-    out[2 * i + 1] = digits[bytes[i] & 0xf];
-  }
-  return out;
+  sha256_digest d;
+  d.bytes = bytes;
+  return d.to_hex();
 }
 
 std::optional<node_id> node_id::from_hex(std::string_view hex) {
-  // The same text as a digest's: reuse its parser.
   const auto d = sha256_digest::from_hex(hex);
   if (!d) return std::nullopt;
   node_id id;

@@ -807,11 +807,9 @@ void net_node::impl::handle(const link_ptr& l, codec::decoded& d) {
           fail(l, "address of another node");
           return;
         }
-        if (!other_key && b != ids.end()) {
-          // The same node as before: keep what is known of it.
-        } else {
-          ids[addr] = binding{l->id, false};
-        }
+        // A new address, or one whose inbound claim this key takes over; the same node as
+        // before keeps what is known of it (a binding it was dialled under stays dialled).
+        if (b == ids.end() || other_key) ids[addr] = binding{l->id, false};
         // The first link to a peer carries our traffic to it; a second one (both sides
         // dialled at once) is still read from and closes when idle.
         if (lk == links.end()) links[addr] = l;

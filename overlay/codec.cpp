@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 
+#include "overlay/strategy.hpp"
 #include "schemas/hearsay_generated.h"
 
 namespace hearsay::codec {
@@ -281,8 +282,9 @@ bool decode_body(const w::Frame& f, const limits& lim, decode_result& r) {
       out.mode = m->mode();
       out.gossip_percent = m->gossip_percent();
       if (out.id == 0) return c.fail("query.id");
-      if (out.mode > static_cast<std::uint8_t>(query_mode::walk)) return c.fail("query.mode");
-      if (out.gossip_percent > 100) return c.fail("query.gossip_percent");
+      const search_strategy* mode = strategy_for_mode(out.mode);
+      if (mode == nullptr) return c.fail("query.mode");
+      if (const char* field = mode->invalid(out)) return c.fail(field);
       // A copy on the wire is on a hop: it has travelled at least that one (hops >= 1) and
       // was allowed to take it (ttl >= 1). Relays never send anything else.
       if (out.ttl == 0) return c.fail("query.ttl");

@@ -95,20 +95,10 @@ struct membership_config {
   micros active_admit_interval{0};
 };
 
-enum class search_strategy : std::uint8_t {
-  flood,           // TTL-limited flooding to fanout neighbours per hop
-  gossip,          // the origin sends to fanout neighbours; relays pass a copy to each
-                   // neighbour with probability gossip_percent (GOSSIP1(p), Haas, Halpern
-                   // and Li, INFOCOM 2002)
-  expanding_ring,  // floods of TTL 1, 2, 3 ... up to ttl, until hits_wanted hits arrived
-                   // (Lv, Cao, Cohen, Li and Shenker, ICS 2002)
-  random_walk,     // `walkers` random walkers of up to walk_ttl hops that check back with
-                   // the origin every walk_check_hops hops (Lv et al., ICS 2002)
-};
-
 struct search_config {
-  // How this node's own searches travel; relays follow the mode a query carries.
-  search_strategy strategy = search_strategy::flood;
+  // How this node's own searches travel: a row of the strategy table (overlay/strategy.hpp;
+  // find it by name with strategy_index), 0 for flood. Relays follow the mode a query carries.
+  std::uint8_t strategy = 0;
   std::uint8_t gossip_percent = 60;
   std::uint32_t walkers = 16;
   std::uint8_t walk_ttl = 128;      // hops a walker may take (capped by walk_ttl_max on relays)

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "overlay/strategy.hpp"
+
 namespace hearsay {
 
 std::string parse_integer(std::string_view text, std::uint64_t lo, std::uint64_t hi, std::uint64_t& out) {
@@ -90,13 +92,12 @@ std::vector<config_key> make_keys() {
                           [](node_config& c) -> micros& { return c.membership.active_admit_interval; }));
   k.push_back(duration_ms("request_timeout_ms", "JOIN / NEIGHBOR answer timeout", 1, 600'000,
                           [](node_config& c) -> micros& { return c.membership.request_timeout; }));
-  k.push_back({"strategy", "string", "how searches travel: flood | gossip | expanding_ring | random_walk",
+  k.push_back({"strategy", "string", "how searches travel: " + strategy_names(" | ", " | "),
                [](node_config& c, std::string_view text) -> std::string {
-                 if (text == "flood") c.search.strategy = search_strategy::flood;
-                 else if (text == "gossip") c.search.strategy = search_strategy::gossip;
-                 else if (text == "expanding_ring") c.search.strategy = search_strategy::expanding_ring;
-                 else if (text == "random_walk") c.search.strategy = search_strategy::random_walk;
-                 else return "expected flood, gossip, expanding_ring or random_walk, got '" + std::string(text) + "'";
+                 if (find_strategy(text) == nullptr) {
+                   return "expected " + strategy_names() + ", got '" + std::string(text) + "'";
+                 }
+                 c.search.strategy = strategy_index(text);
                  return {};
                }});
   k.push_back(integer<u8>("gossip_percent", "gossip: chance (%) that a relay passes a copy to each neighbour", 0, 100,

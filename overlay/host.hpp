@@ -24,7 +24,7 @@ enum class timer_kind : std::uint8_t {
   join_timeout,      // a JOIN went unanswered (arg: generation)
   neighbor_timeout,  // a NEIGHBOR request went unanswered (arg: generation)
   query_timeout,     // the origin closes a query (arg: query id)
-  ring_step,         // expanding ring: widen the search if still unsatisfied (arg: query id)
+  search_step,       // the search strategy's next stage, e.g. a wider ring (arg: query id)
   walk_park_timeout, // parked walkers whose origin did not answer are dropped (arg: query id)
 };
 

@@ -689,7 +689,7 @@ bool membership::on_timer(micros now, timer_id id) {
       }
       return true;
     case timer_kind::query_timeout:
-    case timer_kind::ring_step:
+    case timer_kind::search_step:
     case timer_kind::walk_park_timeout:
       return false;
   }

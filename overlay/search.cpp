@@ -1,4 +1,5 @@
-// TTL-limited flooding with duplicate suppression and reverse-path hits (see search.hpp).
+// Searches: their origin, relays, duplicate suppression and reverse-path hits (see search.hpp);
+// how copies spread is the strategy's (strategy.hpp).
 
 #include "overlay/search.hpp"
 
@@ -6,6 +7,7 @@
 #include <cstring>
 
 #include "overlay/prefetch.hpp"
+#include "overlay/strategy.hpp"
 
 namespace hearsay {
 
@@ -28,51 +30,28 @@ searcher::searcher(const search_config& cfg, const peer_addr& self, rng& random,
 query_id searcher::start(micros now, std::string criteria_text, std::uint8_t ttl, bool reply_direct) {
   query_id id = 0;
   while (id == 0 || seen_.find(id, now) != nullptr || find_open(id) != nullptr) id = rng_.next();
-  const bool walk = cfg_.strategy == search_strategy::random_walk;
-  if (ttl == 0) ttl = walk ? cfg_.walk_ttl : cfg_.ttl;
-  ttl = std::min(ttl, walk ? cfg_.walk_ttl_max : cfg_.ttl_max);
+  const search_strategy& strategy = strategy_of(cfg_);
+  if (ttl == 0) ttl = cfg_.*strategy.ttl;
+  ttl = std::min(ttl, cfg_.*strategy.ttl_max);
   if (criteria_text.size() > cfg_.criteria_bytes_max) criteria_text.resize(cfg_.criteria_bytes_max);
 
-  msg_query q;
+  open_search open;
+  open.started = now;
+  open.strategy = cfg_.strategy;
+  msg_query& q = open.query;
   q.id = id;
   q.origin = self_;
   q.ttl = ttl;
   q.hops = 1;
   q.reply_direct = reply_direct || cfg_.reply_direct;
   q.criteria = std::move(criteria_text);
-  if (cfg_.strategy == search_strategy::gossip) {
-    q.mode = static_cast<std::uint8_t>(query_mode::gossip);
-    q.gossip_percent = cfg_.gossip_percent;
-  } else if (walk) {
-    q.mode = static_cast<std::uint8_t>(query_mode::walk);
-  }
+  q.mode = static_cast<std::uint8_t>(strategy.mode);
 
-  open_query open;
-  open.started = now;
-  micros close_at = now + cfg_.query_timeout;
-  if (cfg_.strategy == search_strategy::expanding_ring && ttl > 1) {
-    // Start with the nearest ring; on_timer widens it while the search is unsatisfied.
-    open.ring_target = ttl;
-    open.ring_ttl = 1;
-    q.ttl = 1;
-    host_.schedule(now + cfg_.ring_wait_per_hop, {timer_kind::ring_step, id});
-    // Each ring gets its own wait on top of the query timeout of the widest one.
-    close_at += cfg_.ring_wait_per_hop * (ttl * (ttl - 1) / 2);
-  }
-  open.query = q;
-
-  seen_.insert(id, now, self_, q.ttl);
-  own().open.emplace(id, std::move(open));
-  host_.schedule(close_at, {timer_kind::query_timeout, id});
+  open_search& search = own().open.emplace(id, std::move(open)).first->second;
   ++stats_.queries_originated;
-
-  if (q.ttl == 0) return id;
-  if (walk) {
-    // k walkers, each to a random neighbour (Lv et al.: 16 to 64 walkers).
-    for (std::uint32_t k = 0; k < cfg_.walkers; ++k) forward_walk(q, nullptr);
-  } else {
-    forward(q, nullptr);
-  }
+  // The strategy may lower the first copies' TTL (an expanding ring starts with the nearest
+  // ring) and arm its step timer; the search is closed query_timeout after its last stage.
+  strategy.start(*this, now, search);
   return id;
 }
 
@@ -86,73 +65,13 @@ void searcher::send(const peer_addr& to, message&& m) {
   host_.send_owned(to, std::move(m));
 }
 
-void searcher::forward_gossip(const msg_query& q, const peer_addr& except) {
-  for (const auto& p : members_.active()) {
-    if (p == except) continue;
-    if (rng_.below(100) < q.gossip_percent) {
-      ++stats_.queries_forwarded;
-      send(p, q);
-    }
-  }
+void searcher::launch(micros now, const open_search& search, micros extra_wait) {
+  seen_.insert(search.query.id, now, self_, search.query.ttl);
+  host_.schedule(now + cfg_.query_timeout + extra_wait, {timer_kind::query_timeout, search.query.id});
 }
 
-void searcher::forward_walk(const msg_query& q, const peer_addr* except) {
-  const auto active = members_.active();
-  if (active.empty()) return;
-  const std::size_t others = active.size() - ((except != nullptr && members_.is_active(*except)) ? 1 : 0);
-  const peer_addr* target = nullptr;
-  if (others == 0) {
-    target = except;  // a dead end: the walker goes back
-  } else {
-    auto k = rng_.below(others);
-    for (const auto& p : active) {
-      if (except != nullptr && p == *except) continue;
-      if (k-- == 0) {
-        target = &p;
-        break;
-      }
-    }
-  }
-  if (target == nullptr) return;
-  ++stats_.queries_forwarded;
-  send(*target, q);
-}
-
-void searcher::relay(const msg_query& next, const peer_addr& from) {
-  switch (static_cast<query_mode>(next.mode)) {
-    case query_mode::gossip:
-      forward_gossip(next, from);
-      break;
-    case query_mode::walk:
-      forward_walk(next, &from);
-      break;
-    case query_mode::flood:
-      forward(next, &from);
-      break;
-  }
-}
-
-void searcher::forward(const msg_query& q, const peer_addr* except) {
-  // The targets, on the stack: a per-node buffer would be one more cold line per query.
-  small_vector<peer_addr, 8> targets;
-  for (const auto& p : members_.active()) {
-    if (except == nullptr || p != *except) targets.push_back(p);
-  }
-  std::size_t n = targets.size();
-  if (n > cfg_.fanout) {
-    // A uniform random subset of size fanout: partial Fisher-Yates.
-    for (std::size_t i = 0; i < cfg_.fanout; ++i) {
-      const auto j = i + static_cast<std::size_t>(rng_.below(n - i));
-      std::swap(targets[i], targets[j]);
-    }
-    n = cfg_.fanout;
-  }
-  if (n == 0) return;
-  const message copy{q};  // built once; the host copies it into each target's event
-  for (std::size_t i = 0; i < n; ++i) {
-    ++stats_.queries_forwarded;
-    send(targets[i], copy);
-  }
+void searcher::widen_own(micros now, query_id id, std::uint8_t ttl) {
+  if (dup_cache::entry* own = seen_.find(id, now)) own->ttl_best = ttl;
 }
 
 void searcher::answer(micros now, const msg_query& q, const peer_addr& upstream) {
@@ -173,9 +92,10 @@ void searcher::answer(micros now, const msg_query& q, const peer_addr& upstream)
 
 void searcher::on_query(micros now, const peer_addr& from, const msg_query& q, membership::link_state& link) {
   ++stats_.queries_received;
+  const search_strategy* mode = strategy_for_mode(q.mode);
   if (q.ttl == 0 || q.hops == 0 || q.id == 0 || q.criteria.empty() ||
-      q.criteria.size() > cfg_.criteria_bytes_max || q.origin.is_unspecified() ||
-      q.mode > static_cast<std::uint8_t>(query_mode::walk) || q.gossip_percent > 100) {
+      q.criteria.size() > cfg_.criteria_bytes_max || q.origin.is_unspecified() || mode == nullptr ||
+      mode->invalid(q) != nullptr) {
     ++stats_.messages_invalid;
     return;
   }
@@ -183,8 +103,7 @@ void searcher::on_query(micros now, const peer_addr& from, const msg_query& q, m
     ++stats_.queries_rate_limited;
     return;
   }
-  const bool walk = q.mode == static_cast<std::uint8_t>(query_mode::walk);
-  const std::uint8_t cap = walk ? cfg_.walk_ttl_max : cfg_.ttl_max;
+  const std::uint8_t cap = cfg_.*mode->ttl_max;
   std::uint8_t ttl = q.ttl;
   if (ttl > cap) {
     ttl = cap;
@@ -208,7 +127,7 @@ void searcher::on_query(micros now, const peer_addr& from, const msg_query& q, m
     host_.on_query_seen(q, false);
     answer(now, q, from);
   }
-  if (walk) {
+  if (mode->walker) {
     // A walker goes on whether or not this node saw the query before; every few hops it
     // asks the origin whether the search is still unsatisfied, and waits here for the answer.
     if (ttl <= 1) return;
@@ -233,7 +152,7 @@ void searcher::on_query(micros now, const peer_addr& from, const msg_query& q, m
       }
       return;
     }
-    forward_walk(next_copy(), &from);
+    mode->pass_on(*this, next_copy(), &from);
     return;
   }
   if (seen != nullptr) {
@@ -243,16 +162,16 @@ void searcher::on_query(micros now, const peer_addr& from, const msg_query& q, m
       // hit, if any, was already sent.
       seen->ttl_best = ttl;
       ++stats_.queries_reforwarded;
-      if (ttl > 1) relay(next_copy(), from);
+      if (ttl > 1) mode->pass_on(*this, next_copy(), &from);
     }
     return;
   }
-  if (ttl > 1) relay(next_copy(), from);
+  if (ttl > 1) mode->pass_on(*this, next_copy(), &from);
 }
 
 void searcher::on_walk_check(micros now, const peer_addr& from, const msg_walk_check& m) {
   static_cast<void>(now);
-  const open_query* open = find_open(m.id);
+  const open_search* open = find_open(m.id);
   const bool go_on = open != nullptr && open->hits < cfg_.hits_wanted;
   send(from, msg_walk_status{m.id, go_on});
 }
@@ -266,7 +185,9 @@ void searcher::on_walk_status(micros now, const msg_walk_status& m) {
   own_->parked.erase(it);
   own_->parked_count -= walkers.size();
   if (!m.go_on) return;
-  for (const auto& [from, q] : walkers) forward_walk(q, &from);
+  for (const auto& [from, q] : walkers) {
+    if (const search_strategy* mode = strategy_for_mode(q.mode)) mode->pass_on(*this, q, &from);
+  }
 }
 
 searcher::own_searches& searcher::own() {
@@ -274,7 +195,7 @@ searcher::own_searches& searcher::own() {
   return *own_;
 }
 
-searcher::open_query* searcher::find_open(query_id id) {
+open_search* searcher::find_open(query_id id) {
   if (own_ == nullptr) return nullptr;
   auto it = own_->open.find(id);
   return it == own_->open.end() ? nullptr : &it->second;
@@ -290,7 +211,7 @@ void searcher::on_hit(micros now, const peer_addr& from, const msg_query_hit& h)
     ++stats_.messages_invalid;
     return;
   }
-  if (open_query* open = find_open(h.id)) {
+  if (open_search* open = find_open(h.id)) {
     if (open->hits >= cfg_.hits_per_query_max) {
       ++stats_.hits_dropped;
       return;
@@ -339,18 +260,11 @@ bool searcher::on_message(micros now, const peer_addr& from, const message& m) {
 }
 
 bool searcher::on_timer(micros now, timer_id id) {
-  if (id.kind == timer_kind::ring_step) {
-    open_query* open = find_open(id.arg);
-    if (open == nullptr) return true;
-    open_query& o = *open;
-    if (o.hits >= cfg_.hits_wanted || o.ring_ttl >= o.ring_target) return true;
-    // Widen the ring: the same query id with one more hop. Peers reached before forward it
-    // again (it carries more TTL than they saw) but do not answer again.
-    ++o.ring_ttl;
-    o.query.ttl = o.ring_ttl;
-    if (dup_cache::entry* own = seen_.find(id.arg, now)) own->ttl_best = o.ring_ttl;
-    forward(o.query, nullptr);
-    host_.schedule(now + cfg_.ring_wait_per_hop * o.ring_ttl, {timer_kind::ring_step, id.arg});
+  if (id.kind == timer_kind::search_step) {
+    if (open_search* open = find_open(id.arg)) {
+      const search_strategy& strategy = *search_strategies()[open->strategy];
+      if (strategy.step != nullptr) strategy.step(*this, now, *open);
+    }
     return true;
   }
   if (id.kind == timer_kind::walk_park_timeout) {

@@ -10,6 +10,9 @@
 // covered even when a long path delivers first. Hits travel back along the reverse path the
 // query took (the duplicate cache remembers each id's upstream), or straight to the origin
 // when the query asks for it.
+//
+// How copies spread (to fanout neighbours, by gossip, in rings or as walkers) is the
+// strategy's: see strategy.hpp. The searcher does what every strategy shares.
 
 #include <cstddef>
 #include <cstdint>
@@ -32,6 +35,15 @@
 
 namespace hearsay {
 
+// A search this node started, while it is open (until query_timeout).
+struct open_search {
+  micros started{0};
+  std::uint32_t hits = 0;
+  std::uint8_t strategy = 0;    // its row in the strategy table
+  std::uint8_t stage = 0;       // for the strategy's steps (an expanding ring: the current TTL)
+  std::uint8_t stage_last = 0;  // ... and the last stage (the widest ring allowed)
+  msg_query query;              // what was sent, for later stages
+};
 
 class searcher {
  public:
@@ -57,24 +69,28 @@ class searcher {
   std::size_t open_queries() const { return own_ == nullptr ? 0 : own_->open.size(); }
   const dup_cache& seen() const { return seen_; }
 
- private:
-  struct open_query {
-    micros started{0};
-    std::uint32_t hits = 0;
-    std::uint8_t ring_ttl = 0;     // expanding ring: the current ring's TTL
-    std::uint8_t ring_target = 0;  // ... and the widest ring allowed
-    msg_query query;               // what was sent, for further rings
-  };
+  // ---- what search strategies (overlay/strategy.hpp) work with ----
+  const search_config& config() const { return cfg_; }
+  rng& random() { return rng_; }
+  std::span<const peer_addr> neighbours() const { return members_.active(); }
+  bool is_neighbour(const peer_addr& p) const { return members_.is_active(p); }
+  // Sends a copy of a query on to `to` (counted as forwarded).
+  void pass_to(const peer_addr& to, const message& copy) {
+    ++stats_.queries_forwarded;
+    send(to, copy);
+  }
+  // Opens the search for its first copies: this node remembers the id (with the first
+  // copies' TTL) and closes the search query_timeout + extra_wait from now. A strategy's
+  // start calls it once, before it sends anything.
+  void launch(micros now, const open_search& search, micros extra_wait = micros{0});
+  // Arms the strategy's timer for search `id` (timer_kind::search_step).
+  void schedule_step(micros at, query_id id) { host_.schedule(at, {timer_kind::search_step, id}); }
+  // The origin's own copy of `id` now travels `ttl` far: relays' copies of no more TTL are
+  // duplicates to it.
+  void widen_own(micros now, query_id id, std::uint8_t ttl);
 
+ private:
   void on_hit(micros now, const peer_addr& from, const msg_query_hit& h);
-  // Sends q to up to fanout active neighbours other than `except`.
-  void forward(const msg_query& q, const peer_addr* except);
-  // Gossip: each active neighbour other than `except` gets q with probability percent/100.
-  void forward_gossip(const msg_query& q, const peer_addr& except);
-  // A walker moves on to one random neighbour, not back to `except` unless it must.
-  void forward_walk(const msg_query& q, const peer_addr* except);
-  // Relays a query copy onward according to its mode (the copy already has TTL-1, hops+1).
-  void relay(const msg_query& next, const peer_addr& from);
   void on_walk_check(micros now, const peer_addr& from, const msg_walk_check& m);
   void on_walk_status(micros now, const msg_walk_status& m);
   void send(const peer_addr& to, const message& m);
@@ -103,13 +119,13 @@ class searcher {
   // first use, since most peers of a simulation never search and none has walkers unless the
   // walk strategy is in use.
   struct own_searches {
-    std::unordered_map<query_id, open_query> open;
+    std::unordered_map<query_id, open_search> open;
     // Walkers waiting for their origin's go-ahead, by query id (bounded in total).
     std::unordered_map<query_id, std::vector<std::pair<peer_addr, msg_query>>> parked;
     std::size_t parked_count = 0;
   };
   own_searches& own();
-  open_query* find_open(query_id id);  // nullptr: not a search of this node's, or closed
+  open_search* find_open(query_id id);  // nullptr: not a search of this node's, or closed
   std::unique_ptr<own_searches> own_;
 };
 

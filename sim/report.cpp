@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "overlay/strategy.hpp"
+
 namespace hearsay::sim {
 
 namespace {
@@ -197,23 +199,8 @@ std::string format_report(const scenario& s, const run_results& r) {
     appendf(out, "  overlay               HyParView active %u, passive %u, shuffle every %.1f s\n", mc.view_size_active,
             mc.view_size_passive, static_cast<double>(mc.shuffle_period.count()) / 1e6);
   }
-  switch (sc.strategy) {
-    case search_strategy::flood:
-      appendf(out, "  search                flood, fan-out %u, TTL %u (max %u)", sc.fanout, sc.ttl, sc.ttl_max);
-      break;
-    case search_strategy::gossip:
-      appendf(out, "  search                gossip, fan-out %u at the origin, %u%% per neighbour, TTL %u", sc.fanout,
-              sc.gossip_percent, sc.ttl);
-      break;
-    case search_strategy::expanding_ring:
-      appendf(out, "  search                expanding ring, TTL 1..%u, fan-out %u, %.0f ms per hop", sc.ttl, sc.fanout,
-              ms(sc.ring_wait_per_hop.count()));
-      break;
-    case search_strategy::random_walk:
-      appendf(out, "  search                %u random walkers, up to %u hops, check every %u", sc.walkers, sc.walk_ttl,
-              sc.walk_check_hops);
-      break;
-  }
+  out += "  search                ";
+  strategy_of(sc).describe(sc, out);
   appendf(out, ", hits via %s\n", sc.reply_direct ? "direct reply" : "reverse path");
   static constexpr const char* strategies[] = {"uniform", "proportional", "square-root"};
   appendf(out, "  workload              %u files x %u replicas (%s), %u queries every %.3f ms%s\n", s.files,

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "overlay/config_keys.hpp"
+#include "overlay/strategy.hpp"
 #include "tests/overlay/recording_host.hpp"
 
 using namespace hearsay;
@@ -99,7 +101,7 @@ TEST_CASE("walkers check back with the origin and go on only if it says so", "[s
 
 TEST_CASE("the origin of a walk answers check-backs by its hit count", "[search][strategy]") {
   node_config cfg;
-  cfg.search.strategy = search_strategy::random_walk;
+  cfg.search.strategy = strategy_index("random_walk");
   cfg.search.walkers = 4;
   cfg.search.hits_wanted = 2;
   single s(cfg, 3);
@@ -118,14 +120,14 @@ TEST_CASE("the origin of a walk answers check-backs by its hit count", "[search]
 
 TEST_CASE("an expanding ring widens one hop at a time until satisfied", "[search][strategy]") {
   node_config cfg;
-  cfg.search.strategy = search_strategy::expanding_ring;
+  cfg.search.strategy = strategy_index("expanding_ring");
   cfg.search.ttl = 4;
   single s(cfg, 3);
   const auto id = s.n.search(micros{0}, "song");
   auto first = s.h.sent_of<msg_query>();
   REQUIRE(first.size() == 3);
   CHECK(first[0].second.ttl == 1);
-  auto ring = timer_of(s.h, timer_kind::ring_step);
+  auto ring = timer_of(s.h, timer_kind::search_step);
   CHECK(ring.first == cfg.search.ring_wait_per_hop);
 
   s.h.clear();
@@ -134,7 +136,7 @@ TEST_CASE("an expanding ring widens one hop at a time until satisfied", "[search
   REQUIRE(second.size() == 3);
   CHECK(second[0].second.ttl == 2);
   CHECK(second[0].second.id == id);  // the same query: reached peers pass it on, answer once
-  ring = timer_of(s.h, timer_kind::ring_step);
+  ring = timer_of(s.h, timer_kind::search_step);
   CHECK(ring.first == cfg.search.ring_wait_per_hop * 3);  // waited 1 hop, then 2 more
 
   // A hit satisfies the search (hits_wanted 1): no further ring.
@@ -146,7 +148,7 @@ TEST_CASE("an expanding ring widens one hop at a time until satisfied", "[search
 
 TEST_CASE("an expanding ring stops at the configured TTL", "[search][strategy]") {
   node_config cfg;
-  cfg.search.strategy = search_strategy::expanding_ring;
+  cfg.search.strategy = strategy_index("expanding_ring");
   cfg.search.ttl = 3;
   single s(cfg, 2);
   s.n.search(micros{0}, "song");
@@ -154,7 +156,7 @@ TEST_CASE("an expanding ring stops at the configured TTL", "[search][strategy]")
   for (int step = 0; step < 6; ++step) {
     for (const auto& [to, m] : s.h.sent_of<msg_query>()) ttls.push_back(m.ttl);
     auto it = std::find_if(s.h.timers.begin(), s.h.timers.end(),
-                           [](const auto& t) { return t.second.kind == timer_kind::ring_step; });
+                           [](const auto& t) { return t.second.kind == timer_kind::search_step; });
     if (it == s.h.timers.end()) break;
     const auto t = *it;
     s.h.clear();
@@ -208,4 +210,41 @@ TEST_CASE("no amplification: replies to addresses a message named are rate-limit
     CHECK(s.h.sent_of<msg_join_reply>().size() == 0);  // the shuffles used up the budget
     CHECK(s.n.stats().stranger_sends_refused == 15 + 20);
   }
+}
+
+TEST_CASE("the strategy table: names, wire modes and the key that chooses one", "[search][strategy]") {
+  const auto rows = search_strategies();
+  REQUIRE(rows.size() >= 4);
+  CHECK(strategy_of(search_config{}).name == "flood");  // the default
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    CHECK(strategy_index(rows[i]->name) == i);
+    // A relay handles each mode with a row of that mode.
+    const search_strategy* relay = strategy_for_mode(static_cast<std::uint8_t>(rows[i]->mode));
+    REQUIRE(relay != nullptr);
+    CHECK(relay->mode == rows[i]->mode);
+    CHECK(relay->pass_on == rows[i]->pass_on);
+    std::string line;
+    rows[i]->describe(search_config{}, line);
+    CHECK_FALSE(line.empty());
+  }
+  CHECK(strategy_for_mode(3) == nullptr);
+  CHECK(strategy_for_mode(255) == nullptr);
+  CHECK(strategy_names() == "flood, gossip, expanding_ring or random_walk");
+
+  const config_key* key = find_overlay_key("strategy");
+  REQUIRE(key != nullptr);
+  node_config c;
+  CHECK(key->set(c, "random_walk").empty());
+  CHECK(strategy_of(c.search).name == "random_walk");
+  CHECK(key->set(c, "teleport") == "expected flood, gossip, expanding_ring or random_walk, got 'teleport'");
+  CHECK(strategy_of(c.search).name == "random_walk");  // unchanged by a bad value
+}
+
+TEST_CASE("a query of a mode this build does not know is counted invalid and goes nowhere", "[search][strategy]") {
+  single s(node_config{}, 4);
+  auto m = q(query_mode::flood, 3, 1);
+  m.mode = 7;
+  s.n.on_message(micros{1}, addr(100), m);
+  CHECK(s.h.sent_of<msg_query>().empty());
+  CHECK(s.n.stats().messages_invalid == 1);
 }

@@ -7,7 +7,7 @@
 namespace hearsay::sim {
 
 namespace {
-constexpr std::uint64_t stream_sybils = 2'000'000'000;  // beyond the peers' streams (simulator.cpp)
+constexpr std::uint64_t stream_sybils = 2'000'000'000;  // beyond the peers' streams (simulator.hpp)
 }  // namespace
 
 sybil_swarm::sybil_swarm(const address_plan& plan, const membership_config& cfg, std::uint32_t seed_count,

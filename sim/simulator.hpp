@@ -18,6 +18,7 @@
 // in the same order whatever the number of threads, so the results do not depend on it.
 // Downloads (sim/downloads.hpp) run between windows too, from the hits the workers noted.
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <limits>
@@ -203,6 +204,7 @@ class simulator {
   void set_tap(network_tap* tap);
 
  private:
+  // ---- events and workers (engine.cpp, workers.cpp) --------------------------------------------
   struct deliver {
     std::uint32_t to, from;
     message msg;
@@ -254,10 +256,9 @@ class simulator {
   struct alignas(64) worker {
     unsigned index = 0;
     // Buckets of 4.096 ms (4,096 of them: a 16.8 s horizon, as with the queue's defaults):
-    // the event loop's look-ahead sees only the current bucket, so its first few dozen events run
-    // unwarmed; wider buckets hold more events per start (at 100,000 peers about 700 a worker
-    // rather than 180). 9 % less time at 100,000 peers than 1.024 ms buckets; 8.192 ms gains
-    // nothing more.
+    // the event loop's look-ahead sees only the current bucket, so its first few dozen events
+    // run unwarmed; wider buckets hold more events per start (at 100,000 peers about 700 a
+    // worker rather than 180). Wider still gains nothing (bench/HISTORY.md).
     event_queue<event> queue{12, 12};
     micros now{0};
     std::uint64_t events = 0;
@@ -277,7 +278,7 @@ class simulator {
     std::uint32_t counted_record = 0;
   };
 
-  // The driver side of one peer: turns its host calls into events.
+  // The driver side of one peer: turns its host calls into events (engine.cpp).
   // 32 bytes at 32-byte alignment: a host never straddles two lines (the event loop warms one
   // line of it, and every message a peer sends or receives reads it).
   class alignas(32) peer_host final : public host {
@@ -318,11 +319,54 @@ class simulator {
     std::uint32_t scheduled_ = 0;
   };
 
+  // ---- the event loop (engine.cpp) -------------------------------------------------------------
   void dispatch(worker& w, event& e);
   void dispatch_global(event& e);
   // Runs worker w's events up to and including time `end`, after taking in what the other
   // workers sent its peers.
   void run_worker(worker& w, micros end);
+  // Memory-latency hiding: the event loop warms the state of peers some events ahead.
+  static void warm_payload(const event& e);
+  void warm_peer(const event& e) const;
+  void warm_pointees(const event& e) const;
+  // Hands the download world the hits the workers collected and runs its events before
+  // `limit`. Called between windows: before global events (every peer event before them has
+  // run) and at the end of run_until.
+  void sync_downloads(micros limit);
+  // The worker that runs peer i; the key of the next event peer i schedules; the key of the
+  // next event scheduled from outside the peers (ordered before any peer's at equal times).
+  // Blocks of 64 peers go to the workers in turn: a block's nodes and hosts are contiguous,
+  // so two threads rarely write the same cache line. The seeds, the first peers, are the
+  // contact of every join: they go to the workers in pairs (two hosts share a line), so that
+  // the joins' work is shared too rather than left to one worker while the others wait.
+  static constexpr unsigned block_log2 = 6;
+  // (Every event and every send asks: a mask when the count is a power of two, as it usually
+  // is, rather than a division.)
+  worker& worker_of(std::uint32_t i) {
+    const std::uint32_t unit = i < seeds_spread_ ? i >> 1 : i >> block_log2;
+    return *workers_[worker_mask_ != not_power_of_two ? unit & worker_mask_ : unit % worker_count_];
+  }
+  std::uint64_t next_key(std::uint32_t i) { return hosts_[i].next_key(); }
+  std::uint64_t next_global_key();
+  // Schedules an event of type T for peer `node` at `at`, from worker `from` (its outbox if
+  // another worker runs the peer and a window is in progress). Defined below the class: the
+  // host calls, the event loop and the faults all post.
+  template <typename T, typename... Args>
+  void post(worker& from, std::uint32_t node, micros at, std::uint64_t key, Args&&... args);
+  // Searches and faults: they run between windows.
+  void post_global(micros at, event e);
+  // The record of query id (id_index::none if not a planned search's), for worker w's counts.
+  // A copy's arrival and its onward sends ask for the same id in a row, so the last answer
+  // is kept; a new search's id clears it (dispatch_global).
+  std::uint32_t record_index(worker& w, query_id id) {
+    if (id != w.counted_id) {
+      w.counted_record = query_index_.find(id);
+      w.counted_id = id;
+    }
+    return w.counted_record;
+  }
+
+  // ---- worker threads and windows (workers.cpp) ------------------------------------------------
   void take_incoming(worker& w);
   // Moves every event still in an outbox into its worker's queue (single-threaded).
   void take_all_incoming();
@@ -343,61 +387,44 @@ class simulator {
   void assign_hosts() {
     for (std::uint32_t i = 0; i < hosts_.size(); ++i) hosts_[i].set_worker(worker_of(i));
   }
-  // The worker that runs peer i; the key of the next event peer i schedules; the key of the
-  // next event scheduled from outside the peers (ordered before any peer's at equal times).
-  // Blocks of 64 peers go to the workers in turn: a block's nodes and hosts are contiguous,
-  // so two threads rarely write the same cache line. The seeds, the first peers, are the
-  // contact of every join: they go to the workers in pairs (two hosts share a line), so that
-  // the joins' work is shared too (at 10^5 peers one worker's seeds did 0.1-0.2 s of it while
-  // the other waited).
-  static constexpr unsigned block_log2 = 6;
-  // (Every event and every send asks: a mask when the count is a power of two, as it usually
-  // is, rather than a division.)
-  worker& worker_of(std::uint32_t i) {
-    const std::uint32_t unit = i < seeds_spread_ ? i >> 1 : i >> block_log2;
-    return *workers_[worker_mask_ != not_power_of_two ? unit & worker_mask_ : unit % worker_count_];
-  }
-  std::uint64_t next_key(std::uint32_t i) { return hosts_[i].next_key(); }
-  std::uint64_t next_global_key();
-  // Schedules an event of type T for peer `node` at `at`, from worker `from` (its outbox if
-  // another worker runs the peer and a window is in progress).
-  template <typename T, typename... Args>
-  void post(worker& from, std::uint32_t node, micros at, std::uint64_t key, Args&&... args);
-  // Searches and faults: they run between windows.
-  void post_global(micros at, event e);
+
+  // ---- faults: loss, partitions, crashes, leaves, churn (faults.cpp) ---------------------------
   bool lost(std::uint64_t key) const;
-  // Memory-latency hiding: the event loop warms the state of peers some events ahead.
-  static void warm_payload(const event& e);
-  void warm_peer(const event& e) const;
-  void warm_pointees(const event& e) const;
+  bool partitioned(std::uint32_t a, std::uint32_t b, micros now) const;
   void on_fault(const fault& f);
   // A peer stops (crash or leave): running_ and, with downloads, the download world.
   void stop_peer(std::uint32_t i);
-  // Hands the download world the hits the workers collected and runs its events before
-  // `limit`. Called between windows: before global events (every peer event before them has
-  // run) and at the end of run_until.
-  void sync_downloads(micros limit);
   void restart_peer(std::uint32_t i);
+  // Late joins, the attack's Sybils, mass crashes and leaves and the sessions of churn, from
+  // `first`, when the queries start.
   void plan_faults(micros first);
-  bool partitioned(std::uint32_t a, std::uint32_t b, micros now) const;
+
+  // ---- workload: the catalogue, file placement, the query schedule (workload.cpp) --------------
   void place_files();
   void plan_queries(micros first);
-  // The record of query id (id_index::none if not a planned search's), for worker w's counts.
-  // A copy's arrival and its onward sends ask for the same id in a row, so the last answer
-  // is kept; a new search's id clears it (dispatch_global).
-  std::uint32_t record_index(worker& w, query_id id) {
-    if (id != w.counted_id) {
-      w.counted_record = query_index_.find(id);
-      w.counted_id = id;
-    }
-    return w.counted_record;
-  }
+
+  // ---- health: the end-of-run measurements (health.cpp) ----------------------------------------
+  // Fills the results of a finished run: the per-query counts the workers kept, the peers'
+  // stats summed, their load, and the attack's state and traffic.
+  void collect_results(run_results& out);
+
+  // ---- construction and peers (simulator.cpp) --------------------------------------------------
   bool index_of(const peer_addr& a, std::uint32_t& index) const { return plan_.index_of(a, index); }
   // Whether peer i's events go to the eclipse attacker rather than to its node.
   bool adversary(std::uint32_t i) const { return i >= first_adversary_; }
   // The active view of peer i: its node's, or an eclipse Sybil's links.
   std::span<const peer_addr> active_of(std::uint32_t i) const;
   std::uint32_t honest_peers() const { return plan_.first_sybil(); }
+
+  // Stream numbers: each consumer of randomness has its own, so adding one never shifts another.
+  static constexpr std::uint64_t stream_workload = 1;
+  static constexpr std::uint64_t stream_network = 2;
+  static constexpr std::uint64_t stream_topology = 3;
+  static constexpr std::uint64_t stream_faults = 4;
+  static constexpr std::uint64_t stream_loss = 5;
+  static constexpr std::uint64_t stream_file_sizes = 6;
+  static constexpr std::uint64_t stream_capacities = 7;
+  static constexpr std::uint64_t stream_peers = 1'000;
 
   scenario scenario_;
   address_plan plan_;
@@ -461,6 +488,7 @@ class simulator {
 
   std::vector<std::vector<std::uint32_t>> holders_;  // per file: the peers holding it
   std::vector<std::uint64_t> file_sizes_;            // per file: its size in bytes
+  std::vector<file_info> catalogue_;                 // per file: as peers share it
   // Downloads: null unless the scenario has them.
   std::unique_ptr<download_world> downloads_;
   std::vector<std::uint32_t> replicas_;              // per file: how many copies it gets
@@ -498,6 +526,23 @@ class simulator {
   id_index query_index_;
   network_tap* tap_ = nullptr;
 };
+
+template <typename T, typename... Args>
+void simulator::post(worker& from, std::uint32_t node, micros at, std::uint64_t key, Args&&... args) {
+  worker& to = worker_of(node);
+  if (&to == &from || !in_window_) {
+    to.queue.template emplace<T>(at, key, std::forward<Args>(args)...);
+  } else {
+    slab<event>& s = *from.slabs[to.index];
+    const std::uint32_t slot = s.allocate();
+    s.construct(slot, std::in_place_type<T>, std::forward<Args>(args)...);
+    outgoing& o = from.outbox[parity_][to.index].emplace_back();  // field by field (see event_queue::link)
+    o.at = at;
+    o.key = key;
+    o.slot = slot;
+    from.outbox_earliest[parity_] = std::min(from.outbox_earliest[parity_], at);
+  }
+}
 
 // The catalogue's name for file f ("file-000123").
 std::string file_name(std::uint32_t f);

@@ -1,0 +1,123 @@
+// The simulator's workload (see simulator.hpp and the scenario's [workload] keys): the
+// catalogue of files, how many copies of each are placed and on which peers, the schedule of
+// searches, and the table from a search's id to its record.
+
+#include "sim/simulator.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "sim/distributions.hpp"
+
+namespace hearsay::sim {
+
+std::string file_name(std::uint32_t f) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "file-%06u", f);
+  return buf;
+}
+
+file_info catalogue_file(std::uint32_t f, std::uint64_t size) {
+  file_info info;
+  info.name = file_name(f);
+  info.size = size;
+  for (std::size_t b = 0; b < 4; ++b) info.sha256.bytes[b] = static_cast<std::uint8_t>(f >> (8 * b));
+  info.sha256.bytes[31] = 0x5a;
+  return info;
+}
+
+void simulator::place_files() {
+  // Replica counts: the budget files x replication, spread by the strategy (Cohen & Shenker
+  // 2002), each file getting at least one copy and at most one per peer.
+  const zipf popularity(scenario_.files, scenario_.popularity_alpha);
+  replicas_.assign(scenario_.files, scenario_.replication);
+  if (scenario_.replication_strategy != scenario::replication_kind::uniform) {
+    const bool sqrt_rule = scenario_.replication_strategy == scenario::replication_kind::square_root;
+    double weight_sum = 0;
+    for (std::uint32_t f = 0; f < scenario_.files; ++f) {
+      weight_sum += sqrt_rule ? std::sqrt(popularity.probability(f)) : popularity.probability(f);
+    }
+    const double budget = static_cast<double>(scenario_.files) * scenario_.replication;
+    for (std::uint32_t f = 0; f < scenario_.files; ++f) {
+      const double w = sqrt_rule ? std::sqrt(popularity.probability(f)) : popularity.probability(f);
+      const auto copies = static_cast<std::uint32_t>(std::llround(budget * w / weight_sum));
+      replicas_[f] = std::clamp<std::uint32_t>(copies, 1, honest_peers());
+    }
+  }
+  rng size_rng = rng::stream(scenario_.seed, stream_file_sizes);
+  file_sizes_ = scenario_.file_size.draw_all(scenario_.files, size_rng);
+  // Each file as peers share it, made once: placed now, and again on a churned peer's return.
+  catalogue_.clear();
+  catalogue_.reserve(scenario_.files);
+  for (std::uint32_t f = 0; f < scenario_.files; ++f) catalogue_.push_back(catalogue_file(f, file_sizes_[f]));
+  holders_.assign(scenario_.files, {});
+  std::vector<std::uint8_t> taken;
+  for (std::uint32_t f = 0; f < scenario_.files; ++f) {
+    auto& holders = holders_[f];
+    // Files are on honest peers (with an attack, Sybils hold none: they answer no query).
+    const std::uint32_t copies = std::min(replicas_[f], honest_peers());
+    // Rejection sampling of distinct peers: a flag array when many copies are needed.
+    const bool dense = static_cast<std::uint64_t>(copies) * 4 > honest_peers();
+    if (dense) taken.assign(honest_peers(), 0);
+    while (holders.size() < copies) {
+      const auto peer = static_cast<std::uint32_t>(workload_rng_.below(honest_peers()));
+      const bool dup = dense ? taken[peer] != 0 : std::find(holders.begin(), holders.end(), peer) != holders.end();
+      if (dup) continue;
+      if (dense) taken[peer] = 1;
+      holders.push_back(peer);
+    }
+    std::sort(holders.begin(), holders.end());
+    for (auto peer : holders) nodes_[peer]->files().add(catalogue_[f]);
+  }
+  files_of_.assign(size(), {});
+  for (std::uint32_t f = 0; f < scenario_.files; ++f) {
+    for (auto peer : holders_[f]) files_of_[peer].push_back(f);
+  }
+}
+
+void simulator::plan_queries(micros first) {
+  const zipf popularity(scenario_.files, scenario_.popularity_alpha);
+  queries_.assign(scenario_.queries, {});
+  for (auto& w : workers_) w->counts.assign(scenario_.queries, {});
+  micros at = first;
+  for (std::uint32_t k = 0; k < scenario_.queries; ++k) {
+    query_record& r = queries_[k];
+    // A random peer searching for a file it does not hold (people search for what they
+    // lack), drawn by popularity; after a few tries any draw will do.
+    r.origin = static_cast<std::uint32_t>(workload_rng_.below(honest_peers()));  // searchers are honest
+    for (int attempt = 0; attempt < 32; ++attempt) {
+      r.file = popularity.draw(workload_rng_);
+      const auto& h = holders_[r.file];
+      if (!std::binary_search(h.begin(), h.end(), r.origin)) break;
+    }
+    post_global(at, issue_query{k});
+    if (scenario_.poisson_arrivals) {
+      at += micros{static_cast<std::int64_t>(
+          std::llround(draw_exponential(workload_rng_, static_cast<double>(scenario_.query_interval.count()))))};
+    } else {
+      at += scenario_.query_interval;
+    }
+  }
+  last_query_at_ = at;
+}
+
+void simulator::id_index::insert(query_id id, std::uint32_t index) {
+  HEARSAY_ASSERT(id != 0);
+  if (2 * (count_ + 1) > slots_.size()) {
+    std::vector<slot> old = std::move(slots_);
+    slots_.assign(std::max<std::size_t>(64, 2 * old.size()), slot{});
+    mask_ = slots_.size() - 1;
+    count_ = 0;
+    for (const auto& s : old) {
+      if (s.id != 0) insert(s.id, s.index);
+    }
+  }
+  std::size_t i = id & mask_;
+  while (slots_[i].id != 0 && slots_[i].id != id) i = (i + 1) & mask_;
+  if (slots_[i].id == id) return;  // the first search with an id keeps it
+  ++count_;
+  slots_[i] = slot{id, index};
+}
+
+}  // namespace hearsay::sim

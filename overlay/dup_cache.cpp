@@ -6,7 +6,6 @@
 #include <cstring>
 
 #include "overlay/assert.hpp"
-#include "overlay/prefetch.hpp"
 #include "overlay/small_vector.hpp"
 
 namespace hearsay {
@@ -48,22 +47,6 @@ std::size_t dup_cache::home(query_id id) const {
   h *= 0xff51afd7ed558ccdULL;
   h ^= h >> 33;
   return static_cast<std::size_t>(h) & (slot_count() - 1);
-}
-
-void dup_cache::warm(query_id id, bool memo) const {
-  if (slot_count() == 0) return;
-  if (needs_room()) {
-    // A new id makes room first (insert), and make_room reads the whole table, whose lines
-    // (4 to 16 of them while a node's table grows to 64 slots) would otherwise be read cold one
-    // after another. Rare: a node growing from its first table does it at its 13th and 49th
-    // ids, then at each doubling.
-    prefetch_range(slots_, slot_count() * sizeof(slot));
-    return;
-  }
-  prefetch_line(&slots_[home(id)]);
-  // Without a memo, a new id's insert scans the few upstreams (two or three lines); a hub's
-  // hashed table is left to the insert.
-  if (!memo && upstream_slots_.empty()) prefetch_range(upstreams_.data(), upstreams_.size() * sizeof(peer_addr));
 }
 
 std::size_t dup_cache::probe(query_id id) const {

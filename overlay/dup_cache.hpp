@@ -79,13 +79,9 @@ class dup_cache {
   std::size_t slot_count() const { return slot_count_; }
   // Distinct upstreams held (those of ids swept out leave at the next sweep).
   std::size_t upstream_count() const { return upstreams_.size(); }
-  // Prefetches the line where id would be found (see node::warm_for), and the upstream table
-  // unless the insert will have a memo.
-  void warm(query_id id, bool memo) const;
-  // The members a query copy reads (lookup, and an insert with a memo) end here.
-  const void* hot_end() const { return &storage_; }
 
  private:
+  friend class memory_hints;  // reads the layout below
   static constexpr std::size_t none = ~std::size_t{0};
   static constexpr std::size_t first_slots = 16;
   struct alignas(16) slot {
@@ -133,7 +129,7 @@ class dup_cache {
   micros time_of(std::uint32_t t) const { return epoch_ + micros{std::int64_t{t} << tick_log2_}; }
   bool expired(std::uint32_t seen, micros now) const { return now - time_of(seen) > lifetime_; }
 
-  // What every query copy reads comes first, 56 bytes (see hot_end); the rest only sweeps,
+  // What every query copy reads comes first, 56 bytes (see memory_hints.cpp); the rest only sweeps,
   // hits and inserts without a memo read.
   micros lifetime_;
   micros epoch_{0};

@@ -8,7 +8,6 @@
 #include <bit>
 #include <cstring>
 
-#include "overlay/prefetch.hpp"
 
 namespace hearsay {
 
@@ -25,10 +24,7 @@ bool contains(const View& v, const peer_addr& p) {
 // Appends up to k distinct random members of `from` (other than `except`) to `out`.
 void sample_into(rng& random, std::span<const peer_addr> from, std::size_t k,
                  const peer_addr* except, std::vector<peer_addr>& out) {
-  // Scratch shared by all nodes of the thread: one per node would cost a passive view's
-  // worth of memory per peer in a large simulation, and one per call an allocation.
-  thread_local std::vector<peer_addr> pool;
-  pool.assign(from.begin(), from.end());  // one copy, then `except` out (views hold it once)
+  std::vector<peer_addr> pool(from.begin(), from.end());  // then `except` out (views hold it once)
   if (except != nullptr) {
     const peer_addr* at = find_addr(pool.data(), pool.data() + pool.size(), *except);
     if (at != pool.data() + pool.size()) pool.erase(pool.begin() + (at - pool.data()));
@@ -536,8 +532,7 @@ void membership::on_shuffle(micros now, const peer_addr& from, msg_shuffle& m) {
   }
   // The walk ends here: answer the origin directly with as many passive ids as it sent,
   // then take its ids in, evicting first the ones just sent away.
-  thread_local std::vector<peer_addr> sent;  // scratch, as in sample_into
-  sent.clear();
+  std::vector<peer_addr> sent;
   if (is_active(m.origin) || stranger_replies_.take(now)) {
     msg_shuffle_reply reply;
     reply.nonce = m.nonce;
@@ -587,37 +582,6 @@ void membership::merge_passive(std::span<const peer_addr> peers, std::vector<pee
 }
 
 // ---- dispatch ------------------------------------------------------------------------
-
-void membership::warm_for(const message& m) const {
-  // Every membership message but a JOIN_REPLY may scan or change the passive view, except a
-  // walk passing through (most shuffle and FORWARD_JOIN messages): it reads neither the view
-  // nor, for a shuffle, the list of peers it carries. The conditions mirror on_shuffle's and
-  // on_forward_join's; a hint that guesses wrong only costs time.
-  auto warm = [](std::span<const peer_addr> v) { prefetch_range(v.data(), v.size_bytes()); };
-  if (const auto* s = std::get_if<msg_shuffle>(&m)) {
-    if (s->ttl > 1 && active_.size() > 1) return;
-    warm(passive_);
-    warm(s->nodes);
-  } else if (const auto* r = std::get_if<msg_shuffle_reply>(&m)) {
-    warm(passive_);
-    warm(r->nodes);
-  } else if (const auto* f = std::get_if<msg_forward_join>(&m)) {
-    const bool walk_ends = f->ttl == 0 || active_.size() <= 1;
-    if (walk_ends || f->ttl == cfg_.walk_length_passive) warm(passive_);
-  } else if (std::holds_alternative<msg_disconnect>(m) || std::holds_alternative<msg_neighbor>(m) ||
-             std::holds_alternative<msg_neighbor_reply>(m) || std::holds_alternative<msg_join>(m)) {
-    warm(passive_);
-  }
-}
-
-void membership::warm_for(const timer_id& t) const {
-  // A shuffle samples the passive view; a repair that finds the active view short, and a
-  // NEIGHBOR request that timed out, look for a candidate in it. Join timeouts and repairs
-  // of a full view read nothing behind pointers.
-  const bool reads_passive = t.kind == timer_kind::shuffle || t.kind == timer_kind::neighbor_timeout ||
-                             (t.kind == timer_kind::repair && active_.size() < cfg_.view_size_active);
-  if (reads_passive) prefetch_range(passive_.data(), passive_.size() * sizeof(peer_addr));
-}
 
 bool membership::on_message(micros now, const peer_addr& from, message& m) {
   if (!running_) return false;

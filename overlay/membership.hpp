@@ -48,28 +48,15 @@ class membership {
   // by crossing messages heals at once instead of silently dropping traffic.
   void refuse(const peer_addr& peer);
 
-  // Prefetches what handling m will read behind pointers (see node::warm_for).
-  void warm_for(const message& m) const;
-  void warm_for(const timer_id& t) const;
   // Whether t is one of the membership's timers (on_timer handles it).
   static bool owns(const timer_id& t) {
     return t.kind == timer_kind::shuffle || t.kind == timer_kind::repair || t.kind == timer_kind::join_timeout ||
            t.kind == timer_kind::neighbor_timeout;
   }
-  // The members every message reads are the last ones, from here (see node::prefetch_for).
-  const void* hot_begin() const { return &self_; }
-  // Membership messages and timers read the members up to here: the links' state after it
-  // is read by query copies (and written when the active view changes).
-  const void* protocol_end() const { return &links_; }
-  // A shuffle walk passing through reads only the members from here to protocol_end(): the
-  // references to its collaborators (not addressable themselves: they follow the passive
-  // view), the node's address, the flags and the active view.
-  const void* walk_begin() const { return reinterpret_cast<const char*>(&passive_) + sizeof(passive_); }
-
   // What the node keeps per link, beside each active neighbour: the budget of queries the
   // neighbour may send over it (search_config::queries_per_neighbor_per_s), and the
-  // neighbour's number in the searcher's duplicate cache (see dup_cache::insert). A link's
-  // state is made with the link and goes with it.
+  // neighbour's number in the searcher's duplicate cache (see dup_cache::insert; a speed note,
+  // see memory_hints.hpp). A link's state is made with the link and goes with it.
   struct link_state {
     token_state queries;
     std::uint64_t upstream_memo = 0;
@@ -153,8 +140,10 @@ class membership {
   // view (never for private addresses).
   bool passive_group_full(const peer_addr& peer) const;
 
+  friend class memory_hints;  // reads the layout below
+
   // The members are laid out by how often they are read, the rarest first, so that the
-  // node's hot state is a few adjacent lines (see node::prefetch_for): what joins, repairs
+  // node's hot state is a few adjacent lines (see memory_hints.cpp): what joins, repairs
   // and timeouts read; then what every membership message reads; then what every message
   // the node gets reads; last the links, which query copies read, and which the searcher's
   // hot members follow.
@@ -191,7 +180,7 @@ class membership {
   std::vector<peer_addr> last_shuffle_sent_;
   peer_view passive_;  // tagged: merges test each arriving peer against it
 
-  // From here on, what a walk passing through reads (see walk_begin).
+  // From here on, what a walk passing through reads.
   const membership_config& cfg_;
   rng& rng_;
   host& host_;

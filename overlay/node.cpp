@@ -2,7 +2,6 @@
 
 #include "overlay/node.hpp"
 
-#include "overlay/prefetch.hpp"
 
 namespace hearsay {
 
@@ -85,61 +84,6 @@ void node::on_peer_down(micros now, const peer_addr& peer) {
 query_id node::search(micros now, std::string criteria_text, search_options opts) {
   HEARSAY_ASSERT(running_);
   return search_.start(now, std::move(criteria_text), opts.ttl, opts.reply_direct);
-}
-
-void node::prefetch() const { prefetch_object<sizeof(node)>(this); }
-
-namespace {
-// Prefetches the lines of the bytes [begin, end) of one object.
-void prefetch_between(const void* begin, const void* end) {
-  prefetch_range(begin, static_cast<std::size_t>(static_cast<const char*>(end) - static_cast<const char*>(begin)));
-}
-}  // namespace
-
-void node::prefetch_head(std::size_t counters) const {
-  // The first lines: the flag, the random stream, the library, the first `counters` bytes of
-  // counters.
-  prefetch_between(this, reinterpret_cast<const char*>(&stats_) + counters);
-}
-
-void node::prefetch_membership() const { prefetch_between(&membership_, membership_.protocol_end()); }
-
-void node::prefetch_for(const message& m) const {
-  // A query copy bumps five counters (the head then ends inside the second line); the rest
-  // of the messages may bump any of the hot ones.
-  const bool query = std::holds_alternative<msg_query>(m);
-  prefetch_head(query ? node_stats::query_hot_bytes : node_stats::hot_bytes);
-  if (query || std::holds_alternative<msg_query_hit>(m) || std::holds_alternative<msg_walk_check>(m) ||
-      std::holds_alternative<msg_walk_status>(m)) {
-    // The membership's last members (the active view and its links) and the searcher's first
-    // ones, which follow them.
-    prefetch_between(membership_.hot_begin(), search_.hot_end());
-  } else if (const auto* s = std::get_if<msg_shuffle>(&m); s != nullptr && s->ttl > 1) {
-    // A shuffle walk with hops to go most likely passes through to a random neighbour (unless
-    // this node has one neighbour only), reading 4 of the membership's 8 lines.
-    prefetch_between(membership_.walk_begin(), membership_.protocol_end());
-  } else {
-    prefetch_membership();
-  }
-}
-
-void node::prefetch_for(const timer_id& t) const {
-  if (!membership::owns(t)) {
-    prefetch();
-    return;
-  }
-  prefetch_head(node_stats::hot_bytes);
-  prefetch_membership();
-}
-
-void node::warm_for(const timer_id& t) const {
-  if (running_ && membership::owns(t)) membership_.warm_for(t);
-}
-
-void node::warm_for(const message& m) const {
-  if (!running_) return;
-  membership_.warm_for(m);
-  search_.warm_for(m);
 }
 
 void node::remember_peers(std::span<const peer_addr> peers) {

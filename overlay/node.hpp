@@ -62,23 +62,6 @@ class alignas(64) node {
   // Adds peers to the passive view (e.g. peers remembered from an earlier run).
   void remember_peers(std::span<const peer_addr> peers);
 
-  // Memory-latency hints for a driver that knows which events come next (the simulator looks
-  // a few events ahead). prefetch() prefetches the node's own object. warm_for(m), called
-  // once those lines have arrived (it reads the node's pointers), prefetches what handling m
-  // will read behind them: the passive view, the duplicate-cache slot of a query id, the
-  // peers a shuffle carries. Only prefetches, no loads of the tables themselves: a driver
-  // warming several peers in a row then never waits in the hints, and takes the misses of
-  // many peers at once. Neither changes any state.
-  // prefetch_for(m) prefetches only the lines handling m reads: for a query copy, 9 of the
-  // node's 19 lines.
-  void prefetch() const;
-  void prefetch_for(const message& m) const;
-  void warm_for(const message& m) const;
-  // The same for a timer: the membership's timers (nearly all of them) read the node's head
-  // and the membership, 11 of its 19 lines, and the passive view behind it.
-  void prefetch_for(const timer_id& t) const;
-  void warm_for(const timer_id& t) const;
-
   const peer_addr& self() const { return self_; }
   library& files() { return library_; }
   const library& files() const { return library_; }
@@ -87,14 +70,13 @@ class alignas(64) node {
   bool running() const { return running_; }
 
  private:
-  void prefetch_head(std::size_t counters) const;  // see prefetch_for
-  void prefetch_membership() const;  // what membership messages and timers read of it
+  friend class memory_hints;  // reads the layout below
 
   // Laid out for the simulator, which reads the state of a random node for each of millions
   // of events: what every event reads is in the first three lines (the flag, the random
   // stream, the library's emptiness, the hot counters); the membership's hot members are at
   // its end and the searcher's at its start, so that a query copy reads those lines and a run
-  // of adjacent ones (see prefetch_for).
+  // of adjacent ones (see memory_hints.hpp).
   bool running_ = false;
   rng rng_;
   library library_;

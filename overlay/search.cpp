@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "overlay/prefetch.hpp"
 #include "overlay/strategy.hpp"
 
 namespace hearsay {
@@ -233,14 +232,6 @@ void searcher::on_hit(micros now, const peer_addr& from, const msg_query_hit& h)
   ++stats_.hits_relayed;
   ++stats_.messages_sent;
   host_.send(*upstream, h);
-}
-
-void searcher::warm_for(const message& m) const {
-  if (const auto* q = std::get_if<msg_query>(&m)) {
-    seen_.warm(q->id, true);  // the link to the sender has a memo (unless a sweep renumbered)
-  } else if (const auto* h = std::get_if<msg_query_hit>(&m)) {
-    seen_.warm(h->id, false);  // a hit goes back to the address its id names
-  }
 }
 
 bool searcher::on_message(micros now, const peer_addr& from, const message& m) {

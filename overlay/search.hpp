@@ -60,12 +60,6 @@ class searcher {
   void on_query(micros now, const peer_addr& from, const msg_query& q, membership::link_state& link);
   bool on_timer(micros now, timer_id id);
 
-  // Prefetches what handling m will read behind pointers (see node::warm_for).
-  void warm_for(const message& m) const;
-  // The members every query copy reads are the first ones, up to here (see
-  // node::prefetch_for).
-  const void* hot_end() const { return seen_.hot_end(); }
-
   std::size_t open_queries() const { return own_ == nullptr ? 0 : own_->open.size(); }
   const dup_cache& seen() const { return seen_; }
 
@@ -99,8 +93,10 @@ class searcher {
   // Takes one token from the budget of a link; false when the neighbour is over its rate.
   bool admit(micros now, membership::link_state& link);
 
+  friend class memory_hints;  // reads the layout below
+
   // What every query copy reads comes first, right after the membership's hot members in
-  // the node (see node::prefetch_for).
+  // the node (see memory_hints.cpp).
   const search_config& cfg_;
   rng& rng_;
   host& host_;

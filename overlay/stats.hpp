@@ -19,10 +19,8 @@ struct node_stats {
   std::uint64_t shuffles_sent = 0;
   std::uint64_t shuffles_received = 0;
   std::uint64_t forward_joins_received = 0;
-  // The size of the counters above, and of the first five, which are all a query copy bumps
-  // (node::prefetch_for).
-  static constexpr std::size_t hot_bytes = 8 * sizeof(std::uint64_t);
-  static constexpr std::size_t query_hot_bytes = 5 * sizeof(std::uint64_t);
+  // (The counters above are the hot ones, the first five all a query copy bumps: see
+  // memory_hints.cpp.)
 
   std::uint64_t messages_unexpected = 0;  // a kind the node does not handle, or from a stranger
   std::uint64_t messages_invalid = 0;     // failed a semantic check (bad TTL, empty criteria...)
@@ -77,8 +75,5 @@ struct node_stats {
 // Every counter is a std::uint64_t and operator+= names each of them: a counter added to the
 // struct but not to operator+= changes its size and stops the build here.
 static_assert(sizeof(node_stats) == 24 * sizeof(std::uint64_t), "node_stats::operator+= must add every counter");
-
-static_assert(offsetof(node_stats, messages_unexpected) == node_stats::hot_bytes);
-static_assert(offsetof(node_stats, shuffles_sent) == node_stats::query_hot_bytes);
 
 }  // namespace hearsay

@@ -9,9 +9,10 @@
 #include <limits>
 
 #include "overlay/codec.hpp"
-#include "overlay/prefetch.hpp"
+#include "overlay/memory_hints.hpp"
 #include "sim/adversary.hpp"
 #include "sim/downloads.hpp"
+#include "sim/write_prefetch.hpp"
 
 namespace hearsay::sim {
 
@@ -223,20 +224,20 @@ void simulator::warm_peer(const event& e) const {
   // read any of it.
   const node* n = nodes_[i].operator->();
   if (const auto* d = std::get_if<deliver>(&e)) {
-    n->prefetch_for(d->msg);
+    memory_hints::prefetch_for(*n, d->msg);
   } else if (const auto* t = std::get_if<fire_timer>(&e)) {
     prefetch_line(&incarnation_[i]);
-    n->prefetch_for(t->id);
+    memory_hints::prefetch_for(*n, t->id);
   } else {
-    n->prefetch();
+    memory_hints::prefetch(*n);
   }
 }
 
 void simulator::warm_pointees(const event& e) const {
   if (const auto* d = std::get_if<deliver>(&e)) {
-    if (running_[d->to]) nodes_[d->to]->warm_for(d->msg);
+    if (running_[d->to]) memory_hints::warm_for(*nodes_[d->to], d->msg);
   } else if (const auto* t = std::get_if<fire_timer>(&e)) {
-    if (running_[t->node]) nodes_[t->node]->warm_for(t->id);
+    if (running_[t->node]) memory_hints::warm_for(*nodes_[t->node], t->id);
   }
 }
 

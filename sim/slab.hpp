@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "overlay/assert.hpp"
-#include "overlay/prefetch.hpp"
+#include "sim/write_prefetch.hpp"
 
 namespace hearsay::sim {
 

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
+
+#include "overlay/assert.hpp"
 
 namespace hearsay {
 
@@ -94,31 +97,95 @@ criteria criteria::parse(std::string_view text) {
   return c;
 }
 
-void library::add(file_info file) {
+// ---- catalogue ------------------------------------------------------------------------
+
+catalogue::record catalogue::make_record(file_info file) {
   auto tokens = tokenize(file.name, 64);
   std::sort(tokens.begin(), tokens.end());
   tokens.erase(std::unique(tokens.begin(), tokens.end()), tokens.end());
   const std::uint64_t signature = token_signature(tokens);
-  for (auto& e : entries_) {
-    if (e.file.sha256 == file.sha256) {
-      e.file = std::move(file);
-      e.tokens = std::move(tokens);
-      e.signature = signature;
+  return record{std::move(file), std::move(tokens), signature};
+}
+
+file_id catalogue::add(file_info file) {
+  HEARSAY_ASSERT(records_.size() < std::numeric_limits<file_id>::max());
+  records_.push_back(make_record(std::move(file)));
+  return static_cast<file_id>(records_.size() - 1);
+}
+
+void catalogue::replace(file_id id, file_info file) { records_[id] = make_record(std::move(file)); }
+
+bool catalogue::matches(file_id id, const criteria& c) const {
+  const record& r = records_[id];
+  if (c.digest) return r.file.sha256 == *c.digest;
+  // Both token lists are sorted and unique: one merge pass decides inclusion.
+  return (c.signature & ~r.signature) == 0 &&
+         std::includes(r.tokens.begin(), r.tokens.end(), c.tokens.begin(), c.tokens.end());
+}
+
+// ---- library --------------------------------------------------------------------------
+
+void library::add(file_info file) {
+  HEARSAY_ASSERT(shared_ == nullptr);
+  if (own_ == nullptr) own_ = std::make_unique<catalogue>();
+  for (const file_id id : ids_) {
+    if (own_->file(id).sha256 == file.sha256) {
+      own_->replace(id, std::move(file));
       update_signatures();
       return;
     }
   }
-  entries_.push_back(entry{std::move(file), std::move(tokens), signature});
-  any_signature_ |= signature;
+  ids_.push_back(own_->add(std::move(file)));
+  any_signature_ |= own_->signature(ids_.back());
+}
+
+bool library::remove(const sha256_digest& digest) {
+  HEARSAY_ASSERT(shared_ == nullptr);
+  for (std::size_t k = 0; k < ids_.size(); ++k) {
+    if (own_->file(ids_[k]).sha256 != digest) continue;
+    // Keep ids_[k] == k and the order of the rest: move the record to the end, then drop it.
+    for (std::size_t j = k; j + 1 < ids_.size(); ++j) {
+      own_->swap_records(static_cast<file_id>(j), static_cast<file_id>(j + 1));
+    }
+    own_->erase_last();
+    ids_.pop_back();
+    update_signatures();
+    return true;
+  }
+  return false;
+}
+
+void library::share(const catalogue& shared) {
+  HEARSAY_ASSERT(ids_.empty() && own_ == nullptr);
+  shared_ = &shared;
+}
+
+void library::add(file_id id) {
+  HEARSAY_ASSERT(shared_ != nullptr && id < shared_->size());
+  ids_.push_back(id);
+  any_signature_ |= shared_->signature(id);
+}
+
+void library::assign(std::span<const file_id> ids) {
+  HEARSAY_ASSERT(shared_ != nullptr);
+  ids_.assign(ids.begin(), ids.end());
+  ids_.shrink_to_fit();
+  update_signatures();
+}
+
+void library::clear() {
+  ids_.clear();
+  any_signature_ = 0;
+  if (own_ != nullptr) own_->clear();
 }
 
 void library::update_signatures() {
   any_signature_ = 0;
-  for (const auto& e : entries_) any_signature_ |= e.signature;
+  for (const file_id id : ids_) any_signature_ |= records().signature(id);
 }
 
 bool library::may_match(std::string_view criteria_text) const {
-  if (entries_.empty()) return false;
+  if (ids_.empty()) return false;
   const std::string_view text = trim_spaces(criteria_text);
   if (is_digest_form(text)) return true;
   // The signature criteria::parse would compute (the same tokens, order and repeats aside),
@@ -144,18 +211,9 @@ bool library::may_match(std::string_view criteria_text) const {
   return (bits & ~any_signature_) == 0;
 }
 
-bool library::remove(const sha256_digest& digest) {
-  auto it = std::find_if(entries_.begin(), entries_.end(),
-                         [&](const entry& e) { return e.file.sha256 == digest; });
-  if (it == entries_.end()) return false;
-  entries_.erase(it);
-  update_signatures();
-  return true;
-}
-
 const file_info* library::find(const sha256_digest& digest) const {
-  for (const auto& e : entries_) {
-    if (e.file.sha256 == digest) return &e.file;
+  for (const file_id id : ids_) {
+    if (records().file(id).sha256 == digest) return &records().file(id);
   }
   return nullptr;
 }
@@ -163,18 +221,11 @@ const file_info* library::find(const sha256_digest& digest) const {
 std::vector<file_info> library::match(const criteria& c, std::size_t max_results) const {
   std::vector<file_info> out;
   if (c.empty() || max_results == 0) return out;
-  for (const auto& e : entries_) {
-    bool hit = false;
-    if (c.digest) {
-      hit = e.file.sha256 == *c.digest;
-    } else if ((c.signature & ~e.signature) == 0) {
-      // Both token lists are sorted and unique: one merge pass decides inclusion.
-      hit = std::includes(e.tokens.begin(), e.tokens.end(), c.tokens.begin(), c.tokens.end());
-    }
-    if (hit) {
-      out.push_back(e.file);
-      if (out.size() == max_results) break;
-    }
+  const catalogue& all = records();
+  for (const file_id id : ids_) {
+    if (!all.matches(id, c)) continue;
+    out.push_back(all.file(id));
+    if (out.size() == max_results) break;
   }
   return out;
 }

@@ -9,7 +9,9 @@
 // match exactly the file with that digest.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,15 +39,54 @@ struct criteria {
   static criteria parse(std::string_view text);
 };
 
+// File records stored once and named by 32-bit ids: what a hit lists (file_info) and what
+// matching reads (the name's sorted, unique tokens and their signature). The simulator keeps
+// one catalogue for all its peers, whose libraries are then lists of ids (4 bytes a replica,
+// where a record of its own costs a name, a token list and a digest); a real node's library
+// keeps a catalogue of its own.
+using file_id = std::uint32_t;
+
+class catalogue {
+ public:
+  file_id add(file_info file);
+  void replace(file_id id, file_info file);
+  void erase_last() { records_.pop_back(); }
+  void clear() { records_.clear(); }
+
+  const file_info& file(file_id id) const { return records_[id].file; }
+  std::uint64_t signature(file_id id) const { return records_[id].signature; }
+  // Whether the record matches c (see the matching rule above).
+  bool matches(file_id id, const criteria& c) const;
+  std::size_t size() const { return records_.size(); }
+
+ private:
+  struct record {
+    file_info file;
+    std::vector<std::string> tokens;  // sorted, unique
+    std::uint64_t signature = 0;      // token_signature of tokens
+  };
+  static record make_record(file_info file);
+  void swap_records(file_id a, file_id b) { std::swap(records_[a], records_[b]); }
+  friend class library;
+
+  std::vector<record> records_;
+};
+
+// The files one node shares: ids in a catalogue, in the order they were added.
 class library {
  public:
-  // Adds or replaces (by digest) a file record.
+  library() = default;
+
+  // A library of its own catalogue (the default): add(file_info) adds or replaces by digest.
   void add(file_info file);
   bool remove(const sha256_digest& digest);
-  void clear() {
-    entries_.clear();
-    any_signature_ = 0;
-  }
+  // A library naming records of a catalogue shared with other nodes (the simulator's), which
+  // must outlive it: share() once, while the library is empty, then add ids.
+  void share(const catalogue& shared);
+  void add(file_id id);
+  void assign(std::span<const file_id> ids);
+
+  void clear();
 
   const file_info* find(const sha256_digest& digest) const;
   // Files matching c, in insertion order, at most max_results of them.
@@ -55,23 +96,24 @@ class library {
   // it). True says only "parse and match".
   bool may_match(std::string_view criteria_text) const;
 
-  std::size_t size() const { return entries_.size(); }
-  bool empty() const { return entries_.empty(); }
+  std::size_t size() const { return ids_.size(); }
+  bool empty() const { return ids_.empty(); }
+  std::span<const file_id> ids() const { return ids_; }
   template <typename F>
   void for_each(F&& f) const {
-    for (const auto& e : entries_) f(e.file);
+    for (const file_id id : ids_) f(records().file(id));
   }
 
  private:
-  struct entry {
-    file_info file;
-    std::vector<std::string> tokens;  // sorted, unique
-    std::uint64_t signature = 0;      // token_signature of tokens
-  };
+  const catalogue& records() const { return shared_ != nullptr ? *shared_ : *own_; }
   void update_signatures();
 
-  std::vector<entry> entries_;
-  std::uint64_t any_signature_ = 0;  // the union of the entries' signatures
+  // What may_match reads comes first: the emptiness of ids_ and the signature union.
+  std::vector<file_id> ids_;
+  std::uint64_t any_signature_ = 0;  // the union of the files' signatures
+  const catalogue* shared_ = nullptr;
+  // A library's own records (made on its first add), one for each of its ids: ids_[k] == k.
+  std::unique_ptr<catalogue> own_;
 };
 
 }  // namespace hearsay

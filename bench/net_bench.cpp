@@ -49,7 +49,9 @@ struct cluster {
       if (i > 0) cfg.overlay.seeds = {nodes[0]->address()};
       configs.push_back(cfg);
       nodes.push_back(std::make_unique<net::net_node>(io, cfg, log));
-      if (nodes.back()->start()) throw std::runtime_error("cannot start a node");
+      if (auto started = nodes.back()->start(); !started) {
+        throw std::runtime_error("cannot start a node: " + started.error().what());
+      }
     }
     // Let the views fill and settle.
     run_for(std::chrono::seconds(3));
@@ -78,8 +80,7 @@ struct cluster {
       left -= n;
     }
     f.close();
-    std::vector<std::string> problems;
-    nodes[i]->rescan(problems);
+    if (auto scanned = nodes[i]->rescan(); !scanned) throw std::runtime_error(scanned.error().what());
   }
 
   fs::path root;
@@ -224,7 +225,7 @@ class forwarding_rig {
     // unknown): on a shared machine, what keeps the node below one core.
     std::chrono::nanoseconds runqueue_wait{-1};
   };
-  struct result {
+  struct measurement {
     sample before, after;
     std::chrono::nanoseconds wall{0};
     std::uint64_t sent = 0;       // queries the source wrote
@@ -242,46 +243,11 @@ class forwarding_rig {
   // NEIGHBOR_REPLY.
   static constexpr std::uint64_t handshake_frames = 2;
 
-  explicit forwarding_rig(std::size_t sinks) : log_(net::log_level::error) {
-    std::string why;
-    if (!me_.configure(ctx_.native_handle(), why)) {
-      error_ = "cannot make the neighbours' TLS context: " + why;
-      return;
-    }
-    net::net_config cfg;
-    cfg.listen = *peer_addr::parse("127.0.0.1:0", 0, true);
-    cfg.network = "bench";
-    cfg.seed = 7;
-    cfg.overlay.search.queries_per_neighbor_per_s = 0;  // the subject, not a limit, is measured
-    cfg.overlay.search.fanout = 4;
-    node_ = std::make_unique<net::net_node>(node_io_, cfg, log_);
-    if (auto ec = node_->start()) {
-      error_ = "cannot start the node: " + ec.message();
-      return;
-    }
-    node_thread_ = std::thread([this] { node_io_.run(); });
-    for (std::size_t i = 0; i <= sinks && error_.empty(); ++i) connect();
-    if (!error_.empty()) return;
-    for (auto& p : peers_) read(*p);
-    // The node takes each NEIGHBOR request while its active view has room (source + sinks
-    // must fit in view_size_active).
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (error_.empty() && snapshot().active < peers_.size() && std::chrono::steady_clock::now() < deadline) {
-      io_.run_for(std::chrono::milliseconds(5));
-    }
-    if (error_.empty() && snapshot().active != peers_.size()) {
-      error_ = "the node's active view did not take the source and every sink";
-    }
-    // Each neighbour reads the node's HELLO and its NEIGHBOR_REPLY before a run takes its
-    // baseline: read later, they were counted as forwarded copies (not_delivered, below, came
-    // out at -2 per sink that was still reading them).
-    const auto answered = [this] {
-      return std::all_of(peers_.begin(), peers_.end(), [](const auto& p) { return p->counter.frames >= handshake_frames; });
-    };
-    while (error_.empty() && !answered() && std::chrono::steady_clock::now() < deadline) {
-      io_.run_for(std::chrono::milliseconds(1));
-    }
-    if (error_.empty() && !answered()) error_ = "a neighbour did not read the node's HELLO and NEIGHBOR_REPLY";
+  // The node on its own thread, with the source and `sinks` in its active view, or why not.
+  static result<std::unique_ptr<forwarding_rig>> make(std::size_t sinks) {
+    std::unique_ptr<forwarding_rig> rig(new forwarding_rig());
+    if (auto ready = rig->set_up(sinks); !ready) return ready.error();
+    return rig;
   }
 
   ~forwarding_rig() {
@@ -298,12 +264,10 @@ class forwarding_rig {
   forwarding_rig(const forwarding_rig&) = delete;
   forwarding_rig& operator=(const forwarding_rig&) = delete;
 
-  const std::string& error() const { return error_; }
-
   // Streams queries into the node for `duration`, then waits until every sink has read every
   // query sent, so the counters cover whole queries.
-  result run(std::chrono::milliseconds duration) {
-    result r;
+  result<measurement> run(std::chrono::milliseconds duration) {
+    measurement r;
     for (auto& p : peers_) p->baseline = p->counter.frames;
     sent_ = 0;
     sending_ = true;
@@ -323,10 +287,57 @@ class forwarding_rig {
     r.after = snapshot();
     r.sent = sent_;
     for (std::size_t i = 1; i < peers_.size(); ++i) r.delivered += peers_[i]->counter.frames - peers_[i]->baseline;
+    if (!error_.empty()) return failure(error_);
     return r;
   }
 
  private:
+  forwarding_rig() : log_(net::log_level::error) {}
+
+  result<> set_up(std::size_t sinks) {
+    auto key = net::identity::ephemeral();
+    if (!key) return key.error().prefix("cannot make the neighbours' key");
+    me_ = std::move(*key);
+    if (auto configured = me_.configure(ctx_.native_handle()); !configured) {
+      return configured.error().prefix("cannot make the neighbours' TLS context");
+    }
+    net::net_config cfg;
+    cfg.listen = *peer_addr::parse("127.0.0.1:0", 0, true);
+    cfg.network = "bench";
+    cfg.seed = 7;
+    cfg.overlay.search.queries_per_neighbor_per_s = 0;  // the subject, not a limit, is measured
+    cfg.overlay.search.fanout = 4;
+    node_ = std::make_unique<net::net_node>(node_io_, cfg, log_);
+    if (auto started = node_->start(); !started) return started.error().prefix("cannot start the node");
+    node_thread_ = std::thread([this] { node_io_.run(); });
+    for (std::size_t i = 0; i <= sinks; ++i) {
+      if (auto linked = connect(); !linked) return linked;
+    }
+    for (auto& p : peers_) read(*p);
+    // The node takes each NEIGHBOR request while its active view has room (source + sinks
+    // must fit in view_size_active).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (error_.empty() && snapshot().active < peers_.size() && std::chrono::steady_clock::now() < deadline) {
+      io_.run_for(std::chrono::milliseconds(5));
+    }
+    if (!error_.empty()) return failure(error_);
+    if (snapshot().active != peers_.size()) {
+      return failure("the node's active view did not take the source and every sink");
+    }
+    // Each neighbour reads the node's HELLO and its NEIGHBOR_REPLY before a run takes its
+    // baseline: read later, they were counted as forwarded copies (not_delivered, below, came
+    // out at -2 per sink that was still reading them).
+    const auto answered = [this] {
+      return std::all_of(peers_.begin(), peers_.end(), [](const auto& p) { return p->counter.frames >= handshake_frames; });
+    };
+    while (error_.empty() && !answered() && std::chrono::steady_clock::now() < deadline) {
+      io_.run_for(std::chrono::milliseconds(1));
+    }
+    if (!error_.empty()) return failure(error_);
+    if (!answered()) return failure("a neighbour did not read the node's HELLO and NEIGHBOR_REPLY");
+    return {};
+  }
+
   // Reads the node's counters and its thread's CPU time on that thread (the node is not
   // thread-safe), while this thread waits.
   sample snapshot() {
@@ -351,7 +362,7 @@ class forwarding_rig {
   }
 
   // Opens a link to the node and asks to be its neighbour (peers_[0] is the source).
-  void connect() {
+  result<> connect() {
     auto p = std::make_unique<raw_peer>(io_, ctx_);
     std::error_code ec;
     auto& socket = p->stream.next_layer();
@@ -360,18 +371,19 @@ class forwarding_rig {
     if (!ec) p->self = net::from_endpoint(socket.local_endpoint(ec));
     // The node answers the handshake on its own thread; this one waits for it.
     if (!ec) p->stream.handshake(asio::ssl::stream_base::client, ec);
-    if (!ec) send_now(*p, msg_hello{"bench", p->self, "bench", false}, ec);
-    if (!ec) send_now(*p, msg_neighbor{false}, ec);
-    if (ec) {
-      error_ = "cannot connect to the node: " + ec.message();
-      return;
-    }
+    if (ec) return failure(ec, "cannot connect to the node");
+    auto sent = send_now(*p, msg_hello{"bench", p->self, "bench", false});
+    if (sent) sent = send_now(*p, msg_neighbor{false});
+    if (!sent) return sent.error().prefix("cannot connect to the node");
     peers_.push_back(std::move(p));
+    return {};
   }
 
-  void send_now(raw_peer& p, const message& m, std::error_code& ec) {
+  result<> send_now(raw_peer& p, const message& m) {
     const auto frame = encoder_.encode(p.self, m);
+    std::error_code ec;
     asio::write(p.stream, asio::buffer(frame.data(), frame.size()), ec);
+    return check(ec);
   }
 
   void read(raw_peer& p) {
@@ -430,7 +442,7 @@ class forwarding_rig {
   std::thread node_thread_;
 
   asio::io_context io_;  // the neighbours, on the benchmark thread
-  net::identity me_ = net::identity::ephemeral();  // one key for all of them, each at its own address
+  net::identity me_;  // one key for all of them, each at its own address
   asio::ssl::context ctx_{asio::ssl::context::tls};
   std::vector<std::unique_ptr<raw_peer>> peers_;
   codec::encoder encoder_;
@@ -439,23 +451,26 @@ class forwarding_rig {
   std::uint64_t sent_ = 0;
   bool sending_ = false;
   bool writing_ = false;
-  std::string error_;
+  std::string error_;  // the first failure of a read or write on the neighbours' links
 };
 
 // Arg: the number of sinks, i.e. the fan-out the node achieves (source + sinks must fit in
 // its active view of 5).
 void bm_real_forwarding_throughput(benchmark::State& state) {
-  forwarding_rig rig(static_cast<std::size_t>(state.range(0)));
-  if (!rig.error().empty()) {
-    state.SkipWithError(rig.error().c_str());
+  auto rig = forwarding_rig::make(static_cast<std::size_t>(state.range(0)));
+  if (!rig) {
+    const std::string why = rig.error().what();
+    state.SkipWithError(why.c_str());
     return;
   }
-  forwarding_rig::result r;
-  for (auto _ : state) r = rig.run(std::chrono::seconds(4));
-  if (!rig.error().empty()) {
-    state.SkipWithError(rig.error().c_str());
+  result<forwarding_rig::measurement> run = forwarding_rig::measurement{};
+  for (auto _ : state) run = (*rig)->run(std::chrono::seconds(4));
+  if (!run) {
+    const std::string why = run.error().what();
+    state.SkipWithError(why.c_str());
     return;
   }
+  const forwarding_rig::measurement& r = *run;
   const auto delta = [&](std::uint64_t node_stats::*field) {
     return static_cast<double>(r.after.overlay.*field - r.before.overlay.*field);
   };

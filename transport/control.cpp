@@ -47,6 +47,58 @@ std::string end_ok(const std::string& extra = {}) { return "{\"event\":\"end\",\
 std::string end_error(const std::string& error) {
   return "{\"event\":\"end\",\"ok\":false,\"error\":" + json::quote(error) + "}";
 }
+
+std::error_code last_error() { return {errno, std::generic_category()}; }
+
+// A file being shared, copied into the shared folder under a hidden temporary name.
+struct copied_file {
+  fs::path tmp;
+  sha256_digest digest;
+};
+
+// Copies the open file `fd` into `dir`, hashing it on the way. Nothing is left behind when
+// it fails.
+result<copied_file> copy_into(int fd, const fs::path& dir) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return failure("share: not a regular file");
+  copied_file c;
+  c.tmp = dir / (".hearsay-share-" + std::to_string(::getpid()) + "-" + std::to_string(fd) + "-" +
+                 std::to_string(st.st_ino));
+  const std::string cannot_write = "cannot write into the shared folder " + dir.string();
+  const int out = ::open(c.tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (out < 0) return failure(last_error(), cannot_write);
+  sha256_stream h;
+  std::vector<std::uint8_t> buf(1u << 20);
+  result<> copying;
+  while (copying) {
+    const ssize_t got = ::read(fd, buf.data(), buf.size());
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      copying = failure(last_error(), "cannot read the file");
+      break;
+    }
+    if (got == 0) break;
+    h.update(std::span(buf.data(), static_cast<std::size_t>(got)));
+    std::size_t written = 0;
+    while (written < static_cast<std::size_t>(got)) {
+      const ssize_t put = ::write(out, buf.data() + written, static_cast<std::size_t>(got) - written);
+      if (put < 0 && errno == EINTR) continue;
+      if (put <= 0) {
+        copying = failure(put < 0 ? last_error() : std::make_error_code(std::errc::no_space_on_device), cannot_write);
+        break;
+      }
+      written += static_cast<std::size_t>(put);
+    }
+  }
+  if (::close(out) != 0 && copying) copying = failure(last_error(), cannot_write);
+  if (!copying) {
+    std::error_code ignored;
+    fs::remove(c.tmp, ignored);
+    return copying.error();
+  }
+  c.digest = h.finish();
+  return c;
+}
 }  // namespace
 
 struct remembered {
@@ -229,9 +281,9 @@ struct control_server::impl {
   }
 
   void handle(const std::shared_ptr<session>& s, const std::string& line) {
-    std::map<std::string, std::string> req;
-    std::string err;
-    if (!json::parse_flat(line, req, err)) return s->send(end_error("bad request: " + err));
+    auto parsed = json::parse_flat(line);
+    if (!parsed) return s->send(end_error("bad request: " + parsed.error().what()));
+    std::map<std::string, std::string>& req = *parsed;
     const std::string cmd = req["cmd"];
     if (!s->authenticated) {
       // A TCP client proves itself first, with the token only the node's user can read.
@@ -333,19 +385,17 @@ struct control_server::impl {
 
   // A result number of the last search ("2"), a whole digest, or a unique prefix of one (at
   // least 8 hex digits) among the last search's results.
-  const remembered* pick(const std::string& target, std::string& error) const {
+  result<const remembered*> pick(const std::string& target) const {
     const auto digits = [&](const std::string& t, auto accept) {
       return !t.empty() && std::all_of(t.begin(), t.end(), [&](char c) { return accept(static_cast<unsigned char>(c)); });
     };
     if (digits(target, [](unsigned char c) { return std::isdigit(c) != 0; }) && target.size() <= 6) {
       const auto n = static_cast<std::size_t>(std::stoul(target));
       if (n >= 1 && n <= results.size()) return &results[n - 1];
-      error = "no result number " + target + " (the last search had " + std::to_string(results.size()) + ")";
-      return nullptr;
+      return failure("no result number " + target + " (the last search had " + std::to_string(results.size()) + ")");
     }
     if (!digits(target, [](unsigned char c) { return std::isxdigit(c) != 0; }) || target.size() < 8 || target.size() > 64) {
-      error = "'" + target + "' is neither a result number nor a sha256 (or a prefix of at least 8 hex digits)";
-      return nullptr;
+      return failure("'" + target + "' is neither a result number nor a sha256 (or a prefix of at least 8 hex digits)");
     }
     std::string lower = target;
     for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -353,12 +403,11 @@ struct control_server::impl {
     for (const auto& r : results) {
       if (r.file.sha256.to_hex().compare(0, lower.size(), lower) != 0) continue;
       if (found != nullptr && found->file.sha256 != r.file.sha256) {
-        error = "'" + target + "' matches several results: give more digits";
-        return nullptr;
+        return failure("'" + target + "' matches several results: give more digits");
       }
       found = &r;
     }
-    if (found == nullptr) error = "no holder known for " + target + ": search for it first";
+    if (found == nullptr) return failure("no holder known for " + target + ": search for it first");
     return found;
   }
 
@@ -382,9 +431,9 @@ struct control_server::impl {
   }
 
   void fetch(const std::shared_ptr<session>& s, const std::string& target, bool again, bool detach) {
-    std::string error;
-    const remembered* r = pick(target, error);
-    if (r == nullptr) return s->send(end_error(error));
+    const auto picked = pick(target);
+    if (!picked) return s->send(end_error(picked.error().what()));
+    const remembered* r = *picked;
     s->busy = true;
     std::weak_ptr<session> weak = s;
     fetch_options opts;
@@ -491,9 +540,9 @@ struct control_server::impl {
   }
 
   void rescan(const std::shared_ptr<session>& s) {
-    std::vector<std::string> problems;
-    if (auto ec = node.rescan(problems)) return s->send(end_error("rescan failed: " + ec.message()));
-    for (const auto& p : problems) s->send("{\"event\":\"warning\",\"text\":" + json::quote(p) + "}");
+    const auto problems = node.rescan();
+    if (!problems) return s->send(end_error("rescan failed: " + problems.error().what()));
+    for (const auto& p : *problems) s->send("{\"event\":\"warning\",\"text\":" + json::quote(p) + "}");
     s->send(end_ok(",\"files\":" + std::to_string(node.shared_files())));
   }
 
@@ -536,59 +585,9 @@ struct control_server::impl {
     auto& c = copiers.emplace_back();
     c.thread = std::thread([this, fd, name, dir, weak, done = c.done, w = std::weak_ptr<int>(alive)] {
       // Off the io thread: a large file would stall the node. Hashed while copied.
-      struct result {
-        std::error_code ec;
-        std::string what;
-        sha256_digest digest;
-        fs::path tmp;
-      } r;
-      struct stat st {};
-      if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        r.what = "share: not a regular file";
-      } else {
-        r.tmp = dir / (".hearsay-share-" + std::to_string(::getpid()) + "-" + std::to_string(fd) + "-" +
-                       std::to_string(st.st_ino));
-        const int out = ::open(r.tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (out < 0) {
-          r.ec.assign(errno, std::generic_category());
-          r.what = "cannot write into the shared folder " + dir.string();
-        } else {
-          sha256_stream h;
-          std::vector<std::uint8_t> buf(1u << 20);
-          while (true) {
-            const ssize_t got = ::read(fd, buf.data(), buf.size());
-            if (got < 0 && errno == EINTR) continue;
-            if (got < 0) {
-              r.ec.assign(errno, std::generic_category());
-              r.what = "cannot read the file";
-              break;
-            }
-            if (got == 0) break;
-            h.update(std::span(buf.data(), static_cast<std::size_t>(got)));
-            std::size_t written = 0;
-            while (written < static_cast<std::size_t>(got)) {
-              const ssize_t put = ::write(out, buf.data() + written, static_cast<std::size_t>(got) - written);
-              if (put < 0 && errno == EINTR) continue;
-              if (put <= 0) {
-                r.ec = put < 0 ? std::error_code(errno, std::generic_category()) : std::make_error_code(std::errc::no_space_on_device);
-                break;
-              }
-              written += static_cast<std::size_t>(put);
-            }
-            if (r.ec) {
-              r.what = "cannot write into the shared folder " + dir.string();
-              break;
-            }
-          }
-          if (::close(out) != 0 && !r.ec) {
-            r.ec.assign(errno, std::generic_category());
-            r.what = "cannot write into the shared folder " + dir.string();
-          }
-          r.digest = h.finish();
-        }
-      }
+      auto r = copy_into(fd, dir);
       ::close(fd);
-      asio::post(io, [this, r, name, dir, weak, w] {
+      asio::post(io, [this, r = std::move(r), name, dir, weak, w] {
         if (w.expired()) return;
         auto sess = weak.lock();
         std::error_code ignored;
@@ -598,19 +597,15 @@ struct control_server::impl {
             sess->send(line);
           }
         };
-        if (!r.what.empty()) {
-          if (!r.tmp.empty()) fs::remove(r.tmp, ignored);
-          return answer(end_error(r.what + (r.ec ? ": " + r.ec.message() : std::string())));
-        }
-        if (const indexed_file* f = node.shared_file(r.digest); f != nullptr) {
-          fs::remove(r.tmp, ignored);
+        if (!r) return answer(end_error(r.error().what()));
+        if (const indexed_file* f = node.shared_file(r->digest); f != nullptr) {
+          fs::remove(r->tmp, ignored);
           return answer(end_ok(",\"files\":" + std::to_string(node.shared_files()) +
                                ",\"already\":" + json::quote(f->path.string())));
         }
-        fs::path placed;
-        if (auto ec = move_into_place(r.tmp, dir, safe_file_name(name), placed)) {
-          fs::remove(r.tmp, ignored);
-          return answer(end_error("cannot move into the shared folder: " + ec.message()));
+        if (auto placed = move_into_place(r->tmp, dir, safe_file_name(name)); !placed) {
+          fs::remove(r->tmp, ignored);
+          return answer(end_error("cannot move into the shared folder: " + placed.error().what()));
         }
         if (sess) rescan(sess);
       });
@@ -623,7 +618,7 @@ control_server::control_server(asio::io_context& io, net_node& node, logger& log
     : impl_(std::make_unique<impl>(io, node, log)) {}
 control_server::~control_server() { stop(); }
 
-std::error_code control_server::start(const peer_addr& endpoint, std::string token) {
+result<> control_server::start(const peer_addr& endpoint, std::string token) {
   impl& m = *impl_;
   m.token = std::move(token);
   m.start_sweep();
@@ -633,14 +628,16 @@ std::error_code control_server::start(const peer_addr& endpoint, std::string tok
   if (!ec) m.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) m.acceptor.bind(ep, ec);
   if (!ec) m.acceptor.listen(16, ec);
-  if (!ec) m.accept();
-  return ec;
+  if (ec) return failure(ec, "cannot open the control endpoint " + endpoint.to_string());
+  m.accept();
+  return {};
 }
 
-std::error_code control_server::start(const std::string& endpoint, std::string token) {
+result<> control_server::start(const std::string& endpoint, std::string token) {
+  const std::string context = "cannot open the control endpoint " + endpoint;
   if (!is_unix_socket_path(endpoint)) {
     auto a = peer_addr::parse(endpoint, 0, true);
-    if (!a) return std::make_error_code(std::errc::invalid_argument);
+    if (!a) return failure(std::make_error_code(std::errc::invalid_argument), context);
     return start(*a, std::move(token));
   }
   impl& m = *impl_;
@@ -651,7 +648,7 @@ std::error_code control_server::start(const std::string& endpoint, std::string t
     // A socket file is left behind when a node dies. If nobody answers on it, it is stale.
     asio::local::stream_protocol::socket probe(m.io);
     probe.connect(asio::local::stream_protocol::endpoint(endpoint), ec);
-    if (!ec) return std::make_error_code(std::errc::address_in_use);
+    if (!ec) return failure(std::make_error_code(std::errc::address_in_use), context);
     fs::remove(path, ec);
   }
   const stream::endpoint ep{asio::local::stream_protocol::endpoint(endpoint)};
@@ -662,12 +659,13 @@ std::error_code control_server::start(const std::string& endpoint, std::string t
   const mode_t old_mask = ::umask(0177);
   if (!ec) m.acceptor.bind(ep, ec);
   ::umask(old_mask);
-  if (ec) return ec;
+  if (ec) return failure(ec, context);
   m.unix_path = path;
-  if (::chmod(path.c_str(), S_IRUSR | S_IWUSR) != 0) return {errno, std::generic_category()};
+  if (::chmod(path.c_str(), S_IRUSR | S_IWUSR) != 0) return failure(last_error(), context);
   m.acceptor.listen(16, ec);
-  if (!ec) m.accept();
-  return ec;
+  if (ec) return failure(ec, context);
+  m.accept();
+  return {};
 }
 
 void control_server::set_idle_timeout(std::chrono::milliseconds t) { impl_->idle_timeout = t; }

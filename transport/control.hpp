@@ -33,8 +33,8 @@
 #include <cstddef>
 #include <memory>
 #include <string>
-#include <system_error>
 
+#include "overlay/result.hpp"
 #include "transport/log.hpp"
 #include "transport/net_node.hpp"
 
@@ -55,11 +55,12 @@ class control_server {
   void set_idle_timeout(std::chrono::milliseconds t);  // before start()
 
   // Binds a TCP endpoint (port 0 picks one); `token` is what clients must present (empty:
-  // none, for tests on loopback only).
-  std::error_code start(const peer_addr& endpoint, std::string token);
+  // none, for tests on loopback only). A failure keeps the system's error code.
+  result<> start(const peer_addr& endpoint, std::string token);
   // A unix socket path (anything with a '/'), or "host:port" with a token. A stale socket
-  // file left by a node that died is replaced; one a running node still answers on is not.
-  std::error_code start(const std::string& endpoint, std::string token = {});
+  // file left by a node that died is replaced; one a running node still answers on is not
+  // (errc::address_in_use).
+  result<> start(const std::string& endpoint, std::string token = {});
   // Closes the endpoint and every client connection (and removes a unix socket file).
   void stop();
   // The bound TCP address (an unspecified address for a unix socket).

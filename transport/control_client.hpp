@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "overlay/result.hpp"
+
 namespace hearsay::net {
 
 // Whether a control endpoint names a unix socket (it contains a '/') rather than host:port.
@@ -24,25 +26,26 @@ class control_client {
   control_client(const control_client&) = delete;
   control_client& operator=(const control_client&) = delete;
 
-  // Connects to a node's control endpoint. false with a readable message on failure.
-  bool connect(const std::string& endpoint, std::string& error);
+  using fields = std::map<std::string, std::string>;
+
+  // Connects to a node's control endpoint; a failure is a readable message.
+  result<> connect(const std::string& endpoint);
 
   // One reply line, parsed; `line` is the text as received (for --json output).
-  using reply_handler = std::function<void(const std::map<std::string, std::string>& fields, const std::string& line)>;
+  using reply_handler = std::function<void(const fields& f, const std::string& line)>;
 
   // Sends one request line and hands every reply line to on_reply, the end event included.
-  // Returns false (with error set) when the connection fails or a reply is unreadable before
-  // the end event; otherwise true, and `end` holds the end event's fields.
-  bool request(const std::string& line, const reply_handler& on_reply, std::map<std::string, std::string>& end,
-               std::string& error);
+  // Returns the end event's fields; fails when the connection fails or a reply is unreadable
+  // before the end event.
+  result<fields> request(const std::string& line, const reply_handler& on_reply = {});
   // Presents a TCP endpoint's token (the first request on such a connection).
-  bool authenticate(const std::string& token, std::string& error);
+  result<> authenticate(const std::string& token);
   // Passes an open file descriptor to the node (unix sockets only), as a share asks for.
-  bool send_fd(int fd, std::string& error);
+  result<> send_fd(int fd);
 
  private:
-  bool send_all(const std::string& data);
-  bool read_line(std::string& line);
+  result<> send_all(const std::string& data);
+  result<std::string> read_line();
 
   int fd_ = -1;
   std::string buffer_;

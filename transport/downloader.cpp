@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 
 #include "overlay/assert.hpp"
 #include "transport/file_index.hpp"
@@ -35,6 +34,13 @@ std::string bytes_text(std::uint64_t n) {
   }
   return buf;
 }
+
+// The download engine (overlay/download.hpp) takes a store's failures as error codes: the
+// code of a failure, never empty for one that came without (which would read as success).
+std::error_code code_of(const failure& f) {
+  return f.code() ? f.code() : std::make_error_code(std::errc::io_error);
+}
+std::error_code code_of(const result<>& r) { return r ? std::error_code{} : code_of(r.error()); }
 }  // namespace
 
 downloader::downloader(const fetch_config& cfg, fs::path download_dir, const file_index& shared, transfer_links& links,
@@ -55,50 +61,50 @@ void downloader::start() {
   if (dir_.empty()) return;
   record_.load();
   for (auto& s : part_file::load_states(dir_)) {
-    std::string error;
-    const job_id id = begin(s.file, s.holders, true, error);
+    const auto id = begin(s.file, s.holders, true);
     const std::string name = printable(s.file.name);
-    if (id == 0 && !error.empty()) {
-      log_.warn("cannot resume the download of " + name + ": " + error);
-    } else if (id != 0 && engine_.running(id)) {
+    if (!id) {
+      log_.warn("cannot resume the download of " + name + ": " + id.error().what());
+    } else if (engine_.running(*id)) {
       log_.info("resuming the download of " + name + " (" + bytes_text(s.file.size) + ")");
     }
   }
 }
 
-std::string downloader::admit(const file_info& file, std::uint64_t stored) const {
+result<> downloader::admit(const file_info& file, std::uint64_t stored) const {
   if (file.size > cfg_.file_bytes_max) {
-    return "the file is announced at " + bytes_text(file.size) + ", over fetch.file_bytes_max (" +
-           bytes_text(cfg_.file_bytes_max) + ")";
+    return failure("the file is announced at " + bytes_text(file.size) + ", over fetch.file_bytes_max (" +
+                   bytes_text(cfg_.file_bytes_max) + ")");
   }
   struct statvfs fsinfo {};
   if (::statvfs(dir_.c_str(), &fsinfo) != 0) {
-    return "cannot read the free space of " + printable(dir_.string()) + ": " + std::strerror(errno);
+    return failure(std::error_code(errno, std::generic_category()),
+                   "cannot read the free space of " + printable(dir_.string()));
   }
   const std::uint64_t available = std::uint64_t{fsinfo.f_bavail} * fsinfo.f_frsize;
   std::uint64_t pending = 0;
   for (const auto& p : engine_.list(clock_())) pending += p.file.size - std::min(p.file.size, p.bytes_stored);
   const std::uint64_t need = file.size - std::min(file.size, stored) + pending + free_margin_bytes;
   if (available < need) {
-    return "not enough free space in " + printable(dir_.string()) + ": it needs " + bytes_text(need) +
-           " (the file, the downloads running and a margin of " + bytes_text(free_margin_bytes) + "), " +
-           bytes_text(available) + " are free";
+    return failure("not enough free space in " + printable(dir_.string()) + ": it needs " + bytes_text(need) +
+                   " (the file, the downloads running and a margin of " + bytes_text(free_margin_bytes) + "), " +
+                   bytes_text(available) + " are free");
   }
   return {};
 }
 
-job_id downloader::begin(const file_info& file, std::span<const peer_addr> holders, bool resume, std::string& error) {
+result<job_id> downloader::begin(const file_info& file, std::span<const peer_addr> holders, bool resume) {
   // A new download is checked before anything is created on disk.
   if (!resume) {
-    error = admit(file, 0);
-    if (!error.empty()) return 0;
+    if (auto admitted = admit(file, 0); !admitted) return admitted.error();
   }
   auto part = parts_();
-  if (auto ec = part->open(dir_, file.sha256, !resume)) {
-    error = ec == std::errc::device_or_resource_busy
-                ? "another process is downloading this file into " + printable(dir_.string())
-                : "cannot create " + printable(part->path().string()) + ": " + ec.message();
-    return 0;
+  if (auto opened = part->open(dir_, file.sha256, !resume); !opened) {
+    const std::error_code ec = opened.error().code();
+    if (ec == std::errc::device_or_resource_busy) {
+      return failure("another process is downloading this file into " + printable(dir_.string()));
+    }
+    return failure(ec, "cannot create " + printable(part->path().string()));
   }
   std::vector<std::pair<std::uint64_t, std::uint64_t>> stored;
   if (resume) {
@@ -114,10 +120,9 @@ job_id downloader::begin(const file_info& file, std::span<const peer_addr> holde
         stored_bytes += length;
       }
     }
-    error = admit(file, stored_bytes);
-    if (!error.empty()) {
+    if (auto admitted = admit(file, stored_bytes); !admitted) {
       part->close();  // kept: the download may fit later
-      return 0;
+      return admitted.error();
     }
   }
   const job_id id = engine_.next_id();
@@ -127,7 +132,6 @@ job_id downloader::begin(const file_info& file, std::span<const peer_addr> holde
   hasher_.open(id, f.part->fd());
   const auto started = engine_.start(clock_(), file, holders, stored);
   if (started.id == 0) {
-    error = started.error;
     hasher_.close(id);
     if (resume) {
       files_[id].part->close();
@@ -135,7 +139,7 @@ job_id downloader::begin(const file_info& file, std::span<const peer_addr> holde
       files_[id].part->remove();
     }
     files_.erase(id);
-    return 0;
+    return failure(started.error);
   }
   HEARSAY_ASSERT(started.id == id && !started.attached);
   if (auto it = files_.find(id); it != files_.end()) save_state(id, it->second);
@@ -175,9 +179,9 @@ std::uint64_t downloader::fetch(const file_info& file, std::span<const peer_addr
       }
     }
   } else {
-    std::string error;
-    id = begin(file, holders, false, error);
-    if (id == 0) return end_now(fetch_status::state::failed, error);
+    const auto begun = begin(file, holders, false);
+    if (!begun) return end_now(fetch_status::state::failed, begun.error().what());
+    id = *begun;
   }
   if (!engine_.running(id)) {
     // It ended inside begin() (an empty file, say): its end is the newest in the list.
@@ -308,8 +312,9 @@ void downloader::save_state(job_id id, job_files& f) {
   job_progress p;
   if (!engine_.progress(clock_(), id, p)) return;
   part_file::state st{p.file, f.holders, engine_.stored_ranges(id)};
-  if (auto ec = f.part->save_state(st)) {
-    log_.warn("cannot save the state of the download of " + printable(p.file.name) + ": " + ec.message());
+  if (auto saved = f.part->save_state(st); !saved) {
+    log_.warn("cannot save the state of the download of " + printable(p.file.name) + ": " +
+              saved.error().code().message());
   }
   f.saved_at = clock_();
   f.saved_stored = p.bytes_stored;
@@ -325,7 +330,7 @@ void downloader::request(job_id id, const peer_addr& holder, const file_info& fi
 void downloader::release(job_id id, const peer_addr& holder) { links_.close_transfer(id, holder); }
 
 std::error_code downloader::write(job_id id, std::uint64_t offset, std::span<const std::uint8_t> bytes) {
-  return files_.at(id).part->write(offset, bytes);
+  return code_of(files_.at(id).part->write(offset, bytes));
 }
 
 void downloader::hash_written(job_id id, std::span<const std::uint8_t> bytes) {
@@ -345,7 +350,10 @@ std::error_code downloader::hash_stored(job_id id, std::uint64_t offset, std::ui
 
 std::error_code downloader::hash_finish(job_id id, sha256_digest& out) {
   files_.at(id).hash_offset = 0;
-  return hasher_.finish(id, out);
+  auto digest = hasher_.finish(id);
+  if (!digest) return code_of(digest.error());
+  out = *digest;
+  return {};
 }
 
 void downloader::hash_reset(job_id id) {
@@ -357,9 +365,13 @@ std::error_code downloader::commit(job_id id) {
   auto& f = files_.at(id);
   job_progress p;
   engine_.progress(clock_(), id, p);
-  if (auto ec = f.part->commit(dir_, p.file.name, f.placed, f.sync_time)) return ec;
-  if (auto ec = record_.add(p.file.sha256, f.placed)) {
-    log_.warn("cannot record the download in " + printable(part_file::folder(dir_).string()) + ": " + ec.message());
+  auto committed = f.part->commit(dir_, p.file.name);
+  if (!committed) return code_of(committed.error());
+  f.placed = committed->path;
+  f.sync_time = committed->sync_time;
+  if (auto recorded = record_.add(p.file.sha256, f.placed); !recorded) {
+    log_.warn("cannot record the download in " + printable(part_file::folder(dir_).string()) + ": " +
+              recorded.error().code().message());
   }
   return {};
 }

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "overlay/download.hpp"
+#include "overlay/result.hpp"
 #include "transport/hash_worker.hpp"
 #include "transport/log.hpp"
 #include "transport/part_file.hpp"
@@ -142,9 +143,10 @@ class downloader final : public download_host {
   fetch_status status_of(const job_progress& p) const;
   void notify(job_id id, const fetch_status& s);
   void save_state(job_id id, job_files& f);
-  // Checks size and free space; an error text, empty when the download may start.
-  std::string admit(const file_info& file, std::uint64_t stored) const;
-  job_id begin(const file_info& file, std::span<const peer_addr> holders, bool resume, std::string& error);
+  // Checks size and free space: whether the download may start, or why not.
+  result<> admit(const file_info& file, std::uint64_t stored) const;
+  // Opens the part file and starts the job; its id, or why it cannot start.
+  result<job_id> begin(const file_info& file, std::span<const peer_addr> holders, bool resume);
 
   const fetch_config& cfg_;
   std::filesystem::path dir_;

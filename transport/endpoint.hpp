@@ -7,6 +7,7 @@
 
 #include <asio.hpp>
 
+#include "overlay/result.hpp"
 #include "overlay/types.hpp"
 
 namespace hearsay::net {
@@ -31,18 +32,16 @@ inline peer_addr from_endpoint(const asio::ip::tcp::endpoint& e) {
   return p;
 }
 
-// Opens, binds (reusing the address) and listens; the first error stops it.
-inline std::error_code listen_on(asio::ip::tcp::acceptor& acceptor, const peer_addr& where, int backlog) {
+// Opens, binds (reusing the address) and listens; the first error stops it, and its code is
+// the failure's (the caller says which endpoint it was opening).
+inline result<> listen_on(asio::ip::tcp::acceptor& acceptor, const peer_addr& where, int backlog) {
   std::error_code ec;
   const auto ep = to_endpoint(where);
   acceptor.open(ep.protocol(), ec);
-  if (ec) return ec;
-  acceptor.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
-  if (ec) return ec;
-  acceptor.bind(ep, ec);
-  if (ec) return ec;
-  acceptor.listen(backlog, ec);
-  return ec;
+  if (!ec) acceptor.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(ep, ec);
+  if (!ec) acceptor.listen(backlog, ec);
+  return check(ec);
 }
 
 }  // namespace hearsay::net

@@ -24,18 +24,19 @@ bool inside(const fs::path& root, const fs::path& path) {
 
 }  // namespace
 
-std::error_code file_index::scan(const fs::path& dir, std::vector<std::string>& problems, bool follow_symlinks,
-                                 std::size_t files_max) {
+result<std::vector<std::string>> file_index::scan(const fs::path& dir, bool follow_symlinks, std::size_t files_max) {
+  const std::string context = "cannot index " + dir.string();
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return ec ? ec : std::make_error_code(std::errc::not_a_directory);
+  if (!fs::is_directory(dir, ec)) return failure(ec ? ec : std::make_error_code(std::errc::not_a_directory), context);
   const fs::path root = fs::canonical(dir, ec);
-  if (ec) return ec;
+  if (ec) return failure(ec, context);
+  std::vector<std::string> problems;
   // Reuse digests of files whose size and time did not change: a rescan stays cheap.
   std::map<fs::path, const indexed_file*> previous;
   for (const auto& [d, f] : by_digest_) previous[f.path] = &f;
   std::map<sha256_digest, indexed_file> next;
   fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
-  if (ec) return ec;
+  if (ec) return failure(ec, context);
   for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (ec) {
       problems.push_back(dir.string() + ": " + ec.message());
@@ -79,18 +80,19 @@ std::error_code file_index::scan(const fs::path& dir, std::vector<std::string>& 
         old->second->inode == f.inode && old->second->device == f.device) {
       f.info = old->second->info;
     } else {
-      std::uint64_t hashed_size = 0;
-      if (auto read_ec = hash_file(f.path, f.info.sha256, hashed_size)) {
-        problems.push_back(f.path.string() + ": cannot read (" + read_ec.message() + ")");
+      const auto hashed = hash_file(f.path);
+      if (!hashed) {
+        problems.push_back(f.path.string() + ": cannot read (" + hashed.error().code().message() + ")");
         continue;
       }
-      f.info.size = hashed_size;
+      f.info.sha256 = hashed->digest;
+      f.info.size = hashed->size;
     }
     f.info.name = name;
     next.emplace(f.info.sha256, std::move(f));
   }
   by_digest_ = std::move(next);
-  return {};
+  return problems;
 }
 
 const indexed_file* file_index::find(const sha256_digest& digest) const {

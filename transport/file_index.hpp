@@ -6,11 +6,11 @@
 #include <filesystem>
 #include <map>
 #include <string>
-#include <system_error>
 #include <vector>
 
 #include "overlay/library.hpp"
 #include "overlay/messages.hpp"
+#include "overlay/result.hpp"
 
 namespace hearsay::net {
 
@@ -28,11 +28,11 @@ class file_index {
  public:
   // Scans `dir` recursively (regular files only, hidden names skipped), hashing files that
   // are new or changed since the last scan. Files that cannot be read are skipped and
-  // reported in `problems`, and so are symbolic links that lead outside `dir` unless
+  // returned as problems, and so are symbolic links that lead outside `dir` unless
   // follow_symlinks (links to folders are never followed). files_max bounds how many are
-  // indexed.
-  std::error_code scan(const std::filesystem::path& dir, std::vector<std::string>& problems,
-                       bool follow_symlinks = false, std::size_t files_max = 100'000);
+  // indexed. Fails (the index unchanged) when `dir` itself cannot be read.
+  result<std::vector<std::string>> scan(const std::filesystem::path& dir, bool follow_symlinks = false,
+                                        std::size_t files_max = 100'000);
 
   const indexed_file* find(const sha256_digest& digest) const;
   std::size_t size() const { return by_digest_.size(); }

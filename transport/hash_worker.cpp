@@ -50,14 +50,15 @@ void hash_worker::wait_idle(std::unique_lock<std::mutex>& lock, std::uint64_t ke
   });
 }
 
-std::error_code hash_worker::finish(std::uint64_t key, sha256_digest& out) {
+result<sha256_digest> hash_worker::finish(std::uint64_t key) {
   std::unique_lock lock(mutex_);
   wait_idle(lock, key);
   auto& s = states_.at(key);
   const std::error_code ec = s.error;
-  out = s.digest.finish();
+  const sha256_digest digest = s.digest.finish();
   s.error.clear();
-  return ec;
+  if (ec) return failure(ec, "cannot read the download back");
+  return digest;
 }
 
 void hash_worker::reset(std::uint64_t key) {

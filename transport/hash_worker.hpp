@@ -16,6 +16,7 @@
 #include <system_error>
 #include <thread>
 
+#include "overlay/result.hpp"
 #include "overlay/types.hpp"
 #include "transport/sha256.hpp"
 
@@ -35,7 +36,7 @@ class hash_worker {
   void add(std::uint64_t key, std::uint64_t offset, std::uint64_t length);
   // Waits for the queued ranges, then the digest of everything since the last reset (the
   // digest then starts over), or the read error that stopped it.
-  [[nodiscard]] std::error_code finish(std::uint64_t key, sha256_digest& out);
+  result<sha256_digest> finish(std::uint64_t key);
   // Waits for the queued ranges, then starts the digest over.
   void reset(std::uint64_t key);
   // Forgets `key`, waiting for a range being hashed.

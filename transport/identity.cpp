@@ -8,7 +8,6 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <ctime>
 
 #include <openssl/err.h>
@@ -37,6 +36,8 @@ std::string openssl_error() {
   return text;
 }
 
+std::error_code last_error() { return {errno, std::generic_category()}; }
+
 struct x509_free {
   void operator()(X509* x) const { X509_free(x); }
 };
@@ -48,17 +49,11 @@ using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_free>;
 
 // A self-signed certificate for key: random serial, valid from an hour ago for a year (no
 // peer checks the dates; a year only keeps tools that inspect it quiet).
-x509_ptr make_certificate(EVP_PKEY* key, const node_id& id, std::string& error) {
+result<x509_ptr> make_certificate(EVP_PKEY* key, const node_id& id) {
   x509_ptr cert(X509_new());
-  if (!cert) {
-    error = openssl_error();
-    return nullptr;
-  }
+  if (!cert) return failure(openssl_error());
   std::uint64_t serial = 0;
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(&serial), sizeof serial) != 1) {
-    error = openssl_error();
-    return nullptr;
-  }
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(&serial), sizeof serial) != 1) return failure(openssl_error());
   serial >>= 1;  // positive
   const std::string cn = "hearsay " + id.short_hex();
   X509_NAME* name = X509_get_subject_name(cert.get());
@@ -70,16 +65,18 @@ x509_ptr make_certificate(EVP_PKEY* key, const node_id& id, std::string& error) 
                                  0) == 1 &&
       X509_set_issuer_name(cert.get(), name) == 1 && X509_set_pubkey(cert.get(), key) == 1 &&
       X509_sign(cert.get(), key, nullptr) > 0;  // Ed25519 signs without a separate digest
-  if (!ok) {
-    error = openssl_error();
-    return nullptr;
-  }
+  if (!ok) return failure(openssl_error());
   return cert;
 }
 
-bool raw_public_key(EVP_PKEY* key, std::array<std::uint8_t, 32>& out) {
+result<std::array<std::uint8_t, 32>> raw_public_key(EVP_PKEY* key) {
+  std::array<std::uint8_t, 32> out{};
   std::size_t n = out.size();
-  return EVP_PKEY_get_raw_public_key(key, out.data(), &n) == 1 && n == out.size();
+  if (EVP_PKEY_get_raw_public_key(key, out.data(), &n) != 1 || n != out.size()) {
+    ERR_clear_error();
+    return failure("unreadable Ed25519 key");
+  }
+  return out;
 }
 
 }  // namespace
@@ -119,58 +116,39 @@ node_id id_of_public_key(std::span<const std::uint8_t, 32> public_key) {
 
 // ---- certificate checks -------------------------------------------------------------------
 
-certificate_check certificate_identity(std::span<const std::uint8_t> der) {
-  certificate_check out;
-  if (der.empty() || der.size() > 16384) {
-    out.error = "certificate of " + std::to_string(der.size()) + " bytes";
-    return out;
-  }
+result<certified_key> certificate_identity(std::span<const std::uint8_t> der) {
+  if (der.empty() || der.size() > 16384) return failure("certificate of " + std::to_string(der.size()) + " bytes");
   const unsigned char* p = der.data();
   x509_ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
   if (!cert) {
     ERR_clear_error();
-    out.error = "not a DER certificate";
-    return out;
+    return failure("not a DER certificate");
   }
-  if (p != der.data() + der.size()) {
-    out.error = "bytes after the certificate";
-    return out;
-  }
+  if (p != der.data() + der.size()) return failure("bytes after the certificate");
   EVP_PKEY* key = X509_get0_pubkey(cert.get());  // owned by cert
   if (key == nullptr || EVP_PKEY_get_id(key) != EVP_PKEY_ED25519) {
     ERR_clear_error();
-    out.error = "the certificate's key is not Ed25519";
-    return out;
+    return failure("the certificate's key is not Ed25519");
   }
   if (X509_verify(cert.get(), key) != 1) {
     ERR_clear_error();
-    out.error = "the certificate is not signed by its own key";
-    return out;
+    return failure("the certificate is not signed by its own key");
   }
-  if (!raw_public_key(key, out.public_key)) {
-    ERR_clear_error();
-    out.error = "unreadable Ed25519 key";
-    return out;
-  }
-  out.id = id_of_public_key(out.public_key);
-  return out;
+  const auto raw = raw_public_key(key);
+  if (!raw) return raw.error();
+  return certified_key{id_of_public_key(*raw), *raw};
 }
 
-certificate_check peer_identity(SSL* ssl) {
-  certificate_check out;
+result<certified_key> peer_identity(SSL* ssl) {
   X509* cert = SSL_get0_peer_certificate(ssl);
-  if (cert == nullptr) {
-    out.error = "no certificate";
-    return out;
-  }
+  if (cert == nullptr) return failure("no certificate");
   unsigned char* der = nullptr;
   const int n = i2d_X509(cert, &der);
   if (n <= 0) {
     ERR_clear_error();
-    out.error = "unencodable certificate";
-    return out;
+    return failure("unencodable certificate");
   }
-  out = certificate_identity(std::span<const std::uint8_t>(der, static_cast<std::size_t>(n)));
+  auto out = certificate_identity(std::span<const std::uint8_t>(der, static_cast<std::size_t>(n)));
   OPENSSL_free(der);
   return out;
 }
@@ -199,41 +177,32 @@ identity& identity::operator=(identity&& o) noexcept {
 void identity::adopt(EVP_PKEY* key) {
   EVP_PKEY_free(key_);
   key_ = key;
-  const bool ok = raw_public_key(key_, public_);
-  (void)ok;  // an Ed25519 key always has its 32 bytes; checked by the callers' type test
+  // An Ed25519 key always has its 32 bytes; the callers test the key's type.
+  if (auto raw = raw_public_key(key_)) public_ = *raw;
   id_ = id_of_public_key(public_);
 }
 
-identity identity::ephemeral() {
-  identity out;
+result<identity> identity::ephemeral() {
   EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
-  if (key == nullptr) {
-    ERR_clear_error();
-    return out;  // !valid(): the node refuses to start with the reason
-  }
+  if (key == nullptr) return failure("cannot make a key: " + openssl_error());
+  identity out;
   out.adopt(key);
   return out;
 }
 
-std::optional<identity> identity::load_or_create(const std::filesystem::path& file, std::string& error) {
+result<identity> identity::load_or_create(const std::filesystem::path& file) {
   const std::string where = file.string();
   int fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0 && errno == ENOENT) {
     // First start: a new key, written to a temporary file and linked into place, so that a
     // crash leaves no half key and two nodes started at once on one folder agree on one key.
-    identity made = ephemeral();
-    if (!made.valid()) {
-      error = "cannot make a key: " + openssl_error();
-      return std::nullopt;
-    }
+    auto made = ephemeral();
+    if (!made) return made.error();
     const std::string tmp = where + ".new." + std::to_string(::getpid());
     const int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (out < 0) {
-      error = "cannot create " + tmp + ": " + std::strerror(errno);
-      return std::nullopt;
-    }
+    if (out < 0) return failure(last_error(), "cannot create " + tmp);
     std::FILE* f = ::fdopen(out, "w");
-    bool ok = f != nullptr && PEM_write_PrivateKey(f, made.key_, nullptr, nullptr, 0, nullptr, nullptr) == 1;
+    bool ok = f != nullptr && PEM_write_PrivateKey(f, made->key_, nullptr, nullptr, 0, nullptr, nullptr) == 1;
     ok = f != nullptr && std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0 && ok;
     if (f != nullptr) {
       std::fclose(f);
@@ -242,106 +211,84 @@ std::optional<identity> identity::load_or_create(const std::filesystem::path& fi
     }
     if (!ok) {
       ::unlink(tmp.c_str());
-      error = "cannot write " + tmp;
-      return std::nullopt;
+      return failure("cannot write " + tmp);
     }
     const int linked = ::link(tmp.c_str(), file.c_str());
-    const int link_errno = errno;
+    const std::error_code link_error = last_error();
     ::unlink(tmp.c_str());
     if (linked == 0) return made;
-    if (link_errno != EEXIST) {
-      error = "cannot create " + where + ": " + std::strerror(link_errno);
-      return std::nullopt;
-    }
+    if (link_error != std::errc::file_exists) return failure(link_error, "cannot create " + where);
     fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);  // another start made it first
   }
-  if (fd < 0) {
-    error = "cannot open " + where + ": " + std::strerror(errno);
-    return std::nullopt;
-  }
+  if (fd < 0) return failure(last_error(), "cannot open " + where);
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    error = where + " is not a regular file";
-    return std::nullopt;
+    return failure(where + " is not a regular file");
   }
   if (st.st_uid != ::geteuid()) {
     ::close(fd);
-    error = where + " belongs to another user (uid " + std::to_string(st.st_uid) + ")";
-    return std::nullopt;
+    return failure(where + " belongs to another user (uid " + std::to_string(st.st_uid) + ")");
   }
   if ((st.st_mode & 077) != 0) {
     ::close(fd);
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    error = where + " has mode " + mode + ": a private key must be readable by its owner only (chmod 600 " + where + ")";
-    return std::nullopt;
+    return failure(where + " has mode " + mode + ": a private key must be readable by its owner only (chmod 600 " +
+                   where + ")");
   }
   std::FILE* f = ::fdopen(fd, "r");
   if (f == nullptr) {
     ::close(fd);
-    error = "cannot read " + where;
-    return std::nullopt;
+    return failure("cannot read " + where);
   }
   EVP_PKEY* key = PEM_read_PrivateKey(f, nullptr, nullptr, nullptr);
   std::fclose(f);
   if (key == nullptr) {
     ERR_clear_error();
-    error = where + " does not hold a PEM private key";
-    return std::nullopt;
+    return failure(where + " does not hold a PEM private key");
   }
   if (EVP_PKEY_get_id(key) != EVP_PKEY_ED25519) {
     EVP_PKEY_free(key);
-    error = where + " holds a key of another type than Ed25519";
-    return std::nullopt;
+    return failure(where + " holds a key of another type than Ed25519");
   }
   identity out;
   out.adopt(key);
   return out;
 }
 
-std::vector<std::uint8_t> identity::certificate_der() const {
-  std::string error;
-  if (key_ == nullptr) return {};
-  const x509_ptr cert = make_certificate(key_, id_, error);
-  if (!cert) return {};
+result<std::vector<std::uint8_t>> identity::certificate_der() const {
+  if (key_ == nullptr) return failure("no node key");
+  const auto cert = make_certificate(key_, id_);
+  if (!cert) return cert.error();
   unsigned char* der = nullptr;
-  const int n = i2d_X509(cert.get(), &der);
-  if (n <= 0) {
-    ERR_clear_error();
-    return {};
-  }
+  const int n = i2d_X509(cert->get(), &der);
+  if (n <= 0) return failure(openssl_error());
   std::vector<std::uint8_t> out(der, der + n);
   OPENSSL_free(der);
   return out;
 }
 
-bool identity::configure(SSL_CTX* ctx, std::string& error) const {
-  if (key_ == nullptr) {
-    error = "no node key";
-    return false;
-  }
-  const x509_ptr cert = make_certificate(key_, id_, error);
-  if (!cert) return false;
+result<> identity::configure(SSL_CTX* ctx) const {
+  if (key_ == nullptr) return failure("no node key");
+  const auto cert = make_certificate(key_, id_);
+  if (!cert) return cert.error();
   const bool ok = SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) == 1 &&
                   SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) == 1 &&
-                  SSL_CTX_use_certificate(ctx, cert.get()) == 1 && SSL_CTX_use_PrivateKey(ctx, key_) == 1 &&
+                  SSL_CTX_use_certificate(ctx, cert->get()) == 1 && SSL_CTX_use_PrivateKey(ctx, key_) == 1 &&
                   SSL_CTX_check_private_key(ctx) == 1 && SSL_CTX_set1_sigalgs_list(ctx, "ed25519") == 1 &&
                   // AES-128-GCM first: as strong as the link needs, and the fastest with AES
                   // instructions; ChaCha20 for processors without them.
                   SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384") == 1 &&
                   SSL_CTX_set_num_tickets(ctx, 0) == 1;
-  if (!ok) {
-    error = openssl_error();
-    return false;
-  }
+  if (!ok) return failure(openssl_error());
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
   // Both sides must present a certificate. Any self-signed leaf passes OpenSSL's chain check
   // (there is no authority to chain to); certificate_identity decides what it proves.
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
                      [](int, X509_STORE_CTX* store) -> int { return X509_STORE_CTX_get_error_depth(store) == 0 ? 1 : 0; });
-  return true;
+  return {};
 }
 
 }  // namespace hearsay::net

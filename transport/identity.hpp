@@ -19,6 +19,8 @@
 #include <string_view>
 #include <vector>
 
+#include "overlay/result.hpp"
+
 typedef struct evp_pkey_st EVP_PKEY;
 typedef struct ssl_ctx_st SSL_CTX;
 typedef struct ssl_st SSL;
@@ -42,15 +44,14 @@ struct node_id {
 
 node_id id_of_public_key(std::span<const std::uint8_t, 32> public_key);
 
-// What a peer's certificate proves, by our checks: a DER X.509 certificate whose key is
-// Ed25519 and which is signed by that same key. On failure, error says what was wrong and id
-// is empty. Validity dates, names and extensions are not looked at.
-struct certificate_check {
-  std::optional<node_id> id;
+// What a peer's certificate proves: the node key it carries and the id derived from it.
+struct certified_key {
+  node_id id;
   std::array<std::uint8_t, 32> public_key{};
-  std::string error;
 };
-certificate_check certificate_identity(std::span<const std::uint8_t> der);
+// Our checks of a DER X.509 certificate: its key is Ed25519 and it is signed by that same
+// key. The failure says what was wrong. Validity dates, names and extensions are not looked at.
+result<certified_key> certificate_identity(std::span<const std::uint8_t> der);
 
 // The node's key pair, and a certificate for it made at start.
 class identity {
@@ -61,11 +62,11 @@ class identity {
   identity& operator=(identity&&) noexcept;
 
   // A key made now and kept in memory only (tests, throwaway nodes).
-  static identity ephemeral();
+  static result<identity> ephemeral();
   // The key in file, created on first use (mode 0600, written whole or not at all). A file
   // that others may read or write, that is not a regular file owned by this user, or that
-  // holds anything but an Ed25519 private key is refused with the reason in error.
-  static std::optional<identity> load_or_create(const std::filesystem::path& file, std::string& error);
+  // holds anything but an Ed25519 private key is refused with the reason.
+  static result<identity> load_or_create(const std::filesystem::path& file);
 
   const node_id& id() const { return id_; }
   const std::array<std::uint8_t, 32>& public_key() const { return public_; }
@@ -74,11 +75,10 @@ class identity {
   // Makes ctx speak TLS 1.3 only, present this identity's certificate, ask every peer for
   // one (both directions) and take any self-signed leaf: the caller checks the peer's
   // certificate with peer_identity once the handshake is done. No session resumption (each
-  // handshake proves the key again). False with the reason in error when OpenSSL refuses.
-  bool configure(SSL_CTX* ctx, std::string& error) const;
-  // A certificate for this key as configure() makes it, in DER (tests, fuzz seeds); empty on
-  // failure.
-  std::vector<std::uint8_t> certificate_der() const;
+  // handshake proves the key again). Fails with OpenSSL's reason when it refuses.
+  result<> configure(SSL_CTX* ctx) const;
+  // A certificate for this key as configure() makes it, in DER (tests, fuzz seeds).
+  result<std::vector<std::uint8_t>> certificate_der() const;
 
  private:
   void adopt(EVP_PKEY* key);
@@ -88,7 +88,7 @@ class identity {
 };
 
 // The identity a finished handshake proved for the other side of ssl.
-certificate_check peer_identity(SSL* ssl);
+result<certified_key> peer_identity(SSL* ssl);
 
 // Whether the first bytes of a connection (at least three) begin a TLS handshake record, as
 // every hearsay link of protocol 2 does; an older node begins with a plaintext frame.

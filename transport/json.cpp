@@ -33,22 +33,21 @@ namespace {
 struct parser {
   std::string_view s;
   std::size_t i = 0;
-  std::string error;
 
   void skip() {
     while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) ++i;
   }
-  bool expect(char c) {
+  result<> expect(char c) {
     skip();
     if (i < s.size() && s[i] == c) {
       ++i;
-      return true;
+      return {};
     }
-    error = std::string("expected '") + c + "' at " + std::to_string(i);
-    return false;
+    return failure(std::string("expected '") + c + "' at " + std::to_string(i));
   }
-  bool string(std::string& out) {
-    if (!expect('"')) return false;
+  result<std::string> string() {
+    if (auto open = expect('"'); !open) return open.error();
+    std::string out;
     while (i < s.size() && s[i] != '"') {
       char c = s[i++];
       if (c != '\\') {
@@ -86,75 +85,63 @@ struct parser {
         default: out += e;
       }
     }
-    if (i >= s.size()) {
-      error = "unterminated string";
-      return false;
-    }
+    if (i >= s.size()) return failure("unterminated string");
     ++i;
-    return true;
+    return out;
   }
-  bool scalar(std::string& out) {
+  result<std::string> scalar() {
     skip();
-    if (i < s.size() && s[i] == '"') return string(out);
+    if (i < s.size() && s[i] == '"') return string();
     const std::size_t start = i;
     while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ' ') ++i;
-    out = std::string(s.substr(start, i - start));
-    if (out.empty() || out == "[" || out[0] == '{' || out[0] == '[') {
-      error = "only flat values are supported";
-      return false;
-    }
-    return true;
+    std::string out(s.substr(start, i - start));
+    if (out.empty() || out == "[" || out[0] == '{' || out[0] == '[') return failure("only flat values are supported");
+    return out;
   }
 };
 }  // namespace
 
-bool parse_flat(std::string_view text, std::vector<std::pair<std::string, std::string>>& out, std::string& error) {
-  parser p{text, 0, {}};
-  if (text.size() > (1u << 16)) {
-    error = "request too long";
-    return false;
-  }
-  if (!p.expect('{')) {
-    error = p.error;
-    return false;
-  }
+result<std::vector<std::pair<std::string, std::string>>> parse_flat_ordered(std::string_view text) {
+  if (text.size() > (1u << 16)) return failure("request too long");
+  parser p{text, 0};
+  if (auto open = p.expect('{'); !open) return open.error();
+  std::vector<std::pair<std::string, std::string>> out;
   // Nothing may follow the object but white space.
-  auto at_end = [&] {
+  auto at_end = [&]() -> result<std::vector<std::pair<std::string, std::string>>> {
     ++p.i;
     p.skip();
-    if (p.i == text.size()) return true;
-    error = "text after the object at " + std::to_string(p.i);
-    return false;
+    if (p.i != text.size()) return failure("text after the object at " + std::to_string(p.i));
+    return std::move(out);
   };
   p.skip();
   if (p.i < text.size() && text[p.i] == '}') return at_end();
   while (true) {
-    std::string k, v;
-    if (!p.string(k) || !p.expect(':') || !p.scalar(v)) {
-      error = p.error;
-      return false;
-    }
-    out.emplace_back(std::move(k), std::move(v));
+    auto k = p.string();
+    if (!k) return k.error();
+    if (auto colon = p.expect(':'); !colon) return colon.error();
+    auto v = p.scalar();
+    if (!v) return v.error();
+    out.emplace_back(std::move(*k), std::move(*v));
     p.skip();
     if (p.i < text.size() && text[p.i] == ',') {
       ++p.i;
       continue;
     }
     if (p.i >= text.size() || text[p.i] != '}') {
-      p.expect('}');
-      error = p.error;
-      return false;
+      auto close = p.expect('}');
+      return close.error();
     }
     return at_end();
   }
 }
 
-bool parse_flat(std::string_view text, std::map<std::string, std::string>& out, std::string& error) {
-  std::vector<std::pair<std::string, std::string>> fields;
-  if (!parse_flat(text, fields, error)) return false;
+result<std::map<std::string, std::string>> parse_flat(std::string_view text) {
+  auto fields = parse_flat_ordered(text);
+  if (!fields) return fields.error();
   // A repeated key keeps its last value, as before.
-  for (auto& [k, v] : fields) out[k] = std::move(v);
-  return true;
+  std::map<std::string, std::string> out;
+  for (auto& [k, v] : *fields) out[k] = std::move(v);
+  return out;
 }
 
 }  // namespace hearsay::net::json

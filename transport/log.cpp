@@ -7,13 +7,12 @@
 
 namespace hearsay::net {
 
-bool parse_log_level(std::string_view text, log_level& out) {
-  if (text == "error") out = log_level::error;
-  else if (text == "warn") out = log_level::warn;
-  else if (text == "info") out = log_level::info;
-  else if (text == "debug") out = log_level::debug;
-  else return false;
-  return true;
+result<log_level> parse_log_level(std::string_view text) {
+  if (text == "error") return log_level::error;
+  if (text == "warn") return log_level::warn;
+  if (text == "info") return log_level::info;
+  if (text == "debug") return log_level::debug;
+  return failure("must be error, warn, info or debug");
 }
 
 void logger::write(log_level level, std::string_view text) const {

@@ -6,12 +6,14 @@
 #include <string>
 #include <string_view>
 
+#include "overlay/result.hpp"
+
 namespace hearsay::net {
 
 enum class log_level : int { error = 0, warn = 1, info = 2, debug = 3 };
 
 // Parses "error", "warn", "info", "debug".
-bool parse_log_level(std::string_view text, log_level& out);
+result<log_level> parse_log_level(std::string_view text);
 
 class logger {
  public:

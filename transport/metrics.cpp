@@ -137,10 +137,11 @@ metrics_server::metrics_server(asio::io_context& io, const net_node& node, logge
     : impl_(std::make_unique<impl>(io, node, log)) {}
 metrics_server::~metrics_server() { stop(); }
 
-std::error_code metrics_server::start(const peer_addr& endpoint) {
-  auto ec = listen_on(impl_->acceptor, endpoint, 16);
-  if (!ec) impl_->accept();
-  return ec;
+result<> metrics_server::start(const peer_addr& endpoint) {
+  auto listening = listen_on(impl_->acceptor, endpoint, 16);
+  if (!listening) return listening.error().prefix("cannot open the metrics endpoint " + endpoint.to_string());
+  impl_->accept();
+  return {};
 }
 
 void metrics_server::stop() {

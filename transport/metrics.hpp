@@ -6,8 +6,8 @@
 
 #include <memory>
 #include <string>
-#include <system_error>
 
+#include "overlay/result.hpp"
 #include "transport/log.hpp"
 #include "transport/net_node.hpp"
 
@@ -24,7 +24,8 @@ class metrics_server {
  public:
   metrics_server(asio::io_context& io, const net_node& node, logger& log);
   ~metrics_server();
-  std::error_code start(const peer_addr& endpoint);
+  // Fails with the system's error code when the endpoint cannot be opened.
+  result<> start(const peer_addr& endpoint);
   void stop();
   peer_addr address() const;
 

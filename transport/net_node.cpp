@@ -46,12 +46,13 @@ net_node::impl::impl(asio::io_context& io_, net_config cfg_, logger& log_)
 
 // One address per line; written to a temporary file and renamed, so a crash mid-write
 // never leaves a truncated list.
-std::error_code net_node::impl::save_peers() const {
+result<> net_node::impl::save_peers() const {
   if (cfg.peers_file.empty() || !overlay) return {};
+  const std::string context = "cannot save peers to " + cfg.peers_file.string();
   const fs::path tmp = cfg.peers_file.string() + ".tmp";
   {
     std::FILE* f = std::fopen(tmp.c_str(), "w");
-    if (f == nullptr) return {errno, std::generic_category()};
+    if (f == nullptr) return failure(std::error_code(errno, std::generic_category()), context);
     bool ok = true;
     // "address id" when this node dialled the address and found that id there; the id is
     // then expected at the address after a restart too.
@@ -64,11 +65,11 @@ std::error_code net_node::impl::save_peers() const {
     }
     ok = (std::fflush(f) == 0) && ok;
     std::fclose(f);
-    if (!ok) return std::make_error_code(std::errc::io_error);
+    if (!ok) return failure(std::make_error_code(std::errc::io_error), context);
   }
   std::error_code ec;
   fs::rename(tmp, cfg.peers_file, ec);
-  return ec;
+  return check(ec, context);
 }
 
 
@@ -237,7 +238,7 @@ void net_node::impl::tend() {
   const micros t = now();
   if (t - peers_saved_at > micros{60'000'000}) {
     peers_saved_at = t;
-    if (auto ec = save_peers()) log.warn("cannot save peers to " + cfg.peers_file.string() + ": " + ec.message());
+    if (auto saved = save_peers(); !saved) log.warn(saved.error().what());
   }
   const auto& lim = cfg.limits;
   std::vector<std::pair<link_ptr, const char*>> failing;
@@ -414,14 +415,14 @@ void net_node::impl::start_tls(const link_ptr& l) {
 // The handshake proved the other side's key: its id is what every frame on the link now
 // speaks for.
 void net_node::impl::on_secured(const link_ptr& l) {
-  const auto check = peer_identity(l->tls.native_handle());
-  if (!check.id) {
-    const std::string why = "certificate refused: " + check.error;
+  const auto proven = peer_identity(l->tls.native_handle());
+  if (!proven) {
+    const std::string why = "certificate refused: " + proven.error().what();
     dial_failed(l, why.c_str());
     fail(l, why.c_str());
     return;
   }
-  l->id = *check.id;
+  l->id = proven->id;
   if (l->id == me.id()) {
     dial_failed(l, "that is this node");
     fail(l, "that is this node");
@@ -881,33 +882,29 @@ net_node::~net_node() {
   impl_->downloads.stop();
 }
 
-std::error_code net_node::start() {
+result<> net_node::start() {
   impl& m = *impl_;
-  std::error_code ec;
   // The node's key: from its file, made there on first start; without a file, one for this
   // run only.
-  std::string why;
-  if (m.cfg.key_file.empty()) {
-    m.me = identity::ephemeral();
-  } else if (auto loaded = identity::load_or_create(m.cfg.key_file, why)) {
-    m.me = std::move(*loaded);
-  }
-  if (!m.me.valid() || !m.me.configure(m.tls_ctx.native_handle(), why)) {
-    m.log.error("node key: " + why);
-    return std::make_error_code(std::errc::permission_denied);
+  auto key = m.cfg.key_file.empty() ? identity::ephemeral() : identity::load_or_create(m.cfg.key_file);
+  if (!key) return key.error().prefix("node key");
+  m.me = std::move(*key);
+  if (auto configured = m.me.configure(m.tls_ctx.native_handle()); !configured) {
+    return configured.error().prefix("node key");
   }
   if (!m.cfg.shared_dir.empty()) {
-    std::vector<std::string> problems;
-    ec = m.index.scan(m.cfg.shared_dir, problems, m.cfg.share_follow_symlinks);
-    for (const auto& p : problems) m.log.warn("share: " + printable(p));
-    if (ec) return ec;
+    const auto problems = m.index.scan(m.cfg.shared_dir, m.cfg.share_follow_symlinks);
+    if (!problems) return problems.error();
+    for (const auto& p : *problems) m.log.warn("share: " + printable(p));
   }
+  std::error_code ec;
   if (!m.cfg.download_dir.empty()) {
     fs::create_directories(m.cfg.download_dir, ec);
-    if (ec) return ec;
+    if (ec) return failure(ec, "cannot create the download folder " + m.cfg.download_dir.string());
   }
-  ec = listen_on(m.acceptor, m.cfg.listen, asio::socket_base::max_listen_connections);
-  if (ec) return ec;
+  if (auto listening = listen_on(m.acceptor, m.cfg.listen, asio::socket_base::max_listen_connections); !listening) {
+    return listening.error().prefix("cannot listen on " + m.cfg.listen.to_string());
+  }
   const peer_addr bound = from_endpoint(m.acceptor.local_endpoint(ec));
   m.self = m.cfg.advertise.is_unspecified() ? bound : m.cfg.advertise;
   if (m.cfg.advertise.port == 0 && !m.cfg.advertise.is_unspecified()) m.self.port = bound.port;
@@ -941,7 +938,7 @@ void net_node::stop(std::function<void()> done) {
   std::error_code ec;
   m.acceptor.close(ec);
   if (m.running) {
-    if (auto saved = m.save_peers()) m.log.warn("cannot save peers: " + saved.message());
+    if (auto saved = m.save_peers(); !saved) m.log.warn(saved.error().what());
   }
   if (m.running) m.overlay->leave(m.now());  // DISCONNECT to every neighbour
   m.running = false;
@@ -975,7 +972,7 @@ const transport_stats& net_node::stats() const {
 micros net_node::now() const { return impl_->now(); }
 std::size_t net_node::links() const { return impl_->links.size(); }
 const net_config& net_node::config() const { return impl_->cfg; }
-std::error_code net_node::save_peers() const { return impl_->save_peers(); }
+result<> net_node::save_peers() const { return impl_->save_peers(); }
 std::size_t net_node::shared_files() const { return impl_->index.size(); }
 const indexed_file* net_node::shared_file(const sha256_digest& digest) const { return impl_->index.find(digest); }
 std::uint64_t net_node::shared_bytes() const { return impl_->index.bytes(); }
@@ -1000,12 +997,12 @@ std::size_t net_node::cancel_all_fetches() { return impl_->downloads.cancel_all(
 std::vector<fetch_status> net_node::fetches() const { return impl_->downloads.list(); }
 std::uint64_t net_node::fetches_running() const { return impl_->downloads.running(); }
 
-std::error_code net_node::rescan(std::vector<std::string>& problems) {
+result<std::vector<std::string>> net_node::rescan() {
   impl& m = *impl_;
-  if (m.cfg.shared_dir.empty()) return {};
-  auto ec = m.index.scan(m.cfg.shared_dir, problems, m.cfg.share_follow_symlinks);
-  if (!ec && m.overlay) m.index.fill(m.overlay->files());
-  return ec;
+  if (m.cfg.shared_dir.empty()) return std::vector<std::string>{};
+  auto problems = m.index.scan(m.cfg.shared_dir, m.cfg.share_follow_symlinks);
+  if (problems && m.overlay) m.index.fill(m.overlay->files());
+  return problems;
 }
 
 }  // namespace hearsay::net

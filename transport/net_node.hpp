@@ -25,12 +25,12 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <system_error>
 #include <vector>
 
 #include "overlay/codec.hpp"
 #include "overlay/config.hpp"
 #include "overlay/node.hpp"
+#include "overlay/result.hpp"
 #include "transport/downloader.hpp"
 #include "transport/identity.hpp"
 #include "transport/log.hpp"
@@ -142,8 +142,10 @@ class net_node {
   net_node(const net_node&) = delete;
   net_node& operator=(const net_node&) = delete;
 
-  // Indexes the shared folder, binds, listens and starts the overlay (joins via seeds).
-  std::error_code start();
+  // Indexes the shared folder, binds, listens and starts the overlay (joins via seeds). A
+  // failure says what could not be done (the node key, the shared or download folder, the
+  // listening address), with the system's error code where there is one.
+  result<> start();
   // Graceful stop: DISCONNECT to neighbours, queues flushed (bounded wait), sockets closed.
   // `done` runs on the loop once everything is closed.
   void stop(std::function<void()> done = {});
@@ -175,9 +177,10 @@ class net_node {
   std::vector<fetch_status> fetches() const;
   std::uint64_t fetches_running() const;
   // Writes the remembered-peers file now (also done on stop and every minute).
-  std::error_code save_peers() const;
-  // Rescans the shared folder and updates the node's library.
-  std::error_code rescan(std::vector<std::string>& problems);
+  result<> save_peers() const;
+  // Rescans the shared folder and updates the node's library; returns the problems found
+  // (files skipped), or why the folder could not be scanned.
+  result<std::vector<std::string>> rescan();
   std::size_t shared_files() const;
   // The shared file with this content, if any.
   const indexed_file* shared_file(const sha256_digest& digest) const;

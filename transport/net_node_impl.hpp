@@ -181,7 +181,7 @@ struct net_node::impl final : host, transfer_links {
   }
 
   // ---- the peers file (net_node.cpp) ----
-  std::error_code save_peers() const;
+  result<> save_peers() const;
   std::vector<peer_addr> load_peers();
   bool vouched(const peer_addr& p) const;
   std::size_t queued_total = 0;  // bytes in every link's send queue

@@ -51,22 +51,24 @@ std::string hex_of(std::string_view bytes) {
   return out;
 }
 
-bool bytes_of_hex(std::string_view hex, std::string& out) {
-  if (hex.size() % 2 != 0) return false;
-  out.clear();
+result<std::string> bytes_of_hex(std::string_view hex) {
+  if (hex.size() % 2 != 0) return failure("an odd number of hex digits");
+  std::string out;
   for (std::size_t i = 0; i < hex.size(); i += 2) {
     unsigned v = 0;
     const auto [end, ec] = std::from_chars(hex.data() + i, hex.data() + i + 2, v, 16);
-    if (ec != std::errc{} || end != hex.data() + i + 2) return false;
+    if (ec != std::errc{} || end != hex.data() + i + 2) return failure("not hex digits");
     out += static_cast<char>(v);
   }
-  return true;
+  return out;
 }
 
 template <typename T>
-bool number(std::string_view text, T& out) {
+result<T> number(std::string_view text) {
+  T out{};
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc{} && end == text.data() + text.size() && !text.empty();
+  if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) return failure("not a number");
+  return out;
 }
 
 // Splits "key value..." at the first space.
@@ -94,27 +96,29 @@ std::string numbered(const std::string& name, int n) {
 
 // ---- moving a finished file into place ---------------------------------------------------
 
-std::error_code move_into_place(const fs::path& from, const fs::path& dir, const std::string& name, fs::path& placed) {
+result<fs::path> move_into_place(const fs::path& from, const fs::path& dir, const std::string& name) {
+  const std::string context = "cannot move " + from.string() + " into " + dir.string();
   // A name is taken without replacing anything: when another process created a file of that
   // name, the next candidate is tried.
   for (int n = 1; n <= 10'000; ++n) {
-    placed = dir / numbered(name, n);
-    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, placed.c_str(), RENAME_NOREPLACE) == 0) return {};
+    fs::path placed = dir / numbered(name, n);
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, placed.c_str(), RENAME_NOREPLACE) == 0) return placed;
     if (errno == EEXIST) continue;
-    if (errno != EINVAL && errno != ENOSYS) return last_error();
+    if (errno != EINVAL && errno != ENOSYS) return failure(last_error(), context);
     // A file system without RENAME_NOREPLACE: a hard link refuses to replace as well.
     if (::link(from.c_str(), placed.c_str()) == 0) {
       ::unlink(from.c_str());
-      return {};
+      return placed;
     }
     if (errno == EEXIST) continue;
     // No hard links either (e.g. FAT): a plain rename to a name seen free.
     std::error_code ec;
     if (fs::exists(placed, ec)) continue;
     fs::rename(from, placed, ec);
-    return ec;
+    if (ec) return failure(ec, context);
+    return placed;
   }
-  return std::make_error_code(std::errc::file_exists);
+  return failure(std::make_error_code(std::errc::file_exists), context);
 }
 
 // ---- the part file ---------------------------------------------------------------------
@@ -138,52 +142,53 @@ part_file& part_file::operator=(part_file&& other) noexcept {
 
 fs::path part_file::folder(const fs::path& download_dir) { return download_dir / parts_folder; }
 
-std::error_code part_file::open(const fs::path& download_dir, const sha256_digest& digest, bool fresh) {
+result<> part_file::open(const fs::path& download_dir, const sha256_digest& digest, bool fresh) {
   close();
   const fs::path dir = folder(download_dir);
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return last_error();
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return failure(last_error(), "cannot create " + dir.string());
   path_ = dir / (digest.to_hex() + ".part");
   state_ = dir / (digest.to_hex() + ".state");
+  const std::string context = "cannot open " + path_.string();
   const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return last_error();
+  if (fd < 0) return failure(last_error(), context);
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const auto ec = errno == EWOULDBLOCK ? std::make_error_code(std::errc::device_or_resource_busy) : last_error();
     ::close(fd);
-    return ec;
+    return failure(ec, context);
   }
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    const auto ec = std::make_error_code(std::errc::invalid_argument);
     ::close(fd);
-    return ec;
+    return failure(std::make_error_code(std::errc::invalid_argument), context);
   }
   if (fresh && ::ftruncate(fd, 0) != 0) {
     const auto ec = last_error();
     ::close(fd);
-    return ec;
+    return failure(ec, context);
   }
   fd_ = fd;
   return {};
 }
 
-std::error_code part_file::write(std::uint64_t offset, std::span<const std::uint8_t> bytes) {
+result<> part_file::write(std::uint64_t offset, std::span<const std::uint8_t> bytes) {
   while (!bytes.empty()) {
     const ssize_t n = ::pwrite(fd_, bytes.data(), bytes.size(), static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return last_error();
-    if (n == 0) return std::make_error_code(std::errc::no_space_on_device);
+    if (n < 0) return failure(last_error(), "cannot write " + path_.string());
+    if (n == 0) return failure(std::make_error_code(std::errc::no_space_on_device), "cannot write " + path_.string());
     bytes = bytes.subspan(static_cast<std::size_t>(n));
     offset += static_cast<std::uint64_t>(n);
   }
   return {};
 }
 
-std::error_code part_file::read(std::uint64_t offset, std::span<std::uint8_t> bytes) const {
+result<> part_file::read(std::uint64_t offset, std::span<std::uint8_t> bytes) const {
   while (!bytes.empty()) {
     const ssize_t n = ::pread(fd_, bytes.data(), bytes.size(), static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return last_error();
-    if (n == 0) return std::make_error_code(std::errc::io_error);  // shorter than it should be
+    if (n < 0) return failure(last_error(), "cannot read " + path_.string());
+    // Shorter than it should be.
+    if (n == 0) return failure(std::make_error_code(std::errc::io_error), "cannot read " + path_.string());
     bytes = bytes.subspan(static_cast<std::size_t>(n));
     offset += static_cast<std::uint64_t>(n);
   }
@@ -195,18 +200,20 @@ std::uint64_t part_file::size_on_disk() const {
   return fd_ >= 0 && ::fstat(fd_, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
 }
 
-std::error_code part_file::commit(const fs::path& dir, const std::string& remote_name, fs::path& placed,
-                                  std::chrono::microseconds& sync_time) {
+result<part_file::placed_file> part_file::commit(const fs::path& dir, const std::string& remote_name) {
+  placed_file out;
   const auto t0 = std::chrono::steady_clock::now();
-  if (::fsync(fd_) != 0) return last_error();
-  sync_time = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
-  if (auto ec = move_into_place(path_, dir, safe_file_name(remote_name), placed)) return ec;
+  if (::fsync(fd_) != 0) return failure(last_error(), "cannot sync " + path_.string());
+  out.sync_time = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+  auto placed = move_into_place(path_, dir, safe_file_name(remote_name));
+  if (!placed) return placed.error();
+  out.path = std::move(*placed);
   sync_directory(dir);
   ::close(fd_);  // the lock goes with it
   fd_ = -1;
   std::error_code ignored;
   fs::remove(state_, ignored);
-  return {};
+  return out;
 }
 
 void part_file::remove() {
@@ -235,52 +242,60 @@ std::string format_part_state(const part_file::state& s) {
   return out;
 }
 
-bool parse_part_state(std::string_view text, part_file::state& s) {
-  s = {};
+result<part_file::state> parse_part_state(std::string_view text) {
+  part_file::state s;
   bool digest = false, size = false, name = false;
   std::size_t line_no = 0;
   while (!text.empty()) {
     const auto nl = text.find('\n');
-    if (nl == std::string_view::npos) return false;  // every line ends in a newline
+    if (nl == std::string_view::npos) return failure("the last line does not end in a newline");
     const std::string_view line = text.substr(0, nl);
     text.remove_prefix(nl + 1);
-    if (line_no++ == 0) {
-      if (line != state_magic) return false;
+    const std::string where = "line " + std::to_string(++line_no) + ": ";
+    if (line_no == 1) {
+      if (line != state_magic) return failure(where + "not a part state");
       continue;
     }
     const auto [key, value] = split_key(line);
     if (key == "sha256") {
       auto d = sha256_digest::from_hex(value);
-      if (!d) return false;
+      if (!d) return failure(where + "bad sha256");
       s.file.sha256 = *d;
       digest = true;
     } else if (key == "size") {
-      if (!number(value, s.file.size)) return false;
+      const auto n = number<std::uint64_t>(value);
+      if (!n) return failure(where + "bad size");
+      s.file.size = *n;
       size = true;
     } else if (key == "name") {
-      if (!bytes_of_hex(value, s.file.name) || s.file.name.size() > 4096) return false;
+      auto bytes = bytes_of_hex(value);
+      if (!bytes || bytes->size() > 4096) return failure(where + "bad name");
+      s.file.name = std::move(*bytes);
       name = true;
     } else if (key == "holder") {
       auto a = peer_addr::parse(value);
-      if (!a || s.holders.size() >= 255) return false;
+      if (!a || s.holders.size() >= 255) return failure(where + "bad holder, or too many");
       s.holders.push_back(*a);
     } else if (key == "stored") {
       const auto [o, l] = split_key(value);
-      std::uint64_t offset = 0, length = 0;
-      if (!number(o, offset) || !number(l, length) || s.stored.size() >= 1'000'000) return false;
-      s.stored.emplace_back(offset, length);
+      const auto offset = number<std::uint64_t>(o);
+      const auto length = number<std::uint64_t>(l);
+      if (!offset || !length || s.stored.size() >= 1'000'000) return failure(where + "bad stored range, or too many");
+      s.stored.emplace_back(*offset, *length);
     } else {
-      return false;
+      return failure(where + "unknown key '" + std::string(key) + "'");
     }
   }
-  return line_no > 0 && digest && size && name;
+  if (line_no == 0 || !digest || !size || !name) return failure("sha256, size or name missing");
+  return s;
 }
 
-std::error_code part_file::save_state(const state& s) const {
+result<> part_file::save_state(const state& s) const {
   const fs::path tmp = state_.string() + ".tmp";
+  const std::string context = "cannot write " + tmp.string();
   const std::string text = format_part_state(s);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return last_error();
+  if (fd < 0) return failure(last_error(), context);
   std::size_t done = 0;
   while (done < text.size()) {
     const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
@@ -289,7 +304,7 @@ std::error_code part_file::save_state(const state& s) const {
       const auto ec = n < 0 ? last_error() : std::make_error_code(std::errc::no_space_on_device);
       ::close(fd);
       ::unlink(tmp.c_str());
-      return ec;
+      return failure(ec, context);
     }
     done += static_cast<std::size_t>(n);
   }
@@ -297,7 +312,7 @@ std::error_code part_file::save_state(const state& s) const {
   if (::rename(tmp.c_str(), state_.c_str()) != 0) {
     const auto ec = last_error();
     ::unlink(tmp.c_str());
-    return ec;
+    return failure(ec, "cannot rename " + tmp.string() + " to " + state_.string());
   }
   return {};
 }
@@ -311,11 +326,9 @@ std::vector<part_file::state> part_file::load_states(const fs::path& download_di
     std::ifstream in(p, std::ios::binary);
     std::stringstream text;
     text << in.rdbuf();
-    state s;
     // A state must belong to the part file it is named after.
-    if (parse_part_state(text.str(), s) && s.file.sha256.to_hex() + ".state" == p.filename().string()) {
-      out.push_back(std::move(s));
-    }
+    auto s = parse_part_state(text.str());
+    if (s && s->file.sha256.to_hex() + ".state" == p.filename().string()) out.push_back(std::move(*s));
     if (out.size() >= 4096) break;
   }
   return out;
@@ -336,12 +349,12 @@ void download_record::load() {
     const auto [hex, r1] = split_key(rest);
     const auto [size_text, r2] = split_key(r1);
     const auto [time_text, name_hex] = split_key(r2);
-    auto d = sha256_digest::from_hex(hex);
-    entry e;
-    if (!d || !number(size_text, e.size) || !number(time_text, e.modified_ns) || !bytes_of_hex(name_hex, e.name)) {
-      continue;
-    }
-    entries_[*d] = std::move(e);
+    const auto d = sha256_digest::from_hex(hex);
+    const auto size = number<std::uint64_t>(size_text);
+    const auto modified = number<std::int64_t>(time_text);
+    auto name = bytes_of_hex(name_hex);
+    if (!d || !size || !modified || !name) continue;
+    entries_[*d] = entry{*size, *modified, std::move(*name)};
   }
 }
 
@@ -357,18 +370,20 @@ std::optional<fs::path> download_record::find(const sha256_digest& digest) const
   return p;
 }
 
-std::error_code download_record::add(const sha256_digest& digest, const fs::path& placed) {
+result<> download_record::add(const sha256_digest& digest, const fs::path& placed) {
   struct stat st {};
-  if (::stat(placed.c_str(), &st) != 0) return last_error();
+  if (::stat(placed.c_str(), &st) != 0) return failure(last_error(), "cannot read " + placed.string());
   entry e{static_cast<std::uint64_t>(st.st_size), modified_ns(st), placed.filename().string()};
   const std::string line = digest.to_hex() + " " + std::to_string(e.size) + " " + std::to_string(e.modified_ns) + " " +
                            hex_of(e.name) + "\n";
   entries_[digest] = std::move(e);
-  std::FILE* f = std::fopen((part_file::folder(dir_) / "downloaded").c_str(), "ae");
-  if (f == nullptr) return last_error();
+  const fs::path file = part_file::folder(dir_) / "downloaded";
+  std::FILE* f = std::fopen(file.c_str(), "ae");
+  if (f == nullptr) return failure(last_error(), "cannot open " + file.string());
   const bool ok = std::fwrite(line.data(), 1, line.size(), f) == line.size();
   const bool closed = std::fclose(f) == 0;
-  return ok && closed ? std::error_code{} : std::make_error_code(std::errc::io_error);
+  if (!ok || !closed) return failure(std::make_error_code(std::errc::io_error), "cannot write " + file.string());
+  return {};
 }
 
 }  // namespace hearsay::net

@@ -24,11 +24,12 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <system_error>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "overlay/messages.hpp"
+#include "overlay/result.hpp"
 
 namespace hearsay::net {
 
@@ -45,25 +46,31 @@ class part_file {
   static std::filesystem::path folder(const std::filesystem::path& download_dir);
 
   // Opens (creating it, mode 0600) the part file of `digest`, and locks it. `fresh` empties
-  // it. errc::device_or_resource_busy: another process holds the lock.
-  [[nodiscard]] std::error_code open(const std::filesystem::path& download_dir, const sha256_digest& digest, bool fresh);
+  // it. A failure keeps the system's error code; errc::device_or_resource_busy: another
+  // process holds the lock.
+  result<> open(const std::filesystem::path& download_dir, const sha256_digest& digest, bool fresh);
   bool is_open() const { return fd_ >= 0; }
   int fd() const { return fd_; }
   const std::filesystem::path& path() const { return path_; }
 
-  // Exactly bytes.size() bytes at offset, or an error (a full disk: errc::no_space_on_device).
-  // Virtual for tests only, which stand in a disk that fills up at a chosen byte.
-  [[nodiscard]] virtual std::error_code write(std::uint64_t offset, std::span<const std::uint8_t> bytes);
-  // Exactly bytes.size() bytes from offset, or an error (a file shorter than that included).
-  [[nodiscard]] std::error_code read(std::uint64_t offset, std::span<std::uint8_t> bytes) const;
+  // Exactly bytes.size() bytes at offset, or a failure with the system's error code (a full
+  // disk: errc::no_space_on_device). Virtual for tests only, which stand in a disk that fills
+  // up at a chosen byte.
+  virtual result<> write(std::uint64_t offset, std::span<const std::uint8_t> bytes);
+  // Exactly bytes.size() bytes from offset, or a failure (a file shorter than that included).
+  result<> read(std::uint64_t offset, std::span<std::uint8_t> bytes) const;
   // The size of the part file as it is on disk.
   std::uint64_t size_on_disk() const;
 
+  // Where a committed download went, and how long its fsync took.
+  struct placed_file {
+    std::filesystem::path path;
+    std::chrono::microseconds sync_time{0};
+  };
   // fsync, then a rename into `dir` under safe_file_name(remote_name) (or the first free
-  // "name (N)"), never replacing a file, then the folder synced. `sync_time` is how long
-  // the fsync took. The part file is closed afterwards; its state file removed.
-  [[nodiscard]] std::error_code commit(const std::filesystem::path& dir, const std::string& remote_name,
-                                       std::filesystem::path& placed, std::chrono::microseconds& sync_time);
+  // "name (N)"), never replacing a file, then the folder synced. The part file is closed
+  // afterwards; its state file removed.
+  result<placed_file> commit(const std::filesystem::path& dir, const std::string& remote_name);
   // Closes and deletes the part file and its state file (a download given up or cancelled).
   void remove();
   // Closes the part file, leaving it and its state for a later run.
@@ -76,7 +83,7 @@ class part_file {
     std::vector<std::pair<std::uint64_t, std::uint64_t>> stored;  // (offset, length)
   };
   // Written to a temporary file and renamed: a crash never leaves half a state.
-  [[nodiscard]] std::error_code save_state(const state& s) const;
+  result<> save_state(const state& s) const;
   // The states of every part file in a download folder, oldest problems skipped.
   static std::vector<state> load_states(const std::filesystem::path& download_dir);
 
@@ -89,10 +96,10 @@ class part_file {
 // Makes the part files of a downloader: plain part files unless a test stands in its own.
 using part_file_factory = std::function<std::unique_ptr<part_file>()>;
 
-// Text form of a state file (also used by its tests): parse is strict, and false on any
-// line it does not understand.
+// Text form of a state file (also used by its tests): parse is strict, and fails on any line
+// it does not understand.
 std::string format_part_state(const part_file::state& s);
-bool parse_part_state(std::string_view text, part_file::state& s);
+result<part_file::state> parse_part_state(std::string_view text);
 
 // The record of finished downloads in a download folder: which content is already here.
 class download_record {
@@ -104,7 +111,7 @@ class download_record {
   // and modification time), if any.
   std::optional<std::filesystem::path> find(const sha256_digest& digest) const;
   // Adds a finished download; appended to the record file.
-  [[nodiscard]] std::error_code add(const sha256_digest& digest, const std::filesystem::path& placed);
+  result<> add(const sha256_digest& digest, const std::filesystem::path& placed);
 
  private:
   struct entry {
@@ -117,8 +124,8 @@ class download_record {
 };
 
 // Renames `from` into dir under `name` or the first free "name (N)", never replacing an
-// existing file even if one appears concurrently. `placed` is the path used.
-[[nodiscard]] std::error_code move_into_place(const std::filesystem::path& from, const std::filesystem::path& dir,
-                                              const std::string& name, std::filesystem::path& placed);
+// existing file even if one appears concurrently. Returns the path used.
+result<std::filesystem::path> move_into_place(const std::filesystem::path& from, const std::filesystem::path& dir,
+                                              const std::string& name);
 
 }  // namespace hearsay::net

@@ -65,13 +65,13 @@ sha256_digest sha256_stream::of(std::string_view text) {
   return of(std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
 }
 
-std::error_code hash_file(const std::filesystem::path& path, sha256_digest& out, std::uint64_t& size) {
+result<file_digest> hash_file(const std::filesystem::path& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return {errno, std::generic_category()};
+  if (fd < 0) return failure(std::error_code(errno, std::generic_category()), "cannot open " + path.string());
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   sha256_stream h;
   std::vector<std::uint8_t> buf(1u << 20);
-  size = 0;
+  file_digest out;
   std::error_code ec;
   while (true) {
     const ssize_t n = ::read(fd, buf.data(), buf.size());
@@ -82,11 +82,12 @@ std::error_code hash_file(const std::filesystem::path& path, sha256_digest& out,
     }
     if (n == 0) break;
     h.update(std::span(buf.data(), static_cast<std::size_t>(n)));
-    size += static_cast<std::uint64_t>(n);
+    out.size += static_cast<std::uint64_t>(n);
   }
   ::close(fd);
-  if (!ec) out = h.finish();
-  return ec;
+  if (ec) return failure(ec, "cannot read " + path.string());
+  out.digest = h.finish();
+  return out;
 }
 
 }  // namespace hearsay::net

@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <span>
 #include <string_view>
-#include <system_error>
 
+#include "overlay/result.hpp"
 #include "overlay/types.hpp"
 
 struct evp_md_ctx_st;
@@ -37,7 +37,12 @@ class sha256_stream {
   evp_md_ctx_st* ctx_ = nullptr;
 };
 
-// Hashes a whole file with large reads. On success `size` is the number of bytes hashed.
-[[nodiscard]] std::error_code hash_file(const std::filesystem::path& path, sha256_digest& out, std::uint64_t& size);
+// A whole file's digest, and the number of bytes hashed.
+struct file_digest {
+  sha256_digest digest;
+  std::uint64_t size = 0;
+};
+// Hashes a whole file with large reads. A failure keeps the system's error code.
+result<file_digest> hash_file(const std::filesystem::path& path);
 
 }  // namespace hearsay::net

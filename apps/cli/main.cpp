@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "overlay/result.hpp"
 #include "transport/control_client.hpp"
 #include "transport/paths.hpp"
 #include "transport/json.hpp"
@@ -38,23 +39,25 @@ struct options {
   long wait_ms = 3'000;
 };
 
-// "--wait" in seconds, whole or with up to three decimals ("3", "0.25"): milliseconds, or -1
-// when the text is not such a number.
-long parse_wait_ms(const std::string& text) {
+// "--wait" in seconds, whole or with up to three decimals ("3", "0.25"), from 0.001 to 120:
+// milliseconds.
+hearsay::result<long> parse_wait_ms(const std::string& text) {
+  const hearsay::failure refused("--wait takes 0.001 to 120 seconds");
   const auto dot = text.find('.');
   const std::string whole = text.substr(0, dot);
   const std::string frac = dot == std::string::npos ? "" : text.substr(dot + 1);
   const auto digits = [](const std::string& t) {
     return std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
   };
-  if (whole.empty() || whole.size() > 3 || !digits(whole) || frac.size() > 3 || !digits(frac)) return -1;
-  if (dot != std::string::npos && frac.empty()) return -1;
+  if (whole.empty() || whole.size() > 3 || !digits(whole) || frac.size() > 3 || !digits(frac)) return refused;
+  if (dot != std::string::npos && frac.empty()) return refused;
   long ms = std::stol(whole) * 1000;
   long scale = 100;
   for (char c : frac) {
     ms += (c - '0') * scale;
     scale /= 10;
   }
+  if (ms < 1 || ms > 120'000) return refused;
   return ms;
 }
 
@@ -163,10 +166,9 @@ void show(const fields& f, const std::string& line, bool tty, progress_state& pr
     std::printf("%-8s %-16s  %s\n", get("view").c_str(), id.c_str(), get("addr").c_str());
   } else if (ev == "status") {
     // In the node's order (address and uptime first), not alphabetically.
-    std::vector<std::pair<std::string, std::string>> ordered;
-    std::string ignored;
-    hearsay::net::json::parse_flat(line, ordered, ignored);
-    for (const auto& [k, v] : ordered) {
+    const auto ordered = hearsay::net::json::parse_flat_ordered(line);
+    if (!ordered) return;  // not after the client has read the same line
+    for (const auto& [k, v] : *ordered) {
       if (k != "event") std::printf("%-22s %s\n", k.c_str(), v.c_str());
     }
   } else if (ev == "warning") {
@@ -177,11 +179,11 @@ void show(const fields& f, const std::string& line, bool tty, progress_state& pr
 // Sends one request and prints the answer; the exit status follows the end event's "ok".
 int request(const options& opt, const std::string& line) {
   hearsay::net::control_client client;
-  std::string error;
-  if (!client.connect(opt.control, error)) {
-    std::fprintf(stderr, "hearsay: %s\n", error.c_str());
+  auto failed = [](const hearsay::failure& f) {
+    std::fprintf(stderr, "hearsay: %s\n", f.what().c_str());
     return 1;
-  }
+  };
+  if (auto connected = client.connect(opt.control); !connected) return failed(connected.error());
   if (!hearsay::net::is_unix_socket_path(opt.control)) {
     // A TCP endpoint wants its token first.
     std::ifstream in(opt.token_file);
@@ -191,23 +193,20 @@ int request(const options& opt, const std::string& line) {
                    opt.control.c_str(), opt.token_file.c_str());
       return 1;
     }
-    if (!client.authenticate(token, error)) {
-      std::fprintf(stderr, "hearsay: %s\n", error.c_str());
-      return 1;
-    }
+    if (auto accepted = client.authenticate(token); !accepted) return failed(accepted.error());
   }
   const bool tty = ::isatty(STDOUT_FILENO) != 0 && !opt.json;
   bool progress_shown = false;
   progress_state progress;
-  fields end;
-  const bool answered = client.request(
+  auto answered = client.request(
       line,
       [&](const fields& f, const std::string& text) {
         if (f.count("event") && f.at("event") == "send-fd") {
           // The node asks for the file being shared: it gets the open file, not a path.
-          std::string problem;
-          if (opt.share_fd < 0 || !client.send_fd(opt.share_fd, problem)) {
-            std::fprintf(stderr, "hearsay: %s\n", problem.empty() ? "no file to hand over" : problem.c_str());
+          if (opt.share_fd < 0) {
+            std::fprintf(stderr, "hearsay: no file to hand over\n");
+          } else if (auto sent = client.send_fd(opt.share_fd); !sent) {
+            std::fprintf(stderr, "hearsay: %s\n", sent.error().what().c_str());
           }
           return;
         }
@@ -220,13 +219,10 @@ int request(const options& opt, const std::string& line) {
         if (ev == f.end() || ev->second == "end") return;
         if (ev->second == "progress") progress_shown = true;
         show(f, text, tty, progress);
-      },
-      end, error);
+      });
   if (progress_shown && tty) std::printf("\n");
-  if (!answered) {
-    std::fprintf(stderr, "hearsay: %s\n", error.c_str());
-    return 1;
-  }
+  if (!answered) return failed(answered.error());
+  fields& end = *answered;
   const bool ok = end["ok"] == "true";
   if (!opt.json) {
     using hearsay::net::printable;
@@ -376,11 +372,12 @@ int main(int argc, char** argv) {
       } else if (a == "--token-file") {
         opt.token_file = v;
       } else {
-        opt.wait_ms = parse_wait_ms(v);
-        if (opt.wait_ms < 1 || opt.wait_ms > 120'000) {
-          std::fprintf(stderr, "hearsay: --wait takes 0.001 to 120 seconds\n");
+        const auto wait = parse_wait_ms(v);
+        if (!wait) {
+          std::fprintf(stderr, "hearsay: %s\n", wait.error().what().c_str());
           return 2;
         }
+        opt.wait_ms = *wait;
       }
     } else if (a.rfind("--", 0) == 0 && positional.empty()) {
       std::fprintf(stderr, "hearsay: unknown option '%s'\n", a.c_str());

@@ -21,34 +21,37 @@
 
 namespace {
 
-// A folder only its owner may enter (0700), created if missing, tightened if it exists.
-std::error_code make_private_folder(const std::filesystem::path& dir) {
+// A folder only its owner may enter (0700), created if missing, tightened if it exists. A
+// failure is the system's error code; the caller says which folder it was.
+hearsay::result<> make_private_folder(const std::filesystem::path& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) return ec;
-  if (::chmod(dir.c_str(), S_IRWXU) != 0) return {errno, std::generic_category()};
-  return {};
+  if (!ec && ::chmod(dir.c_str(), S_IRWXU) != 0) ec.assign(errno, std::generic_category());
+  return hearsay::check(ec);
 }
 
 // A fresh random token for a TCP control endpoint, written owner-only (0600), replacing the
-// last one: a client needs the file, which only the node's user can read.
-std::error_code make_token(const std::filesystem::path& file, std::string& token) {
+// last one: a client needs the file, which only the node's user can read. Returns the token.
+hearsay::result<std::string> make_token(const std::filesystem::path& file) {
+  const std::string context = "cannot write the control token " + file.string();
   unsigned char raw[32];
-  if (RAND_bytes(raw, sizeof raw) != 1) return std::make_error_code(std::errc::io_error);
+  if (RAND_bytes(raw, sizeof raw) != 1) return hearsay::failure(std::make_error_code(std::errc::io_error), context);
   static constexpr char digits[] = "0123456789abcdef";
-  token.clear();
+  std::string token;
   for (unsigned char c : raw) {
     token += digits[c >> 4];
     token += digits[c & 15];
   }
   const std::filesystem::path tmp = file.string() + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return {errno, std::generic_category()};
+  if (fd < 0) return hearsay::failure(std::error_code(errno, std::generic_category()), context);
   const std::string line = token + "\n";
   const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
   ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) return {errno ? errno : EIO, std::generic_category()};
-  return {};
+  if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) {
+    return hearsay::failure(std::error_code(errno ? errno : EIO, std::generic_category()), context);
+  }
+  return token;
 }
 
 void usage(std::FILE* to) {
@@ -119,8 +122,8 @@ int main(int argc, char** argv) {
   net::logger log(settings.log_level);
   asio::io_context io;
   // The state folder is the node's own: owner-only.
-  if (auto ec = make_private_folder(settings.state_dir)) {
-    log.error("cannot create the state folder " + settings.state_dir.string() + ": " + ec.message());
+  if (auto made = make_private_folder(settings.state_dir); !made) {
+    log.error(made.error().prefix("cannot create the state folder " + settings.state_dir.string()).what());
     return 1;
   }
   for (const auto& dir : {settings.net.shared_dir, settings.net.download_dir}) {
@@ -133,10 +136,12 @@ int main(int argc, char** argv) {
   }
   std::string control_token;
   if (!net::is_unix_socket_path(settings.control)) {
-    if (auto ec = make_token(settings.control_token_file, control_token)) {
-      log.error("cannot write the control token " + settings.control_token_file.string() + ": " + ec.message());
+    auto token = make_token(settings.control_token_file);
+    if (!token) {
+      log.error(token.error().what());
       return 1;
     }
+    control_token = std::move(*token);
   }
 
   // Seeds may be host names (e.g. an Elastic IP's DNS name): resolve them once at start.
@@ -165,22 +170,22 @@ int main(int argc, char** argv) {
   }
 
   net::net_node node(io, settings.net, log);
-  if (auto ec = node.start()) {
-    log.error("cannot start: " + ec.message() + " (listen " + settings.net.listen.to_string() + ", shared " +
+  if (auto started = node.start(); !started) {
+    log.error("cannot start: " + started.error().what() + " (listen " + settings.net.listen.to_string() + ", shared " +
               settings.net.shared_dir.string() + ", downloads " + settings.net.download_dir.string() + ")");
     return 1;
   }
   net::control_server control(io, node, log);
-  if (auto ec = control.start(settings.control, control_token)) {
-    log.error("cannot open the control endpoint " + settings.control + ": " + ec.message());
+  if (auto opened = control.start(settings.control, control_token); !opened) {
+    log.error(opened.error().what());
     return 1;
   }
   log.info("control endpoint on " + settings.control +
            (control_token.empty() ? std::string(" (owner only)") : " (token in " + settings.control_token_file.string() + ")"));
   net::metrics_server metrics(io, node, log);
   if (!settings.metrics.empty()) {
-    if (auto ec = metrics.start(*peer_addr::parse(settings.metrics))) {
-      log.error("cannot open the metrics endpoint " + settings.metrics + ": " + ec.message());
+    if (auto opened = metrics.start(*peer_addr::parse(settings.metrics)); !opened) {
+      log.error(opened.error().what());
       return 1;
     }
     log.info("health and metrics on http://" + settings.metrics + "/health and /metrics");

@@ -115,7 +115,9 @@ std::vector<key> make_keys() {
                  return {};
                }});
   k.push_back({"log_level", "string", [](node_settings& s, std::string_view t) -> std::string {
-                 if (!net::parse_log_level(t, s.log_level)) return "must be error, warn, info or debug";
+                 auto level = net::parse_log_level(t);
+                 if (!level) return level.error().what();
+                 s.log_level = *level;
                  return {};
                }});
   k.push_back({"seed", "integer", [](node_settings& s, std::string_view t) {

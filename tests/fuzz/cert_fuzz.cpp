@@ -15,14 +15,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   using namespace hearsay::net;
   const std::span<const std::uint8_t> bytes(data, size);
   const auto first = certificate_identity(bytes);
-  if (first.id) {
-    if (*first.id != id_of_public_key(first.public_key)) std::abort();
-    if (!first.error.empty()) std::abort();
-  } else if (first.error.empty()) {
+  if (first) {
+    if (first->id != id_of_public_key(first->public_key)) std::abort();
+  } else if (first.error().what().empty()) {
     std::abort();  // a refusal always says why
   }
   const auto second = certificate_identity(bytes);
-  if (second.id != first.id || second.error != first.error) std::abort();
+  if (second.ok() != first.ok()) std::abort();
+  if (first && (second->id != first->id || second->public_key != first->public_key)) std::abort();
+  if (!first && second.error().what() != first.error().what()) std::abort();
   (void)looks_like_tls(bytes.first(size < 3 ? size : 3));
   return 0;
 }

@@ -73,7 +73,9 @@ struct cluster {
     if (tweak) tweak(cfg);
     configs.push_back(cfg);
     nodes.push_back(std::make_unique<net_node>(io, cfg, log));
-    REQUIRE_FALSE(nodes.back()->start());
+    const auto started = nodes.back()->start();
+    INFO((started ? std::string() : started.error().what()));
+    REQUIRE(started);
     return *nodes.back();
   }
 

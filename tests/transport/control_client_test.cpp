@@ -52,15 +52,15 @@ struct control_fixture {
       if (i > 0) cfg.overlay.seeds = {nodes[0]->address()};
       if (i == 2) std::ofstream(cfg.shared_dir / "annual budget.xlsx") << std::string(20'000, 'b');
       nodes.push_back(std::make_unique<net_node>(io, cfg, log));
-      REQUIRE_FALSE(nodes.back()->start());
+      REQUIRE(nodes.back()->start());
     }
     control = std::make_unique<control_server>(io, *nodes[0], log);
     control->set_idle_timeout(idle);
     if (endpoint_kind == "unix") {
       endpoint = (root / "control.sock").string();
-      REQUIRE_FALSE(control->start(endpoint));
+      REQUIRE(control->start(endpoint));
     } else {
-      REQUIRE_FALSE(control->start(std::string("127.0.0.1:0"), token));
+      REQUIRE(control->start(std::string("127.0.0.1:0"), token));
       endpoint = control->address().to_string();
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -82,14 +82,15 @@ struct control_fixture {
   // over TCP). `fd`: the file a share hands over.
   std::vector<fields> ask(const std::string& line, fields& end, int fd = -1) {
     control_client client;
-    std::string error;
-    REQUIRE(client.connect(endpoint, error));
-    if (!is_unix_socket_path(endpoint)) REQUIRE(client.authenticate(token, error));
+    REQUIRE(client.connect(endpoint));
+    if (!is_unix_socket_path(endpoint)) REQUIRE(client.authenticate(token));
     std::vector<fields> replies;
-    REQUIRE(client.request(line, [&](const fields& f, const std::string&) {
+    auto answered = client.request(line, [&](const fields& f, const std::string&) {
       replies.push_back(f);
-      if (f.at("event") == "send-fd") REQUIRE(client.send_fd(fd, error));
-    }, end, error));
+      if (f.at("event") == "send-fd") REQUIRE(client.send_fd(fd));
+    });
+    REQUIRE(answered);
+    end = std::move(*answered);
     return replies;
   }
 
@@ -151,11 +152,12 @@ TEST_CASE("a TCP control endpoint answers only a client that presents its token"
   control_fixture f("tcp");
   auto first_reply = [&](const std::vector<std::string>& lines) {
     control_client client;
-    std::string error;
-    REQUIRE(client.connect(f.endpoint, error));
+    REQUIRE(client.connect(f.endpoint));
     fields end;
     for (const auto& line : lines) {
-      if (!client.request(line, {}, end, error)) return fields{{"closed", error}};
+      auto answered = client.request(line);
+      if (!answered) return fields{{"closed", answered.error().what()}};
+      end = std::move(*answered);
     }
     return end;
   };
@@ -245,13 +247,15 @@ TEST_CASE("the CLI's client reports an absent node and a stale socket is replace
   fs::remove_all(root);
   fs::create_directories(root);
   control_client client;
-  std::string error;
-  CHECK_FALSE(client.connect((root / "nobody.sock").string(), error));
-  CHECK(error.find("is hearsay-node running?") != std::string::npos);
-  CHECK_FALSE(client.connect("127.0.0.1:1", error));
-  CHECK(error.find("127.0.0.1:1") != std::string::npos);
-  CHECK_FALSE(client.connect("no-port-here", error));
-  CHECK(error.find("bad control endpoint") != std::string::npos);
+  const auto nobody = client.connect((root / "nobody.sock").string());
+  REQUIRE_FALSE(nobody);
+  CHECK(nobody.error().what().find("is hearsay-node running?") != std::string::npos);
+  const auto refused = client.connect("127.0.0.1:1");
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().what().find("127.0.0.1:1") != std::string::npos);
+  const auto bad = client.connect("no-port-here");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().what().find("bad control endpoint") != std::string::npos);
   CHECK(is_unix_socket_path("/run/hearsay.sock"));
   CHECK(is_unix_socket_path("./hearsay.sock"));
   CHECK_FALSE(is_unix_socket_path("127.0.0.1:7001"));
@@ -263,16 +267,18 @@ TEST_CASE("the CLI's client reports an absent node and a stale socket is replace
   net_config cfg;
   cfg.listen = *peer_addr::parse("127.0.0.1:0", 0, true);
   net_node node(io, cfg, log);
-  REQUIRE_FALSE(node.start());
+  REQUIRE(node.start());
   const std::string path = (root / "c.sock").string();
   {
     asio::local::stream_protocol::acceptor stale(io, asio::local::stream_protocol::endpoint(path));
   }  // closed, but the file stays
   REQUIRE(fs::exists(path));
   control_server first(io, node, log);
-  REQUIRE_FALSE(first.start(path));
+  REQUIRE(first.start(path));
   control_server second(io, node, log);
-  CHECK(second.start(path) == std::make_error_code(std::errc::address_in_use));
+  const auto taken = second.start(path);
+  REQUIRE_FALSE(taken);
+  CHECK(taken.error().code() == std::errc::address_in_use);
   first.stop();
   CHECK_FALSE(fs::exists(path));  // removed on stop
   fs::remove_all(root);
@@ -285,8 +291,7 @@ TEST_CASE("idle control clients neither lock the CLI out nor stay forever", "[ne
   std::vector<std::unique_ptr<control_client>> idle;
   for (std::size_t i = 0; i < control_server::sessions_max; ++i) {
     idle.push_back(std::make_unique<control_client>());
-    std::string error;
-    REQUIRE(idle.back()->connect(f.endpoint, error));
+    REQUIRE(idle.back()->connect(f.endpoint));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   fields end;
@@ -296,9 +301,7 @@ TEST_CASE("idle control clients neither lock the CLI out nor stay forever", "[ne
   std::this_thread::sleep_for(std::chrono::milliseconds(1'500));
   std::size_t closed = 0;
   for (auto& c : idle) {
-    fields e;
-    std::string error;
-    if (!c->request(R"({"cmd":"status"})", {}, e, error)) ++closed;
+    if (!c->request(R"({"cmd":"status"})")) ++closed;
   }
   CHECK(closed == control_server::sessions_max);
 }

@@ -26,8 +26,7 @@ namespace {
 
 file_info share(cluster& c, std::size_t node, const std::string& name, const std::vector<std::uint8_t>& content) {
   write_file(c.configs[node].shared_dir / name, content);
-  std::vector<std::string> problems;
-  REQUIRE_FALSE(c.nodes[node]->rescan(problems));
+  REQUIRE(c.nodes[node]->rescan());
   return {name, content.size(), sha256_stream::of(content)};
 }
 
@@ -175,7 +174,7 @@ TEST_CASE("a holder that trickles is dropped after the rate window and the next 
   slow.listen = *peer_addr::parse("127.0.0.1:0", 0, true);
   slow.overlay.seeds.clear();
   net_node trickler(c.io, slow, c.log);
-  REQUIRE_FALSE(trickler.start());
+  REQUIRE(trickler.start());
   fetch_status last;
   const auto started = std::chrono::steady_clock::now();
   c.nodes[0]->fetch(info, {trickler.address(), c.nodes[2]->address()}, [&](const fetch_status& s) { last = s; });
@@ -275,10 +274,10 @@ TEST_CASE("a link in the shared folder that leads outside it is not served unles
   const auto inside = pattern(1'000, 30);
   write_file(c.configs[1].shared_dir / "sub" / "real.txt", inside);
   fs::create_symlink(c.configs[1].shared_dir / "sub" / "real.txt", c.configs[1].shared_dir / "alias.txt");
-  std::vector<std::string> problems;
-  REQUIRE_FALSE(c.nodes[1]->rescan(problems));
-  REQUIRE(problems.size() == 1);
-  CHECK(problems[0].find("innocent.txt") != std::string::npos);
+  const auto problems = c.nodes[1]->rescan();
+  REQUIRE(problems);
+  REQUIRE(problems->size() == 1);
+  CHECK((*problems)[0].find("innocent.txt") != std::string::npos);
   CHECK(c.nodes[1]->shared_file(sha256_stream::of(secret)) == nullptr);
   CHECK(c.nodes[1]->shared_file(sha256_stream::of(inside)) != nullptr);
   // Asked for directly, by digest, it is not found.
@@ -293,7 +292,7 @@ TEST_CASE("a link in the shared folder that leads outside it is not served unles
     cfg.share_follow_symlinks = true;
     cfg.listen = *peer_addr::parse("127.0.0.1:0", 0, true);
     net_node follower(c.io, cfg, c.log);
-    REQUIRE_FALSE(follower.start());
+    REQUIRE(follower.start());
     CHECK(follower.shared_file(sha256_stream::of(secret)) != nullptr);
   }
 }
@@ -301,8 +300,8 @@ TEST_CASE("a link in the shared folder that leads outside it is not served unles
 TEST_CASE("a disk that fills up mid-download fails it with the reason and leaves nothing", "[net][fetch]") {
   // A part file whose disk is full from byte 300,000 on.
   struct filling_part final : part_file {
-    std::error_code write(std::uint64_t offset, std::span<const std::uint8_t> bytes) override {
-      if (offset + bytes.size() > 300'000) return std::make_error_code(std::errc::no_space_on_device);
+    result<> write(std::uint64_t offset, std::span<const std::uint8_t> bytes) override {
+      if (offset + bytes.size() > 300'000) return failure(std::make_error_code(std::errc::no_space_on_device));
       return part_file::write(offset, bytes);
     }
   };
@@ -325,24 +324,28 @@ TEST_CASE("part files: one process at a time, states that round-trip, garbage re
   sha256_digest d;
   d.bytes.fill(0x42);
   part_file a, b;
-  REQUIRE_FALSE(a.open(dir.path, d, true));
-  CHECK(b.open(dir.path, d, false) == std::errc::device_or_resource_busy);
+  REQUIRE(a.open(dir.path, d, true));
+  const auto busy = b.open(dir.path, d, false);
+  REQUIRE_FALSE(busy);
+  CHECK(busy.error().code() == std::errc::device_or_resource_busy);
   a.close();
-  CHECK_FALSE(b.open(dir.path, d, false));
+  CHECK(b.open(dir.path, d, false));
 
   part_file::state s{{std::string("we\nird \x01name"), 12345, d}, {*peer_addr::parse("10.0.0.1:7000")}, {{0, 100}, {4096, 50}}};
-  part_file::state back;
-  CHECK(parse_part_state("hearsay-part 1\nsha256 " + d.to_hex() + "\nsize 1\nname 61\n", back));
-  REQUIRE(parse_part_state(format_part_state(s), back));
-  CHECK(back.file == s.file);
-  CHECK(back.holders == s.holders);
-  CHECK(back.stored == s.stored);
+  CHECK(parse_part_state("hearsay-part 1\nsha256 " + d.to_hex() + "\nsize 1\nname 61\n"));
+  const auto back = parse_part_state(format_part_state(s));
+  REQUIRE(back);
+  CHECK(back->file == s.file);
+  CHECK(back->holders == s.holders);
+  CHECK(back->stored == s.stored);
   const std::string h = "hearsay-part 1\nsha256 " + d.to_hex();
   for (const std::string& bad : std::vector<std::string>{"", "hearsay-part 1\n", "hearsay-part 2\nsha256 " + d.to_hex() + "\nsize 1\nname 61\n",
                                 h + "\nsize x\nname 61\n", h + "\nsize 1\nname 6\n", h + "\nsize 1\nname 61\nextra 1\n",
                                 h + "\nsize 1\nname 61", h + "\nsize 1\nname 61\nholder nowhere\n"}) {
     INFO(bad);
-    CHECK_FALSE(parse_part_state(bad, back));
+    const auto refused = parse_part_state(bad);
+    REQUIRE_FALSE(refused);
+    CHECK_FALSE(refused.error().what().empty());
   }
 }
 

@@ -93,11 +93,12 @@ TEST_CASE("a whole file hashes as its bytes do, and a missing one says why", "[s
   std::string text(3'000'000, 'x');
   for (std::size_t i = 0; i < text.size(); i += 4099) text[i] = static_cast<char>(i);
   std::ofstream(path, std::ios::binary) << text;
-  hearsay::sha256_digest d;
-  std::uint64_t size = 0;
-  REQUIRE_FALSE(hearsay::net::hash_file(path, d, size));
-  CHECK(size == text.size());
-  CHECK(d == sha256::of(std::string_view(text)));
+  const auto hashed = hearsay::net::hash_file(path);
+  REQUIRE(hashed);
+  CHECK(hashed->size == text.size());
+  CHECK(hashed->digest == sha256::of(std::string_view(text)));
   std::filesystem::remove(path);
-  CHECK(hearsay::net::hash_file(path, d, size) == std::errc::no_such_file_or_directory);
+  const auto missing = hearsay::net::hash_file(path);
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().code() == std::errc::no_such_file_or_directory);
 }

@@ -46,7 +46,8 @@ struct tls_peer {
   }
 
   // Connects and completes the handshake, running io meanwhile; throws when either fails.
-  tls_peer(asio::io_context& io_, const peer_addr& to, identity key = identity::ephemeral(), const prepare_fn& prepare = {})
+  tls_peer(asio::io_context& io_, const peer_addr& to, identity key = *identity::ephemeral(),
+           const prepare_fn& prepare = {})
       : io(io_), me(std::move(key)), ctx(context_for(me)), stream(io_, ctx) {
     const auto endpoint = to_endpoint(to);
     socket().open(endpoint.protocol());
@@ -62,15 +63,15 @@ struct tls_peer {
       throw std::runtime_error("tls_peer: no handshake with " + to.to_string() + " in time");
     }
     if (written_) throw std::runtime_error("tls_peer: handshake with " + to.to_string() + ": " + written_.message());
-    const auto check = peer_identity(stream.native_handle());
-    if (!check.id) throw std::runtime_error("tls_peer: the node's certificate: " + check.error);
-    node = *check.id;
+    const auto proven = peer_identity(stream.native_handle());
+    if (!proven) throw std::runtime_error("tls_peer: the node's certificate: " + proven.error().what());
+    node = proven->id;
   }
   // As the constructor, but nullptr instead of an exception (a connection the node refuses).
   static std::unique_ptr<tls_peer> try_connect(asio::io_context& io, const peer_addr& to,
                                                const prepare_fn& prepare = {}) {
     try {
-      return std::make_unique<tls_peer>(io, to, identity::ephemeral(), prepare);
+      return std::make_unique<tls_peer>(io, to, *identity::ephemeral(), prepare);
     } catch (const std::exception&) {
       return nullptr;
     }
@@ -161,8 +162,9 @@ struct tls_peer {
   // copies the context's certificate, key and settings when it is created.
   static asio::ssl::context context_for(const identity& key) {
     asio::ssl::context c(asio::ssl::context::tls);
-    std::string error;
-    if (!key.configure(c.native_handle(), error)) throw std::runtime_error("tls_peer: " + error);
+    if (auto configured = key.configure(c.native_handle()); !configured) {
+      throw std::runtime_error("tls_peer: " + configured.error().what());
+    }
     return c;
   }
 

@@ -92,26 +92,21 @@ int main(int argc, char** argv) {
   // --check: load and validate the settings, then exit (for deployment scripts).
   const bool check_only = std::erase(args, std::string("--check")) > 0;
   app::node_settings settings;
-  std::string error;
+  auto refuse = [](const failure& f) {
+    std::fprintf(stderr, "hearsay-node: %s\n", f.what().c_str());
+    return 2;
+  };
   for (std::size_t i = 0; i + 1 < args.size(); ++i) {
-    if (args[i] == "--config" && !app::load_settings_file(args[i + 1], settings, error)) {
-      std::fprintf(stderr, "hearsay-node: %s\n", error.c_str());
-      return 2;
-    }
+    if (args[i] != "--config") continue;
+    if (auto loaded = app::load_settings_file(args[i + 1], settings); !loaded) return refuse(loaded.error());
   }
-  if (!app::apply_flags(args, settings, error)) {
-    std::fprintf(stderr, "hearsay-node: %s\n", error.c_str());
+  if (auto applied = app::apply_flags(args, settings); !applied) {
+    std::fprintf(stderr, "hearsay-node: %s\n", applied.error().what().c_str());
     usage(stderr);
     return 2;
   }
-  if (auto problem = app::validate(settings); !problem.empty()) {
-    std::fprintf(stderr, "hearsay-node: %s\n", problem.c_str());
-    return 2;
-  }
-  if (!app::resolve_paths(settings, error)) {
-    std::fprintf(stderr, "hearsay-node: %s\n", error.c_str());
-    return 2;
-  }
+  if (auto valid = app::validate(settings); !valid) return refuse(valid.error());
+  if (auto resolved = app::resolve_paths(settings); !resolved) return refuse(resolved.error());
   if (check_only) {
     std::printf("settings are valid: listen %s, %zu seed(s), shared %s, downloads %s\n",
                 settings.net.listen.to_string().c_str(), settings.seeds.size(), settings.net.shared_dir.c_str(),
@@ -147,11 +142,11 @@ int main(int argc, char** argv) {
   // Seeds may be host names (e.g. an Elastic IP's DNS name): resolve them once at start.
   asio::ip::tcp::resolver resolver(io);
   for (const auto& s : settings.seeds) {
-    std::string host;
-    std::uint16_t port = 0;
-    app::split_host_port(s, host, port);
+    // Checked when the settings were read.
+    const auto seed = app::split_host_port(s);
+    if (!seed) continue;
     std::error_code ec;
-    const auto found = resolver.resolve(host, std::to_string(port), ec);
+    const auto found = resolver.resolve(seed->host, std::to_string(seed->port), ec);
     if (ec || found.empty()) {
       log.warn("seed " + s + ": cannot resolve (" + ec.message() + "); skipped");
       continue;

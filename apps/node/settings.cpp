@@ -16,16 +16,28 @@ namespace hearsay::app {
 
 namespace {
 
-using setter = std::function<std::string(node_settings&, std::string_view)>;
+using setter = std::function<result<>(node_settings&, std::string_view)>;
 struct key {
   std::string name;
   std::string type;  // integer, boolean, string, address, list
   setter set;
 };
 
-std::string set_address(std::string_view text, peer_addr& out, bool port_zero_ok) {
+// The overlay's key tables and checks say what is wrong as text, empty when nothing is.
+result<> problem_of(std::string problem) {
+  if (problem.empty()) return {};
+  return failure(std::move(problem));
+}
+
+result<peer_addr> parse_address(std::string_view text, bool port_zero_ok) {
   auto a = peer_addr::parse(text, 0, port_zero_ok);
-  if (!a) return "'" + std::string(text) + "' is not an address like 1.2.3.4:7000 or [::1]:7000";
+  if (!a) return failure("'" + std::string(text) + "' is not an address like 1.2.3.4:7000 or [::1]:7000");
+  return *a;
+}
+
+result<> set_address(std::string_view text, peer_addr& out, bool port_zero_ok) {
+  auto a = parse_address(text, port_zero_ok);
+  if (!a) return a.error();
   out = *a;
   return {};
 }
@@ -34,9 +46,9 @@ template <typename T>
 key limit(std::string name, std::uint64_t lo, std::uint64_t hi, T& (*field)(node_settings&)) {
   return {std::move(name), "integer", [=](node_settings& s, std::string_view text) {
             std::uint64_t v = 0;
-            auto e = parse_integer(text, lo, hi, v);
-            if (e.empty()) field(s) = static_cast<T>(v);
-            return e;
+            auto parsed = problem_of(parse_integer(text, lo, hi, v));
+            if (parsed) field(s) = static_cast<T>(v);
+            return parsed;
           }};
 }
 
@@ -44,93 +56,92 @@ key limit_time(std::string name, std::uint64_t unit_us, std::uint64_t lo, std::u
                micros& (*field)(node_settings&)) {
   return {std::move(name), "integer", [=](node_settings& s, std::string_view text) {
             std::uint64_t v = 0;
-            auto e = parse_integer(text, lo, hi, v);
-            if (e.empty()) field(s) = micros{static_cast<std::int64_t>(v * unit_us)};
-            return e;
+            auto parsed = problem_of(parse_integer(text, lo, hi, v));
+            if (parsed) field(s) = micros{static_cast<std::int64_t>(v * unit_us)};
+            return parsed;
           }};
 }
 
 std::vector<key> make_keys() {
   using u32 = std::uint32_t;
   std::vector<key> k;
-  k.push_back({"network", "string", [](node_settings& s, std::string_view t) -> std::string {
-                 if (t.empty() || t.size() > 64) return "must be 1 to 64 characters";
+  k.push_back({"network", "string", [](node_settings& s, std::string_view t) -> result<> {
+                 if (t.empty() || t.size() > 64) return failure("must be 1 to 64 characters");
                  s.net.network = t;
                  return {};
                }});
   k.push_back({"listen", "string", [](node_settings& s, std::string_view t) { return set_address(t, s.net.listen, true); }});
-  k.push_back({"advertise", "string", [](node_settings& s, std::string_view t) -> std::string {
+  k.push_back({"advertise", "string", [](node_settings& s, std::string_view t) -> result<> {
                  if (t.empty()) {
                    s.net.advertise = peer_addr{};
                    return {};
                  }
                  return set_address(t, s.net.advertise, true);
                }});
-  k.push_back({"seeds", "list", [](node_settings& s, std::string_view t) -> std::string {
-                 std::string host;
-                 std::uint16_t port = 0;
-                 if (!split_host_port(t, host, port)) return "'" + std::string(t) + "' is not host:port";
+  k.push_back({"seeds", "list", [](node_settings& s, std::string_view t) -> result<> {
+                 if (auto split = split_host_port(t); !split) return split.error();
                  s.seeds.emplace_back(t);
                  return {};
                }});
-  k.push_back({"shared_dir", "string", [](node_settings& s, std::string_view t) -> std::string {
+  k.push_back({"shared_dir", "string", [](node_settings& s, std::string_view t) -> result<> {
                  s.net.shared_dir = std::string(t);
                  return {};
                }});
-  k.push_back({"download_dir", "string", [](node_settings& s, std::string_view t) -> std::string {
+  k.push_back({"download_dir", "string", [](node_settings& s, std::string_view t) -> result<> {
                  s.net.download_dir = std::string(t);
                  return {};
                }});
-  k.push_back({"peers_file", "string", [](node_settings& s, std::string_view t) -> std::string {
+  k.push_back({"peers_file", "string", [](node_settings& s, std::string_view t) -> result<> {
                  s.net.peers_file = std::string(t);
                  return {};
                }});
-  k.push_back({"state_dir", "string", [](node_settings& s, std::string_view t) -> std::string {
+  k.push_back({"state_dir", "string", [](node_settings& s, std::string_view t) -> result<> {
                  s.state_dir = std::string(t);
                  return {};
                }});
-  k.push_back({"control", "string", [](node_settings& s, std::string_view t) -> std::string {
+  k.push_back({"control", "string", [](node_settings& s, std::string_view t) -> result<> {
                  if (t.empty()) {
                    s.control.clear();
                    return {};
                  }
                  if (net::is_unix_socket_path(t)) {
                    // sockaddr_un holds 108 bytes, the terminating zero included.
-                   if (t.size() > 107) return "a unix socket path must be at most 107 bytes";
+                   if (t.size() > 107) return failure("a unix socket path must be at most 107 bytes");
                    s.control = t;
                    return {};
                  }
-                 peer_addr a;
-                 if (auto e = set_address(t, a, false); !e.empty()) return e + ", or a unix socket path";
+                 if (auto a = parse_address(t, false); !a) return failure(a.error().what() + ", or a unix socket path");
                  s.control = t;
                  return {};
                }});
-  k.push_back({"metrics", "string", [](node_settings& s, std::string_view t) -> std::string {
+  k.push_back({"metrics", "string", [](node_settings& s, std::string_view t) -> result<> {
                  if (!t.empty()) {
-                   peer_addr a;
-                   if (auto e = set_address(t, a, false); !e.empty()) return e;
-                   if (!a.is_ipv4()) return "the metrics endpoint takes an IPv4 address";
+                   auto a = parse_address(t, false);
+                   if (!a) return a.error();
+                   if (!a->is_ipv4()) return failure("the metrics endpoint takes an IPv4 address");
                  }
                  s.metrics = t;
                  return {};
                }});
-  k.push_back({"log_level", "string", [](node_settings& s, std::string_view t) -> std::string {
+  k.push_back({"log_level", "string", [](node_settings& s, std::string_view t) -> result<> {
                  auto level = net::parse_log_level(t);
-                 if (!level) return level.error().what();
+                 if (!level) return level.error();
                  s.log_level = *level;
                  return {};
                }});
   k.push_back({"seed", "integer", [](node_settings& s, std::string_view t) {
-                 return parse_integer(t, 0, ~std::uint64_t{0}, s.net.seed);
+                 return problem_of(parse_integer(t, 0, ~std::uint64_t{0}, s.net.seed));
                }});
   for (const auto& o : overlay_config_keys()) {
-    k.push_back({"overlay." + o.name, o.type, [&o](node_settings& s, std::string_view t) { return o.set(s.net.overlay, t); }});
+    k.push_back({"overlay." + o.name, o.type,
+                 [&o](node_settings& s, std::string_view t) { return problem_of(o.set(s.net.overlay, t)); }});
   }
   for (const auto& o : fetch_config_keys()) {
-    k.push_back({"fetch." + o.name, o.type, [&o](node_settings& s, std::string_view t) { return o.set(s.net.overlay, t); }});
+    k.push_back({"fetch." + o.name, o.type,
+                 [&o](node_settings& s, std::string_view t) { return problem_of(o.set(s.net.overlay, t)); }});
   }
   k.push_back({"share.follow_symlinks", "boolean", [](node_settings& s, std::string_view t) {
-                 return parse_boolean(t, s.net.share_follow_symlinks);
+                 return problem_of(parse_boolean(t, s.net.share_follow_symlinks));
                }});
   k.push_back(limit<u32>("limits.connections_max", 2, 1'000'000, [](node_settings& s) -> u32& { return s.net.limits.connections_max; }));
   k.push_back(limit<u32>("limits.connections_per_ip_max", 1, 1'000'000,
@@ -180,67 +191,49 @@ const key* find_key(std::string_view name) {
   return it == all.end() ? nullptr : &*it;
 }
 
-std::string scalar_text(const toml::node& n, const std::string& type, std::string& problem) {
+result<std::string> scalar_text(const toml::node& n, const std::string& type) {
   if (type == "integer") {
     if (auto v = n.value_exact<std::int64_t>()) {
-      if (*v < 0) problem = "must not be negative";
+      if (*v < 0) return failure("must not be negative");
       return std::to_string(*v);
     }
-    problem = "expected an integer";
-  } else if (type == "boolean") {
-    if (auto v = n.value_exact<bool>()) return *v ? "true" : "false";
-    problem = "expected true or false";
-  } else {
-    if (auto v = n.value_exact<std::string>()) return *v;
-    problem = "expected a string";
+    return failure("expected an integer");
   }
-  return {};
+  if (type == "boolean") {
+    if (auto v = n.value_exact<bool>()) return std::string(*v ? "true" : "false");
+    return failure("expected true or false");
+  }
+  if (auto v = n.value_exact<std::string>()) return *v;
+  return failure("expected a string");
 }
 
-bool walk(const toml::table& table, const std::string& prefix, const std::string& source, node_settings& s,
-          std::string& error) {
+result<> walk(const toml::table& table, const std::string& prefix, const std::string& source, node_settings& s) {
   for (const auto& [k, value] : table) {
     const std::string name = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
     const std::string where = source + ":" + std::to_string(value.source().begin.line) + ": ";
     if (const auto* sub = value.as_table()) {
-      if (!walk(*sub, name, source, s, error)) return false;
+      if (auto walked = walk(*sub, name, source, s); !walked) return walked;
       continue;
     }
     const key* spec = find_key(name);
-    if (spec == nullptr) {
-      error = where + "unknown key '" + name + "'";
-      return false;
-    }
+    if (spec == nullptr) return failure(where + "unknown key '" + name + "'");
     if (spec->type == "list") {
       const auto* arr = value.as_array();
-      if (arr == nullptr) {
-        error = where + name + ": expected a list of strings";
-        return false;
-      }
+      if (arr == nullptr) return failure(where + name + ": expected a list of strings");
       s.seeds.clear();
       for (const auto& item : *arr) {
         auto text = item.value_exact<std::string>();
         const std::string item_where = source + ":" + std::to_string(item.source().begin.line) + ": ";
-        if (!text) {
-          error = item_where + name + ": expected a string";
-          return false;
-        }
-        if (auto problem = spec->set(s, *text); !problem.empty()) {
-          error = item_where + name + ": " + problem;
-          return false;
-        }
+        if (!text) return failure(item_where + name + ": expected a string");
+        if (auto set = spec->set(s, *text); !set) return set.error().prefix(item_where + name);
       }
       continue;
     }
-    std::string problem;
-    const std::string text = scalar_text(value, spec->type, problem);
-    if (problem.empty()) problem = spec->set(s, text);
-    if (!problem.empty()) {
-      error = where + name + ": " + problem;
-      return false;
-    }
+    auto text = scalar_text(value, spec->type);
+    if (!text) return text.error().prefix(where + name);
+    if (auto set = spec->set(s, *text); !set) return set.error().prefix(where + name);
   }
-  return true;
+  return {};
 }
 
 }  // namespace
@@ -250,12 +243,11 @@ node_settings::node_settings() {
   net.peers_file = "peers.txt";                // in the state folder
 }
 
-bool resolve_paths(node_settings& s, std::string& error) {
+result<> resolve_paths(node_settings& s) {
   if (s.state_dir.empty()) s.state_dir = net::default_state_dir();
   const auto data = net::default_data_dir();
   if (s.state_dir.empty() || ((s.net.shared_dir.empty() || s.net.download_dir.empty()) && data.empty())) {
-    error = "no default folders: HOME is not set; set state_dir, shared_dir and download_dir";
-    return false;
+    return failure("no default folders: HOME is not set; set state_dir, shared_dir and download_dir");
   }
   if (s.net.shared_dir.empty()) s.net.shared_dir = data / "shared";
   if (s.net.download_dir.empty()) s.net.download_dir = data / "downloads";
@@ -264,10 +256,9 @@ bool resolve_paths(node_settings& s, std::string& error) {
   s.control_token_file = net::control_token_in(s.state_dir);
   s.net.key_file = net::node_key_in(s.state_dir);
   if (net::is_unix_socket_path(s.control) && s.control.size() > 107) {
-    error = "the control socket path " + s.control + " is longer than 107 bytes: set control to a shorter path";
-    return false;
+    return failure("the control socket path " + s.control + " is longer than 107 bytes: set control to a shorter path");
   }
-  return true;
+  return {};
 }
 
 std::vector<std::string> settings_keys() {
@@ -276,57 +267,55 @@ std::vector<std::string> settings_keys() {
   return names;
 }
 
-bool split_host_port(std::string_view text, std::string& host, std::uint16_t& port) {
+result<host_port> split_host_port(std::string_view text) {
+  const auto refused = [&] { return failure("'" + std::string(text) + "' is not host:port"); };
   std::string_view h, p;
   if (!text.empty() && text.front() == '[') {
     const auto close = text.find(']');
-    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') return false;
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') return refused();
     h = text.substr(1, close - 1);
     p = text.substr(close + 2);
   } else {
     const auto colon = text.rfind(':');
-    if (colon == std::string_view::npos) return false;
+    if (colon == std::string_view::npos) return refused();
     h = text.substr(0, colon);
     p = text.substr(colon + 1);
-    if (h.find(':') != std::string_view::npos) return false;
+    if (h.find(':') != std::string_view::npos) return refused();
   }
-  if (h.empty() || h.size() > 253) return false;
+  if (h.empty() || h.size() > 253) return refused();
   for (char c : h) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
                     c == '-' || c == ':';
-    if (!ok) return false;
+    if (!ok) return refused();
   }
   std::uint64_t v = 0;
-  if (!parse_integer(p, 1, 65535, v).empty()) return false;
-  host = h;
-  port = static_cast<std::uint16_t>(v);
-  return true;
+  if (!parse_integer(p, 1, 65535, v).empty()) return refused();
+  return host_port{std::string(h), static_cast<std::uint16_t>(v)};
 }
 
-bool load_settings_text(std::string_view text, const std::string& source, node_settings& s, std::string& error) {
+result<> load_settings_text(std::string_view text, const std::string& source, node_settings& s) {
   toml::table table;
   try {
     table = toml::parse(text, source);
   } catch (const toml::parse_error& e) {
-    error = source + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description());
-    return false;
+    return failure(source + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
   }
-  return walk(table, "", source, s, error);
+  return walk(table, "", source, s);
 }
 
-bool load_settings_file(const std::string& path, node_settings& s, std::string& error) {
+result<> load_settings_file(const std::string& path, node_settings& s) {
   toml::table table;
   try {
     table = toml::parse_file(path);
   } catch (const toml::parse_error& e) {
     const auto line = e.source().begin.line;
-    error = path + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": " + std::string(e.description());
-    return false;
+    return failure(path + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": " +
+                   std::string(e.description()));
   }
-  return walk(table, "", path, s, error);
+  return walk(table, "", path, s);
 }
 
-bool apply_flags(const std::vector<std::string>& args, node_settings& s, std::string& error) {
+result<> apply_flags(const std::vector<std::string>& args, node_settings& s) {
   const std::pair<const char*, const char*> flags[] = {
       {"--listen", "listen"},        {"--advertise", "advertise"},     {"--shared", "shared_dir"},
       {"--downloads", "download_dir"}, {"--control", "control"},       {"--log-level", "log_level"},
@@ -335,65 +324,48 @@ bool apply_flags(const std::vector<std::string>& args, node_settings& s, std::st
   bool seeds_from_flags = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (i + 1 >= args.size()) {
-      error = a + " needs a value (or is not an option)";
-      return false;
-    }
+    if (i + 1 >= args.size()) return failure(a + " needs a value (or is not an option)");
     const std::string& v = args[++i];
     if (a == "--config") continue;
     if (a == "--seed") {
       if (!seeds_from_flags) s.seeds.clear();  // flags replace the file's seed list
       seeds_from_flags = true;
-      if (auto problem = find_key("seeds")->set(s, v); !problem.empty()) {
-        error = "--seed: " + problem;
-        return false;
-      }
+      if (auto set = find_key("seeds")->set(s, v); !set) return set.error().prefix("--seed");
       continue;
     }
     if (a == "--set") {
       const auto eq = v.find('=');
       const key* spec = eq == std::string::npos ? nullptr : find_key(v.substr(0, eq));
-      if (spec == nullptr || spec->type == "list") {
-        error = "--set: unknown key in '" + v + "'";
-        return false;
-      }
-      if (auto problem = spec->set(s, v.substr(eq + 1)); !problem.empty()) {
-        error = "--set " + v.substr(0, eq) + ": " + problem;
-        return false;
-      }
+      if (spec == nullptr || spec->type == "list") return failure("--set: unknown key in '" + v + "'");
+      if (auto set = spec->set(s, v.substr(eq + 1)); !set) return set.error().prefix("--set " + v.substr(0, eq));
       continue;
     }
     auto it = std::find_if(std::begin(flags), std::end(flags), [&](const auto& f) { return a == f.first; });
-    if (it == std::end(flags)) {
-      error = "unknown option '" + a + "'";
-      return false;
-    }
-    if (auto problem = find_key(it->second)->set(s, v); !problem.empty()) {
-      error = a + ": " + problem;
-      return false;
-    }
+    if (it == std::end(flags)) return failure("unknown option '" + a + "'");
+    if (auto set = find_key(it->second)->set(s, v); !set) return set.error().prefix(a);
   }
-  return true;
+  return {};
 }
 
-std::string validate(const node_settings& s) {
-  if (auto problem = hearsay::validate(s.net.overlay); !problem.empty()) return problem;
+result<> validate(const node_settings& s) {
+  if (auto overlay = problem_of(hearsay::validate(s.net.overlay)); !overlay) return overlay;
   if (s.net.limits.keepalive_timeout <= s.net.limits.keepalive_interval) {
-    return "limits.keepalive_timeout_s must exceed limits.keepalive_interval_s";
+    return failure("limits.keepalive_timeout_s must exceed limits.keepalive_interval_s");
   }
   if (s.net.limits.connections_outbound_reserved >= s.net.limits.connections_max) {
-    return "limits.connections_outbound_reserved must leave room for inbound connections in limits.connections_max";
+    return failure(
+        "limits.connections_outbound_reserved must leave room for inbound connections in limits.connections_max");
   }
   if (s.net.overlay.fetch.pieces_per_holder > s.net.limits.fetch_requests_queued_max) {
-    return "fetch.pieces_per_holder must not exceed limits.fetch_requests_queued_max (holders refuse more)";
+    return failure("fetch.pieces_per_holder must not exceed limits.fetch_requests_queued_max (holders refuse more)");
   }
   // A HELLO held for the emulated delay must still arrive within the connect timeout, and a
   // JOIN or NEIGHBOR request and its answer (two held frames) within the request timeout.
   if (s.net.send_delay >= s.net.limits.connect_timeout) {
-    return "emulation.send_delay_ms must be below limits.connect_timeout_ms";
+    return failure("emulation.send_delay_ms must be below limits.connect_timeout_ms");
   }
   if (2 * s.net.send_delay >= s.net.overlay.membership.request_timeout) {
-    return "emulation.send_delay_ms must be below half of overlay.request_timeout_ms";
+    return failure("emulation.send_delay_ms must be below half of overlay.request_timeout_ms");
   }
   return {};
 }

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "overlay/result.hpp"
 #include "transport/log.hpp"
 #include "transport/net_node.hpp"
 
@@ -35,29 +36,33 @@ struct node_settings {
   node_settings();
 };
 
-// Loads a TOML file on top of s. false and a message ("file:line: key: problem") on error.
-bool load_settings_file(const std::string& path, node_settings& s, std::string& error);
-bool load_settings_text(std::string_view text, const std::string& source, node_settings& s, std::string& error);
+// Loads a TOML file on top of s. A failure's message is "file:line: key: problem".
+result<> load_settings_file(const std::string& path, node_settings& s);
+result<> load_settings_text(std::string_view text, const std::string& source, node_settings& s);
 
 // Applies command-line flags (after the file). Recognised: --config F (handled by the
 // caller), --listen A, --advertise A, --seed A (repeatable; replaces the file's list),
 // --shared DIR, --downloads DIR, --control A, --log-level L, --network NAME,
-// --set section.key=value. Returns false with a message on a bad flag.
-bool apply_flags(const std::vector<std::string>& args, node_settings& s, std::string& error);
+// --set section.key=value. Fails with a message on a bad flag.
+result<> apply_flags(const std::vector<std::string>& args, node_settings& s);
 
 // Every settings key, as written in a file ("network", "overlay.fanout", "limits.frame_bytes_max").
 std::vector<std::string> settings_keys();
 
-// Final checks (addresses, folders, cross-field rules).
-std::string validate(const node_settings& s);
+// Final checks (addresses, folders, cross-field rules): the first rule broken, if any.
+result<> validate(const node_settings& s);
 
 // Fills in the folders left to their defaults (paths.hpp): the state folder; the shared and
 // download folders (in the data folder); the remembered-peers file and the control socket
-// (in the state folder, when not given as absolute paths). false with a message when no
-// default exists (neither HOME nor the XDG variables are set).
-bool resolve_paths(node_settings& s, std::string& error);
+// (in the state folder, when not given as absolute paths). Fails when no default exists
+// (neither HOME nor the XDG variables are set).
+result<> resolve_paths(node_settings& s);
 
 // "host:port" with a non-empty host and a port 1..65535.
-bool split_host_port(std::string_view text, std::string& host, std::uint16_t& port);
+struct host_port {
+  std::string host;
+  std::uint16_t port = 0;
+};
+result<host_port> split_host_port(std::string_view text);
 
 }  // namespace hearsay::app

@@ -15,7 +15,7 @@ using hearsay::app::node_settings;
 
 TEST_CASE("defaults are complete and valid", "[apps]") {
   node_settings s;
-  CHECK(app::validate(s).empty());
+  CHECK(app::validate(s));
   CHECK(s.net.listen.to_string() == "0.0.0.0:7000");
   CHECK(s.net.advertise.is_unspecified());
   CHECK(s.control.empty());  // the unix socket in the state folder, once resolved
@@ -30,8 +30,7 @@ TEST_CASE("folders left to their defaults resolve under the user's XDG folders",
   ::unsetenv("XDG_STATE_HOME");
   ::setenv("XDG_DATA_HOME", "/data/alice", 1);
   node_settings s;
-  std::string error;
-  REQUIRE(app::resolve_paths(s, error));
+  REQUIRE(app::resolve_paths(s));
   CHECK(s.state_dir == "/home/alice/.local/state/hearsay");
   CHECK(s.net.shared_dir == "/data/alice/hearsay/shared");
   CHECK(s.net.download_dir == "/data/alice/hearsay/downloads");
@@ -41,8 +40,8 @@ TEST_CASE("folders left to their defaults resolve under the user's XDG folders",
   // Given folders are kept; a TCP endpoint keeps its token in the state folder.
   node_settings given;
   REQUIRE(app::load_settings_text("state_dir = \"/srv/h\"\nshared_dir = \"/srv/files\"\ncontrol = \"127.0.0.1:7001\"\n"
-                                  "peers_file = \"\"\n", "t.toml", given, error));
-  REQUIRE(app::resolve_paths(given, error));
+                                  "peers_file = \"\"\n", "t.toml", given));
+  REQUIRE(app::resolve_paths(given));
   CHECK(given.net.shared_dir == "/srv/files");
   CHECK(given.net.download_dir == "/data/alice/hearsay/downloads");
   CHECK(given.net.peers_file.empty());
@@ -52,15 +51,15 @@ TEST_CASE("folders left to their defaults resolve under the user's XDG folders",
   ::unsetenv("HOME");
   ::unsetenv("XDG_DATA_HOME");
   node_settings homeless;
-  CHECK_FALSE(app::resolve_paths(homeless, error));
-  CHECK(error.find("HOME is not set") != std::string::npos);
+  const auto unresolved = app::resolve_paths(homeless);
+  REQUIRE_FALSE(unresolved);
+  CHECK(unresolved.error().what().find("HOME is not set") != std::string::npos);
   if (!home.empty()) ::setenv("HOME", home.c_str(), 1);
 }
 
 TEST_CASE("the example file loads and equals the defaults", "[apps]") {
   node_settings from_file;
-  std::string error;
-  REQUIRE(app::load_settings_file(std::string(HEARSAY_SOURCE_DIR) + "/apps/node/hearsay.example.toml", from_file, error));
+  REQUIRE(app::load_settings_file(std::string(HEARSAY_SOURCE_DIR) + "/apps/node/hearsay.example.toml", from_file));
   const node_settings defaults;
   CHECK(from_file.net.listen == defaults.net.listen);
   CHECK(from_file.control == defaults.control);
@@ -95,7 +94,6 @@ TEST_CASE("the example file documents every key, each with a comment", "[apps]")
 
 TEST_CASE("settings keys set what they say", "[apps]") {
   node_settings s;
-  std::string error;
   REQUIRE(app::load_settings_text(R"(
 network = "ec2-test"
 listen = "0.0.0.0:7100"
@@ -113,7 +111,7 @@ reply_direct = true
 connections_max = 64
 idle_timeout_s = 60
 )",
-                                  "t.toml", s, error));
+                                  "t.toml", s));
   CHECK(s.net.network == "ec2-test");
   CHECK(s.net.listen.port == 7100);
   CHECK(s.net.advertise.to_string() == "203.0.113.10:7100");
@@ -132,9 +130,9 @@ idle_timeout_s = 60
 TEST_CASE("bad settings are refused with file:line", "[apps]") {
   auto error_of = [](const char* text) {
     node_settings s;
-    std::string error;
-    CHECK_FALSE(app::load_settings_text(text, "bad.toml", s, error));
-    return error;
+    const auto loaded = app::load_settings_text(text, "bad.toml", s);
+    CHECK_FALSE(loaded);
+    return loaded ? std::string() : loaded.error().what();
   };
   CHECK(error_of("listen = \"0.0.0.0:7000\"\nlisen = \"x\"\n") == "bad.toml:2: unknown key 'lisen'");
   CHECK(error_of("[overlay]\nfanout = \"four\"\n") == "bad.toml:2: overlay.fanout: expected an integer");
@@ -147,74 +145,81 @@ TEST_CASE("bad settings are refused with file:line", "[apps]") {
   CHECK(error_of("listen = [\n").rfind("bad.toml:", 0) == 0);
 
   node_settings s;
-  std::string error;
-  CHECK_FALSE(app::load_settings_file("/nonexistent/hearsay.toml", s, error));
-  CHECK(error.find("/nonexistent/hearsay.toml") != std::string::npos);
+  const auto missing = app::load_settings_file("/nonexistent/hearsay.toml", s);
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().what().find("/nonexistent/hearsay.toml") != std::string::npos);
 
   s.net.overlay.search.ttl = 20;
-  CHECK(app::validate(s) == "overlay.ttl must not exceed overlay.ttl_max");
+  const auto invalid = app::validate(s);
+  REQUIRE_FALSE(invalid);
+  CHECK(invalid.error().what() == "overlay.ttl must not exceed overlay.ttl_max");
 }
 
 TEST_CASE("flags override the file", "[apps]") {
   node_settings s;
-  std::string error;
-  REQUIRE(app::load_settings_text("seeds = [\"a.example:1\"]\n[overlay]\nfanout = 3\n", "t.toml", s, error));
+  REQUIRE(app::load_settings_text("seeds = [\"a.example:1\"]\n[overlay]\nfanout = 3\n", "t.toml", s));
   REQUIRE(app::apply_flags({"--config", "t.toml", "--listen", "127.0.0.1:0", "--seed", "b.example:2", "--seed",
                             "c.example:3", "--set", "overlay.fanout=2", "--log-level", "warn"},
-                           s, error));
+                           s));
   CHECK(s.net.listen.port == 0);
   CHECK(s.seeds == std::vector<std::string>{"b.example:2", "c.example:3"});
   CHECK(s.net.overlay.search.fanout == 2);
   CHECK(s.log_level == net::log_level::warn);
-  CHECK_FALSE(app::apply_flags({"--bogus", "1"}, s, error));
-  CHECK(error == "unknown option '--bogus'");
-  CHECK_FALSE(app::apply_flags({"--listen"}, s, error));
-  CHECK_FALSE(app::apply_flags({"--set", "overlay.nope=1"}, s, error));
-  CHECK_FALSE(app::apply_flags({"--advertise", "not-an-address"}, s, error));
+  const auto bogus = app::apply_flags({"--bogus", "1"}, s);
+  REQUIRE_FALSE(bogus);
+  CHECK(bogus.error().what() == "unknown option '--bogus'");
+  CHECK_FALSE(app::apply_flags({"--listen"}, s));
+  CHECK_FALSE(app::apply_flags({"--set", "overlay.nope=1"}, s));
+  CHECK_FALSE(app::apply_flags({"--advertise", "not-an-address"}, s));
 }
 
 TEST_CASE("the emulated link delay is set in milliseconds and must fit the timeouts", "[apps]") {
   node_settings s;
-  std::string error;
-  REQUIRE(app::load_settings_text("[emulation]\nsend_delay_ms = 20\n", "t.toml", s, error));
+  REQUIRE(app::load_settings_text("[emulation]\nsend_delay_ms = 20\n", "t.toml", s));
   CHECK(s.net.send_delay == micros{20'000});
-  CHECK(app::validate(s).empty());
-  REQUIRE(app::apply_flags({"--set", "emulation.send_delay_ms=35"}, s, error));
+  CHECK(app::validate(s));
+  REQUIRE(app::apply_flags({"--set", "emulation.send_delay_ms=35"}, s));
   CHECK(s.net.send_delay == micros{35'000});
-  CHECK_FALSE(app::apply_flags({"--set", "emulation.send_delay_ms=10001"}, s, error));
+  CHECK_FALSE(app::apply_flags({"--set", "emulation.send_delay_ms=10001"}, s));
+  // The first rule the settings break, as a person reads it.
+  auto broken = [](const node_settings& settings) {
+    const auto valid = app::validate(settings);
+    return valid ? std::string() : valid.error().what();
+  };
   // A JOIN and its answer are each held once: together they must fit the request timeout.
-  REQUIRE(app::apply_flags({"--set", "emulation.send_delay_ms=1000"}, s, error));
-  CHECK(app::validate(s) == "emulation.send_delay_ms must be below half of overlay.request_timeout_ms");
-  REQUIRE(app::apply_flags({"--set", "overlay.request_timeout_ms=10000", "--set", "limits.connect_timeout_ms=800"}, s, error));
-  CHECK(app::validate(s) == "emulation.send_delay_ms must be below limits.connect_timeout_ms");
+  REQUIRE(app::apply_flags({"--set", "emulation.send_delay_ms=1000"}, s));
+  CHECK(broken(s) == "emulation.send_delay_ms must be below half of overlay.request_timeout_ms");
+  REQUIRE(app::apply_flags({"--set", "overlay.request_timeout_ms=10000", "--set", "limits.connect_timeout_ms=800"}, s));
+  CHECK(broken(s) == "emulation.send_delay_ms must be below limits.connect_timeout_ms");
 }
 
 TEST_CASE("the control endpoint is host:port or a unix socket path", "[apps]") {
   node_settings s;
-  std::string error;
-  REQUIRE(app::load_settings_text("control = \"/run/hearsay/control.sock\"\n", "t.toml", s, error));
+  REQUIRE(app::load_settings_text("control = \"/run/hearsay/control.sock\"\n", "t.toml", s));
   CHECK(s.control == "/run/hearsay/control.sock");
-  REQUIRE(app::apply_flags({"--control", "./node.sock"}, s, error));
+  REQUIRE(app::apply_flags({"--control", "./node.sock"}, s));
   CHECK(s.control == "./node.sock");
-  REQUIRE(app::apply_flags({"--control", "127.0.0.1:7301"}, s, error));
+  REQUIRE(app::apply_flags({"--control", "127.0.0.1:7301"}, s));
   CHECK(s.control == "127.0.0.1:7301");
-  CHECK_FALSE(app::load_settings_text("control = \"localhost\"\n", "t.toml", s, error));
-  CHECK(error.rfind("t.toml:1: control: ", 0) == 0);
-  CHECK(error.find("or a unix socket path") != std::string::npos);
-  CHECK_FALSE(app::load_settings_text("control = \"/" + std::string(120, 'x') + "\"\n", "t.toml", s, error));
-  CHECK(error.find("at most 107 bytes") != std::string::npos);
+  const auto name_only = app::load_settings_text("control = \"localhost\"\n", "t.toml", s);
+  REQUIRE_FALSE(name_only);
+  CHECK(name_only.error().what().rfind("t.toml:1: control: ", 0) == 0);
+  CHECK(name_only.error().what().find("or a unix socket path") != std::string::npos);
+  const auto too_long = app::load_settings_text("control = \"/" + std::string(120, 'x') + "\"\n", "t.toml", s);
+  REQUIRE_FALSE(too_long);
+  CHECK(too_long.error().what().find("at most 107 bytes") != std::string::npos);
 }
 
 TEST_CASE("host:port splitting", "[apps]") {
-  std::string host;
-  std::uint16_t port = 0;
-  CHECK(app::split_host_port("seed.example.org:7000", host, port));
-  CHECK(host == "seed.example.org");
-  CHECK(port == 7000);
-  CHECK(app::split_host_port("[::1]:9", host, port));
-  CHECK(host == "::1");
-  CHECK_FALSE(app::split_host_port("seed.example.org", host, port));
-  CHECK_FALSE(app::split_host_port(":7000", host, port));
-  CHECK_FALSE(app::split_host_port("a b:7000", host, port));
-  CHECK_FALSE(app::split_host_port("host:0", host, port));
+  const auto named = app::split_host_port("seed.example.org:7000");
+  REQUIRE(named);
+  CHECK(named->host == "seed.example.org");
+  CHECK(named->port == 7000);
+  const auto v6 = app::split_host_port("[::1]:9");
+  REQUIRE(v6);
+  CHECK(v6->host == "::1");
+  CHECK_FALSE(app::split_host_port("seed.example.org"));
+  CHECK_FALSE(app::split_host_port(":7000"));
+  CHECK_FALSE(app::split_host_port("a b:7000"));
+  CHECK_FALSE(app::split_host_port("host:0"));
 }

@@ -27,6 +27,25 @@ const char* describe(error e) {
   return "unknown error";
 }
 
+namespace {
+class codec_category final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "hearsay.codec"; }
+  std::string message(int e) const override { return describe(static_cast<error>(e)); }
+};
+}  // namespace
+
+const std::error_category& error_category() {
+  static const codec_category category;
+  return category;
+}
+
+std::string describe(const failure& f) {
+  std::string out = f.code().message();
+  if (!f.message().empty()) out += " (" + f.message() + ")";
+  return out;
+}
+
 // ---- encoding ----------------------------------------------------------------------------
 
 namespace {
@@ -165,9 +184,16 @@ sha256_digest from_wire(const w::Digest& d) {
   return out;
 }
 
+// What decoding has found so far: an error (none yet) with its detail, and the value.
+struct decode_state {
+  error err = error::none;
+  std::string detail;  // which field, which version...
+  decoded value;
+};
+
 struct checker {
   const limits& lim;
-  decode_result& r;
+  decode_state& r;
 
   bool fail(const char* field) {
     r.err = error::bad_field;
@@ -215,7 +241,7 @@ struct checker {
   }
 };
 
-bool decode_body(const w::Frame& f, const limits& lim, decode_result& r) {
+bool decode_body(const w::Frame& f, const limits& lim, decode_state& r) {
   checker c{lim, r};
   // The verifier accepts a union whose type is set but whose table is absent.
   if (f.message_type() != w::Message::NONE && f.message() == nullptr) return c.fail("frame.message");
@@ -376,27 +402,28 @@ bool decode_body(const w::Frame& f, const limits& lim, decode_result& r) {
 
 }  // namespace
 
-decode_result decode(std::span<const std::uint8_t> frame, const limits& lim) {
-  decode_result r;
+result<decoded> decode(std::span<const std::uint8_t> frame, const limits& lim) {
+  decode_state r;
+  auto failed = [&r] { return failure(make_error_code(r.err), std::move(r.detail)); };
   if (frame.size() < prefix_bytes + sizeof(flatbuffers::uoffset_t) + flatbuffers::kFileIdentifierLength) {
     r.err = error::truncated;
-    return r;
+    return failed();
   }
   const std::uint32_t length = std::uint32_t{frame[0]} | (std::uint32_t{frame[1]} << 8) |
                                (std::uint32_t{frame[2]} << 16) | (std::uint32_t{frame[3]} << 24);
   if (length > lim.frame_bytes_max || frame.size() - prefix_bytes > lim.frame_bytes_max) {
     r.err = error::too_large;
     r.detail = std::to_string(length) + " bytes";
-    return r;
+    return failed();
   }
   if (length != frame.size() - prefix_bytes) {
     r.err = error::truncated;
     r.detail = "length prefix says " + std::to_string(length) + ", frame holds " + std::to_string(frame.size() - prefix_bytes);
-    return r;
+    return failed();
   }
   if (!flatbuffers::BufferHasIdentifier(frame.data(), w::FrameIdentifier(), true)) {
     r.err = error::bad_identifier;
-    return r;
+    return failed();
   }
   // FlatBuffers reads scalars in place and aligns a size-prefixed buffer from its prefix: a
   // frame found at an unaligned spot in a stream buffer is copied to aligned memory first.
@@ -413,19 +440,22 @@ decode_result decode(std::span<const std::uint8_t> frame, const limits& lim) {
   flatbuffers::Verifier verifier(data, frame.size(), opts);
   if (!w::VerifySizePrefixedFrameBuffer(verifier)) {
     r.err = error::verify_failed;
-    return r;
+    return failed();
   }
   const w::Frame* f = w::GetSizePrefixedFrame(data);
   r.value.version = f->version();
   if (r.value.version != protocol_version) {
     r.err = error::unknown_version;
     r.detail = "version " + std::to_string(r.value.version) + ", this node speaks " + std::to_string(protocol_version);
-    return r;
+    return failed();
   }
   checker c{lim, r};
-  if (!c.addr(f->sender(), "frame.sender", r.value.sender)) return r;
-  decode_body(*f, lim, r);
-  return r;
+  if (!c.addr(f->sender(), "frame.sender", r.value.sender)) return failed();
+  if (!decode_body(*f, lim, r) || r.err != error::none) {
+    HEARSAY_ASSERT(r.err != error::none);
+    return failed();
+  }
+  return std::move(r.value);
 }
 
 // ---- stream framing ----------------------------------------------------------------------

@@ -15,6 +15,7 @@
 #include <flatbuffers/flatbuffers.h>
 
 #include "overlay/messages.hpp"
+#include "overlay/result.hpp"
 
 namespace hearsay::codec {
 
@@ -45,18 +46,17 @@ enum class error : std::uint8_t {
   bad_field,        // a field is missing or out of range
 };
 const char* describe(error e);
+// The category of codec errors in an std::error_code (a failure's code()).
+const std::error_category& error_category();
+inline std::error_code make_error_code(error e) { return {static_cast<int>(e), error_category()}; }
+// "bad field (query.ttl)": what went wrong and, when known, where; detail is the failure's
+// message, remote text that the caller escapes before it prints it.
+std::string describe(const failure& f);
 
 struct decoded {
   std::uint16_t version = 0;
   peer_addr sender;
   message msg;
-};
-
-struct decode_result {
-  error err = error::none;
-  std::string detail;  // which field, which version...
-  decoded value;
-  bool ok() const { return err == error::none; }
 };
 
 // Encodes frames into a reusable builder: after warm-up, encoding allocates nothing.
@@ -73,7 +73,8 @@ class encoder {
 std::vector<std::uint8_t> encode_frame(const peer_addr& sender, const message& m);
 
 // Decodes one frame: its 4-byte length prefix and the body (the prefix must match the body).
-decode_result decode(std::span<const std::uint8_t> frame, const limits& lim);
+// A failure's code() is a codec::error; its message() says which field or which version.
+result<decoded> decode(std::span<const std::uint8_t> frame, const limits& lim);
 
 // Splits a byte stream into frame bodies. Memory is bounded by prefix + frame_bytes_max; a
 // length prefix over the limit is reported at once (before its body arrives) and poisons the
@@ -105,3 +106,6 @@ class frame_reader {
 };
 
 }  // namespace hearsay::codec
+
+template <>
+struct std::is_error_code_enum<hearsay::codec::error> : std::true_type {};

@@ -132,8 +132,8 @@ void simulator::dispatch(worker& w, event& e) {
       const auto frame = codec::encode_frame(address_of(d->from), d->msg);
       auto decoded = codec::decode(frame, codec::limits{});
       HEARSAY_ASSERT(decoded.ok());
-      HEARSAY_ASSERT(decoded.value.sender == address_of(d->from));
-      nodes_[d->to]->on_message(now, decoded.value.sender, std::move(decoded.value.msg));
+      HEARSAY_ASSERT(decoded->sender == address_of(d->from));
+      nodes_[d->to]->on_message(now, decoded->sender, std::move(decoded->msg));
       return;
     }
     // The event's slot is released after this: the node may take what it keeps.

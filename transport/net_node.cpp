@@ -676,13 +676,15 @@ void net_node::impl::read(const link_ptr& l) {
       auto r = codec::decode(frame, cfg.limits.frame);
       if (!r.ok()) {
         ++stats.frames_bad;
-        const std::string what = codec::describe(r.err) + (r.detail.empty() ? std::string() : " (" + printable(r.detail) + ")");
+        const failure& why = r.error();
+        const std::string what = codec::describe(static_cast<codec::error>(why.code().value())) +
+                                 (why.message().empty() ? std::string() : " (" + printable(why.message()) + ")");
         // A well-formed frame whose content this node cannot use (a field out of range, a
         // message kind of a newer version) costs the message, not an overlay link; a frame
         // that breaks the framing, or anything odd on a transfer (whose raw bytes would then
         // be misread), ends the connection.
         const bool message_only = l->kind == link::role::overlay && l->identified &&
-                                  (r.err == codec::error::bad_field || r.err == codec::error::unknown_message);
+                                  (why.code() == codec::error::bad_field || why.code() == codec::error::unknown_message);
         if (message_only) {
           log.debug("dropping a message from " + describe(l) + ": " + what);
           continue;
@@ -693,7 +695,7 @@ void net_node::impl::read(const link_ptr& l) {
       }
       ++stats.frames_in;
       l->last_frame = l->last_rx;
-      handle(l, r.value);
+      handle(l, *r);
       // A transfer's raw bytes may have come in the same read as the frame announcing them.
       if (!l->dead && l->raw_left > 0) {
         const auto raw = l->reader.take_raw(l->raw_left);

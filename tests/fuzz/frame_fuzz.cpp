@@ -36,12 +36,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (auto frame = reader.next(); !frame.empty(); frame = reader.next()) {
       auto r = hearsay::codec::decode(frame, lim);
       if (!r.ok()) continue;
-      const auto again = enc.encode(r.value.sender, r.value.msg);
+      const auto again = enc.encode(r->sender, r->msg);
       auto r2 = hearsay::codec::decode(again, lim);
       HEARSAY_ASSERT(r2.ok());
-      HEARSAY_ASSERT(r2.value.msg.index() == r.value.msg.index());
-      HEARSAY_ASSERT(r2.value.sender == r.value.sender);
-      if (const auto* d = std::get_if<hearsay::msg_fetch_data>(&r.value.msg)) {
+      HEARSAY_ASSERT(r2->msg.index() == r->msg.index());
+      HEARSAY_ASSERT(r2->sender == r->sender);
+      if (const auto* d = std::get_if<hearsay::msg_fetch_data>(&r->msg)) {
         HEARSAY_ASSERT(d->offset <= d->total_size && d->length <= d->total_size - d->offset);
         raw_left = d->length - reader.take_raw(static_cast<std::size_t>(std::min<std::uint64_t>(d->length, SIZE_MAX))).size();
         if (raw_left > 0) break;

@@ -70,7 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::copy(data + at, data + at + len, frame.begin() + 4);
         at += len;
         auto r = hearsay::codec::decode(frame, lim);
-        if (r.ok()) n.on_message(now, peer, r.value.msg);
+        if (r.ok()) n.on_message(now, peer, r->msg);
         break;
       }
       case 2:

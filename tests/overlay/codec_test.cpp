@@ -15,6 +15,12 @@ using namespace hearsay;
 
 namespace {
 
+// What a decode found wrong (none when it succeeded), and its detail.
+codec::error err_of(const result<codec::decoded>& r) {
+  return r ? codec::error::none : static_cast<codec::error>(r.error().code().value());
+}
+std::string detail_of(const result<codec::decoded>& r) { return r ? std::string() : r.error().message(); }
+
 peer_addr a4(std::uint32_t v, std::uint16_t port = 7000) { return peer_addr::from_ipv4(v, port); }
 
 sha256_digest digest(std::uint8_t seed) {
@@ -137,15 +143,15 @@ TEST_CASE("every message kind survives encode and decode", "[codec]") {
     const std::vector<std::uint8_t> frame(bytes.begin(), bytes.end());
     auto r = codec::decode(frame, codec::limits{});
     REQUIRE(r.ok());
-    CHECK(r.value.version == protocol_version);
-    CHECK(r.value.sender == sender);
-    CHECK(same(r.value.msg, m));
+    CHECK(r->version == protocol_version);
+    CHECK(r->sender == sender);
+    CHECK(same(r->msg, m));
     // The same frame at an odd address in a buffer decodes the same.
     std::vector<std::uint8_t> shifted(frame.size() + 3);
     std::copy(frame.begin(), frame.end(), shifted.begin() + 3);
     auto s = codec::decode(std::span(shifted).subspan(3), codec::limits{});
     REQUIRE(s.ok());
-    CHECK(same(s.value.msg, m));
+    CHECK(same(s->msg, m));
   }
 }
 
@@ -177,11 +183,11 @@ TEST_CASE("random corruption never crashes the decoder", "[codec]") {
     if (r.ok()) {
       // Whatever got through still satisfies the semantic checks, and is a message this
       // node could have sent itself: it encodes and decodes to the same value.
-      CHECK_FALSE(r.value.sender.is_unspecified());
-      if (auto* q = std::get_if<msg_query>(&r.value.msg)) CHECK((q->hops >= 1 && q->ttl >= 1));
-      auto again = codec::decode(codec::encode_frame(r.value.sender, r.value.msg), codec::limits{});
+      CHECK_FALSE(r->sender.is_unspecified());
+      if (auto* q = std::get_if<msg_query>(&r->msg)) CHECK((q->hops >= 1 && q->ttl >= 1));
+      auto again = codec::decode(codec::encode_frame(r->sender, r->msg), codec::limits{});
       REQUIRE(again.ok());
-      CHECK(same(again.value.msg, r.value.msg));
+      CHECK(same(again->msg, r->msg));
     }
   }
   CHECK(refused > 0);
@@ -193,36 +199,36 @@ TEST_CASE("foreign, future and malformed frames are refused with a reason", "[co
     std::vector<std::uint8_t> junk(64, 0x41);
     junk[0] = 60;
     junk[1] = junk[2] = junk[3] = 0;
-    CHECK(codec::decode(junk, codec::limits{}).err == codec::error::bad_identifier);
+    CHECK(err_of(codec::decode(junk, codec::limits{})) == codec::error::bad_identifier);
   }
   SECTION("unknown version: a newer one, and version 1 (plaintext links, before TLS)") {
     const auto newer = static_cast<std::uint16_t>(protocol_version + 1);
     auto r = codec::decode(raw_frame(newer, hearsay::wire::Message::Join), codec::limits{});
-    CHECK(r.err == codec::error::unknown_version);
-    CHECK(r.detail.find("version " + std::to_string(newer)) != std::string::npos);
+    CHECK(err_of(r) == codec::error::unknown_version);
+    CHECK(detail_of(r).find("version " + std::to_string(newer)) != std::string::npos);
     auto old = codec::decode(raw_frame(1, hearsay::wire::Message::Join), codec::limits{});
-    CHECK(old.err == codec::error::unknown_version);
-    CHECK(old.detail == "version 1, this node speaks 2");
+    CHECK(err_of(old) == codec::error::unknown_version);
+    CHECK(detail_of(old) == "version 1, this node speaks 2");
   }
   SECTION("no message") {
-    CHECK(codec::decode(raw_frame(protocol_version, hearsay::wire::Message::NONE), codec::limits{}).err ==
+    CHECK(err_of(codec::decode(raw_frame(protocol_version, hearsay::wire::Message::NONE), codec::limits{})) ==
           codec::error::unknown_message);
   }
   SECTION("missing sender") {
     auto r = codec::decode(raw_frame(protocol_version, hearsay::wire::Message::Join, false), codec::limits{});
-    CHECK(r.err == codec::error::bad_field);
-    CHECK(r.detail == "frame.sender");
+    CHECK(err_of(r) == codec::error::bad_field);
+    CHECK(detail_of(r) == "frame.sender");
   }
   SECTION("query without origin or criteria") {
     auto r = codec::decode(raw_frame(protocol_version, hearsay::wire::Message::Query), codec::limits{});
-    CHECK(r.err == codec::error::bad_field);
-    CHECK(r.detail == "query.origin");
+    CHECK(err_of(r) == codec::error::bad_field);
+    CHECK(detail_of(r) == "query.origin");
   }
   SECTION("a file name that is a path") {
     msg_query_hit h{1, a4(0x0a000002), 1, {{"../etc/passwd", 1, digest(1)}}};
     auto r = codec::decode(codec::encode_frame(a4(0x0a000001), h), codec::limits{});
-    CHECK(r.err == codec::error::bad_field);
-    CHECK(r.detail == "files.name");
+    CHECK(err_of(r) == codec::error::bad_field);
+    CHECK(detail_of(r) == "files.name");
   }
   SECTION("limits on frames, strings and lists") {
     codec::limits tight;
@@ -231,16 +237,16 @@ TEST_CASE("foreign, future and malformed frames are refused with a reason", "[co
     tight.frame_bytes_max = 200;
     auto long_criteria = codec::decode(
         codec::encode_frame(a4(1), msg_query{1, a4(2), 3, 1, false, "a criteria longer than eight"}), tight);
-    CHECK(long_criteria.err == codec::error::bad_field);
+    CHECK(err_of(long_criteria) == codec::error::bad_field);
     auto many = codec::decode(codec::encode_frame(a4(1), msg_shuffle_reply{{a4(2), a4(3), a4(4)}}), tight);
-    CHECK(many.err == codec::error::bad_field);
+    CHECK(err_of(many) == codec::error::bad_field);
     auto big = codec::decode(
         codec::encode_frame(a4(1), msg_query_hit{1, a4(2), 1, {{std::string(150, 'x'), 1, digest(1)}}}), tight);
-    CHECK(big.err == codec::error::too_large);
+    CHECK(err_of(big) == codec::error::too_large);
   }
   SECTION("data claiming bytes past the file's end") {
     auto r = codec::decode(codec::encode_frame(a4(1), msg_fetch_data{digest(1), 98, 3, 100}), codec::limits{});
-    CHECK(r.err == codec::error::bad_field);
+    CHECK(err_of(r) == codec::error::bad_field);
   }
 }
 
@@ -260,7 +266,7 @@ TEST_CASE("frame_reader splits a stream however it is cut", "[codec]") {
       for (auto f = reader.next(); !f.empty(); f = reader.next()) {
         auto r = codec::decode(f, codec::limits{});
         REQUIRE(r.ok());
-        out.push_back(r.value.msg);
+        out.push_back(r->msg);
       }
     }
     CHECK(reader.buffered() == 0);
@@ -306,8 +312,8 @@ TEST_CASE("one encoder serves many messages, each frame as a fresh encoder makes
     REQUIRE(length + codec::prefix_bytes == bytes.size());
     auto r = codec::decode(bytes, codec::limits{});
     REQUIRE(r.ok());
-    CHECK(r.value.sender == sender);
-    CHECK(same(r.value.msg, m));
+    CHECK(r->sender == sender);
+    CHECK(same(r->msg, m));
   }
 }
 
@@ -317,7 +323,7 @@ TEST_CASE("frames carry the HRSY identifier after the prefix", "[codec]") {
   CHECK(std::string(frame.begin() + 8, frame.begin() + 12) == "HRSY");
   auto wrong = frame;
   wrong[8] = 'X';
-  CHECK(codec::decode(wrong, codec::limits{}).err == codec::error::bad_identifier);
+  CHECK(err_of(codec::decode(wrong, codec::limits{})) == codec::error::bad_identifier);
 }
 
 TEST_CASE("union types this build does not know, and types without a table", "[codec]") {
@@ -325,14 +331,14 @@ TEST_CASE("union types this build does not know, and types without a table", "[c
   SECTION("a type number past the last message") {
     const auto frame = hand_frame(static_cast<w::Message>(77), [](auto& fbb) { return w::CreateJoin(fbb).Union(); });
     auto r = codec::decode(frame, codec::limits{});
-    CHECK(r.err == codec::error::unknown_message);
-    CHECK(r.detail == "type 77");
+    CHECK(err_of(r) == codec::error::unknown_message);
+    CHECK(detail_of(r) == "type 77");
   }
   SECTION("a known type whose table is absent") {
     const auto frame = hand_frame(w::Message::Query, [](auto&) { return flatbuffers::Offset<void>(); });
     auto r = codec::decode(frame, codec::limits{});
-    CHECK(r.err == codec::error::bad_field);
-    CHECK(r.detail == "frame.message");
+    CHECK(err_of(r) == codec::error::bad_field);
+    CHECK(detail_of(r) == "frame.message");
   }
   SECTION("a file entry without a digest or a name") {
     auto hit = [](bool with_name, bool with_digest) {
@@ -347,11 +353,11 @@ TEST_CASE("union types this build does not know, and types without a table", "[c
     };
     CHECK(codec::decode(hit(true, true), codec::limits{}).ok());
     auto no_digest = codec::decode(hit(true, false), codec::limits{});
-    CHECK(no_digest.err == codec::error::bad_field);
-    CHECK(no_digest.detail == "files.sha256");
+    CHECK(err_of(no_digest) == codec::error::bad_field);
+    CHECK(detail_of(no_digest) == "files.sha256");
     auto no_name = codec::decode(hit(false, true), codec::limits{});
-    CHECK(no_name.err == codec::error::bad_field);
-    CHECK(no_name.detail == "files.name");
+    CHECK(err_of(no_name) == codec::error::bad_field);
+    CHECK(detail_of(no_name) == "files.name");
   }
 }
 
@@ -389,9 +395,9 @@ TEST_CASE("fields out of range are refused with the field's name", "[codec]") {
   for (const auto& [m, field] : cases) {
     INFO(message_name(m) << " expecting " << field);
     auto r = codec::decode(codec::encode_frame(a4(1), m), codec::limits{});
-    CHECK(r.err == codec::error::bad_field);
-    CHECK(r.detail == field);
-    CHECK(std::string(codec::describe(r.err)) == "bad field");
+    CHECK(err_of(r) == codec::error::bad_field);
+    CHECK(detail_of(r) == field);
+    CHECK(std::string(codec::describe(err_of(r))) == "bad field");
   }
   // Their neighbours inside the range pass.
   for (const message& m : {message{msg_query{1, ok, 1, 1, false, "", 2, 100}},
@@ -418,13 +424,13 @@ TEST_CASE("limits hold exactly at their bounds", "[codec]") {
     return h;
   };
   CHECK(decode(hit(3, 16)).ok());
-  CHECK(decode(hit(4, 1)).detail == "query_hit.files");
-  CHECK(decode(hit(1, 17)).detail == "files.name");
+  CHECK(detail_of(decode(hit(4, 1))) == "query_hit.files");
+  CHECK(detail_of(decode(hit(1, 17))) == "files.name");
   CHECK(decode(msg_hello{std::string(16, 'n'), a4(2), std::string(16, 'a'), false}).ok());
-  CHECK(decode(msg_hello{"n", a4(2), std::string(17, 'a'), false}).detail == "hello.agent");
-  CHECK(decode(msg_fetch_error{digest(1), fetch_error_code::busy, std::string(17, 'e')}).detail ==
+  CHECK(detail_of(decode(msg_hello{"n", a4(2), std::string(17, 'a'), false})) == "hello.agent");
+  CHECK(detail_of(decode(msg_fetch_error{digest(1), fetch_error_code::busy, std::string(17, 'e')})) ==
         "fetch_error.message");
-  CHECK(decode(msg_shuffle{a4(2), 1, {a4(3), a4(4), a4(5), a4(6)}}).detail == "shuffle.nodes");
+  CHECK(detail_of(decode(msg_shuffle{a4(2), 1, {a4(3), a4(4), a4(5), a4(6)}})) == "shuffle.nodes");
   // A transfer's bytes travel after its frame, not in it: the frame stays small.
   CHECK(decode(msg_fetch_data{digest(1), 0, 1u << 30, 1u << 30}).ok());
 
@@ -435,16 +441,16 @@ TEST_CASE("limits hold exactly at their bounds", "[codec]") {
     CHECK(codec::decode(frame, exact).ok());
     exact.frame_bytes_max -= 1;
     auto r = codec::decode(frame, exact);
-    CHECK(r.err == codec::error::too_large);
+    CHECK(err_of(r) == codec::error::too_large);
   }
   SECTION("verifier depth and table count") {
     const auto frame = codec::encode_frame(a4(1), hit(3, 4));
     codec::limits few_tables;
     few_tables.tables_max = 3;  // frame, hit and three file entries are five
-    CHECK(codec::decode(frame, few_tables).err == codec::error::verify_failed);
+    CHECK(err_of(codec::decode(frame, few_tables)) == codec::error::verify_failed);
     codec::limits shallow;
     shallow.depth_max = 2;  // frame -> hit -> files -> file entry is deeper
-    CHECK(codec::decode(frame, shallow).err == codec::error::verify_failed);
+    CHECK(err_of(codec::decode(frame, shallow)) == codec::error::verify_failed);
   }
 }
 
@@ -452,14 +458,14 @@ TEST_CASE("a length prefix that disagrees with the body is refused", "[codec]") 
   auto frame = codec::encode_frame(a4(1), msg_pong{3});
   auto longer = frame;
   longer[0] = static_cast<std::uint8_t>(longer[0] + 1);
-  CHECK(codec::decode(longer, codec::limits{}).err == codec::error::truncated);
+  CHECK(err_of(codec::decode(longer, codec::limits{})) == codec::error::truncated);
   auto shorter = frame;
   shorter[0] = static_cast<std::uint8_t>(shorter[0] - 1);
-  CHECK(codec::decode(shorter, codec::limits{}).err == codec::error::truncated);
+  CHECK(err_of(codec::decode(shorter, codec::limits{})) == codec::error::truncated);
   auto padded = frame;
   padded.push_back(0);
-  CHECK(codec::decode(padded, codec::limits{}).err == codec::error::truncated);
-  CHECK(codec::decode({}, codec::limits{}).err == codec::error::truncated);
+  CHECK(err_of(codec::decode(padded, codec::limits{})) == codec::error::truncated);
+  CHECK(err_of(codec::decode({}, codec::limits{})) == codec::error::truncated);
 }
 
 TEST_CASE("frame_reader poisons on an oversize prefix however it arrives", "[codec]") {
@@ -545,7 +551,7 @@ TEST_CASE("frame_reader keeps no more than one frame and hands out empty frames 
         REQUIRE(f.size() == big.size());
         auto r = codec::decode(f, lim);
         REQUIRE(r.ok());
-        CHECK(std::get<msg_query_hit>(r.value.msg).files == big_files);
+        CHECK(std::get<msg_query_hit>(r->msg).files == big_files);
       }
     }
   }
@@ -558,7 +564,7 @@ TEST_CASE("frame_reader keeps no more than one frame and hands out empty frames 
   CHECK(reader.feed(empty));
   const auto nothing = reader.next();
   CHECK(nothing.size() == codec::prefix_bytes);
-  CHECK(codec::decode(nothing, lim).err == codec::error::truncated);
+  CHECK(err_of(codec::decode(nothing, lim)) == codec::error::truncated);
 }
 
 TEST_CASE("frame_reader yields the same frames from one large batch and from single bytes", "[codec]") {
@@ -590,14 +596,14 @@ TEST_CASE("file names are data: any name a POSIX system allows; an entry that is
     INFO(name);
     auto r = decode(msg_query_hit{1, ok, 1, {{name, 3, digest(1)}}});
     REQUIRE(r.ok());
-    CHECK(std::get<msg_query_hit>(r.value.msg).files.at(0).name == name);
+    CHECK(std::get<msg_query_hit>(r->msg).files.at(0).name == name);
   }
   // Entries that are not names are left out; the rest of the hit stands.
   auto r = decode(msg_query_hit{1, ok, 1, {{"dir/a", 1, digest(1)}, {"fine", 2, digest(2)}, {"..", 3, digest(3)}}});
   REQUIRE(r.ok());
-  const auto& files = std::get<msg_query_hit>(r.value.msg).files;
+  const auto& files = std::get<msg_query_hit>(r->msg).files;
   REQUIRE(files.size() == 1);
   CHECK(files[0].name == "fine");
   // With none left, there is nothing to offer.
-  CHECK(decode(msg_query_hit{1, ok, 1, {{"/etc/passwd", 1, digest(1)}}}).detail == "files.name");
+  CHECK(detail_of(decode(msg_query_hit{1, ok, 1, {{"/etc/passwd", 1, digest(1)}}})) == "files.name");
 }

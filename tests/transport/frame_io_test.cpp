@@ -206,8 +206,9 @@ TEST_CASE("a plaintext peer of protocol 1 gets a version-2 frame and is closed",
   {
     // What this build makes of the frame it sends: protocol 1, a version it does not speak.
     const auto r = codec::decode(frame, codec::limits{});
-    REQUIRE(r.err == codec::error::unknown_version);
-    REQUIRE(r.value.version == 1);
+    REQUIRE_FALSE(r.ok());
+    REQUIRE(r.error().code() == codec::error::unknown_version);
+    REQUIRE(r.error().message() == "version 1, this node speaks 2");
   }
   // An old node dials and speaks first, in plaintext, on a plain TCP socket.
   asio::ip::tcp::socket s(f.io);
@@ -241,11 +242,11 @@ TEST_CASE("a plaintext peer of protocol 1 gets a version-2 frame and is closed",
   REQUIRE_FALSE(first.empty());
   const auto r = codec::decode(first, codec::limits{});
   REQUIRE(r.ok());
-  CHECK(r.value.version == 2);
-  CHECK(r.value.version == protocol_version);
-  CHECK(r.value.sender == f.nodes[0]->address());
-  REQUIRE(std::holds_alternative<msg_hello>(r.value.msg));
-  CHECK(std::get<msg_hello>(r.value.msg).network == "frames");
+  CHECK(r->version == 2);
+  CHECK(r->version == protocol_version);
+  CHECK(r->sender == f.nodes[0]->address());
+  REQUIRE(std::holds_alternative<msg_hello>(r->msg));
+  CHECK(std::get<msg_hello>(r->msg).network == "frames");
   CHECK(reader.next().empty());
   CHECK(reader.buffered() == 0);
   CHECK(f.nodes[0]->stats().connections_plaintext == 1);

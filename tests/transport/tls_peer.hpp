@@ -188,7 +188,7 @@ struct tls_peer {
             ++undecodable;
             continue;
           }
-          frames.push_back(std::move(r.value));
+          frames.push_back(std::move(r).value());
           if (on_frame) on_frame(frames.back());
         }
       }

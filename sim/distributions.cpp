@@ -28,7 +28,7 @@ std::uint32_t zipf::draw(rng& r) const {
 
 double zipf::probability(std::uint32_t k) const { return k == 0 ? cdf_[0] : cdf_[k] - cdf_[k - 1]; }
 
-std::string duration_dist::parse(std::string_view text) {
+result<> duration_dist::parse(std::string_view text) {
   std::vector<double> v;
   const auto colon = text.find(':');
   const auto name = text.substr(0, colon);
@@ -39,7 +39,7 @@ std::string duration_dist::parse(std::string_view text) {
     double x = 0;
     auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), x);
     if (ec != std::errc{} || end != part.data() + part.size() || !(x > 0)) {
-      return "'" + std::string(part) + "' is not a positive number";
+      return failure("'" + std::string(part) + "' is not a positive number");
     }
     v.push_back(x);
     rest = next == std::string_view::npos ? std::string_view{} : rest.substr(next + 1);
@@ -53,8 +53,8 @@ std::string duration_dist::parse(std::string_view text) {
   } else if (name == "weibull" && v.size() == 2) {
     shape = kind::weibull;
   } else {
-    return "expected constant:S, exp:MEAN_S, pareto:SHAPE:SCALE_S or weibull:SHAPE:SCALE_S, got '" +
-           std::string(text) + "'";
+    return failure("expected constant:S, exp:MEAN_S, pareto:SHAPE:SCALE_S or weibull:SHAPE:SCALE_S, got '" +
+                   std::string(text) + "'");
   }
   a = v[0];
   b = v.size() > 1 ? v[1] : 0;
@@ -139,7 +139,7 @@ constexpr double capacity_mbit_s_min = 0.008, capacity_mbit_s_max = 100'000;
 
 }  // namespace
 
-std::string capacity_dist::parse(std::string_view text) {
+result<> capacity_dist::parse(std::string_view text) {
   std::string_view name;
   std::vector<double> v;
   const std::string expected = "expected constant:MBIT_S, uniform:MIN:MAX, lognormal:MEDIAN:SIGMA or classes:ec2, got '" +
@@ -149,19 +149,19 @@ std::string capacity_dist::parse(std::string_view text) {
     a = b = 0;
     return {};
   }
-  if (!split_spec(text, name, v)) return expected;
+  if (!split_spec(text, name, v)) return failure(expected);
   auto rate_ok = [](double x) { return x >= capacity_mbit_s_min && x <= capacity_mbit_s_max; };
   if (name == "constant" && v.size() == 1) {
-    if (!rate_ok(v[0])) return "a capacity must be from 0.008 to 100000 Mbit/s";
+    if (!rate_ok(v[0])) return failure("a capacity must be from 0.008 to 100000 Mbit/s");
     shape = kind::constant;
   } else if (name == "uniform" && v.size() == 2) {
-    if (!rate_ok(v[0]) || !rate_ok(v[1]) || v[1] < v[0]) return "need 0.008 <= MIN <= MAX <= 100000 (Mbit/s)";
+    if (!rate_ok(v[0]) || !rate_ok(v[1]) || v[1] < v[0]) return failure("need 0.008 <= MIN <= MAX <= 100000 (Mbit/s)");
     shape = kind::uniform;
   } else if (name == "lognormal" && v.size() == 2) {
-    if (!rate_ok(v[0]) || !(v[1] >= 0) || v[1] > 5) return "need a median from 0.008 to 100000 Mbit/s and 0 <= SIGMA <= 5";
+    if (!rate_ok(v[0]) || !(v[1] >= 0) || v[1] > 5) return failure("need a median from 0.008 to 100000 Mbit/s and 0 <= SIGMA <= 5");
     shape = kind::lognormal;
   } else {
-    return expected;
+    return failure(expected);
   }
   a = v[0];
   b = v.size() > 1 ? v[1] : 0;
@@ -202,32 +202,32 @@ std::uint64_t capacity_dist::bytes_per_s(double u, double v, double c) const {
   return static_cast<std::uint64_t>(std::llround(mbit_s * 125'000.0));  // 10^6 / 8 bytes per Mbit
 }
 
-std::string size_dist::parse(std::string_view text) {
+result<> size_dist::parse(std::string_view text) {
   std::string_view name;
   std::vector<double> v;
   const std::string expected =
       "expected indexed:BASE, constant:BYTES, uniform:MIN:MAX, lognormal:MEDIAN:SIGMA or pareto:SHAPE:SCALE, got '" +
       std::string(text) + "'";
-  if (!split_spec(text, name, v)) return expected;
+  if (!split_spec(text, name, v)) return failure(expected);
   const auto most = static_cast<double>(bytes_max);
   auto bytes_ok = [&](double x) { return x >= 1 && x <= most; };
   if (name == "indexed" && v.size() == 1) {
-    if (!(v[0] >= 0) || v[0] > most / 2) return "BASE must be from 0 to 2^39 bytes";
+    if (!(v[0] >= 0) || v[0] > most / 2) return failure("BASE must be from 0 to 2^39 bytes");
     shape = kind::indexed;
   } else if (name == "constant" && v.size() == 1) {
-    if (!bytes_ok(v[0])) return "a size must be from 1 to 2^40 bytes";
+    if (!bytes_ok(v[0])) return failure("a size must be from 1 to 2^40 bytes");
     shape = kind::constant;
   } else if (name == "uniform" && v.size() == 2) {
-    if (!bytes_ok(v[0]) || !bytes_ok(v[1]) || v[1] < v[0]) return "need 1 <= MIN <= MAX <= 2^40 (bytes)";
+    if (!bytes_ok(v[0]) || !bytes_ok(v[1]) || v[1] < v[0]) return failure("need 1 <= MIN <= MAX <= 2^40 (bytes)");
     shape = kind::uniform;
   } else if (name == "lognormal" && v.size() == 2) {
-    if (!bytes_ok(v[0]) || !(v[1] >= 0) || v[1] > 5) return "need a median from 1 to 2^40 bytes and 0 <= SIGMA <= 5";
+    if (!bytes_ok(v[0]) || !(v[1] >= 0) || v[1] > 5) return failure("need a median from 1 to 2^40 bytes and 0 <= SIGMA <= 5");
     shape = kind::lognormal;
   } else if (name == "pareto" && v.size() == 2) {
-    if (!(v[0] > 0) || v[0] > 100 || !bytes_ok(v[1])) return "need 0 < SHAPE <= 100 and a SCALE from 1 to 2^40 bytes";
+    if (!(v[0] > 0) || v[0] > 100 || !bytes_ok(v[1])) return failure("need 0 < SHAPE <= 100 and a SCALE from 1 to 2^40 bytes");
     shape = kind::pareto;
   } else {
-    return expected;
+    return failure(expected);
   }
   a = v[0];
   b = v.size() > 1 ? v[1] : 0;

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "overlay/result.hpp"
 #include "overlay/rng.hpp"
 
 namespace hearsay::sim {
@@ -45,7 +46,7 @@ struct duration_dist {
   kind shape = kind::exponential;
   double a = 600, b = 0;
 
-  std::string parse(std::string_view text);  // error message, empty on success
+  result<> parse(std::string_view text);
   std::string describe() const;
   double draw(rng& r) const;
   double mean() const;
@@ -59,7 +60,7 @@ struct capacity_dist {
   kind shape = kind::constant;
   double a = 20, b = 0;
 
-  std::string parse(std::string_view text);  // error message, empty on success
+  result<> parse(std::string_view text);
   std::string describe() const;
   // The capacity for uniform variates u, v in [0,1) (v: the lognormal's second) and the
   // peer's instance-class variate c (shared by its upload and download, as an instance's
@@ -75,7 +76,7 @@ struct size_dist {
   kind shape = kind::indexed;
   double a = 1'000'000, b = 0;
 
-  std::string parse(std::string_view text);  // error message, empty on success
+  result<> parse(std::string_view text);
   std::string describe() const;
   // The sizes of files 0..n-1, drawn in index order from r (indexed draws nothing).
   std::vector<std::uint64_t> draw_all(std::uint32_t n, rng& r) const;

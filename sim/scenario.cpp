@@ -17,6 +17,9 @@ namespace hearsay::sim {
 
 namespace {
 
+// A parser's answer in the key table's form: its message, empty on success.
+std::string problem_of(const result<>& r) { return r ? std::string() : r.error().what(); }
+
 template <typename T>
 scenario_key integer(std::string name, std::string description, std::uint64_t lo, std::uint64_t hi,
                      std::function<T&(scenario&)> field) {
@@ -58,7 +61,7 @@ std::vector<scenario_key> make_keys() {
   k.push_back(integer<u32>("threads", "threads running the event loop, 0: one per processor this process may use from 20,000 peers (results do not depend on it)",
                            0, 63, [](scenario& s) -> u32& { return s.threads; }));
   k.push_back({"topology", "string", "hyparview | regular:D | er:MEAN_DEGREE | ba:M | ring:K | file:PATH",
-               [](scenario& s, std::string_view text) { return s.topology.parse(text); }});
+               [](scenario& s, std::string_view text) { return problem_of(s.topology.parse(text)); }});
   // [join]
   k.push_back(integer<u32>("join.seeds", "the first N peers are the seed nodes others join through", 1, 1'000'000,
                            [](scenario& s) -> u32& { return s.seed_count; }));
@@ -115,7 +118,7 @@ std::vector<scenario_key> make_keys() {
   k.push_back({"workload.file_size", "string",
                "bytes per catalogue file: indexed:BASE (BASE + index) | constant:BYTES | uniform:MIN:MAX | "
                "lognormal:MEDIAN:SIGMA | pareto:SHAPE:SCALE",
-               [](scenario& s, std::string_view text) { return s.file_size.parse(text); }});
+               [](scenario& s, std::string_view text) { return problem_of(s.file_size.parse(text)); }});
   // [network] and [churn] numbers
   // (field: a member pointer, or a function of the scenario returning the field)
   auto fraction = [](std::string name, std::string description, auto field) {
@@ -170,10 +173,10 @@ std::vector<scenario_key> make_keys() {
                    return {};
                  }
                  s.sessions = true;
-                 return s.session_length.parse(text);
+                 return problem_of(s.session_length.parse(text));
                }});
   k.push_back({"churn.downtime", "string", "offline periods between sessions (same forms; default exp:600)",
-               [](scenario& s, std::string_view text) { return s.downtime.parse(text); }});
+               [](scenario& s, std::string_view text) { return problem_of(s.downtime.parse(text)); }});
   k.push_back(fraction("churn.graceful_share", "share of sessions that end with a graceful leave", &scenario::graceful_share));
   k.push_back(boolean("churn.repair", "peers repair their views after failures",
                       [](scenario& s) -> bool& { return s.repair; }));
@@ -202,9 +205,9 @@ std::vector<scenario_key> make_keys() {
                       [](scenario& s) -> bool& { return s.download.enabled; }));
   k.push_back({"download.upload", "string",
                "per-peer upload capacity: constant:MBIT_S | uniform:MIN:MAX | lognormal:MEDIAN:SIGMA | classes:ec2",
-               [](scenario& s, std::string_view text) { return s.download.upload.parse(text); }});
+               [](scenario& s, std::string_view text) { return problem_of(s.download.upload.parse(text)); }});
   k.push_back({"download.download", "string", "per-peer download capacity (same forms as download.upload)",
-               [](scenario& s, std::string_view text) { return s.download.download.parse(text); }});
+               [](scenario& s, std::string_view text) { return problem_of(s.download.download.parse(text)); }});
   k.push_back({"download.start", "string", "when a searcher starts downloading: first_hit | hits_wanted",
                [](scenario& s, std::string_view text) -> std::string {
                  using kind = scenario::download_settings::start_kind;
@@ -229,62 +232,51 @@ std::vector<scenario_key> make_keys() {
   return k;
 }
 
-// The text form of a TOML value, for the shared setters; empty when the type is wrong.
-std::string value_text(const toml::node& n, const std::string& type, std::string& err) {
+// The text form of a TOML value, for the shared setters, or why its type is wrong.
+result<std::string> value_text(const toml::node& n, const std::string& type) {
   if (type == "integer") {
     if (auto v = n.value_exact<std::int64_t>()) {
-      if (*v < 0) {
-        err = "must not be negative";
-        return {};
-      }
+      if (*v < 0) return failure("must not be negative");
       return std::to_string(*v);
     }
-    err = "expected an integer";
-  } else if (type == "boolean") {
-    if (auto v = n.value_exact<bool>()) return *v ? "true" : "false";
-    err = "expected true or false";
-  } else if (type == "number") {
+    return failure("expected an integer");
+  }
+  if (type == "boolean") {
+    if (auto v = n.value_exact<bool>()) return std::string(*v ? "true" : "false");
+    return failure("expected true or false");
+  }
+  if (type == "number") {
     if (auto v = n.value_exact<std::int64_t>()) return std::to_string(*v);
     if (auto d = n.value_exact<double>()) {
       char buf[64];
       std::snprintf(buf, sizeof buf, "%.17g", *d);
-      return buf;
+      return std::string(buf);
     }
-    err = "expected a number";
-  } else {
-    if (auto v = n.value_exact<std::string>()) return *v;
-    err = "expected a string";
+    return failure("expected a number");
   }
-  return {};
+  if (auto v = n.value_exact<std::string>()) return *v;
+  return failure("expected a string");
 }
 
 std::string where(const std::string& source, const toml::source_region& r) {
   return source + ":" + std::to_string(r.begin.line);
 }
 
-bool walk(const toml::table& table, const std::string& prefix, const std::string& source, scenario& s,
-          scenario_error& err) {
+result<> walk(const toml::table& table, const std::string& prefix, const std::string& source, scenario& s) {
   for (const auto& [key, value] : table) {
     const std::string name = prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
     if (const auto* sub = value.as_table()) {
-      if (!walk(*sub, name, source, s, err)) return false;
+      if (auto r = walk(*sub, name, source, s); !r) return r;
       continue;
     }
     const auto& all = keys();
     auto it = std::find_if(all.begin(), all.end(), [&](const scenario_key& k) { return k.name == name; });
-    if (it == all.end()) {
-      err.message = where(source, value.source()) + ": unknown key '" + name + "'";
-      return false;
-    }
-    std::string problem;
-    const std::string text = value_text(value, it->type, problem);
-    if (problem.empty()) problem = it->set(s, text);
-    if (!problem.empty()) {
-      err.message = where(source, value.source()) + ": " + name + ": " + problem;
-      return false;
-    }
+    if (it == all.end()) return failure(where(source, value.source()) + ": unknown key '" + name + "'");
+    const auto text = value_text(value, it->type);
+    const std::string problem = text ? it->set(s, *text) : text.error().what();
+    if (!problem.empty()) return failure(where(source, value.source()) + ": " + name + ": " + problem);
   }
-  return true;
+  return {};
 }
 
 }  // namespace
@@ -294,63 +286,55 @@ const std::vector<scenario_key>& keys() {
   return all;
 }
 
-bool set_key(scenario& s, std::string_view name, std::string_view value, scenario_error& err) {
+result<> set_key(scenario& s, std::string_view name, std::string_view value) {
   const auto& all = keys();
   auto it = std::find_if(all.begin(), all.end(), [&](const scenario_key& k) { return k.name == name; });
-  if (it == all.end()) {
-    err.message = "unknown key '" + std::string(name) + "'";
-    return false;
-  }
-  if (auto problem = it->set(s, value); !problem.empty()) {
-    err.message = std::string(name) + ": " + problem;
-    return false;
-  }
-  return true;
+  if (it == all.end()) return failure("unknown key '" + std::string(name) + "'");
+  if (auto problem = it->set(s, value); !problem.empty()) return failure(std::string(name) + ": " + problem);
+  return {};
 }
 
-bool load_scenario_text(std::string_view text, const std::string& source, scenario& s, scenario_error& err) {
+result<> load_scenario_text(std::string_view text, const std::string& source, scenario& s) {
   toml::table table;
   try {
     table = toml::parse(text, source);
   } catch (const toml::parse_error& e) {
-    err.message = source + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description());
-    return false;
+    return failure(source + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
   }
-  return walk(table, "", source, s, err);
+  return walk(table, "", source, s);
 }
 
-bool load_scenario_file(const std::string& path, scenario& s, scenario_error& err) {
+result<> load_scenario_file(const std::string& path, scenario& s) {
   toml::table table;
   try {
     table = toml::parse_file(path);
   } catch (const toml::parse_error& e) {
-    if (e.source().begin.line == 0) {
-      err.message = path + ": " + std::string(e.description());
-    } else {
-      err.message = path + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description());
-    }
-    return false;
+    if (e.source().begin.line == 0) return failure(path + ": " + std::string(e.description()));
+    return failure(path + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
   }
-  return walk(table, "", path, s, err);
+  return walk(table, "", path, s);
 }
 
-std::string validate(const scenario& s) {
-  if (s.replication > s.peers) return "workload.replication must not exceed peers";
-  if (s.seed_count > s.peers) return "join.seeds must not exceed peers";
-  if (auto problem = hearsay::validate(s.node); !problem.empty()) return problem;
-  if (s.queries > 0 && s.peers < 2) return "queries need at least 2 peers";
-  if (s.join_fraction > 0 && s.topology.is_static()) return "churn.join_fraction needs the hyparview topology";
+result<> validate(const scenario& s) {
+  if (s.replication > s.peers) return failure("workload.replication must not exceed peers");
+  if (s.seed_count > s.peers) return failure("join.seeds must not exceed peers");
+  if (auto problem = hearsay::validate(s.node); !problem.empty()) return failure(problem);
+  if (s.queries > 0 && s.peers < 2) return failure("queries need at least 2 peers");
+  if (s.join_fraction > 0 && s.topology.is_static()) return failure("churn.join_fraction needs the hyparview topology");
   if (const std::uint32_t sybils = sybil_count(s); sybils > 0) {
-    if (s.topology.is_static()) return "attack.sybil_share needs the hyparview topology";
+    if (s.topology.is_static()) return failure("attack.sybil_share needs the hyparview topology");
     const std::uint32_t honest = s.peers - sybils;
     if (honest < std::max<std::uint32_t>(2, s.seed_count + 1)) {
-      return "attack.sybil_share leaves too few honest peers (the seed nodes and at least one more are honest)";
+      return failure("attack.sybil_share leaves too few honest peers (the seed nodes and at least one more are honest)");
     }
-    if (s.replication > honest) return "workload.replication must not exceed the honest peers (files are placed on them)";
+    if (s.replication > honest) {
+      return failure("workload.replication must not exceed the honest peers (files are placed on them)");
+    }
     // Sybil number j of a group is at port 7000 + j / 256 (sim/addresses.hpp).
-    if ((sybils - 1) / s.attack.sybil_groups / 256 > 65'535u - 7'000u) return "attack: too many Sybils per group";
+    if ((sybils - 1) / s.attack.sybil_groups / 256 > 65'535u - 7'000u) return failure("attack: too many Sybils per group");
   }
-  return s.latency.validate();
+  if (auto problem = s.latency.validate(); !problem.empty()) return failure(problem);
+  return {};
 }
 
 bool downloads_enabled(const scenario& s) { return s.download.enabled || s.bandwidth_mbps > 0; }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "overlay/config.hpp"
+#include "overlay/result.hpp"
 #include "sim/distributions.hpp"
 #include "sim/latency.hpp"
 #include "sim/topology.hpp"
@@ -133,11 +134,9 @@ struct scenario {
   node_config node;
 };
 
-struct scenario_error {
-  std::string message;  // "file:line: key: what is wrong" or "--flag: what is wrong"
-};
-
-// One settable key. `set` parses the text form (flags) and returns an error, empty on success.
+// One settable key. `set` parses the text form (flags) and returns an error, empty on success:
+// the form of the overlay's key tables (overlay/config_keys.hpp), whose setters are those of
+// the overlay.* and fetch.* keys.
 struct scenario_key {
   std::string name;         // dotted: "overlay.fanout"
   std::string type;         // "integer", "boolean", "string", "number" (for documentation)
@@ -147,15 +146,15 @@ struct scenario_key {
 
 const std::vector<scenario_key>& keys();
 
-// Loads a TOML scenario file on top of s. Returns false and fills err on any problem:
-// syntax errors, unknown keys, wrong types and out-of-range values, each with file:line.
-bool load_scenario_file(const std::string& path, scenario& s, scenario_error& err);
+// Loads a TOML scenario file on top of s, or says what is wrong: a syntax error, an unknown
+// key, a wrong type or an out-of-range value, each with file:line ("file:line: key: what").
+result<> load_scenario_file(const std::string& path, scenario& s);
 // Parses TOML text (for tests and embedded scenarios); `source` names it in errors.
-bool load_scenario_text(std::string_view text, const std::string& source, scenario& s, scenario_error& err);
-// Sets one key from its text form ("overlay.fanout", "4").
-bool set_key(scenario& s, std::string_view name, std::string_view value, scenario_error& err);
-// Cross-field checks (e.g. replication <= peers). Returns an error message, empty when valid.
-std::string validate(const scenario& s);
+result<> load_scenario_text(std::string_view text, const std::string& source, scenario& s);
+// Sets one key from its text form ("overlay.fanout", "4"); errors name the key.
+result<> set_key(scenario& s, std::string_view name, std::string_view value);
+// Cross-field checks (e.g. replication <= peers).
+result<> validate(const scenario& s);
 
 // Whether a run has downloads (download.enabled or network.bandwidth_mbps), and the per-peer
 // capacities it uses (the shorthand's constant rate when network.bandwidth_mbps is set).

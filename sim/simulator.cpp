@@ -13,7 +13,26 @@
 
 namespace hearsay::sim {
 
+result<std::unique_ptr<simulator>> simulator::create(const scenario& s) {
+  auto g = make_graph(s);
+  if (!g) return g.error();
+  return std::unique_ptr<simulator>(new simulator(s, std::move(*g)));
+}
+
 simulator::simulator(const scenario& s)
+    : simulator(s, [&s] {
+        auto g = make_graph(s);
+        HEARSAY_ASSERT(g.ok());
+        return std::move(*g);
+      }()) {}
+
+result<graph> simulator::make_graph(const scenario& s) {
+  if (!s.topology.is_static()) return graph{};
+  rng topology_rng = rng::stream(s.seed, stream_topology);
+  return build_graph(s.topology, s.peers, topology_rng);
+}
+
+simulator::simulator(const scenario& s, graph static_graph)
     : scenario_(s),
       plan_(s.peers, std::min(sybil_count(s), s.peers), s.attack.sybil_groups),
       first_adversary_(plan_.sybils() > 0 && s.attack.behaviour != scenario::attack_settings::behaviour_kind::honest
@@ -21,6 +40,7 @@ simulator::simulator(const scenario& s)
                            : s.peers),
       node_config_(s.node),
       workload_rng_(rng::stream(s.seed, stream_workload)),
+      graph_(std::move(static_graph)),
       fault_rng_(rng::stream(s.seed, stream_faults)) {
   node_config_.membership.repair = s.repair;
   node_config_.search.hits_wanted = s.hits_wanted;
@@ -63,10 +83,6 @@ simulator::simulator(const scenario& s)
     }
     build_nodes(0, std::min(s.peers, share));
     for (auto& t : builders) t.join();
-  }
-  if (s.topology.is_static()) {
-    rng topology_rng = rng::stream(s.seed, stream_topology);
-    if (!build_graph(s.topology, s.peers, topology_rng, graph_, error_)) graph_ = graph{};
   }
   for (unsigned k = 0; k < threads; ++k) {
     auto w = std::make_unique<worker>();
@@ -126,7 +142,6 @@ std::span<const peer_addr> simulator::active_of(std::uint32_t i) const {
 
 void simulator::build_overlay() {
   HEARSAY_ASSERT(!built_);
-  HEARSAY_ASSERT(error_.empty());
   built_ = true;
   if (scenario_.topology.is_static()) {
     // A fixed graph: every peer starts at once on its neighbours; there is nothing to settle.

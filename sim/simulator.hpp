@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "overlay/node.hpp"
+#include "overlay/result.hpp"
 #include "sim/addresses.hpp"
 #include "sim/event_queue.hpp"
 #include "sim/huge_pages.hpp"
@@ -144,6 +145,10 @@ struct run_results {
 
 class simulator {
  public:
+  // Sets up a run of the scenario, or says why it cannot run: a static topology that cannot be
+  // built (an unreadable or malformed edge-list file, a regular graph that cannot be drawn).
+  static result<std::unique_ptr<simulator>> create(const scenario& s);
+  // For a scenario known to set up (tests, benchmarks): asserts that it does.
   explicit simulator(const scenario& s);
   ~simulator();
   simulator(const simulator&) = delete;
@@ -165,8 +170,6 @@ class simulator {
   // The attack as the honest peers see it now (zeros without one).
   attack_sample measure_attack() const;
 
-  // Empty unless the scenario could not be set up (e.g. an unreadable edge-list file).
-  const std::string& error() const { return error_; }
   // The fixed graph of a static topology (empty for HyParView).
   const graph& static_graph() const { return graph_; }
   // Copies of each file placed (valid after run()).
@@ -409,6 +412,9 @@ class simulator {
   void collect_results(run_results& out);
 
   // ---- construction and peers (simulator.cpp) --------------------------------------------------
+  simulator(const scenario& s, graph static_graph);
+  // The static topology's graph (empty for HyParView), or why it cannot be built.
+  static result<graph> make_graph(const scenario& s);
   bool index_of(const peer_addr& a, std::uint32_t& index) const { return plan_.index_of(a, index); }
   // Whether peer i's events go to the eclipse attacker rather than to its node.
   bool adversary(std::uint32_t i) const { return i >= first_adversary_; }
@@ -483,7 +489,6 @@ class simulator {
   micros now_{0};
   std::uint64_t events_ = 0;  // run between windows
   bool built_ = false;
-  std::string error_;
   graph graph_;
 
   std::vector<std::vector<std::uint32_t>> holders_;  // per file: the peers holding it

@@ -146,7 +146,7 @@ double table::number(std::size_t row, const std::string& name) const {
   return (end == text.c_str() || *end != '\0') ? NAN : v;
 }
 
-bool table::parse(const std::string& text, table& out, std::string& error) {
+result<table> table::parse(const std::string& text) {
   std::istringstream in(text);
   std::string line;
   auto split = [](const std::string& l) {
@@ -157,22 +157,19 @@ bool table::parse(const std::string& text, table& out, std::string& error) {
     if (!l.empty() && l.back() == ',') fields.emplace_back();
     return fields;
   };
-  if (!std::getline(in, line)) {
-    error = "empty table";
-    return false;
-  }
+  if (!std::getline(in, line)) return failure("empty table");
+  table out;
   out.columns = split(line);
   for (std::size_t number = 2; std::getline(in, line); ++number) {
     if (line.empty()) continue;
     auto fields = split(line);
     if (fields.size() != out.columns.size()) {
-      error = "line " + std::to_string(number) + ": " + std::to_string(fields.size()) + " fields, expected " +
-              std::to_string(out.columns.size());
-      return false;
+      return failure("line " + std::to_string(number) + ": " + std::to_string(fields.size()) + " fields, expected " +
+                     std::to_string(out.columns.size()));
     }
     out.rows.push_back(std::move(fields));
   }
-  return true;
+  return out;
 }
 
 }  // namespace hearsay::sim

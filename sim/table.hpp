@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "overlay/result.hpp"
 #include "sim/scenario.hpp"
 #include "sim/simulator.hpp"
 
@@ -27,7 +28,7 @@ struct table {
 
   int column(const std::string& name) const;  // -1 when absent
   double number(std::size_t row, const std::string& name) const;  // NaN when absent or not numeric
-  static bool parse(const std::string& text, table& out, std::string& error);
+  static result<table> parse(const std::string& text);
 };
 
 }  // namespace hearsay::sim

@@ -11,7 +11,7 @@
 
 namespace hearsay::sim {
 
-std::string topology_spec::parse(std::string_view text) {
+result<> topology_spec::parse(std::string_view text) {
   const auto colon = text.find(':');
   const auto name = text.substr(0, colon);
   const auto arg = colon == std::string_view::npos ? std::string_view{} : text.substr(colon + 1);
@@ -20,7 +20,7 @@ std::string topology_spec::parse(std::string_view text) {
     return {};
   }
   if (name == "file") {
-    if (arg.empty()) return "topology: file:PATH needs a path";
+    if (arg.empty()) return failure("topology: file:PATH needs a path");
     shape = kind::edge_list;
     path = arg;
     return {};
@@ -29,13 +29,15 @@ std::string topology_spec::parse(std::string_view text) {
   auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), v);
   const bool number = !arg.empty() && ec == std::errc{} && end == arg.data() + arg.size() && v > 0;
   if (name == "regular" || name == "ba" || name == "ring") {
-    if (!number || v != std::floor(v) || v > 1000) return "topology: " + std::string(name) + ":N needs a whole number 1..1000";
+    if (!number || v != std::floor(v) || v > 1000) {
+      return failure("topology: " + std::string(name) + ":N needs a whole number 1..1000");
+    }
     shape = name == "regular" ? kind::regular : name == "ba" ? kind::barabasi_albert : kind::ring;
   } else if (name == "er") {
-    if (!number) return "topology: er:K needs a mean degree > 0";
+    if (!number) return failure("topology: er:K needs a mean degree > 0");
     shape = kind::erdos_renyi;
   } else {
-    return "topology: expected hyparview, regular:D, er:K, ba:M, ring:K or file:PATH, got '" + std::string(text) + "'";
+    return failure("topology: expected hyparview, regular:D, er:K, ba:M, ring:K or file:PATH, got '" + std::string(text) + "'");
   }
   param = v;
   return {};
@@ -82,11 +84,11 @@ using edge_list = std::vector<std::pair<std::uint32_t, std::uint32_t>>;
 
 // Random d-regular graph: pair up n*d stubs at random, restarting when the pairing gets
 // stuck on self-loops or repeats (rare for small d).
-bool regular(std::uint32_t n, std::uint32_t d, rng& random, edge_list& out, std::string& error) {
+result<edge_list> regular(std::uint32_t n, std::uint32_t d, rng& random) {
   if (d >= n || (static_cast<std::uint64_t>(n) * d) % 2 != 0) {
-    error = "topology: a " + std::to_string(d) + "-regular graph needs d < n and n*d even";
-    return false;
+    return failure("topology: a " + std::to_string(d) + "-regular graph needs d < n and n*d even");
   }
+  edge_list out;
   for (int attempt = 0; attempt < 100; ++attempt) {
     std::vector<std::uint32_t> stubs;
     stubs.reserve(static_cast<std::size_t>(n) * d);
@@ -113,10 +115,9 @@ bool regular(std::uint32_t n, std::uint32_t d, rng& random, edge_list& out, std:
       }
       stuck = !paired;
     }
-    if (!stuck) return true;
+    if (!stuck) return out;
   }
-  error = "topology: could not draw a simple " + std::to_string(d) + "-regular graph";
-  return false;
+  return failure("topology: could not draw a simple " + std::to_string(d) + "-regular graph");
 }
 
 // G(n, p) by geometric skips over the pairs (Batagelj & Brandes 2005): O(n + m).
@@ -163,12 +164,10 @@ void barabasi_albert(std::uint32_t n, std::uint32_t m, rng& random, edge_list& o
   }
 }
 
-bool load_edges(const std::string& path, std::uint32_t n, edge_list& out, std::string& error) {
+result<edge_list> load_edges(const std::string& path, std::uint32_t n) {
   std::ifstream in(path);
-  if (!in) {
-    error = path + ": cannot open";
-    return false;
-  }
+  if (!in) return failure(path + ": cannot open");
+  edge_list out;
   std::string line;
   for (std::size_t number = 1; std::getline(in, line); ++number) {
     const auto hash = line.find('#');
@@ -177,56 +176,50 @@ bool load_edges(const std::string& path, std::uint32_t n, edge_list& out, std::s
     char extra = 0;
     const int got = std::sscanf(line.c_str(), "%llu %llu %c", &a, &b, &extra);
     if (got <= 0) continue;  // blank or comment
-    if (got != 2) {
-      error = path + ":" + std::to_string(number) + ": expected two node indices";
-      return false;
-    }
+    if (got != 2) return failure(path + ":" + std::to_string(number) + ": expected two node indices");
     if (a >= n || b >= n) {
-      error = path + ":" + std::to_string(number) + ": node index out of range (peers = " + std::to_string(n) + ")";
-      return false;
+      return failure(path + ":" + std::to_string(number) + ": node index out of range (peers = " + std::to_string(n) + ")");
     }
     out.emplace_back(static_cast<std::uint32_t>(a), static_cast<std::uint32_t>(b));
   }
-  return true;
+  return out;
 }
 
 }  // namespace
 
-bool build_graph(const topology_spec& spec, std::uint32_t n, rng& random, graph& out, std::string& error) {
+result<graph> build_graph(const topology_spec& spec, std::uint32_t n, rng& random) {
   edge_list edges;
   const auto k = static_cast<std::uint32_t>(spec.param);
   switch (spec.shape) {
     case topology_spec::kind::hyparview:
-      error = "topology: hyparview is built by the protocol, not generated";
-      return false;
-    case topology_spec::kind::regular:
-      if (!regular(n, k, random, edges, error)) return false;
+      return failure("topology: hyparview is built by the protocol, not generated");
+    case topology_spec::kind::regular: {
+      auto drawn = regular(n, k, random);
+      if (!drawn) return drawn.error();
+      edges = std::move(*drawn);
       break;
+    }
     case topology_spec::kind::erdos_renyi:
       erdos_renyi(n, spec.param, random, edges);
       break;
     case topology_spec::kind::barabasi_albert:
-      if (k >= n) {
-        error = "topology: ba:M needs M < peers";
-        return false;
-      }
+      if (k >= n) return failure("topology: ba:M needs M < peers");
       barabasi_albert(n, k, random, edges);
       break;
     case topology_spec::kind::ring:
-      if (2 * k >= n) {
-        error = "topology: ring:K needs 2K < peers";
-        return false;
-      }
+      if (2 * k >= n) return failure("topology: ring:K needs 2K < peers");
       for (std::uint32_t i = 0; i < n; ++i) {
         for (std::uint32_t j = 1; j <= k; ++j) edges.emplace_back(i, (i + j) % n);
       }
       break;
-    case topology_spec::kind::edge_list:
-      if (!load_edges(spec.path, n, edges, error)) return false;
+    case topology_spec::kind::edge_list: {
+      auto loaded = load_edges(spec.path, n);
+      if (!loaded) return loaded.error();
+      edges = std::move(*loaded);
       break;
+    }
   }
-  out = graph::from_edges(n, std::move(edges));
-  return true;
+  return graph::from_edges(n, std::move(edges));
 }
 
 std::vector<std::uint32_t> bfs_distances(const graph& g, std::uint32_t source) {

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "overlay/result.hpp"
 #include "overlay/rng.hpp"
 
 namespace hearsay::sim {
@@ -25,7 +26,7 @@ struct topology_spec {
   double param = 0;  // D, K, M or K, by shape
   std::string path;  // edge_list
 
-  std::string parse(std::string_view text);  // error message, empty on success
+  result<> parse(std::string_view text);
   std::string describe() const;
   bool is_static() const { return shape != kind::hyparview; }
 };
@@ -47,8 +48,8 @@ struct graph {
   static graph from_edges(std::uint32_t n, std::vector<std::pair<std::uint32_t, std::uint32_t>> edges);
 };
 
-// Generates the static topology for n nodes. False with a message on a bad spec or file.
-bool build_graph(const topology_spec& spec, std::uint32_t n, rng& random, graph& out, std::string& error);
+// Generates the static topology for n nodes, or says what is wrong with the spec or the file.
+result<graph> build_graph(const topology_spec& spec, std::uint32_t n, rng& random);
 
 // Hop distances from source (unreachable: UINT32_MAX), by breadth-first search.
 std::vector<std::uint32_t> bfs_distances(const graph& g, std::uint32_t source);

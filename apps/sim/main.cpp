@@ -7,10 +7,10 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <fstream>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include <sys/resource.h>
@@ -72,11 +72,12 @@ int fail(const std::string& message) {
 
 namespace {
 
-bool write_file(const std::string& path, const std::string& text) {
+hearsay::result<> write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << text;
   out.close();
-  return static_cast<bool>(out);
+  if (!out) return hearsay::failure(std::error_code(errno, std::generic_category()), "cannot write " + path);
+  return {};
 }
 
 }  // namespace
@@ -105,8 +106,8 @@ int main(int argc, char** argv) {
   }
   scenario s;
   hearsay::sim_app::run_options opt;
-  std::string error;
-  if (!hearsay::sim_app::parse_run_args(args, s, opt, error)) {
+  if (auto parsed = hearsay::sim_app::parse_run_args(args, s, opt); !parsed) {
+    const std::string error = parsed.error().what();
     if (error.rfind("unknown option", 0) == 0) usage(stderr);
     return fail(error);
   }
@@ -115,9 +116,10 @@ int main(int argc, char** argv) {
   // The simulator is never destroyed: a million peers would take seconds to free block by
   // block, just before the process ends and its memory goes back whole. A global pointer
   // keeps it reachable, so leak checkers see it in use.
-  kept_simulator = new hearsay::sim::simulator(s);
+  auto made = hearsay::sim::simulator::create(s);
+  if (!made) return fail(made.error().what());
+  kept_simulator = made->release();
   hearsay::sim::simulator& sim = *kept_simulator;
-  if (!sim.error().empty()) return fail(sim.error());
   const auto results = sim.run();
   const unsigned threads = sim.threads();
   const auto wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
@@ -125,15 +127,17 @@ int main(int argc, char** argv) {
   const std::string report = hearsay::sim::format_report(s, results);
   std::fwrite(report.data(), 1, report.size(), stdout);
   std::fflush(stdout);
-  if (!opt.json_path.empty() && !write_file(opt.json_path, hearsay::sim::format_json(s, results, opt.per_query))) {
-    return fail("cannot write " + opt.json_path + ": " + std::strerror(errno));
+  if (!opt.json_path.empty()) {
+    auto w = write_file(opt.json_path, hearsay::sim::format_json(s, results, opt.per_query));
+    if (!w) return fail(w.error().what());
   }
-  if (!opt.csv_path.empty() &&
-      !write_file(opt.csv_path, hearsay::sim::csv_header() + hearsay::sim::csv_row(s, results, opt.point))) {
-    return fail("cannot write " + opt.csv_path + ": " + std::strerror(errno));
+  if (!opt.csv_path.empty()) {
+    auto w = write_file(opt.csv_path, hearsay::sim::csv_header() + hearsay::sim::csv_row(s, results, opt.point));
+    if (!w) return fail(w.error().what());
   }
-  if (!opt.queries_csv_path.empty() && !write_file(opt.queries_csv_path, hearsay::sim::csv_queries(results))) {
-    return fail("cannot write " + opt.queries_csv_path + ": " + std::strerror(errno));
+  if (!opt.queries_csv_path.empty()) {
+    auto w = write_file(opt.queries_csv_path, hearsay::sim::csv_queries(results));
+    if (!w) return fail(w.error().what());
   }
   rusage usage_self{};
   getrusage(RUSAGE_SELF, &usage_self);

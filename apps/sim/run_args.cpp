@@ -9,7 +9,7 @@ using hearsay::sim::scenario;
 
 namespace hearsay::sim_app {
 
-bool parse_run_args(const std::vector<std::string>& args, scenario& s, run_options& opt, std::string& error) {
+result<> parse_run_args(const std::vector<std::string>& args, scenario& s, run_options& opt) {
   // Flags with a value map onto scenario keys, so files and flags share one parser.
   const std::pair<std::string_view, std::string_view> shortcuts[] = {
       {"--peers", "peers"},           {"--seed", "seed"},         {"--fanout", "overlay.fanout"},
@@ -29,21 +29,11 @@ bool parse_run_args(const std::vector<std::string>& args, scenario& s, run_optio
     const bool needs_value = a == "--scenario" || a == "--json" || a == "--csv" || a == "--queries-csv" || a == "--point" || a == "--set" ||
                              std::any_of(std::begin(shortcuts), std::end(shortcuts),
                                          [&](const auto& sc) { return sc.first == a; });
-    if (!needs_value) {
-      error = "unknown option '" + std::string(a) + "'";
-      return false;
-    }
-    if (i + 1 >= args.size()) {
-      error = std::string(a) + " needs a value";
-      return false;
-    }
+    if (!needs_value) return failure("unknown option '" + std::string(a) + "'");
+    if (i + 1 >= args.size()) return failure(std::string(a) + " needs a value");
     const std::string& v = args[++i];
-    hearsay::sim::scenario_error err;
     if (a == "--scenario") {
-      if (!hearsay::sim::load_scenario_file(v, s, err)) {
-        error = err.message;
-        return false;
-      }
+      if (auto loaded = hearsay::sim::load_scenario_file(v, s); !loaded) return loaded;
     } else if (a == "--json") {
       opt.json_path = v;
     } else if (a == "--csv") {
@@ -54,28 +44,18 @@ bool parse_run_args(const std::vector<std::string>& args, scenario& s, run_optio
       opt.point = v;
     } else if (a == "--set") {
       const auto eq = v.find('=');
-      if (eq == std::string::npos) {
-        error = "--set needs KEY=VALUE, got '" + v + "'";
-        return false;
-      }
-      if (!hearsay::sim::set_key(s, v.substr(0, eq), v.substr(eq + 1), err)) {
-        error = "--set " + err.message;
-        return false;
+      if (eq == std::string::npos) return failure("--set needs KEY=VALUE, got '" + v + "'");
+      if (auto set = hearsay::sim::set_key(s, v.substr(0, eq), v.substr(eq + 1)); !set) {
+        return failure("--set " + set.error().what());
       }
     } else {
       for (const auto& sc : shortcuts) {
-        if (sc.first == a && !hearsay::sim::set_key(s, sc.second, v, err)) {
-          error = std::string(a) + ": " + err.message;
-          return false;
-        }
+        if (sc.first != a) continue;
+        if (auto set = hearsay::sim::set_key(s, sc.second, v); !set) return set.error().prefix(std::string(a));
       }
     }
   }
-  if (auto problem = hearsay::sim::validate(s); !problem.empty()) {
-    error = problem;
-    return false;
-  }
-  return true;
+  return hearsay::sim::validate(s);
 }
 
 }  // namespace hearsay::sim_app

@@ -34,25 +34,29 @@ int fail(const std::string& message) {
   return 2;
 }
 
-bool values_of(const std::string& spec, std::vector<std::string>& out) {
+// The values of a list, "a,b,c" or "LO..HI" (at most 10,001 integers).
+result<std::vector<std::string>> values_of(const std::string& spec) {
+  const failure expected("expected a,b,c or LO..HI");
+  std::vector<std::string> out;
   const auto dots = spec.find("..");
   if (dots != std::string::npos) {
     const std::string lo_text = spec.substr(0, dots), hi_text = spec.substr(dots + 2);
     char* end = nullptr;
     const long lo = std::strtol(lo_text.c_str(), &end, 10);
-    if (lo_text.empty() || *end != '\0') return false;
+    if (lo_text.empty() || *end != '\0') return expected;
     const long hi = std::strtol(hi_text.c_str(), &end, 10);
-    if (hi_text.empty() || *end != '\0' || hi < lo || hi - lo > 10'000) return false;
+    if (hi_text.empty() || *end != '\0' || hi < lo || hi - lo > 10'000) return expected;
     for (long v = lo; v <= hi; ++v) out.push_back(std::to_string(v));
-    return true;
+    return out;
   }
   std::stringstream in(spec);
   std::string item;
   while (std::getline(in, item, ',')) {
-    if (item.empty()) return false;
+    if (item.empty()) return expected;
     out.push_back(item);
   }
-  return !out.empty();
+  if (out.empty()) return expected;
+  return out;
 }
 
 std::string shell_quote(const std::string& s) {
@@ -97,9 +101,9 @@ int merge(const fs::path& dir, bool quiet) {
     merged += text.substr(nl + 1);
   }
   std::ofstream(dir / "sweep.csv", std::ios::binary) << merged;
-  sim::table t;
-  std::string error;
-  if (!sim::table::parse(merged, t, error)) return fail("sweep.csv: " + error);
+  const auto parsed = sim::table::parse(merged);
+  if (!parsed) return fail("sweep.csv: " + parsed.error().what());
+  const sim::table& t = *parsed;
   struct chart {
     const char* file;
     const char* title;
@@ -133,16 +137,15 @@ int merge(const fs::path& dir, bool quiet) {
 
 }  // namespace
 
-bool expand_sweep(const std::vector<std::pair<std::string, std::string>>& vary, std::uint32_t seeds,
-                  std::uint64_t base_seed, std::vector<sweep_point>& out, std::string& error) {
+result<std::vector<sweep_point>> expand_sweep(const std::vector<std::pair<std::string, std::string>>& vary,
+                                              std::uint32_t seeds, std::uint64_t base_seed) {
   std::vector<std::vector<std::string>> values;
   for (const auto& [key, spec] : vary) {
-    values.emplace_back();
-    if (!values_of(spec, values.back())) {
-      error = "--vary " + key + "=" + spec + ": expected a,b,c or LO..HI";
-      return false;
-    }
+    auto listed = values_of(spec);
+    if (!listed) return listed.error().prefix("--vary " + key + "=" + spec);
+    values.push_back(std::move(*listed));
   }
+  std::vector<sweep_point> out;
   std::vector<std::size_t> at(vary.size(), 0);
   while (true) {
     for (std::uint32_t s = 0; s < seeds; ++s) {
@@ -163,9 +166,9 @@ bool expand_sweep(const std::vector<std::pair<std::string, std::string>>& vary, 
       --k;
       if (++at[k] < values[k].size()) break;
       at[k] = 0;
-      if (k == 0) return true;
+      if (k == 0) return out;
     }
-    if (vary.empty()) return true;
+    if (vary.empty()) return out;
   }
 }
 
@@ -204,15 +207,17 @@ int run_sweep(const std::vector<std::string>& args) {
   // Validate the base flags and learn the base seed.
   sim::scenario s;
   run_options opt;
-  std::string error;
-  if (!parse_run_args(base, s, opt, error)) return fail(error);
-  std::vector<sweep_point> points;
-  if (!expand_sweep(vary, seeds, s.seed, points, error)) return fail(error);
+  if (auto parsed = parse_run_args(base, s, opt); !parsed) return fail(parsed.error().what());
+  auto expanded = expand_sweep(vary, seeds, s.seed);
+  if (!expanded) return fail(expanded.error().what());
+  const std::vector<sweep_point>& points = *expanded;
   for (const auto& p : points) {
     sim::scenario check;
     auto all = base;
     all.insert(all.end(), p.args.begin(), p.args.end());
-    if (!parse_run_args(all, check, opt, error)) return fail("point '" + p.label + "': " + error);
+    if (auto parsed = parse_run_args(all, check, opt); !parsed) {
+      return fail("point '" + p.label + "': " + parsed.error().what());
+    }
   }
   std::error_code ec;
   fs::create_directories(out_dir, ec);
@@ -327,12 +332,13 @@ int run_plot(const std::vector<std::string>& args) {
   if (csv.empty() || x.empty() || y.empty() || out.empty()) return fail(usage);
   std::error_code ec;
   if (!fs::is_regular_file(csv, ec)) return fail(csv + ": no such file");
-  sim::table t;
-  std::string error;
-  if (!sim::table::parse(read_text(csv), t, error)) return fail(csv + ": " + error);
+  const auto parsed = sim::table::parse(read_text(csv));
+  if (!parsed) return fail(csv + ": " + parsed.error().what());
+  const sim::table& t = *parsed;
   if (t.column(x) < 0) return fail(csv + ": no column '" + x + "'");
-  std::vector<std::string> ys;
-  if (!values_of(y, ys)) return fail("plot: bad --y list '" + y + "'");
+  const auto listed = values_of(y);
+  if (!listed) return fail("plot: bad --y list '" + y + "'");
+  const std::vector<std::string>& ys = *listed;
   std::vector<sim::series> data;
   for (const auto& col : ys) {
     if (t.column(col) < 0) return fail(csv + ": no column '" + col + "'");

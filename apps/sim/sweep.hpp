@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "overlay/result.hpp"
 #include "sim/scenario.hpp"
 
 namespace hearsay::sim_app {
@@ -16,8 +17,9 @@ struct run_options {
   bool per_query = false;
 };
 
-// Parses the flags of a single run (shared by the plain run and the sweep's validation).
-bool parse_run_args(const std::vector<std::string>& args, sim::scenario& s, run_options& opt, std::string& error);
+// Parses the flags of a single run (shared by the plain run and the sweep's validation) into
+// s and opt, or says which flag is wrong and why.
+result<> parse_run_args(const std::vector<std::string>& args, sim::scenario& s, run_options& opt);
 
 // One sweep point: the flags that make it, and its label.
 struct sweep_point {
@@ -27,8 +29,8 @@ struct sweep_point {
 
 // Expands "--vary KEY=VALUES" specs (VALUES: "a,b,c" or "LO..HI") and a seed count into the
 // points of the sweep, in a fixed order (the first --vary changes slowest, seeds fastest).
-bool expand_sweep(const std::vector<std::pair<std::string, std::string>>& vary, std::uint32_t seeds,
-                  std::uint64_t base_seed, std::vector<sweep_point>& out, std::string& error);
+result<std::vector<sweep_point>> expand_sweep(const std::vector<std::pair<std::string, std::string>>& vary,
+                                              std::uint32_t seeds, std::uint64_t base_seed);
 
 int run_sweep(const std::vector<std::string>& args);
 int run_merge(const std::vector<std::string>& args);

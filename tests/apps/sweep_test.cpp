@@ -13,32 +13,35 @@
 using namespace hearsay;
 
 TEST_CASE("a sweep expands to every combination and seed, in a fixed order", "[apps][sweep]") {
-  std::vector<sim_app::sweep_point> points;
-  std::string error;
-  REQUIRE(sim_app::expand_sweep({{"overlay.fanout", "1..3"}, {"overlay.ttl", "4,7"}}, 2, 10, points, error));
+  const auto expanded = sim_app::expand_sweep({{"overlay.fanout", "1..3"}, {"overlay.ttl", "4,7"}}, 2, 10);
+  REQUIRE(expanded.ok());
+  const auto& points = *expanded;
   REQUIRE(points.size() == 12);
   CHECK(points[0].label == "overlay.fanout=1 overlay.ttl=4 seed=10");
   CHECK(points[1].label == "overlay.fanout=1 overlay.ttl=4 seed=11");
   CHECK(points[2].label == "overlay.fanout=1 overlay.ttl=7 seed=10");
   CHECK(points[11].label == "overlay.fanout=3 overlay.ttl=7 seed=11");
   CHECK(points[11].args == std::vector<std::string>{"--set", "overlay.fanout=3", "--set", "overlay.ttl=7", "--seed", "11"});
-  points.clear();
-  CHECK_FALSE(sim_app::expand_sweep({{"overlay.fanout", "5..2"}}, 1, 1, points, error));
-  CHECK_FALSE(sim_app::expand_sweep({{"overlay.fanout", "a,,b"}}, 1, 1, points, error));
+  const auto backwards = sim_app::expand_sweep({{"overlay.fanout", "5..2"}}, 1, 1);
+  REQUIRE_FALSE(backwards.ok());
+  CHECK(backwards.error().what() == "--vary overlay.fanout=5..2: expected a,b,c or LO..HI");
+  CHECK_FALSE(sim_app::expand_sweep({{"overlay.fanout", "a,,b"}}, 1, 1).ok());
 }
 
 TEST_CASE("single-run flags are validated the same way for sweep points", "[apps][sweep]") {
   sim::scenario s;
   sim_app::run_options opt;
-  std::string error;
-  CHECK(sim_app::parse_run_args({"--peers", "500", "--set", "overlay.fanout=3", "--csv", "x.csv"}, s, opt, error));
+  CHECK(sim_app::parse_run_args({"--peers", "500", "--set", "overlay.fanout=3", "--csv", "x.csv"}, s, opt).ok());
   CHECK(s.peers == 500);
   CHECK(s.node.search.fanout == 3);
   CHECK(opt.csv_path == "x.csv");
-  CHECK_FALSE(sim_app::parse_run_args({"--fanout", "0"}, s, opt, error));
-  CHECK_FALSE(sim_app::parse_run_args({"--nope"}, s, opt, error));
-  CHECK(error == "unknown option '--nope'");
-  CHECK_FALSE(sim_app::parse_run_args({"--set", "overlay.ttl=20"}, s, opt, error));  // above ttl_max
+  const auto zero = sim_app::parse_run_args({"--fanout", "0"}, s, opt);
+  REQUIRE_FALSE(zero.ok());
+  CHECK(zero.error().what().rfind("--fanout: overlay.fanout: ", 0) == 0);
+  const auto unknown = sim_app::parse_run_args({"--nope"}, s, opt);
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.error().what() == "unknown option '--nope'");
+  CHECK_FALSE(sim_app::parse_run_args({"--set", "overlay.ttl=20"}, s, opt).ok());  // above ttl_max
 }
 
 TEST_CASE("result tables parse back, and charts average seeds per point", "[apps][sweep]") {
@@ -48,9 +51,9 @@ TEST_CASE("result tables parse back, and charts average seeds per point", "[apps
       "b,2,1,0.20\n"
       "c,2,2,0.40\n"
       "d,4,1,0.30\n";
-  sim::table t;
-  std::string error;
-  REQUIRE(sim::table::parse(text, t, error));
+  const auto parsed = sim::table::parse(text);
+  REQUIRE(parsed.ok());
+  const sim::table& t = *parsed;
   CHECK(t.rows.size() == 4);
   CHECK(t.number(2, "success_rate") == Approx(0.4));
   CHECK(std::isnan(t.number(0, "missing")));
@@ -67,8 +70,9 @@ TEST_CASE("result tables parse back, and charts average seeds per point", "[apps
   for (auto at = svg.find("<polyline"); at != std::string::npos; at = svg.find("<polyline", at + 1)) ++lines;
   CHECK(lines == 2);
   CHECK(sim::svg_chart("t <1>", "x", "y", s) == svg);  // deterministic
-  sim::table bad;
-  CHECK_FALSE(sim::table::parse("a,b\n1,2,3\n", bad, error));
+  const auto bad = sim::table::parse("a,b\n1,2,3\n");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().what() == "line 2: 3 fields, expected 2");
 }
 
 TEST_CASE("per-query and summary CSV agree with the run", "[apps][sweep]") {
@@ -78,10 +82,12 @@ TEST_CASE("per-query and summary CSV agree with the run", "[apps][sweep]") {
   s.queries = 30;
   sim::simulator sim(s);
   const auto r = sim.run();
-  sim::table per_query, summary;
-  std::string error;
-  REQUIRE(sim::table::parse(sim::csv_queries(r), per_query, error));
-  REQUIRE(sim::table::parse(sim::csv_header() + sim::csv_row(s, r, "p"), summary, error));
+  const auto per_query_parsed = sim::table::parse(sim::csv_queries(r));
+  const auto summary_parsed = sim::table::parse(sim::csv_header() + sim::csv_row(s, r, "p"));
+  REQUIRE(per_query_parsed.ok());
+  REQUIRE(summary_parsed.ok());
+  const sim::table& per_query = *per_query_parsed;
+  const sim::table& summary = *summary_parsed;
   REQUIRE(per_query.rows.size() == 30);
   double ok = 0, messages = 0;
   for (std::size_t i = 0; i < per_query.rows.size(); ++i) {
@@ -93,8 +99,9 @@ TEST_CASE("per-query and summary CSV agree with the run", "[apps][sweep]") {
   CHECK(summary.number(0, "query_messages") == Approx(messages / 30).epsilon(1e-4));
   CHECK(summary.number(0, "peers") == 400);
   // A single run has no point label: its row still has every column in place.
-  sim::table single;
-  REQUIRE(sim::table::parse(sim::csv_header() + sim::csv_row(s, r, ""), single, error));
+  const auto single_parsed = sim::table::parse(sim::csv_header() + sim::csv_row(s, r, ""));
+  REQUIRE(single_parsed.ok());
+  const sim::table& single = *single_parsed;
   CHECK(single.rows[0][0].empty());
   CHECK(single.number(0, "peers") == 400);
   CHECK(single.number(0, "success_rate") == Approx(ok / 30).epsilon(1e-6));

@@ -24,7 +24,7 @@ namespace {
 scenario quiet(std::uint32_t peers) {
   scenario s;
   s.peers = peers;
-  REQUIRE(s.topology.parse("regular:6").empty());
+  REQUIRE(s.topology.parse("regular:6").ok());
   REQUIRE(s.latency.parse("constant:10").empty());
   s.files = 20;
   s.replication = 5;
@@ -63,8 +63,8 @@ struct world_rig {
 scenario rig_scenario(const char* upload, const char* download) {
   scenario s;
   s.download.enabled = true;
-  REQUIRE(s.download.upload.parse(upload).empty());
-  REQUIRE(s.download.download.parse(download).empty());
+  REQUIRE(s.download.upload.parse(upload).ok());
+  REQUIRE(s.download.download.parse(download).ok());
   return s;
 }
 
@@ -188,8 +188,8 @@ TEST_CASE("downloads on a quiet network: time to file is first hit, two link lat
 
   // Upload 8, download 4 Mbit/s: the searcher's end sets the pace (500,000 bytes/s).
   s.bandwidth_mbps = 0;
-  REQUIRE(s.download.upload.parse("constant:8").empty());
-  REQUIRE(s.download.download.parse("constant:4").empty());
+  REQUIRE(s.download.upload.parse("constant:8").ok());
+  REQUIRE(s.download.download.parse("constant:4").ok());
   simulator slow(s);
   const auto slow_r = slow.run();
   for (const auto& q : slow_r.queries) {
@@ -208,9 +208,9 @@ TEST_CASE("several holders at once shorten a download when the holders' upload i
   s.replication = 20;
   s.queries = 15;
   s.query_interval = micros{20'000'000};
-  REQUIRE(s.file_size.parse("constant:8000000").empty());
-  REQUIRE(s.download.upload.parse("constant:8").empty());
-  REQUIRE(s.download.download.parse("constant:100").empty());
+  REQUIRE(s.file_size.parse("constant:8000000").ok());
+  REQUIRE(s.download.upload.parse("constant:8").ok());
+  REQUIRE(s.download.download.parse("constant:100").ok());
   s.node.fetch.pieces_per_holder = 2;
   auto run = [](const scenario& sc, run_results& out) {
     simulator sim(sc);
@@ -249,9 +249,9 @@ scenario churning() {
   s.queries = 300;
   s.query_interval = micros{20'000};  // 6 s of searches
   s.download.enabled = true;
-  REQUIRE(s.file_size.parse("constant:20000000").empty());  // 20 MB: several seconds each
-  REQUIRE(s.download.upload.parse("constant:20").empty());
-  REQUIRE(s.download.download.parse("constant:100").empty());
+  REQUIRE(s.file_size.parse("constant:20000000").ok());  // 20 MB: several seconds each
+  REQUIRE(s.download.upload.parse("constant:20").ok());
+  REQUIRE(s.download.download.parse("constant:100").ok());
   return s;
 }
 }  // namespace
@@ -290,8 +290,8 @@ TEST_CASE("downloads under a mass crash fail over to other holders and mostly co
 TEST_CASE("downloads under continuous churn: failovers, and most complete", "[sim][downloads][churn]") {
   auto s = churning();
   s.sessions = true;
-  REQUIRE(s.session_length.parse("exp:30").empty());
-  REQUIRE(s.downtime.parse("exp:10").empty());
+  REQUIRE(s.session_length.parse("exp:30").ok());
+  REQUIRE(s.downtime.parse("exp:10").ok());
   s.graceful_share = 0.5;
   simulator sim(s);
   const auto r = sim.run();
@@ -313,16 +313,16 @@ TEST_CASE("downloads: same seed, same bytes, whatever the number of threads", "[
   s.replication = 10;
   s.queries = 150;
   s.download.enabled = true;
-  REQUIRE(s.file_size.parse("lognormal:8000000:1").empty());
-  REQUIRE(s.download.upload.parse("classes:ec2").empty());
-  REQUIRE(s.download.download.parse("lognormal:50:0.8").empty());
+  REQUIRE(s.file_size.parse("lognormal:8000000:1").ok());
+  REQUIRE(s.download.upload.parse("classes:ec2").ok());
+  REQUIRE(s.download.download.parse("lognormal:50:0.8").ok());
   s.crash_fraction = 0.05;
   s.crash_at = micros{1'000'000};
   s.leave_fraction = 0.05;
   s.leave_at = micros{1'500'000};
   s.sessions = true;
-  REQUIRE(s.session_length.parse("exp:20").empty());
-  REQUIRE(s.downtime.parse("exp:5").empty());
+  REQUIRE(s.session_length.parse("exp:20").ok());
+  REQUIRE(s.downtime.parse("exp:5").ok());
   s.graceful_share = 0.5;
   s.report_interval = micros{250'000};
   std::vector<std::string> reports;
@@ -359,10 +359,10 @@ TEST_CASE("downloads off: their settings change nothing", "[sim][downloads]") {
   simulator plain(s);
   const auto a = format_report(s, plain.run());
   CHECK(plain.downloads() == nullptr);
-  scenario_error err;
   REQUIRE(load_scenario_text("[workload]\nfile_size = \"pareto:1.2:100000\"\n[download]\nupload = \"classes:ec2\"\n"
                              "timeout_s = 5\n[fetch]\npiece_bytes = 65536\n",
-                             "off.toml", s, err));
+                             "off.toml", s)
+              .ok());
   CHECK_FALSE(downloads_enabled(s));
   simulator other(s);
   CHECK(format_report(s, other.run()) == a);
@@ -371,11 +371,11 @@ TEST_CASE("downloads off: their settings change nothing", "[sim][downloads]") {
 
 TEST_CASE("download keys load, and bad values are refused with the key named", "[sim][downloads]") {
   scenario s;
-  scenario_error err;
   REQUIRE(load_scenario_text("[download]\nenabled = true\nupload = \"uniform:10:50\"\ndownload = \"classes:ec2\"\n"
                              "start = \"hits_wanted\"\ntimeout_s = 60\nuploads_max = 4\n[fetch]\nholders_at_once = 2\n"
                              "[workload]\nfile_size = \"pareto:1.5:500000\"\n",
-                             "t.toml", s, err));
+                             "t.toml", s)
+              .ok());
   CHECK(downloads_enabled(s));
   CHECK(s.download.upload.shape == capacity_dist::kind::uniform);
   CHECK(s.download.download.shape == capacity_dist::kind::ec2_classes);
@@ -386,7 +386,7 @@ TEST_CASE("download keys load, and bad values are refused with the key named", "
   CHECK(s.file_size.shape == size_dist::kind::pareto);
   // The shorthand turns downloads on at one constant rate, over the [download] capacities.
   scenario b;
-  REQUIRE(set_key(b, "network.bandwidth_mbps", "25", err));
+  REQUIRE(set_key(b, "network.bandwidth_mbps", "25").ok());
   CHECK(downloads_enabled(b));
   CHECK(upload_capacity(b).shape == capacity_dist::kind::constant);
   CHECK(upload_capacity(b).a == 25);
@@ -411,11 +411,13 @@ TEST_CASE("download keys load, and bad values are refused with the key named", "
   for (const auto& [text, expected] : bad) {
     scenario t;
     INFO(text);
-    CHECK_FALSE(load_scenario_text(text, "bad.toml", t, err));
-    CHECK(err.message.rfind(expected, 0) == 0);
+    const auto loaded = load_scenario_text(text, "bad.toml", t);
+    REQUIRE_FALSE(loaded.ok());
+    CHECK(loaded.error().what().rfind(expected, 0) == 0);
   }
-  CHECK_FALSE(set_key(s, "download.upload", "classes:gcp", err));
-  CHECK(err.message.rfind("download.upload: ", 0) == 0);
+  const auto set = set_key(s, "download.upload", "classes:gcp");
+  REQUIRE_FALSE(set.ok());
+  CHECK(set.error().what().rfind("download.upload: ", 0) == 0);
 }
 
 TEST_CASE("capacity and file-size distributions match their parameters", "[sim][downloads]") {
@@ -455,15 +457,15 @@ TEST_CASE("capacity and file-size distributions match their parameters", "[sim][
   }
   rng r(5);
   size_dist d;
-  REQUIRE(d.parse("indexed:1000000").empty());
+  REQUIRE(d.parse("indexed:1000000").ok());
   const auto indexed = d.draw_all(5, r);
   CHECK(indexed == std::vector<std::uint64_t>{1'000'000, 1'000'001, 1'000'002, 1'000'003, 1'000'004});
-  REQUIRE(d.parse("pareto:2:1000000").empty());
+  REQUIRE(d.parse("pareto:2:1000000").ok());
   const auto pareto = d.draw_all(n, r);
   const auto above = std::count_if(pareto.begin(), pareto.end(), [](std::uint64_t x) { return x > 2'000'000; });
   CHECK(*std::min_element(pareto.begin(), pareto.end()) >= 1'000'000);
   CHECK(std::abs(static_cast<double>(above) / n - 0.25) < 0.015);  // (1/2)^2
-  REQUIRE(d.parse("lognormal:5000000:1").empty());
+  REQUIRE(d.parse("lognormal:5000000:1").ok());
   auto logn = d.draw_all(n, r);
   std::sort(logn.begin(), logn.end());
   CHECK(std::abs(static_cast<double>(logn[n / 2]) / 5e6 - 1) < 0.05);

@@ -323,8 +323,8 @@ TEST_CASE("the number of event-loop threads changes nothing but speed", "[sim]")
   s.join_fraction = 0.05;
   s.join_period = micros{1'000'000};
   s.sessions = true;
-  REQUIRE(s.session_length.parse("exp:30").empty());
-  REQUIRE(s.downtime.parse("exp:5").empty());
+  REQUIRE(s.session_length.parse("exp:30").ok());
+  REQUIRE(s.downtime.parse("exp:5").ok());
   s.graceful_share = 0.5;
   s.loss = 0.01;
   s.partition_at = micros{200'000};
@@ -392,8 +392,8 @@ TEST_CASE("the page size of the node array changes nothing but speed", "[sim]") 
   s.join_fraction = 0.05;
   s.join_period = micros{1'000'000};
   s.sessions = true;
-  REQUIRE(s.session_length.parse("exp:30").empty());
-  REQUIRE(s.downtime.parse("exp:5").empty());
+  REQUIRE(s.session_length.parse("exp:30").ok());
+  REQUIRE(s.downtime.parse("exp:5").ok());
   const char* before = std::getenv("HEARSAY_HUGE_PAGES");
   const std::string saved = before == nullptr ? "" : before;
   std::vector<std::string> reports;
@@ -563,11 +563,13 @@ TEST_CASE("crashed peers are dropped from views and the overlay stays connected"
 }
 
 TEST_CASE("scenario files: keys load, errors name file:line", "[sim]") {
+  // The message of a failed call; empty when it succeeded.
+  auto problem = [](const hearsay::result<>& r) { return r ? std::string() : r.error().what(); };
   scenario s;
-  scenario_error err;
   REQUIRE(load_scenario_text("peers = 500\nseed = 9\n[overlay]\nfanout = 3\nttl = 6\n[network]\n"
                              "latency = \"constant:20\"\n[workload]\nreplication = 5\n",
-                             "t.toml", s, err));
+                             "t.toml", s)
+              .ok());
   CHECK(s.peers == 500);
   CHECK(s.seed == 9);
   CHECK(s.node.search.fanout == 3);
@@ -576,22 +578,19 @@ TEST_CASE("scenario files: keys load, errors name file:line", "[sim]") {
   CHECK(s.replication == 5);
 
   scenario t;
-  CHECK_FALSE(load_scenario_text("peers = 10\n\n[overlay]\nfanuot = 3\n", "bad.toml", t, err));
-  CHECK(err.message == "bad.toml:4: unknown key 'overlay.fanuot'");
-  CHECK_FALSE(load_scenario_text("peers = \"many\"\n", "bad.toml", t, err));
-  CHECK(err.message == "bad.toml:1: peers: expected an integer");
-  CHECK_FALSE(load_scenario_text("[overlay]\nttl = 0\n", "bad.toml", t, err));
-  CHECK(err.message.rfind("bad.toml:2: overlay.ttl: must be between", 0) == 0);
-  CHECK_FALSE(load_scenario_text("peers = -5\n", "bad.toml", t, err));
-  CHECK(err.message == "bad.toml:1: peers: must not be negative");
+  CHECK(problem(load_scenario_text("peers = 10\n\n[overlay]\nfanuot = 3\n", "bad.toml", t)) ==
+        "bad.toml:4: unknown key 'overlay.fanuot'");
+  CHECK(problem(load_scenario_text("peers = \"many\"\n", "bad.toml", t)) == "bad.toml:1: peers: expected an integer");
+  CHECK(problem(load_scenario_text("[overlay]\nttl = 0\n", "bad.toml", t))
+            .rfind("bad.toml:2: overlay.ttl: must be between", 0) == 0);
+  CHECK(problem(load_scenario_text("peers = -5\n", "bad.toml", t)) == "bad.toml:1: peers: must not be negative");
   // More threads than the event loop can hand work between is refused, not a crash later.
-  CHECK_FALSE(load_scenario_text("threads = 64\n", "bad.toml", t, err));
-  CHECK(err.message.rfind("bad.toml:1: threads: must be between 0 and 63", 0) == 0);
-  CHECK(load_scenario_text("threads = 63\n", "ok.toml", t, err));
-  CHECK_FALSE(load_scenario_text("[network]\nlatency = \"uniform:9\"\n", "bad.toml", t, err));
-  CHECK(err.message.rfind("bad.toml:2: network.latency: ", 0) == 0);
-  CHECK_FALSE(load_scenario_text("peers = 10\npeers = [\n", "syntax.toml", t, err));
-  CHECK(err.message.rfind("syntax.toml:2: ", 0) == 0);
+  CHECK(problem(load_scenario_text("threads = 64\n", "bad.toml", t))
+            .rfind("bad.toml:1: threads: must be between 0 and 63", 0) == 0);
+  CHECK(load_scenario_text("threads = 63\n", "ok.toml", t).ok());
+  CHECK(problem(load_scenario_text("[network]\nlatency = \"uniform:9\"\n", "bad.toml", t))
+            .rfind("bad.toml:2: network.latency: ", 0) == 0);
+  CHECK(problem(load_scenario_text("peers = 10\npeers = [\n", "syntax.toml", t)).rfind("syntax.toml:2: ", 0) == 0);
 
   // A real file, through the same path as --scenario.
   const std::string path = "hearsay_scenario_test.toml";
@@ -599,38 +598,36 @@ TEST_CASE("scenario files: keys load, errors name file:line", "[sim]") {
     std::ofstream f(path);
     f << "# comment\npeers = 100\n[join]\nseeds = 2\nbogus = 1\n";
   }
-  CHECK_FALSE(load_scenario_file(path, t, err));
-  CHECK(err.message == path + ":5: unknown key 'join.bogus'");
+  CHECK(problem(load_scenario_file(path, t)) == path + ":5: unknown key 'join.bogus'");
   std::remove(path.c_str());
-  CHECK_FALSE(load_scenario_file("no-such-file.toml", t, err));
-  CHECK(err.message.find("no-such-file.toml") != std::string::npos);
+  const auto missing = load_scenario_file("no-such-file.toml", t);
+  CHECK_FALSE(missing.ok());
+  CHECK(problem(missing).find("no-such-file.toml") != std::string::npos);
 
   // Flags set the same keys.
-  CHECK(set_key(t, "overlay.fanout", "7", err));
+  CHECK(set_key(t, "overlay.fanout", "7").ok());
   CHECK(t.node.search.fanout == 7);
-  CHECK_FALSE(set_key(t, "overlay.fanout", "x", err));
-  CHECK_FALSE(set_key(t, "nope", "1", err));
+  CHECK_FALSE(set_key(t, "overlay.fanout", "x").ok());
+  CHECK_FALSE(set_key(t, "nope", "1").ok());
   // Cross-field checks.
   scenario v;
   v.peers = 10;
   v.replication = 11;
-  CHECK_FALSE(validate(v).empty());
+  CHECK_FALSE(validate(v).ok());
 }
 
 TEST_CASE("every shipped scenario file loads and validates", "[sim]") {
   for (const char* name : {"default.toml", "small.toml", "large-100k.toml", "eclipse.toml"}) {
     scenario s;
-    scenario_error err;
     INFO(name);
-    REQUIRE(load_scenario_file(std::string(HEARSAY_SOURCE_DIR) + "/sim/scenarios/" + name, s, err));
-    CHECK(validate(s).empty());
+    REQUIRE(load_scenario_file(std::string(HEARSAY_SOURCE_DIR) + "/sim/scenarios/" + name, s).ok());
+    CHECK(validate(s).ok());
   }
 }
 
 TEST_CASE("default.toml is exactly the built-in defaults", "[sim]") {
   scenario from_file;
-  scenario_error err;
-  REQUIRE(load_scenario_file(std::string(HEARSAY_SOURCE_DIR) + "/sim/scenarios/default.toml", from_file, err));
+  REQUIRE(load_scenario_file(std::string(HEARSAY_SOURCE_DIR) + "/sim/scenarios/default.toml", from_file).ok());
   scenario built_in;
   // Compare through a small run of each: every parameter shows in the report or its results.
   from_file.peers = built_in.peers = 400;

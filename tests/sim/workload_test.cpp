@@ -59,7 +59,7 @@ TEST_CASE("session-length distributions match their parameters", "[sim][workload
   CHECK(std::abs(std::sqrt(e.var) - 30.0) < 0.8);  // sd = mean
 
   duration_dist pareto;
-  REQUIRE(pareto.parse("pareto:3:10").empty());
+  REQUIRE(pareto.parse("pareto:3:10").ok());
   CHECK(pareto.mean() == Approx(15.0));
   int above = 0;
   const auto pm = sample(n, [&] {
@@ -71,7 +71,7 @@ TEST_CASE("session-length distributions match their parameters", "[sim][workload
   CHECK(std::abs(static_cast<double>(above) / n - 0.125) < 0.005);  // (10/20)^3
 
   duration_dist weibull;
-  REQUIRE(weibull.parse("weibull:0.5:100").empty());
+  REQUIRE(weibull.parse("weibull:0.5:100").ok());
   CHECK(weibull.mean() == Approx(200.0));  // 100 * Gamma(3)
   int beyond_scale = 0;
   const auto wm = sample(n, [&] {
@@ -83,9 +83,9 @@ TEST_CASE("session-length distributions match their parameters", "[sim][workload
   CHECK(std::abs(static_cast<double>(beyond_scale) / n - std::exp(-1.0)) < 0.005);
 
   duration_dist bad;
-  CHECK_FALSE(bad.parse("pareto:3").empty());
-  CHECK_FALSE(bad.parse("exp:-1").empty());
-  CHECK_FALSE(bad.parse("lognormal:1:2").empty());
+  CHECK_FALSE(bad.parse("pareto:3").ok());
+  CHECK_FALSE(bad.parse("exp:-1").ok());
+  CHECK_FALSE(bad.parse("lognormal:1:2").ok());
 }
 
 TEST_CASE("replication strategies spread the replica budget as specified", "[sim][workload]") {
@@ -97,8 +97,7 @@ TEST_CASE("replication strategies spread the replica budget as specified", "[sim
     s.replication = 10;
     s.queries = 0;
     s.popularity_alpha = 1.0;
-    scenario_error err;
-    REQUIRE(set_key(s, "workload.replication_strategy", strategy, err));
+    REQUIRE(set_key(s, "workload.replication_strategy", strategy).ok());
     simulator sim(s);
     sim.run();
     return sim.replicas();

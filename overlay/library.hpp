@@ -85,6 +85,7 @@ class library {
   void share(const catalogue& shared);
   void add(file_id id);
   void assign(std::span<const file_id> ids);
+  void reserve(std::size_t n) { ids_.reserve(n); }
 
   void clear();
 

@@ -493,7 +493,7 @@ class simulator {
 
   std::vector<std::vector<std::uint32_t>> holders_;  // per file: the peers holding it
   std::vector<std::uint64_t> file_sizes_;            // per file: its size in bytes
-  std::vector<file_info> catalogue_;                 // per file: as peers share it
+  catalogue catalogue_;  // every file's record, stored once; peers' libraries name them by id (= file index)
   // Downloads: null unless the scenario has them.
   std::unique_ptr<download_world> downloads_;
   std::vector<std::uint32_t> replicas_;              // per file: how many copies it gets
@@ -502,7 +502,6 @@ class simulator {
   micros queries_start_{0};
   rng fault_rng_;
   std::vector<std::uint32_t> incarnation_;            // per peer: how many times it came back
-  std::vector<std::vector<std::uint32_t>> files_of_;  // per peer: the catalogue files it holds
   std::vector<time_sample> samples_;
   // Query id -> record index: looked up for every query and hit message, so a flat table
   // (linear probing, at most half full; ids are random). Written only between windows.

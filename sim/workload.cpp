@@ -48,31 +48,43 @@ void simulator::place_files() {
   rng size_rng = rng::stream(scenario_.seed, stream_file_sizes);
   file_sizes_ = scenario_.file_size.draw_all(scenario_.files, size_rng);
   // Each file as peers share it, made once: placed now, and again on a churned peer's return.
+  // Each file's record once, in a catalogue every peer's library names by id (the file's index):
+  // 4 bytes a replica.
   catalogue_.clear();
-  catalogue_.reserve(scenario_.files);
-  for (std::uint32_t f = 0; f < scenario_.files; ++f) catalogue_.push_back(catalogue_file(f, file_sizes_[f]));
+  for (std::uint32_t f = 0; f < scenario_.files; ++f) {
+    const file_id id = catalogue_.add(catalogue_file(f, file_sizes_[f]));
+    HEARSAY_ASSERT(id == f);
+  }
   holders_.assign(scenario_.files, {});
-  std::vector<std::uint8_t> taken;
+  // Rejection sampling of distinct peers, with a flag per peer (cleared after each file, so
+  // the cost is that of the copies drawn, not of the peers).
+  std::vector<std::uint8_t> taken(honest_peers(), 0);
+  std::vector<std::uint32_t> files_held(size(), 0);
   for (std::uint32_t f = 0; f < scenario_.files; ++f) {
     auto& holders = holders_[f];
     // Files are on honest peers (with an attack, Sybils hold none: they answer no query).
     const std::uint32_t copies = std::min(replicas_[f], honest_peers());
-    // Rejection sampling of distinct peers: a flag array when many copies are needed.
-    const bool dense = static_cast<std::uint64_t>(copies) * 4 > honest_peers();
-    if (dense) taken.assign(honest_peers(), 0);
+    holders.reserve(copies);
     while (holders.size() < copies) {
       const auto peer = static_cast<std::uint32_t>(workload_rng_.below(honest_peers()));
-      const bool dup = dense ? taken[peer] != 0 : std::find(holders.begin(), holders.end(), peer) != holders.end();
-      if (dup) continue;
-      if (dense) taken[peer] = 1;
+      if (taken[peer] != 0) continue;
+      taken[peer] = 1;
       holders.push_back(peer);
     }
+    for (auto peer : holders) {
+      taken[peer] = 0;
+      ++files_held[peer];
+    }
     std::sort(holders.begin(), holders.end());
-    for (auto peer : holders) nodes_[peer]->files().add(catalogue_[f]);
   }
-  files_of_.assign(size(), {});
+  // Each holder's library: its files in catalogue order, in one allocation.
+  for (std::uint32_t peer = 0; peer < size(); ++peer) {
+    if (files_held[peer] == 0) continue;
+    nodes_[peer]->files().share(catalogue_);
+    nodes_[peer]->files().reserve(files_held[peer]);
+  }
   for (std::uint32_t f = 0; f < scenario_.files; ++f) {
-    for (auto peer : holders_[f]) files_of_[peer].push_back(f);
+    for (auto peer : holders_[f]) nodes_[peer]->files().add(file_id{f});
   }
 }
 

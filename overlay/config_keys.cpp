@@ -9,26 +9,20 @@
 
 namespace hearsay {
 
-std::string parse_integer(std::string_view text, std::uint64_t lo, std::uint64_t hi, std::uint64_t& out) {
+result<std::uint64_t> parse_integer(std::string_view text, std::uint64_t lo, std::uint64_t hi) {
   std::uint64_t v = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) {
-    return "'" + std::string(text) + "' is not a whole number";
+    return failure("'" + std::string(text) + "' is not a whole number");
   }
-  if (v < lo || v > hi) return "must be between " + std::to_string(lo) + " and " + std::to_string(hi);
-  out = v;
-  return {};
+  if (v < lo || v > hi) return failure("must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+  return v;
 }
 
-std::string parse_boolean(std::string_view text, bool& out) {
-  if (text == "true" || text == "1" || text == "yes") {
-    out = true;
-  } else if (text == "false" || text == "0" || text == "no") {
-    out = false;
-  } else {
-    return "'" + std::string(text) + "' is not true or false";
-  }
-  return {};
+result<bool> parse_boolean(std::string_view text) {
+  if (text == "true" || text == "1" || text == "yes") return true;
+  if (text == "false" || text == "0" || text == "no") return false;
+  return failure("'" + std::string(text) + "' is not true or false");
 }
 
 namespace {
@@ -36,21 +30,23 @@ namespace {
 template <typename T>
 config_key integer(std::string name, std::string description, std::uint64_t lo, std::uint64_t hi,
                    T& (*field)(node_config&)) {
-  return {std::move(name), "integer", std::move(description), [lo, hi, field](node_config& c, std::string_view text) {
-            std::uint64_t v = 0;
-            auto e = parse_integer(text, lo, hi, v);
-            if (e.empty()) field(c) = static_cast<T>(v);
-            return e;
+  return {std::move(name), "integer", std::move(description),
+          [lo, hi, field](node_config& c, std::string_view text) -> result<> {
+            auto v = parse_integer(text, lo, hi);
+            if (!v) return v.error();
+            field(c) = static_cast<T>(*v);
+            return {};
           }};
 }
 
 config_key duration_ms(std::string name, std::string description, std::uint64_t lo, std::uint64_t hi,
                        micros& (*field)(node_config&)) {
-  return {std::move(name), "integer", std::move(description), [lo, hi, field](node_config& c, std::string_view text) {
-            std::uint64_t v = 0;
-            auto e = parse_integer(text, lo, hi, v);
-            if (e.empty()) field(c) = micros{static_cast<std::int64_t>(v * 1000)};
-            return e;
+  return {std::move(name), "integer", std::move(description),
+          [lo, hi, field](node_config& c, std::string_view text) -> result<> {
+            auto v = parse_integer(text, lo, hi);
+            if (!v) return v.error();
+            field(c) = micros{static_cast<std::int64_t>(*v * 1000)};
+            return {};
           }};
 }
 
@@ -93,9 +89,9 @@ std::vector<config_key> make_keys() {
   k.push_back(duration_ms("request_timeout_ms", "JOIN / NEIGHBOR answer timeout", 1, 600'000,
                           [](node_config& c) -> micros& { return c.membership.request_timeout; }));
   k.push_back({"strategy", "string", "how searches travel: " + strategy_names(" | ", " | "),
-               [](node_config& c, std::string_view text) -> std::string {
+               [](node_config& c, std::string_view text) -> result<> {
                  if (find_strategy(text) == nullptr) {
-                   return "expected " + strategy_names() + ", got '" + std::string(text) + "'";
+                   return failure("expected " + strategy_names() + ", got '" + std::string(text) + "'");
                  }
                  c.search.strategy = strategy_index(text);
                  return {};
@@ -118,7 +114,12 @@ std::vector<config_key> make_keys() {
   k.push_back(integer<u8>("ttl_max", "TTL cap applied to every query", 1, 64,
                           [](node_config& c) -> u8& { return c.search.ttl_max; }));
   k.push_back({"reply_direct", "boolean", "hits go straight to the origin, not along the reverse path",
-               [](node_config& c, std::string_view text) { return parse_boolean(text, c.search.reply_direct); }});
+               [](node_config& c, std::string_view text) -> result<> {
+                 auto v = parse_boolean(text);
+                 if (!v) return v.error();
+                 c.search.reply_direct = *v;
+                 return {};
+               }});
   k.push_back(duration_ms("query_timeout_ms", "how long an origin keeps a query open", 1, 3'600'000,
                           [](node_config& c) -> micros& { return c.search.query_timeout; }));
   k.push_back(integer<u32>("dup_cache_capacity", "query ids remembered for duplicate suppression", 1, 10'000'000,
@@ -190,11 +191,11 @@ const config_key* find_overlay_key(std::string_view name) {
   return it == keys.end() ? nullptr : &*it;
 }
 
-std::string validate(const node_config& cfg) {
-  if (cfg.search.walk_ttl > cfg.search.walk_ttl_max) return "overlay.walk_ttl must not exceed overlay.walk_ttl_max";
-  if (cfg.search.ttl > cfg.search.ttl_max) return "overlay.ttl must not exceed overlay.ttl_max";
+result<> validate(const node_config& cfg) {
+  if (cfg.search.walk_ttl > cfg.search.walk_ttl_max) return failure("overlay.walk_ttl must not exceed overlay.walk_ttl_max");
+  if (cfg.search.ttl > cfg.search.ttl_max) return failure("overlay.ttl must not exceed overlay.ttl_max");
   if (cfg.membership.walk_length_passive > cfg.membership.walk_length_active) {
-    return "overlay.walk_length_passive must not exceed overlay.walk_length_active";
+    return failure("overlay.walk_length_passive must not exceed overlay.walk_length_active");
   }
   return {};
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "overlay/config.hpp"
+#include "overlay/result.hpp"
 
 namespace hearsay {
 
@@ -17,8 +18,8 @@ struct config_key {
   std::string name;         // "fanout", "shuffle_period_ms", ...
   std::string type;         // "integer" or "boolean"
   std::string description;  // one line
-  // Parses the text form and sets the field; returns an error, empty on success.
-  std::function<std::string(node_config&, std::string_view)> set;
+  // Parses the text form and sets the field (left unchanged on failure).
+  std::function<result<>(node_config&, std::string_view)> set;
 };
 
 const std::vector<config_key>& overlay_config_keys();
@@ -26,11 +27,11 @@ const std::vector<config_key>& overlay_config_keys();
 const std::vector<config_key>& fetch_config_keys();
 const config_key* find_overlay_key(std::string_view name);
 
-// Cross-field checks on a node configuration; an error message, empty when valid.
-std::string validate(const node_config& cfg);
+// Cross-field checks on a node configuration.
+result<> validate(const node_config& cfg);
 
 // Shared text parsers for key tables: whole numbers within [lo, hi], and booleans.
-std::string parse_integer(std::string_view text, std::uint64_t lo, std::uint64_t hi, std::uint64_t& out);
-std::string parse_boolean(std::string_view text, bool& out);
+result<std::uint64_t> parse_integer(std::string_view text, std::uint64_t lo, std::uint64_t hi);
+result<bool> parse_boolean(std::string_view text);
 
 }  // namespace hearsay

@@ -167,19 +167,19 @@ std::string syntaxes() {
 
 }  // namespace
 
-std::string latency_model::parse(std::string_view text) {
+result<> latency_model::parse(std::string_view text) {
   const auto parts = split(text, ':');
   const model_row* row = nullptr;
   for (const auto& r : rows) row = r.name == parts[0] ? &r : row;
-  if (row == nullptr) return "latency: expected " + syntaxes() + ", got '" + std::string(text) + "'";
+  if (row == nullptr) return failure("latency: expected " + syntaxes() + ", got '" + std::string(text) + "'");
   if (row->shape == kind::regions) {
     // A name and an optional number: not the plain list of numbers of the others.
     if (parts.size() < 2 || parts.size() > 3 || find_region_matrix(parts[1]) == nullptr) {
-      return "latency: expected " + std::string(row->syntax) + ", got '" + std::string(text) + "'";
+      return failure("latency: expected " + std::string(row->syntax) + ", got '" + std::string(text) + "'");
     }
     double j = 0.1;
     if (parts.size() == 3 && (!to_double(parts[2], j) || j < 0 || j > 10)) {
-      return "latency: regions jitter must be a number from 0 to 10";
+      return failure("latency: regions jitter must be a number from 0 to 10");
     }
     shape = kind::regions;
     region_set = parts[1];
@@ -189,20 +189,21 @@ std::string latency_model::parse(std::string_view text) {
   std::vector<double> values;
   for (std::size_t i = 1; i < parts.size(); ++i) {
     double v = 0;
-    if (!to_double(parts[i], v)) return "latency: '" + std::string(parts[i]) + "' is not a number";
+    if (!to_double(parts[i], v)) return failure("latency: '" + std::string(parts[i]) + "' is not a number");
     values.push_back(v);
   }
   if (values.size() != row->numbers) {
-    return "latency: expected " + std::string(row->syntax) + ", got '" + std::string(text) + "'";
+    return failure("latency: expected " + std::string(row->syntax) + ", got '" + std::string(text) + "'");
   }
   shape = row->shape;
   row->set(*this, values);
   return validate();
 }
 
-std::string latency_model::validate() const {
+result<> latency_model::validate() const {
   const char* problem = row_of(shape).check(*this);
-  return problem == nullptr ? std::string() : "latency: " + std::string(problem);
+  if (problem == nullptr) return {};
+  return failure("latency: " + std::string(problem));
 }
 
 std::string latency_model::describe() const {

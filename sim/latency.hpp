@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "overlay/result.hpp"
 #include "overlay/rng.hpp"
 #include "overlay/types.hpp"
 
@@ -34,11 +35,11 @@ struct latency_model {
   double jitter = 0.1;
 
   // Parses "constant:MS", "uniform:MIN_MS:MAX_MS", "lognormal:MEDIAN_MS:SIGMA" or
-  // "regions:ec2[:JITTER]"; returns an error message, empty on success.
-  std::string parse(std::string_view text);
+  // "regions:ec2[:JITTER]".
+  result<> parse(std::string_view text);
   std::string describe() const;
-  // Checks the parameters; returns an error message, empty when valid.
-  std::string validate() const;
+  // Checks the parameters.
+  result<> validate() const;
 
   // The latency of the link between peers a and b, for this run's seed. Inline for the
   // constant and uniform models: every message sent asks.

@@ -17,18 +17,15 @@ namespace hearsay::sim {
 
 namespace {
 
-// A parser's answer in the key table's form: its message, empty on success.
-std::string problem_of(const result<>& r) { return r ? std::string() : r.error().what(); }
-
 template <typename T>
 scenario_key integer(std::string name, std::string description, std::uint64_t lo, std::uint64_t hi,
                      std::function<T&(scenario&)> field) {
   return {std::move(name), "integer", std::move(description),
-          [lo, hi, field](scenario& s, std::string_view text) {
-            std::uint64_t v = 0;
-            auto e = parse_integer(text, lo, hi, v);
-            if (e.empty()) field(s) = static_cast<T>(v);
-            return e;
+          [lo, hi, field](scenario& s, std::string_view text) -> result<> {
+            auto v = parse_integer(text, lo, hi);
+            if (!v) return v.error();
+            field(s) = static_cast<T>(*v);
+            return {};
           }};
 }
 
@@ -36,17 +33,20 @@ scenario_key integer(std::string name, std::string description, std::uint64_t lo
 scenario_key duration(std::string name, std::string description, std::uint64_t unit_us, std::uint64_t lo,
                       std::uint64_t hi, std::function<micros&(scenario&)> field) {
   return {std::move(name), "integer", std::move(description),
-          [=](scenario& s, std::string_view text) {
-            std::uint64_t v = 0;
-            auto e = parse_integer(text, lo, hi, v);
-            if (e.empty()) field(s) = micros{static_cast<std::int64_t>(v * unit_us)};
-            return e;
+          [=](scenario& s, std::string_view text) -> result<> {
+            auto v = parse_integer(text, lo, hi);
+            if (!v) return v.error();
+            field(s) = micros{static_cast<std::int64_t>(*v * unit_us)};
+            return {};
           }};
 }
 
 scenario_key boolean(std::string name, std::string description, std::function<bool&(scenario&)> field) {
-  return {std::move(name), "boolean", std::move(description), [field](scenario& s, std::string_view text) {
-            return parse_boolean(text, field(s));
+  return {std::move(name), "boolean", std::move(description), [field](scenario& s, std::string_view text) -> result<> {
+            auto v = parse_boolean(text);
+            if (!v) return v.error();
+            field(s) = *v;
+            return {};
           }};
 }
 
@@ -61,7 +61,7 @@ std::vector<scenario_key> make_keys() {
   k.push_back(integer<u32>("threads", "threads running the event loop, 0: one per processor this process may use from 20,000 peers (results do not depend on it)",
                            0, 63, [](scenario& s) -> u32& { return s.threads; }));
   k.push_back({"topology", "string", "hyparview | regular:D | er:MEAN_DEGREE | ba:M | ring:K | file:PATH",
-               [](scenario& s, std::string_view text) { return problem_of(s.topology.parse(text)); }});
+               [](scenario& s, std::string_view text) { return s.topology.parse(text); }});
   // [join]
   k.push_back(integer<u32>("join.seeds", "the first N peers are the seed nodes others join through", 1, 1'000'000,
                            [](scenario& s) -> u32& { return s.seed_count; }));
@@ -84,7 +84,7 @@ std::vector<scenario_key> make_keys() {
   k.push_back(duration("workload.query_interval_us", "virtual time between two searches", 1, 0, 3'600'000'000,
                        [](scenario& s) -> micros& { return s.query_interval; }));
   k.push_back({"workload.popularity", "string", "which files are asked for: uniform | zipf:ALPHA",
-               [](scenario& s, std::string_view text) -> std::string {
+               [](scenario& s, std::string_view text) -> result<> {
                  if (text == "uniform") {
                    s.popularity_alpha = 0;
                    return {};
@@ -94,22 +94,22 @@ std::vector<scenario_key> make_keys() {
                  auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), alpha);
                  if (text.substr(0, 5) != "zipf:" || ec != std::errc{} || end != arg.data() + arg.size() ||
                      !(alpha >= 0) || alpha > 5) {
-                   return "expected uniform or zipf:ALPHA (0 <= ALPHA <= 5), got '" + std::string(text) + "'";
+                   return failure("expected uniform or zipf:ALPHA (0 <= ALPHA <= 5), got '" + std::string(text) + "'");
                  }
                  s.popularity_alpha = alpha;
                  return {};
                }});
   k.push_back({"workload.replication_strategy", "string", "replicas per file: uniform | proportional | square_root",
-               [](scenario& s, std::string_view text) -> std::string {
+               [](scenario& s, std::string_view text) -> result<> {
                  if (text == "uniform") s.replication_strategy = scenario::replication_kind::uniform;
                  else if (text == "proportional") s.replication_strategy = scenario::replication_kind::proportional;
                  else if (text == "square_root") s.replication_strategy = scenario::replication_kind::square_root;
-                 else return "expected uniform, proportional or square_root, got '" + std::string(text) + "'";
+                 else return failure("expected uniform, proportional or square_root, got '" + std::string(text) + "'");
                  return {};
                }});
   k.push_back({"workload.arrivals", "string", "query arrivals: fixed (evenly spaced) | poisson",
-               [](scenario& s, std::string_view text) -> std::string {
-                 if (text != "fixed" && text != "poisson") return "expected fixed or poisson, got '" + std::string(text) + "'";
+               [](scenario& s, std::string_view text) -> result<> {
+                 if (text != "fixed" && text != "poisson") return failure("expected fixed or poisson, got '" + std::string(text) + "'");
                  s.poisson_arrivals = text == "poisson";
                  return {};
                }});
@@ -118,16 +118,16 @@ std::vector<scenario_key> make_keys() {
   k.push_back({"workload.file_size", "string",
                "bytes per catalogue file: indexed:BASE (BASE + index) | constant:BYTES | uniform:MIN:MAX | "
                "lognormal:MEDIAN:SIGMA | pareto:SHAPE:SCALE",
-               [](scenario& s, std::string_view text) { return problem_of(s.file_size.parse(text)); }});
+               [](scenario& s, std::string_view text) { return s.file_size.parse(text); }});
   // [network] and [churn] numbers
   // (field: a member pointer, or a function of the scenario returning the field)
   auto fraction = [](std::string name, std::string description, auto field) {
     return scenario_key{std::move(name), "number", std::move(description),
-                        [field](scenario& s, std::string_view text) -> std::string {
+                        [field](scenario& s, std::string_view text) -> result<> {
                           double v = 0;
                           auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
                           if (ec != std::errc{} || end != text.data() + text.size() || !(v >= 0) || v > 1) {
-                            return "'" + std::string(text) + "' is not a number from 0 to 1";
+                            return failure("'" + std::string(text) + "' is not a number from 0 to 1");
                           }
                           std::invoke(field, s) = v;
                           return {};
@@ -135,11 +135,11 @@ std::vector<scenario_key> make_keys() {
   };
   auto seconds = [](std::string name, std::string description, auto field) {
     return scenario_key{std::move(name), "number", std::move(description),
-                        [field](scenario& s, std::string_view text) -> std::string {
+                        [field](scenario& s, std::string_view text) -> result<> {
                           double v = 0;
                           auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
                           if (ec != std::errc{} || end != text.data() + text.size() || !(v >= 0) || v > 1e7) {
-                            return "'" + std::string(text) + "' is not a number of seconds";
+                            return failure("'" + std::string(text) + "' is not a number of seconds");
                           }
                           std::invoke(field, s) = micros{static_cast<std::int64_t>(std::llround(v * 1e6))};
                           return {};
@@ -151,11 +151,11 @@ std::vector<scenario_key> make_keys() {
   k.push_back(fraction("network.partition_fraction", "share of peers cut off from the rest", &scenario::partition_fraction));
   k.push_back({"network.bandwidth_mbps", "number",
                "shorthand: > 0 runs downloads with this upload and download capacity per peer (Mbit/s)",
-               [](scenario& s, std::string_view text) -> std::string {
+               [](scenario& s, std::string_view text) -> result<> {
                  double v = 0;
                  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
                  if (ec != std::errc{} || end != text.data() + text.size() || !(v == 0 || (v >= 0.008 && v <= 1e5))) {
-                   return "'" + std::string(text) + "' is not 0 or a bandwidth from 0.008 to 100000 Mbit/s";
+                   return failure("'" + std::string(text) + "' is not 0 or a bandwidth from 0.008 to 100000 Mbit/s");
                  }
                  s.bandwidth_mbps = v;
                  return {};
@@ -167,16 +167,16 @@ std::vector<scenario_key> make_keys() {
   k.push_back(fraction("churn.join_fraction", "share of peers that join only after the queries start", &scenario::join_fraction));
   k.push_back(seconds("churn.join_period_s", "...spread uniformly over this period", &scenario::join_period));
   k.push_back({"churn.sessions", "string", "continuous churn: none, or session lengths exp:MEAN_S | pareto:SHAPE:SCALE_S | weibull:SHAPE:SCALE_S",
-               [](scenario& s, std::string_view text) -> std::string {
+               [](scenario& s, std::string_view text) -> result<> {
                  if (text == "none") {
                    s.sessions = false;
                    return {};
                  }
                  s.sessions = true;
-                 return problem_of(s.session_length.parse(text));
+                 return s.session_length.parse(text);
                }});
   k.push_back({"churn.downtime", "string", "offline periods between sessions (same forms; default exp:600)",
-               [](scenario& s, std::string_view text) { return problem_of(s.downtime.parse(text)); }});
+               [](scenario& s, std::string_view text) { return s.downtime.parse(text); }});
   k.push_back(fraction("churn.graceful_share", "share of sessions that end with a graceful leave", &scenario::graceful_share));
   k.push_back(boolean("churn.repair", "peers repair their views after failures",
                       [](scenario& s) -> bool& { return s.repair; }));
@@ -192,12 +192,12 @@ std::vector<scenario_key> make_keys() {
                       [](scenario& s) -> micros& { return s.attack.join_period; }));
   k.push_back({"attack.behaviour", "string",
                "eclipse (into views as the protocol lets anyone, lists filled with Sybils, queries dropped) | flood (eclipse, pushing in every repair period) | honest (the real node: a control)",
-               [](scenario& s, std::string_view text) -> std::string {
+               [](scenario& s, std::string_view text) -> result<> {
                  using kind = scenario::attack_settings::behaviour_kind;
                  if (text == "eclipse") s.attack.behaviour = kind::eclipse;
                  else if (text == "flood") s.attack.behaviour = kind::flood;
                  else if (text == "honest") s.attack.behaviour = kind::honest;
-                 else return "expected eclipse, flood or honest, got '" + std::string(text) + "'";
+                 else return failure("expected eclipse, flood or honest, got '" + std::string(text) + "'");
                  return {};
                }});
   // [download]
@@ -205,15 +205,15 @@ std::vector<scenario_key> make_keys() {
                       [](scenario& s) -> bool& { return s.download.enabled; }));
   k.push_back({"download.upload", "string",
                "per-peer upload capacity: constant:MBIT_S | uniform:MIN:MAX | lognormal:MEDIAN:SIGMA | classes:ec2",
-               [](scenario& s, std::string_view text) { return problem_of(s.download.upload.parse(text)); }});
+               [](scenario& s, std::string_view text) { return s.download.upload.parse(text); }});
   k.push_back({"download.download", "string", "per-peer download capacity (same forms as download.upload)",
-               [](scenario& s, std::string_view text) { return problem_of(s.download.download.parse(text)); }});
+               [](scenario& s, std::string_view text) { return s.download.download.parse(text); }});
   k.push_back({"download.start", "string", "when a searcher starts downloading: first_hit | hits_wanted",
-               [](scenario& s, std::string_view text) -> std::string {
+               [](scenario& s, std::string_view text) -> result<> {
                  using kind = scenario::download_settings::start_kind;
                  if (text == "first_hit") s.download.start = kind::first_hit;
                  else if (text == "hits_wanted") s.download.start = kind::hits_wanted;
-                 else return "expected first_hit or hits_wanted, got '" + std::string(text) + "'";
+                 else return failure("expected first_hit or hits_wanted, got '" + std::string(text) + "'");
                  return {};
                }});
   k.push_back(duration("download.timeout_s", "a download still running this long after its query counts as failed",
@@ -273,8 +273,8 @@ result<> walk(const toml::table& table, const std::string& prefix, const std::st
     auto it = std::find_if(all.begin(), all.end(), [&](const scenario_key& k) { return k.name == name; });
     if (it == all.end()) return failure(where(source, value.source()) + ": unknown key '" + name + "'");
     const auto text = value_text(value, it->type);
-    const std::string problem = text ? it->set(s, *text) : text.error().what();
-    if (!problem.empty()) return failure(where(source, value.source()) + ": " + name + ": " + problem);
+    const result<> set = text ? it->set(s, *text) : result<>(text.error());
+    if (!set) return failure(where(source, value.source()) + ": " + name + ": " + set.error().what());
   }
   return {};
 }
@@ -290,7 +290,7 @@ result<> set_key(scenario& s, std::string_view name, std::string_view value) {
   const auto& all = keys();
   auto it = std::find_if(all.begin(), all.end(), [&](const scenario_key& k) { return k.name == name; });
   if (it == all.end()) return failure("unknown key '" + std::string(name) + "'");
-  if (auto problem = it->set(s, value); !problem.empty()) return failure(std::string(name) + ": " + problem);
+  if (auto set = it->set(s, value); !set) return failure(std::string(name) + ": " + set.error().what());
   return {};
 }
 
@@ -318,7 +318,7 @@ result<> load_scenario_file(const std::string& path, scenario& s) {
 result<> validate(const scenario& s) {
   if (s.replication > s.peers) return failure("workload.replication must not exceed peers");
   if (s.seed_count > s.peers) return failure("join.seeds must not exceed peers");
-  if (auto problem = hearsay::validate(s.node); !problem.empty()) return failure(problem);
+  if (auto valid = hearsay::validate(s.node); !valid) return valid;
   if (s.queries > 0 && s.peers < 2) return failure("queries need at least 2 peers");
   if (s.join_fraction > 0 && s.topology.is_static()) return failure("churn.join_fraction needs the hyparview topology");
   if (const std::uint32_t sybils = sybil_count(s); sybils > 0) {
@@ -333,7 +333,7 @@ result<> validate(const scenario& s) {
     // Sybil number j of a group is at port 7000 + j / 256 (sim/addresses.hpp).
     if ((sybils - 1) / s.attack.sybil_groups / 256 > 65'535u - 7'000u) return failure("attack: too many Sybils per group");
   }
-  if (auto problem = s.latency.validate(); !problem.empty()) return failure(problem);
+  if (auto valid = s.latency.validate(); !valid) return valid;
   return {};
 }
 

@@ -141,7 +141,7 @@ struct scenario_key {
   std::string name;         // dotted: "overlay.fanout"
   std::string type;         // "integer", "boolean", "string", "number" (for documentation)
   std::string description;  // one line
-  std::function<std::string(scenario&, std::string_view)> set;
+  std::function<result<>(scenario&, std::string_view)> set;  // leaves s unchanged on failure
 };
 
 const std::vector<scenario_key>& keys();

@@ -23,12 +23,6 @@ struct key {
   setter set;
 };
 
-// The overlay's key tables and checks say what is wrong as text, empty when nothing is.
-result<> problem_of(std::string problem) {
-  if (problem.empty()) return {};
-  return failure(std::move(problem));
-}
-
 result<peer_addr> parse_address(std::string_view text, bool port_zero_ok) {
   auto a = peer_addr::parse(text, 0, port_zero_ok);
   if (!a) return failure("'" + std::string(text) + "' is not an address like 1.2.3.4:7000 or [::1]:7000");
@@ -44,21 +38,21 @@ result<> set_address(std::string_view text, peer_addr& out, bool port_zero_ok) {
 
 template <typename T>
 key limit(std::string name, std::uint64_t lo, std::uint64_t hi, T& (*field)(node_settings&)) {
-  return {std::move(name), "integer", [=](node_settings& s, std::string_view text) {
-            std::uint64_t v = 0;
-            auto parsed = problem_of(parse_integer(text, lo, hi, v));
-            if (parsed) field(s) = static_cast<T>(v);
-            return parsed;
+  return {std::move(name), "integer", [=](node_settings& s, std::string_view text) -> result<> {
+            auto v = parse_integer(text, lo, hi);
+            if (!v) return v.error();
+            field(s) = static_cast<T>(*v);
+            return {};
           }};
 }
 
 key limit_time(std::string name, std::uint64_t unit_us, std::uint64_t lo, std::uint64_t hi,
                micros& (*field)(node_settings&)) {
-  return {std::move(name), "integer", [=](node_settings& s, std::string_view text) {
-            std::uint64_t v = 0;
-            auto parsed = problem_of(parse_integer(text, lo, hi, v));
-            if (parsed) field(s) = micros{static_cast<std::int64_t>(v * unit_us)};
-            return parsed;
+  return {std::move(name), "integer", [=](node_settings& s, std::string_view text) -> result<> {
+            auto v = parse_integer(text, lo, hi);
+            if (!v) return v.error();
+            field(s) = micros{static_cast<std::int64_t>(*v * unit_us)};
+            return {};
           }};
 }
 
@@ -129,19 +123,25 @@ std::vector<key> make_keys() {
                  s.log_level = *level;
                  return {};
                }});
-  k.push_back({"seed", "integer", [](node_settings& s, std::string_view t) {
-                 return problem_of(parse_integer(t, 0, ~std::uint64_t{0}, s.net.seed));
+  k.push_back({"seed", "integer", [](node_settings& s, std::string_view t) -> result<> {
+                 auto v = parse_integer(t, 0, ~std::uint64_t{0});
+                 if (!v) return v.error();
+                 s.net.seed = *v;
+                 return {};
                }});
   for (const auto& o : overlay_config_keys()) {
     k.push_back({"overlay." + o.name, o.type,
-                 [&o](node_settings& s, std::string_view t) { return problem_of(o.set(s.net.overlay, t)); }});
+                 [&o](node_settings& s, std::string_view t) { return o.set(s.net.overlay, t); }});
   }
   for (const auto& o : fetch_config_keys()) {
     k.push_back({"fetch." + o.name, o.type,
-                 [&o](node_settings& s, std::string_view t) { return problem_of(o.set(s.net.overlay, t)); }});
+                 [&o](node_settings& s, std::string_view t) { return o.set(s.net.overlay, t); }});
   }
-  k.push_back({"share.follow_symlinks", "boolean", [](node_settings& s, std::string_view t) {
-                 return problem_of(parse_boolean(t, s.net.share_follow_symlinks));
+  k.push_back({"share.follow_symlinks", "boolean", [](node_settings& s, std::string_view t) -> result<> {
+                 auto v = parse_boolean(t);
+                 if (!v) return v.error();
+                 s.net.share_follow_symlinks = *v;
+                 return {};
                }});
   k.push_back(limit<u32>("limits.connections_max", 2, 1'000'000, [](node_settings& s) -> u32& { return s.net.limits.connections_max; }));
   k.push_back(limit<u32>("limits.connections_per_ip_max", 1, 1'000'000,
@@ -288,9 +288,9 @@ result<host_port> split_host_port(std::string_view text) {
                     c == '-' || c == ':';
     if (!ok) return refused();
   }
-  std::uint64_t v = 0;
-  if (!parse_integer(p, 1, 65535, v).empty()) return refused();
-  return host_port{std::string(h), static_cast<std::uint16_t>(v)};
+  auto v = parse_integer(p, 1, 65535);
+  if (!v) return refused();
+  return host_port{std::string(h), static_cast<std::uint16_t>(*v)};
 }
 
 result<> load_settings_text(std::string_view text, const std::string& source, node_settings& s) {
@@ -348,7 +348,7 @@ result<> apply_flags(const std::vector<std::string>& args, node_settings& s) {
 }
 
 result<> validate(const node_settings& s) {
-  if (auto overlay = problem_of(hearsay::validate(s.net.overlay)); !overlay) return overlay;
+  if (auto overlay = hearsay::validate(s.net.overlay); !overlay) return overlay;
   if (s.net.limits.keepalive_timeout <= s.net.limits.keepalive_interval) {
     return failure("limits.keepalive_timeout_s must exceed limits.keepalive_interval_s");
   }

@@ -234,9 +234,11 @@ TEST_CASE("the strategy table: names, wire modes and the key that chooses one", 
   const config_key* key = find_overlay_key("strategy");
   REQUIRE(key != nullptr);
   node_config c;
-  CHECK(key->set(c, "random_walk").empty());
+  CHECK(key->set(c, "random_walk").ok());
   CHECK(strategy_of(c.search).name == "random_walk");
-  CHECK(key->set(c, "teleport") == "expected flood, gossip, expanding_ring or random_walk, got 'teleport'");
+  const auto refused = key->set(c, "teleport");
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().what() == "expected flood, gossip, expanding_ring or random_walk, got 'teleport'");
   CHECK(strategy_of(c.search).name == "random_walk");  // unchanged by a bad value
 }
 

@@ -108,7 +108,7 @@ TEST_CASE("a flood on a static graph reaches exactly the BFS ball, with the pred
       s.node.search.fanout = 1'000'000;  // every neighbour, hubs included: a pure flood
       s.node.search.queries_per_neighbor_per_s = 0;
       s.node.search.hits_per_query_max = 255;  // above the 30 copies of a file: no hit is capped
-      s.latency.parse("constant:10");  // equal latencies: first copies arrive in BFS order
+      REQUIRE(s.latency.parse("constant:10"));  // equal latencies: first copies arrive in BFS order
       s.files = 50;
       s.replication = 30;
       s.queries = 25;

@@ -12,6 +12,10 @@ namespace hearsay {
 
 namespace {
 
+// Why a store operation failed, as a job's error says it: the system's message when the
+// failure carries an error code (the store's own context stays in its log), else its text.
+std::string reason(const failure& f) { return f.code() ? f.code().message() : f.what(); }
+
 constexpr std::uint8_t no_owner = 0xff;
 constexpr micros one_second{1'000'000};
 // Seconds over which listings and the end game judge a holder's speed.
@@ -168,20 +172,19 @@ job_id downloads::find(const sha256_digest& digest) const {
   return 0;
 }
 
-downloads::started downloads::start(micros now, const file_info& file, std::span<const peer_addr> holders,
-                                    std::span<const std::pair<std::uint64_t, std::uint64_t>> stored) {
+result<downloads::started> downloads::start(micros now, const file_info& file, std::span<const peer_addr> holders,
+                                               std::span<const std::pair<std::uint64_t, std::uint64_t>> stored) {
   entry guard(*this);
   if (const job_id existing = find(file.sha256); existing != 0) {
     add_holders(now, existing, holders);
-    return {existing, true, {}};
+    return started{existing, true};
   }
   if (file.size > cfg_.file_bytes_max) {
-    return {0, false,
-            "the file is announced at " + size_text(file.size) + ", over fetch.file_bytes_max (" +
-                size_text(cfg_.file_bytes_max) + ")"};
+    return failure("the file is announced at " + size_text(file.size) + ", over fetch.file_bytes_max (" +
+                   size_text(cfg_.file_bytes_max) + ")");
   }
   if (jobs_.size() >= cfg_.jobs_max) {
-    return {0, false, std::to_string(jobs_.size()) + " downloads are running already (fetch.jobs_max)"};
+    return failure(std::to_string(jobs_.size()) + " downloads are running already (fetch.jobs_max)");
   }
   auto owned = std::make_unique<job>();
   job& j = *owned;
@@ -212,12 +215,12 @@ downloads::started downloads::start(micros now, const file_info& file, std::span
   }
   j.resumed = j.stored > 0;
   add_holders_to(j, holders);
-  if (j.holders.empty() && j.complete < j.pieces) return {0, false, "no holder to fetch it from"};
+  if (j.holders.empty() && j.complete < j.pieces) return failure("no holder to fetch it from");
   const job_id id = j.id;
   jobs_.emplace(id, std::move(owned));
   advance_hash(now, j);
   if (!j.ended) pump(now, j);
-  return {id, false, {}};
+  return started{id, false};
 }
 
 void downloads::add_holders(micros now, job_id id, std::span<const peer_addr> holders) {
@@ -262,8 +265,8 @@ void downloads::on_data(micros now, job_id id, const peer_addr& from, std::uint6
     pump(now, j);
     return;
   }
-  if (auto ec = host_.write(id, offset, bytes)) {
-    fail(now, j, "cannot write the download: " + ec.message());
+  if (auto written = host_.write(id, offset, bytes); !written) {
+    fail(now, j, "cannot write the download: " + reason(written.error()));
     return;
   }
   const auto n = static_cast<std::uint32_t>(bytes.size());
@@ -375,8 +378,8 @@ void downloads::advance_hash(micros now, job& j) {
     const std::uint64_t within = j.hashed - j.start_of(p);
     if (j.have[p] <= within) break;
     const std::uint64_t length = j.have[p] - within;
-    if (auto ec = host_.hash_stored(j.id, j.hashed, length)) {
-      fail(now, j, "cannot read the download back: " + ec.message());
+    if (auto read = host_.hash_stored(j.id, j.hashed, length); !read) {
+      fail(now, j, "cannot read the download back: " + reason(read.error()));
       return;
     }
     j.hashed += length;
@@ -385,14 +388,14 @@ void downloads::advance_hash(micros now, job& j) {
 
 void downloads::verify(micros now, job& j) {
   HEARSAY_ASSERT(j.complete == j.pieces && j.hashed == j.file.size);
-  sha256_digest digest;
-  if (auto ec = host_.hash_finish(j.id, digest)) {
-    fail(now, j, "cannot read the download back: " + ec.message());
+  const auto digest = host_.hash_finish(j.id);
+  if (!digest) {
+    fail(now, j, "cannot read the download back: " + reason(digest.error()));
     return;
   }
-  if (digest == j.file.sha256) {
-    if (auto ec = host_.commit(j.id)) {
-      fail(now, j, "cannot save the download: " + ec.message());
+  if (*digest == j.file.sha256) {
+    if (auto committed = host_.commit(j.id); !committed) {
+      fail(now, j, "cannot save the download: " + reason(committed.error()));
       return;
     }
     end(now, j, job_state::done);

@@ -47,6 +47,7 @@
 
 #include "overlay/config.hpp"
 #include "overlay/messages.hpp"
+#include "overlay/result.hpp"
 #include "overlay/types.hpp"
 
 namespace hearsay {
@@ -102,19 +103,20 @@ class download_host {
   // the transfer). No on_holder_failed is expected for it afterwards; one that comes is ignored.
   virtual void release(job_id id, const peer_addr& holder) = 0;
   // Store bytes at offset in the job's part file.
-  [[nodiscard]] virtual std::error_code write(job_id id, std::uint64_t offset, std::span<const std::uint8_t> bytes) = 0;
+  virtual result<> write(job_id id, std::uint64_t offset, std::span<const std::uint8_t> bytes) = 0;
   // The job's running digest: bytes just written at the end of the hashed prefix, exactly as
   // written; or bytes stored earlier, read back from the part file.
   virtual void hash_written(job_id id, std::span<const std::uint8_t> bytes) = 0;
-  [[nodiscard]] virtual std::error_code hash_stored(job_id id, std::uint64_t offset, std::uint64_t length) = 0;
-  // The digest of everything hashed since the last reset; the digest then starts over. An
-  // error (the part file could not be read back) ends the job as failed.
-  [[nodiscard]] virtual std::error_code hash_finish(job_id id, sha256_digest& out) = 0;
+  virtual result<> hash_stored(job_id id, std::uint64_t offset, std::uint64_t length) = 0;
+  // The digest of everything hashed since the last reset; the digest then starts over. A
+  // failure (the part file could not be read back) ends the job as failed.
+  virtual result<sha256_digest> hash_finish(job_id id) = 0;
   // Start the digest over (a restart from zero).
   virtual void hash_reset(job_id id) = 0;
   // Every byte is stored and the digest matched: make the file durable and visible under its
-  // name. An error ends the job as failed with that error.
-  [[nodiscard]] virtual std::error_code commit(job_id id) = 0;
+  // name. A failure ends the job as failed with its reason (the system's message when it
+  // carries an error code).
+  virtual result<> commit(job_id id) = 0;
   // The job ended (done, failed or cancelled); `p` is its final state. Called once per job.
   virtual void on_job_end(job_id id, const job_progress& p) = 0;
 };
@@ -128,16 +130,15 @@ class downloads {
   ~downloads();
 
   struct started {
-    job_id id = 0;          // 0 when refused
+    job_id id = 0;
     bool attached = false;  // a job for this digest was already running
-    std::string error;      // why it was refused
   };
   // Starts fetching `file` from `holders` (in order of preference), or attaches to the job
   // already fetching that digest (then the holders are added to it). `stored` lists byte
   // ranges [offset, offset + length) a part file already holds from an earlier run; they are
   // read back for the digest, never trusted without it. Refused: size over file_bytes_max,
-  // too many jobs.
-  started start(micros now, const file_info& file, std::span<const peer_addr> holders,
+  // too many jobs, no holder (the failure says which).
+  result<started> start(micros now, const file_info& file, std::span<const peer_addr> holders,
                 std::span<const std::pair<std::uint64_t, std::uint64_t>> stored = {});
   // More holders for a running job (hits that came later). Unknown jobs are ignored.
   void add_holders(micros now, job_id id, std::span<const peer_addr> holders);

@@ -50,15 +50,12 @@ class download_world::searcher_host final : public download_host {
     w_.request(self_, id, holder, offset, length);
   }
   void release(job_id id, const peer_addr& holder) override { w_.release(self_, id, holder); }
-  std::error_code write(job_id, std::uint64_t, std::span<const std::uint8_t>) override { return {}; }
+  result<> write(job_id, std::uint64_t, std::span<const std::uint8_t>) override { return {}; }
   void hash_written(job_id, std::span<const std::uint8_t>) override {}
-  std::error_code hash_stored(job_id, std::uint64_t, std::uint64_t) override { return {}; }
-  std::error_code hash_finish(job_id id, sha256_digest& out) override {
-    out = w_.digest(self_, id);
-    return {};
-  }
+  result<> hash_stored(job_id, std::uint64_t, std::uint64_t) override { return {}; }
+  result<sha256_digest> hash_finish(job_id id) override { return w_.digest(self_, id); }
   void hash_reset(job_id) override {}
-  std::error_code commit(job_id) override { return {}; }
+  result<> commit(job_id) override { return {}; }
   void on_job_end(job_id id, const job_progress& p) override { w_.job_ended(self_, id, p); }
 
  private:
@@ -174,14 +171,14 @@ void download_world::start_download(std::uint32_t record, search& s) {
   const auto holders = std::move(s.holders);
   s.holders = {};
   const auto started = o.engine.start(now_, file, holders);
-  if (started.id == 0 || !o.engine.running(started.id)) {  // refused (file_bytes_max, jobs_max), or over at once
+  if (!started || !o.engine.running(started->id)) {  // refused (file_bytes_max, jobs_max), or over at once
     r.download = download_outcome::failed;
     searches_.erase(record);
     return;
   }
-  s.job = started.id;
-  o.records[started.id].push_back(record);
-  if (!started.attached) ++jobs_running_;
+  s.job = started->id;
+  o.records[started->id].push_back(record);
+  if (!started->attached) ++jobs_running_;
   if (!tick_pending_) {
     // On whole seconds, which the engine's rate meters count in.
     push(micros{(now_.count() / us_per_s + 1) * us_per_s}, tick{});

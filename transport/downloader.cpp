@@ -35,12 +35,6 @@ std::string bytes_text(std::uint64_t n) {
   return buf;
 }
 
-// The download engine (overlay/download.hpp) takes a store's failures as error codes: the
-// code of a failure, never empty for one that came without (which would read as success).
-std::error_code code_of(const failure& f) {
-  return f.code() ? f.code() : std::make_error_code(std::errc::io_error);
-}
-std::error_code code_of(const result<>& r) { return r ? std::error_code{} : code_of(r.error()); }
 }  // namespace
 
 downloader::downloader(const fetch_config& cfg, fs::path download_dir, const file_index& shared, transfer_links& links,
@@ -131,7 +125,7 @@ result<job_id> downloader::begin(const file_info& file, std::span<const peer_add
   f.holders.assign(holders.begin(), holders.end());
   hasher_.open(id, f.part->fd());
   const auto started = engine_.start(clock_(), file, holders, stored);
-  if (started.id == 0) {
+  if (!started) {
     hasher_.close(id);
     if (resume) {
       files_[id].part->close();
@@ -139,9 +133,9 @@ result<job_id> downloader::begin(const file_info& file, std::span<const peer_add
       files_[id].part->remove();
     }
     files_.erase(id);
-    return failure(started.error);
+    return started.error();
   }
-  HEARSAY_ASSERT(started.id == id && !started.attached);
+  HEARSAY_ASSERT(started->id == id && !started->attached);
   if (auto it = files_.find(id); it != files_.end()) save_state(id, it->second);
   return id;
 }
@@ -329,8 +323,8 @@ void downloader::request(job_id id, const peer_addr& holder, const file_info& fi
 
 void downloader::release(job_id id, const peer_addr& holder) { links_.close_transfer(id, holder); }
 
-std::error_code downloader::write(job_id id, std::uint64_t offset, std::span<const std::uint8_t> bytes) {
-  return code_of(files_.at(id).part->write(offset, bytes));
+result<> downloader::write(job_id id, std::uint64_t offset, std::span<const std::uint8_t> bytes) {
+  return files_.at(id).part->write(offset, bytes);
 }
 
 void downloader::hash_written(job_id id, std::span<const std::uint8_t> bytes) {
@@ -340,7 +334,7 @@ void downloader::hash_written(job_id id, std::span<const std::uint8_t> bytes) {
   f.hash_offset += bytes.size();
 }
 
-std::error_code downloader::hash_stored(job_id id, std::uint64_t offset, std::uint64_t length) {
+result<> downloader::hash_stored(job_id id, std::uint64_t offset, std::uint64_t length) {
   auto& f = files_.at(id);
   HEARSAY_ASSERT(offset == f.hash_offset);
   hasher_.add(id, offset, length);
@@ -348,12 +342,9 @@ std::error_code downloader::hash_stored(job_id id, std::uint64_t offset, std::ui
   return {};  // a read error is reported by hash_finish
 }
 
-std::error_code downloader::hash_finish(job_id id, sha256_digest& out) {
+result<sha256_digest> downloader::hash_finish(job_id id) {
   files_.at(id).hash_offset = 0;
-  auto digest = hasher_.finish(id);
-  if (!digest) return code_of(digest.error());
-  out = *digest;
-  return {};
+  return hasher_.finish(id);
 }
 
 void downloader::hash_reset(job_id id) {
@@ -361,12 +352,12 @@ void downloader::hash_reset(job_id id) {
   hasher_.reset(id);
 }
 
-std::error_code downloader::commit(job_id id) {
+result<> downloader::commit(job_id id) {
   auto& f = files_.at(id);
   job_progress p;
   engine_.progress(clock_(), id, p);
   auto committed = f.part->commit(dir_, p.file.name);
-  if (!committed) return code_of(committed.error());
+  if (!committed) return committed.error();
   f.placed = committed->path;
   f.sync_time = committed->sync_time;
   if (auto recorded = record_.add(p.file.sha256, f.placed); !recorded) {

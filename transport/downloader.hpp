@@ -117,12 +117,12 @@ class downloader final : public download_host {
   void request(job_id id, const peer_addr& holder, const file_info& file, std::uint64_t offset,
                std::uint32_t length) override;
   void release(job_id id, const peer_addr& holder) override;
-  [[nodiscard]] std::error_code write(job_id id, std::uint64_t offset, std::span<const std::uint8_t> bytes) override;
+  result<> write(job_id id, std::uint64_t offset, std::span<const std::uint8_t> bytes) override;
   void hash_written(job_id id, std::span<const std::uint8_t> bytes) override;
-  [[nodiscard]] std::error_code hash_stored(job_id id, std::uint64_t offset, std::uint64_t length) override;
-  [[nodiscard]] std::error_code hash_finish(job_id id, sha256_digest& out) override;
+  result<> hash_stored(job_id id, std::uint64_t offset, std::uint64_t length) override;
+  result<sha256_digest> hash_finish(job_id id) override;
   void hash_reset(job_id id) override;
-  [[nodiscard]] std::error_code commit(job_id id) override;
+  result<> commit(job_id id) override;
   void on_job_end(job_id id, const job_progress& p) override;
 
  private:

@@ -195,7 +195,7 @@ class recording_download_host final : public download_host {
     outstanding.erase({id, holder});
   }
 
-  std::error_code write(job_id id, std::uint64_t offset, std::span<const std::uint8_t> bytes) override {
+  result<> write(job_id id, std::uint64_t offset, std::span<const std::uint8_t> bytes) override {
     note_call(id, "write");
     part_file& p = part(id);
     std::uint64_t n = bytes.size();
@@ -218,7 +218,7 @@ class recording_download_host final : public download_host {
       problem("bytes at " + std::to_string(offset) + " written twice in attempt " + std::to_string(p.attempt));
     }
     writes.push_back({id, offset, bytes.size(), p.attempt});
-    return ec;
+    return check(ec);
   }
 
   void hash_written(job_id id, std::span<const std::uint8_t> bytes) override {
@@ -233,17 +233,17 @@ class recording_download_host final : public download_host {
     p.hashed_as_written += bytes.size();
   }
 
-  std::error_code hash_stored(job_id id, std::uint64_t offset, std::uint64_t length) override {
+  result<> hash_stored(job_id id, std::uint64_t offset, std::uint64_t length) override {
     note_call(id, "hash_stored");
     part_file& p = part(id);
-    if (read_error) return read_error;
+    if (read_error) return failure(read_error);
     if (offset != p.digest_at) {
       problem("hash_stored at " + std::to_string(offset) + " while the digest is at " + std::to_string(p.digest_at));
     }
     if (offset + length > p.bytes.size()) {
       problem("hash_stored [" + std::to_string(offset) + ", +" + std::to_string(length) +
               ") past the end of the part file (" + std::to_string(p.bytes.size()) + " bytes)");
-      return std::make_error_code(std::errc::io_error);
+      return failure(std::make_error_code(std::errc::io_error));
     }
     p.read_back.push_back({offset, length});
     p.digest.update(std::span<const std::uint8_t>(p.bytes).subspan(static_cast<std::size_t>(offset),
@@ -252,14 +252,14 @@ class recording_download_host final : public download_host {
     return {};
   }
 
-  std::error_code hash_finish(job_id id, sha256_digest& out) override {
+  result<sha256_digest> hash_finish(job_id id) override {
     note_call(id, "hash_finish");
     part_file& p = part(id);
     ++p.finishes;
     p.digest_at = 0;
-    out = p.digest.finish();
-    if (finish_error) return std::exchange(finish_error, {});
-    return {};
+    const sha256_digest out = p.digest.finish();
+    if (finish_error) return failure(std::exchange(finish_error, {}));
+    return out;
   }
 
   void hash_reset(job_id id) override {
@@ -271,11 +271,11 @@ class recording_download_host final : public download_host {
     std::fill(p.writes_at.begin(), p.writes_at.end(), std::uint8_t{0});
   }
 
-  std::error_code commit(job_id id) override {
+  result<> commit(job_id id) override {
     note_call(id, "commit");
     part_file& p = part(id);
     commits.push_back({id, digest_of(p.bytes), p.bytes});
-    return commit_error;
+    return check(commit_error);
   }
 
   void on_job_end(job_id id, const job_progress& p) override {
@@ -328,18 +328,23 @@ struct rig {
   micros now{0};
   std::map<job_id, bytes_t> contents;
 
-  downloads::started start(const file_info& f, const bytes_t& content, const std::vector<std::uint32_t>& holders,
-                           const std::vector<std::pair<std::uint64_t, std::uint64_t>>& stored = {}) {
+  // What start() said: the job (0 when refused) and why it was refused.
+  struct outcome {
+    job_id id = 0;
+    bool attached = false;
+    std::string error;
+  };
+  outcome start(const file_info& f, const bytes_t& content, const std::vector<std::uint32_t>& holders,
+                const std::vector<std::pair<std::uint64_t, std::uint64_t>>& stored = {}) {
     std::vector<peer_addr> addrs;
     for (const auto h : holders) addrs.push_back(holder_addr(h));
     auto s = engine.start(now, f, addrs, stored);
-    if (s.id != 0) {
-      contents[s.id] = content;
-      host.part(s.id);  // binds a pending part file the engine did not touch inside start()
-    }
-    return s;
+    if (!s) return {0, false, s.error().what()};
+    contents[s->id] = content;
+    host.part(s->id);  // binds a pending part file the engine did not touch inside start()
+    return {s->id, s->attached, {}};
   }
-  downloads::started start(const bytes_t& content, const std::vector<std::uint32_t>& holders,
+  outcome start(const bytes_t& content, const std::vector<std::uint32_t>& holders,
                            const std::vector<std::pair<std::uint64_t, std::uint64_t>>& stored = {}) {
     return start(file_of(content), content, holders, stored);
   }
@@ -1185,8 +1190,8 @@ TEST_CASE("one job per digest; jobs_max, file_bytes_max and holders_max are enfo
     r.cfg.holders_max = 2;
     std::vector<peer_addr> addrs = {holder_addr(1), holder_addr(1), peer_addr{}, holder_addr(2), holder_addr(3)};
     const auto s = r.engine.start(r.now, file_of(one), addrs);
-    REQUIRE(s.id != 0);
-    const auto p = r.progress(s.id);
+    REQUIRE(s.ok());
+    const auto p = r.progress(s->id);
     REQUIRE(p.holders.size() == 2);
     CHECK(p.holders[0].addr == holder_addr(1));
     CHECK(p.holders[1].addr == holder_addr(2));
@@ -1478,7 +1483,9 @@ TEST_CASE("a driver may start the next download from on_job_end", "[download]") 
   r.host.on_end = [&](job_id) {
     if (next != 0) return;
     const peer_addr from[] = {holder_addr(2)};
-    next = r.engine.start(r.now, file_of(second), from).id;
+    const auto started = r.engine.start(r.now, file_of(second), from);
+    REQUIRE(started.ok());
+    next = started->id;
   };
   const auto s = r.start(first, {1});
   r.send_all(s.id, 1);

@@ -134,7 +134,7 @@ struct scenario {
   node_config node;
 };
 
-// One settable key. `set` parses the text form (flags) and returns an error, empty on success:
+// One settable key. `set` parses the text form (flags) and sets the field, or says why not:
 // the form of the overlay's key tables (overlay/config_keys.hpp), whose setters are those of
 // the overlay.* and fetch.* keys.
 struct scenario_key {

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The training runs of the profile-guided build (.ci/setup): a mix of workload shapes, so
+# that the profiles favour no single one — HyParView and fixed graphs (random, regular,
+# preferential attachment), every search strategy, fan-out below and above the degree,
+# churn, downloads, one run on two threads. Each run is small; together they take about a
+# minute in the instrumented build on two processors.
+#   bench/pgo-train.sh path/to/hearsay-sim
+set -euo pipefail
+sim=${1:?usage: pgo-train.sh path/to/hearsay-sim}
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+run() { echo "== hearsay-sim $*"; "$sim" "$@"; }
+run                                                                    # the default run
+run --scenario "$top/sim/scenarios/scale.toml" --peers 30000 --queries 300
+run --topology er:8 --fanout 16 --ttl 5 --peers 40000 --queries 200 --latency uniform:10:100
+run --topology regular:6 --set overlay.strategy=gossip --peers 20000 --queries 2000
+run --topology ba:3 --set overlay.strategy=random_walk --peers 20000 --queries 1000
+run --set overlay.strategy=expanding_ring --peers 10000 --queries 200
+run --topology er:8 --fanout 2 --ttl 7 --peers 20000 --queries 3000 --latency lognormal:30:0.5
+run --peers 10000 --set churn.sessions=exp:60 --set churn.downtime=exp:30
+run --peers 5000 --set download.enabled=true
+run --peers 20000 --set threads=2 --queries 200

@@ -10,13 +10,7 @@
 #   SIZES="10000" TOPOLOGIES="er:8 kout:4" bash bench/matrix.sh
 #   HEARSAY_SIM=/tmp/hearsay-sim bash bench/matrix.sh      # a given binary, without building
 set -euo pipefail
-top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-if [ -n "${HEARSAY_SIM:-}" ]; then
-  sim=$HEARSAY_SIM
-else
-  bash "$top/.ci/setup" > /dev/null
-  sim=$top/build/bin/hearsay-sim
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # top, sim
 sizes=${SIZES:-10000 100000}
 topologies=${TOPOLOGIES:-hyparview er:8 regular:8 ba:4}
 strategies=${STRATEGIES:-flood_all fanout_4 gossip walkers}

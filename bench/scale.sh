@@ -10,14 +10,7 @@
 #   SIZES="10000 100000" REPEAT=3 bash bench/scale.sh   # other sizes; median of REPEAT runs
 #   HEARSAY_SIM=/tmp/hearsay-sim bash bench/scale.sh     # a given binary, without building
 set -euo pipefail
-top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# HEARSAY_SIM=path measures that binary as it is (e.g. a copy kept aside while the tree changes).
-if [ -n "${HEARSAY_SIM:-}" ]; then
-  sim=$HEARSAY_SIM
-else
-  bash "$top/.ci/setup" > /dev/null
-  sim=$top/build/bin/hearsay-sim
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # top, sim
 sizes=${SIZES:-10000 30000 100000 300000 1000000}
 repeat=${REPEAT:-1}
 stamp=$(date -u +%Y%m%dT%H%M%SZ)

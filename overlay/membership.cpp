@@ -22,19 +22,42 @@ bool contains(const View& v, const peer_addr& p) {
   return position(v, p) != v.size();
 }
 // Appends up to k distinct random members of `from` (other than `except`) to `out`.
+//
+// A partial Fisher-Yates shuffle of `from` without `except` (views hold it once), done in
+// place of a copy: the pool is `from` with that one entry left out, and the few entries the
+// shuffle has swapped are kept aside (k of them at most), so no memory is taken per call.
 void sample_into(rng& random, std::span<const peer_addr> from, std::size_t k,
                  const peer_addr* except, std::vector<peer_addr>& out) {
-  std::vector<peer_addr> pool(from.begin(), from.end());  // then `except` out (views hold it once)
-  if (except != nullptr) {
-    const peer_addr* at = find_addr(pool.data(), pool.data() + pool.size(), *except);
-    if (at != pool.data() + pool.size()) pool.erase(pool.begin() + (at - pool.data()));
-  }
-  const std::size_t n = std::min(k, pool.size());
+  const std::size_t skip =
+      except == nullptr ? from.size()
+                        : static_cast<std::size_t>(find_addr(from.data(), from.data() + from.size(), *except) - from.data());
+  const std::size_t size = from.size() - (skip < from.size() ? 1 : 0);
+  struct swapped {
+    std::size_t index;
+    peer_addr value;
+  };
+  small_vector<swapped, 16> moved;
+  auto at = [&](std::size_t i) -> peer_addr {
+    for (const auto& m : moved) {
+      if (m.index == i) return m.value;
+    }
+    return from[i < skip ? i : i + 1];
+  };
+  const std::size_t n = std::min(k, size);
   out.reserve(out.size() + n);  // one allocation, not one per doubling
   for (std::size_t i = 0; i < n; ++i) {
-    const auto j = i + static_cast<std::size_t>(random.below(pool.size() - i));
-    std::swap(pool[i], pool[j]);
-    out.push_back(pool[i]);
+    const auto j = i + static_cast<std::size_t>(random.below(size - i));
+    const peer_addr picked = at(j);
+    const peer_addr displaced = at(i);  // goes where the pick was (position i is not read again)
+    bool found = false;
+    for (auto& m : moved) {
+      if (m.index == j) {
+        m.value = displaced;
+        found = true;
+      }
+    }
+    if (!found) moved.push_back({j, displaced});
+    out.push_back(picked);
   }
 }
 }  // namespace
@@ -532,18 +555,18 @@ void membership::on_shuffle(micros now, const peer_addr& from, msg_shuffle& m) {
   }
   // The walk ends here: answer the origin directly with as many passive ids as it sent,
   // then take its ids in, evicting first the ones just sent away.
-  std::vector<peer_addr> sent;
+  msg_shuffle_reply reply;
   if (is_active(m.origin) || stranger_replies_.take(now)) {
-    msg_shuffle_reply reply;
     reply.nonce = m.nonce;
     sample_into(rng_, passive_, m.nodes.size(), &m.origin, reply.nodes);
-    sent = reply.nodes;
+    // Merged before the reply leaves with its list; what it sends is evicted first.
+    merge_passive(m.nodes, reply.nodes);
     send(m.origin, std::move(reply));
     if (!is_active(m.origin)) host_.disconnect(m.origin);
   } else {
     ++stats_.stranger_sends_refused;
+    merge_passive(m.nodes, {});
   }
-  merge_passive(m.nodes, sent);
 }
 
 void membership::on_shuffle_reply(micros now, const peer_addr& from, const msg_shuffle_reply& m) {
@@ -562,16 +585,14 @@ void membership::on_shuffle_reply(micros now, const peer_addr& from, const msg_s
   last_shuffle_sent_.clear();
 }
 
-void membership::merge_passive(std::span<const peer_addr> peers, std::vector<peer_addr>& evict_first) {
+void membership::merge_passive(std::span<const peer_addr> peers, std::span<const peer_addr> evict_first) {
+  std::size_t evictable = evict_first.size();  // taken from the back
   for (const auto& p : peers) {
     if (p == self_ || p.is_unspecified() || is_active(p) || is_passive(p) || passive_group_full(p)) continue;
     if (cfg_.view_size_passive == 0) return;
     if (passive_.size() >= cfg_.view_size_passive) {
       bool evicted = false;
-      while (!evict_first.empty() && !evicted) {
-        evicted = passive_.erase(evict_first.back());
-        evict_first.pop_back();
-      }
+      while (evictable > 0 && !evicted) evicted = passive_.erase(evict_first[--evictable]);
       if (!evicted) {
         passive_.erase_at(static_cast<std::size_t>(rng_.below(passive_.size())));
       }

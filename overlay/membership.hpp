@@ -130,7 +130,7 @@ class membership {
   bool remove_passive(const peer_addr& peer);
   // Integrates shuffle results into the passive view, evicting first the ids this node
   // sent in its own last shuffle (they now live on at the other end).
-  void merge_passive(std::span<const peer_addr> peers, std::vector<peer_addr>& evict_first);
+  void merge_passive(std::span<const peer_addr> peers, std::span<const peer_addr> evict_first);
   // A random member of the active view other than `except`, if any.
   const peer_addr* random_active_except(const peer_addr& except);
   void send(const peer_addr& to, const message& m);

@@ -103,7 +103,7 @@ set_args=()
 for kv in "${overlay_set[@]}"; do set_args+=(--set "$kv"); done
 
 # ---- the workload ------------------------------------------------------------------------
-# The simulator's rules (sim/simulator.cpp) with a small generator of our own (Park-Miller,
+# The simulator's rules (sim/workload.cpp) with a small generator of our own (Park-Miller,
 # exact in awk's doubles): each file on REPLICAS distinct hosts chosen uniformly; each search
 # from a uniform host, for a uniform file drawn again (up to 32 times) while the host holds it.
 # Writes "file F HOST" and "query K ORIGIN FILE".

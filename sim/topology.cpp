@@ -25,19 +25,33 @@ result<> topology_spec::parse(std::string_view text) {
     path = arg;
     return {};
   }
+  if (name == "kout") {
+    const auto second = arg.find(':');
+    if (second != std::string_view::npos) {
+      if (arg.substr(second + 1) != "directed") {
+        return failure("topology: expected kout:K or kout:K:directed, got '" + std::string(text) + "'");
+      }
+      return failure("topology: kout:K:directed is not supported: a peer of a fixed graph takes queries only from its "
+                     "own neighbours, so a one-way link would carry nothing; kout:K makes the links undirected");
+    }
+  }
   double v = 0;
   auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), v);
   const bool number = !arg.empty() && ec == std::errc{} && end == arg.data() + arg.size() && v > 0;
-  if (name == "regular" || name == "ba" || name == "ring") {
+  if (name == "regular" || name == "ba" || name == "ring" || name == "kout") {
     if (!number || v != std::floor(v) || v > 1000) {
       return failure("topology: " + std::string(name) + ":N needs a whole number 1..1000");
     }
-    shape = name == "regular" ? kind::regular : name == "ba" ? kind::barabasi_albert : kind::ring;
+    shape = name == "regular" ? kind::regular
+            : name == "ba"    ? kind::barabasi_albert
+            : name == "ring"  ? kind::ring
+                              : kind::k_out;
   } else if (name == "er") {
     if (!number) return failure("topology: er:K needs a mean degree > 0");
     shape = kind::erdos_renyi;
   } else {
-    return failure("topology: expected hyparview, regular:D, er:K, ba:M, ring:K or file:PATH, got '" + std::string(text) + "'");
+    return failure("topology: expected hyparview, regular:D, er:K, ba:M, ring:K, kout:K or file:PATH, got '" +
+                   std::string(text) + "'");
   }
   param = v;
   return {};
@@ -51,6 +65,9 @@ std::string topology_spec::describe() const {
     case kind::erdos_renyi: std::snprintf(buf, sizeof buf, "Erdos-Renyi graph, mean degree %g", param); break;
     case kind::barabasi_albert: std::snprintf(buf, sizeof buf, "Barabasi-Albert graph, m = %g", param); break;
     case kind::ring: std::snprintf(buf, sizeof buf, "ring lattice, %g neighbours each side", param); break;
+    case kind::k_out:
+      std::snprintf(buf, sizeof buf, "k-out graph, %g random links per peer, undirected", param);
+      break;
     case kind::edge_list: std::snprintf(buf, sizeof buf, "edge list %s", path.c_str()); break;
   }
   return buf;
@@ -164,6 +181,31 @@ void barabasi_albert(std::uint32_t n, std::uint32_t m, rng& random, edge_list& o
   }
 }
 
+// k-out: node i draws k distinct others uniformly; a draw that repeats one of its earlier picks
+// is drawn again. For a small k the picks are checked where they were just written; for a large
+// one picked[j] == i marks j as taken by i (one load per check, but a miss in a large graph).
+void k_out(std::uint32_t n, std::uint32_t k, rng& random, edge_list& out) {
+  out.reserve(static_cast<std::size_t>(n) * k);
+  const bool small = k <= 32;
+  std::vector<std::uint32_t> picked(small ? 0 : n, std::numeric_limits<std::uint32_t>::max());
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const std::size_t mine = out.size();
+    for (std::uint32_t c = 0; c < k; ++c) {
+      std::uint32_t j = 0;
+      for (;;) {
+        j = static_cast<std::uint32_t>(random.below(n - 1));
+        if (j >= i) ++j;  // the others: every index but i
+        const bool taken = small ? std::any_of(out.begin() + static_cast<std::ptrdiff_t>(mine), out.end(),
+                                               [j](const auto& e) { return e.second == j; })
+                                 : picked[j] == i;
+        if (!taken) break;
+      }
+      if (!small) picked[j] = i;
+      out.emplace_back(i, j);
+    }
+  }
+}
+
 result<edge_list> load_edges(const std::string& path, std::uint32_t n) {
   std::ifstream in(path);
   if (!in) return failure(path + ": cannot open");
@@ -211,6 +253,10 @@ result<graph> build_graph(const topology_spec& spec, std::uint32_t n, rng& rando
       for (std::uint32_t i = 0; i < n; ++i) {
         for (std::uint32_t j = 1; j <= k; ++j) edges.emplace_back(i, (i + j) % n);
       }
+      break;
+    case topology_spec::kind::k_out:
+      if (k >= n) return failure("topology: kout:K needs K < peers");
+      k_out(n, k, random, edges);
       break;
     case topology_spec::kind::edge_list: {
       auto loaded = load_edges(spec.path, n);

@@ -7,6 +7,12 @@
 //   ba:M        Barabasi-Albert preferential attachment, M links per new node (Barabasi &
 //               Albert, Science 1999), generated as in Batagelj & Brandes, Phys. Rev. E 2005
 //   ring:K      a ring lattice, each node linked to its K nearest on either side
+//   kout:K      every node picks K distinct others at random and links to them (PeerSim's
+//               WireKOut, the graph most PeerSim configurations start from); the links are
+//               taken as undirected and without repeats, so degrees are K and up (mean about
+//               2K). kout:K:directed, one-way links, is refused: a peer of a fixed graph takes
+//               queries only from its own neighbours, so a link its far end does not have would
+//               carry nothing
 //   file:PATH   an undirected edge list, one "a b" pair of node indices per line (# comments)
 
 #include <cstdint>
@@ -21,9 +27,9 @@
 namespace hearsay::sim {
 
 struct topology_spec {
-  enum class kind : std::uint8_t { hyparview, regular, erdos_renyi, barabasi_albert, ring, edge_list };
+  enum class kind : std::uint8_t { hyparview, regular, erdos_renyi, barabasi_albert, ring, edge_list, k_out };
   kind shape = kind::hyparview;
-  double param = 0;  // D, K, M or K, by shape
+  double param = 0;  // D, K, M, K or K, by shape
   std::string path;  // edge_list
 
   result<> parse(std::string_view text);

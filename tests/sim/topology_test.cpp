@@ -5,6 +5,7 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <string>
 
 #include "sim/report.hpp"
 #include "sim/simulator.hpp"
@@ -97,8 +98,51 @@ TEST_CASE("bad topology specs and edge lists are refused", "[sim][topology]") {
   std::remove("topology-test-edges.txt");
 }
 
+TEST_CASE("kout:K links every peer to K distinct random others, undirected, the same for a seed", "[sim][topology]") {
+  const std::uint32_t n = 5'000, k = 4;
+  const auto g = make("kout:4", n);
+  std::uint64_t degree_sum = 0;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    REQUIRE(g.degree(i) >= k);  // its own K picks, none of them itself (from_edges keeps lists sorted and distinct)
+    for (auto j : g.neighbours(i)) REQUIRE(j != i);
+    degree_sum += g.degree(i);
+  }
+  // n K picks, each an undirected link unless the other side picked it too (about K^2 / 2 of
+  // them in all, whatever n).
+  CHECK(g.edges() <= std::uint64_t{n} * k);
+  CHECK(g.edges() >= std::uint64_t{n} * k - 50);
+  CHECK(degree_sum == 2 * g.edges());
+  // The same seed gives the same graph; another seed another.
+  const auto again = make("kout:4", n);
+  CHECK(again.offsets == g.offsets);
+  CHECK(again.targets == g.targets);
+  const auto other = make("kout:4", n, 2);
+  CHECK(other.targets != g.targets);
+  // K may be as large as n - 1: then it is the complete graph.
+  const auto full = make("kout:9", 10);
+  for (std::uint32_t i = 0; i < 10; ++i) CHECK(full.degree(i) == 9);
+
+  topology_spec t;
+  REQUIRE(t.parse("kout:4").ok());
+  CHECK(t.shape == topology_spec::kind::k_out);
+  CHECK(t.is_static());
+  CHECK(t.describe() == "k-out graph, 4 random links per peer, undirected");
+  CHECK_FALSE(t.parse("kout").ok());
+  CHECK_FALSE(t.parse("kout:0").ok());
+  CHECK_FALSE(t.parse("kout:2.5").ok());
+  CHECK_FALSE(t.parse("kout:4:sideways").ok());
+  const auto directed = t.parse("kout:4:directed");
+  REQUIRE_FALSE(directed.ok());
+  CHECK(directed.error().what().find("kout:K:directed is not supported") != std::string::npos);
+  REQUIRE(t.parse("kout:10").ok());
+  rng random(1);
+  const auto too_many = build_graph(t, 10, random);
+  REQUIRE_FALSE(too_many.ok());
+  CHECK(too_many.error().what() == "topology: kout:K needs K < peers");
+}
+
 TEST_CASE("a flood on a static graph reaches exactly the BFS ball, with the predicted messages", "[sim][topology]") {
-  for (const char* spec : {"er:5", "regular:4", "ba:2"}) {
+  for (const char* spec : {"er:5", "regular:4", "ba:2", "kout:2"}) {
     for (std::uint8_t ttl = 1; ttl <= 4; ++ttl) {
       INFO(spec << " ttl " << int(ttl));
       scenario s;

@@ -2,19 +2,32 @@
 
 #include "sim/topology.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <bit>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
+#include <cstring>
 #include <limits>
+#include <memory>
+#include <system_error>
 
 namespace hearsay::sim {
+
+namespace {
+
+constexpr char edge_magic[8] = {'H', 'S', 'Y', 'E', 'D', 'G', 'E', '1'};
+constexpr std::size_t edge_header_bytes = 8 + 4 + 8;
+
+}  // namespace
 
 result<> topology_spec::parse(std::string_view text) {
   const auto colon = text.find(':');
   const auto name = text.substr(0, colon);
-  const auto arg = colon == std::string_view::npos ? std::string_view{} : text.substr(colon + 1);
+  auto arg = colon == std::string_view::npos ? std::string_view{} : text.substr(colon + 1);
   if (name == "hyparview" && arg.empty()) {
     shape = kind::hyparview;
     return {};
@@ -73,25 +86,39 @@ std::string topology_spec::describe() const {
   return buf;
 }
 
-graph graph::from_edges(std::uint32_t n, std::vector<std::pair<std::uint32_t, std::uint32_t>> edges) {
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> both;
-  both.reserve(edges.size() * 2);
-  for (auto [a, b] : edges) {
-    if (a == b) continue;
-    both.emplace_back(a, b);
-    both.emplace_back(b, a);
-  }
-  std::sort(both.begin(), both.end());
-  both.erase(std::unique(both.begin(), both.end()), both.end());
+graph graph::from_edges(std::uint32_t n, std::span<const std::pair<std::uint32_t, std::uint32_t>> edges) {
   graph g;
   g.n = n;
-  g.offsets.assign(n + 1, 0);
-  g.targets.reserve(both.size());
-  for (auto [a, b] : both) {
-    ++g.offsets[a + 1];
-    g.targets.push_back(b);
+  // A counting sort: offsets[i] first counts i's ends, then (summed) marks the end of its
+  // list; each edge is written from the back of its two lists, leaving offsets[i] at the start.
+  g.offsets.assign(static_cast<std::size_t>(n) + 1, 0);
+  for (auto [a, b] : edges) {
+    if (a == b) continue;
+    ++g.offsets[a];
+    ++g.offsets[b];
   }
-  for (std::uint32_t i = 0; i < n; ++i) g.offsets[i + 1] += g.offsets[i];
+  for (std::uint32_t i = 1; i <= n; ++i) g.offsets[i] += g.offsets[i - 1];
+  g.targets.resize(g.offsets[n]);
+  for (auto [a, b] : edges) {
+    if (a == b) continue;
+    g.targets[--g.offsets[a]] = b;
+    g.targets[--g.offsets[b]] = a;
+  }
+  // Each list sorted and its repeats dropped, closing the gaps (the write position never
+  // passes the read position).
+  std::uint64_t write = 0;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const auto first = g.targets.begin() + static_cast<std::ptrdiff_t>(g.offsets[i]);
+    const auto last = g.targets.begin() + static_cast<std::ptrdiff_t>(g.offsets[i + 1]);
+    std::sort(first, last);
+    const auto kept = std::unique(first, last);
+    g.offsets[i] = write;
+    const auto out = g.targets.begin() + static_cast<std::ptrdiff_t>(write);
+    if (out != first) std::copy(first, kept, out);
+    write += static_cast<std::uint64_t>(kept - first);
+  }
+  g.offsets[n] = write;
+  g.targets.resize(write);
   return g;
 }
 
@@ -206,28 +233,180 @@ void k_out(std::uint32_t n, std::uint32_t k, rng& random, edge_list& out) {
   }
 }
 
-result<edge_list> load_edges(const std::string& path, std::uint32_t n) {
-  std::ifstream in(path);
-  if (!in) return failure(path + ": cannot open");
-  edge_list out;
-  std::string line;
-  for (std::size_t number = 1; std::getline(in, line); ++number) {
-    const auto hash = line.find('#');
-    if (hash != std::string::npos) line.resize(hash);
-    unsigned long long a = 0, b = 0;
-    char extra = 0;
-    const int got = std::sscanf(line.c_str(), "%llu %llu %c", &a, &b, &extra);
-    if (got <= 0) continue;  // blank or comment
-    if (got != 2) return failure(path + ":" + std::to_string(number) + ": expected two node indices");
-    if (a >= n || b >= n) {
-      return failure(path + ":" + std::to_string(number) + ": node index out of range (peers = " + std::to_string(n) + ")");
+// The whole file, read at once.
+result<std::vector<char>> read_whole(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return failure(std::error_code(errno, std::generic_category()), path + ": cannot open");
+  struct stat st {};
+  std::vector<char> data;
+  // The size as the file system gives it, then whatever more arrives (a pipe has none).
+  std::size_t capacity = ::fstat(fileno(f), &st) == 0 && st.st_size > 0 ? static_cast<std::size_t>(st.st_size) + 1 : 1 << 16;
+  std::size_t size = 0;
+  for (;;) {
+    data.resize(capacity);
+    size += std::fread(data.data() + size, 1, capacity - size, f);
+    if (size < capacity) break;
+    capacity *= 2;
+  }
+  const bool failed = std::ferror(f) != 0;
+  const int saved = errno;
+  std::fclose(f);
+  if (failed) return failure(std::error_code(saved, std::generic_category()), path + ": cannot read");
+  data.resize(size);
+  return data;
+}
+
+std::uint32_t load_u32(const char* p) {
+  std::uint32_t v = 0;
+  std::memcpy(&v, p, sizeof v);
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap32(v);
+  return v;
+}
+std::uint64_t load_u64(const char* p) {
+  std::uint64_t v = 0;
+  std::memcpy(&v, p, sizeof v);
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+  return v;
+}
+void store_u32(char* p, std::uint32_t v) {
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap32(v);
+  std::memcpy(p, &v, sizeof v);
+}
+void store_u64(char* p, std::uint64_t v) {
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+  std::memcpy(p, &v, sizeof v);
+}
+
+result<edge_file> parse_binary(const std::string& path, const std::vector<char>& data, std::uint32_t peers_max) {
+  if (data.size() < edge_header_bytes) return failure(path + ": truncated header");
+  edge_file out;
+  out.peers = load_u32(data.data() + 8);
+  const std::uint64_t m = load_u64(data.data() + 12);
+  const std::uint64_t body = data.size() - edge_header_bytes;
+  if (body % 8 != 0 || body / 8 != m) {
+    return failure(path + ": the header announces " + std::to_string(m) + " edges, the file holds " +
+                   std::to_string(body / 8) + (body % 8 != 0 ? " and a part" : ""));
+  }
+  if (out.peers > peers_max) {
+    return failure(path + ": edges among " + std::to_string(out.peers) + " peers (peers = " + std::to_string(peers_max) +
+                   ")");
+  }
+  out.edges.resize(m);
+  const char* p = data.data() + edge_header_bytes;
+  std::uint32_t highest = 0;
+  for (auto& e : out.edges) {
+    e.first = load_u32(p);
+    e.second = load_u32(p + 4);
+    highest = std::max({highest, e.first, e.second});
+    p += 8;
+  }
+  if (m > 0 && highest >= out.peers) {
+    // Found only now, to keep the loop above free of branches: name the first such edge.
+    for (std::size_t k = 0; k < out.edges.size(); ++k) {
+      if (out.edges[k].first >= out.peers || out.edges[k].second >= out.peers) {
+        return failure(path + ": edge " + std::to_string(k + 1) + ": node index out of range (the header says " +
+                       std::to_string(out.peers) + " peers)");
+      }
     }
-    out.emplace_back(static_cast<std::uint32_t>(a), static_cast<std::uint32_t>(b));
   }
   return out;
 }
 
+// Text, parsed in place: blanks, '#' comments to the end of the line, two decimal indices per
+// line that has anything else.
+result<edge_file> parse_text(const std::string& path, const std::vector<char>& data, std::uint32_t peers_max) {
+  const char* p = data.data();
+  const char* const end = p + data.size();
+  edge_file out;
+  out.edges.reserve(static_cast<std::size_t>(std::count(p, end, '\n')) + 1);
+  std::size_t line = 1;
+  auto problem = [&](const std::string& what) {
+    return failure(path + ":" + std::to_string(line) + ": " + what);
+  };
+  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
+  auto skip_blanks = [&] {
+    while (p < end && blank(*p)) ++p;
+  };
+  auto line_ends = [&] { return p == end || *p == '\n' || *p == '#'; };
+  std::uint64_t highest = 0;
+  while (p < end) {
+    skip_blanks();
+    if (p < end && *p == '#') {
+      const void* newline = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
+      p = newline == nullptr ? end : static_cast<const char*>(newline);
+    }
+    if (p == end) break;
+    if (*p == '\n') {
+      ++p;
+      ++line;
+      continue;
+    }
+    std::uint64_t ends[2] = {0, 0};
+    for (int k = 0; k < 2; ++k) {
+      if (k == 1) {
+        const char* before = p;
+        skip_blanks();
+        if (p == before && !line_ends()) return problem("expected two node indices");
+      }
+      const auto [next, ec] = std::from_chars(p, end, ends[k]);
+      if (ec == std::errc::result_out_of_range) {
+        return problem("node index out of range (peers = " + std::to_string(peers_max) + ")");
+      }
+      if (ec != std::errc{}) return problem("expected two node indices");
+      p = next;
+    }
+    skip_blanks();
+    if (!line_ends()) return problem("expected two node indices");
+    if (ends[0] >= peers_max || ends[1] >= peers_max) {
+      return problem("node index out of range (peers = " + std::to_string(peers_max) + ")");
+    }
+    highest = std::max({highest, ends[0], ends[1]});
+    out.edges.emplace_back(static_cast<std::uint32_t>(ends[0]), static_cast<std::uint32_t>(ends[1]));
+  }
+  out.peers = out.edges.empty() ? 0 : static_cast<std::uint32_t>(highest + 1);
+  return out;
+}
+
 }  // namespace
+
+result<edge_file> read_edge_file(const std::string& path, std::uint32_t peers_max) {
+  auto data = read_whole(path);
+  if (!data) return data.error();
+  if (data->size() >= sizeof edge_magic && std::memcmp(data->data(), edge_magic, sizeof edge_magic) == 0) {
+    return parse_binary(path, *data, peers_max);
+  }
+  return parse_text(path, *data, peers_max);
+}
+
+result<> write_edge_file(const std::string& path, const graph& g) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) return failure(std::error_code(errno, std::generic_category()), "cannot write " + path);
+  // Written a block at a time: the header, then the edges a < b in the order of a.
+  std::vector<char> block(1 << 20);
+  std::size_t used = 0;
+  int error = 0;  // the first failure's errno
+  auto flush = [&] {
+    if (error == 0 && std::fwrite(block.data(), 1, used, f) != used) error = errno != 0 ? errno : EIO;
+    used = 0;
+  };
+  std::memcpy(block.data(), edge_magic, sizeof edge_magic);
+  store_u32(block.data() + 8, g.n);
+  store_u64(block.data() + 12, g.edges());
+  used = edge_header_bytes;
+  for (std::uint32_t a = 0; a < g.n; ++a) {
+    for (auto b : g.neighbours(a)) {
+      if (b < a) continue;
+      if (used + 8 > block.size()) flush();
+      store_u32(block.data() + used, a);
+      store_u32(block.data() + used + 4, b);
+      used += 8;
+    }
+  }
+  flush();
+  if (std::fclose(f) != 0 && error == 0) error = errno != 0 ? errno : EIO;
+  if (error != 0) return failure(std::error_code(error, std::generic_category()), "cannot write " + path);
+  return {};
+}
 
 result<graph> build_graph(const topology_spec& spec, std::uint32_t n, rng& random) {
   edge_list edges;
@@ -259,13 +438,13 @@ result<graph> build_graph(const topology_spec& spec, std::uint32_t n, rng& rando
       k_out(n, k, random, edges);
       break;
     case topology_spec::kind::edge_list: {
-      auto loaded = load_edges(spec.path, n);
+      auto loaded = read_edge_file(spec.path, n);
       if (!loaded) return loaded.error();
-      edges = std::move(*loaded);
+      edges = std::move(loaded->edges);
       break;
     }
   }
-  return graph::from_edges(n, std::move(edges));
+  return graph::from_edges(n, edges);
 }
 
 std::vector<std::uint32_t> bfs_distances(const graph& g, std::uint32_t source) {

@@ -13,12 +13,20 @@
 //               2K). kout:K:directed, one-way links, is refused: a peer of a fixed graph takes
 //               queries only from its own neighbours, so a link its far end does not have would
 //               carry nothing
-//   file:PATH   an undirected edge list, one "a b" pair of node indices per line (# comments)
+//   file:PATH   an undirected edge list, text or binary (below)
+//
+// Edge-list files. Text: one "a b" pair of node indices per line, separated by blanks; '#'
+// starts a comment; blank lines are skipped. Binary (what `hearsay-sim topology --convert`
+// writes): the 8 bytes "HSYEDGE1", the peer count (u32), the edge count m (u64), then m pairs
+// of node indices (u32 each), all little-endian; every index is below the peer count. Either
+// form is read whole and parsed in place, without a stream or an allocation per line
+// (bench/edges.sh measures both; figures in bench/HISTORY.md).
 
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "overlay/result.hpp"
@@ -50,12 +58,25 @@ struct graph {
   std::uint32_t degree(std::uint32_t i) const { return static_cast<std::uint32_t>(offsets[i + 1] - offsets[i]); }
   std::uint64_t edges() const { return targets.size() / 2; }
 
-  // Builds the graph from undirected edges (a, b), dropping self-loops and repeats.
-  static graph from_edges(std::uint32_t n, std::vector<std::pair<std::uint32_t, std::uint32_t>> edges);
+  // Builds the graph from undirected edges (a, b), dropping self-loops and repeats. Linear in
+  // the edges (a counting sort into the lists, then each short list sorted on its own).
+  static graph from_edges(std::uint32_t n, std::span<const std::pair<std::uint32_t, std::uint32_t>> edges);
 };
 
 // Generates the static topology for n nodes, or says what is wrong with the spec or the file.
 result<graph> build_graph(const topology_spec& spec, std::uint32_t n, rng& random);
+
+// An edge-list file as read: the peers it is for (text: the highest index + 1; binary: its
+// header) and its edges as written, repeats and self-loops included.
+struct edge_file {
+  std::uint32_t peers = 0;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> edges;
+};
+// Reads an edge list, text or binary, whose node indices are all below peers_max. Problems
+// come as "PATH:LINE: what" for text, "PATH: what" for binary.
+result<edge_file> read_edge_file(const std::string& path, std::uint32_t peers_max);
+// Writes g in the binary form, each edge once (a < b), for g.n peers.
+result<> write_edge_file(const std::string& path, const graph& g);
 
 // Hop distances from source (unreachable: UINT32_MAX), by breadth-first search.
 std::vector<std::uint32_t> bfs_distances(const graph& g, std::uint32_t source);

@@ -3,9 +3,13 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <string>
+#include <system_error>
+#include <vector>
 
 #include "sim/report.hpp"
 #include "sim/simulator.hpp"
@@ -139,6 +143,109 @@ TEST_CASE("kout:K links every peer to K distinct random others, undirected, the 
   const auto too_many = build_graph(t, 10, random);
   REQUIRE_FALSE(too_many.ok());
   CHECK(too_many.error().what() == "topology: kout:K needs K < peers");
+}
+
+TEST_CASE("an edge list round-trips through the binary form to the same graph", "[sim][topology]") {
+  const auto original = make("er:6", 3'000, 7);
+  {
+    std::ofstream f("topology-test-roundtrip.txt");
+    f << "# an Erdos-Renyi graph, each edge once and a few twice, both ways\n";
+    std::uint32_t k = 0;
+    for (std::uint32_t a = 0; a < original.n; ++a) {
+      for (auto b : original.neighbours(a)) {
+        if (b < a) continue;
+        f << a << (k % 3 == 0 ? "\t" : " ") << b << (k % 5 == 0 ? "  # a comment\r\n" : "\n");
+        if (k++ % 97 == 0) f << b << ' ' << a << '\n';  // a repeat, the other way round
+      }
+    }
+  }
+  auto text = read_edge_file("topology-test-roundtrip.txt", original.n);
+  REQUIRE(text.ok());
+  CHECK(text->edges.size() > original.edges());  // the repeats are read as written
+  const auto from_text = graph::from_edges(original.n, text->edges);
+  CHECK(from_text.offsets == original.offsets);
+  CHECK(from_text.targets == original.targets);
+
+  REQUIRE(write_edge_file("topology-test-roundtrip.bin", from_text).ok());
+  auto binary = read_edge_file("topology-test-roundtrip.bin", original.n);
+  REQUIRE(binary.ok());
+  CHECK(binary->peers == original.n);
+  CHECK(binary->edges.size() == original.edges());  // written once each
+  const auto from_binary = graph::from_edges(original.n, binary->edges);
+  CHECK(from_binary.offsets == original.offsets);
+  CHECK(from_binary.targets == original.targets);
+  // Written again from what was read, the file is the same, byte for byte.
+  REQUIRE(write_edge_file("topology-test-roundtrip2.bin", from_binary).ok());
+  auto bytes = [](const char* path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  CHECK(bytes("topology-test-roundtrip.bin") == bytes("topology-test-roundtrip2.bin"));
+  CHECK(bytes("topology-test-roundtrip.bin").size() == 20 + 8 * original.edges());
+  // And a run set up on either file gets the same graph.
+  for (const char* spec : {"file:topology-test-roundtrip.txt", "file:topology-test-roundtrip.bin"}) {
+    topology_spec t;
+    REQUIRE(t.parse(spec).ok());
+    rng random(1);
+    const auto g = build_graph(t, original.n, random);
+    REQUIRE(g.ok());
+    CHECK(g->targets == original.targets);
+  }
+  std::remove("topology-test-roundtrip.txt");
+  std::remove("topology-test-roundtrip.bin");
+  std::remove("topology-test-roundtrip2.bin");
+}
+
+TEST_CASE("malformed edge lists are refused with the file and line", "[sim][topology]") {
+  const char* path = "topology-test-malformed.txt";
+  auto problem = [&](const std::string& content, std::uint32_t peers = 10) {
+    {
+      std::ofstream f(path, std::ios::binary);
+      f << content;
+    }
+    auto r = read_edge_file(path, peers);
+    std::remove(path);
+    return r.ok() ? std::string("ok") : r.error().what();
+  };
+  const std::string at = std::string(path) + ":";
+  CHECK(problem("0 1\n1 2\n2 3") == "ok");  // no newline at the end
+  CHECK(problem("") == "ok");
+  CHECK(problem("# nothing but comments\n\n   \n\t# indented\n") == "ok");
+  CHECK(problem(" 0\t 1 \r\n") == "ok");
+  CHECK(problem("0 1\n# c\n\n1 2 3\n") == at + "4: expected two node indices");
+  CHECK(problem("0 1\n 2\n") == at + "2: expected two node indices");
+  CHECK(problem("0 1\n2 #3\n") == at + "2: expected two node indices");
+  CHECK(problem("0,1\n") == at + "1: expected two node indices");
+  CHECK(problem("01\n") == at + "1: expected two node indices");
+  CHECK(problem("0 -1\n") == at + "1: expected two node indices");
+  CHECK(problem("0 +1\n") == at + "1: expected two node indices");
+  CHECK(problem("0 1x\n") == at + "1: expected two node indices");
+  CHECK(problem("a b\n") == at + "1: expected two node indices");
+  CHECK(problem("0 1\n\n\n3 10\n") == at + "4: node index out of range (peers = 10)");
+  CHECK(problem("99999999999999999999999 1\n") == at + "1: node index out of range (peers = 10)");
+  CHECK(problem("0 1\n1 2\n", 2) == at + "2: node index out of range (peers = 2)");
+
+  // The binary form: the header must announce what follows, for no more peers than the run's.
+  auto binary = [&](std::uint32_t peers, std::uint64_t count, std::vector<std::uint32_t> ends,
+                    std::uint32_t run_peers = 10) {
+    std::string content = "HSYEDGE1";
+    for (int b = 0; b < 4; ++b) content += static_cast<char>(peers >> (8 * b));
+    for (int b = 0; b < 8; ++b) content += static_cast<char>(count >> (8 * b));
+    for (auto e : ends) {
+      for (int b = 0; b < 4; ++b) content += static_cast<char>(e >> (8 * b));
+    }
+    return problem(content, run_peers);
+  };
+  CHECK(binary(4, 2, {0, 1, 2, 3}) == "ok");
+  CHECK(binary(4, 3, {0, 1, 2, 3}) == std::string(path) + ": the header announces 3 edges, the file holds 2");
+  CHECK(binary(4, 2, {0, 1, 2, 3, 4}) == std::string(path) + ": the header announces 2 edges, the file holds 2 and a part");
+  CHECK(binary(4, 2, {0, 1, 2, 4}) == std::string(path) + ": edge 2: node index out of range (the header says 4 peers)");
+  CHECK(binary(20, 1, {0, 1}) == std::string(path) + ": edges among 20 peers (peers = 10)");
+  CHECK(problem("HSYEDGE1\x04") == std::string(path) + ": truncated header");
+  const auto missing = read_edge_file("topology-test-no-such-file.txt", 10);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().code() == std::errc::no_such_file_or_directory);
+  CHECK(missing.error().what().rfind("topology-test-no-such-file.txt: cannot open", 0) == 0);
 }
 
 TEST_CASE("a flood on a static graph reaches exactly the BFS ball, with the predicted messages", "[sim][topology]") {

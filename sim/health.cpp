@@ -1,6 +1,7 @@
 // The simulator's measurements (see simulator.hpp): the shape of the honest overlay and the
-// state of an attack, at any instant (the run samples them over time); and at the end of a run
-// the results: per-query counts folded in, the peers' stats summed, their load.
+// state of an attack, at any instant (the run samples them over time); the overlay's structure
+// (clustering, hop distances) beside a random graph's, once, when the queries start; and at
+// the end of a run the results: per-query counts folded in, the peers' stats summed, their load.
 
 #include "sim/simulator.hpp"
 
@@ -102,6 +103,42 @@ overlay_health simulator::measure_health() const {
   h.in_degree_mean = static_cast<double>(active_sum) / running;
   h.in_degree_stddev = std::sqrt(std::max(0.0, sq / running - h.in_degree_mean * h.in_degree_mean));
   return h;
+}
+
+structure_comparison simulator::measure_structure() const {
+  // Clustering over 2,000 peers and distances from 32 sources: samples, so that the cost stays
+  // a small part of a run's at any size (bench/HISTORY.md, "The overlay's structure").
+  constexpr std::uint32_t clustering_samples = 2'000;
+  constexpr std::uint32_t sources = 32;
+  // The graph: a static topology's own (every peer runs on it from the start), or the running
+  // honest peers' active views as undirected links, the peers renumbered in order.
+  graph views;
+  const graph* g = &graph_;
+  if (!scenario_.topology.is_static()) {
+    const std::uint32_t honest = honest_peers();
+    std::vector<std::uint32_t> number(honest, ~0u);
+    std::uint32_t count = 0;
+    for (std::uint32_t i = 0; i < honest; ++i) {
+      if (running_[i]) number[i] = count++;
+    }
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> links;
+    for (std::uint32_t i = 0; i < honest; ++i) {
+      if (!running_[i]) continue;
+      for (const auto& p : nodes_[i]->members().active()) {
+        std::uint32_t j = 0;
+        if (!index_of(p, j) || j >= honest || !running_[j]) continue;
+        links.emplace_back(number[i], number[j]);
+      }
+    }
+    views = graph::from_edges(count, links);
+    g = &views;
+  }
+  // A stream of its own, so the measurement leaves every other draw of the run as it was.
+  rng random = rng::stream(scenario_.seed, stream_structure);
+  structure_comparison out;
+  out.overlay = sample_structure(*g, clustering_samples, sources, random);
+  out.random = sample_structure(configuration_model(*g, random), clustering_samples, sources, random);
+  return out;
 }
 
 attack_sample simulator::measure_attack() const {

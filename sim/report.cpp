@@ -102,7 +102,57 @@ double interval_success(const run_results& r, std::size_t i) {
   return issued == 0 ? 0.0 : static_cast<double>(ok) / issued;
 }
 
+// The median one-way link latency of the scenario's model: its draws for 1,001 pairs of peers
+// spread over the run (drawn with the run's seed, not the network stream's: a typical value is
+// all the join warning needs).
+double median_link_ms(const scenario& s) {
+  const std::uint64_t n = std::max<std::uint32_t>(s.peers, 2);
+  std::vector<std::int64_t> draws;
+  for (std::uint64_t k = 0; draws.size() < 1'001; ++k) {
+    const auto a = static_cast<std::uint32_t>(k % n);
+    const auto b = static_cast<std::uint32_t>((k * 7'919 + n / 2) % n);
+    if (a != b) draws.push_back(s.latency.link(s.seed, a, b).count());
+  }
+  std::sort(draws.begin(), draws.end());
+  return ms(draws[draws.size() / 2]);
+}
+
+// The structure lines of the health section: the overlay beside the random graph.
+void format_structure(std::string& out, const structure_comparison& c) {
+  const auto& o = c.overlay;
+  const auto& r = c.random;
+  appendf(out, "  structure             %10s %10s   (random: the same degrees, links paired at random)\n", "overlay",
+          "random");
+  appendf(out, "    links               %10llu %10llu\n", static_cast<unsigned long long>(o.edges),
+          static_cast<unsigned long long>(r.edges));
+  appendf(out, "    clustering          %10.4f %10.4f   (mean over %u peers)\n", o.clustering, r.clustering,
+          o.clustering_samples);
+  appendf(out, "    hop distance mean   %10.2f %10.2f   (BFS from %u peers)\n", o.distance_mean, r.distance_mean,
+          o.sources);
+  appendf(out, "    hop distance p99    %10u %10u\n", o.distance_p99, r.distance_p99);
+  appendf(out, "    hop distance max    %10u %10u\n", o.distance_max, r.distance_max);
+  appendf(out, "    peers reached       %9.2f%% %9.2f%%\n", 100.0 * o.reached_share, 100.0 * r.reached_share);
+}
+
+void append_structure_json(std::string& out, const graph_structure& g) {
+  appendf(out,
+          "{\"peers\": %u, \"links\": %llu, \"clustering\": %.6f, \"clustering_samples\": %u, \"sources\": %u, "
+          "\"distance_mean\": %.4f, \"distance_p99\": %u, \"distance_max\": %u, \"reached_share\": %.6f, "
+          "\"pairs_at_distance\": [",
+          g.nodes, static_cast<unsigned long long>(g.edges), g.clustering, g.clustering_samples, g.sources,
+          g.distance_mean, g.distance_p99, g.distance_max, g.reached_share);
+  for (std::size_t d = 0; d < g.pairs_at_distance.size(); ++d) {
+    appendf(out, "%s%llu", d == 0 ? "" : ", ", static_cast<unsigned long long>(g.pairs_at_distance[d]));
+  }
+  out += "]}";
+}
+
 }  // namespace
+
+bool joins_overlap(const scenario& s, double& settle_ms) {
+  settle_ms = 2.0 * median_link_ms(s) * s.node.membership.walk_length_active;
+  return !s.topology.is_static() && s.peers > s.seed_count && ms(s.join_interval.count()) < settle_ms;
+}
 
 std::uint64_t fingerprint(const std::string& text) {
   std::uint64_t h = 0xcbf29ce484222325ULL;
@@ -222,6 +272,12 @@ std::string format_report(const scenario& s, const run_results& r) {
     }
   }
   appendf(out, "  network               %s%s\n", s.latency.describe().c_str(), s.wire_codec ? ", wire codec on" : "");
+  if (double settle_ms = 0; joins_overlap(s, settle_ms)) {
+    appendf(out,
+            "  warning               flash crowd: a peer joins every %.3f ms, a join settles in ~%.0f ms; a longer "
+            "join.interval_us grows the overlay peer by peer (README: Overlay structure)\n",
+            ms(s.join_interval.count()), settle_ms);
+  }
   if (const std::uint32_t sybils = sybil_count(s); sybils > 0) {
     appendf(out, "  attack                %u Sybils (%.1f%%) in %u network group%s, %s, joining from +%.1f s over %.1f s\n",
             sybils, 100.0 * sybils / std::max<double>(1, s.peers), s.attack.sybil_groups,
@@ -256,6 +312,7 @@ std::string format_report(const scenario& s, const run_results& r) {
   appendf(out, "  passive view          mean %.2f\n", h.passive_mean);
   appendf(out, "  asymmetric links      %llu of %llu\n", static_cast<unsigned long long>(h.links_asymmetric),
           static_cast<unsigned long long>(h.links_directed));
+  format_structure(out, r.structure);
 
   appendf(out, "\nsearch results\n");
   appendf(out, "  %-30s %12s\n", "metric", "value");
@@ -393,6 +450,15 @@ std::string format_json(const scenario& s, const run_results& r, bool per_query)
           h.peers_running, h.largest_component, h.components, h.active_min, h.active_mean, h.active_max,
           h.in_degree_min, h.in_degree_mean, h.in_degree_max, h.in_degree_stddev, h.passive_mean,
           static_cast<unsigned long long>(h.links_asymmetric));
+  {
+    double settle_ms = 0;
+    const bool overlap = joins_overlap(s, settle_ms);
+    appendf(out, "  \"structure\": {\"overlay\": ");
+    append_structure_json(out, r.structure.overlay);
+    out += ", \"random\": ";
+    append_structure_json(out, r.structure.random);
+    appendf(out, ", \"flash_crowd\": %s, \"join_settle_ms\": %.3f},\n", overlap ? "true" : "false", settle_ms);
+  }
   appendf(out, "  \"queries\": %u,\n  \"success_rate\": %.6f,\n", m.queries, m.success_rate);
   appendf(out, "  \"first_hit_ms\": {\"p50\": %.3f, \"p95\": %.3f, \"p99\": %.3f, \"mean\": %.3f},\n",
           ms(m.first_hit_p50_us), ms(m.first_hit_p95_us), ms(m.first_hit_p99_us), ms(m.first_hit_mean_us));

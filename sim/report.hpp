@@ -48,6 +48,12 @@ struct attack_split {
 };
 attack_split split_by_attack(const scenario& s, const run_results& r);
 
+// Whether the scenario's joins overlap (HyParView only): a peer joins sooner after the one
+// before than a join takes to settle, about 2 x the median link latency x walk_length_active
+// (a JOIN and its walk, and the answers on their way back), which goes to settle_ms. Such an
+// overlay is built as a flash crowd, and its structure differs from one grown peer by peer.
+bool joins_overlap(const scenario& s, double& settle_ms);
+
 // The human-readable report, ending with "fingerprint: <16 hex digits>".
 std::string format_report(const scenario& s, const run_results& r);
 // The same figures as one JSON object (plus the per-query records when `per_query`).

@@ -166,6 +166,7 @@ run_results simulator::run() {
   build_overlay();
   run_results out;
   out.health = measure_health();
+  out.structure = measure_structure();
   place_files();
   const micros first = now_;
   plan_faults(first);

@@ -127,6 +127,8 @@ struct time_sample {
 
 struct run_results {
   overlay_health health;  // measured when the queries start
+  // The overlay's structure when the queries start, beside a random graph's (health.cpp).
+  structure_comparison structure;
   std::vector<query_record> queries;
   node_stats totals;  // summed over all peers at the end
   // Per-peer load: messages each running peer received over the whole run.
@@ -169,6 +171,9 @@ class simulator {
   overlay_health measure_health() const;
   // The attack as the honest peers see it now (zeros without one).
   attack_sample measure_attack() const;
+  // The honest overlay's structure now (clustering, hop distances; sim/topology.hpp), beside
+  // that of a random graph with its degrees, drawn from the run's seed.
+  structure_comparison measure_structure() const;
 
   // The fixed graph of a static topology (empty for HyParView).
   const graph& static_graph() const { return graph_; }
@@ -430,6 +435,7 @@ class simulator {
   static constexpr std::uint64_t stream_loss = 5;
   static constexpr std::uint64_t stream_file_sizes = 6;
   static constexpr std::uint64_t stream_capacities = 7;
+  static constexpr std::uint64_t stream_structure = 8;
   static constexpr std::uint64_t stream_peers = 1'000;
 
   scenario scenario_;

@@ -33,7 +33,9 @@ std::string csv_header() {
          "largest_component,membership_messages,events,downloads_done_rate,downloads_failed_rate,"
          "downloads_abandoned_rate,time_to_file_p50_ms,time_to_file_p95_ms,time_to_file_p99_ms,download_bytes,"
          "download_failovers,download_rate_mean_mbps,sybil_share,sybil_groups,eclipsed_share,sybil_active_share,"
-         "sybil_passive_share,sybil_passive_max,success_under_attack\n";
+         "sybil_passive_share,sybil_passive_max,success_under_attack,clustering,clustering_random,distance_mean,"
+         "distance_mean_random,distance_p99,distance_p99_random,distance_max,distance_max_random,reached_share,"
+         "reached_share_random,flash_crowd\n";
 }
 
 std::string csv_row(const scenario& s, const run_results& r, const std::string& point) {
@@ -107,6 +109,22 @@ std::string csv_row(const scenario& s, const run_results& r, const std::string& 
   add(fmt(a.sybil_passive_share, 6));
   add(std::to_string(a.sybil_passive_max));
   add(fmt(attacked ? split_by_attack(s, r).success_after : 0.0, 6));
+  // The overlay's structure when the queries start, each figure beside a random graph's with the
+  // same degrees; and whether its joins overlapped (report.hpp, joins_overlap).
+  const auto& o = r.structure.overlay;
+  const auto& g = r.structure.random;
+  add(fmt(o.clustering, 6));
+  add(fmt(g.clustering, 6));
+  add(fmt(o.distance_mean, 4));
+  add(fmt(g.distance_mean, 4));
+  add(std::to_string(o.distance_p99));
+  add(std::to_string(g.distance_p99));
+  add(std::to_string(o.distance_max));
+  add(std::to_string(g.distance_max));
+  add(fmt(o.reached_share, 6));
+  add(fmt(g.reached_share, 6));
+  double settle_ms = 0;
+  add(joins_overlap(s, settle_ms) ? "1" : "0");
   return row + "\n";
 }
 

@@ -463,4 +463,154 @@ std::vector<std::uint32_t> bfs_distances(const graph& g, std::uint32_t source) {
   return dist;
 }
 
+namespace {
+
+// The local clustering coefficient of v: links among its neighbours over the pairs of them.
+// Its neighbours are marked with `stamp`; each neighbour u's own list is then scanned for
+// marks, or, when it is much longer than v's (a hub), searched for each of v's neighbours.
+double local_clustering(const graph& g, std::uint32_t v, std::vector<std::uint32_t>& mark, std::uint32_t stamp) {
+  const auto around = g.neighbours(v);
+  const std::uint64_t d = around.size();
+  if (d < 2) return 0;
+  for (auto u : around) mark[u] = stamp;
+  std::uint64_t ends = 0;  // each link among the neighbours is seen from both of its ends
+  for (auto u : around) {
+    const auto theirs = g.neighbours(u);
+    if (theirs.size() > 8 * d) {
+      for (auto w : around) ends += std::binary_search(theirs.begin(), theirs.end(), w) ? 1u : 0u;
+    } else {
+      for (auto w : theirs) ends += mark[w] == stamp ? 1u : 0u;
+    }
+  }
+  return static_cast<double>(ends) / static_cast<double>(d * (d - 1));
+}
+
+// The state of up to 32 breadth-first searches run together: per node, a bit per search.
+struct bfs_scratch {
+  explicit bfs_scratch(std::uint32_t n) : seen(n, 0), visit(n, 0), next(n, 0) {}
+  std::vector<std::uint32_t> seen;   // the searches that have reached the node
+  std::vector<std::uint32_t> visit;  // those that reached it at the current level
+  std::vector<std::uint32_t> next;   // those that reach it at the next level
+  std::vector<std::uint32_t> frontier, next_frontier;  // the nodes with visit, next bits
+};
+
+// Breadth-first searches from up to 32 sources at once, one bit each (the multi-source BFS of
+// Then et al., VLDB 2015): a node's neighbours are read once per level at which any of the
+// searches reach it, for all of those together, rather than once per search; a level that
+// reaches many nodes is expanded in node order, so the lists are read in the order they lie
+// in memory. Adds the (source, node) pairs found at each distance to pairs_at_distance and
+// returns how many there were. Leaves scratch's visit and next cleared.
+std::uint64_t bfs_batch(const graph& g, std::span<const std::uint32_t> sources, bfs_scratch& sc,
+                        std::vector<std::uint64_t>& pairs_at_distance) {
+  std::fill(sc.seen.begin(), sc.seen.end(), 0u);
+  sc.frontier.clear();
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    const std::uint32_t v = sources[i];
+    if (sc.visit[v] == 0) sc.frontier.push_back(v);
+    sc.visit[v] |= 1u << i;
+    sc.seen[v] |= 1u << i;
+  }
+  std::uint64_t reached = 0;
+  for (std::size_t level = 1; !sc.frontier.empty(); ++level) {
+    sc.next_frontier.clear();
+    auto expand = [&](std::uint32_t v) {
+      const std::uint32_t from = sc.visit[v];
+      for (auto w : g.neighbours(v)) {
+        const std::uint32_t fresh = from & ~sc.seen[w];
+        if (fresh == 0) continue;
+        if (sc.next[w] == 0) sc.next_frontier.push_back(w);
+        sc.next[w] |= fresh;
+      }
+    };
+    if (sc.frontier.size() > g.n / 64) {
+      for (std::uint32_t v = 0; v < g.n; ++v) {
+        if (sc.visit[v] != 0) expand(v);
+      }
+    } else {
+      for (auto v : sc.frontier) expand(v);
+    }
+    for (auto v : sc.frontier) sc.visit[v] = 0;
+    std::uint64_t found = 0;
+    for (auto w : sc.next_frontier) {
+      const std::uint32_t fresh = sc.next[w];
+      sc.next[w] = 0;
+      sc.seen[w] |= fresh;
+      sc.visit[w] = fresh;
+      found += static_cast<std::uint64_t>(std::popcount(fresh));
+    }
+    if (found > 0) {
+      if (pairs_at_distance.size() < level) pairs_at_distance.resize(level, 0);
+      pairs_at_distance[level - 1] += found;
+      reached += found;
+    }
+    std::swap(sc.frontier, sc.next_frontier);
+  }
+  return reached;
+}
+
+}  // namespace
+
+graph_structure sample_structure(const graph& g, std::uint32_t clustering_samples, std::uint32_t sources,
+                                 rng& random) {
+  graph_structure s;
+  s.nodes = g.n;
+  s.edges = g.edges();
+  if (g.n == 0) return s;
+  // Every node when there are no more than asked for (exact); otherwise drawn with
+  // replacement, which leaves the mean unbiased.
+  auto pick = [&](std::uint32_t k, std::uint32_t wanted) {
+    return g.n <= wanted ? k : static_cast<std::uint32_t>(random.below(g.n));
+  };
+  std::vector<std::uint32_t> mark(g.n, std::numeric_limits<std::uint32_t>::max());
+  s.clustering_samples = std::min(g.n, clustering_samples);
+  double sum = 0;
+  for (std::uint32_t k = 0; k < s.clustering_samples; ++k) sum += local_clustering(g, pick(k, clustering_samples), mark, k);
+  s.clustering = s.clustering_samples == 0 ? 0 : sum / s.clustering_samples;
+
+  // Breadth-first searches, 32 at a time.
+  s.sources = std::min(g.n, sources);
+  std::vector<std::uint32_t> drawn(s.sources);
+  for (std::uint32_t k = 0; k < s.sources; ++k) drawn[k] = pick(k, sources);
+  bfs_scratch scratch(g.n);
+  std::uint64_t reached = 0;
+  for (std::uint32_t first = 0; first < s.sources; first += 32) {
+    const auto batch = std::span<const std::uint32_t>(drawn).subspan(first, std::min(32u, s.sources - first));
+    reached += bfs_batch(g, batch, scratch, s.pairs_at_distance);
+  }
+  if (g.n > 1 && s.sources > 0) {
+    s.reached_share = static_cast<double>(reached) / (static_cast<double>(s.sources) * (g.n - 1));
+  }
+  std::uint64_t pairs = 0;
+  double distance_sum = 0;
+  for (std::size_t d = 0; d < s.pairs_at_distance.size(); ++d) {
+    pairs += s.pairs_at_distance[d];
+    distance_sum += static_cast<double>(d + 1) * static_cast<double>(s.pairs_at_distance[d]);
+  }
+  if (pairs == 0) return s;
+  s.distance_mean = distance_sum / static_cast<double>(pairs);
+  s.distance_max = static_cast<std::uint32_t>(s.pairs_at_distance.size());
+  // Nearest rank: the smallest distance with at least 99 % of the pairs at or below it.
+  const auto rank = static_cast<std::uint64_t>(std::ceil(0.99 * static_cast<double>(pairs)));
+  std::uint64_t seen = 0;
+  for (std::size_t d = 0; d < s.pairs_at_distance.size(); ++d) {
+    seen += s.pairs_at_distance[d];
+    if (seen >= rank) {
+      s.distance_p99 = static_cast<std::uint32_t>(d + 1);
+      break;
+    }
+  }
+  return s;
+}
+
+graph configuration_model(const graph& g, rng& random) {
+  std::vector<std::uint32_t> stubs;
+  stubs.reserve(g.targets.size());
+  for (std::uint32_t i = 0; i < g.n; ++i) stubs.insert(stubs.end(), g.degree(i), i);
+  random.shuffle(std::span<std::uint32_t>(stubs));
+  edge_list edges;
+  edges.reserve(stubs.size() / 2);
+  for (std::size_t k = 0; k + 1 < stubs.size(); k += 2) edges.emplace_back(stubs[k], stubs[k + 1]);
+  return graph::from_edges(g.n, edges);
+}
+
 }  // namespace hearsay::sim

@@ -81,4 +81,42 @@ result<> write_edge_file(const std::string& path, const graph& g);
 // Hop distances from source (unreachable: UINT32_MAX), by breadth-first search.
 std::vector<std::uint32_t> bfs_distances(const graph& g, std::uint32_t source);
 
+// The shape of a graph, from samples: the mean local clustering coefficient of nodes drawn at
+// random (Watts & Strogatz, Nature 1998: the share of a node's pairs of neighbours that are
+// linked; a node with fewer than two neighbours counts 0, as in networkx's
+// average_clustering), and the hop distances from source nodes drawn at random, by BFS.
+struct graph_structure {
+  std::uint32_t nodes = 0;
+  std::uint64_t edges = 0;
+  std::uint32_t clustering_samples = 0;  // nodes the clustering is the mean of
+  double clustering = 0;
+  std::uint32_t sources = 0;  // BFS sources
+  // Over the pairs (source, node it reaches), the source itself left out: the mean hop
+  // distance, its 99th percentile (nearest rank) and the largest seen.
+  double distance_mean = 0;
+  std::uint32_t distance_p99 = 0, distance_max = 0;
+  // The nodes a source reaches, but itself, as a share of the others; averaged over sources.
+  double reached_share = 0;
+  // pairs_at_distance[d - 1]: the (source, node) pairs at distance d.
+  std::vector<std::uint64_t> pairs_at_distance;
+};
+
+// Measures g on `clustering_samples` nodes and `sources` BFS sources drawn with `random` (every
+// node when g has no more: then the figures are exact).
+graph_structure sample_structure(const graph& g, std::uint32_t clustering_samples, std::uint32_t sources,
+                                 rng& random);
+
+// A random graph with g's degree sequence (the configuration model, Bender & Canfield 1978,
+// Molloy & Reed 1995): every node gets as many stubs as its degree, the stubs are paired at
+// random, and self-loops and repeated edges are dropped, so a few nodes end with slightly
+// fewer links than in g (for a D-regular graph, about (D - 1) / 2 + (D - 1)^2 / 4 edges in
+// all, whatever its size).
+graph configuration_model(const graph& g, rng& random);
+
+// A measured graph beside a random graph with the same degrees.
+struct structure_comparison {
+  graph_structure overlay;
+  graph_structure random;
+};
+
 }  // namespace hearsay::sim

@@ -71,7 +71,7 @@ struct download_world::searcher {
 };
 
 download_world::download_world(const scenario& s, std::uint64_t capacity_seed, const std::vector<std::uint8_t>& running,
-                               const std::vector<std::uint64_t>& file_sizes, std::vector<query_record>& records,
+                               const catalogue& files, std::vector<query_record>& records,
                                latency_fn latency)
     : fetch_(s.node.fetch),
       upload_(upload_capacity(s)),
@@ -83,7 +83,7 @@ download_world::download_world(const scenario& s, std::uint64_t capacity_seed, c
       query_timeout_(s.node.search.query_timeout),
       timeout_(s.download.timeout),
       running_(running),
-      file_sizes_(file_sizes),
+      files_(files),
       records_(records),
       latency_(std::move(latency)) {}
 
@@ -163,7 +163,7 @@ void download_world::on_closed(const search_closed& e) {
 void download_world::start_download(std::uint32_t record, search& s) {
   query_record& r = records_[record];
   searcher& o = searcher_of(r.origin);
-  const file_info file = catalogue_file(r.file, file_sizes_[r.file]);
+  const file_info& file = files_.file(r.file);
   r.download_start = now_ - r.issued;
   r.file_bytes = file.size;
   r.download = download_outcome::running;
@@ -285,7 +285,7 @@ void download_world::release(std::uint32_t origin, job_id job, const peer_addr& 
 sha256_digest download_world::digest(std::uint32_t origin, job_id job) const {
   const auto& recs = searchers_.at(origin)->records.at(job);
   const query_record& r = records_[recs.front()];
-  return catalogue_file(r.file, file_sizes_[r.file]).sha256;
+  return files_.file(r.file).sha256;
 }
 
 void download_world::job_ended(std::uint32_t origin, job_id job, const job_progress& p) {

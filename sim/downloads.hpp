@@ -59,10 +59,10 @@ class download_world {
  public:
   // The one-way latency of the link between two peers.
   using latency_fn = std::function<micros(std::uint32_t, std::uint32_t)>;
-  // `running`, `file_sizes` and `records` are the simulator's, read (records: written) as
+  // `running`, `files` and `records` are the simulator's, read (records: written) as
   // the world's events run; `capacity_seed` draws every peer's capacities.
   download_world(const scenario& s, std::uint64_t capacity_seed, const std::vector<std::uint8_t>& running,
-                 const std::vector<std::uint64_t>& file_sizes, std::vector<query_record>& records,
+                 const catalogue& files, std::vector<query_record>& records,
                  latency_fn latency);
   ~download_world();
   download_world(const download_world&) = delete;
@@ -204,7 +204,7 @@ class download_world {
   const std::uint32_t hits_wanted_, uploads_max_;
   const micros query_timeout_, timeout_;
   const std::vector<std::uint8_t>& running_;
-  const std::vector<std::uint64_t>& file_sizes_;
+  const catalogue& files_;  // the simulator's: every file's record, by file index
   std::vector<query_record>& records_;
   latency_fn latency_;
 

@@ -60,7 +60,7 @@ std::vector<scenario_key> make_keys() {
                       [](scenario& s) -> bool& { return s.wire_codec; }));
   k.push_back(integer<u32>("threads", "threads running the event loop, 0: one per processor this process may use from 20,000 peers (results do not depend on it)",
                            0, 63, [](scenario& s) -> u32& { return s.threads; }));
-  k.push_back({"topology", "string", "hyparview | regular:D | er:MEAN_DEGREE | ba:M | ring:K | file:PATH",
+  k.push_back({"topology", "string", "hyparview | kout:K | regular:D | er:MEAN_DEGREE | ba:M | ring:K | file:PATH",
                [](scenario& s, std::string_view text) { return s.topology.parse(text); }});
   // [join]
   k.push_back(integer<u32>("join.seeds", "the first N peers are the seed nodes others join through", 1, 1'000'000,

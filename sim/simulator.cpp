@@ -109,7 +109,7 @@ simulator::simulator(const scenario& s, graph static_graph)
   }
   if (downloads_enabled(s)) {
     downloads_ = std::make_unique<download_world>(
-        s, rng::stream(s.seed, stream_capacities).next(), running_, file_sizes_, queries_,
+        s, rng::stream(s.seed, stream_capacities).next(), running_, catalogue_, queries_,
         [this](std::uint32_t a, std::uint32_t b) { return link_latency(a, b); });
   }
   for (unsigned k = 1; k < threads; ++k) helpers_.emplace_back([this, k] { helper_loop(k); });

@@ -34,12 +34,19 @@ scenario quiet(std::uint32_t peers) {
   return s;
 }
 
+// Four files of 1 MB, as the simulator's catalogue holds them.
+catalogue four_files() {
+  catalogue c;
+  for (std::uint32_t f = 0; f < 4; ++f) c.add(catalogue_file(f, 1'000'000));
+  return c;
+}
+
 // The download world alone, on hand-made records: peers 0..n-1, all running, one link latency.
 struct world_rig {
   explicit world_rig(std::uint32_t peers, const scenario& s = scenario{}, micros latency = micros{1'000})
       : running(peers, 1),
-        sizes(4, 1'000'000),
-        world(s, 7, running, sizes, records, [latency](std::uint32_t, std::uint32_t) { return latency; }) {}
+        files(four_files()),
+        world(s, 7, running, files, records, [latency](std::uint32_t, std::uint32_t) { return latency; }) {}
   // A search by `origin` for file `file`, issued at time 0.
   std::uint32_t search(std::uint32_t origin, std::uint32_t file) {
     query_record r;
@@ -55,7 +62,7 @@ struct world_rig {
     world.add_hits(h);
   }
   std::vector<std::uint8_t> running;
-  std::vector<std::uint64_t> sizes;
+  catalogue files;
   std::vector<query_record> records;
   download_world world;
 };
@@ -423,13 +430,13 @@ TEST_CASE("download keys load, and bad values are refused with the key named", "
 TEST_CASE("capacity and file-size distributions match their parameters", "[sim][downloads]") {
   const std::uint32_t n = 20'000;
   std::vector<std::uint8_t> running(n, 1);
-  std::vector<std::uint64_t> sizes;
+  catalogue files;
   std::vector<query_record> records;
   auto latency = [](std::uint32_t, std::uint32_t) { return micros{1'000}; };
   {
     // EC2 classes: the same for upload and download of a peer; shares as listed.
     auto s = rig_scenario("classes:ec2", "classes:ec2");
-    download_world w(s, 3, running, sizes, records, latency);
+    download_world w(s, 3, running, files, records, latency);
     std::map<std::uint64_t, std::uint32_t> count;
     for (std::uint32_t i = 0; i < n; ++i) {
       REQUIRE(w.upload_bytes_per_s(i) == w.download_bytes_per_s(i));
@@ -441,7 +448,7 @@ TEST_CASE("capacity and file-size distributions match their parameters", "[sim][
   }
   {
     auto s = rig_scenario("lognormal:40:0.5", "uniform:10:30");
-    download_world w(s, 3, running, sizes, records, latency);
+    download_world w(s, 3, running, files, records, latency);
     std::vector<std::uint64_t> up;
     double down_sum = 0;
     for (std::uint32_t i = 0; i < n; ++i) {

@@ -14,20 +14,14 @@
 #include "sim/simulator.hpp"
 #include "sim/table.hpp"
 #include "sim/topology.hpp"
+#include "tests/sim/graphs.hpp"
 
 using namespace hearsay;
 using namespace hearsay::sim;
 
 namespace {
 
-graph make(const char* spec, std::uint32_t n, std::uint64_t seed = 1) {
-  topology_spec t;
-  REQUIRE(t.parse(spec).ok());
-  rng random(seed);
-  auto g = build_graph(t, n, random);
-  REQUIRE(g.ok());
-  return std::move(*g);
-}
+using hearsay::sim::test::make;
 
 // Every pair's hop distance by BFS from every node: the exact figures the sampled ones estimate.
 struct exact_distances {

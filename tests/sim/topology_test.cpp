@@ -14,19 +14,14 @@
 #include "sim/report.hpp"
 #include "sim/simulator.hpp"
 #include "sim/topology.hpp"
+#include "tests/sim/graphs.hpp"
 
 using namespace hearsay;
 using namespace hearsay::sim;
 
 namespace {
-graph make(const char* spec, std::uint32_t n, std::uint64_t seed = 1) {
-  topology_spec t;
-  REQUIRE(t.parse(spec).ok());
-  rng random(seed);
-  auto g = build_graph(t, n, random);
-  REQUIRE(g.ok());
-  return std::move(*g);
-}
+
+using hearsay::sim::test::make;
 }  // namespace
 
 TEST_CASE("generated graphs have the shape they promise", "[sim][topology]") {

@@ -40,11 +40,10 @@ const search_strategy* find_strategy(std::string_view name) {
 }
 
 std::uint8_t strategy_index(std::string_view name) {
-  for (std::size_t i = 0; i < table.size(); ++i) {
-    if (table[i]->name == name) return static_cast<std::uint8_t>(i);
-  }
-  HEARSAY_ASSERT(!"no such search strategy");
-  return 0;
+  std::size_t i = 0;
+  while (i < table.size() && table[i]->name != name) ++i;
+  HEARSAY_ASSERT(i < table.size());  // a name the table has
+  return static_cast<std::uint8_t>(i);
 }
 
 const search_strategy* strategy_for_mode(std::uint8_t mode) {

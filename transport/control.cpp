@@ -29,6 +29,7 @@
 #include "transport/part_file.hpp"
 #include "transport/sha256.hpp"
 #include "transport/text.hpp"
+#include "transport/last_error.hpp"
 
 namespace hearsay::net {
 
@@ -48,7 +49,6 @@ std::string end_error(const std::string& error) {
   return "{\"event\":\"end\",\"ok\":false,\"error\":" + json::quote(error) + "}";
 }
 
-std::error_code last_error() { return {errno, std::generic_category()}; }
 
 // A file being shared, copied into the shared folder under a hidden temporary name.
 struct copied_file {

@@ -12,6 +12,7 @@
 
 #include "transport/fd_message.hpp"
 #include "transport/json.hpp"
+#include "transport/last_error.hpp"
 
 namespace hearsay::net {
 
@@ -23,7 +24,6 @@ control_client::~control_client() {
 
 namespace {
 
-std::error_code last_error() { return {errno, std::generic_category()}; }
 
 result<int> connect_unix(const std::string& path) {
   sockaddr_un sa{};

@@ -18,6 +18,7 @@
 #include <openssl/x509.h>
 
 #include "transport/sha256.hpp"
+#include "transport/last_error.hpp"
 
 namespace hearsay::net {
 
@@ -36,7 +37,6 @@ std::string openssl_error() {
   return text;
 }
 
-std::error_code last_error() { return {errno, std::generic_category()}; }
 
 struct x509_free {
   void operator()(X509* x) const { X509_free(x); }

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "transport/text.hpp"
+#include "transport/last_error.hpp"
 
 namespace hearsay::net {
 
@@ -27,7 +28,6 @@ constexpr const char* parts_folder = ".hearsay-parts";
 constexpr const char* state_magic = "hearsay-part 1";
 constexpr std::size_t record_entries_max = 100'000;
 
-std::error_code last_error() { return {errno, std::generic_category()}; }
 
 // Makes a finished download durable under its name: the folder entry is synced too, so a
 // crash right after the rename cannot lose the file. Some file systems cannot sync a

@@ -11,6 +11,7 @@
 #include "overlay/codec.hpp"
 #include "overlay/memory_hints.hpp"
 #include "sim/adversary.hpp"
+#include "sim/compact.hpp"
 #include "sim/downloads.hpp"
 #include "sim/write_prefetch.hpp"
 
@@ -29,6 +30,7 @@ micros simulator::link_latency(std::uint32_t a, std::uint32_t b) const {
 
 std::uint64_t simulator::events_processed() const {
   std::uint64_t n = events_;
+  if (compact_ != nullptr) n += compact_->events;
   for (const auto& w : workers_) n += w->events;
   return n;
 }
@@ -178,6 +180,10 @@ void simulator::dispatch_global(event& e) {
   if (auto* q = std::get_if<issue_query>(&e)) {
     query_record& r = queries_[q->index];
     if (!running_[r.origin]) return;
+    if (compact_ != nullptr) {
+      compact_issue(q->index);
+      return;
+    }
     r.issued = now_;
     // The id is known only once the search starts, but the origin's own first sends happen
     // inside search(): count them from the stats instead.
@@ -277,6 +283,10 @@ void simulator::run_worker(worker& w, micros end) {
 }
 
 void simulator::run_until(micros t) {
+  if (compact_ != nullptr) {
+    compact_run_until(t);
+    return;
+  }
   constexpr micros never{std::numeric_limits<std::int64_t>::max()};
   while (true) {
     micros next = never;

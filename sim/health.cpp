@@ -21,10 +21,15 @@ void simulator::collect_results(run_results& out) {
     }
   }
   out.queries = queries_;
-  for (const auto& n : nodes_) out.totals += n->stats();
+  // The peers' counters summed, and each running peer's load (messages received).
   std::vector<std::uint64_t> load;
-  for (std::uint32_t i = 0; i < honest_peers(); ++i) {
-    if (running_[i]) load.push_back(nodes_[i]->stats().messages_received);
+  if (compact()) {
+    compact_collect(out, load);
+  } else {
+    for (const auto& n : nodes_) out.totals += n->stats();
+    for (std::uint32_t i = 0; i < honest_peers(); ++i) {
+      if (running_[i]) load.push_back(nodes_[i]->stats().messages_received);
+    }
   }
   if (!load.empty()) {
     std::sort(load.begin(), load.end());
@@ -47,6 +52,7 @@ void simulator::collect_results(run_results& out) {
 }
 
 overlay_health simulator::measure_health() const {
+  if (compact()) return compact_health();
   overlay_health h;
   const std::uint32_t n = size();
   std::vector<std::uint32_t> in_degree(n, 0);

@@ -79,6 +79,7 @@ struct model_row {
   const char* (*check)(const latency_model& m);  // nullptr when valid
   void (*describe)(const latency_model& m, char* buf, std::size_t size);
   micros (*minimum)(const latency_model& m);
+  micros (*maximum)(const latency_model& m);  // an upper bound on every link's latency
   // A link's latency from the pair's first uniform u and its stream (for more draws); unused
   // for constant and uniform, which link() computes inline.
   micros (*link)(const latency_model& m, std::uint64_t state, double u, std::uint32_t a, std::uint32_t b);
@@ -109,7 +110,8 @@ const model_row rows[] = {
      [](latency_model& m, args v) { m.constant_us = ms(v[0]); },
      [](const latency_model& m) -> const char* { return m.constant_us.count() < 0 ? "must not be negative" : nullptr; },
      [](const latency_model& m, char* buf, std::size_t n) { std::snprintf(buf, n, "constant %.3f ms", ms_of(m.constant_us)); },
-     [](const latency_model& m) { return m.constant_us; }, no_link},
+     [](const latency_model& m) { return m.constant_us; }, [](const latency_model& m) { return m.constant_us; },
+     no_link},
     {latency_model::kind::uniform, "uniform", "uniform:MIN_MS:MAX_MS", 2,
      [](latency_model& m, args v) {
        m.min_us = ms(v[0]);
@@ -121,7 +123,7 @@ const model_row rows[] = {
      [](const latency_model& m, char* buf, std::size_t n) {
        std::snprintf(buf, n, "uniform %.3f..%.3f ms", ms_of(m.min_us), ms_of(m.max_us));
      },
-     [](const latency_model& m) { return m.min_us; }, no_link},
+     [](const latency_model& m) { return m.min_us; }, [](const latency_model& m) { return m.max_us; }, no_link},
     {latency_model::kind::lognormal, "lognormal", "lognormal:MEDIAN_MS:SIGMA", 2,
      [](latency_model& m, args v) {
        m.median_us = ms(v[0]);
@@ -134,7 +136,9 @@ const model_row rows[] = {
      [](const latency_model& m, char* buf, std::size_t n) {
        std::snprintf(buf, n, "lognormal median %.3f ms sigma %.3f", ms_of(m.median_us), m.sigma);
      },
-     [](const latency_model&) { return micros{0}; }, lognormal_link},
+     [](const latency_model&) { return micros{0}; },
+     [](const latency_model& m) { return m.cap_us; },  // draws are capped
+     lognormal_link},
     {latency_model::kind::regions, "regions", "regions:ec2[:JITTER]", 0, nullptr,
      [](const latency_model& m) -> const char* {
        return find_region_matrix(m.region_set) == nullptr ? "unknown region set" : nullptr;
@@ -149,6 +153,13 @@ const model_row rows[] = {
        const double rtt = *std::min_element(r->rtt_ms.begin(), r->rtt_ms.end());
        // link() rounds rtt/2 x (1 + jitter u) with u >= 0; one microsecond below covers rounding.
        return micros{std::max<std::int64_t>(0, static_cast<std::int64_t>(std::floor(rtt * 500.0)) - 1)};
+     },
+     [](const latency_model& m) {
+       const region_matrix* r = find_region_matrix(m.region_set);
+       if (r == nullptr || r->rtt_ms.empty()) return micros{0};
+       const double rtt = *std::max_element(r->rtt_ms.begin(), r->rtt_ms.end());
+       // link() rounds rtt/2 x (1 + jitter u) with u < 1; one microsecond above covers rounding.
+       return micros{static_cast<std::int64_t>(std::ceil(rtt * 500.0 * (1.0 + m.jitter))) + 1};
      },
      regions_link},
 };
@@ -213,6 +224,8 @@ std::string latency_model::describe() const {
 }
 
 micros latency_model::minimum() const { return row_of(shape).minimum(*this); }
+
+micros latency_model::maximum() const { return row_of(shape).maximum(*this); }
 
 micros latency_model::link_other(std::uint64_t state, double u, std::uint32_t a, std::uint32_t b) const {
   return row_of(shape).link(*this, state, u, a, b);

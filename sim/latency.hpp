@@ -53,6 +53,9 @@ struct latency_model {
   // A lower bound on every link's latency (0 when the model has none above zero, as the
   // lognormal): the parallel event loop's window.
   micros minimum() const;
+  // An upper bound on every link's latency (the lognormal's cap): how long a search's copies
+  // can travel, for the compact engine's proofs (sim/compact.cpp).
+  micros maximum() const;
   // The region of peer i, and the region names (regions model only).
   std::uint32_t region_of(std::uint32_t i) const;
 

@@ -60,6 +60,15 @@ std::vector<scenario_key> make_keys() {
                       [](scenario& s) -> bool& { return s.wire_codec; }));
   k.push_back(integer<u32>("threads", "threads running the event loop, 0: one per processor this process may use from 20,000 peers (results do not depend on it)",
                            0, 63, [](scenario& s) -> u32& { return s.threads; }));
+  k.push_back({"engine", "string",
+               "how peers are held: auto | nodes (whole overlay nodes) | compact (fixed graphs; the same results)",
+               [](scenario& s, std::string_view text) -> result<> {
+                 if (text == "auto") s.engine = scenario::engine_kind::automatic;
+                 else if (text == "nodes") s.engine = scenario::engine_kind::nodes;
+                 else if (text == "compact") s.engine = scenario::engine_kind::compact;
+                 else return failure("expected auto, nodes or compact, got '" + std::string(text) + "'");
+                 return {};
+               }});
   k.push_back({"topology", "string", "hyparview | kout:K | regular:D | er:MEAN_DEGREE | ba:M | ring:K | file:PATH",
                [](scenario& s, std::string_view text) { return s.topology.parse(text); }});
   // [join]

@@ -131,6 +131,12 @@ struct scenario {
   // run's results do not depend on it: events are ordered by keys that do not depend on which
   // thread runs a peer.
   std::uint32_t threads = 0;
+  // How peers are held (sim/compact.cpp). `nodes`: each peer is a whole overlay node, as in
+  // the real program. `compact`: on a fixed graph, peers are a few words each and searches
+  // keep their own state, for the runs that need nothing else (compact_refusal says which);
+  // results are the same, byte for byte. `automatic`: compact where it may be, else nodes.
+  enum class engine_kind : std::uint8_t { automatic, nodes, compact };
+  engine_kind engine = engine_kind::automatic;
   node_config node;
 };
 

@@ -8,12 +8,16 @@
 #include <algorithm>
 
 #include "sim/adversary.hpp"
+#include "sim/compact.hpp"
 #include "sim/downloads.hpp"
 #include "sim/processors.hpp"
 
 namespace hearsay::sim {
 
 result<std::unique_ptr<simulator>> simulator::create(const scenario& s) {
+  if (s.engine == scenario::engine_kind::compact) {
+    if (const char* why = compact_refusal(s)) return failure(std::string("engine = compact: ") + why);
+  }
   auto g = make_graph(s);
   if (!g) return g.error();
   return std::unique_ptr<simulator>(new simulator(s, std::move(*g)));
@@ -44,10 +48,23 @@ simulator::simulator(const scenario& s, graph static_graph)
       fault_rng_(rng::stream(s.seed, stream_faults)) {
   node_config_.membership.repair = s.repair;
   node_config_.search.hits_wanted = s.hits_wanted;
-  incarnation_.assign(s.peers, 0);
+  HEARSAY_ASSERT(s.engine != scenario::engine_kind::compact || compact_refusal(s) == nullptr);
+  const bool compact = s.engine != scenario::engine_kind::nodes && compact_refusal(s) == nullptr;
   node_config_.seeds.clear();
   for (std::uint32_t i = 0; i < std::min(s.seed_count, s.peers); ++i) node_config_.seeds.push_back(address_of(i));
   running_.assign(s.peers, 0);
+  if (compact) {
+    // One thread, no nodes: peers are the compact engine's few words each.
+    compact_build();
+    set_worker_count(1);
+    auto w = std::make_unique<worker>();
+    w->outbox[0].resize(1);
+    w->outbox[1].resize(1);
+    w->slabs.resize(1);
+    workers_.push_back(std::move(w));
+    return;
+  }
+  incarnation_.assign(s.peers, 0);
   static_assert(sizeof(peer_host) == 32 && alignof(peer_host) == 32);
   hosts_.reserve(s.peers);  // nodes keep references to their hosts: no reallocation
   for (std::uint32_t i = 0; i < s.peers; ++i) hosts_.emplace_back(*this, i);
@@ -143,6 +160,10 @@ std::span<const peer_addr> simulator::active_of(std::uint32_t i) const {
 void simulator::build_overlay() {
   HEARSAY_ASSERT(!built_);
   built_ = true;
+  if (compact()) {
+    std::fill(running_.begin(), running_.end(), 1);
+    return;
+  }
   if (scenario_.topology.is_static()) {
     // A fixed graph: every peer starts at once on its neighbours; there is nothing to settle.
     std::vector<peer_addr> neighbours;

@@ -186,9 +186,21 @@ class simulator {
   // Worker threads of the event loop (scenario threads; one when the latency model has no
   // positive minimum, or a network tap is set).
   unsigned threads() const { return static_cast<unsigned>(workers_.size()); }
-  std::uint32_t size() const { return static_cast<std::uint32_t>(nodes_.size()); }
-  const node& peer(std::uint32_t i) const { return *nodes_[i]; }
-  node& peer(std::uint32_t i) { return *nodes_[i]; }
+  std::uint32_t size() const { return static_cast<std::uint32_t>(running_.size()); }
+  // Peer i's node (the node engine only: a compact run has none).
+  const node& peer(std::uint32_t i) const {
+    HEARSAY_ASSERT(!compact());
+    return *nodes_[i];
+  }
+  node& peer(std::uint32_t i) {
+    HEARSAY_ASSERT(!compact());
+    return *nodes_[i];
+  }
+  // Why a scenario cannot run on the compact engine (sim/compact.cpp), or nullptr when it can.
+  static const char* compact_refusal(const scenario& s);
+  // Whether this run holds its peers compactly (scenario engine, compact_refusal).
+  bool compact() const { return compact_ != nullptr; }
+  const char* engine_name() const { return compact() ? "compact" : "nodes"; }
   // Every peer's address, and the peer at an address (sim/addresses.hpp).
   const address_plan& addresses() const { return plan_; }
   peer_addr address_of(std::uint32_t i) const { return plan_.address_of(i); }
@@ -415,6 +427,41 @@ class simulator {
   // Fills the results of a finished run: the per-query counts the workers kept, the peers'
   // stats summed, their load, and the attack's state and traffic.
   void collect_results(run_results& out);
+
+  // ---- the compact engine (compact.cpp, its state in compact.hpp) -----------------------------
+  struct compact_world;
+  // A compact run's event: a query copy or a hit on its way to a peer, or one of an origin's
+  // timers. 20 bytes.
+  enum class compact_event_kind : std::uint8_t { copy, hit, timeout, step };
+  struct compact_world_event {
+    std::uint32_t to = 0;
+    std::uint32_t from = 0;
+    std::uint32_t record = 0;  // the query's record (every compact search is a planned one)
+    std::uint32_t holder = 0;  // hits: the peer that answered
+    compact_event_kind what = compact_event_kind::copy;
+    std::uint8_t ttl = 0;   // copies: the TTL it carries
+    std::uint8_t hops = 0;  // copies: hops so far (1 at the origin's neighbours); hits: the holder's
+  };
+  void compact_build();
+  // Each peer's library, from holders_ (place_files).
+  void compact_place(const std::vector<std::uint32_t>& files_held);
+  // After the query schedule is made: the searches' state, and the neighbours' query budgets
+  // when the schedule could make one bind.
+  void compact_prepare(const std::vector<micros>& issue_times);
+  void compact_issue(std::uint32_t k);
+  void compact_run_until(micros t);
+  void compact_collect(run_results& out, std::vector<std::uint64_t>& load) const;
+  void compact_dispatch(const compact_world_event& e);
+  void compact_copy(const compact_world_event& e);
+  void compact_hit(const compact_world_event& e);
+  void compact_send(std::uint32_t from, std::uint32_t to, const compact_world_event& e);
+  void compact_timer(std::uint32_t peer, compact_event_kind what, std::uint32_t record, micros at);
+  void compact_pass(std::uint32_t p, std::uint32_t to, std::uint32_t record, std::uint8_t ttl, std::uint8_t hops);
+  void compact_pass_on(std::uint32_t p, std::uint32_t except, std::uint32_t record, std::uint8_t ttl,
+                       std::uint8_t hops, bool relay);
+  bool compact_holds_match(std::uint32_t p, std::uint32_t record);
+  overlay_health compact_health() const;
+  std::unique_ptr<compact_world> compact_;
 
   // ---- construction and peers (simulator.cpp) --------------------------------------------------
   simulator(const scenario& s, graph static_graph);

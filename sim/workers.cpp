@@ -139,6 +139,7 @@ micros simulator::next_time_of(worker& w) {
 }
 
 void simulator::set_tap(network_tap* tap) {
+  HEARSAY_ASSERT(!compact());  // a compact run has no messages to show (scenario engine = nodes)
   // A tap observes messages in one global order: the run goes on with a single worker. The
   // events keep their keys, so the run is the same.
   if (tap != nullptr && workers_.size() > 1) {

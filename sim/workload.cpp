@@ -77,6 +77,10 @@ void simulator::place_files() {
     }
     std::sort(holders.begin(), holders.end());
   }
+  if (compact()) {
+    compact_place(files_held);
+    return;
+  }
   // Each holder's library: its files in catalogue order, in one allocation.
   for (std::uint32_t peer = 0; peer < size(); ++peer) {
     if (files_held[peer] == 0) continue;
@@ -93,6 +97,8 @@ void simulator::plan_queries(micros first) {
   queries_.assign(scenario_.queries, {});
   for (auto& w : workers_) w->counts.assign(scenario_.queries, {});
   micros at = first;
+  std::vector<micros> issue_times;
+  if (compact()) issue_times.reserve(scenario_.queries);
   for (std::uint32_t k = 0; k < scenario_.queries; ++k) {
     query_record& r = queries_[k];
     // A random peer searching for a file it does not hold (people search for what they
@@ -104,6 +110,7 @@ void simulator::plan_queries(micros first) {
       if (!std::binary_search(h.begin(), h.end(), r.origin)) break;
     }
     post_global(at, issue_query{k});
+    if (compact()) issue_times.push_back(at);
     if (scenario_.poisson_arrivals) {
       at += micros{static_cast<std::int64_t>(
           std::llround(draw_exponential(workload_rng_, static_cast<double>(scenario_.query_interval.count()))))};
@@ -112,6 +119,7 @@ void simulator::plan_queries(micros first) {
     }
   }
   last_query_at_ = at;
+  if (compact()) compact_prepare(issue_times);
 }
 
 void simulator::id_index::insert(query_id id, std::uint32_t index) {

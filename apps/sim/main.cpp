@@ -173,9 +173,9 @@ int main(int argc, char** argv) {
   }
   rusage usage_self{};
   getrusage(RUSAGE_SELF, &usage_self);
-  std::fprintf(stderr, "run: %.2f s wall, %llu events, %.2f M events/s, peak memory %.1f MiB, %u thread%s, %s\n",
+  std::fprintf(stderr, "run: %.2f s wall, %llu events, %.2f M events/s, peak memory %.1f MiB, %u thread%s, %s, %s engine\n",
                wall_s, static_cast<unsigned long long>(results.events),
                static_cast<double>(results.events) / wall_s / 1e6, static_cast<double>(usage_self.ru_maxrss) / 1024.0,
-               threads, threads == 1 ? "" : "s", hearsay::sim::page_size_in_use());
+               threads, threads == 1 ? "" : "s", hearsay::sim::page_size_in_use(), sim.engine_name());
   return 0;
 }

@@ -1,0 +1,567 @@
+// The compact engine: a run on a fixed graph with peers of a few words each.
+//
+// On a fixed graph a peer's node is mostly state that such a run never uses (views, timers,
+// a duplicate cache sized for a deployment) and 1.2 KB of it, which at 10^6-10^7 peers is
+// what the run's time and memory go to. Here a peer is its random stream, its event count,
+// its load and a range of file ids; the graph is the static one (compressed rows, 4 bytes a
+// link end); and what a peer remembers of a search (the duplicate cache's entry: best TTL,
+// upstream, hits relayed) is kept with the search, in a table that lives while the search
+// has messages in flight. Events are keyed as the node engine keys them ((peer + 1) << 32 |
+// the peer's count), each peer draws from its node's random stream in the same order, and
+// the relay rules below are those of overlay/search.cpp and the strategies' files, step by
+// step: the results are the same, byte for byte (tests/sim/compact_test.cpp runs both
+// engines on a range of scenarios and compares their reports).
+//
+// What the engine leaves out, it proves cannot matter, or it declines the run
+// (compact_refusal): a duplicate cache never forgets a live search (its lifetime outlasts a
+// search's messages, its capacity the searches alive at once), and the neighbours' query
+// budgets are kept per link end only when the query schedule could make one bind (a proof
+// over the schedule, compact_prepare). Runs it declines (HyParView, walkers, direct replies,
+// downloads, crashes and churn, attacks, the wire codec, a network tap) run on nodes.
+//
+// Mirroring the relay rules here rather than driving the strategies' own functions keeps
+// those functions on peer addresses, which the real node needs; a strategy added to the
+// table runs on nodes until it is added here too (compact_refusal names it).
+
+#include "sim/compact.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "overlay/library.hpp"
+#include "overlay/small_vector.hpp"
+#include "overlay/strategy.hpp"
+#include "sim/downloads.hpp"
+#include "sim/write_prefetch.hpp"
+
+namespace hearsay::sim {
+
+namespace {
+
+// How long after its issue a search may still have a copy on its way (its last ring's start,
+// then TTL hops of the slowest link), and hits coming back from the last copies (TTL hops more).
+micros copies_span(const scenario& s, const search_strategy& row) {
+  const search_config& cfg = s.node.search;
+  const auto ttl = static_cast<std::int64_t>(std::min(cfg.*row.ttl, cfg.*row.ttl_max));
+  micros rings{0};
+  if (&row == &expanding_ring_strategy && ttl > 1) rings = cfg.ring_wait_per_hop * (ttl * (ttl - 1) / 2);
+  return rings + s.latency.maximum() * ttl;
+}
+
+std::size_t home_of(std::uint32_t peer, std::size_t mask) {
+  return static_cast<std::size_t>((std::uint64_t{peer} * 0x9e3779b97f4a7c15ULL) >> 32) & mask;
+}
+
+}  // namespace
+
+// ---- a search's visits -------------------------------------------------------------------------
+
+simulator::compact_world::visit* simulator::compact_world::search::find(std::uint32_t peer) {
+  if (visits.empty()) return nullptr;
+  const std::size_t mask = visits.size() - 1;
+  for (std::size_t i = home_of(peer, mask);; i = (i + 1) & mask) {
+    if (visits[i].peer == peer) return &visits[i];
+    if (visits[i].peer == visit::empty) return nullptr;
+  }
+}
+
+simulator::compact_world::visit& simulator::compact_world::search::find_or_insert(std::uint32_t peer,
+                                                                                   std::uint32_t upstream,
+                                                                                   std::uint8_t ttl, bool& found) {
+  if (2 * (std::size_t{visited} + 1) > visits.size()) {
+    std::vector<visit> old(std::max<std::size_t>(64, 2 * visits.size()));
+    old.swap(visits);
+    const std::size_t mask = visits.size() - 1;
+    for (const visit& v : old) {
+      if (v.peer == visit::empty) continue;
+      std::size_t i = home_of(v.peer, mask);
+      while (visits[i].peer != visit::empty) i = (i + 1) & mask;
+      visits[i] = v;
+    }
+  }
+  const std::size_t mask = visits.size() - 1;
+  std::size_t i = home_of(peer, mask);
+  while (visits[i].peer != visit::empty) {
+    if (visits[i].peer == peer) {
+      found = true;
+      return visits[i];
+    }
+    i = (i + 1) & mask;
+  }
+  found = false;
+  ++visited;
+  visit& v = visits[i];
+  v.peer = peer;
+  v.upstream = upstream;
+  v.ttl_best = ttl;
+  v.hits_relayed = 0;
+  return v;
+}
+
+// ---- which runs ------------------------------------------------------------------------------
+
+const char* simulator::compact_refusal(const scenario& s) {
+  if (!s.topology.is_static()) return "the overlay is built by HyParView joins, which needs whole nodes";
+  const search_config& cfg = s.node.search;
+  const search_strategy& row = strategy_of(cfg);
+  if (&row != &flood_strategy && &row != &gossip_strategy && &row != &expanding_ring_strategy) {
+    return row.walker ? "walkers park at relays and check back with their origin, which needs whole nodes"
+                      : "this strategy has no compact form yet";
+  }
+  if (cfg.reply_direct) return "direct replies spend each holder's budget for named addresses, which needs whole nodes";
+  if (s.wire_codec) return "every message goes through the wire codec, which needs whole nodes";
+  if (downloads_enabled(s)) return "downloads need whole nodes";
+  if (s.crash_fraction > 0 || s.leave_fraction > 0 || s.sessions || s.join_fraction > 0) {
+    return "crashes, leaves and churn need whole nodes";
+  }
+  if (sybil_count(s) > 0) return "an attack needs whole nodes";
+  if (s.files > 0 && file_name(s.files - 1).size() > cfg.criteria_bytes_max) {
+    return "file names longer than overlay.criteria_bytes_max are cut short by the origin, which needs whole nodes";
+  }
+  // A duplicate cache forgets an id only when it expires or when the cache is full. Neither
+  // may happen while the search can still reach the peer: its copies and its hits back.
+  const micros span = copies_span(s, row) + s.latency.maximum() * std::int64_t{std::min(cfg.ttl, cfg.ttl_max)};
+  if (span >= cfg.dup_cache_lifetime) {
+    return "a search's messages may outlast overlay.dup_cache_lifetime_ms, which needs whole nodes";
+  }
+  // Ids alive at once at one peer: at most the searches issued within one lifetime and span.
+  if (s.queries >= cfg.dup_cache_capacity) {
+    if (s.poisson_arrivals || s.query_interval.count() == 0) {
+      return "more searches than overlay.dup_cache_capacity, at random times, which needs whole nodes";
+    }
+    const std::int64_t alive = (cfg.dup_cache_lifetime + span).count() / s.query_interval.count() + 1;
+    if (alive >= cfg.dup_cache_capacity) {
+      return "more searches alive at once than overlay.dup_cache_capacity, which needs whole nodes";
+    }
+  }
+  return nullptr;
+}
+
+// ---- set-up ----------------------------------------------------------------------------------
+
+void simulator::compact_build() {
+  compact_ = std::make_unique<compact_world>();
+  compact_world& c = *compact_;
+  const std::uint32_t n = scenario_.peers;
+  c.random.resize(n);
+  for (std::uint32_t i = 0; i < n; ++i) c.random[i] = rng(rng::stream(scenario_.seed, stream_peers + i).next());
+  c.scheduled.assign(n, 0);
+  c.received.assign(n, 0);
+  c.library_at.assign(std::size_t{n} + 1, 0);
+}
+
+void simulator::compact_place(const std::vector<std::uint32_t>& files_held) {
+  compact_world& c = *compact_;
+  const std::uint32_t n = size();
+  std::uint64_t total = 0;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    c.library_at[i] = static_cast<std::uint32_t>(total);
+    total += files_held[i];
+  }
+  HEARSAY_ASSERT(total <= std::numeric_limits<std::uint32_t>::max());
+  c.library_at[n] = static_cast<std::uint32_t>(total);
+  c.library_files.assign(total, 0);
+  std::vector<std::uint32_t> fill(c.library_at.begin(), c.library_at.end() - 1);
+  // In catalogue order, as the nodes' libraries are.
+  for (std::uint32_t f = 0; f < scenario_.files; ++f) {
+    for (auto peer : holders_[f]) c.library_files[fill[peer]++] = f;
+  }
+  c.matches.assign(scenario_.files, {});
+  c.matches_made.assign(scenario_.files, 0);
+}
+
+void simulator::compact_prepare(const std::vector<micros>& issue_times) {
+  compact_world& c = *compact_;
+  c.searches.assign(queries_.size(), {});
+  const search_config& cfg = node_config_.search;
+  const std::uint32_t rate = cfg.queries_per_neighbor_per_s;
+  if (rate == 0) return;  // no budgets
+  // A neighbour's budget (overlay/token_bucket.hpp: `burst` tokens, `rate` a second) never
+  // runs dry when, over every interval of time, the copies it is asked to pass are at most
+  // burst + rate x the interval. A neighbour passes a search's copies over one link at most
+  // once per distinct TTL (a copy goes on again only with more TTL than before), so at most
+  // `ttl` copies, all within copies_span of the search's issue. For searches i..j issued in
+  // order, the copies they can put on one link within an interval number at most
+  // ttl x (j - i + 1), and that interval is at least t_j - t_i - span long. When that bound
+  // holds for every i <= j no budget can refuse a copy, and none is kept; else each link end
+  // keeps its budget, as a node does.
+  const search_strategy& row = strategy_of(cfg);
+  const std::uint64_t ttl = std::min(cfg.*row.ttl, cfg.*row.ttl_max);
+  const std::int64_t span = copies_span(scenario_, row).count();
+  const std::uint64_t burst = std::max<std::uint32_t>(1, cfg.queries_per_neighbor_burst);
+  const std::size_t n = issue_times.size();
+  bool proven = true;
+  std::uint64_t work = 0;
+  for (std::size_t i = 0; i < n && proven; ++i) {
+    // Fewer than burst / ttl searches fit the burst alone.
+    for (std::size_t j = i + burst / ttl; j < n; ++j) {
+      const std::uint64_t copies = ttl * (j - i + 1);
+      const std::int64_t gap = std::max<std::int64_t>(0, (issue_times[j] - issue_times[i]).count() - span);
+      // tokens are counted in millionths: rate per second = rate millionths per microsecond
+      const long double allowance = static_cast<long double>(burst) + static_cast<long double>(rate) * gap / 1e6L;
+      if (static_cast<long double>(copies) > allowance) {
+        proven = false;
+        break;
+      }
+      // Once the gap alone covers every search left, later ones cannot fail either.
+      if (static_cast<long double>(ttl * (n - i)) <= allowance) break;
+      if (++work > 50'000'000) {
+        proven = false;  // too long to prove: keep the budgets
+        break;
+      }
+    }
+  }
+  if (!proven) c.budgets.assign(graph_.targets.size(), token_state{});
+}
+
+// ---- sending ---------------------------------------------------------------------------------
+
+void simulator::compact_send(std::uint32_t from, std::uint32_t to, const compact_world::event& e) {
+  compact_world& c = *compact_;
+  HEARSAY_ASSERT(c.scheduled[from] < UINT32_MAX);
+  const std::uint64_t key = (std::uint64_t{from} + 1) << 32 | c.scheduled[from]++;
+  const micros latency = link_latency(from, to);
+  if (scenario_.loss > 0 && lost(key)) return;
+  if (scenario_.partition_duration.count() != 0 && partitioned(from, to, c.now)) return;
+  ++c.searches[e.record].in_flight;
+  c.queue.push(c.now + latency, key, e);
+}
+
+void simulator::compact_timer(std::uint32_t peer, compact_world::kind what, std::uint32_t record, micros at) {
+  compact_world& c = *compact_;
+  const std::uint64_t key = (std::uint64_t{peer} + 1) << 32 | c.scheduled[peer]++;
+  compact_world::event e;
+  e.to = peer;
+  e.from = peer;
+  e.record = record;
+  e.what = what;
+  if (what == compact_world::kind::step) ++c.searches[record].in_flight;
+  c.queue.push(at, key, e);
+}
+
+// searcher::pass_to, from peer p to neighbour `to`.
+void simulator::compact_pass(std::uint32_t p, std::uint32_t to, std::uint32_t record, std::uint8_t ttl,
+                             std::uint8_t hops) {
+  compact_world& c = *compact_;
+  ++c.stats.queries_forwarded;
+  ++c.stats.messages_sent;
+  ++queries_[record].query_messages;
+  compact_world::event e;
+  e.to = to;
+  e.from = p;
+  e.record = record;
+  e.what = compact_world::kind::copy;
+  e.ttl = ttl;
+  e.hops = hops;
+  compact_send(p, to, e);
+}
+
+// How a copy leaves peer p: strategy_parts::to_fanout (every origin's first copies, and relays
+// of floods and expanding rings) or gossip's pass_on (relays of gossip).
+void simulator::compact_pass_on(std::uint32_t p, std::uint32_t except, std::uint32_t record, std::uint8_t ttl,
+                                std::uint8_t hops, bool relay) {
+  compact_world& c = *compact_;
+  const search_config& cfg = node_config_.search;
+  const auto neighbours = graph_.neighbours(p);
+  if (relay && strategy_of(cfg).mode == query_mode::gossip) {
+    for (const std::uint32_t q : neighbours) {
+      if (q == except) continue;
+      if (c.random[p].below(100) < cfg.gossip_percent) compact_pass(p, q, record, ttl, hops);
+    }
+    return;
+  }
+  small_vector<std::uint32_t, 8> targets;
+  for (const std::uint32_t q : neighbours) {
+    if (q != except) targets.push_back(q);
+  }
+  std::size_t n = targets.size();
+  const std::uint32_t fanout = cfg.fanout;
+  if (n > fanout) {
+    for (std::size_t i = 0; i < fanout; ++i) {
+      const auto j = i + static_cast<std::size_t>(c.random[p].below(n - i));
+      std::swap(targets[i], targets[j]);
+    }
+    n = fanout;
+  }
+  for (std::size_t i = 0; i < n; ++i) compact_pass(p, targets[i], record, ttl, hops);
+}
+
+bool simulator::compact_holds_match(std::uint32_t p, std::uint32_t record) {
+  compact_world& c = *compact_;
+  const std::uint32_t f = queries_[record].file;
+  if (c.matches_made[f] == 0) {
+    // What the query's criteria match in the catalogue, by the libraries' own rule.
+    const criteria wanted = criteria::parse(file_name(f));
+    for (file_id id = 0; id < catalogue_.size(); ++id) {
+      if (catalogue_.matches(id, wanted)) c.matches[f].push_back(id);
+    }
+    c.matches_made[f] = 1;
+  }
+  const file_id* first = c.library_files.data() + c.library_at[p];
+  const file_id* last = c.library_files.data() + c.library_at[p + 1];
+  if (first == last) return false;
+  for (const file_id id : c.matches[f]) {
+    if (std::binary_search(first, last, id)) return true;
+  }
+  return false;
+}
+
+// ---- the origin ------------------------------------------------------------------------------
+
+void simulator::compact_issue(std::uint32_t k) {
+  compact_world& c = *compact_;
+  query_record& r = queries_[k];
+  compact_world::search& s = c.searches[k];
+  const search_config& cfg = node_config_.search;
+  const search_strategy& row = strategy_of(cfg);
+  const std::uint32_t o = r.origin;
+  r.issued = now_;
+  c.now = now_;
+  // searcher::start. Its node redraws an id it knows; here every id of the run counts as
+  // known (the same unless two 64-bit draws collide).
+  query_id id = 0;
+  while (id == 0 || query_index_.find(id) != id_index::none) id = c.random[o].next();
+  r.id = id;
+  query_index_.insert(id, k);
+  ++c.stats.queries_originated;
+  s.open = true;
+  s.started = true;
+  std::uint8_t ttl = std::min(cfg.*row.ttl, cfg.*row.ttl_max);
+  micros extra_wait{0};
+  if (&row == &expanding_ring_strategy && ttl > 1) {
+    // strategy_ring.cpp's start: the nearest ring first, a step timer to widen it.
+    s.stage_last = ttl;
+    s.stage = 1;
+    compact_timer(o, compact_world::kind::step, k, now_ + cfg.ring_wait_per_hop);
+    extra_wait = cfg.ring_wait_per_hop * (ttl * (ttl - 1) / 2);
+    ttl = 1;
+  }
+  // searcher::launch: the origin remembers the id, and closes the search in time.
+  bool found = false;
+  s.find_or_insert(o, o, ttl, found);
+  compact_timer(o, compact_world::kind::timeout, k, now_ + cfg.query_timeout + extra_wait);
+  compact_pass_on(o, compact_world::visit::empty, k, ttl, 1, false);
+  if (s.in_flight == 0) s.release();
+}
+
+// ---- events ----------------------------------------------------------------------------------
+
+void simulator::compact_dispatch(const compact_world::event& e) {
+  compact_world& c = *compact_;
+  compact_world::search& s = c.searches[e.record];
+  const search_config& cfg = node_config_.search;
+  switch (e.what) {
+    case compact_world::kind::copy:
+      --s.in_flight;
+      compact_copy(e);
+      break;
+    case compact_world::kind::hit:
+      --s.in_flight;
+      compact_hit(e);
+      break;
+    case compact_world::kind::timeout:
+      s.open = false;  // searcher::on_timer (query_timeout)
+      break;
+    case compact_world::kind::step: {
+      --s.in_flight;
+      // strategy_ring.cpp's step, while the search is open.
+      if (s.open && s.origin_hits < cfg.hits_wanted && s.stage < s.stage_last) {
+        ++s.stage;
+        const std::uint32_t o = queries_[e.record].origin;
+        if (compact_world::visit* own = s.find(o)) own->ttl_best = s.stage;
+        compact_pass_on(o, compact_world::visit::empty, e.record, s.stage, 1, false);
+        compact_timer(o, compact_world::kind::step, e.record, c.now + cfg.ring_wait_per_hop * s.stage);
+      }
+      break;
+    }
+  }
+  if (s.in_flight == 0 && s.visited != 0) s.release();
+}
+
+// node::on_message and searcher::on_query for a copy from a neighbour.
+void simulator::compact_copy(const compact_world::event& e) {
+  compact_world& c = *compact_;
+  compact_world::search& s = c.searches[e.record];
+  const search_config& cfg = node_config_.search;
+  ++c.received[e.to];
+  ++c.stats.messages_received;
+  ++c.stats.queries_received;
+  if (!c.budgets.empty()) {
+    const auto neighbours = graph_.neighbours(e.to);
+    const auto at = std::lower_bound(neighbours.begin(), neighbours.end(), e.from);
+    HEARSAY_ASSERT(at != neighbours.end() && *at == e.from);
+    token_state& budget = c.budgets[graph_.offsets[e.to] + static_cast<std::size_t>(at - neighbours.begin())];
+    if (!budget.take(c.now, cfg.queries_per_neighbor_per_s, cfg.queries_per_neighbor_burst)) {
+      ++c.stats.queries_rate_limited;
+      return;
+    }
+  }
+  const std::uint8_t cap = cfg.*strategy_of(cfg).ttl_max;
+  std::uint8_t ttl = e.ttl;
+  if (ttl > cap) {
+    ttl = cap;
+    ++c.stats.queries_ttl_capped;
+  }
+  const auto next_hops = static_cast<std::uint8_t>(e.hops == 255 ? 255 : e.hops + 1);
+  bool duplicate = false;
+  compact_world::visit& v = s.find_or_insert(e.to, e.from, ttl, duplicate);
+  query_record& r = queries_[e.record];
+  if (duplicate) {
+    ++c.stats.queries_duplicate;
+    ++r.duplicates;
+    if (ttl > v.ttl_best) {
+      v.ttl_best = ttl;
+      ++c.stats.queries_reforwarded;
+      if (ttl > 1) compact_pass_on(e.to, e.from, e.record, static_cast<std::uint8_t>(ttl - 1), next_hops, true);
+    }
+    return;
+  }
+  ++r.reached;
+  // searcher::answer: a hit back along the reverse path.
+  if (compact_holds_match(e.to, e.record)) {
+    ++c.stats.hits_sent;
+    ++c.stats.messages_sent;
+    ++r.hit_messages;
+    compact_world::event hit;
+    hit.to = e.from;
+    hit.from = e.to;
+    hit.record = e.record;
+    hit.holder = e.to;
+    hit.what = compact_world::kind::hit;
+    hit.hops = e.hops;
+    compact_send(e.to, e.from, hit);
+  }
+  if (ttl > 1) compact_pass_on(e.to, e.from, e.record, static_cast<std::uint8_t>(ttl - 1), next_hops, true);
+}
+
+// node::on_message and searcher::on_hit.
+void simulator::compact_hit(const compact_world::event& e) {
+  compact_world& c = *compact_;
+  compact_world::search& s = c.searches[e.record];
+  const search_config& cfg = node_config_.search;
+  ++c.received[e.to];
+  ++c.stats.messages_received;
+  query_record& r = queries_[e.record];
+  if (e.to == r.origin && s.open) {
+    if (s.origin_hits >= cfg.hits_per_query_max) {
+      ++c.stats.hits_dropped;
+      return;
+    }
+    ++s.origin_hits;
+    ++c.stats.hits_received;
+    // peer_host::on_search_hit
+    const micros latency = c.now - r.issued;
+    if (r.hits++ == 0) {
+      r.first_hit = latency;
+      r.first_hit_hops = e.hops;
+      r.first_holder = e.holder;
+    }
+    if (r.hits == scenario_.hits_wanted) r.kth_hit = latency;
+    return;
+  }
+  compact_world::visit* v = s.find(e.to);
+  if (v == nullptr || v->upstream == e.to || v->hits_relayed >= cfg.hits_per_query_max) {
+    ++c.stats.hits_dropped;
+    return;
+  }
+  ++v->hits_relayed;
+  ++c.stats.hits_relayed;
+  ++c.stats.messages_sent;
+  ++r.hit_messages;
+  compact_world::event next = e;
+  next.to = v->upstream;
+  next.from = e.to;
+  compact_send(e.to, v->upstream, next);
+}
+
+// ---- the loop --------------------------------------------------------------------------------
+
+void simulator::compact_run_until(micros t) {
+  compact_world& c = *compact_;
+  constexpr micros never{std::numeric_limits<std::int64_t>::max()};
+  auto& queue = c.queue;
+  while (true) {
+    const micros next = queue.empty() ? never : queue.next_time();
+    const micros next_global = global_.empty() ? never : global_.next_time();
+    if (std::min(next, next_global) > t) break;
+    if (next_global <= next) {
+      // Searches (and samples) before any peer's event of the same instant, as run_until.
+      now_ = next_global;
+      c.now = now_;
+      for (auto& w : workers_) w->now = now_;
+      while (!global_.empty() && global_.next_time() == now_) {
+        const auto e = global_.take();
+        ++events_;
+        dispatch_global(e.payload);
+        global_.release(e.slot);
+      }
+      continue;
+    }
+    const micros end = std::min(t, next_global - micros{1});
+    while (!queue.empty() && queue.next_time() <= end) {
+      const auto e = queue.take();
+      HEARSAY_ASSERT(e.at >= c.now);
+      c.now = e.at;
+      ++c.events;
+      compact_dispatch(e.payload);
+      queue.release(e.slot);
+    }
+    now_ = std::max(now_, end);
+  }
+  now_ = std::max(now_, t);
+  c.now = now_;
+  for (auto& w : workers_) w->now = now_;
+}
+
+void simulator::compact_collect(run_results& out, std::vector<std::uint64_t>& load) const {
+  const compact_world& c = *compact_;
+  out.totals += c.stats;
+  // Every peer of a compact run runs to the end.
+  load.assign(c.received.begin(), c.received.begin() + honest_peers());
+}
+
+overlay_health simulator::compact_health() const {
+  // measure_health over nodes started on the graph: each active view is the peer's
+  // neighbours, links are symmetric, passive views empty.
+  overlay_health h;
+  const std::uint32_t n = size();
+  h.peers_running = n;
+  if (n == 0) return h;
+  std::vector<std::uint32_t> parent(n);
+  for (std::uint32_t i = 0; i < n; ++i) parent[i] = i;
+  auto find = [&](std::uint32_t x) {
+    while (parent[x] != x) {
+      parent[x] = parent[parent[x]];
+      x = parent[x];
+    }
+    return x;
+  };
+  h.active_min = h.in_degree_min = ~0u;
+  double sq = 0;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const std::uint32_t d = graph_.degree(i);
+    h.active_min = std::min(h.active_min, d);
+    h.active_max = std::max(h.active_max, d);
+    h.links_directed += d;
+    sq += static_cast<double>(d) * d;
+    for (const std::uint32_t j : graph_.neighbours(i)) {
+      const auto a = find(i), b = find(j);
+      if (a != b) parent[a] = b;
+    }
+  }
+  h.in_degree_min = h.active_min;
+  h.in_degree_max = h.active_max;
+  std::vector<std::uint32_t> component_size(n, 0);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    if (component_size[find(i)]++ == 0) ++h.components;
+  }
+  h.largest_component = *std::max_element(component_size.begin(), component_size.end());
+  const double running = n;
+  h.active_mean = h.in_degree_mean = static_cast<double>(h.links_directed) / running;
+  h.passive_mean = 0;
+  h.in_degree_stddev = std::sqrt(std::max(0.0, sq / running - h.in_degree_mean * h.in_degree_mean));
+  return h;
+}
+
+}  // namespace hearsay::sim

@@ -1,0 +1,74 @@
+#pragma once
+// The compact engine (see compact.cpp): the state of a run on a fixed graph whose peers are a
+// few words each rather than whole overlay nodes. Only simulator.cpp and compact.cpp include
+// this header.
+
+#include <cstdint>
+#include <vector>
+
+#include "overlay/rng.hpp"
+#include "overlay/stats.hpp"
+#include "overlay/token_bucket.hpp"
+#include "sim/event_queue.hpp"
+#include "sim/simulator.hpp"
+
+namespace hearsay::sim {
+
+struct simulator::compact_world {
+  using kind = compact_event_kind;
+  using event = compact_world_event;
+
+  // What a peer remembers of one query: the duplicate cache's entry (overlay/dup_cache.hpp),
+  // kept with the query rather than with the peer, in a table that lives while the query has
+  // messages in flight. 12 bytes.
+  struct visit {
+    std::uint32_t peer = empty;
+    std::uint32_t upstream = 0;  // where its first copy came from (the origin: itself)
+    std::uint8_t ttl_best = 0;
+    std::uint8_t hits_relayed = 0;
+    static constexpr std::uint32_t empty = ~std::uint32_t{0};
+  };
+
+  // One search: the origin's open search (overlay/search.hpp's open_search) and the peers'
+  // visits.
+  struct search {
+    std::vector<visit> visits;  // open addressing on the peer, at most half full
+    std::uint32_t visited = 0;
+    std::uint32_t in_flight = 0;  // copies and hits on their way, and pending steps
+    std::uint32_t origin_hits = 0;
+    std::uint8_t stage = 0, stage_last = 0;  // an expanding ring's
+    bool open = false;
+    bool started = false;
+
+    // The visit of `peer`, or nullptr.
+    visit* find(std::uint32_t peer);
+    // The visit of `peer`, made (with `upstream` and `ttl`) when there is none; `found` says which.
+    visit& find_or_insert(std::uint32_t peer, std::uint32_t upstream, std::uint8_t ttl, bool& found);
+    // The table is released once nothing can read it again.
+    void release() {
+      std::vector<visit>().swap(visits);
+      visited = 0;
+    }
+  };
+
+  event_queue<event> queue{12, 12};
+  micros now{0};
+  std::uint64_t events = 0;
+  // Per peer.
+  std::vector<rng> random;                // each peer's own stream, as its node's
+  std::vector<std::uint32_t> scheduled;   // events it scheduled (the key of the next: see peer_host)
+  std::vector<std::uint32_t> received;    // messages it received (its load)
+  std::vector<std::uint32_t> library_at;  // its files: library_files[library_at[i] .. library_at[i + 1])
+  std::vector<file_id> library_files;
+  // Per link end (graph target index), only when the neighbours' query budgets might bind.
+  std::vector<token_state> budgets;
+  // Per query record.
+  std::vector<search> searches;
+  // Per file: the catalogue files a search for it matches (the query's criteria), made on
+  // first use.
+  std::vector<std::vector<file_id>> matches;
+  std::vector<std::uint8_t> matches_made;
+  node_stats stats;  // the peers' counters, summed as they go
+};
+
+}  // namespace hearsay::sim

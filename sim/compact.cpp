@@ -33,7 +33,7 @@
 #include "overlay/small_vector.hpp"
 #include "overlay/strategy.hpp"
 #include "sim/downloads.hpp"
-#include "sim/write_prefetch.hpp"
+#include "overlay/prefetch.hpp"
 
 namespace hearsay::sim {
 
@@ -146,27 +146,18 @@ void simulator::compact_build() {
   const std::uint32_t n = scenario_.peers;
   c.random.resize(n);
   for (std::uint32_t i = 0; i < n; ++i) c.random[i] = rng(rng::stream(scenario_.seed, stream_peers + i).next());
-  c.scheduled.assign(n, 0);
-  c.received.assign(n, 0);
-  c.library_at.assign(std::size_t{n} + 1, 0);
+  c.peers.resize(n);
+  HEARSAY_ASSERT(graph_.targets.size() <= std::numeric_limits<std::uint32_t>::max());
+  for (std::uint32_t i = 0; i < n; ++i) {
+    c.peers[i].first = static_cast<std::uint32_t>(graph_.offsets[i]);
+    c.peers[i].degree = graph_.degree(i);
+  }
 }
 
-void simulator::compact_place(const std::vector<std::uint32_t>& files_held) {
+void simulator::compact_place() {
+  // A peer's library is its place among the holders of each file (holders_, sorted): the
+  // catalogue is shared, and a search asks "does p hold f" of one file's list.
   compact_world& c = *compact_;
-  const std::uint32_t n = size();
-  std::uint64_t total = 0;
-  for (std::uint32_t i = 0; i < n; ++i) {
-    c.library_at[i] = static_cast<std::uint32_t>(total);
-    total += files_held[i];
-  }
-  HEARSAY_ASSERT(total <= std::numeric_limits<std::uint32_t>::max());
-  c.library_at[n] = static_cast<std::uint32_t>(total);
-  c.library_files.assign(total, 0);
-  std::vector<std::uint32_t> fill(c.library_at.begin(), c.library_at.end() - 1);
-  // In catalogue order, as the nodes' libraries are.
-  for (std::uint32_t f = 0; f < scenario_.files; ++f) {
-    for (auto peer : holders_[f]) c.library_files[fill[peer]++] = f;
-  }
   c.matches.assign(scenario_.files, {});
   c.matches_made.assign(scenario_.files, 0);
 }
@@ -219,8 +210,8 @@ void simulator::compact_prepare(const std::vector<micros>& issue_times) {
 
 void simulator::compact_send(std::uint32_t from, std::uint32_t to, const compact_world::event& e) {
   compact_world& c = *compact_;
-  HEARSAY_ASSERT(c.scheduled[from] < UINT32_MAX);
-  const std::uint64_t key = (std::uint64_t{from} + 1) << 32 | c.scheduled[from]++;
+  HEARSAY_ASSERT(c.peers[from].scheduled < UINT32_MAX);
+  const std::uint64_t key = (std::uint64_t{from} + 1) << 32 | c.peers[from].scheduled++;
   const micros latency = link_latency(from, to);
   if (scenario_.loss > 0 && lost(key)) return;
   if (scenario_.partition_duration.count() != 0 && partitioned(from, to, c.now)) return;
@@ -230,7 +221,7 @@ void simulator::compact_send(std::uint32_t from, std::uint32_t to, const compact
 
 void simulator::compact_timer(std::uint32_t peer, compact_world::kind what, std::uint32_t record, micros at) {
   compact_world& c = *compact_;
-  const std::uint64_t key = (std::uint64_t{peer} + 1) << 32 | c.scheduled[peer]++;
+  const std::uint64_t key = (std::uint64_t{peer} + 1) << 32 | c.peers[peer].scheduled++;
   compact_world::event e;
   e.to = peer;
   e.from = peer;
@@ -263,7 +254,7 @@ void simulator::compact_pass_on(std::uint32_t p, std::uint32_t except, std::uint
                                 std::uint8_t hops, bool relay) {
   compact_world& c = *compact_;
   const search_config& cfg = node_config_.search;
-  const auto neighbours = graph_.neighbours(p);
+  const std::span<const std::uint32_t> neighbours(graph_.targets.data() + c.peers[p].first, c.peers[p].degree);
   if (relay && strategy_of(cfg).mode == query_mode::gossip) {
     for (const std::uint32_t q : neighbours) {
       if (q == except) continue;
@@ -287,7 +278,7 @@ void simulator::compact_pass_on(std::uint32_t p, std::uint32_t except, std::uint
   for (std::size_t i = 0; i < n; ++i) compact_pass(p, targets[i], record, ttl, hops);
 }
 
-bool simulator::compact_holds_match(std::uint32_t p, std::uint32_t record) {
+void simulator::compact_mark_holders(std::uint32_t record) {
   compact_world& c = *compact_;
   const std::uint32_t f = queries_[record].file;
   if (c.matches_made[f] == 0) {
@@ -298,13 +289,12 @@ bool simulator::compact_holds_match(std::uint32_t p, std::uint32_t record) {
     }
     c.matches_made[f] = 1;
   }
-  const file_id* first = c.library_files.data() + c.library_at[p];
-  const file_id* last = c.library_files.data() + c.library_at[p + 1];
-  if (first == last) return false;
+  // A peer's library holds a match when it is among a matching file's holders.
+  auto& bits = c.searches[record].holders;
+  bits.assign(size() / 64 + 1, 0);
   for (const file_id id : c.matches[f]) {
-    if (std::binary_search(first, last, id)) return true;
+    for (const std::uint32_t p : holders_[id]) bits[p / 64] |= std::uint64_t{1} << (p % 64);
   }
-  return false;
 }
 
 // ---- the origin ------------------------------------------------------------------------------
@@ -327,6 +317,7 @@ void simulator::compact_issue(std::uint32_t k) {
   ++c.stats.queries_originated;
   s.open = true;
   s.started = true;
+  compact_mark_holders(k);
   std::uint8_t ttl = std::min(cfg.*row.ttl, cfg.*row.ttl_max);
   micros extra_wait{0};
   if (&row == &expanding_ring_strategy && ttl > 1) {
@@ -376,7 +367,7 @@ void simulator::compact_dispatch(const compact_world::event& e) {
       break;
     }
   }
-  if (s.in_flight == 0 && s.visited != 0) s.release();
+  if (s.in_flight == 0 && !s.holders.empty()) s.release();
 }
 
 // node::on_message and searcher::on_query for a copy from a neighbour.
@@ -384,7 +375,7 @@ void simulator::compact_copy(const compact_world::event& e) {
   compact_world& c = *compact_;
   compact_world::search& s = c.searches[e.record];
   const search_config& cfg = node_config_.search;
-  ++c.received[e.to];
+  ++c.peers[e.to].received;
   ++c.stats.messages_received;
   ++c.stats.queries_received;
   if (!c.budgets.empty()) {
@@ -419,7 +410,7 @@ void simulator::compact_copy(const compact_world::event& e) {
   }
   ++r.reached;
   // searcher::answer: a hit back along the reverse path.
-  if (compact_holds_match(e.to, e.record)) {
+  if ((s.holders[e.to / 64] >> (e.to % 64) & 1) != 0) {
     ++c.stats.hits_sent;
     ++c.stats.messages_sent;
     ++r.hit_messages;
@@ -440,7 +431,7 @@ void simulator::compact_hit(const compact_world::event& e) {
   compact_world& c = *compact_;
   compact_world::search& s = c.searches[e.record];
   const search_config& cfg = node_config_.search;
-  ++c.received[e.to];
+  ++c.peers[e.to].received;
   ++c.stats.messages_received;
   query_record& r = queries_[e.record];
   if (e.to == r.origin && s.open) {
@@ -475,6 +466,14 @@ void simulator::compact_hit(const compact_world::event& e) {
   compact_send(e.to, v->upstream, next);
 }
 
+void simulator::compact_warm(const compact_world_event& e) const {
+  const compact_world& c = *compact_;
+  if (e.what != compact_world::kind::copy && e.what != compact_world::kind::hit) return;
+  const compact_world::search& s = c.searches[e.record];
+  if (!s.visits.empty()) prefetch_line(&s.visits[home_of(e.to, s.visits.size() - 1)]);
+  if (e.what == compact_world::kind::copy) prefetch_line(graph_.targets.data() + c.peers[e.to].first);
+}
+
 // ---- the loop --------------------------------------------------------------------------------
 
 void simulator::compact_run_until(micros t) {
@@ -500,6 +499,17 @@ void simulator::compact_run_until(micros t) {
     }
     const micros end = std::min(t, next_global - micros{1});
     while (!queue.empty() && queue.next_time() <= end) {
+      // The memory an event reads, asked for ahead in three stages `ahead` events apart (as
+      // the node engine's loop does, engine.cpp): the payload, then the peer's record, then
+      // its neighbours and its visit to the search.
+      constexpr std::size_t ahead = 8;
+      if (const compact_world::event* e = queue.peek(3 * ahead)) {
+        prefetch_line(e);
+      } else {
+        queue.prepare_next();
+      }
+      if (const compact_world::event* e = queue.peek(2 * ahead)) prefetch_line(&c.peers[e->to]);
+      if (const compact_world::event* e = queue.peek(ahead)) compact_warm(*e);
       const auto e = queue.take();
       HEARSAY_ASSERT(e.at >= c.now);
       c.now = e.at;
@@ -518,7 +528,8 @@ void simulator::compact_collect(run_results& out, std::vector<std::uint64_t>& lo
   const compact_world& c = *compact_;
   out.totals += c.stats;
   // Every peer of a compact run runs to the end.
-  load.assign(c.received.begin(), c.received.begin() + honest_peers());
+  load.resize(honest_peers());
+  for (std::uint32_t i = 0; i < honest_peers(); ++i) load[i] = c.peers[i].received;
 }
 
 overlay_health simulator::compact_health() const {

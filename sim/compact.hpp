@@ -4,6 +4,7 @@
 // this header.
 
 #include <cstdint>
+#include <future>
 #include <vector>
 
 #include "overlay/rng.hpp"
@@ -33,6 +34,10 @@ struct simulator::compact_world {
   // visits.
   struct search {
     std::vector<visit> visits;  // open addressing on the peer, at most half full
+    // The peers whose libraries match its criteria, a bit each (made at its issue): every
+    // peer it reaches asks, and a bit in a table this size is in cache where the peer's own
+    // list of files would be a miss.
+    std::vector<std::uint64_t> holders;
     std::uint32_t visited = 0;
     std::uint32_t in_flight = 0;  // copies and hits on their way, and pending steps
     std::uint32_t origin_hits = 0;
@@ -47,6 +52,7 @@ struct simulator::compact_world {
     // The table is released once nothing can read it again.
     void release() {
       std::vector<visit>().swap(visits);
+      std::vector<std::uint64_t>().swap(holders);
       visited = 0;
     }
   };
@@ -54,12 +60,18 @@ struct simulator::compact_world {
   event_queue<event> queue{12, 12};
   micros now{0};
   std::uint64_t events = 0;
-  // Per peer.
-  std::vector<rng> random;                // each peer's own stream, as its node's
-  std::vector<std::uint32_t> scheduled;   // events it scheduled (the key of the next: see peer_host)
-  std::vector<std::uint32_t> received;    // messages it received (its load)
-  std::vector<std::uint32_t> library_at;  // its files: library_files[library_at[i] .. library_at[i + 1])
-  std::vector<file_id> library_files;
+  // Per peer: what every event for it reads, in one 16-byte record (four to a cache line, one
+  // miss an event), and its random stream apart (only fan-outs below the degree and gossip
+  // draw from it).
+  struct peer {
+    std::uint32_t first = 0;      // its neighbours: the graph's targets [first, first + degree)
+    std::uint32_t degree = 0;
+    std::uint32_t scheduled = 0;  // events it scheduled (the key of the next: see peer_host)
+    std::uint32_t received = 0;   // messages it received (its load)
+  };
+  static_assert(sizeof(peer) == 16);
+  std::vector<peer> peers;
+  std::vector<rng> random;  // each peer's own stream, as its node's
   // Per link end (graph target index), only when the neighbours' query budgets might bind.
   std::vector<token_state> budgets;
   // Per query record.
@@ -69,6 +81,9 @@ struct simulator::compact_world {
   std::vector<std::vector<file_id>> matches;
   std::vector<std::uint8_t> matches_made;
   node_stats stats;  // the peers' counters, summed as they go
+  // The graph's health and structure, measured on a second thread while the searches run
+  // (they read only the graph; the run is one thread).
+  std::future<std::pair<overlay_health, structure_comparison>> shape;
 };
 
 }  // namespace hearsay::sim

@@ -443,8 +443,8 @@ class simulator {
     std::uint8_t hops = 0;  // copies: hops so far (1 at the origin's neighbours); hits: the holder's
   };
   void compact_build();
-  // Each peer's library, from holders_ (place_files).
-  void compact_place(const std::vector<std::uint32_t>& files_held);
+  // The peers' libraries, once holders_ is made (place_files).
+  void compact_place();
   // After the query schedule is made: the searches' state, and the neighbours' query budgets
   // when the schedule could make one bind.
   void compact_prepare(const std::vector<micros>& issue_times);
@@ -459,7 +459,9 @@ class simulator {
   void compact_pass(std::uint32_t p, std::uint32_t to, std::uint32_t record, std::uint8_t ttl, std::uint8_t hops);
   void compact_pass_on(std::uint32_t p, std::uint32_t except, std::uint32_t record, std::uint8_t ttl,
                        std::uint8_t hops, bool relay);
-  bool compact_holds_match(std::uint32_t p, std::uint32_t record);
+  // Marks the peers that hold what search `record` asks for (its holders bitmap).
+  void compact_mark_holders(std::uint32_t record);
+  void compact_warm(const compact_world_event& e) const;  // prefetches what e will read
   overlay_health compact_health() const;
   std::unique_ptr<compact_world> compact_;
 

@@ -78,7 +78,7 @@ void simulator::place_files() {
     std::sort(holders.begin(), holders.end());
   }
   if (compact()) {
-    compact_place(files_held);
+    compact_place();
     return;
   }
   // Each holder's library: its files in catalogue order, in one allocation.

@@ -26,6 +26,7 @@
 #include "sim/compact.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 
@@ -70,7 +71,7 @@ simulator::compact_world::visit& simulator::compact_world::search::find_or_inser
                                                                                    std::uint32_t upstream,
                                                                                    std::uint8_t ttl, bool& found) {
   if (2 * (std::size_t{visited} + 1) > visits.size()) {
-    std::vector<visit> old(std::max<std::size_t>(64, 2 * visits.size()));
+    std::vector<visit> old(std::max<std::size_t>(std::max<std::size_t>(64, size_hint), 2 * visits.size()));
     old.swap(visits);
     const std::size_t mask = visits.size() - 1;
     for (const visit& v : old) {
@@ -318,6 +319,9 @@ void simulator::compact_issue(std::uint32_t k) {
   s.open = true;
   s.started = true;
   compact_mark_holders(k);
+  // Sized for as many visits as the last search that ended had (searches alike reach alike),
+  // so that a table is not re-laid a dozen times as it grows.
+  s.size_hint = c.visits_hint;
   std::uint8_t ttl = std::min(cfg.*row.ttl, cfg.*row.ttl_max);
   micros extra_wait{0};
   if (&row == &expanding_ring_strategy && ttl > 1) {
@@ -367,7 +371,10 @@ void simulator::compact_dispatch(const compact_world::event& e) {
       break;
     }
   }
-  if (s.in_flight == 0 && !s.holders.empty()) s.release();
+  if (s.in_flight == 0 && !s.holders.empty()) {
+    c.visits_hint = std::bit_ceil(2 * std::size_t{s.visited} + 2);
+    s.release();
+  }
 }
 
 // node::on_message and searcher::on_query for a copy from a neighbour.
@@ -550,13 +557,19 @@ overlay_health simulator::compact_health() const {
   };
   h.active_min = h.in_degree_min = ~0u;
   double sq = 0;
+  const std::uint32_t* targets = graph_.targets.data();
+  const std::size_t target_count = graph_.targets.size();
   for (std::uint32_t i = 0; i < n; ++i) {
     const std::uint32_t d = graph_.degree(i);
     h.active_min = std::min(h.active_min, d);
     h.active_max = std::max(h.active_max, d);
     h.links_directed += d;
     sq += static_cast<double>(d) * d;
-    for (const std::uint32_t j : graph_.neighbours(i)) {
+    for (std::size_t k = graph_.offsets[i]; k < graph_.offsets[i + 1]; ++k) {
+      // A neighbour's parent is a miss on a large graph: asked for 16 links ahead.
+      if (k + 16 < target_count) prefetch_line(&parent[targets[k + 16]]);
+      const std::uint32_t j = targets[k];
+      if (j < i) continue;  // each link once: the same components, half the work
       const auto a = find(i), b = find(j);
       if (a != b) parent[a] = b;
     }

@@ -39,6 +39,7 @@ struct simulator::compact_world {
     // list of files would be a miss.
     std::vector<std::uint64_t> holders;
     std::uint32_t visited = 0;
+    std::size_t size_hint = 0;  // the table's first size (a power of two)
     std::uint32_t in_flight = 0;  // copies and hits on their way, and pending steps
     std::uint32_t origin_hits = 0;
     std::uint8_t stage = 0, stage_last = 0;  // an expanding ring's
@@ -80,10 +81,11 @@ struct simulator::compact_world {
   // first use.
   std::vector<std::vector<file_id>> matches;
   std::vector<std::uint8_t> matches_made;
+  std::size_t visits_hint = 0;  // the table size the last search that ended needed
   node_stats stats;  // the peers' counters, summed as they go
-  // The graph's health and structure, measured on a second thread while the searches run
-  // (they read only the graph; the run is one thread).
-  std::future<std::pair<overlay_health, structure_comparison>> shape;
+  // The graph's structure, measured on a second thread while the searches run (it reads only
+  // the graph; the run is one thread).
+  std::future<structure_comparison> structure;
 };
 
 }  // namespace hearsay::sim

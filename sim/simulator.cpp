@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <future>
-#include <tuple>
 
 #include "sim/adversary.hpp"
 #include "sim/compact.hpp"
@@ -189,8 +188,9 @@ run_results simulator::run() {
   build_overlay();
   run_results out;
   if (compact()) {
-    // The run is one thread: the graph's shape is measured on another meanwhile.
-    compact_->shape = std::async(std::launch::async, [this] { return std::pair{measure_health(), measure_structure()}; });
+    // The run is one thread: the graph's structure is measured on another meanwhile, its
+    // health (which does not change on a fixed graph) by this one once the run is done.
+    compact_->structure = std::async(std::launch::async, [this] { return measure_structure(); });
   } else {
     out.health = measure_health();
     out.structure = measure_structure();
@@ -216,7 +216,10 @@ run_results simulator::run() {
     while (downloads_->busy() && now_ < deadline) run_until(std::min(deadline, now_ + micros{1'000'000}));
   }
   stop_helpers();  // nothing runs in parallel after this
-  if (compact()) std::tie(out.health, out.structure) = compact_->shape.get();
+  if (compact()) {
+    out.health = measure_health();
+    out.structure = compact_->structure.get();
+  }
   collect_results(out);
   return out;
 }

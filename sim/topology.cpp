@@ -15,6 +15,8 @@
 #include <memory>
 #include <system_error>
 
+#include "overlay/prefetch.hpp"
+
 namespace hearsay::sim {
 
 namespace {
@@ -110,7 +112,17 @@ graph graph::from_edges(std::uint32_t n, std::span<const std::pair<std::uint32_t
   for (std::uint32_t i = 0; i < n; ++i) {
     const auto first = g.targets.begin() + static_cast<std::ptrdiff_t>(g.offsets[i]);
     const auto last = g.targets.begin() + static_cast<std::ptrdiff_t>(g.offsets[i + 1]);
-    std::sort(first, last);
+    if (last - first <= 24) {
+      // Most lists are short: an insertion sort, without std::sort's set-up per call.
+      for (auto it = first; it != last; ++it) {
+        const std::uint32_t v = *it;
+        auto hole = it;
+        for (; hole != first && *(hole - 1) > v; --hole) *hole = *(hole - 1);
+        *hole = v;
+      }
+    } else {
+      std::sort(first, last);
+    }
     const auto kept = std::unique(first, last);
     g.offsets[i] = write;
     const auto out = g.targets.begin() + static_cast<std::ptrdiff_t>(write);
@@ -487,10 +499,15 @@ double local_clustering(const graph& g, std::uint32_t v, std::vector<std::uint32
 
 // The state of up to 32 breadth-first searches run together: per node, a bit per search.
 struct bfs_scratch {
-  explicit bfs_scratch(std::uint32_t n) : seen(n, 0), visit(n, 0), next(n, 0) {}
-  std::vector<std::uint32_t> seen;   // the searches that have reached the node
-  std::vector<std::uint32_t> visit;  // those that reached it at the current level
-  std::vector<std::uint32_t> next;   // those that reach it at the next level
+  explicit bfs_scratch(std::uint32_t n) : bits(n) {}
+  // Per node, side by side (one cache line holds all three, and the expansion reads a random
+  // neighbour's `seen` and writes its `next`):
+  struct node_bits {
+    std::uint32_t seen = 0;   // the searches that have reached the node
+    std::uint32_t visit = 0;  // those that reached it at the current level
+    std::uint32_t next = 0;   // those that reach it at the next level
+  };
+  std::vector<node_bits> bits;
   std::vector<std::uint32_t> frontier, next_frontier;  // the nodes with visit, next bits
 };
 
@@ -498,44 +515,71 @@ struct bfs_scratch {
 // Then et al., VLDB 2015): a node's neighbours are read once per level at which any of the
 // searches reach it, for all of those together, rather than once per search; a level that
 // reaches many nodes is expanded in node order, so the lists are read in the order they lie
-// in memory. Adds the (source, node) pairs found at each distance to pairs_at_distance and
+// in memory (see below). Adds the (source, node) pairs found at each distance to pairs_at_distance and
 // returns how many there were. Leaves scratch's visit and next cleared.
 std::uint64_t bfs_batch(const graph& g, std::span<const std::uint32_t> sources, bfs_scratch& sc,
                         std::vector<std::uint64_t>& pairs_at_distance) {
-  std::fill(sc.seen.begin(), sc.seen.end(), 0u);
+  auto& bits = sc.bits;
+  for (auto& b : bits) b.seen = 0;
   sc.frontier.clear();
   for (std::size_t i = 0; i < sources.size(); ++i) {
     const std::uint32_t v = sources[i];
-    if (sc.visit[v] == 0) sc.frontier.push_back(v);
-    sc.visit[v] |= 1u << i;
-    sc.seen[v] |= 1u << i;
+    if (bits[v].visit == 0) sc.frontier.push_back(v);
+    bits[v].visit |= 1u << i;
+    bits[v].seen |= 1u << i;
   }
+  // Each neighbour's bits are a cache miss on a large graph: asked for `ahead` list entries
+  // before they are read (the lists of the nodes expanded next lie just after), so that many
+  // misses are in flight at once rather than one.
+  constexpr std::size_t ahead = 16;
+  const std::uint32_t* targets = g.targets.data();
+  const std::size_t target_count = g.targets.size();
   std::uint64_t reached = 0;
   for (std::size_t level = 1; !sc.frontier.empty(); ++level) {
     sc.next_frontier.clear();
     auto expand = [&](std::uint32_t v) {
-      const std::uint32_t from = sc.visit[v];
-      for (auto w : g.neighbours(v)) {
-        const std::uint32_t fresh = from & ~sc.seen[w];
+      const std::uint32_t from = bits[v].visit;
+      const std::size_t first = g.offsets[v], last = g.offsets[v + 1];
+      for (std::size_t k = first; k < last; ++k) {
+        if (k + ahead < target_count) prefetch_line(&bits[targets[k + ahead]]);
+        const std::uint32_t w = targets[k];
+        const std::uint32_t fresh = from & ~bits[w].seen;
         if (fresh == 0) continue;
-        if (sc.next[w] == 0) sc.next_frontier.push_back(w);
-        sc.next[w] |= fresh;
+        if (bits[w].next == 0) sc.next_frontier.push_back(w);
+        bits[w].next |= fresh;
       }
     };
     if (sc.frontier.size() > g.n / 64) {
-      for (std::uint32_t v = 0; v < g.n; ++v) {
-        if (sc.visit[v] != 0) expand(v);
+      // A level that reaches many nodes goes bottom-up (Beamer, Asanovic and Patterson, SC
+      // 2012): every node some search has not reached yet gathers the bits of its neighbours
+      // at this level. The lists are read in the order they lie in memory, so each
+      // neighbour's bits can be asked for well ahead, and the nodes reached come out in order.
+      const std::uint32_t all = sources.size() >= 32 ? ~0u : (1u << sources.size()) - 1;
+      for (std::uint32_t w = 0; w < g.n; ++w) {
+        const std::uint32_t missing = all & ~bits[w].seen;
+        if (missing == 0) continue;
+        std::uint32_t got = 0;
+        const std::size_t first = g.offsets[w], last = g.offsets[w + 1];
+        for (std::size_t k = first; k < last; ++k) {
+          if (k + ahead < target_count) prefetch_line(&bits[targets[k + ahead]]);
+          got |= bits[targets[k]].visit;
+        }
+        got &= missing;
+        if (got != 0) {
+          bits[w].next = got;
+          sc.next_frontier.push_back(w);
+        }
       }
     } else {
       for (auto v : sc.frontier) expand(v);
     }
-    for (auto v : sc.frontier) sc.visit[v] = 0;
+    for (auto v : sc.frontier) bits[v].visit = 0;
     std::uint64_t found = 0;
     for (auto w : sc.next_frontier) {
-      const std::uint32_t fresh = sc.next[w];
-      sc.next[w] = 0;
-      sc.seen[w] |= fresh;
-      sc.visit[w] = fresh;
+      const std::uint32_t fresh = bits[w].next;
+      bits[w].next = 0;
+      bits[w].seen |= fresh;
+      bits[w].visit = fresh;
       found += static_cast<std::uint64_t>(std::popcount(fresh));
     }
     if (found > 0) {

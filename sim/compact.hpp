@@ -71,8 +71,8 @@ struct simulator::compact_world {
     std::uint32_t received = 0;   // messages it received (its load)
   };
   static_assert(sizeof(peer) == 16);
-  std::vector<peer> peers;
-  std::vector<rng> random;  // each peer's own stream, as its node's
+  std::vector<peer, large_allocator<peer>> peers;
+  std::vector<rng, large_allocator<rng>> random;  // each peer's own stream, as its node's
   // Per link end (graph target index), only when the neighbours' query budgets might bind.
   std::vector<token_state> budgets;
   // Per query record.

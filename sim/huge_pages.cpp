@@ -113,6 +113,47 @@ memory_block::memory_block(std::size_t bytes) {
 
 memory_block::~memory_block() { release(); }
 
+namespace {
+constexpr std::size_t large_threshold = std::size_t{4} << 20;
+constexpr std::size_t huge_page_size = std::size_t{2} << 20;
+// Decided once: a block must be released the way it was made.
+bool mapped_large(std::size_t bytes) {
+  static const bool huge = huge_pages_for_arrays();
+  return bytes >= large_threshold && huge;
+}
+}  // namespace
+
+void* allocate_large(std::size_t bytes) {
+#if defined(__linux__)
+  if (mapped_large(bytes)) {
+    // Mapped one huge page over, then trimmed to a 2 MiB boundary at both ends: the mapping is
+    // then exactly the block, and release_large unmaps it by its address and size.
+    const std::size_t whole = (bytes + huge_page_size - 1) / huge_page_size * huge_page_size;
+    void* p = ::mmap(nullptr, whole + huge_page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    const auto start = reinterpret_cast<std::uintptr_t>(p);
+    const std::uintptr_t aligned = (start + huge_page_size - 1) / huge_page_size * huge_page_size;
+    if (aligned > start) ::munmap(p, aligned - start);
+    const std::uintptr_t end = start + whole + huge_page_size;
+    if (end > aligned + whole) ::munmap(reinterpret_cast<void*>(aligned + whole), end - (aligned + whole));
+    ::madvise(reinterpret_cast<void*>(aligned), whole, MADV_HUGEPAGE);
+    return reinterpret_cast<void*>(aligned);
+  }
+#endif
+  return ::operator new(bytes, std::align_val_t{64});
+}
+
+void release_large(void* p, std::size_t bytes) {
+  if (p == nullptr) return;
+#if defined(__linux__)
+  if (mapped_large(bytes)) {
+    ::munmap(p, (bytes + huge_page_size - 1) / huge_page_size * huge_page_size);
+    return;
+  }
+#endif
+  ::operator delete(p, std::align_val_t{64});
+}
+
 memory_block::memory_block(memory_block&& other) noexcept
     : data_(std::exchange(other.data_, nullptr)),
       mapping_(std::exchange(other.mapping_, nullptr)),

@@ -62,6 +62,28 @@ class memory_block {
 // (memory balloon) that negotiated feature 5 (free page reporting).
 bool host_reclaims_free_memory(const char* devices = "/sys/bus/virtio/devices");
 
+// Storage for large arrays of plain values made once and read at random (a fixed graph's lists,
+// the compact engine's peers): blocks of 4 MiB and more are mappings of their own on 2 MiB
+// boundaries asked for huge pages (with huge_pages_for_arrays()), smaller ones come from the
+// heap. Zero-filled or not, as operator new. Throws std::bad_alloc when there is no memory.
+void* allocate_large(std::size_t bytes);
+void release_large(void* p, std::size_t bytes);
+
+// A standard allocator over allocate_large, for std::vector.
+template <typename T>
+struct large_allocator {
+  using value_type = T;
+  large_allocator() = default;
+  template <typename U>
+  large_allocator(const large_allocator<U>&) noexcept {}
+  T* allocate(std::size_t n) { return static_cast<T*>(allocate_large(n * sizeof(T))); }
+  void deallocate(T* p, std::size_t n) noexcept { release_large(p, n * sizeof(T)); }
+  template <typename U>
+  bool operator==(const large_allocator<U>&) const noexcept {
+    return true;
+  }
+};
+
 // What this process was set up with, for the run's summary line (the page size changes how
 // long a run takes, and nothing else): "huge pages", "huge pages for the nodes" (the heap in
 // 4 KiB pages), or "4 KiB pages".

@@ -31,6 +31,7 @@
 
 #include "overlay/result.hpp"
 #include "overlay/rng.hpp"
+#include "sim/huge_pages.hpp"
 
 namespace hearsay::sim {
 
@@ -49,8 +50,9 @@ struct topology_spec {
 // targets[offsets[i] .. offsets[i+1]), sorted, without self-loops or repeats.
 struct graph {
   std::uint32_t n = 0;
-  std::vector<std::uint64_t> offsets;
-  std::vector<std::uint32_t> targets;
+  // Read at random by every search and measurement: large blocks in huge pages.
+  std::vector<std::uint64_t, large_allocator<std::uint64_t>> offsets;
+  std::vector<std::uint32_t, large_allocator<std::uint32_t>> targets;
 
   std::span<const std::uint32_t> neighbours(std::uint32_t i) const {
     return {targets.data() + offsets[i], targets.data() + offsets[i + 1]};

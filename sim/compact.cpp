@@ -31,10 +31,11 @@
 #include <limits>
 
 #include "overlay/library.hpp"
+#include "overlay/prefetch.hpp"
 #include "overlay/small_vector.hpp"
 #include "overlay/strategy.hpp"
 #include "sim/downloads.hpp"
-#include "overlay/prefetch.hpp"
+#include "sim/spin_wait.hpp"
 
 namespace hearsay::sim {
 
@@ -58,41 +59,40 @@ std::size_t home_of(std::uint32_t peer, std::size_t mask) {
 
 // ---- a search's visits -------------------------------------------------------------------------
 
-simulator::compact_world::visit* simulator::compact_world::search::find(std::uint32_t peer) {
-  if (visits.empty()) return nullptr;
-  const std::size_t mask = visits.size() - 1;
+simulator::compact_world::visit* simulator::compact_world::visit_table::find(std::uint32_t peer) {
+  if (slots.empty()) return nullptr;
+  const std::size_t mask = slots.size() - 1;
   for (std::size_t i = home_of(peer, mask);; i = (i + 1) & mask) {
-    if (visits[i].peer == peer) return &visits[i];
-    if (visits[i].peer == visit::empty) return nullptr;
+    if (slots[i].peer == peer) return &slots[i];
+    if (slots[i].peer == visit::empty) return nullptr;
   }
 }
 
-simulator::compact_world::visit& simulator::compact_world::search::find_or_insert(std::uint32_t peer,
-                                                                                   std::uint32_t upstream,
-                                                                                   std::uint8_t ttl, bool& found) {
-  if (2 * (std::size_t{visited} + 1) > visits.size()) {
-    std::vector<visit> old(std::max<std::size_t>(std::max<std::size_t>(64, size_hint), 2 * visits.size()));
-    old.swap(visits);
-    const std::size_t mask = visits.size() - 1;
+simulator::compact_world::visit& simulator::compact_world::visit_table::find_or_insert(
+    std::uint32_t peer, std::uint32_t upstream, std::uint8_t ttl, bool& found, std::size_t first_size) {
+  if (2 * (std::size_t{count} + 1) > slots.size()) {
+    std::vector<visit> old(std::max<std::size_t>(std::max<std::size_t>(64, first_size), 2 * slots.size()));
+    old.swap(slots);
+    const std::size_t mask = slots.size() - 1;
     for (const visit& v : old) {
       if (v.peer == visit::empty) continue;
       std::size_t i = home_of(v.peer, mask);
-      while (visits[i].peer != visit::empty) i = (i + 1) & mask;
-      visits[i] = v;
+      while (slots[i].peer != visit::empty) i = (i + 1) & mask;
+      slots[i] = v;
     }
   }
-  const std::size_t mask = visits.size() - 1;
+  const std::size_t mask = slots.size() - 1;
   std::size_t i = home_of(peer, mask);
-  while (visits[i].peer != visit::empty) {
-    if (visits[i].peer == peer) {
+  while (slots[i].peer != visit::empty) {
+    if (slots[i].peer == peer) {
       found = true;
-      return visits[i];
+      return slots[i];
     }
     i = (i + 1) & mask;
   }
   found = false;
-  ++visited;
-  visit& v = visits[i];
+  ++count;
+  visit& v = slots[i];
   v.peer = peer;
   v.upstream = upstream;
   v.ttl_best = ttl;
@@ -141,7 +141,7 @@ const char* simulator::compact_refusal(const scenario& s) {
 
 // ---- set-up ----------------------------------------------------------------------------------
 
-void simulator::compact_build() {
+void simulator::compact_build(unsigned threads) {
   compact_ = std::make_unique<compact_world>();
   compact_world& c = *compact_;
   const std::uint32_t n = scenario_.peers;
@@ -153,6 +153,34 @@ void simulator::compact_build() {
     c.peers[i].first = static_cast<std::uint32_t>(graph_.offsets[i]);
     c.peers[i].degree = graph_.degree(i);
   }
+  c.lookahead = scenario_.latency.minimum();
+  for (unsigned k = 0; k < threads; ++k) {
+    auto w = std::make_unique<compact_worker>();
+    w->index = k;
+    w->outbox[0].resize(threads);
+    w->outbox[1].resize(threads);
+    c.workers.push_back(std::move(w));
+  }
+  c.worker_mask = (threads & (threads - 1)) == 0 ? threads - 1 : ~0u;
+  for (unsigned k = 1; k < threads; ++k) c.helpers.emplace_back([this, k] { compact_helper(k); });
+}
+
+simulator::compact_worker& simulator::compact_worker_of(std::uint32_t i) const {
+  // Blocks of 64 peers (1 KB of records), dealt to the workers in turn.
+  const compact_world& c = *compact_;
+  const std::uint32_t unit = i >> 6;
+  const auto count = static_cast<std::uint32_t>(c.workers.size());
+  return *c.workers[c.worker_mask != ~0u ? unit & c.worker_mask : unit % count];
+}
+
+void simulator::compact_stop() {
+  if (compact_ == nullptr || compact_->helpers.empty()) return;
+  compact_world& c = *compact_;
+  c.stopping.store(true, std::memory_order_release);
+  c.generation.fetch_add(1, std::memory_order_acq_rel);
+  c.generation.notify_all();
+  for (auto& t : c.helpers) t.join();
+  c.helpers.clear();
 }
 
 void simulator::compact_place() {
@@ -166,6 +194,11 @@ void simulator::compact_place() {
 void simulator::compact_prepare(const std::vector<micros>& issue_times) {
   compact_world& c = *compact_;
   c.searches.assign(queries_.size(), {});
+  for (auto& w : c.workers) {
+    w->counts.assign(queries_.size(), {});
+    w->visits.assign(queries_.size(), {});
+    w->in_flight.assign(queries_.size(), 0);
+  }
   const search_config& cfg = node_config_.search;
   const std::uint32_t rate = cfg.queries_per_neighbor_per_s;
   if (rate == 0) return;  // no budgets
@@ -209,18 +242,29 @@ void simulator::compact_prepare(const std::vector<micros>& issue_times) {
 
 // ---- sending ---------------------------------------------------------------------------------
 
-void simulator::compact_send(std::uint32_t from, std::uint32_t to, const compact_world::event& e) {
+void simulator::compact_send(compact_worker& w, std::uint32_t from, std::uint32_t to, const compact_world_event& e) {
   compact_world& c = *compact_;
   HEARSAY_ASSERT(c.peers[from].scheduled < UINT32_MAX);
   const std::uint64_t key = (std::uint64_t{from} + 1) << 32 | c.peers[from].scheduled++;
   const micros latency = link_latency(from, to);
   if (scenario_.loss > 0 && lost(key)) return;
-  if (scenario_.partition_duration.count() != 0 && partitioned(from, to, c.now)) return;
-  ++c.searches[e.record].in_flight;
-  c.queue.push(c.now + latency, key, e);
+  if (scenario_.partition_duration.count() != 0 && partitioned(from, to, w.now)) return;
+  ++w.in_flight[e.record];
+  const micros at = w.now + latency;
+  compact_worker& dest = compact_worker_of(to);
+  if (&dest == &w || !c.in_window) {
+    dest.queue.push(at, key, e);
+  } else {
+    auto& o = w.outbox[c.parity][dest.index].emplace_back();
+    o.at = at;
+    o.key = key;
+    o.e = e;
+    w.outbox_earliest[c.parity] = std::min(w.outbox_earliest[c.parity], at);
+  }
 }
 
-void simulator::compact_timer(std::uint32_t peer, compact_world::kind what, std::uint32_t record, micros at) {
+void simulator::compact_timer(compact_worker& w, std::uint32_t peer, compact_event_kind what, std::uint32_t record,
+                              micros at) {
   compact_world& c = *compact_;
   const std::uint64_t key = (std::uint64_t{peer} + 1) << 32 | c.peers[peer].scheduled++;
   compact_world::event e;
@@ -228,17 +272,16 @@ void simulator::compact_timer(std::uint32_t peer, compact_world::kind what, std:
   e.from = peer;
   e.record = record;
   e.what = what;
-  if (what == compact_world::kind::step) ++c.searches[record].in_flight;
-  c.queue.push(at, key, e);
+  if (what == compact_world::kind::step) ++w.in_flight[record];
+  w.queue.push(at, key, e);
 }
 
 // searcher::pass_to, from peer p to neighbour `to`.
-void simulator::compact_pass(std::uint32_t p, std::uint32_t to, std::uint32_t record, std::uint8_t ttl,
-                             std::uint8_t hops) {
-  compact_world& c = *compact_;
-  ++c.stats.queries_forwarded;
-  ++c.stats.messages_sent;
-  ++queries_[record].query_messages;
+void simulator::compact_pass(compact_worker& w, std::uint32_t p, std::uint32_t to, std::uint32_t record,
+                             std::uint8_t ttl, std::uint8_t hops) {
+  ++w.stats.queries_forwarded;
+  ++w.stats.messages_sent;
+  ++w.counts[record].query_messages;
   compact_world::event e;
   e.to = to;
   e.from = p;
@@ -246,20 +289,20 @@ void simulator::compact_pass(std::uint32_t p, std::uint32_t to, std::uint32_t re
   e.what = compact_world::kind::copy;
   e.ttl = ttl;
   e.hops = hops;
-  compact_send(p, to, e);
+  compact_send(w, p, to, e);
 }
 
 // How a copy leaves peer p: strategy_parts::to_fanout (every origin's first copies, and relays
 // of floods and expanding rings) or gossip's pass_on (relays of gossip).
-void simulator::compact_pass_on(std::uint32_t p, std::uint32_t except, std::uint32_t record, std::uint8_t ttl,
-                                std::uint8_t hops, bool relay) {
+void simulator::compact_pass_on(compact_worker& w, std::uint32_t p, std::uint32_t except, std::uint32_t record,
+                                std::uint8_t ttl, std::uint8_t hops, bool relay) {
   compact_world& c = *compact_;
   const search_config& cfg = node_config_.search;
   const std::span<const std::uint32_t> neighbours(graph_.targets.data() + c.peers[p].first, c.peers[p].degree);
   if (relay && strategy_of(cfg).mode == query_mode::gossip) {
     for (const std::uint32_t q : neighbours) {
       if (q == except) continue;
-      if (c.random[p].below(100) < cfg.gossip_percent) compact_pass(p, q, record, ttl, hops);
+      if (c.random[p].below(100) < cfg.gossip_percent) compact_pass(w, p, q, record, ttl, hops);
     }
     return;
   }
@@ -276,7 +319,7 @@ void simulator::compact_pass_on(std::uint32_t p, std::uint32_t except, std::uint
     }
     n = fanout;
   }
-  for (std::size_t i = 0; i < n; ++i) compact_pass(p, targets[i], record, ttl, hops);
+  for (std::size_t i = 0; i < n; ++i) compact_pass(w, p, targets[i], record, ttl, hops);
 }
 
 void simulator::compact_mark_holders(std::uint32_t record) {
@@ -307,91 +350,83 @@ void simulator::compact_issue(std::uint32_t k) {
   const search_config& cfg = node_config_.search;
   const search_strategy& row = strategy_of(cfg);
   const std::uint32_t o = r.origin;
+  compact_worker& w = compact_worker_of(o);
   r.issued = now_;
-  c.now = now_;
   // searcher::start. Its node redraws an id it knows; here every id of the run counts as
   // known (the same unless two 64-bit draws collide).
   query_id id = 0;
   while (id == 0 || query_index_.find(id) != id_index::none) id = c.random[o].next();
   r.id = id;
   query_index_.insert(id, k);
-  ++c.stats.queries_originated;
+  ++w.stats.queries_originated;
   s.open = true;
-  s.started = true;
+  s.live = true;
+  c.live.push_back(k);
   compact_mark_holders(k);
-  // Sized for as many visits as the last search that ended had (searches alike reach alike),
-  // so that a table is not re-laid a dozen times as it grows.
-  s.size_hint = c.visits_hint;
   std::uint8_t ttl = std::min(cfg.*row.ttl, cfg.*row.ttl_max);
   micros extra_wait{0};
   if (&row == &expanding_ring_strategy && ttl > 1) {
     // strategy_ring.cpp's start: the nearest ring first, a step timer to widen it.
     s.stage_last = ttl;
     s.stage = 1;
-    compact_timer(o, compact_world::kind::step, k, now_ + cfg.ring_wait_per_hop);
+    compact_timer(w, o, compact_world::kind::step, k, now_ + cfg.ring_wait_per_hop);
     extra_wait = cfg.ring_wait_per_hop * (ttl * (ttl - 1) / 2);
     ttl = 1;
   }
   // searcher::launch: the origin remembers the id, and closes the search in time.
   bool found = false;
-  s.find_or_insert(o, o, ttl, found);
-  compact_timer(o, compact_world::kind::timeout, k, now_ + cfg.query_timeout + extra_wait);
-  compact_pass_on(o, compact_world::visit::empty, k, ttl, 1, false);
-  if (s.in_flight == 0) s.release();
+  w.visits[k].find_or_insert(o, o, ttl, found, w.visits_hint);
+  compact_timer(w, o, compact_world::kind::timeout, k, now_ + cfg.query_timeout + extra_wait);
+  compact_pass_on(w, o, compact_world::visit::empty, k, ttl, 1, false);
 }
 
 // ---- events ----------------------------------------------------------------------------------
 
-void simulator::compact_dispatch(const compact_world::event& e) {
+void simulator::compact_dispatch(compact_worker& w, const compact_world_event& e) {
   compact_world& c = *compact_;
-  compact_world::search& s = c.searches[e.record];
   const search_config& cfg = node_config_.search;
   switch (e.what) {
     case compact_world::kind::copy:
-      --s.in_flight;
-      compact_copy(e);
+      --w.in_flight[e.record];
+      compact_copy(w, e);
       break;
     case compact_world::kind::hit:
-      --s.in_flight;
-      compact_hit(e);
+      --w.in_flight[e.record];
+      compact_hit(w, e);
       break;
     case compact_world::kind::timeout:
-      s.open = false;  // searcher::on_timer (query_timeout)
+      c.searches[e.record].open = false;  // searcher::on_timer (query_timeout)
       break;
     case compact_world::kind::step: {
-      --s.in_flight;
+      --w.in_flight[e.record];
       // strategy_ring.cpp's step, while the search is open.
+      compact_world::search& s = c.searches[e.record];
       if (s.open && s.origin_hits < cfg.hits_wanted && s.stage < s.stage_last) {
         ++s.stage;
         const std::uint32_t o = queries_[e.record].origin;
-        if (compact_world::visit* own = s.find(o)) own->ttl_best = s.stage;
-        compact_pass_on(o, compact_world::visit::empty, e.record, s.stage, 1, false);
-        compact_timer(o, compact_world::kind::step, e.record, c.now + cfg.ring_wait_per_hop * s.stage);
+        if (compact_world::visit* own = w.visits[e.record].find(o)) own->ttl_best = s.stage;
+        compact_pass_on(w, o, compact_world::visit::empty, e.record, s.stage, 1, false);
+        compact_timer(w, o, compact_world::kind::step, e.record, w.now + cfg.ring_wait_per_hop * s.stage);
       }
       break;
     }
   }
-  if (s.in_flight == 0 && !s.holders.empty()) {
-    c.visits_hint = std::bit_ceil(2 * std::size_t{s.visited} + 2);
-    s.release();
-  }
 }
 
 // node::on_message and searcher::on_query for a copy from a neighbour.
-void simulator::compact_copy(const compact_world::event& e) {
+void simulator::compact_copy(compact_worker& w, const compact_world_event& e) {
   compact_world& c = *compact_;
-  compact_world::search& s = c.searches[e.record];
   const search_config& cfg = node_config_.search;
   ++c.peers[e.to].received;
-  ++c.stats.messages_received;
-  ++c.stats.queries_received;
+  ++w.stats.messages_received;
+  ++w.stats.queries_received;
   if (!c.budgets.empty()) {
     const auto neighbours = graph_.neighbours(e.to);
     const auto at = std::lower_bound(neighbours.begin(), neighbours.end(), e.from);
     HEARSAY_ASSERT(at != neighbours.end() && *at == e.from);
     token_state& budget = c.budgets[graph_.offsets[e.to] + static_cast<std::size_t>(at - neighbours.begin())];
-    if (!budget.take(c.now, cfg.queries_per_neighbor_per_s, cfg.queries_per_neighbor_burst)) {
-      ++c.stats.queries_rate_limited;
+    if (!budget.take(w.now, cfg.queries_per_neighbor_per_s, cfg.queries_per_neighbor_burst)) {
+      ++w.stats.queries_rate_limited;
       return;
     }
   }
@@ -399,28 +434,29 @@ void simulator::compact_copy(const compact_world::event& e) {
   std::uint8_t ttl = e.ttl;
   if (ttl > cap) {
     ttl = cap;
-    ++c.stats.queries_ttl_capped;
+    ++w.stats.queries_ttl_capped;
   }
   const auto next_hops = static_cast<std::uint8_t>(e.hops == 255 ? 255 : e.hops + 1);
   bool duplicate = false;
-  compact_world::visit& v = s.find_or_insert(e.to, e.from, ttl, duplicate);
-  query_record& r = queries_[e.record];
+  compact_world::visit& v = w.visits[e.record].find_or_insert(e.to, e.from, ttl, duplicate, w.visits_hint);
+  query_counts& counts = w.counts[e.record];
   if (duplicate) {
-    ++c.stats.queries_duplicate;
-    ++r.duplicates;
+    ++w.stats.queries_duplicate;
+    ++counts.duplicates;
     if (ttl > v.ttl_best) {
       v.ttl_best = ttl;
-      ++c.stats.queries_reforwarded;
-      if (ttl > 1) compact_pass_on(e.to, e.from, e.record, static_cast<std::uint8_t>(ttl - 1), next_hops, true);
+      ++w.stats.queries_reforwarded;
+      if (ttl > 1) compact_pass_on(w, e.to, e.from, e.record, static_cast<std::uint8_t>(ttl - 1), next_hops, true);
     }
     return;
   }
-  ++r.reached;
+  ++counts.reached;
   // searcher::answer: a hit back along the reverse path.
-  if ((s.holders[e.to / 64] >> (e.to % 64) & 1) != 0) {
-    ++c.stats.hits_sent;
-    ++c.stats.messages_sent;
-    ++r.hit_messages;
+  const auto& holders = c.searches[e.record].holders;
+  if ((holders[e.to / 64] >> (e.to % 64) & 1) != 0) {
+    ++w.stats.hits_sent;
+    ++w.stats.messages_sent;
+    ++counts.hit_messages;
     compact_world::event hit;
     hit.to = e.from;
     hit.from = e.to;
@@ -428,28 +464,29 @@ void simulator::compact_copy(const compact_world::event& e) {
     hit.holder = e.to;
     hit.what = compact_world::kind::hit;
     hit.hops = e.hops;
-    compact_send(e.to, e.from, hit);
+    compact_send(w, e.to, e.from, hit);
   }
-  if (ttl > 1) compact_pass_on(e.to, e.from, e.record, static_cast<std::uint8_t>(ttl - 1), next_hops, true);
+  if (ttl > 1) compact_pass_on(w, e.to, e.from, e.record, static_cast<std::uint8_t>(ttl - 1), next_hops, true);
 }
 
 // node::on_message and searcher::on_hit.
-void simulator::compact_hit(const compact_world::event& e) {
+void simulator::compact_hit(compact_worker& w, const compact_world_event& e) {
   compact_world& c = *compact_;
-  compact_world::search& s = c.searches[e.record];
   const search_config& cfg = node_config_.search;
   ++c.peers[e.to].received;
-  ++c.stats.messages_received;
+  ++w.stats.messages_received;
   query_record& r = queries_[e.record];
-  if (e.to == r.origin && s.open) {
+  // (Only the origin's worker reads and writes the origin's side of a search.)
+  if (e.to == r.origin && c.searches[e.record].open) {
+    compact_world::search& s = c.searches[e.record];
     if (s.origin_hits >= cfg.hits_per_query_max) {
-      ++c.stats.hits_dropped;
+      ++w.stats.hits_dropped;
       return;
     }
     ++s.origin_hits;
-    ++c.stats.hits_received;
+    ++w.stats.hits_received;
     // peer_host::on_search_hit
-    const micros latency = c.now - r.issued;
+    const micros latency = w.now - r.issued;
     if (r.hits++ == 0) {
       r.first_hit = latency;
       r.first_hit_hops = e.hops;
@@ -458,43 +495,146 @@ void simulator::compact_hit(const compact_world::event& e) {
     if (r.hits == scenario_.hits_wanted) r.kth_hit = latency;
     return;
   }
-  compact_world::visit* v = s.find(e.to);
+  compact_world::visit* v = w.visits[e.record].find(e.to);
   if (v == nullptr || v->upstream == e.to || v->hits_relayed >= cfg.hits_per_query_max) {
-    ++c.stats.hits_dropped;
+    ++w.stats.hits_dropped;
     return;
   }
   ++v->hits_relayed;
-  ++c.stats.hits_relayed;
-  ++c.stats.messages_sent;
-  ++r.hit_messages;
+  ++w.stats.hits_relayed;
+  ++w.stats.messages_sent;
+  ++w.counts[e.record].hit_messages;
   compact_world::event next = e;
   next.to = v->upstream;
   next.from = e.to;
-  compact_send(e.to, v->upstream, next);
-}
-
-void simulator::compact_warm(const compact_world_event& e) const {
-  const compact_world& c = *compact_;
-  if (e.what != compact_world::kind::copy && e.what != compact_world::kind::hit) return;
-  const compact_world::search& s = c.searches[e.record];
-  if (!s.visits.empty()) prefetch_line(&s.visits[home_of(e.to, s.visits.size() - 1)]);
-  if (e.what == compact_world::kind::copy) prefetch_line(graph_.targets.data() + c.peers[e.to].first);
+  compact_send(w, e.to, v->upstream, next);
 }
 
 // ---- the loop --------------------------------------------------------------------------------
 
+void simulator::compact_warm(const compact_worker& w, const compact_world_event& e) const {
+  const compact_world& c = *compact_;
+  if (e.what != compact_world::kind::copy && e.what != compact_world::kind::hit) return;
+  const auto& table = w.visits[e.record].slots;
+  if (!table.empty()) prefetch_line(&table[home_of(e.to, table.size() - 1)]);
+  if (e.what == compact_world::kind::copy) prefetch_line(graph_.targets.data() + c.peers[e.to].first);
+}
+
+micros simulator::compact_next_time(compact_worker& w) const {
+  // Between windows the set the last window wrote is parity ^ 1.
+  const compact_world& c = *compact_;
+  micros next = w.queue.empty() ? micros{std::numeric_limits<std::int64_t>::max()} : w.queue.next_time();
+  const unsigned set = c.parity ^ 1;
+  for (const auto& from : c.workers) {
+    if (!from->outbox[set][w.index].empty()) next = std::min(next, from->outbox_earliest[set]);
+  }
+  return next;
+}
+
+void simulator::compact_run_worker(compact_worker& w, micros end) {
+  compact_world& c = *compact_;
+  // What the other workers sent this one's peers in the previous window.
+  const unsigned set = c.parity ^ 1;
+  for (auto& from : c.workers) {
+    auto& box = from->outbox[set][w.index];
+    for (const auto& o : box) w.queue.push(o.at, o.key, o.e);
+    box.clear();
+  }
+  auto& queue = w.queue;
+  while (!queue.empty() && queue.next_time() <= end) {
+    // The memory an event reads, asked for ahead in three stages `ahead` events apart (as
+    // the node engine's loop does, engine.cpp): the payload, then the peer's record, then
+    // its neighbours and its visit to the search.
+    constexpr std::size_t ahead = 8;
+    if (const compact_world::event* e = queue.peek(3 * ahead)) {
+      prefetch_line(e);
+    } else {
+      queue.prepare_next();
+    }
+    if (const compact_world::event* e = queue.peek(2 * ahead)) prefetch_line(&c.peers[e->to]);
+    if (const compact_world::event* e = queue.peek(ahead)) compact_warm(w, *e);
+    const auto e = queue.take();
+    HEARSAY_ASSERT(e.at >= w.now);
+    w.now = e.at;
+    ++w.events;
+    compact_dispatch(w, e.payload);
+    queue.release(e.slot);
+  }
+}
+
+void simulator::compact_helper(unsigned index) {
+  compact_world& c = *compact_;
+  std::uint32_t seen = 0;
+  spin_budget budget;
+  while (true) {
+    seen = wait_for_change(c.generation, seen, budget);  // the next window
+    if (c.stopping.load(std::memory_order_acquire)) return;
+    compact_run_worker(*c.workers[index], c.window_end);
+    c.done.fetch_add(1, std::memory_order_acq_rel);
+    c.done.notify_one();
+  }
+}
+
+void simulator::compact_window(micros end) {
+  compact_world& c = *compact_;
+  for (auto& w : c.workers) w->outbox_earliest[c.parity] = micros{std::numeric_limits<std::int64_t>::max()};
+  c.in_window = true;
+  if (c.helpers.empty()) {
+    for (auto& w : c.workers) compact_run_worker(*w, end);
+  } else {
+    c.window_end = end;
+    c.done.store(0, std::memory_order_relaxed);
+    c.generation.fetch_add(1, std::memory_order_acq_rel);  // publishes window_end
+    c.generation.notify_all();
+    compact_run_worker(*c.workers[0], end);
+    const auto others = static_cast<unsigned>(c.workers.size() - 1);
+    static thread_local spin_budget budget;
+    for (unsigned done = 0; (done = c.done.load(std::memory_order_acquire)) != others;) {
+      wait_for_change(c.done, done, budget);
+    }
+  }
+  c.in_window = false;
+  c.parity ^= 1;
+}
+
+void simulator::compact_settle() {
+  // Between windows: a search with nothing in flight (no message on its way, no step armed)
+  // will not be read again; its tables go.
+  compact_world& c = *compact_;
+  for (std::size_t i = 0; i < c.live.size();) {
+    const std::uint32_t k = c.live[i];
+    std::int64_t in_flight = 0;
+    for (const auto& w : c.workers) in_flight += w->in_flight[k];
+    if (in_flight != 0) {
+      ++i;
+      continue;
+    }
+    for (auto& w : c.workers) {
+      auto& table = w->visits[k];
+      // The next search starts at the size this one needed (searches alike reach alike), so
+      // that its table is not re-laid a dozen times as it grows.
+      if (table.count > 0) w->visits_hint = std::bit_ceil(2 * std::size_t{table.count} + 2);
+      table.release();
+    }
+    std::vector<std::uint64_t>().swap(c.searches[k].holders);
+    c.searches[k].live = false;
+    c.live[i] = c.live.back();
+    c.live.pop_back();
+  }
+}
+
 void simulator::compact_run_until(micros t) {
   compact_world& c = *compact_;
   constexpr micros never{std::numeric_limits<std::int64_t>::max()};
-  auto& queue = c.queue;
   while (true) {
-    const micros next = queue.empty() ? never : queue.next_time();
+    micros next = never;
+    for (const auto& w : c.workers) next = std::min(next, compact_next_time(*w));
     const micros next_global = global_.empty() ? never : global_.next_time();
     if (std::min(next, next_global) > t) break;
     if (next_global <= next) {
-      // Searches (and samples) before any peer's event of the same instant, as run_until.
+      // Searches (and samples) alone, before any peer's event of the same instant, as run_until.
       now_ = next_global;
-      c.now = now_;
+      for (auto& w : c.workers) w->now = now_;
       for (auto& w : workers_) w->now = now_;
       while (!global_.empty() && global_.next_time() == now_) {
         const auto e = global_.take();
@@ -504,36 +644,35 @@ void simulator::compact_run_until(micros t) {
       }
       continue;
     }
-    const micros end = std::min(t, next_global - micros{1});
-    while (!queue.empty() && queue.next_time() <= end) {
-      // The memory an event reads, asked for ahead in three stages `ahead` events apart (as
-      // the node engine's loop does, engine.cpp): the payload, then the peer's record, then
-      // its neighbours and its visit to the search.
-      constexpr std::size_t ahead = 8;
-      if (const compact_world::event* e = queue.peek(3 * ahead)) {
-        prefetch_line(e);
-      } else {
-        queue.prepare_next();
-      }
-      if (const compact_world::event* e = queue.peek(2 * ahead)) prefetch_line(&c.peers[e->to]);
-      if (const compact_world::event* e = queue.peek(ahead)) compact_warm(*e);
-      const auto e = queue.take();
-      HEARSAY_ASSERT(e.at >= c.now);
-      c.now = e.at;
-      ++c.events;
-      compact_dispatch(e.payload);
-      queue.release(e.slot);
-    }
+    // A window: up to the next global event, the end, and (with several workers) the earliest
+    // time a message sent in it could arrive.
+    micros end = std::min(t, next_global - micros{1});
+    if (c.workers.size() > 1) end = std::min(end, next + c.lookahead - micros{1});
+    compact_window(end);
+    compact_settle();
     now_ = std::max(now_, end);
   }
   now_ = std::max(now_, t);
-  c.now = now_;
+  for (auto& w : c.workers) w->now = now_;
   for (auto& w : workers_) w->now = now_;
+}
+
+unsigned simulator::threads() const {
+  return static_cast<unsigned>(compact_ != nullptr ? compact_->workers.size() : workers_.size());
+}
+
+std::uint64_t simulator::compact_events() const {
+  std::uint64_t n = 0;
+  for (const auto& w : compact_->workers) n += w->events;
+  return n;
 }
 
 void simulator::compact_collect(run_results& out, std::vector<std::uint64_t>& load) const {
   const compact_world& c = *compact_;
-  out.totals += c.stats;
+  for (const auto& w : c.workers) {
+    out.totals += w->stats;
+    for (std::size_t k = 0; k < w->counts.size() && k < out.queries.size(); ++k) w->counts[k].add_to(out.queries[k]);
+  }
   // Every peer of a compact run runs to the end.
   load.resize(honest_peers());
   for (std::uint32_t i = 0; i < honest_peers(); ++i) load[i] = c.peers[i].received;

@@ -3,8 +3,12 @@
 // few words each rather than whole overlay nodes. Only simulator.cpp and compact.cpp include
 // this header.
 
+#include <atomic>
 #include <cstdint>
 #include <future>
+#include <limits>
+#include <memory>
+#include <thread>
 #include <vector>
 
 #include "overlay/rng.hpp"
@@ -30,37 +34,36 @@ struct simulator::compact_world {
     static constexpr std::uint32_t empty = ~std::uint32_t{0};
   };
 
-  // One search: the origin's open search (overlay/search.hpp's open_search) and the peers'
-  // visits.
-  struct search {
-    std::vector<visit> visits;  // open addressing on the peer, at most half full
-    // The peers whose libraries match its criteria, a bit each (made at its issue): every
-    // peer it reaches asks, and a bit in a table this size is in cache where the peer's own
-    // list of files would be a miss.
-    std::vector<std::uint64_t> holders;
-    std::uint32_t visited = 0;
-    std::size_t size_hint = 0;  // the table's first size (a power of two)
-    std::uint32_t in_flight = 0;  // copies and hits on their way, and pending steps
-    std::uint32_t origin_hits = 0;
-    std::uint8_t stage = 0, stage_last = 0;  // an expanding ring's
-    bool open = false;
-    bool started = false;
-
+  // The visits of one search at the peers of one worker: open addressing on the peer, at most
+  // half full.
+  struct visit_table {
+    std::vector<visit> slots;
+    std::uint32_t count = 0;
     // The visit of `peer`, or nullptr.
     visit* find(std::uint32_t peer);
-    // The visit of `peer`, made (with `upstream` and `ttl`) when there is none; `found` says which.
-    visit& find_or_insert(std::uint32_t peer, std::uint32_t upstream, std::uint8_t ttl, bool& found);
-    // The table is released once nothing can read it again.
+    // The visit of `peer`, made (with `upstream` and `ttl`) when there is none; `found` says
+    // which. A new table starts at `first_size` slots (a power of two).
+    visit& find_or_insert(std::uint32_t peer, std::uint32_t upstream, std::uint8_t ttl, bool& found,
+                          std::size_t first_size);
     void release() {
-      std::vector<visit>().swap(visits);
-      std::vector<std::uint64_t>().swap(holders);
-      visited = 0;
+      std::vector<visit>().swap(slots);
+      count = 0;
     }
   };
 
-  event_queue<event> queue{12, 12};
-  micros now{0};
-  std::uint64_t events = 0;
+  // One search: what its origin keeps (overlay/search.hpp's open_search), written by the
+  // origin's worker only, and the peers holding what it asks for.
+  struct search {
+    // The peers whose libraries match its criteria, a bit each (made at its issue, read by
+    // every worker): every peer it reaches asks, and a bit in a table this size is in cache
+    // where the peer's own list of files would be a miss.
+    std::vector<std::uint64_t> holders;
+    std::uint32_t origin_hits = 0;
+    std::uint8_t stage = 0, stage_last = 0;  // an expanding ring's
+    bool open = false;
+    bool live = false;  // its visit tables may be in use (until settle finds nothing in flight)
+  };
+
   // Per peer: what every event for it reads, in one 16-byte record (four to a cache line, one
   // miss an event), and its random stream apart (only fan-outs below the degree and gossip
   // draw from it).
@@ -81,11 +84,49 @@ struct simulator::compact_world {
   // first use.
   std::vector<std::vector<file_id>> matches;
   std::vector<std::uint8_t> matches_made;
-  std::size_t visits_hint = 0;  // the table size the last search that ended needed
-  node_stats stats;  // the peers' counters, summed as they go
+  // The workers, the searches whose tables are live, and the window hand-off (as the node
+  // engine's, workers.cpp).
+  std::vector<std::unique_ptr<compact_worker>> workers;
+  std::uint32_t worker_mask = 0;  // workers - 1 when that is a power of two, else ~0
+  std::vector<std::uint32_t> live;
+  unsigned parity = 0;
+  bool in_window = false;
+  micros lookahead{0};
+  std::vector<std::thread> helpers;
+  std::atomic<std::uint32_t> generation{0};
+  std::atomic<unsigned> done{0};
+  std::atomic<bool> stopping{false};
+  micros window_end{0};
   // The graph's structure, measured on a second thread while the searches run (it reads only
   // the graph; the run is one thread).
   std::future<structure_comparison> structure;
+};
+
+// One thread's share of the peers (blocks of 64, dealt in turn), as the node engine's workers
+// (simulator.hpp): its own events, counters and visit tables. Messages to another worker's
+// peers wait in its outbox until the window ends.
+struct alignas(64) simulator::compact_worker {
+  unsigned index = 0;
+  event_queue<compact_world_event> queue{12, 12};
+  micros now{0};
+  std::uint64_t events = 0;
+  node_stats stats;                   // its peers' counters
+  std::vector<query_counts> counts;   // per query record
+  std::vector<compact_world::visit_table> visits;    // per query record: its peers' visits
+  // Per query record: messages this worker sent less those it received, and steps armed
+  // less those run. Summed over the workers: what the search has in flight.
+  std::vector<std::int64_t> in_flight;
+  std::size_t visits_hint = 0;  // the size its table of the last search settled needed
+  struct outgoing {
+    micros at;
+    std::uint64_t key;
+    compact_world_event e;
+  };
+  // Per destination worker, in two sets: a window writes one while the receivers take in
+  // the other (as the node engine's outboxes), with the earliest time in each set.
+  std::vector<std::vector<outgoing>> outbox[2];
+  micros outbox_earliest[2] = {micros{std::numeric_limits<std::int64_t>::max()},
+                               micros{std::numeric_limits<std::int64_t>::max()}};
 };
 
 }  // namespace hearsay::sim

@@ -30,7 +30,7 @@ micros simulator::link_latency(std::uint32_t a, std::uint32_t b) const {
 
 std::uint64_t simulator::events_processed() const {
   std::uint64_t n = events_;
-  if (compact_ != nullptr) n += compact_->events;
+  if (compact_ != nullptr) n += compact_events();
   for (const auto& w : workers_) n += w->events;
   return n;
 }

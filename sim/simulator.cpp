@@ -54,21 +54,6 @@ simulator::simulator(const scenario& s, graph static_graph)
   node_config_.seeds.clear();
   for (std::uint32_t i = 0; i < std::min(s.seed_count, s.peers); ++i) node_config_.seeds.push_back(address_of(i));
   running_.assign(s.peers, 0);
-  if (compact) {
-    // One thread, no nodes: peers are the compact engine's few words each.
-    compact_build();
-    set_worker_count(1);
-    auto w = std::make_unique<worker>();
-    w->outbox[0].resize(1);
-    w->outbox[1].resize(1);
-    w->slabs.resize(1);
-    workers_.push_back(std::move(w));
-    return;
-  }
-  incarnation_.assign(s.peers, 0);
-  static_assert(sizeof(peer_host) == 32 && alignof(peer_host) == 32);
-  hosts_.reserve(s.peers);  // nodes keep references to their hosts: no reallocation
-  for (std::uint32_t i = 0; i < s.peers; ++i) hosts_.emplace_back(*this, i);
   // Workers: as many as asked for, never more than peers, and one when windows would be too
   // short to pay for their hand-offs (a latency model whose minimum is under 100 us, or zero
   // as for the lognormal). Unless asked, one per processor this process may use from 20,000
@@ -81,6 +66,22 @@ simulator::simulator(const scenario& s, graph static_graph)
   threads = std::min<unsigned>(threads, std::max<std::uint32_t>(1, s.peers));
   if (lookahead_ < micros{100}) threads = 1;
   HEARSAY_ASSERT(threads < 64);
+  if (compact) {
+    // No nodes: peers are the compact engine's few words each, run by its own workers. The
+    // node engine's worker list holds one idle worker (the plan's per-query counts).
+    compact_build(threads);
+    set_worker_count(1);
+    auto w = std::make_unique<worker>();
+    w->outbox[0].resize(1);
+    w->outbox[1].resize(1);
+    w->slabs.resize(1);
+    workers_.push_back(std::move(w));
+    return;
+  }
+  incarnation_.assign(s.peers, 0);
+  static_assert(sizeof(peer_host) == 32 && alignof(peer_host) == 32);
+  hosts_.reserve(s.peers);  // nodes keep references to their hosts: no reallocation
+  for (std::uint32_t i = 0; i < s.peers; ++i) hosts_.emplace_back(*this, i);
   // Building a node is mostly the first touch of its 1.2 KB, and memory touched for the first
   // time can cost milliseconds per MiB on a virtual machine (bench/HISTORY.md): the workers'
   // threads build a share each. Each node's state depends only on its index, so the result is
@@ -149,6 +150,7 @@ simulator::node_array::~node_array() {
 
 simulator::~simulator() {
   stop_helpers();
+  compact_stop();
   // Pending events may live in other workers' slabs: destroy them all before any slab goes.
   take_all_incoming();
   for (auto& w : workers_) w->queue.clear();
@@ -216,6 +218,7 @@ run_results simulator::run() {
     while (downloads_->busy() && now_ < deadline) run_until(std::min(deadline, now_ + micros{1'000'000}));
   }
   stop_helpers();  // nothing runs in parallel after this
+  compact_stop();
   if (compact()) {
     out.health = measure_health();
     out.structure = compact_->structure.get();

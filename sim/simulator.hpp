@@ -185,7 +185,7 @@ class simulator {
   micros now() const { return now_; }
   // Worker threads of the event loop (scenario threads; one when the latency model has no
   // positive minimum, or a network tap is set).
-  unsigned threads() const { return static_cast<unsigned>(workers_.size()); }
+  unsigned threads() const;
   std::uint32_t size() const { return static_cast<std::uint32_t>(running_.size()); }
   // Peer i's node (the node engine only: a compact run has none).
   const node& peer(std::uint32_t i) const {
@@ -442,7 +442,8 @@ class simulator {
     std::uint8_t ttl = 0;   // copies: the TTL it carries
     std::uint8_t hops = 0;  // copies: hops so far (1 at the origin's neighbours); hits: the holder's
   };
-  void compact_build();
+  struct compact_worker;
+  void compact_build(unsigned threads);
   // The peers' libraries, once holders_ is made (place_files).
   void compact_place();
   // After the query schedule is made: the searches' state, and the neighbours' query budgets
@@ -451,17 +452,26 @@ class simulator {
   void compact_issue(std::uint32_t k);
   void compact_run_until(micros t);
   void compact_collect(run_results& out, std::vector<std::uint64_t>& load) const;
-  void compact_dispatch(const compact_world_event& e);
-  void compact_copy(const compact_world_event& e);
-  void compact_hit(const compact_world_event& e);
-  void compact_send(std::uint32_t from, std::uint32_t to, const compact_world_event& e);
-  void compact_timer(std::uint32_t peer, compact_event_kind what, std::uint32_t record, micros at);
-  void compact_pass(std::uint32_t p, std::uint32_t to, std::uint32_t record, std::uint8_t ttl, std::uint8_t hops);
-  void compact_pass_on(std::uint32_t p, std::uint32_t except, std::uint32_t record, std::uint8_t ttl,
-                       std::uint8_t hops, bool relay);
+  std::uint64_t compact_events() const;
+  void compact_stop();  // stops the helper threads
+  compact_worker& compact_worker_of(std::uint32_t i) const;
+  void compact_helper(unsigned index);
+  void compact_window(micros end);
+  void compact_settle();
+  void compact_run_worker(compact_worker& w, micros end);
+  micros compact_next_time(compact_worker& w) const;
+  void compact_dispatch(compact_worker& w, const compact_world_event& e);
+  void compact_copy(compact_worker& w, const compact_world_event& e);
+  void compact_hit(compact_worker& w, const compact_world_event& e);
+  void compact_send(compact_worker& w, std::uint32_t from, std::uint32_t to, const compact_world_event& e);
+  void compact_timer(compact_worker& w, std::uint32_t peer, compact_event_kind what, std::uint32_t record, micros at);
+  void compact_pass(compact_worker& w, std::uint32_t p, std::uint32_t to, std::uint32_t record, std::uint8_t ttl,
+                    std::uint8_t hops);
+  void compact_pass_on(compact_worker& w, std::uint32_t p, std::uint32_t except, std::uint32_t record,
+                       std::uint8_t ttl, std::uint8_t hops, bool relay);
   // Marks the peers that hold what search `record` asks for (its holders bitmap).
   void compact_mark_holders(std::uint32_t record);
-  void compact_warm(const compact_world_event& e) const;  // prefetches what e will read
+  void compact_warm(const compact_worker& w, const compact_world_event& e) const;  // prefetches what e will read
   overlay_health compact_health() const;
   std::unique_ptr<compact_world> compact_;
 

@@ -1,5 +1,5 @@
-// The compact engine (sim/compact.cpp) against the node engine: the same scenario on both must
-// give the same report, byte for byte, over strategies, topologies, latency laws, loss,
+// The compact engine (sim/compact.cpp) against the node engine: the same scenario on both (and
+// on the compact engine's two workers) must give the same report, byte for byte, over strategies, topologies, latency laws, loss,
 // partitions, budgets that bind and limits on hits; and the runs it cannot hold go to nodes,
 // or are refused with the reason when it is asked for by name.
 
@@ -37,7 +37,7 @@ scenario with(std::vector<std::pair<std::string, std::string>> settings) {
 }
 
 struct both {
-  std::string nodes, compact;
+  std::string nodes, compact, compact_threads;
   run_results compact_results;
 };
 
@@ -50,10 +50,17 @@ both run_both(scenario s) {
     out.nodes = format_report(s, sim.run());
   }
   s.engine = scenario::engine_kind::compact;
+  {
+    simulator sim(s);
+    REQUIRE(sim.compact());
+    out.compact_results = sim.run();
+    out.compact = format_report(s, out.compact_results);
+  }
+  // Two workers (windows of the minimum link latency; one when the model has none).
+  s.threads = 2;
   simulator sim(s);
   REQUIRE(sim.compact());
-  out.compact_results = sim.run();
-  out.compact = format_report(s, out.compact_results);
+  out.compact_threads = format_report(s, sim.run());
   return out;
 }
 
@@ -81,6 +88,7 @@ TEST_CASE("compact engine: the same report as whole nodes, byte for byte", "[sim
     INFO(name);
     const both b = run_both(with(settings));
     CHECK(b.compact == b.nodes);
+    CHECK(b.compact_threads == b.nodes);
   }
 }
 

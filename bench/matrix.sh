@@ -9,6 +9,10 @@
 #   bash bench/matrix.sh                                  # 10^4 and 10^5 peers
 #   SIZES="10000" TOPOLOGIES="er:8 kout:4" bash bench/matrix.sh
 #   HEARSAY_SIM=/tmp/hearsay-sim bash bench/matrix.sh      # a given binary, without building
+#   APPEND=1 SIZES=1000000 TOPOLOGIES="er:8 kout:4 regular:8 ba:4" STRATEGIES="flood_all fanout_4 gossip" \
+#     bash bench/matrix.sh                                  # add rows (10^6 on the compact engine)
+# The engine column says which engine ran the cell (fixed graphs run compact unless the strategy
+# needs whole nodes: walkers).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # top, sim
 sizes=${SIZES:-10000 100000}
@@ -30,7 +34,9 @@ strategy_flags() {
 }
 
 csv=$top/bench/matrix.csv
-echo "topology,strategy,peers,wall_s,cpu_s,peak_mib,bytes_per_peer,events,events_per_s,success_rate,fingerprint" > "$csv"
+if [ -z "${APPEND:-}" ] || [ ! -s "$csv" ]; then
+  echo "topology,strategy,peers,wall_s,cpu_s,peak_mib,bytes_per_peer,events,events_per_s,success_rate,fingerprint,engine" > "$csv"
+fi
 for n in $sizes; do
   for topo in $topologies; do
     for strat in $strategies; do
@@ -45,15 +51,16 @@ for n in $sizes; do
         events=$(sed -n 's/^run: .* s wall, \([0-9]*\) events.*/\1/p' "$work/err" "$work/out" | head -1)
         success=$(sed -n "s/^  success rate *\([0-9.]*\)%.*/\1/p" "$work/out" | head -1)
         fp=$(sed -n 's/^fingerprint: \([0-9a-f]*\).*/\1/p' "$work/out" | head -1)
-        rows+=("$wall $user $sys $rss ${events:-0} ${success:-} $fp")
+        engine=$(sed -n 's/^run: .*, \([a-z]*\) engine$/\1/p' "$work/err" | head -1)
+        rows+=("$wall $user $sys $rss ${events:-0} ${success:-} $fp ${engine:-nodes}")
       done
       # The median run by wall time.
       median=$(printf '%s\n' "${rows[@]}" | sort -n -k1,1 | sed -n "$(( (repeat + 1) / 2 ))p")
-      read -r wall user sys rss events success fp <<< "$median"
+      read -r wall user sys rss events success fp engine <<< "$median"
       awk -v t="$topo" -v s="$strat" -v n="$n" -v w="$wall" -v u="$user" -v y="$sys" -v r="$rss" -v e="$events" \
-          -v ok="$success" -v f="$fp" 'BEGIN {
-        printf "%s,%s,%d,%.2f,%.2f,%.1f,%.0f,%d,%.0f,%s,%s\n", t, s, n, w, u + y, r / 1024, r * 1024 / n, e,
-               (w > 0 ? e / w : 0), ok, f }' >> "$csv"
+          -v ok="$success" -v f="$fp" -v g="$engine" 'BEGIN {
+        printf "%s,%s,%d,%.2f,%.2f,%.1f,%.0f,%d,%.0f,%s,%s,%s\n", t, s, n, w, u + y, r / 1024, r * 1024 / n, e,
+               (w > 0 ? e / w : 0), ok, f, g }' >> "$csv"
       tail -1 "$csv"
     done
   done
@@ -68,9 +75,9 @@ md=$top/bench/matrix.md
   echo "flood_all = fan-out above the degree, TTL 5; fanout_4 = 4 random neighbours per hop, TTL 5; gossip = 4 at"
   echo "the origin, 60 % per neighbour, TTL 5; walkers = 16 random walkers of up to 128 hops."
   echo
-  echo "| topology | strategy | peers | wall | CPU | peak memory | bytes/peer | events | events/s | success |"
-  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-  tail -n +2 "$csv" | awk -F, '{ printf "| %s | %s | %d | %.2f s | %.2f s | %.0f MiB | %.0f | %.2f M | %.2f M/s | %s %% |\n",
-    $1, $2, $3, $4, $5, $6, $7, $8 / 1e6, $9 / 1e6, $10 }'
+  echo "| topology | strategy | peers | engine | wall | CPU | peak memory | bytes/peer | events | events/s | success |"
+  echo "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  tail -n +2 "$csv" | awk -F, '{ printf "| %s | %s | %d | %s | %.2f s | %.2f s | %.0f MiB | %.0f | %.2f M | %.2f M/s | %s %% |\n",
+    $1, $2, $3, $12, $4, $5, $6, $7, $8 / 1e6, $9 / 1e6, $10 }'
 } > "$md"
 echo "wrote $csv and $md"

@@ -16,8 +16,8 @@
 // (compact_refusal): a duplicate cache never forgets a live search (its lifetime outlasts a
 // search's messages, its capacity the searches alive at once), and the neighbours' query
 // budgets are kept per link end only when the query schedule could make one bind (a proof
-// over the schedule, compact_prepare). Runs it declines (HyParView, walkers, direct replies,
-// downloads, crashes and churn, attacks, the wire codec, a network tap) run on nodes.
+// over the schedule, compact_prepare). Runs it declines (HyParView, direct replies, downloads,
+// crashes and churn, attacks, the wire codec, a network tap) run on nodes.
 //
 // Mirroring the relay rules here rather than driving the strategies' own functions keeps
 // those functions on peer addresses, which the real node needs; a strategy added to the
@@ -46,9 +46,23 @@ namespace {
 micros copies_span(const scenario& s, const search_strategy& row) {
   const search_config& cfg = s.node.search;
   const auto ttl = static_cast<std::int64_t>(std::min(cfg.*row.ttl, cfg.*row.ttl_max));
-  micros rings{0};
-  if (&row == &expanding_ring_strategy && ttl > 1) rings = cfg.ring_wait_per_hop * (ttl * (ttl - 1) / 2);
-  return rings + s.latency.maximum() * ttl;
+  micros waits{0};
+  if (&row == &expanding_ring_strategy && ttl > 1) waits = cfg.ring_wait_per_hop * (ttl * (ttl - 1) / 2);
+  if (row.walker && cfg.walk_check_hops > 0) {
+    // A walker waits at most once every walk_check_hops hops, each time until its relay hears
+    // from the origin (a round trip) or stops waiting.
+    const micros park = std::min(cfg.walk_check_timeout, s.latency.maximum() * 2);
+    waits = park * (ttl / cfg.walk_check_hops);
+  }
+  return waits + s.latency.maximum() * ttl;
+}
+
+// How many copies of one search may cross one link in one direction: a TTL ball's relay sends
+// a copy on only with more TTL than before (so at most ttl), a walker may cross a link at
+// every one of its hops.
+std::uint64_t copies_per_link(const search_config& cfg, const search_strategy& row) {
+  const std::uint64_t ttl = std::min(cfg.*row.ttl, cfg.*row.ttl_max);
+  return row.walker ? ttl * std::max<std::uint32_t>(1, cfg.walkers) : ttl;
 }
 
 std::size_t home_of(std::uint32_t peer, std::size_t mask) {
@@ -106,9 +120,9 @@ const char* simulator::compact_refusal(const scenario& s) {
   if (!s.topology.is_static()) return "the overlay is built by HyParView joins, which needs whole nodes";
   const search_config& cfg = s.node.search;
   const search_strategy& row = strategy_of(cfg);
-  if (&row != &flood_strategy && &row != &gossip_strategy && &row != &expanding_ring_strategy) {
-    return row.walker ? "walkers park at relays and check back with their origin, which needs whole nodes"
-                      : "this strategy has no compact form yet";
+  if (&row != &flood_strategy && &row != &gossip_strategy && &row != &expanding_ring_strategy &&
+      &row != &random_walk_strategy) {
+    return "this strategy has no compact form yet";
   }
   if (cfg.reply_direct) return "direct replies spend each holder's budget for named addresses, which needs whole nodes";
   if (s.wire_codec) return "every message goes through the wire codec, which needs whole nodes";
@@ -206,13 +220,14 @@ void simulator::compact_prepare(const std::vector<micros>& issue_times) {
   // runs dry when, over every interval of time, the copies it is asked to pass are at most
   // burst + rate x the interval. A neighbour passes a search's copies over one link at most
   // once per distinct TTL (a copy goes on again only with more TTL than before), so at most
-  // `ttl` copies, all within copies_span of the search's issue. For searches i..j issued in
-  // order, the copies they can put on one link within an interval number at most
-  // ttl x (j - i + 1), and that interval is at least t_j - t_i - span long. When that bound
+  // `ttl` copies (a walker: one a hop, copies_per_link), all within copies_span of the
+  // search's issue. For searches i..j issued in order, the copies they can put on one link
+  // within an interval number at most ttl x (j - i + 1), and that interval is at least
+  // t_j - t_i - span long. When that bound
   // holds for every i <= j no budget can refuse a copy, and none is kept; else each link end
   // keeps its budget, as a node does.
   const search_strategy& row = strategy_of(cfg);
-  const std::uint64_t ttl = std::min(cfg.*row.ttl, cfg.*row.ttl_max);
+  const std::uint64_t ttl = copies_per_link(cfg, row);
   const std::int64_t span = copies_span(scenario_, row).count();
   const std::uint64_t burst = std::max<std::uint32_t>(1, cfg.queries_per_neighbor_burst);
   const std::size_t n = issue_times.size();
@@ -272,7 +287,7 @@ void simulator::compact_timer(compact_worker& w, std::uint32_t peer, compact_eve
   e.from = peer;
   e.record = record;
   e.what = what;
-  if (what == compact_world::kind::step) ++w.in_flight[record];
+  if (what == compact_world::kind::step || what == compact_world::kind::park_timeout) ++w.in_flight[record];
   w.queue.push(at, key, e);
 }
 
@@ -377,7 +392,12 @@ void simulator::compact_issue(std::uint32_t k) {
   bool found = false;
   w.visits[k].find_or_insert(o, o, ttl, found, w.visits_hint);
   compact_timer(w, o, compact_world::kind::timeout, k, now_ + cfg.query_timeout + extra_wait);
-  compact_pass_on(w, o, compact_world::visit::empty, k, ttl, 1, false);
+  if (row.walker) {
+    // strategy_walk.cpp's start: k walkers, each to a random neighbour.
+    for (std::uint32_t j = 0; j < cfg.walkers; ++j) compact_walk_on(w, o, compact_world::visit::empty, k, ttl, 1);
+  } else {
+    compact_pass_on(w, o, compact_world::visit::empty, k, ttl, 1, false);
+  }
 }
 
 // ---- events ----------------------------------------------------------------------------------
@@ -396,6 +416,12 @@ void simulator::compact_dispatch(compact_worker& w, const compact_world_event& e
       break;
     case compact_world::kind::timeout:
       c.searches[e.record].open = false;  // searcher::on_timer (query_timeout)
+      break;
+    case compact_world::kind::check:
+    case compact_world::kind::status:
+    case compact_world::kind::park_timeout:
+      --w.in_flight[e.record];
+      compact_walk_event(w, e);
       break;
     case compact_world::kind::step: {
       --w.in_flight[e.record];
@@ -440,9 +466,14 @@ void simulator::compact_copy(compact_worker& w, const compact_world_event& e) {
   bool duplicate = false;
   compact_world::visit& v = w.visits[e.record].find_or_insert(e.to, e.from, ttl, duplicate, w.visits_hint);
   query_counts& counts = w.counts[e.record];
+  const bool walker = strategy_of(cfg).walker;
   if (duplicate) {
     ++w.stats.queries_duplicate;
     ++counts.duplicates;
+    if (walker) {
+      compact_walker_goes_on(w, e, ttl, next_hops);
+      return;
+    }
     if (ttl > v.ttl_best) {
       v.ttl_best = ttl;
       ++w.stats.queries_reforwarded;
@@ -466,7 +497,126 @@ void simulator::compact_copy(compact_worker& w, const compact_world_event& e) {
     hit.hops = e.hops;
     compact_send(w, e.to, e.from, hit);
   }
+  if (walker) {
+    compact_walker_goes_on(w, e, ttl, next_hops);
+    return;
+  }
   if (ttl > 1) compact_pass_on(w, e.to, e.from, e.record, static_cast<std::uint8_t>(ttl - 1), next_hops, true);
+}
+
+// searcher::on_query for a walker, seen or not: it goes on, and every walk_check_hops hops
+// waits at its relay while the relay asks the origin whether the search still wants hits.
+void simulator::compact_walker_goes_on(compact_worker& w, const compact_world_event& e, std::uint8_t ttl,
+                                       std::uint8_t next_hops) {
+  const search_config& cfg = node_config_.search;
+  if (ttl <= 1) return;
+  const auto next_ttl = static_cast<std::uint8_t>(ttl - 1);
+  if (cfg.walk_check_hops == 0 || e.hops % cfg.walk_check_hops != 0) {
+    compact_walk_on(w, e.to, e.from, e.record, next_ttl, next_hops);
+    return;
+  }
+  std::uint32_t& count = w.parked_count[e.to];
+  if (count >= cfg.parked_walkers_max) return;  // no room: the walker ends here
+  const std::uint64_t at = std::uint64_t{e.to} << 32 | e.record;
+  auto& walkers = w.parked[at];
+  const bool first = walkers.empty();
+  walkers.push_back({e.from, next_ttl, next_hops});
+  ++count;
+  if (!first) return;
+  const std::uint32_t origin = queries_[e.record].origin;
+  if (!compact_linked(e.to, origin) &&
+      !w.stranger_budget[e.to].take(w.now, cfg.stranger_sends_per_s, cfg.stranger_sends_burst)) {
+    // Over the budget for contacting named addresses: the walker ends here.
+    w.parked.erase(at);
+    --count;
+    ++w.stats.stranger_sends_refused;
+    return;
+  }
+  ++w.stats.messages_sent;
+  ++w.counts[e.record].query_messages;  // check-backs are part of a walk's cost
+  compact_world::event check;
+  check.to = origin;
+  check.from = e.to;
+  check.record = e.record;
+  check.what = compact_world::kind::check;
+  compact_send(w, e.to, origin, check);
+  compact_timer(w, e.to, compact_world::kind::park_timeout, e.record, w.now + cfg.walk_check_timeout);
+}
+
+void simulator::compact_walk_event(compact_worker& w, const compact_world_event& e) {
+  compact_world& c = *compact_;
+  const search_config& cfg = node_config_.search;
+  const std::uint64_t at = std::uint64_t{e.to} << 32 | e.record;
+  switch (e.what) {
+    case compact_world::kind::check: {
+      // searcher::on_walk_check, at the origin.
+      ++c.peers[e.to].received;
+      ++w.stats.messages_received;
+      const compact_world::search& s = c.searches[e.record];
+      const bool go_on = e.to == queries_[e.record].origin && s.open && s.origin_hits < cfg.hits_wanted;
+      ++w.stats.messages_sent;
+      ++w.counts[e.record].query_messages;
+      compact_world::event status;
+      status.to = e.from;
+      status.from = e.to;
+      status.record = e.record;
+      status.what = compact_world::kind::status;
+      status.ttl = go_on ? 1 : 0;
+      compact_send(w, e.to, e.from, status);
+      break;
+    }
+    case compact_world::kind::status: {
+      // searcher::on_walk_status, at the relay: its walkers go on, or end.
+      ++c.peers[e.to].received;
+      ++w.stats.messages_received;
+      auto it = w.parked.find(at);
+      if (it == w.parked.end()) return;
+      const auto walkers = std::move(it->second);
+      w.parked.erase(it);
+      w.parked_count[e.to] -= static_cast<std::uint32_t>(walkers.size());
+      if (e.ttl == 0) return;
+      for (const auto& p : walkers) compact_walk_on(w, e.to, p.from, e.record, p.ttl, p.hops);
+      break;
+    }
+    case compact_world::kind::park_timeout: {
+      // The origin did not answer: the walkers parked for the search stop here.
+      auto it = w.parked.find(at);
+      if (it == w.parked.end()) return;
+      w.parked_count[e.to] -= static_cast<std::uint32_t>(it->second.size());
+      w.parked.erase(it);
+      break;
+    }
+    default:
+      HEARSAY_ASSERT(false);
+  }
+}
+
+bool simulator::compact_linked(std::uint32_t a, std::uint32_t b) const {
+  const auto neighbours = graph_.neighbours(a);
+  return std::binary_search(neighbours.begin(), neighbours.end(), b);
+}
+
+void simulator::compact_walk_on(compact_worker& w, std::uint32_t p, std::uint32_t except, std::uint32_t record,
+                                std::uint8_t ttl, std::uint8_t hops) {
+  compact_world& c = *compact_;
+  const std::span<const std::uint32_t> neighbours(graph_.targets.data() + c.peers[p].first, c.peers[p].degree);
+  if (neighbours.empty()) return;
+  const bool has_except = except != compact_world::visit::empty;
+  const std::size_t others = neighbours.size() - ((has_except && compact_linked(p, except)) ? 1 : 0);
+  std::uint32_t target = compact_world::visit::empty;
+  if (others == 0) {
+    target = except;  // a dead end: the walker goes back (nowhere, at its origin)
+  } else {
+    auto k = c.random[p].below(others);
+    for (const std::uint32_t q : neighbours) {
+      if (has_except && q == except) continue;
+      if (k-- == 0) {
+        target = q;
+        break;
+      }
+    }
+  }
+  if (target != compact_world::visit::empty) compact_pass(w, p, target, record, ttl, hops);
 }
 
 // node::on_message and searcher::on_hit.

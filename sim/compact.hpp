@@ -9,6 +9,7 @@
 #include <limits>
 #include <memory>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "overlay/rng.hpp"
@@ -117,6 +118,16 @@ struct alignas(64) simulator::compact_worker {
   // less those run. Summed over the workers: what the search has in flight.
   std::vector<std::int64_t> in_flight;
   std::size_t visits_hint = 0;  // the size its table of the last search settled needed
+  // Walkers waiting at a relay for their origin's go-ahead (overlay/search.hpp's parked
+  // walkers), by (relay << 32 | record); how many each relay holds; and each relay's budget of
+  // sends to addresses a query named (made on first use).
+  struct parked_walker {
+    std::uint32_t from;
+    std::uint8_t ttl, hops;
+  };
+  std::unordered_map<std::uint64_t, std::vector<parked_walker>> parked;
+  std::unordered_map<std::uint32_t, std::uint32_t> parked_count;
+  std::unordered_map<std::uint32_t, token_state> stranger_budget;
   struct outgoing {
     micros at;
     std::uint64_t key;

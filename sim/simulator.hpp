@@ -432,7 +432,9 @@ class simulator {
   struct compact_world;
   // A compact run's event: a query copy or a hit on its way to a peer, or one of an origin's
   // timers. 20 bytes.
-  enum class compact_event_kind : std::uint8_t { copy, hit, timeout, step };
+  // (check: a walker's relay asks the origin; status: the answer, go-on in `ttl`;
+  // park_timeout: the relay's wait for it ends.)
+  enum class compact_event_kind : std::uint8_t { copy, hit, timeout, step, check, status, park_timeout };
   struct compact_world_event {
     std::uint32_t to = 0;
     std::uint32_t from = 0;
@@ -469,6 +471,12 @@ class simulator {
                     std::uint8_t hops);
   void compact_pass_on(compact_worker& w, std::uint32_t p, std::uint32_t except, std::uint32_t record,
                        std::uint8_t ttl, std::uint8_t hops, bool relay);
+  // strategy_walk.cpp's pass_on: one copy to a random neighbour other than `except`.
+  void compact_walk_on(compact_worker& w, std::uint32_t p, std::uint32_t except, std::uint32_t record,
+                       std::uint8_t ttl, std::uint8_t hops);
+  void compact_walk_event(compact_worker& w, const compact_world_event& e);  // check, status, park_timeout
+  void compact_walker_goes_on(compact_worker& w, const compact_world_event& e, std::uint8_t ttl, std::uint8_t next_hops);
+  bool compact_linked(std::uint32_t a, std::uint32_t b) const;  // whether b is among a's neighbours
   // Marks the peers that hold what search `record` asks for (its holders bitmap).
   void compact_mark_holders(std::uint32_t record);
   void compact_warm(const compact_worker& w, const compact_world_event& e) const;  // prefetches what e will read

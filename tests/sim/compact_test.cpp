@@ -81,6 +81,12 @@ TEST_CASE("compact engine: the same report as whole nodes, byte for byte", "[sim
       {{"overlay.query_timeout_ms", "150"}, {"overlay.fanout", "64"}},  // hits after the search closed
       {{"overlay.ttl", "12"}, {"overlay.ttl_max", "4"}, {"topology", "ring:2"}},
       {{"workload.popularity", "zipf:0.8"}, {"workload.replication_strategy", "square_root"}},
+      // Walkers: check-backs to the origin, parked walkers, dead ends, budgets kept per link.
+      {{"overlay.strategy", "random_walk"}, {"overlay.walkers", "8"}, {"overlay.walk_ttl", "40"}},
+      {{"overlay.strategy", "random_walk"}, {"overlay.walkers", "4"}, {"overlay.walk_check_hops", "1"},
+       {"network.loss", "0.2"}, {"workload.hits_wanted", "2"}, {"topology", "ring:1"}},  // lost answers: waits time out
+      {{"overlay.strategy", "random_walk"}, {"overlay.stranger_sends_per_s", "1"}, {"overlay.stranger_sends_burst", "1"},
+       {"topology", "kout:2"}},
   };
   for (const auto& settings : cases) {
     std::string name;
@@ -118,7 +124,6 @@ TEST_CASE("compact engine: runs it cannot hold go to nodes, or are refused by na
   SECTION("each reason") {
     const std::vector<std::pair<std::string, std::string>> refused = {
         {"topology", "hyparview"},
-        {"overlay.strategy", "random_walk"},
         {"overlay.reply_direct", "true"},
         {"wire_codec", "true"},
         {"churn.crash_fraction", "0.1"},
@@ -144,4 +149,16 @@ TEST_CASE("compact engine: runs it cannot hold go to nodes, or are refused by na
       }
     }
   }
+}
+
+TEST_CASE("compact engine: walkers whose relays run out of budget for check-backs end there, as on nodes",
+          "[sim][compact]") {
+  const both b = run_both(with({{"overlay.strategy", "random_walk"},
+                                {"overlay.stranger_sends_per_s", "1"},
+                                {"overlay.stranger_sends_burst", "1"},
+                                {"topology", "kout:2"}}));
+  CHECK(b.compact == b.nodes);
+  CHECK(b.compact_threads == b.nodes);
+  CHECK(b.compact_results.totals.stranger_sends_refused > 0);
+  CHECK(b.compact_results.totals.queries_received > 0);
 }

@@ -294,12 +294,15 @@ bool membership::remove_active(const peer_addr& peer) {
 bool membership::remove_passive(const peer_addr& peer) { return passive_.erase(peer); }
 
 
-const peer_addr* membership::random_active_except(const peer_addr& except) {
-  const std::size_t others = active_.size() - (is_active(except) ? 1 : 0);
+const peer_addr* membership::random_active_except(const peer_addr& except, const peer_addr& also_except) {
+  // Counted, then found by rank: no list of the candidates is made.
+  const bool two = also_except != except;
+  const std::size_t others =
+      active_.size() - (is_active(except) ? 1 : 0) - (two && is_active(also_except) ? 1 : 0);
   if (others == 0) return nullptr;
   auto k = rng_.below(others);
   for (const auto& p : active_) {
-    if (p == except) continue;
+    if (p == except || p == also_except) continue;
     if (k-- == 0) return &p;
   }
   return nullptr;
@@ -350,7 +353,9 @@ void membership::on_forward_join(micros now, const peer_addr& from, const msg_fo
   const bool walk_ends = walk_ttl == 0 || active_.size() <= 1;
   if (!walk_ends) {
     if (walk_ttl == cfg_.walk_length_passive) add_passive(m.joiner);
-    if (const peer_addr* next = random_active_except(from)) {
+    // Never to the joiner, which drops a walk about itself: the link the walk was to make
+    // would be lost.
+    if (const peer_addr* next = random_active_except(from, m.joiner)) {
       const std::uint8_t ttl = static_cast<std::uint8_t>(walk_ttl - 1);
       send(*next, msg_forward_join{m.joiner, ttl});
       return;
@@ -546,7 +551,7 @@ void membership::on_shuffle(micros now, const peer_addr& from, msg_shuffle& m) {
   const std::size_t carried_max = 1 + std::size_t{cfg_.shuffle_active} + cfg_.shuffle_passive;
   if (m.nodes.size() > carried_max) m.nodes.resize(carried_max);
   if (m.ttl > 1 && active_.size() > 1) {
-    if (const peer_addr* next = random_active_except(from)) {
+    if (const peer_addr* next = random_active_except(from, from)) {
       // The walk goes on with the list it brought: moved, not copied.
       m.ttl = static_cast<std::uint8_t>(m.ttl - 1);
       send(*next, std::move(m));

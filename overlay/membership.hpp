@@ -131,8 +131,10 @@ class membership {
   // Integrates shuffle results into the passive view, evicting first the ids this node
   // sent in its own last shuffle (they now live on at the other end).
   void merge_passive(std::span<const peer_addr> peers, std::span<const peer_addr> evict_first);
-  // A random member of the active view other than `except`, if any.
-  const peer_addr* random_active_except(const peer_addr& except);
+  // A random member of the active view other than `except` and `also_except` (which may be
+  // the same address), if any: where a walk goes next, never back to the peer it came from nor
+  // to the peer it is about (a join walk's joiner, a shuffle's origin), who would drop it.
+  const peer_addr* random_active_except(const peer_addr& except, const peer_addr& also_except);
   void send(const peer_addr& to, const message& m);
   void send(const peer_addr& to, message&& m);  // a message built for this send
   void reserve_passive();  // before adding to the passive view

@@ -316,6 +316,29 @@ TEST_CASE("DISCONNECT moves the peer to the passive view", "[membership]") {
   CHECK_FALSE(n.members().is_passive(addr(999)));
 }
 
+TEST_CASE("forward-join: a walk is never passed on to its joiner, which would drop it", "[membership]") {
+  // The joiner is an active neighbour here already (the end of another of its walks, say).
+  auto cfg = small_config();
+  recording_host h;
+  node n(cfg, addr(1), 7, h);
+  n.start(micros{0});
+  SECTION("the walk goes to the one neighbour that is neither its sender nor its joiner") {
+    fill_active(n, 3);  // peers 100, 101 (the joiner) and 102
+    h.clear();
+    for (std::uint32_t i = 0; i < 32; ++i) n.on_message(micros{1 + i}, addr(100), msg_forward_join{addr(101), 3});
+    const auto fwd = h.sent_of<msg_forward_join>();
+    REQUIRE(fwd.size() == 32);
+    for (const auto& [to, fj] : fwd) CHECK(to == addr(102));
+  }
+  SECTION("with no such neighbour the walk ends here, where the joiner is a neighbour already") {
+    fill_active(n, 2);  // peers 100 and 101 (the joiner)
+    h.clear();
+    n.on_message(micros{1}, addr(100), msg_forward_join{addr(101), 3});
+    CHECK(h.sent_of<msg_forward_join>().empty());
+    CHECK(n.members().is_active(addr(101)));
+  }
+}
+
 TEST_CASE("shuffle: sample out, reply from the far end, merge into passive views", "[membership]") {
   auto cfg = small_config();
   recording_host h;

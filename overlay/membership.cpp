@@ -551,7 +551,8 @@ void membership::on_shuffle(micros now, const peer_addr& from, msg_shuffle& m) {
   const std::size_t carried_max = 1 + std::size_t{cfg_.shuffle_active} + cfg_.shuffle_passive;
   if (m.nodes.size() > carried_max) m.nodes.resize(carried_max);
   if (m.ttl > 1 && active_.size() > 1) {
-    if (const peer_addr* next = random_active_except(from, from)) {
+    // Never back to the origin, which drops its own shuffle: the exchange would be lost.
+    if (const peer_addr* next = random_active_except(from, m.origin)) {
       // The walk goes on with the list it brought: moved, not copied.
       m.ttl = static_cast<std::uint8_t>(m.ttl - 1);
       send(*next, std::move(m));

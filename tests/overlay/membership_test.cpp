@@ -339,6 +339,34 @@ TEST_CASE("forward-join: a walk is never passed on to its joiner, which would dr
   }
 }
 
+TEST_CASE("shuffle: a walk is never passed back to its origin, which would drop it", "[membership]") {
+  // The origin is an active neighbour of a node farther along its walk.
+  auto cfg = small_config();
+  recording_host h;
+  node n(cfg, addr(1), 7, h);
+  n.start(micros{0});
+  SECTION("the walk goes to the one neighbour that is neither its sender nor its origin") {
+    fill_active(n, 3);  // peers 100, 101 (the origin) and 102
+    h.clear();
+    for (std::uint32_t i = 0; i < 32; ++i) {
+      n.on_message(micros{1 + i}, addr(100), msg_shuffle{addr(101), 3, {addr(101), addr(700 + i)}, i + 1});
+    }
+    const auto fwd = h.sent_of<msg_shuffle>();
+    REQUIRE(fwd.size() == 32);
+    for (const auto& [to, sh] : fwd) CHECK(to == addr(102));
+  }
+  SECTION("with no such neighbour the walk ends here and the origin is answered") {
+    fill_active(n, 2);  // peers 100 and 101 (the origin)
+    h.clear();
+    n.on_message(micros{1}, addr(100), msg_shuffle{addr(101), 3, {addr(101), addr(700)}, 9});
+    CHECK(h.sent_of<msg_shuffle>().empty());
+    const auto replies = h.sent_of<msg_shuffle_reply>();
+    REQUIRE(replies.size() == 1);
+    CHECK(replies[0].first == addr(101));
+    CHECK(replies[0].second.nonce == 9);
+  }
+}
+
 TEST_CASE("shuffle: sample out, reply from the far end, merge into passive views", "[membership]") {
   auto cfg = small_config();
   recording_host h;

@@ -122,6 +122,9 @@ void membership::start(micros now) {
   // Start from a random seed, so that many nodes started from one seed list spread their
   // joins over all seeds.
   if (!seeds_.empty()) seed_cursor_ = static_cast<std::uint32_t>(rng_.below(seeds_.size()));
+  seed_above_ = contains(seeds_, self_) && std::any_of(seeds_.begin(), seeds_.end(), [&](const peer_addr& p) {
+                  return p < self_ && !p.is_unspecified();
+                });
   send_join(now);
   // Random phases keep the nodes' periodic work from synchronising.
   const auto shuffle_at = now + micros(static_cast<std::int64_t>(
@@ -234,6 +237,7 @@ bool membership::add_active(micros now, const peer_addr& peer, bool outbound) {
   active_.push_back(peer);
   links_.push_back(link_state{});
   host_.on_active_view_changed(peer, true);
+  if (seed_above_) arm_repair(now);  // the member evicted may have been its link to a lower seed
   return true;
 }
 
@@ -312,11 +316,12 @@ const peer_addr* membership::random_active_except(const peer_addr& except, const
 
 void membership::send_join(micros now) {
   if (!running_) return;
-  // The next seed in turn that is not this node.
+  // The next seed in turn that is not this node, nor, for a seed to join one below it, above.
+  const bool lower_only = needs_lower_seed();
   for (std::size_t tried = 0; tried < seeds_.size(); ++tried) {
     const peer_addr& seed = seeds_[seed_cursor_ % seeds_.size()];
     seed_cursor_ = static_cast<std::uint32_t>((seed_cursor_ + 1) % seeds_.size());
-    if (seed == self_ || seed.is_unspecified()) continue;
+    if (seed == self_ || seed.is_unspecified() || (lower_only && !(seed < self_))) continue;
     join_pending_ = true;
     join_target_ = seed;
     ++join_generation_;
@@ -384,6 +389,14 @@ void membership::on_join_reply(micros now, const peer_addr& from) {
   if (!add_active(now, from, from == join_target_) && !is_active(from)) refuse(from);
 }
 
+bool membership::needs_lower_seed() const {
+  if (!seed_above_) return false;
+  for (const auto& p : active_) {
+    if (p < self_ && contains(seeds_, p)) return false;
+  }
+  return true;
+}
+
 void membership::disconnect_unless_active(const peer_addr& peer) {
   if (!is_active(peer)) host_.disconnect(peer);
 }
@@ -391,7 +404,10 @@ void membership::disconnect_unless_active(const peer_addr& peer) {
 // ---- repair --------------------------------------------------------------------------
 
 void membership::repair(micros now) {
-  if (!running_ || !cfg_.repair) return;
+  if (!running_) return;
+  // Repair or not: this is how the overlays that seeds started apart become one.
+  if (!join_pending_ && needs_lower_seed()) send_join(now);
+  if (!cfg_.repair) return;
   if (active_.empty() && passive_.empty()) {
     if (!join_pending_) send_join(now);
     return;
@@ -400,7 +416,8 @@ void membership::repair(micros now) {
 }
 
 bool membership::repair_wanted() const {
-  return cfg_.repair && (active_.size() < cfg_.view_size_active || (active_.empty() && passive_.empty()));
+  return needs_lower_seed() ||
+         (cfg_.repair && (active_.size() < cfg_.view_size_active || (active_.empty() && passive_.empty())));
 }
 
 std::uint64_t membership::ticks_before(micros now) const {

@@ -88,12 +88,26 @@ class membership {
   void on_shuffle(micros now, const peer_addr& from, msg_shuffle& m);
   void on_shuffle_reply(micros now, const peer_addr& from, const msg_shuffle_reply& m);
 
+  // JOIN to the next seed in turn, other than this node (and of a lower address than this
+  // node's while needs_lower_seed()).
   void send_join(micros now);
+  // Whether this node is a seed that must join a seed of lower address: it is a seed, its
+  // list has seeds below it, and none of them is an active neighbour.
+  //
+  // A seed node (one whose seed list holds its own address) that starts while the other seeds
+  // are not up yet, or that is joined before its own join succeeds, would otherwise stay with
+  // the peers joining through it, and so might a seed whose links to the others are all
+  // evicted while peers pour in through it: an overlay of its own, never to meet the others (a
+  // thousand seeds of 10,000 peers made 66 components). So seeds are ordered by address, and a
+  // seed keeps an active link to one below it, joining one of them again, at each repair
+  // tick, whenever it has none; every seed is then linked, through seeds below it, to the
+  // lowest one that runs, and so is every peer that joined through a seed.
+  bool needs_lower_seed() const;
   void do_shuffle(micros now);
   void repair(micros now);
   void request_neighbor(micros now);
-  // The repair timer runs only while a tick has work to do (repair on, an active view short
-  // of full): any other tick would do nothing but start a new round of neighbor_tried_. So a
+  // The repair timer runs only while a tick has work to do (a seed still to join the seeds
+  // below it; repair on, an active view short of full): any other tick would do nothing but start a new round of neighbor_tried_. So a
   // tick that finds the view full is the last until the view loses a member, and then the
   // timer is armed again for the next tick of the same grid (repair_phase_ + k x
   // repair_period), just as if it had run all along; rounds of neighbor_tried_ follow the grid
@@ -155,6 +169,9 @@ class membership {
   bool join_pending_ = false;
   bool repair_armed_ = false;  // (see arm_repair; here, in what was padding)
   peer_addr join_target_;
+  // Whether this node is a seed with seeds of lower address in its list (here, in what was
+  // padding); see needs_lower_seed.
+  bool seed_above_ = false;
   std::uint64_t join_generation_ = 0;
   // JOIN-REPLYs are accepted only until then: from the contact, and from the far ends of the
   // join's walks, which answer a joiner that never contacted them. At any other time a

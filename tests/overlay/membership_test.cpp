@@ -78,6 +78,73 @@ TEST_CASE("an unanswered JOIN moves on to the next seed", "[membership]") {
   CHECK(h.sent_of<msg_join>().empty());
 }
 
+TEST_CASE("a seed joins through the seeds below it; the lowest seed through any other", "[membership]") {
+  // Seeds are ordered by address, whatever the order of the list, so that seeds started
+  // apart end in one overlay (see membership::needs_lower_seed).
+  auto cfg = small_config();
+  cfg.seeds = {addr(8), addr(3), addr(5), addr(1)};
+  std::set<peer_addr> lowest_contacts;
+  for (std::uint64_t random_seed = 1; random_seed <= 16; ++random_seed) {
+    INFO("random seed " << random_seed);
+    recording_host h;
+    node middle(cfg, addr(5), random_seed, h);
+    middle.start(micros{0});
+    auto joins = h.sent_of<msg_join>();
+    REQUIRE(joins.size() == 1);
+    CHECK(joins[0].first < addr(5));
+    h.clear();
+    node lowest(cfg, addr(1), random_seed, h);
+    lowest.start(micros{0});
+    joins = h.sent_of<msg_join>();
+    REQUIRE(joins.size() == 1);
+    lowest_contacts.insert(joins[0].first);
+  }
+  CHECK(lowest_contacts.size() == 3);  // 3, 5 and 8
+}
+
+TEST_CASE("a seed keeps a link to a seed below it, joining one again at a repair tick", "[membership]") {
+  auto cfg = small_config();  // active views of 3
+  cfg.seeds = {addr(3), addr(5)};
+  recording_host h;
+  node n(cfg, addr(5), 7, h);
+  n.start(micros{0});
+  REQUIRE(h.sent_of<msg_join>().at(0).first == addr(3));
+  REQUIRE(h.first_timer(timer_kind::repair) != nullptr);
+  const auto tick = *h.first_timer(timer_kind::repair);
+  const auto period = cfg.membership.repair_period;
+  // Peers join through it and fill its view, then its own JOIN fails: a node with
+  // neighbours does not try again at once, and would never try again if it were not a seed.
+  for (std::uint32_t i = 0; i < 3; ++i) n.on_message(micros{0}, addr(100 + i), msg_join{});
+  REQUIRE(n.members().active().size() == 3);
+  n.on_peer_down(micros{0}, addr(3));
+  h.clear();
+  n.on_timer(tick.first, tick.second);
+  auto joins = h.sent_of<msg_join>();
+  REQUIRE(joins.size() == 1);
+  CHECK(joins[0].first == addr(3));
+  CHECK(h.has_timer(timer_kind::repair));  // a full view, but no link to a seed below yet
+
+  // Answered: the link is made and the ticks stop (the view is full).
+  n.on_message(tick.first + micros{1}, addr(3), msg_join_reply{});
+  REQUIRE(n.members().is_active(addr(3)));
+  h.clear();
+  n.on_timer(tick.first + period, tick.second);
+  CHECK(h.sent_of<msg_join>().empty());
+  CHECK_FALSE(h.has_timer(timer_kind::repair));
+
+  // The link lost: the timer is armed again, and the next tick joins again.
+  n.on_message(tick.first + period + micros{1}, addr(3), msg_disconnect{});
+  REQUIRE_FALSE(n.members().is_active(addr(3)));
+  REQUIRE(h.first_timer(timer_kind::repair) != nullptr);
+  const auto next = *h.first_timer(timer_kind::repair);
+  CHECK(next.first == tick.first + period * 2);
+  h.clear();
+  n.on_timer(next.first, next.second);
+  joins = h.sent_of<msg_join>();
+  REQUIRE(joins.size() == 1);
+  CHECK(joins[0].first == addr(3));
+}
+
 TEST_CASE("the contact takes the joiner in and starts forward-join walks", "[membership]") {
   auto cfg = small_config();
   recording_host h;

@@ -489,6 +489,18 @@ TEST_CASE("after joins and stabilisation the overlay is connected and views are 
   }
 }
 
+TEST_CASE("a thousand seeds of 10,000 peers make one overlay", "[sim]") {
+  // Seeds start one after another, each joining the seeds already up; any number of them
+  // must give one overlay (66 components before seeds kept links to the seeds below them).
+  scenario s;
+  s.seed_count = 1'000;
+  simulator sim(s);
+  sim.build_overlay();
+  const auto h = sim.measure_health();
+  CHECK(h.peers_running == 10'000);
+  CHECK(h.components == 1);
+}
+
 TEST_CASE("with many replicas every search succeeds; hits come back with sane hops", "[sim]") {
   auto s = small(1'000);
   s.replication = 200;

@@ -151,7 +151,16 @@ void append_structure_json(std::string& out, const graph_structure& g) {
 
 bool joins_overlap(const scenario& s, double& settle_ms) {
   settle_ms = 2.0 * median_link_ms(s) * s.node.membership.walk_length_active;
-  return !s.topology.is_static() && s.peers > s.seed_count && ms(s.join_interval.count()) < settle_ms;
+  if (s.topology.is_static() || s.peers <= s.seed_count) return false;
+  const double interval_ms = ms(s.join_interval.count());
+  if (!s.join_proportional) return interval_ms < settle_ms;
+  return interval_ms * s.seed_count < settle_ms || settle_ms / (interval_ms * s.peers) > joining_share_max;
+}
+
+micros join_phase(const scenario& s) {
+  micros total{0};
+  for (std::uint32_t started = 1; started < s.peers; ++started) total += join_gap(s, started);
+  return total;
 }
 
 std::uint64_t fingerprint(const std::string& text) {
@@ -239,9 +248,17 @@ std::string format_report(const scenario& s, const run_results& r) {
   if (s.topology.is_static()) {
     appendf(out, "  peers                 %u (all started at once on the fixed graph)\n", s.peers);
   } else {
-    appendf(out, "  peers                 %u (joining every %.3f ms through %u seed%s, then %.0f s to settle)\n", s.peers,
-            ms(s.join_interval.count()), s.seed_count, s.seed_count == 1 ? "" : "s",
-            static_cast<double>(s.stabilize.count()) / 1e6);
+    const std::uint32_t seeds = std::min(s.seed_count, s.peers);
+    if (s.join_proportional) {
+      appendf(out,
+              "  peers                 %u (joining in proportion to the overlay's size over %.0f s, the last every "
+              "%.3f ms, through %u seed%s, then %.0f s to settle)\n",
+              s.peers, static_cast<double>(join_phase(s).count()) / 1e6, ms(s.join_interval.count()), seeds,
+              seeds == 1 ? "" : "s", static_cast<double>(s.stabilize.count()) / 1e6);
+    } else {
+      appendf(out, "  peers                 %u (joining every %.3f ms through %u seed%s, then %.0f s to settle)\n", s.peers,
+              ms(s.join_interval.count()), seeds, seeds == 1 ? "" : "s", static_cast<double>(s.stabilize.count()) / 1e6);
+    }
   }
   if (s.topology.is_static()) {
     appendf(out, "  overlay               %s\n", s.topology.describe().c_str());
@@ -272,7 +289,14 @@ std::string format_report(const scenario& s, const run_results& r) {
     }
   }
   appendf(out, "  network               %s%s\n", s.latency.describe().c_str(), s.wire_codec ? ", wire codec on" : "");
-  if (double settle_ms = 0; joins_overlap(s, settle_ms)) {
+  if (double settle_ms = 0; joins_overlap(s, settle_ms) && s.join_proportional) {
+    appendf(out,
+            "  warning               flash crowd: each seed takes a join every %.3f ms at the end, %.2f%% of the "
+            "overlay joins at once, a join settles in ~%.0f ms; more join.seeds or a longer join.interval_us grow "
+            "the overlay peer by peer (README: Overlay structure)\n",
+            ms(s.join_interval.count()) * s.seed_count, 100.0 * settle_ms / (ms(s.join_interval.count()) * s.peers),
+            settle_ms);
+  } else if (joins_overlap(s, settle_ms)) {
     appendf(out,
             "  warning               flash crowd: a peer joins every %.3f ms, a join settles in ~%.0f ms; a longer "
             "join.interval_us grows the overlay peer by peer (README: Overlay structure)\n",

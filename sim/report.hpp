@@ -48,11 +48,19 @@ struct attack_split {
 };
 attack_split split_by_attack(const scenario& s, const run_results& r);
 
-// Whether the scenario's joins overlap (HyParView only): a peer joins sooner after the one
-// before than a join takes to settle, about 2 x the median link latency x walk_length_active
-// (a JOIN and its walk, and the answers on their way back), which goes to settle_ms. Such an
-// overlay is built as a flash crowd, and its structure differs from one grown peer by peer.
+// Whether the scenario's joins overlap (HyParView only), given how long a join takes to
+// settle, about 2 x the median link latency x walk_length_active (a JOIN and its walk, and the
+// answers on their way back), which goes to settle_ms. Joins every join_interval overlap when
+// a peer joins sooner after the one before than that. Joins in proportion to the overlay's
+// size (join_proportional) overlap where they meet: at a seed, which takes every join through
+// it, when it takes the next before the last settled (join_interval x seeds at the end, the
+// fastest); in the overlay, when the joins under way are more than joining_share_max of it.
+// Such an overlay is built as a flash crowd, and its structure differs from one grown peer by
+// peer.
+inline constexpr double joining_share_max = 0.01;
 bool joins_overlap(const scenario& s, double& settle_ms);
+// How long the joins take: the virtual time from the first peer's start to the last's.
+micros join_phase(const scenario& s);
 
 // The human-readable report, ending with "fingerprint: <16 hex digits>".
 std::string format_report(const scenario& s, const run_results& r);

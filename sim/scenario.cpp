@@ -2,6 +2,7 @@
 
 #include "sim/scenario.hpp"
 
+#include "overlay/assert.hpp"
 #include "overlay/config_keys.hpp"
 
 #include <algorithm>
@@ -76,6 +77,16 @@ std::vector<scenario_key> make_keys() {
                            [](scenario& s) -> u32& { return s.seed_count; }));
   k.push_back(duration("join.interval_us", "virtual time between two peers starting", 1, 0, 60'000'000,
                        [](scenario& s) -> micros& { return s.join_interval; }));
+  k.push_back({"join.growth", "string",
+               "fixed (a peer every interval_us) | proportional (in proportion to the overlay's size, the last "
+               "peers every interval_us)",
+               [](scenario& s, std::string_view text) -> result<> {
+                 if (text != "fixed" && text != "proportional") {
+                   return failure("expected fixed or proportional, got '" + std::string(text) + "'");
+                 }
+                 s.join_proportional = text == "proportional";
+                 return {};
+               }});
   k.push_back(duration("join.stabilize_s", "virtual time the overlay runs alone after the last join", 1'000'000, 0,
                        86'400, [](scenario& s) -> micros& { return s.stabilize; }));
   // [overlay]: the node's own parameter table, shared with the real node's config.
@@ -324,9 +335,15 @@ result<> load_scenario_file(const std::string& path, scenario& s) {
   return walk(table, "", path, s);
 }
 
+micros join_gap(const scenario& s, std::uint32_t started) {
+  HEARSAY_ASSERT(started >= 1);
+  if (!s.join_proportional) return s.join_interval;
+  // (At most 60 s x 16 million peers: well within 64 bits.)
+  return micros{s.join_interval.count() * static_cast<std::int64_t>(s.peers) / static_cast<std::int64_t>(started)};
+}
+
 result<> validate(const scenario& s) {
   if (s.replication > s.peers) return failure("workload.replication must not exceed peers");
-  if (s.seed_count > s.peers) return failure("join.seeds must not exceed peers");
   if (auto valid = hearsay::validate(s.node); !valid) return valid;
   if (s.queries > 0 && s.peers < 2) return failure("queries need at least 2 peers");
   if (s.join_fraction > 0 && s.topology.is_static()) return failure("churn.join_fraction needs the hyparview topology");

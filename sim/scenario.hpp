@@ -26,11 +26,16 @@ struct scenario {
   std::uint64_t seed = 1;
   // The overlay's shape: built by HyParView joins, or a fixed graph (sim/topology.hpp).
   topology_spec topology;
-  // Joining (HyParView only): peers start one by one every join_interval, each through one of the first
+  // Joining (HyParView only): peers start one by one, each through one of the first
   // `seed_count` peers (the seed nodes an operator would list), then the overlay runs on
-  // its own (shuffles, repairs) for `stabilize` before the queries start.
-  std::uint32_t seed_count = 4;
-  micros join_interval{1'000};
+  // its own (shuffles, repairs) for `stabilize` before the queries start. They start every
+  // join_interval, or, with join_proportional, at a pace in proportion to the overlay's size
+  // (join_gap): the overlay grows as a deployment spreads, each peer bringing the next ones,
+  // and the joins under way at once stay a fixed share of it.
+  // (With fewer peers than seed_count, every peer is a seed.)
+  std::uint32_t seed_count = 100;
+  micros join_interval{10'000};
+  bool join_proportional = true;
   micros stabilize{60'000'000};
   // Workload: `files` distinct names, each placed on `replication` distinct random peers;
   // `queries` searches for random files, from random peers that do not hold them.
@@ -160,6 +165,11 @@ result<> load_scenario_text(std::string_view text, const std::string& source, sc
 // Sets one key from its text form ("overlay.fanout", "4"); errors name the key.
 result<> set_key(scenario& s, std::string_view name, std::string_view value);
 // Cross-field checks (e.g. replication <= peers).
+// The virtual time between the start of peer started - 1 and that of peer `started` (from 1):
+// join_interval, or with join_proportional join_interval x peers / started, so that the last
+// peers start every join_interval and the overlay grows by a share of itself per unit of time.
+micros join_gap(const scenario& s, std::uint32_t started);
+
 result<> validate(const scenario& s);
 
 // Whether a run has downloads (download.enabled or network.bandwidth_mbps), and the per-peer

@@ -179,10 +179,12 @@ void simulator::build_overlay() {
     return;
   }
   const std::uint32_t early = honest_peers() - late_joiners();
+  micros at = now_;
   for (std::uint32_t i = 0; i < early; ++i) {
-    worker_of(i).queue.push(now_ + scenario_.join_interval * i, next_global_key(), start_peer{i});
+    if (i > 0) at += join_gap(scenario_, i);
+    worker_of(i).queue.push(at, next_global_key(), start_peer{i});
   }
-  const micros last_join = now_ + scenario_.join_interval * (early == 0 ? 0 : early - 1);
+  const micros last_join = at;
   run_until(last_join + scenario_.stabilize);
 }
 

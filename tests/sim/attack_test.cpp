@@ -204,7 +204,7 @@ TEST_CASE("attack keys load, and settings that leave no honest network are refus
   // The message of a failed call; empty when it succeeded.
   auto problem = [](const hearsay::result<>& r) { return r ? std::string() : r.error().what(); };
   scenario s;
-  REQUIRE(load_scenario_text("peers = 100\n[attack]\nsybil_share = 0.25\nsybil_groups = 2\nstart_s = 1.5\n"
+  REQUIRE(load_scenario_text("peers = 100\n[join]\nseeds = 4\n[attack]\nsybil_share = 0.25\nsybil_groups = 2\nstart_s = 1.5\n"
                              "join_period_s = 3\nbehaviour = \"flood\"\n",
                              "a.toml", s)
               .ok());

@@ -629,7 +629,8 @@ TEST_CASE("scenario files: keys load, errors name file:line", "[sim]") {
 }
 
 TEST_CASE("every shipped scenario file loads and validates", "[sim]") {
-  for (const char* name : {"default.toml", "small.toml", "large-100k.toml", "eclipse.toml"}) {
+  for (const char* name : {"default.toml", "small.toml", "flash-crowd.toml", "scale.toml", "scale-grown.toml",
+                           "large-100k.toml", "eclipse.toml"}) {
     scenario s;
     INFO(name);
     REQUIRE(load_scenario_file(std::string(HEARSAY_SOURCE_DIR) + "/sim/scenarios/" + name, s).ok());

@@ -245,8 +245,11 @@ TEST_CASE("a run reports the overlay's structure beside a random graph's, withou
 
 TEST_CASE("joins faster than a join settles are a flash crowd, and the report says so", "[sim][structure]") {
   scenario s;
+  s.seed_count = 4;
+  s.join_proportional = false;
+  s.join_interval = micros{1'000};
   double settle_ms = 0;
-  // The default: a peer a millisecond over links of 10..100 ms (median ~55 ms), walks of 6.
+  // flash-crowd.toml: a peer a millisecond over links of 10..100 ms (median ~55 ms), walks of 6.
   CHECK(joins_overlap(s, settle_ms));
   CHECK(settle_ms > 500);
   CHECK(settle_ms < 800);
@@ -268,6 +271,9 @@ TEST_CASE("joins faster than a join settles are a flash crowd, and the report sa
   CHECK_FALSE(joins_overlap(fixed, settle_ms));
 
   scenario crowd;
+  crowd.seed_count = 4;
+  crowd.join_proportional = false;
+  crowd.join_interval = micros{1'000};
   crowd.peers = 300;
   crowd.stabilize = micros{5'000'000};
   crowd.files = 10;
@@ -278,4 +284,54 @@ TEST_CASE("joins faster than a join settles are a flash crowd, and the report sa
   const auto at = text.find("  warning               flash crowd: a peer joins every 1.000 ms, a join settles in ~");
   REQUIRE(at != std::string::npos);
   CHECK(text.find('\n', at) < text.find("\noverlay health"));  // one line, in the header
+}
+
+TEST_CASE("the default overlay grows in proportion to its size, its joins apart where they meet", "[sim][structure]") {
+  const scenario s;
+  REQUIRE(s.join_proportional);
+  // After n peers the next starts interval x peers / n later: the first gaps long, the last
+  // ones join_interval.
+  CHECK(join_gap(s, 1) == s.join_interval * s.peers);
+  CHECK(join_gap(s, s.peers / 2) == s.join_interval * 2);
+  CHECK(join_gap(s, s.peers) == s.join_interval);
+  // interval x peers x the harmonic number of peers - 1: ~980 s at 10,000 peers.
+  CHECK(static_cast<double>(join_phase(s).count()) / 1e6 == Approx(979).epsilon(0.01));
+  double settle_ms = 0;
+  CHECK_FALSE(joins_overlap(s, settle_ms));
+  // A seed then takes a join every second at most, longer than one takes to settle...
+  CHECK(1'000.0 > settle_ms);
+  auto few_seeds = s;
+  few_seeds.seed_count = 4;  // ...which 4 seeds would not: a join every 40 ms each
+  CHECK(joins_overlap(few_seeds, settle_ms));
+  // ...and the joins under way are 0.6 % of the overlay; at 500 peers they would be 13 %.
+  auto small_overlay = s;
+  small_overlay.peers = 500;
+  small_overlay.seed_count = 4;
+  CHECK(joins_overlap(small_overlay, settle_ms));
+  small_overlay.seed_count = 100;
+  CHECK(joins_overlap(small_overlay, settle_ms));
+  small_overlay.join_interval = micros{200'000};  // 1 % at most from 128 ms
+  CHECK_FALSE(joins_overlap(small_overlay, settle_ms));
+
+  // In the report, one line of the header says how the peers join, and no warning.
+  auto run = s;
+  run.peers = 600;
+  run.join_interval = micros{200'000};
+  run.stabilize = micros{5'000'000};
+  run.files = 10;
+  run.replication = 3;
+  run.queries = 5;
+  simulator sim(run);
+  const auto text = format_report(run, sim.run());
+  CHECK(text.find("  peers                 600 (joining in proportion to the overlay's size over ") != std::string::npos);
+  CHECK(text.find("the last every 200.000 ms, through 100 seeds, then 5 s to settle)") != std::string::npos);
+  CHECK(text.find("warning") == std::string::npos);
+  few_seeds.peers = 600;
+  few_seeds.stabilize = run.stabilize;
+  few_seeds.files = 10;
+  few_seeds.replication = 3;
+  few_seeds.queries = 5;
+  simulator crowd(few_seeds);
+  CHECK(format_report(few_seeds, crowd.run()).find("  warning               flash crowd: each seed takes a join every "
+                                                 "40.000 ms at the end") != std::string::npos);
 }

@@ -5,8 +5,11 @@
 #include <algorithm>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 #include <utility>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "overlay/strategy.hpp"
 
@@ -31,6 +34,14 @@ T percentile(const std::vector<T>& sorted, double p) {
   auto rank = static_cast<std::size_t>(p * static_cast<double>(sorted.size()) + 0.999999);
   rank = std::clamp<std::size_t>(rank, 1, sorted.size());
   return sorted[rank - 1];
+}
+
+// v with the decimals the JSON report has always given it ("%.*f"): the same number,
+// which nlohmann-json writes in its shortest form.
+double fixed(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return std::strtod(buf, nullptr);
 }
 
 double ms(std::int64_t us) { return static_cast<double>(us) / 1000.0; }
@@ -134,17 +145,17 @@ void format_structure(std::string& out, const structure_comparison& c) {
   appendf(out, "    peers reached       %9.2f%% %9.2f%%\n", 100.0 * o.reached_share, 100.0 * r.reached_share);
 }
 
-void append_structure_json(std::string& out, const graph_structure& g) {
-  appendf(out,
-          "{\"peers\": %u, \"links\": %llu, \"clustering\": %.6f, \"clustering_samples\": %u, \"sources\": %u, "
-          "\"distance_mean\": %.4f, \"distance_p99\": %u, \"distance_max\": %u, \"reached_share\": %.6f, "
-          "\"pairs_at_distance\": [",
-          g.nodes, static_cast<unsigned long long>(g.edges), g.clustering, g.clustering_samples, g.sources,
-          g.distance_mean, g.distance_p99, g.distance_max, g.reached_share);
-  for (std::size_t d = 0; d < g.pairs_at_distance.size(); ++d) {
-    appendf(out, "%s%llu", d == 0 ? "" : ", ", static_cast<unsigned long long>(g.pairs_at_distance[d]));
-  }
-  out += "]}";
+nlohmann::ordered_json structure_json(const graph_structure& g) {
+  return {{"peers", g.nodes},
+          {"links", g.edges},
+          {"clustering", fixed(g.clustering, 6)},
+          {"clustering_samples", g.clustering_samples},
+          {"sources", g.sources},
+          {"distance_mean", fixed(g.distance_mean, 4)},
+          {"distance_p99", g.distance_p99},
+          {"distance_max", g.distance_max},
+          {"reached_share", fixed(g.reached_share, 6)},
+          {"pairs_at_distance", g.pairs_at_distance}};
 }
 
 }  // namespace
@@ -460,108 +471,156 @@ std::string format_report(const scenario& s, const run_results& r) {
 std::string format_json(const scenario& s, const run_results& r, bool per_query) {
   const summary m = summarize(s, r);
   const auto& h = r.health;
-  std::string out = "{\n";
-  appendf(out, "  \"seed\": %llu,\n  \"peers\": %u,\n", static_cast<unsigned long long>(s.seed), s.peers);
-  appendf(out, "  \"fanout\": %u,\n  \"ttl\": %u,\n  \"view_size_active\": %u,\n  \"view_size_passive\": %u,\n",
-          s.node.search.fanout, s.node.search.ttl, s.node.membership.view_size_active,
-          s.node.membership.view_size_passive);
-  appendf(out, "  \"files\": %u,\n  \"replication\": %u,\n  \"latency\": \"%s\",\n", s.files, s.replication,
-          s.latency.describe().c_str());
-  appendf(out, "  \"health\": {\"peers_running\": %u, \"largest_component\": %u, \"components\": %u, "
-               "\"active_min\": %u, \"active_mean\": %.4f, \"active_max\": %u, \"in_degree_min\": %u, "
-               "\"in_degree_mean\": %.4f, \"in_degree_max\": %u, \"in_degree_stddev\": %.4f, "
-               "\"passive_mean\": %.4f, \"links_asymmetric\": %llu},\n",
-          h.peers_running, h.largest_component, h.components, h.active_min, h.active_mean, h.active_max,
-          h.in_degree_min, h.in_degree_mean, h.in_degree_max, h.in_degree_stddev, h.passive_mean,
-          static_cast<unsigned long long>(h.links_asymmetric));
+  using json = nlohmann::ordered_json;
+  // Milliseconds and rates from microsecond counts, rounded as the text report rounds them.
+  auto ms3 = [](auto us) { return fixed(ms(us), 3); };
+  json out = {{"seed", s.seed},
+              {"peers", s.peers},
+              {"fanout", s.node.search.fanout},
+              {"ttl", s.node.search.ttl},
+              {"view_size_active", s.node.membership.view_size_active},
+              {"view_size_passive", s.node.membership.view_size_passive},
+              {"files", s.files},
+              {"replication", s.replication},
+              {"latency", s.latency.describe()}};
+  out["health"] = {{"peers_running", h.peers_running},
+                   {"largest_component", h.largest_component},
+                   {"components", h.components},
+                   {"active_min", h.active_min},
+                   {"active_mean", fixed(h.active_mean, 4)},
+                   {"active_max", h.active_max},
+                   {"in_degree_min", h.in_degree_min},
+                   {"in_degree_mean", fixed(h.in_degree_mean, 4)},
+                   {"in_degree_max", h.in_degree_max},
+                   {"in_degree_stddev", fixed(h.in_degree_stddev, 4)},
+                   {"passive_mean", fixed(h.passive_mean, 4)},
+                   {"links_asymmetric", h.links_asymmetric}};
   {
     double settle_ms = 0;
     const bool overlap = joins_overlap(s, settle_ms);
-    appendf(out, "  \"structure\": {\"overlay\": ");
-    append_structure_json(out, r.structure.overlay);
-    out += ", \"random\": ";
-    append_structure_json(out, r.structure.random);
-    appendf(out, ", \"flash_crowd\": %s, \"join_settle_ms\": %.3f},\n", overlap ? "true" : "false", settle_ms);
+    out["structure"] = {{"overlay", structure_json(r.structure.overlay)},
+                        {"random", structure_json(r.structure.random)},
+                        {"flash_crowd", overlap},
+                        {"join_settle_ms", fixed(settle_ms, 3)}};
   }
-  appendf(out, "  \"queries\": %u,\n  \"success_rate\": %.6f,\n", m.queries, m.success_rate);
-  appendf(out, "  \"first_hit_ms\": {\"p50\": %.3f, \"p95\": %.3f, \"p99\": %.3f, \"mean\": %.3f},\n",
-          ms(m.first_hit_p50_us), ms(m.first_hit_p95_us), ms(m.first_hit_p99_us), ms(m.first_hit_mean_us));
-  appendf(out, "  \"hops\": {\"mean\": %.4f, \"p50\": %u, \"max\": %u},\n", m.hops_mean, m.hops_p50, m.hops_max);
-  appendf(out, "  \"hits_per_query\": %.4f,\n  \"query_messages_per_query\": %.4f,\n", m.hits_mean,
-          m.query_messages_mean);
-  appendf(out, "  \"hit_messages_per_query\": %.4f,\n  \"duplicates_per_query\": %.4f,\n", m.hit_messages_mean,
-          m.duplicates_mean);
-  appendf(out, "  \"reached_per_query\": %.4f,\n  \"coverage\": %.6f,\n", m.reached_mean, m.coverage_mean);
-  appendf(out, "  \"kth_hit_ms\": {\"k\": %u, \"queries\": %u, \"p50\": %.3f, \"p95\": %.3f, \"p99\": %.3f},\n",
-          s.hits_wanted, m.succeeded_k, ms(m.kth_hit_p50_us), ms(m.kth_hit_p95_us), ms(m.kth_hit_p99_us));
-  appendf(out, "  \"load\": {\"min\": %llu, \"mean\": %.4f, \"p99\": %llu, \"max\": %llu},\n",
-          static_cast<unsigned long long>(r.load_min), r.load_mean, static_cast<unsigned long long>(r.load_p99),
-          static_cast<unsigned long long>(r.load_max));
+  out["queries"] = m.queries;
+  out["success_rate"] = fixed(m.success_rate, 6);
+  out["first_hit_ms"] = {{"p50", ms3(m.first_hit_p50_us)},
+                         {"p95", ms3(m.first_hit_p95_us)},
+                         {"p99", ms3(m.first_hit_p99_us)},
+                         {"mean", ms3(m.first_hit_mean_us)}};
+  out["hops"] = {{"mean", fixed(m.hops_mean, 4)}, {"p50", m.hops_p50}, {"max", m.hops_max}};
+  out["hits_per_query"] = fixed(m.hits_mean, 4);
+  out["query_messages_per_query"] = fixed(m.query_messages_mean, 4);
+  out["hit_messages_per_query"] = fixed(m.hit_messages_mean, 4);
+  out["duplicates_per_query"] = fixed(m.duplicates_mean, 4);
+  out["reached_per_query"] = fixed(m.reached_mean, 4);
+  out["coverage"] = fixed(m.coverage_mean, 6);
+  out["kth_hit_ms"] = {{"k", s.hits_wanted},
+                       {"queries", m.succeeded_k},
+                       {"p50", ms3(m.kth_hit_p50_us)},
+                       {"p95", ms3(m.kth_hit_p95_us)},
+                       {"p99", ms3(m.kth_hit_p99_us)}};
+  out["load"] = {{"min", r.load_min}, {"mean", fixed(r.load_mean, 4)}, {"p99", r.load_p99}, {"max", r.load_max}};
   if (downloads_enabled(s)) {
-    appendf(out,
-            "  \"downloads\": {\"started\": %u, \"done\": %u, \"failed\": %u, \"timed_out\": %u, \"abandoned\": %u, "
-            "\"not_started\": %u, \"time_to_file_ms\": {\"p50\": %.3f, \"p95\": %.3f, \"p99\": %.3f, \"mean\": %.3f}, "
-            "\"bytes\": %llu, \"failovers\": %llu, \"rate_mbps\": {\"mean\": %.4f, \"p50\": %.4f, \"p95\": %.4f}},\n",
-            m.downloads_started, m.downloads_done, m.downloads_failed, m.downloads_timed_out, m.downloads_abandoned,
-            m.downloads_not_started, ms(m.file_p50_us), ms(m.file_p95_us), ms(m.file_p99_us), ms(m.file_mean_us),
-            static_cast<unsigned long long>(m.download_bytes), static_cast<unsigned long long>(m.download_failovers),
-            m.download_rate_mean_mbps, m.download_rate_p50_mbps, m.download_rate_p95_mbps);
+    out["downloads"] = {{"started", m.downloads_started},
+                        {"done", m.downloads_done},
+                        {"failed", m.downloads_failed},
+                        {"timed_out", m.downloads_timed_out},
+                        {"abandoned", m.downloads_abandoned},
+                        {"not_started", m.downloads_not_started},
+                        {"time_to_file_ms",
+                         {{"p50", ms3(m.file_p50_us)},
+                          {"p95", ms3(m.file_p95_us)},
+                          {"p99", ms3(m.file_p99_us)},
+                          {"mean", ms3(m.file_mean_us)}}},
+                        {"bytes", m.download_bytes},
+                        {"failovers", m.download_failovers},
+                        {"rate_mbps",
+                         {{"mean", fixed(m.download_rate_mean_mbps, 4)},
+                          {"p50", fixed(m.download_rate_p50_mbps, 4)},
+                          {"p95", fixed(m.download_rate_p95_mbps, 4)}}}};
   }
   if (const std::uint32_t sybils = sybil_count(s); sybils > 0) {
     const auto& a = r.attack_end;
     const attack_split split = split_by_attack(s, r);
-    appendf(out,
-            "  \"attack\": {\"sybils\": %u, \"groups\": %u, \"behaviour\": \"%s\", \"start_s\": %.3f, \"join_period_s\": %.3f, "
-            "\"passive_per_group_max\": %u, \"active_outbound_min\": %u, \"honest_running\": %u, \"eclipsed\": %.6f, "
-            "\"isolated\": %.6f, \"sybil_active_share\": %.6f, \"sybil_outbound_share\": %.6f, "
-            "\"sybil_passive_share\": %.6f, \"sybil_passive_max\": %u, \"success_before\": %.6f, \"success_after\": %.6f, "
-            "\"sybil_messages\": %llu, \"queries_swallowed\": %llu, \"over_time\": [",
-            sybils, s.attack.sybil_groups, describe(s.attack.behaviour), static_cast<double>(s.attack.start.count()) / 1e6,
-            static_cast<double>(s.attack.join_period.count()) / 1e6, s.node.membership.passive_per_group_max,
-            s.node.membership.active_outbound_min, a.honest_running,
-            static_cast<double>(a.eclipsed) / std::max<double>(1, a.honest_running),
-            static_cast<double>(a.isolated) / std::max<double>(1, a.honest_running), a.sybil_active_share,
-            a.sybil_outbound_share, a.sybil_passive_share, a.sybil_passive_max, split.success_before,
-            split.success_after, static_cast<unsigned long long>(r.sybil_messages),
-            static_cast<unsigned long long>(r.sybil_queries_dropped));
+    json over_time = json::array();
     for (std::size_t i = 0; i < r.over_time.size(); ++i) {
       const auto& smp = r.over_time[i];
       const auto& b = smp.attack;
-      appendf(out,
-              "%s{\"t_s\": %.3f, \"eclipsed\": %.6f, \"sybil_active_share\": %.6f, \"sybil_outbound_share\": %.6f, "
-              "\"sybil_passive_share\": %.6f, \"sybil_passive_max\": %u, \"queries\": %u, \"success\": %.6f}",
-              i == 0 ? "" : ", ", static_cast<double>(smp.at.count()) / 1e6,
-              static_cast<double>(b.eclipsed) / std::max<double>(1, b.honest_running), b.sybil_active_share,
-              b.sybil_outbound_share, b.sybil_passive_share, b.sybil_passive_max, interval_queries(r, i).first,
-              interval_success(r, i));
+      over_time.push_back({{"t_s", fixed(static_cast<double>(smp.at.count()) / 1e6, 3)},
+                           {"eclipsed", fixed(static_cast<double>(b.eclipsed) / std::max<double>(1, b.honest_running), 6)},
+                           {"sybil_active_share", fixed(b.sybil_active_share, 6)},
+                           {"sybil_outbound_share", fixed(b.sybil_outbound_share, 6)},
+                           {"sybil_passive_share", fixed(b.sybil_passive_share, 6)},
+                           {"sybil_passive_max", b.sybil_passive_max},
+                           {"queries", interval_queries(r, i).first},
+                           {"success", fixed(interval_success(r, i), 6)}});
     }
-    out += "]},\n";
+    out["attack"] = {{"sybils", sybils},
+                     {"groups", s.attack.sybil_groups},
+                     {"behaviour", describe(s.attack.behaviour)},
+                     {"start_s", fixed(static_cast<double>(s.attack.start.count()) / 1e6, 3)},
+                     {"join_period_s", fixed(static_cast<double>(s.attack.join_period.count()) / 1e6, 3)},
+                     {"passive_per_group_max", s.node.membership.passive_per_group_max},
+                     {"active_outbound_min", s.node.membership.active_outbound_min},
+                     {"honest_running", a.honest_running},
+                     {"eclipsed", fixed(static_cast<double>(a.eclipsed) / std::max<double>(1, a.honest_running), 6)},
+                     {"isolated", fixed(static_cast<double>(a.isolated) / std::max<double>(1, a.honest_running), 6)},
+                     {"sybil_active_share", fixed(a.sybil_active_share, 6)},
+                     {"sybil_outbound_share", fixed(a.sybil_outbound_share, 6)},
+                     {"sybil_passive_share", fixed(a.sybil_passive_share, 6)},
+                     {"sybil_passive_max", a.sybil_passive_max},
+                     {"success_before", fixed(split.success_before, 6)},
+                     {"success_after", fixed(split.success_after, 6)},
+                     {"sybil_messages", r.sybil_messages},
+                     {"queries_swallowed", r.sybil_queries_dropped},
+                     {"over_time", std::move(over_time)}};
   }
-  appendf(out, "  \"events\": %llu", static_cast<unsigned long long>(r.events));
+  out["events"] = r.events;
   if (per_query) {
-    out += ",\n  \"per_query\": [\n";
-    for (std::size_t i = 0; i < r.queries.size(); ++i) {
-      const auto& q = r.queries[i];
-      std::string download;
+    json records = json::array();
+    for (const auto& q : r.queries) {
+      json rec = {{"origin", q.origin},
+                  {"file", q.file},
+                  {"issued_us", q.issued.count()},
+                  {"first_hit_us", q.first_hit.count()},
+                  {"hops", static_cast<unsigned>(q.first_hit_hops)},
+                  {"hits", q.hits},
+                  {"query_messages", q.query_messages},
+                  {"hit_messages", q.hit_messages},
+                  {"duplicates", q.duplicates},
+                  {"reached", q.reached}};
       if (downloads_enabled(s)) {
-        appendf(download,
-                ", \"download\": \"%s\", \"download_start_us\": %lld, \"file_done_us\": %lld, \"file_bytes\": %llu, "
-                "\"download_bytes\": %llu, \"download_failovers\": %u",
-                describe(q.download), static_cast<long long>(q.download_start.count()),
-                static_cast<long long>(q.file_done.count()), static_cast<unsigned long long>(q.file_bytes),
-                static_cast<unsigned long long>(q.download_bytes), q.download_failovers);
+        rec["download"] = describe(q.download);
+        rec["download_start_us"] = q.download_start.count();
+        rec["file_done_us"] = q.file_done.count();
+        rec["file_bytes"] = q.file_bytes;
+        rec["download_bytes"] = q.download_bytes;
+        rec["download_failovers"] = q.download_failovers;
       }
-      appendf(out,
-              "    {\"origin\": %u, \"file\": %u, \"issued_us\": %lld, \"first_hit_us\": %lld, \"hops\": %u, "
-              "\"hits\": %u, \"query_messages\": %u, \"hit_messages\": %u, \"duplicates\": %u, \"reached\": %u%s}%s\n",
-              q.origin, q.file, static_cast<long long>(q.issued.count()), static_cast<long long>(q.first_hit.count()),
-              q.first_hit_hops, q.hits, q.query_messages, q.hit_messages, q.duplicates, q.reached, download.c_str(),
-              i + 1 < r.queries.size() ? "," : "");
+      records.push_back(std::move(rec));
     }
-    out += "  ]";
+    out["per_query"] = std::move(records);
   }
-  out += "\n}\n";
-  return out;
+  // One top-level field a line and one per-query record a line, as before, so that line
+  // tools (grep, sed, awk) still find a field or a record on one line.
+  std::string text = "{\n";
+  bool first = true;
+  for (const auto& [key, value] : out.items()) {
+    text += first ? "  " : ",\n  ";
+    first = false;
+    text += json(key).dump() + ": ";
+    if (key == "per_query") {
+      text += "[";
+      for (std::size_t i = 0; i < value.size(); ++i) text += (i == 0 ? "\n    " : ",\n    ") + value[i].dump();
+      text += value.empty() ? "]" : "\n  ]";
+    } else {
+      text += value.dump();
+    }
+  }
+  text += "\n}\n";
+  return text;
 }
 
 }  // namespace hearsay::sim

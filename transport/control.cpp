@@ -39,14 +39,22 @@ using asio::ip::tcp;
 using stream = asio::generic::stream_protocol;
 
 namespace {
-std::string num(double v) {
+using json::object;
+
+// Seconds and milliseconds to the microsecond, as they were sent when they were formatted
+// with "%.3f": the same number, written in its shortest form.
+double num(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3f", v);
-  return buf;
+  return std::strtod(buf, nullptr);
 }
-std::string end_ok(const std::string& extra = {}) { return "{\"event\":\"end\",\"ok\":true" + extra + "}"; }
+std::string end_ok(const object& extra = object::object()) {
+  object j = {{"event", "end"}, {"ok", true}};
+  for (const auto& [k, v] : extra.items()) j[k] = v;
+  return json::line(j);
+}
 std::string end_error(const std::string& error) {
-  return "{\"event\":\"end\",\"ok\":false,\"error\":" + json::quote(error) + "}";
+  return json::line({{"event", "end"}, {"ok", false}, {"error", error}});
 }
 
 
@@ -313,14 +321,15 @@ struct control_server::impl {
   }
 
   std::string hit_line(std::size_t n, const remembered& r, const search_hit* h) {
-    std::string line = "{\"event\":\"hit\",\"n\":" + std::to_string(n) + ",\"name\":" + json::quote(r.file.name) +
-                       ",\"size\":" + std::to_string(r.file.size) + ",\"sha256\":\"" + r.file.sha256.to_hex() +
-                       "\",\"holders\":" + std::to_string(r.holders.size());
+    object j = {{"event", "hit"},   {"n", n},
+                {"name", r.file.name}, {"size", r.file.size},
+                {"sha256", r.file.sha256.to_hex()}, {"holders", r.holders.size()}};
     if (h != nullptr) {
-      line += ",\"holder\":" + json::quote(h->holder.to_string()) + ",\"hops\":" + std::to_string(h->hops) +
-              ",\"latency_ms\":" + num(static_cast<double>(h->latency.count()) / 1000.0);
+      j["holder"] = h->holder.to_string();
+      j["hops"] = static_cast<unsigned>(h->hops);
+      j["latency_ms"] = num(static_cast<double>(h->latency.count()) / 1000.0);
     }
-    return line + "}";
+    return json::line(j);
   }
 
   void search(const std::shared_ptr<session>& s, const std::string& words, long long wait_ms) {
@@ -341,7 +350,7 @@ struct control_server::impl {
       sess->busy = false;
       sess->search_id = 0;
       sess->wait.cancel();
-      sess->send(end_ok(",\"results\":" + std::to_string(results_search == *id_box ? results.size() : 0)));
+      sess->send(end_ok({{"results", results_search == *id_box ? results.size() : 0}}));
     };
     const query_id id = node.search(
         words,
@@ -412,20 +421,28 @@ struct control_server::impl {
   }
 
   static std::string progress_line(const fetch_status& st) {
-    return "{\"event\":\"progress\",\"id\":" + std::to_string(st.id) + ",\"name\":" + json::quote(st.file.name) +
-           ",\"bytes\":" + std::to_string(st.bytes) + ",\"size\":" + std::to_string(st.file.size) +
-           ",\"rate\":" + std::to_string(st.rate_bytes_per_s) + ",\"eta_s\":" + num(st.eta_s) +
-           ",\"holders\":" + std::to_string(st.holders_busy) + ",\"holders_known\":" +
-           std::to_string(st.holders_known) + ",\"holder\":" + json::quote(st.holder.to_string()) + "}";
+    return json::line({{"event", "progress"},
+                       {"id", st.id},
+                       {"name", st.file.name},
+                       {"bytes", st.bytes},
+                       {"size", st.file.size},
+                       {"rate", st.rate_bytes_per_s},
+                       {"eta_s", num(st.eta_s)},
+                       {"holders", st.holders_busy},
+                       {"holders_known", st.holders_known},
+                       {"holder", st.holder.to_string()}});
   }
 
   static std::string end_of_fetch(const fetch_status& st) {
     if (st.st == fetch_status::state::done) {
-      return end_ok(",\"id\":" + std::to_string(st.id) + ",\"path\":" + json::quote(fs::absolute(st.path).string()) +
-                    ",\"size\":" + std::to_string(st.file.size) + ",\"sha256\":\"" + st.file.sha256.to_hex() +
-                    "\",\"verified\":true,\"existing\":" + (st.existing ? "true" : "false") +
-                    ",\"elapsed_ms\":" + num(static_cast<double>(st.elapsed.count()) / 1000.0) +
-                    ",\"sync_ms\":" + num(static_cast<double>(st.sync_time.count()) / 1000.0));
+      return end_ok({{"id", st.id},
+                     {"path", fs::absolute(st.path).string()},
+                     {"size", st.file.size},
+                     {"sha256", st.file.sha256.to_hex()},
+                     {"verified", true},
+                     {"existing", st.existing},
+                     {"elapsed_ms", num(static_cast<double>(st.elapsed.count()) / 1000.0)},
+                     {"sync_ms", num(static_cast<double>(st.sync_time.count()) / 1000.0)}});
     }
     return end_error(st.st == fetch_status::state::cancelled ? "cancelled" : st.error);
   }
@@ -448,7 +465,7 @@ struct control_server::impl {
           // Detached: say which download it is and let the client go; it runs on.
           *box = true;
           sess->busy = false;
-          sess->send(end_ok(",\"id\":" + std::to_string(st.id) + ",\"detached\":true"));
+          sess->send(end_ok({{"id", st.id}, {"detached", true}}));
           return;
         }
         sess->send(progress_line(st), true);
@@ -464,27 +481,32 @@ struct control_server::impl {
 
   void downloads(const std::shared_ptr<session>& s) {
     for (const auto& st : node.fetches()) {
-      std::string line = "{\"event\":\"download\",\"id\":" + std::to_string(st.id) +
-                         ",\"state\":\"" + to_string(st.st) + "\",\"name\":" + json::quote(st.file.name) +
-                         ",\"sha256\":\"" + st.file.sha256.to_hex() + "\",\"bytes\":" + std::to_string(st.bytes) +
-                         ",\"size\":" + std::to_string(st.file.size) + ",\"rate\":" + std::to_string(st.rate_bytes_per_s) +
-                         ",\"eta_s\":" + num(st.eta_s) + ",\"holders\":" + std::to_string(st.holders_busy) +
-                         ",\"holders_known\":" + std::to_string(st.holders_known) +
-                         ",\"failovers\":" + std::to_string(st.failovers);
-      if (st.st == fetch_status::state::done) line += ",\"path\":" + json::quote(fs::absolute(st.path).string());
-      if (!st.error.empty()) line += ",\"error\":" + json::quote(st.error);
-      s->send(line + "}");
+      object j = {{"event", "download"},
+                  {"id", st.id},
+                  {"state", to_string(st.st)},
+                  {"name", st.file.name},
+                  {"sha256", st.file.sha256.to_hex()},
+                  {"bytes", st.bytes},
+                  {"size", st.file.size},
+                  {"rate", st.rate_bytes_per_s},
+                  {"eta_s", num(st.eta_s)},
+                  {"holders", st.holders_busy},
+                  {"holders_known", st.holders_known},
+                  {"failovers", st.failovers}};
+      if (st.st == fetch_status::state::done) j["path"] = fs::absolute(st.path).string();
+      if (!st.error.empty()) j["error"] = st.error;
+      s->send(json::line(j));
     }
     s->send(end_ok());
   }
 
   void cancel(const std::shared_ptr<session>& s, const std::string& id) {
-    if (id == "all") return s->send(end_ok(",\"cancelled\":" + std::to_string(node.cancel_all_fetches())));
+    if (id == "all") return s->send(end_ok({{"cancelled", node.cancel_all_fetches()}}));
     const bool number = !id.empty() && id.size() <= 18 &&
                         std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (!number) return s->send(end_error("cancel takes a download number or 'all', not '" + id + "'"));
     if (!node.cancel_fetch(std::stoull(id))) return s->send(end_error("no running download " + id));
-    s->send(end_ok(",\"cancelled\":1"));
+    s->send(end_ok({{"cancelled", 1}}));
   }
 
   static const char* to_string(fetch_status::state st) {
@@ -502,8 +524,7 @@ struct control_server::impl {
   void peers(const std::shared_ptr<session>& s) {
     auto line = [&](const char* view, const peer_addr& p) {
       const auto id = node.id_of(p);
-      return "{\"event\":\"peer\",\"view\":\"" + std::string(view) + "\",\"addr\":" + json::quote(p.to_string()) +
-             ",\"id\":" + json::quote(id ? id->to_hex() : std::string()) + "}";
+      return json::line({{"event", "peer"}, {"view", view}, {"addr", p.to_string()}, {"id", id ? id->to_hex() : std::string()}});
     };
     for (const auto& p : node.overlay().members().active()) s->send(line("active", p));
     for (const auto& p : node.overlay().members().passive()) s->send(line("passive", p));
@@ -514,13 +535,15 @@ struct control_server::impl {
     const auto& o = node.overlay().stats();
     const auto& t = node.stats();
     const auto uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    std::string line = "{\"event\":\"status\",\"id\":" + json::quote(node.id().to_hex()) +
-                       ",\"address\":" + json::quote(node.address().to_string()) +
-                       ",\"network\":" + json::quote(node.config().network) + ",\"uptime_s\":" + num(uptime) +
-                       ",\"active\":" + std::to_string(node.overlay().members().active().size()) +
-                       ",\"passive\":" + std::to_string(node.overlay().members().passive().size()) +
-                       ",\"shared_files\":" + std::to_string(node.shared_files()) +
-                       ",\"shared_bytes\":" + std::to_string(node.shared_bytes());
+    object j = {{"event", "status"},
+                {"id", node.id().to_hex()},
+                {"address", node.address().to_string()},
+                {"network", node.config().network},
+                {"uptime_s", num(uptime)},
+                {"active", node.overlay().members().active().size()},
+                {"passive", node.overlay().members().passive().size()},
+                {"shared_files", node.shared_files()},
+                {"shared_bytes", node.shared_bytes()}};
     const std::pair<const char*, std::uint64_t> counters[] = {
         {"messages_sent", o.messages_sent},       {"messages_received", o.messages_received},
         {"queries_originated", o.queries_originated}, {"queries_received", o.queries_received},
@@ -534,16 +557,16 @@ struct control_server::impl {
         {"fetches_served", t.fetches_served},     {"fetch_bytes_served", t.fetch_bytes_served},
         {"fetches_done", t.fetches_done},         {"fetches_failed", t.fetches_failed},
         {"fetch_requests_refused", t.fetch_requests_refused}, {"downloads_running", node.fetches_running()}};
-    for (const auto& [name, value] : counters) line += ",\"" + std::string(name) + "\":" + std::to_string(value);
-    s->send(line + "}");
+    for (const auto& [name, value] : counters) j[name] = value;
+    s->send(json::line(j));
     s->send(end_ok());
   }
 
   void rescan(const std::shared_ptr<session>& s) {
     const auto problems = node.rescan();
     if (!problems) return s->send(end_error("rescan failed: " + problems.error().what()));
-    for (const auto& p : *problems) s->send("{\"event\":\"warning\",\"text\":" + json::quote(p) + "}");
-    s->send(end_ok(",\"files\":" + std::to_string(node.shared_files())));
+    for (const auto& p : *problems) s->send(json::line({{"event", "warning"}, {"text", p}}));
+    s->send(end_ok({{"files", node.shared_files()}}));
   }
 
   void share(const std::shared_ptr<session>& s, const std::string& name) {
@@ -555,7 +578,7 @@ struct control_server::impl {
     if (name.empty() || name.size() > 255) return s->send(end_error("share needs the file's name (1 to 255 bytes)"));
     s->busy = true;
     s->share_name = name;
-    s->send("{\"event\":\"send-fd\"}");
+    s->send(json::line({{"event", "send-fd"}}));
   }
 
   // Receives the descriptor of a file to share (SCM_RIGHTS with one byte), then copies it
@@ -600,8 +623,7 @@ struct control_server::impl {
         if (!r) return answer(end_error(r.error().what()));
         if (const indexed_file* f = node.shared_file(r->digest); f != nullptr) {
           fs::remove(r->tmp, ignored);
-          return answer(end_ok(",\"files\":" + std::to_string(node.shared_files()) +
-                               ",\"already\":" + json::quote(f->path.string())));
+          return answer(end_ok({{"files", node.shared_files()}, {"already", f->path.string()}}));
         }
         if (auto placed = move_into_place(r->tmp, dir, safe_file_name(name)); !placed) {
           fs::remove(r->tmp, ignored);

@@ -120,7 +120,7 @@ result<std::string> control_client::read_line() {
 }
 
 result<> control_client::authenticate(const std::string& token) {
-  auto end = request("{\"cmd\":\"auth\",\"token\":" + json::quote(token) + "}");
+  auto end = request(json::line({{"cmd", "auth"}, {"token", token}}));
   if (!end) return end.error();
   if ((*end)["ok"] != "true") return failure("the node refused the token: " + (*end)["error"]);
   return {};

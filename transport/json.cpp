@@ -1,138 +1,71 @@
-// Flat JSON objects for the control protocol (see json.hpp).
+// The control protocol's JSON (see json.hpp).
 
 #include "transport/json.hpp"
 
-#include <cstdio>
-
 namespace hearsay::net::json {
 
-std::string quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
+std::string line(const object& j) { return j.dump(-1, ' ', false, object::error_handler_t::replace); }
 
 namespace {
-struct parser {
-  std::string_view s;
-  std::size_t i = 0;
+// Events of nlohmann's SAX parser collected as (key, text) pairs: the numbers' text comes
+// as written, and anything nested stops the parse.
+struct flat_reader : nlohmann::json_sax<nlohmann::json> {
+  std::vector<std::pair<std::string, std::string>> fields;
+  std::string error;
+  int depth = 0;
 
-  void skip() {
-    while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) ++i;
+  bool value(std::string text) {
+    if (depth != 1) return refuse("a value outside the object");
+    fields.back().second = std::move(text);
+    return true;
   }
-  result<> expect(char c) {
-    skip();
-    if (i < s.size() && s[i] == c) {
-      ++i;
-      return {};
-    }
-    return failure(std::string("expected '") + c + "' at " + std::to_string(i));
+  bool refuse(std::string why) {
+    error = std::move(why);
+    return false;
   }
-  result<std::string> string() {
-    if (auto open = expect('"'); !open) return open.error();
-    std::string out;
-    while (i < s.size() && s[i] != '"') {
-      char c = s[i++];
-      if (c != '\\') {
-        out += c;
-        continue;
-      }
-      if (i >= s.size()) break;
-      const char e = s[i++];
-      switch (e) {
-        case 'n': out += '\n'; break;
-        case 't': out += '\t'; break;
-        case 'r': out += '\r'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'u': {
-          if (i + 4 > s.size()) break;
-          unsigned v = 0;
-          for (int k = 0; k < 4; ++k) {
-            const char h = s[i++];
-            v = v * 16 + static_cast<unsigned>(h >= 'a' ? h - 'a' + 10 : h >= 'A' ? h - 'A' + 10 : h - '0');
-          }
-          // Only the ASCII range is needed here; other code points are kept as UTF-8.
-          if (v < 0x80) {
-            out += static_cast<char>(v);
-          } else if (v < 0x800) {
-            out += static_cast<char>(0xc0 | (v >> 6));
-            out += static_cast<char>(0x80 | (v & 0x3f));
-          } else {
-            out += static_cast<char>(0xe0 | (v >> 12));
-            out += static_cast<char>(0x80 | ((v >> 6) & 0x3f));
-            out += static_cast<char>(0x80 | (v & 0x3f));
-          }
-          break;
-        }
-        default: out += e;
-      }
-    }
-    if (i >= s.size()) return failure("unterminated string");
-    ++i;
-    return out;
+  bool null() override { return value("null"); }
+  bool boolean(bool v) override { return value(v ? "true" : "false"); }
+  bool number_integer(number_integer_t v) override { return value(std::to_string(v)); }
+  bool number_unsigned(number_unsigned_t v) override { return value(std::to_string(v)); }
+  bool number_float(number_float_t, const string_t& text) override { return value(text); }
+  bool string(string_t& v) override { return value(std::move(v)); }
+  bool binary(binary_t&) override { return refuse("binary values are not supported"); }
+  bool start_object(std::size_t) override {
+    return ++depth == 1 || refuse("only flat values are supported");
   }
-  result<std::string> scalar() {
-    skip();
-    if (i < s.size() && s[i] == '"') return string();
-    const std::size_t start = i;
-    while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ' ') ++i;
-    std::string out(s.substr(start, i - start));
-    if (out.empty() || out == "[" || out[0] == '{' || out[0] == '[') return failure("only flat values are supported");
-    return out;
+  bool key(string_t& k) override {
+    fields.emplace_back(std::move(k), std::string());
+    return true;
+  }
+  bool end_object() override {
+    --depth;
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    return refuse(depth == 0 ? "not an object" : "only flat values are supported");
+  }
+  bool end_array() override { return false; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::json::exception& e) override {
+    return refuse(e.what());
   }
 };
 }  // namespace
 
 result<std::vector<std::pair<std::string, std::string>>> parse_flat_ordered(std::string_view text) {
   if (text.size() > (1u << 16)) return failure("request too long");
-  parser p{text, 0};
-  if (auto open = p.expect('{'); !open) return open.error();
-  std::vector<std::pair<std::string, std::string>> out;
-  // Nothing may follow the object but white space.
-  auto at_end = [&]() -> result<std::vector<std::pair<std::string, std::string>>> {
-    ++p.i;
-    p.skip();
-    if (p.i != text.size()) return failure("text after the object at " + std::to_string(p.i));
-    return std::move(out);
-  };
-  p.skip();
-  if (p.i < text.size() && text[p.i] == '}') return at_end();
-  while (true) {
-    auto k = p.string();
-    if (!k) return k.error();
-    if (auto colon = p.expect(':'); !colon) return colon.error();
-    auto v = p.scalar();
-    if (!v) return v.error();
-    out.emplace_back(std::move(*k), std::move(*v));
-    p.skip();
-    if (p.i < text.size() && text[p.i] == ',') {
-      ++p.i;
-      continue;
-    }
-    if (p.i >= text.size() || text[p.i] != '}') {
-      auto close = p.expect('}');
-      return close.error();
-    }
-    return at_end();
+  flat_reader reader;
+  // Strict: nothing may follow the object but white space. The SAX parser reports errors to
+  // the reader rather than throwing; the catch is for anything it might throw all the same,
+  // since a request line must never end the node.
+  bool ok = false;
+  try {
+    ok = nlohmann::json::sax_parse(text, &reader, nlohmann::json::input_format_t::json, true);
+  } catch (const nlohmann::json::exception& e) {
+    return failure(e.what());
   }
+  // A success is an object: a bare value or an array was refused by the reader.
+  if (!ok) return failure(reader.error.empty() ? "not a JSON object" : reader.error);
+  return std::move(reader.fields);
 }
 
 result<std::map<std::string, std::string>> parse_flat(std::string_view text) {

@@ -1,6 +1,6 @@
 #pragma once
-// The little JSON the control protocol needs: quoting strings, and reading one flat object
-// (string, number, boolean and null values) per line. Bounded and non-throwing.
+// The control protocol's JSON, through nlohmann-json: one object per line, written in the
+// order its fields were added, and read back as one flat object. Neither throws.
 
 #include <map>
 #include <string>
@@ -8,12 +8,19 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "overlay/result.hpp"
 
 namespace hearsay::net::json {
 
-// s as a JSON string literal, quotes included.
-std::string quote(std::string_view s);
+// Insertion order is kept: clients and scripts read "event" first, and the CLI shows a
+// status in the node's order.
+using object = nlohmann::ordered_json;
+
+// j as one line of compact JSON. Strings that are not valid UTF-8 (a remote peer's file
+// names may be any bytes) have their bad bytes replaced by U+FFFD instead of throwing.
+std::string line(const object& j);
 
 // Parses a flat object; values are returned as text (strings unescaped, numbers and
 // booleans as written). Anything else fails with what was wrong and where.

@@ -259,8 +259,7 @@ int run_command(const options& opt, const std::string& cmd, const std::vector<st
       std::fprintf(stderr, "hearsay: search needs words\n");
       return 2;
     }
-    return request(opt, "{\"cmd\":\"search\",\"words\":" + json::quote(join(rest)) +
-                            ",\"wait_ms\":" + std::to_string(opt.wait_ms) + "}");
+    return request(opt, json::line({{"cmd", "search"}, {"words", join(rest)}, {"wait_ms", opt.wait_ms}}));
   }
   if (cmd == "fetch") {
     std::vector<std::string> targets;
@@ -287,15 +286,14 @@ int run_command(const options& opt, const std::string& cmd, const std::vector<st
         ::_exit(130);
       });
     }
-    return request(opt, "{\"cmd\":\"fetch\",\"target\":" + json::quote(targets[0]) + ",\"again\":" +
-                            (again ? "true" : "false") + ",\"detach\":" + (detach ? "true" : "false") + "}");
+    return request(opt, json::line({{"cmd", "fetch"}, {"target", targets[0]}, {"again", again}, {"detach", detach}}));
   }
   if (cmd == "cancel") {
     if (rest.size() != 1) {
       std::fprintf(stderr, "hearsay: cancel needs a download number (see hearsay downloads) or 'all'\n");
       return 2;
     }
-    return request(opt, "{\"cmd\":\"cancel\",\"id\":" + json::quote(rest[0]) + "}");
+    return request(opt, json::line({{"cmd", "cancel"}, {"id", rest[0]}}));
   }
   if (cmd == "share") {
     if (rest.size() != 1) {
@@ -312,12 +310,12 @@ int run_command(const options& opt, const std::string& cmd, const std::vector<st
     options with_file = opt;
     with_file.share_fd = fd;
     const std::string name = std::filesystem::path(rest[0]).filename().string();
-    const int rc = request(with_file, "{\"cmd\":\"share\",\"name\":" + json::quote(name) + "}");
+    const int rc = request(with_file, json::line({{"cmd", "share"}, {"name", name}}));
     ::close(fd);
     return rc;
   }
   if (cmd == "peers" || cmd == "status" || cmd == "rescan" || cmd == "results" || cmd == "downloads") {
-    return request(opt, "{\"cmd\":\"" + cmd + "\"}");
+    return request(opt, json::line({{"cmd", cmd}}));
   }
   std::fprintf(stderr, "hearsay: unknown command '%s'\n", cmd.c_str());
   usage(stderr);

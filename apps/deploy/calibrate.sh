@@ -234,7 +234,7 @@ run_sim() {
            if (v["first_hit_us"] < 0) print NR, v["origin"], v["file"], "miss"
            else print NR, v["origin"], v["file"], "hit", v["hops"], v["first_hit_us"] / 1000
          }' "$out/$name-$s.json" > "$out/$name-$s-queries.txt"
-    sed -n 's/.*"active_mean": \([0-9.]*\).*/\1/p' "$out/$name-$s.json" > "$out/$name-$s-views.txt"
+    sed -n 's/.*"active_mean": *\([0-9.]*\).*/\1/p' "$out/$name-$s.json" > "$out/$name-$s-views.txt"
   done
 }
 run_sim sim "$delay_ms"

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "sim/report.hpp"
 #include "sim/scenario.hpp"
 #include "sim/simulator.hpp"
@@ -192,10 +194,13 @@ TEST_CASE("a run reports the overlay's structure beside a random graph's, withou
     const auto text = format_report(s, r);
     CHECK(text.find("    clustering              0.6000") != std::string::npos);
     CHECK(text.find("flash crowd") == std::string::npos);  // nobody joins
-    const auto json = format_json(s, r, false);
-    CHECK(json.find("\"structure\": {\"overlay\": {\"peers\": 600, \"links\": 1800, \"clustering\": 0.600000") !=
-          std::string::npos);
-    CHECK(json.find("\"flash_crowd\": false") != std::string::npos);
+    const auto json = nlohmann::json::parse(format_json(s, r, false));
+    const auto& structure = json.at("structure");
+    CHECK(structure.at("overlay").at("peers") == 600);
+    CHECK(structure.at("overlay").at("links") == 1800);
+    CHECK(structure.at("overlay").at("clustering").get<double>() == Approx(0.6));
+    CHECK(structure.at("overlay").at("distance_max") == 100);
+    CHECK(structure.at("flash_crowd") == false);
     const auto parsed = table::parse(csv_header() + csv_row(s, r, "p"));
     REQUIRE(parsed.ok());
     CHECK(parsed->number(0, "clustering") == Approx(0.6));
@@ -241,6 +246,39 @@ TEST_CASE("a run reports the overlay's structure beside a random graph's, withou
     CHECK(ha.links_directed == hb.links_directed);
     CHECK(ha.passive_mean == hb.passive_mean);
   }
+}
+
+TEST_CASE("the JSON report parses and holds the run's figures and per-query records", "[sim][report]") {
+  scenario s;
+  s.peers = 200;
+  REQUIRE(s.topology.parse("regular:6").ok());
+  s.files = 20;
+  s.replication = 5;
+  s.queries = 20;
+  s.download.enabled = true;
+  simulator sim(s);
+  const auto r = sim.run();
+  const summary m = summarize(s, r);
+  const std::string text = format_json(s, r, true);
+  const auto json = nlohmann::json::parse(text);
+  CHECK(json.at("seed") == s.seed);
+  CHECK(json.at("peers") == 200);
+  CHECK(json.at("queries") == m.queries);
+  CHECK(json.at("success_rate").get<double>() == Approx(m.success_rate).margin(1e-6));
+  CHECK(json.at("hops").at("max") == m.hops_max);
+  CHECK(json.at("events") == r.events);
+  CHECK(json.at("downloads").at("done") == m.downloads_done);
+  CHECK(json.at("health").at("active_mean").get<double>() == Approx(r.health.active_mean).margin(1e-4));
+  const auto& records = json.at("per_query");
+  REQUIRE(records.size() == r.queries.size());
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    CHECK(records[i].at("origin") == r.queries[i].origin);
+    CHECK(records[i].at("first_hit_us") == r.queries[i].first_hit.count());
+    CHECK(records[i].at("hops") == r.queries[i].first_hit_hops);
+    CHECK(records[i].at("download") == describe(r.queries[i].download));
+  }
+  // Line tools read it too: one per-query record a line.
+  CHECK(std::count(text.begin(), text.end(), '\n') == static_cast<std::ptrdiff_t>(json.size() + 2 + r.queries.size() + 1));
 }
 
 TEST_CASE("joins faster than a join settles are a flash crowd, and the report says so", "[sim][structure]") {

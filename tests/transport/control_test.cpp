@@ -66,6 +66,8 @@ TEST_CASE("the control endpoint answers search, fetch, downloads, cancel, peers,
     fs::create_directories(cfg.shared_dir);
     if (i > 0) cfg.overlay.seeds = {nodes[0]->address()};
     if (i == 2) write_text(cfg.shared_dir / "quarterly report.pdf", std::string(70'000, 'q'));
+    // A remote name need not be UTF-8: the JSON lines must carry it all the same.
+    if (i == 2) write_text(cfg.shared_dir / "mixed \xff\xfe name.txt", "not utf-8");
     if (i == 2) cfg.limits.upload_bytes_per_s = 4u << 20;  // a large download takes a while
     cfgs.push_back(cfg);
     nodes.push_back(std::make_unique<net_node>(io, cfg, log));
@@ -173,6 +175,13 @@ TEST_CASE("the control endpoint answers search, fetch, downloads, cancel, peers,
   CHECK(status[0]["fetches_done"] == "2");
   CHECK(status[0]["active"] == "2");
 
+  // The bytes of a name that are not UTF-8 arrive as U+FFFD, in a line that parses.
+  auto mixed = ask(port, R"({"cmd":"search","words":"mixed name","wait_ms":1500})");
+  REQUIRE(mixed.size() == 2);
+  CHECK(mixed[0]["event"] == "hit");
+  CHECK(mixed[0]["name"] == "mixed \xef\xbf\xbd\xef\xbf\xbd name.txt");
+  CHECK(mixed[1]["results"] == "1");
+
   // Share takes an open file over the unix socket only (control_client_test.cpp); a path over
   // TCP is refused, and the node reads nothing of it.
   write_text(root / "outside.txt", "shared through the CLI");
@@ -252,6 +261,22 @@ TEST_CASE("the shared folder index hashes files and skips hidden ones", "[net]")
   CHECK(missing.error().code());  // the system's reason is kept
   CHECK(index.size() == 1);  // unchanged
   fs::remove_all(dir);
+}
+
+TEST_CASE("a line with a name that is not UTF-8 is written, not thrown", "[net]") {
+  const std::string name = "a\xff\xc3(b\xed\xa0\x80.txt";  // a stray byte, a cut sequence, a surrogate
+  std::string line;
+  REQUIRE_NOTHROW(line = json::line({{"event", "hit"}, {"name", name}, {"n", 1}}));
+  CHECK(line.rfind(R"({"event":"hit","name":")", 0) == 0);  // the order the fields were given
+  const auto parsed = json::parse_flat(line);
+  REQUIRE(parsed);
+  CHECK(parsed->at("name").find('\xff') == std::string::npos);
+  CHECK(parsed->at("name").find("\xef\xbf\xbd") != std::string::npos);
+  CHECK(parsed->at("n") == "1");
+  // A request that is not UTF-8 is refused, not thrown.
+  CHECK_FALSE(json::parse_flat("{\"name\":\"a\xff\"}"));
+  // Numbers come back as written.
+  CHECK(json::parse_flat(R"({"x":12.500,"y":-3})")->at("x") == "12.500");
 }
 
 TEST_CASE("a control line is one flat JSON object and nothing after it", "[net]") {

@@ -1,9 +1,14 @@
-// Peer addresses and digests: parsing and printing, written without iostreams or regex.
+// Peer addresses and digests: parsing and printing. Address text is the C library's
+// (inet_pton, inet_ntop); ports and digests are read here.
 
 #include "overlay/types.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
+#include <cstring>
 
 namespace hearsay {
 
@@ -18,91 +23,16 @@ int hex_value(char c) {
 
 constexpr char hex_digits[] = "0123456789abcdef";
 
-// Dotted IPv4 "a.b.c.d", each part 0..255 without leading junk.
-std::optional<std::uint32_t> parse_ipv4(std::string_view s) {
-  std::uint32_t value = 0;
-  for (int part = 0; part < 4; ++part) {
-    if (part > 0) {
-      if (s.empty() || s.front() != '.') return std::nullopt;
-      s.remove_prefix(1);
-    }
-    std::size_t digits = 0;
-    unsigned octet = 0;
-    while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') {
-      octet = octet * 10 + static_cast<unsigned>(s[digits] - '0');
-      if (++digits > 3 || octet > 255) return std::nullopt;
-    }
-    if (digits == 0) return std::nullopt;
-    s.remove_prefix(digits);
-    value = (value << 8) | octet;
-  }
-  if (!s.empty()) return std::nullopt;
-  return value;
-}
-
-// IPv6 text (RFC 4291 section 2.2): eight groups, "::" once, optional trailing IPv4.
-std::optional<std::array<std::uint8_t, 16>> parse_ipv6(std::string_view s) {
-  std::array<std::uint16_t, 8> groups{};
-  int count = 0;
-  int gap = -1;  // index where "::" stands
-  if (s.substr(0, 2) == "::") {
-    gap = 0;
-    s.remove_prefix(2);
-  } else if (!s.empty() && s.front() == ':') {
-    return std::nullopt;
-  }
-  while (!s.empty()) {
-    if (count == 8) return std::nullopt;
-    // An embedded IPv4 takes the last two groups.
-    const auto colon = s.find(':');
-    const auto token = s.substr(0, colon);
-    if (colon == std::string_view::npos && token.find('.') != std::string_view::npos) {
-      if (count > 6) return std::nullopt;
-      auto v4 = parse_ipv4(token);
-      if (!v4) return std::nullopt;
-      groups[static_cast<std::size_t>(count++)] = static_cast<std::uint16_t>(*v4 >> 16);
-      groups[static_cast<std::size_t>(count++)] = static_cast<std::uint16_t>(*v4 & 0xffff);
-      s = {};
-      break;
-    }
-    if (token.empty() || token.size() > 4) return std::nullopt;
-    unsigned g = 0;
-    for (char c : token) {
-      const int h = hex_value(c);
-      if (h < 0) return std::nullopt;
-      g = g * 16 + static_cast<unsigned>(h);
-    }
-    groups[static_cast<std::size_t>(count++)] = static_cast<std::uint16_t>(g);
-    if (colon == std::string_view::npos) {
-      s = {};
-      break;
-    }
-    s.remove_prefix(colon + 1);
-    if (!s.empty() && s.front() == ':') {
-      if (gap >= 0) return std::nullopt;
-      gap = count;
-      s.remove_prefix(1);
-    } else if (s.empty()) {
-      return std::nullopt;  // trailing single colon
-    }
-  }
-  if (gap < 0 && count != 8) return std::nullopt;
-  if (gap >= 0 && count > 7) return std::nullopt;
-  std::array<std::uint16_t, 8> full{};
-  if (gap < 0) {
-    full = groups;
-  } else {
-    const int tail = count - gap;
-    for (int i = 0; i < gap; ++i) full[static_cast<std::size_t>(i)] = groups[static_cast<std::size_t>(i)];
-    for (int i = 0; i < tail; ++i) {
-      full[static_cast<std::size_t>(8 - tail + i)] = groups[static_cast<std::size_t>(gap + i)];
-    }
-  }
-  std::array<std::uint8_t, 16> out{};
-  for (std::size_t i = 0; i < 8; ++i) {
-    out[2 * i] = static_cast<std::uint8_t>(full[i] >> 8);
-    out[2 * i + 1] = static_cast<std::uint8_t>(full[i] & 0xff);
-  }
+// inet_pton wants a NUL-terminated string: the host is copied into a buffer, and a host
+// too long for any address, or holding a NUL of its own, is refused before it is asked.
+template <int family, std::size_t bytes>
+std::optional<std::array<std::uint8_t, bytes>> parse_ip(std::string_view host) {
+  char text[INET6_ADDRSTRLEN];
+  if (host.size() >= sizeof text || host.find('\0') != std::string_view::npos) return std::nullopt;
+  host.copy(text, host.size());
+  text[host.size()] = '\0';
+  std::array<std::uint8_t, bytes> out{};
+  if (::inet_pton(family, text, out.data()) != 1) return std::nullopt;
   return out;
 }
 
@@ -142,12 +72,13 @@ std::optional<peer_addr> peer_addr::parse(std::string_view text, std::uint16_t d
     port = default_port;
   }
   peer_addr a;
+  a.port = *port;
   // Brackets enclose IPv6 literals only (RFC 3986, section 3.2.2).
-  if (auto v4 = bracketed ? std::nullopt : parse_ipv4(host)) {
-    a = from_ipv4(*v4, *port);
-  } else if (auto v6 = parse_ipv6(host); v6 && host.find(':') != std::string_view::npos) {
+  if (auto v4 = bracketed ? std::nullopt : parse_ip<AF_INET, 4>(host)) {
+    std::copy(v4->begin(), v4->end(), a.ip.begin() + 12);
+    a.ip[10] = a.ip[11] = 0xff;
+  } else if (auto v6 = parse_ip<AF_INET6, 16>(host); v6 && host.find(':') != std::string_view::npos) {
     a.ip = *v6;
-    a.port = *port;
   } else {
     return std::nullopt;
   }
@@ -155,46 +86,23 @@ std::optional<peer_addr> peer_addr::parse(std::string_view text, std::uint16_t d
 }
 
 std::string peer_addr::to_string() const {
-  std::string out;
+  char text[INET6_ADDRSTRLEN + 2] = "[";
   if (is_ipv4()) {
-    const auto v = ipv4();
-    for (int shift = 24; shift >= 0; shift -= 8) {
-      out += std::to_string((v >> shift) & 0xff);
-      if (shift > 0) out += '.';
-    }
+    static_cast<void>(::inet_ntop(AF_INET, ip.data() + 12, text, sizeof text));
   } else {
-    // RFC 5952: lower case, no leading zeros, the longest run (>= 2) of zero groups as "::".
-    std::array<unsigned, 8> g{};
-    for (std::size_t i = 0; i < 8; ++i) g[i] = (unsigned{ip[2 * i]} << 8) | ip[2 * i + 1];
-    int best = -1, best_len = 0;
-    for (int i = 0; i < 8;) {
-      if (g[static_cast<std::size_t>(i)] != 0) {
-        ++i;
-        continue;
-      }
-      int j = i;
-      while (j < 8 && g[static_cast<std::size_t>(j)] == 0) ++j;
-      if (j - i > best_len && j - i >= 2) {
-        best = i;
-        best_len = j - i;
-      }
-      i = j;
+    // inet_ntop writes RFC 5952 text, but for the deprecated IPv4-compatible addresses
+    // (::a.b.c.d, the first 96 bits zero), which it writes dotted: those are written here as
+    // the two hexadecimal groups they are, as RFC 5952 has them ("::2:3").
+    const bool compatible = std::all_of(ip.begin(), ip.begin() + 12, [](std::uint8_t b) { return b == 0; }) &&
+                            (ip[12] | ip[13]) != 0;
+    if (compatible) {
+      std::snprintf(text + 1, sizeof text - 1, "::%x:%x", (unsigned{ip[12]} << 8) | ip[13], (unsigned{ip[14]} << 8) | ip[15]);
+    } else {
+      static_cast<void>(::inet_ntop(AF_INET6, ip.data(), text + 1, sizeof text - 1));
     }
-    out += '[';
-    for (int i = 0; i < 8; ++i) {
-      if (i == best) {
-        out += "::";
-        i += best_len - 1;
-        continue;
-      }
-      if (i > 0 && i != best + best_len) out += ':';
-      char buf[8];
-      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, g[static_cast<std::size_t>(i)], 16);
-      static_cast<void>(ec);
-      out.append(buf, end);
-    }
-    out += ']';
+    std::strcat(text, "]");
   }
+  std::string out = text;
   out += ':';
   out += std::to_string(port);
   return out;

@@ -51,7 +51,9 @@ TEST_CASE("IPv4 and IPv6 addresses parse and print", "[types]") {
 TEST_CASE("malformed addresses are refused", "[types]") {
   for (const char* text : {"", "1.2.3.4", "1.2.3:4", "1.2.3.4.5:6", "256.1.1.1:1", "1.2.3.4:0", "1.2.3.4:65536",
                            "1.2.3.4:x", "host.example:80", "[::1", "[::1]x", "::1:80", "[1::2::3]:4",
-                           "[1:2:3:4:5:6:7:8:9]:1", "[12345::]:1", "01.2.3.4x:5", " 1.2.3.4:5"}) {
+                           "[1:2:3:4:5:6:7:8:9]:1", "[12345::]:1", "01.2.3.4x:5", " 1.2.3.4:5",
+                           // inet_pton's IPv4: four decimal parts, none with a leading zero
+                           "01.2.3.4:5", "1.2.3.004:5", "1.2.3:5", "0x1.2.3.4:5"}) {
     INFO(text);
     CHECK_FALSE(peer_addr::parse(text));
   }
@@ -123,6 +125,9 @@ TEST_CASE("IPv6 text forms: compression, embedded IPv4, canonical output", "[typ
       {"[::]:1", "[::]:1"},
       {"[1::]:1", "[1::]:1"},
       {"[::2:3]:1", "[::2:3]:1"},
+      {"[::1:0]:1", "[::1:0]:1"},  // IPv4-compatible addresses keep their hex groups
+      {"[::1.2.3.4]:1", "[::102:304]:1"},
+      {"[::2]:1", "[::2]:1"},
       {"[1:0:0:2:0:0:0:3]:1", "[1:0:0:2::3]:1"},       // the longest run, not the first
       {"[1:0:2:3:4:5:6:7]:1", "[1:0:2:3:4:5:6:7]:1"},  // a single zero group stays
       {"[0001:0DB8:00:0::ABCD]:443", "[1:db8::abcd]:443"},
@@ -157,6 +162,9 @@ TEST_CASE("IPv6 text forms: compression, embedded IPv4, canonical output", "[typ
     INFO(text);
     CHECK_FALSE(peer_addr::parse(text, 7000));
   }
+  CHECK_FALSE(peer_addr::parse(std::string_view("[::1\0]:1", 9)));
+  CHECK_FALSE(peer_addr::parse(std::string_view("1.2.3.4\0:1", 9)));
+  CHECK_FALSE(peer_addr::parse("[" + std::string(60, '0') + "1]:1"));  // longer than any address text
   auto any6 = peer_addr::parse("[::]:0", 0, true);
   REQUIRE(any6);
   CHECK(any6->is_unspecified());

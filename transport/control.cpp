@@ -204,7 +204,7 @@ struct control_server::impl {
         if (sess && !sess->busy && (!idlest || sess->last_active < idlest->last_active)) idlest = sess;
       }
       if (!idlest) {
-        log.warn("control: refusing a client, " + std::to_string(sessions.size()) + " busy already");
+        log.warn("control: refusing a client, {} busy already", sessions.size());
         std::error_code ignored;
         s.close(ignored);
         return;

@@ -58,9 +58,9 @@ void downloader::start() {
     const auto id = begin(s.file, s.holders, true);
     const std::string name = printable(s.file.name);
     if (!id) {
-      log_.warn("cannot resume the download of " + name + ": " + id.error().what());
+      log_.warn("cannot resume the download of {}: {}", name, id.error().what());
     } else if (engine_.running(*id)) {
-      log_.info("resuming the download of " + name + " (" + bytes_text(s.file.size) + ")");
+      log_.info("resuming the download of {} ({})", name, bytes_text(s.file.size));
     }
   }
 }
@@ -205,7 +205,7 @@ void downloader::forget(std::uint64_t token) {
     return kv.second.job == id && kv.second.foreground;
   });
   if (!others) {
-    log_.info("download " + std::to_string(id) + " cancelled: its caller went away");
+    log_.info("download {} cancelled: its caller went away", id);
     engine_.cancel(clock_(), id);
   }
 }
@@ -307,8 +307,7 @@ void downloader::save_state(job_id id, job_files& f) {
   if (!engine_.progress(clock_(), id, p)) return;
   part_file::state st{p.file, f.holders, engine_.stored_ranges(id)};
   if (auto saved = f.part->save_state(st); !saved) {
-    log_.warn("cannot save the state of the download of " + printable(p.file.name) + ": " +
-              saved.error().code().message());
+    log_.warn("cannot save the state of the download of {}: {}", printable(p.file.name), saved.error().code().message());
   }
   f.saved_at = clock_();
   f.saved_stored = p.bytes_stored;
@@ -361,7 +360,7 @@ result<> downloader::commit(job_id id) {
   f.placed = committed->path;
   f.sync_time = committed->sync_time;
   if (auto recorded = record_.add(p.file.sha256, f.placed); !recorded) {
-    log_.warn("cannot record the download in " + printable(part_file::folder(dir_).string()) + ": " +
+    log_.warn("cannot record the download in {}: {}", printable(part_file::folder(dir_).string()),
               recorded.error().code().message());
   }
   return {};
@@ -381,12 +380,12 @@ void downloader::on_job_end(job_id id, const job_progress& p) {
   if (p.state == job_state::done) {
     ++done_;
     s.bytes = p.file.size;
-    log_.info("fetched " + name + " (" + bytes_text(p.file.size) + ", sha256 verified) to " + printable(s.path.string()));
+    log_.info("fetched {} ({}, sha256 verified) to {}", name, bytes_text(p.file.size), printable(s.path.string()));
   } else if (p.state == job_state::failed) {
     ++failed_;
-    log_.warn("download of " + name + " failed: " + printable(p.error));
+    log_.warn("download of {} failed: {}", name, printable(p.error));
   } else {
-    log_.info("download of " + name + " cancelled");
+    log_.info("download of {} cancelled", name);
   }
   recent_.push_back(s);
   if (recent_.size() > recent_max) recent_.erase(recent_.begin());

@@ -16,6 +16,15 @@
 #include "transport/net_node_impl.hpp"
 #include "transport/text.hpp"
 
+template <>
+struct fmt::formatter<hearsay::net::link_name> : fmt::formatter<std::string_view> {
+  auto format(const hearsay::net::link_name& n, fmt::format_context& ctx) const {
+    const auto& l = n.l;
+    return fmt::formatter<std::string_view>::format(
+        l.identified || l.outbound ? l.peer.to_string() : "(unidentified) from " + l.remote.to_string(), ctx);
+  }
+};
+
 namespace hearsay::net {
 
 namespace fs = std::filesystem;
@@ -193,7 +202,7 @@ void net_node::impl::on_search_done(query_id id, std::uint32_t hits) {
 
 
 void net_node::impl::on_active_view_changed(const peer_addr& peer, bool added) {
-  log.debug(std::string(added ? "neighbour up " : "neighbour down ") + peer.to_string());
+  log.debug("neighbour {} {}", added ? "up" : "down", peer);
 }
 
 
@@ -238,7 +247,7 @@ void net_node::impl::tend() {
   const micros t = now();
   if (t - peers_saved_at > micros{60'000'000}) {
     peers_saved_at = t;
-    if (auto saved = save_peers(); !saved) log.warn(saved.error().what());
+    if (auto saved = save_peers(); !saved) log.warn("{}", saved.error().what());
   }
   const auto& lim = cfg.limits;
   std::vector<std::pair<link_ptr, const char*>> failing;
@@ -379,12 +388,11 @@ void net_node::impl::dial_failed(const link_ptr& l, const char* why) {
   b.next = now() + wait;
   const bool known = std::find(cfg.overlay.seeds.begin(), cfg.overlay.seeds.end(), l->peer) != cfg.overlay.seeds.end() ||
                      (overlay && overlay->members().is_passive(l->peer));
-  const std::string text = std::string("cannot reach ") + (known ? "" : "peer ") + l->peer.to_string() + ": " + why +
-                           "; next try in " + std::to_string((wait.count() + 500'000) / 1'000'000) + " s";
+  const auto seconds = (wait.count() + 500'000) / 1'000'000;
   if (known) {
-    log.info(text);
+    log.info("cannot reach {}: {}; next try in {} s", l->peer, why, seconds);
   } else {
-    log.debug(text);
+    log.debug("cannot reach peer {}: {}; next try in {} s", l->peer, why, seconds);
   }
 }
 
@@ -433,7 +441,7 @@ void net_node::impl::on_secured(const link_ptr& l) {
     if (b != ids.end() && b->second.id != l->id) {
       if (b->second.dialled) {
         const std::string why = "found node " + l->id.short_hex() + ", not " + b->second.id.short_hex() + " as before";
-        log.warn("dial " + l->peer.to_string() + ": " + why);
+        log.warn("dial {}: {}", l->peer, why);
         dial_failed(l, why.c_str());
         fail(l, "wrong node id");
         return;
@@ -441,8 +449,7 @@ void net_node::impl::on_secured(const link_ptr& l) {
       // An inbound link claimed this address for another key; the node reached at the
       // address is the one that lives there.
       if (auto lk = links.find(l->peer); lk != links.end() && lk->second != l && lk->second->id == b->second.id) {
-        log.info("link from " + lk->second->remote.to_string() + " claimed " + l->peer.to_string() + ", which belongs to node " +
-                 l->id.short_hex() + ": dropped");
+        log.info("link from {} claimed {}, which belongs to node {}: dropped", lk->second->remote, l->peer, l->id.short_hex());
         fail(lk->second, "claimed another node's address");
       }
     }
@@ -498,9 +505,9 @@ void net_node::impl::refuse_plaintext(const link_ptr& l) {
   const micros t = now();
   if (t - plaintext_logged >= micros{60'000'000}) {
     plaintext_logged = t;
-    log.info("refusing a plaintext connection from " + l->remote.to_string() +
-             ": an older hearsay node (protocol 1) or another program; this node speaks protocol " +
-             std::to_string(protocol_version) + " over TLS (further ones are counted, not logged, for a minute)");
+    log.info("refusing a plaintext connection from {}: an older hearsay node (protocol 1) or another program; this "
+             "node speaks protocol {} over TLS (further ones are counted, not logged, for a minute)",
+             l->remote, protocol_version);
   }
   const auto bytes = encoder.encode(self, msg_hello{cfg.network, self, cfg.agent, false});
   auto frame = std::make_shared<std::vector<std::uint8_t>>(bytes.begin(), bytes.end());
@@ -686,10 +693,10 @@ void net_node::impl::read(const link_ptr& l) {
         const bool message_only = l->kind == link::role::overlay && l->identified &&
                                   (why.code() == codec::error::bad_field || why.code() == codec::error::unknown_message);
         if (message_only) {
-          log.debug("dropping a message from " + describe(l) + ": " + what);
+          log.debug("dropping a message from {}: {}", described(l), what);
           continue;
         }
-        log.warn("dropping link " + describe(l) + ": " + what);
+        log.warn("dropping link {}: {}", described(l), what);
         fail(l, "bad frame");
         return;
       }
@@ -712,9 +719,6 @@ void net_node::impl::read(const link_ptr& l) {
   });
 }
 
-std::string net_node::impl::describe(const link_ptr& l) const {
-  return l->identified || l->outbound ? l->peer.to_string() : "(unidentified) from " + l->remote.to_string();
-}
 
 // The link is over: close it, and tell whoever depended on it.
 void net_node::impl::fail(const link_ptr& l, const char* why) {
@@ -723,7 +727,7 @@ void net_node::impl::fail(const link_ptr& l, const char* why) {
     auto it = links.find(l->peer);
     return it != links.end() && it->second == l;
   }();
-  log.debug("link " + describe(l) + " failed: " + why);
+  log.debug("link {} failed: {}", described(l), why);
   ++stats.connections_failed;
   if (mapped) links.erase(l->peer);
   close_now(l);
@@ -780,8 +784,7 @@ void net_node::impl::handle(const link_ptr& l, codec::decoded& d) {
       return;
     }
     if (hello->network != cfg.network) {
-      log.info("refusing " + hello->listen.to_string() + ": network '" + printable(hello->network) + "', not '" +
-               cfg.network + "'");
+      log.info("refusing {}: network '{}', not '{}'", hello->listen, printable(hello->network), cfg.network);
       fail(l, "other network");
       return;
     }
@@ -795,8 +798,7 @@ void net_node::impl::handle(const link_ptr& l, codec::decoded& d) {
       peer_addr addr = l->remote_ip;
       addr.port = hello->listen.port;
       if (addr != hello->listen) {
-        log.debug("link from " + l->remote.to_string() + " says it listens at " + hello->listen.to_string() + "; known as " +
-                  addr.to_string());
+        log.debug("link from {} says it listens at {}; known as {}", l->remote, hello->listen, addr);
       }
       l->peer = addr;
       l->kind = hello->fetch_only ? link::role::fetch_server : link::role::overlay;
@@ -805,8 +807,8 @@ void net_node::impl::handle(const link_ptr& l, codec::decoded& d) {
         const bool other_key = b != ids.end() && b->second.id != l->id;
         const auto lk = links.find(addr);
         if (other_key && (b->second.dialled || (lk != links.end() && !lk->second->dead))) {
-          log.info("refusing node " + l->id.short_hex() + " from " + l->remote.to_string() + ": " + addr.to_string() +
-                   " belongs to node " + b->second.id.short_hex());
+          log.info("refusing node {} from {}: {} belongs to node {}", l->id.short_hex(), l->remote, addr,
+                   b->second.id.short_hex());
           fail(l, "address of another node");
           return;
         }
@@ -897,7 +899,7 @@ result<> net_node::start() {
   if (!m.cfg.shared_dir.empty()) {
     const auto problems = m.index.scan(m.cfg.shared_dir, m.cfg.share_follow_symlinks);
     if (!problems) return problems.error();
-    for (const auto& p : *problems) m.log.warn("share: " + printable(p));
+    for (const auto& p : *problems) m.log.warn("share: {}", printable(p));
   }
   std::error_code ec;
   if (!m.cfg.download_dir.empty()) {
@@ -920,16 +922,15 @@ result<> net_node::start() {
   const auto remembered = m.load_peers();
   if (!remembered.empty()) {
     m.overlay->remember_peers(remembered);
-    m.log.info("remembered " + std::to_string(m.overlay->members().passive().size()) + " peers from " +
-               m.cfg.peers_file.string());
+    m.log.info("remembered {} peers from {}", m.overlay->members().passive().size(), m.cfg.peers_file.string());
   }
   m.running = true;
   m.accept();
   m.start_housekeeping();
   m.overlay->start(m.now());
   m.downloads.start();  // downloads a previous run left
-  m.log.info("node " + m.me.id().to_hex() + " listening on " + bound.to_string() + ", advertised as " +
-             m.self.to_string() + ", sharing " + std::to_string(m.index.size()) + " files");
+  m.log.info("node {} listening on {}, advertised as {}, sharing {} files", m.me.id().to_hex(), bound, m.self,
+             m.index.size());
   return {};
 }
 
@@ -940,7 +941,7 @@ void net_node::stop(std::function<void()> done) {
   std::error_code ec;
   m.acceptor.close(ec);
   if (m.running) {
-    if (auto saved = m.save_peers(); !saved) m.log.warn(saved.error().what());
+    if (auto saved = m.save_peers(); !saved) m.log.warn("{}", saved.error().what());
   }
   if (m.running) m.overlay->leave(m.now());  // DISCONNECT to every neighbour
   m.running = false;

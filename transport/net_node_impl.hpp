@@ -37,6 +37,12 @@ inline bool closed_by_peer(const std::error_code& ec) {
 struct link;
 using link_ptr = std::shared_ptr<link>;
 
+// A link as log lines name it: its peer, or where an unidentified one came from. Turned
+// into text only when the line is written (its formatter is in net_node.cpp).
+struct link_name {
+  const link& l;
+};
+
 struct link : std::enable_shared_from_this<link> {
   enum class role : std::uint8_t { overlay, fetch_client, fetch_server };
 
@@ -218,7 +224,7 @@ struct net_node::impl final : host, transfer_links {
   void write(const link_ptr& l);
   void hold_until_due(const link_ptr& l);
   void read(const link_ptr& l);
-  std::string describe(const link_ptr& l) const;
+  static link_name described(const link_ptr& l) { return {*l}; }
   void fail(const link_ptr& l, const char* why);
   void report_down(const peer_addr& peer);
   void close_after_flush(const link_ptr& l);

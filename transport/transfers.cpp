@@ -82,11 +82,11 @@ void net_node::impl::serve_continue(const link_ptr& l) {
         static_cast<std::uint64_t>(st.st_size) != f->info.size ||
         std::int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec != f->modified_ns) {
       ::close(fd);
-      log.warn("not serving " + printable(f->path.string()) + ": it changed since it was indexed (rescan to share it again)");
+      log.warn("not serving {}: it changed since it was indexed (rescan to share it again)", printable(f->path.string()));
       return refuse(fetch_error_code::read_failed, "the file changed since it was indexed");
     }
     if (l->serve_queue.empty() && !l->outbound) {
-      log.info("serving " + printable(f->info.name) + " to " + l->peer.to_string());
+      log.info("serving {} to {}", printable(f->info.name), l->peer);
     }
     ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     l->serve_fd = fd;

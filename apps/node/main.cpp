@@ -118,14 +118,14 @@ int main(int argc, char** argv) {
   asio::io_context io;
   // The state folder is the node's own: owner-only.
   if (auto made = make_private_folder(settings.state_dir); !made) {
-    log.error(made.error().prefix("cannot create the state folder " + settings.state_dir.string()).what());
+    log.error("{}", made.error().prefix("cannot create the state folder " + settings.state_dir.string()).what());
     return 1;
   }
   for (const auto& dir : {settings.net.shared_dir, settings.net.download_dir}) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) {
-      log.error("cannot create the folder " + dir.string() + ": " + ec.message());
+      log.error("cannot create the folder {}: {}", dir.string(), ec.message());
       return 1;
     }
   }
@@ -133,7 +133,7 @@ int main(int argc, char** argv) {
   if (!net::is_unix_socket_path(settings.control)) {
     auto token = make_token(settings.control_token_file);
     if (!token) {
-      log.error(token.error().what());
+      log.error("{}", token.error().what());
       return 1;
     }
     control_token = std::move(*token);
@@ -148,7 +148,7 @@ int main(int argc, char** argv) {
     std::error_code ec;
     const auto found = resolver.resolve(seed->host, std::to_string(seed->port), ec);
     if (ec || found.empty()) {
-      log.warn("seed " + s + ": cannot resolve (" + ec.message() + "); skipped");
+      log.warn("seed {}: cannot resolve ({}); skipped", s, ec.message());
       continue;
     }
     // One address per seed, IPv4 first: a name with both kinds of records usually reaches
@@ -166,30 +166,33 @@ int main(int argc, char** argv) {
 
   net::net_node node(io, settings.net, log);
   if (auto started = node.start(); !started) {
-    log.error("cannot start: " + started.error().what() + " (listen " + settings.net.listen.to_string() + ", shared " +
-              settings.net.shared_dir.string() + ", downloads " + settings.net.download_dir.string() + ")");
+    log.error("cannot start: {} (listen {}, shared {}, downloads {})", started.error().what(), settings.net.listen,
+              settings.net.shared_dir.string(), settings.net.download_dir.string());
     return 1;
   }
   net::control_server control(io, node, log);
   if (auto opened = control.start(settings.control, control_token); !opened) {
-    log.error(opened.error().what());
+    log.error("{}", opened.error().what());
     return 1;
   }
-  log.info("control endpoint on " + settings.control +
-           (control_token.empty() ? std::string(" (owner only)") : " (token in " + settings.control_token_file.string() + ")"));
+  if (control_token.empty()) {
+    log.info("control endpoint on {} (owner only)", settings.control);
+  } else {
+    log.info("control endpoint on {} (token in {})", settings.control, settings.control_token_file.string());
+  }
   net::metrics_server metrics(io, node, log);
   if (!settings.metrics.empty()) {
     if (auto opened = metrics.start(*peer_addr::parse(settings.metrics)); !opened) {
-      log.error(opened.error().what());
+      log.error("{}", opened.error().what());
       return 1;
     }
-    log.info("health and metrics on http://" + settings.metrics + "/health and /metrics");
+    log.info("health and metrics on http://{}/health and /metrics", settings.metrics);
   }
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const std::error_code& ec, int sig) {
     if (ec) return;
-    log.info(std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ", leaving the overlay");
+    log.info("received {}, leaving the overlay", sig == SIGINT ? "SIGINT" : "SIGTERM");
     control.stop();
     metrics.stop();
     node.stop([&] { io.stop(); });

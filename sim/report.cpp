@@ -3,12 +3,12 @@
 #include "sim/report.hpp"
 
 #include <algorithm>
-#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <utility>
 #include <vector>
 
+#include <fmt/printf.h>
 #include <nlohmann/json.hpp>
 
 #include "overlay/strategy.hpp"
@@ -17,14 +17,12 @@ namespace hearsay::sim {
 
 namespace {
 
-void appendf(std::string& out, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
-void appendf(std::string& out, const char* fmt, ...) {
-  char buf[512];
-  va_list args;
-  va_start(args, fmt);
-  const int n = std::vsnprintf(buf, sizeof buf, fmt, args);
-  va_end(args);
-  if (n > 0) out.append(buf, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buf - 1));
+// printf-style text appended to out, through fmt's printf: the report's formats (and so its
+// bytes and fingerprint) stay as they were, each argument is formatted by its real type, and
+// a line is never cut at a buffer's length.
+template <typename... Args>
+void appendf(std::string& out, const char* format, const Args&... args) {
+  out += fmt::sprintf(format, args...);
 }
 
 template <typename T>

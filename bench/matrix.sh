@@ -11,6 +11,7 @@
 #   HEARSAY_SIM=/tmp/hearsay-sim bash bench/matrix.sh      # a given binary, without building
 #   APPEND=1 SIZES=1000000 TOPOLOGIES="er:8 kout:4 regular:8 ba:4" STRATEGIES="flood_all fanout_4 gossip" \
 #     bash bench/matrix.sh                                  # add rows (10^6 on the compact engine)
+#   SKIP="ba:4/flood_all" ...                              # leave out cells (topology/strategy)
 # The engine column says which engine ran the cell (fixed graphs run compact unless the strategy
 # needs whole nodes: walkers).
 set -euo pipefail
@@ -40,6 +41,7 @@ fi
 for n in $sizes; do
   for topo in $topologies; do
     for strat in $strategies; do
+      case " ${SKIP:-} " in *" $topo/$strat "*) continue ;; esac
       rows=()
       for ((k = 0; k < repeat; k++)); do
         # shellcheck disable=SC2046

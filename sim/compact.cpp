@@ -2,11 +2,15 @@
 //
 // On a fixed graph a peer's node is mostly state that such a run never uses (views, timers,
 // a duplicate cache sized for a deployment) and 1.2 KB of it, which at 10^6-10^7 peers is
-// what the run's time and memory go to. Here a peer is its random stream, its event count,
-// its load and a range of file ids; the graph is the static one (compressed rows, 4 bytes a
-// link end); and what a peer remembers of a search (the duplicate cache's entry: best TTL,
-// upstream, hits relayed) is kept with the search, in a table that lives while the search
-// has messages in flight. Events are keyed as the node engine keys them ((peer + 1) << 32 |
+// what the run's time and memory go to. Here a peer is a 16-byte record (where its
+// neighbours are, its event count, its load) and its random stream; the graph is the static
+// one (compressed rows, 4 bytes a link end); a peer's library is its place among each file's
+// holders (the catalogue is stored once), and a search marks the peers holding what it asks
+// for. What a peer remembers of a search (the duplicate cache's entry: best TTL, upstream,
+// hits relayed) is kept with the search, in a table per worker that lives while the search
+// has messages in flight, and walkers parked at a relay wait in a table of their worker.
+// Peers are dealt to worker threads as the node engine deals them, and run in windows of
+// the minimum link latency. Events are keyed as the node engine keys them ((peer + 1) << 32 |
 // the peer's count), each peer draws from its node's random stream in the same order, and
 // the relay rules below are those of overlay/search.cpp and the strategies' files, step by
 // step: the results are the same, byte for byte (tests/sim/compact_test.cpp runs both

@@ -5,7 +5,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <future>
 #include <limits>
 #include <memory>
 #include <thread>
@@ -98,9 +97,6 @@ struct simulator::compact_world {
   std::atomic<unsigned> done{0};
   std::atomic<bool> stopping{false};
   micros window_end{0};
-  // The graph's structure, measured on a second thread while the searches run (it reads only
-  // the graph; the run is one thread).
-  std::future<structure_comparison> structure;
 };
 
 // One thread's share of the peers (blocks of 64, dealt in turn), as the node engine's workers

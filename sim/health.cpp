@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <future>
 
 #include "sim/adversary.hpp"
 
@@ -139,11 +140,17 @@ structure_comparison simulator::measure_structure() const {
     views = graph::from_edges(count, links);
     g = &views;
   }
-  // A stream of its own, so the measurement leaves every other draw of the run as it was.
+  // A stream of its own, so the measurement leaves every other draw of the run as it was. The
+  // random graph's draws follow the overlay's sample's: with those skipped on a copy of the
+  // stream, the two are measured at once, on two threads.
   rng random = rng::stream(scenario_.seed, stream_structure);
+  rng after = random;
+  skip_structure_draws(g->n, clustering_samples, sources, after);
   structure_comparison out;
-  out.overlay = sample_structure(*g, clustering_samples, sources, random);
-  out.random = sample_structure(configuration_model(*g, random), clustering_samples, sources, random);
+  auto overlay = std::async(std::launch::async,
+                            [&] { return sample_structure(*g, clustering_samples, sources, random); });
+  out.random = sample_structure(configuration_model(*g, after), clustering_samples, sources, after);
+  out.overlay = overlay.get();
   return out;
 }
 

@@ -6,7 +6,6 @@
 #include "sim/simulator.hpp"
 
 #include <algorithm>
-#include <future>
 
 #include "sim/adversary.hpp"
 #include "sim/compact.hpp"
@@ -191,11 +190,7 @@ void simulator::build_overlay() {
 run_results simulator::run() {
   build_overlay();
   run_results out;
-  if (compact()) {
-    // The run is one thread: the graph's structure is measured on another meanwhile, its
-    // health (which does not change on a fixed graph) by this one once the run is done.
-    compact_->structure = std::async(std::launch::async, [this] { return measure_structure(); });
-  } else {
+  if (!compact()) {
     out.health = measure_health();
     out.structure = measure_structure();
   }
@@ -222,8 +217,11 @@ run_results simulator::run() {
   stop_helpers();  // nothing runs in parallel after this
   compact_stop();
   if (compact()) {
+    // A fixed graph's health and structure do not change: measured once the run is done, so
+    // that the measurement (two threads) and the run (as many as there are processors) do
+    // not compete for the processors.
     out.health = measure_health();
-    out.structure = compact_->structure.get();
+    out.structure = measure_structure();
   }
   collect_results(out);
   return out;

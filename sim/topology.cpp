@@ -594,6 +594,17 @@ std::uint64_t bfs_batch(const graph& g, std::span<const std::uint32_t> sources, 
 
 }  // namespace
 
+void skip_structure_draws(std::uint32_t n, std::uint32_t clustering_samples, std::uint32_t sources, rng& random) {
+  if (n == 0) return;
+  // sample_structure's picks, in its order: clustering nodes, then BFS sources.
+  for (std::uint32_t k = 0; k < std::min(n, clustering_samples); ++k) {
+    if (n > clustering_samples) static_cast<void>(random.below(n));
+  }
+  for (std::uint32_t k = 0; k < std::min(n, sources); ++k) {
+    if (n > sources) static_cast<void>(random.below(n));
+  }
+}
+
 graph_structure sample_structure(const graph& g, std::uint32_t clustering_samples, std::uint32_t sources,
                                  rng& random) {
   graph_structure s;

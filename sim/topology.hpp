@@ -107,6 +107,10 @@ struct graph_structure {
 // node when g has no more: then the figures are exact).
 graph_structure sample_structure(const graph& g, std::uint32_t clustering_samples, std::uint32_t sources,
                                  rng& random);
+// Makes the draws sample_structure makes on a graph of n nodes, and nothing else: `random`
+// is then where sample_structure would have left it, so that what comes after it can run at
+// the same time on a copy.
+void skip_structure_draws(std::uint32_t n, std::uint32_t clustering_samples, std::uint32_t sources, rng& random);
 
 // A random graph with g's degree sequence (the configuration model, Bender & Canfield 1978,
 // Molloy & Reed 1995): every node gets as many stubs as its degree, the stubs are paired at

@@ -373,3 +373,21 @@ TEST_CASE("the default overlay grows in proportion to its size, its joins apart 
   CHECK(format_report(few_seeds, crowd.run()).find("  warning               flash crowd: each seed takes a join every "
                                                  "40.000 ms at the end") != std::string::npos);
 }
+
+TEST_CASE("structure: skip_structure_draws leaves the stream where sample_structure leaves it", "[sim][structure]") {
+  // The random reference graph is drawn on a copy of the stream advanced this way, while the
+  // overlay is sampled on another thread: the two must agree exactly.
+  for (const std::uint32_t n : {0u, 5u, 40u, 3'000u}) {
+    rng topology_rng(7);
+    topology_spec spec;
+    REQUIRE(spec.parse("er:4").ok());
+    const auto g = build_graph(spec, std::max(n, 1u), topology_rng);
+    REQUIRE(g.ok());
+    for (const auto& [clustering, sources] : {std::pair{2'000u, 32u}, std::pair{10u, 3u}}) {
+      rng sampled(42), skipped(42);
+      sample_structure(*g, clustering, sources, sampled);
+      skip_structure_draws(g->n, clustering, sources, skipped);
+      CHECK(sampled.next() == skipped.next());
+    }
+  }
+}

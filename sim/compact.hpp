@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <future>
 #include <limits>
 #include <memory>
 #include <thread>
@@ -97,6 +98,8 @@ struct simulator::compact_world {
   std::atomic<unsigned> done{0};
   std::atomic<bool> stopping{false};
   micros window_end{0};
+  // The graph's structure, measured on a thread of its own meanwhile (simulator::run).
+  std::future<structure_comparison> structure;
 };
 
 // One thread's share of the peers (blocks of 64, dealt in turn), as the node engine's workers

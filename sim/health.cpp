@@ -112,7 +112,7 @@ overlay_health simulator::measure_health() const {
   return h;
 }
 
-structure_comparison simulator::measure_structure() const {
+structure_comparison simulator::measure_structure(bool two_threads) const {
   // Clustering over 2,000 peers and distances from 32 sources: samples, so that the cost stays
   // a small part of a run's at any size (bench/HISTORY.md, "The overlay's structure").
   constexpr std::uint32_t clustering_samples = 2'000;
@@ -147,7 +147,7 @@ structure_comparison simulator::measure_structure() const {
   rng after = random;
   skip_structure_draws(g->n, clustering_samples, sources, after);
   structure_comparison out;
-  auto overlay = std::async(std::launch::async,
+  auto overlay = std::async(two_threads ? std::launch::async : std::launch::deferred,
                             [&] { return sample_structure(*g, clustering_samples, sources, random); });
   out.random = sample_structure(configuration_model(*g, after), clustering_samples, sources, after);
   out.overlay = overlay.get();

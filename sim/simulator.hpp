@@ -173,7 +173,8 @@ class simulator {
   attack_sample measure_attack() const;
   // The honest overlay's structure now (clustering, hop distances; sim/topology.hpp), beside
   // that of a random graph with its degrees, drawn from the run's seed.
-  structure_comparison measure_structure() const;
+  // two_threads: the overlay and the random graph measured at once (the same figures).
+  structure_comparison measure_structure(bool two_threads = true) const;
 
   // The fixed graph of a static topology (empty for HyParView).
   const graph& static_graph() const { return graph_; }

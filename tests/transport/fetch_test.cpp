@@ -395,7 +395,9 @@ TEST_CASE("a shared file named with a backslash travels in hits and keeps every 
   c.run_for(std::chrono::milliseconds(200));
   for (std::size_t i = 0; i < c.nodes.size(); ++i) {
     INFO("node " << i);
-    CHECK(c.nodes[i]->overlay().members().active().size() == links_before[i]);
+    // No link lost to the name (a view still filling may gain one meanwhile: four nodes whose
+    // views hold five settle at three links each, on a slow machine during the search).
+    CHECK(c.nodes[i]->overlay().members().active().size() >= links_before[i]);
     CHECK(c.nodes[i]->stats().frames_bad == 0);
   }
   fetch_status last;

@@ -379,7 +379,6 @@ void simulator::compact_issue(std::uint32_t k) {
   query_index_.insert(id, k);
   ++w.stats.queries_originated;
   s.open = true;
-  s.live = true;
   c.live.push_back(k);
   compact_mark_holders(k);
   std::uint8_t ttl = std::min(cfg.*row.ttl, cfg.*row.ttl_max);
@@ -771,7 +770,6 @@ void simulator::compact_settle() {
       table.release();
     }
     std::vector<std::uint64_t>().swap(c.searches[k].holders);
-    c.searches[k].live = false;
     c.live[i] = c.live.back();
     c.live.pop_back();
   }
@@ -790,12 +788,7 @@ void simulator::compact_run_until(micros t) {
       now_ = next_global;
       for (auto& w : c.workers) w->now = now_;
       for (auto& w : workers_) w->now = now_;
-      while (!global_.empty() && global_.next_time() == now_) {
-        const auto e = global_.take();
-        ++events_;
-        dispatch_global(e.payload);
-        global_.release(e.slot);
-      }
+      run_global_events();
       continue;
     }
     // A window: up to the next global event, the end, and (with several workers) the earliest
@@ -839,15 +832,7 @@ overlay_health simulator::compact_health() const {
   const std::uint32_t n = size();
   h.peers_running = n;
   if (n == 0) return h;
-  std::vector<std::uint32_t> parent(n);
-  for (std::uint32_t i = 0; i < n; ++i) parent[i] = i;
-  auto find = [&](std::uint32_t x) {
-    while (parent[x] != x) {
-      parent[x] = parent[parent[x]];
-      x = parent[x];
-    }
-    return x;
-  };
+  disjoint_sets components(n);
   h.active_min = h.in_degree_min = ~0u;
   double sq = 0;
   const std::uint32_t* targets = graph_.targets.data();
@@ -860,18 +845,17 @@ overlay_health simulator::compact_health() const {
     sq += static_cast<double>(d) * d;
     for (std::size_t k = graph_.offsets[i]; k < graph_.offsets[i + 1]; ++k) {
       // A neighbour's parent is a miss on a large graph: asked for 16 links ahead.
-      if (k + 16 < target_count) prefetch_line(&parent[targets[k + 16]]);
+      if (k + 16 < target_count) prefetch_line(components.entry(targets[k + 16]));
       const std::uint32_t j = targets[k];
       if (j < i) continue;  // each link once: the same components, half the work
-      const auto a = find(i), b = find(j);
-      if (a != b) parent[a] = b;
+      components.unite(i, j);
     }
   }
   h.in_degree_min = h.active_min;
   h.in_degree_max = h.active_max;
   std::vector<std::uint32_t> component_size(n, 0);
   for (std::uint32_t i = 0; i < n; ++i) {
-    if (component_size[find(i)]++ == 0) ++h.components;
+    if (component_size[components.find(i)]++ == 0) ++h.components;
   }
   h.largest_component = *std::max_element(component_size.begin(), component_size.end());
   const double running = n;

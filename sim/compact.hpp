@@ -62,7 +62,6 @@ struct simulator::compact_world {
     std::uint32_t origin_hits = 0;
     std::uint8_t stage = 0, stage_last = 0;  // an expanding ring's
     bool open = false;
-    bool live = false;  // its visit tables may be in use (until settle finds nothing in flight)
   };
 
   // Per peer: what every event for it reads, in one 16-byte record (four to a cache line, one

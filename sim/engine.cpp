@@ -176,6 +176,15 @@ void simulator::dispatch(worker& w, event& e) {
   }
 }
 
+void simulator::run_global_events() {
+  while (!global_.empty() && global_.next_time() == now_) {
+    const auto e = global_.take();
+    ++events_;
+    dispatch_global(e.payload);
+    global_.release(e.slot);
+  }
+}
+
 void simulator::dispatch_global(event& e) {
   if (auto* q = std::get_if<issue_query>(&e)) {
     query_record& r = queries_[q->index];
@@ -302,12 +311,7 @@ void simulator::run_until(micros t) {
       now_ = next_global;
       if (downloads_ != nullptr) sync_downloads(now_);
       for (auto& w : workers_) w->now = now_;
-      while (!global_.empty() && global_.next_time() == now_) {
-        const auto e = global_.take();
-        ++events_;
-        dispatch_global(e.payload);
-        global_.release(e.slot);
-      }
+      run_global_events();
       continue;
     }
     // A window: up to the next global event, the end, and (with several workers) the

@@ -58,15 +58,7 @@ overlay_health simulator::measure_health() const {
   const std::uint32_t n = size();
   std::vector<std::uint32_t> in_degree(n, 0);
   // Union-find over active links, taken as undirected.
-  std::vector<std::uint32_t> parent(n);
-  for (std::uint32_t i = 0; i < n; ++i) parent[i] = i;
-  auto find = [&](std::uint32_t x) {
-    while (parent[x] != x) {
-      parent[x] = parent[parent[x]];
-      x = parent[x];
-    }
-    return x;
-  };
+  disjoint_sets components(n);
   std::uint64_t active_sum = 0, passive_sum = 0;
   h.active_min = ~0u;
   const std::uint32_t honest = honest_peers();
@@ -84,8 +76,7 @@ overlay_health simulator::measure_health() const {
       if (!index_of(p, j) || j >= honest) continue;
       ++in_degree[j];
       if (!nodes_[j]->members().is_active(address_of(i))) ++h.links_asymmetric;
-      const auto a = find(i), b = find(j);
-      if (a != b) parent[a] = b;
+      components.unite(i, j);
     }
   }
   if (h.peers_running == 0) {
@@ -101,7 +92,7 @@ overlay_health simulator::measure_health() const {
   double sq = 0;
   for (std::uint32_t i = 0; i < honest; ++i) {
     if (!running_[i]) continue;
-    if (component_size[find(i)]++ == 0) ++h.components;
+    if (component_size[components.find(i)]++ == 0) ++h.components;
     h.in_degree_min = std::min(h.in_degree_min, in_degree[i]);
     h.in_degree_max = std::max(h.in_degree_max, in_degree[i]);
     sq += static_cast<double>(in_degree[i]) * in_degree[i];

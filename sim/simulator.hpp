@@ -343,6 +343,8 @@ class simulator {
   // ---- the event loop (engine.cpp) -------------------------------------------------------------
   void dispatch(worker& w, event& e);
   void dispatch_global(event& e);
+  // Runs the searches and faults due at now_ (between windows; both engines' loops).
+  void run_global_events();
   // Runs worker w's events up to and including time `end`, after taking in what the other
   // workers sent its peers.
   void run_worker(worker& w, micros end);

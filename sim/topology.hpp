@@ -80,6 +80,32 @@ result<edge_file> read_edge_file(const std::string& path, std::uint32_t peers_ma
 // Writes g in the binary form, each edge once (a < b), for g.n peers.
 result<> write_edge_file(const std::string& path, const graph& g);
 
+// Disjoint sets of nodes, for connected components: union-find with path halving.
+class disjoint_sets {
+ public:
+  explicit disjoint_sets(std::uint32_t n) : parent_(n) {
+    for (std::uint32_t i = 0; i < n; ++i) parent_[i] = i;
+  }
+  // The representative of x's set.
+  std::uint32_t find(std::uint32_t x) {
+    while (parent_[x] != x) {
+      parent_[x] = parent_[parent_[x]];
+      x = parent_[x];
+    }
+    return x;
+  }
+  void unite(std::uint32_t a, std::uint32_t b) {
+    a = find(a);
+    b = find(b);
+    if (a != b) parent_[a] = b;
+  }
+  // Where x's entry lies, to prefetch it.
+  const std::uint32_t* entry(std::uint32_t x) const { return &parent_[x]; }
+
+ private:
+  std::vector<std::uint32_t> parent_;
+};
+
 // Hop distances from source (unreachable: UINT32_MAX), by breadth-first search.
 std::vector<std::uint32_t> bfs_distances(const graph& g, std::uint32_t source);
 

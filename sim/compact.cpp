@@ -45,22 +45,6 @@ namespace hearsay::sim {
 
 namespace {
 
-// How long after its issue a search may still have a copy on its way (its last ring's start,
-// then TTL hops of the slowest link), and hits coming back from the last copies (TTL hops more).
-micros copies_span(const scenario& s, const search_strategy& row) {
-  const search_config& cfg = s.node.search;
-  const auto ttl = static_cast<std::int64_t>(std::min(cfg.*row.ttl, cfg.*row.ttl_max));
-  micros waits{0};
-  if (&row == &expanding_ring_strategy && ttl > 1) waits = cfg.ring_wait_per_hop * (ttl * (ttl - 1) / 2);
-  if (row.walker && cfg.walk_check_hops > 0) {
-    // A walker waits at most once every walk_check_hops hops, each time until its relay hears
-    // from the origin (a round trip) or stops waiting.
-    const micros park = std::min(cfg.walk_check_timeout, s.latency.maximum() * 2);
-    waits = park * (ttl / cfg.walk_check_hops);
-  }
-  return waits + s.latency.maximum() * ttl;
-}
-
 // How many copies of one search may cross one link in one direction: a TTL ball's relay sends
 // a copy on only with more TTL than before (so at most ttl), a walker may cross a link at
 // every one of its hops.
@@ -138,22 +122,7 @@ const char* simulator::compact_refusal(const scenario& s) {
   if (s.files > 0 && file_name(s.files - 1).size() > cfg.criteria_bytes_max) {
     return "file names longer than overlay.criteria_bytes_max are cut short by the origin, which needs whole nodes";
   }
-  // A duplicate cache forgets an id only when it expires or when the cache is full. Neither
-  // may happen while the search can still reach the peer: its copies and its hits back.
-  const micros span = copies_span(s, row) + s.latency.maximum() * std::int64_t{std::min(cfg.ttl, cfg.ttl_max)};
-  if (span >= cfg.dup_cache_lifetime) {
-    return "a search's messages may outlast overlay.dup_cache_lifetime_ms, which needs whole nodes";
-  }
-  // Ids alive at once at one peer: at most the searches issued within one lifetime and span.
-  if (s.queries >= cfg.dup_cache_capacity) {
-    if (s.poisson_arrivals || s.query_interval.count() == 0) {
-      return "more searches than overlay.dup_cache_capacity, at random times, which needs whole nodes";
-    }
-    const std::int64_t alive = (cfg.dup_cache_lifetime + span).count() / s.query_interval.count() + 1;
-    if (alive >= cfg.dup_cache_capacity) {
-      return "more searches alive at once than overlay.dup_cache_capacity, which needs whole nodes";
-    }
-  }
+  if (const char* why = dup_cache_refusal(s)) return why;
   return nullptr;
 }
 
@@ -232,7 +201,7 @@ void simulator::compact_prepare(const std::vector<micros>& issue_times) {
   // keeps its budget, as a node does.
   const search_strategy& row = strategy_of(cfg);
   const std::uint64_t ttl = copies_per_link(cfg, row);
-  const std::int64_t span = copies_span(scenario_, row).count();
+  const std::int64_t span = copies_span(scenario_).count();
   const std::uint64_t burst = std::max<std::uint32_t>(1, cfg.queries_per_neighbor_burst);
   const std::size_t n = issue_times.size();
   bool proven = true;

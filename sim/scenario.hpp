@@ -142,6 +142,10 @@ struct scenario {
   // results are the same, byte for byte. `automatic`: compact where it may be, else nodes.
   enum class engine_kind : std::uint8_t { automatic, nodes, compact };
   engine_kind engine = engine_kind::automatic;
+  // Whether the node engine may shorten the peers' duplicate-cache lifetime to the longest a
+  // search's messages take, where that changes no result (simulator::dup_cache_refusal). Not
+  // a key: it only saves memory, and tests compare runs with it and without.
+  bool trim_dup_lifetime = true;
   node_config node;
 };
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <future>
 
+#include "overlay/strategy.hpp"
 #include "sim/adversary.hpp"
 #include "sim/compact.hpp"
 #include "sim/downloads.hpp"
@@ -22,6 +23,52 @@ result<std::unique_ptr<simulator>> simulator::create(const scenario& s) {
   auto g = make_graph(s);
   if (!g) return g.error();
   return std::unique_ptr<simulator>(new simulator(s, std::move(*g)));
+}
+
+micros simulator::copies_span(const scenario& s) {
+  const search_config& cfg = s.node.search;
+  const search_strategy& row = strategy_of(cfg);
+  const auto ttl = static_cast<std::int64_t>(std::min(cfg.*row.ttl, cfg.*row.ttl_max));
+  micros waits{0};
+  if (&row == &expanding_ring_strategy && ttl > 1) waits = cfg.ring_wait_per_hop * (ttl * (ttl - 1) / 2);
+  if (row.walker && cfg.walk_check_hops > 0) {
+    // A walker waits at most once every walk_check_hops hops, each time until its relay hears
+    // from the origin (a round trip; an answer later than walk_check_timeout finds the walkers
+    // gone) or stops waiting.
+    const micros park = std::min(cfg.walk_check_timeout, s.latency.maximum() * 2);
+    waits = park * (ttl / cfg.walk_check_hops);
+  }
+  // (Every message crosses one link in at most the latency model's maximum: the engines
+  // deliver it at its send time plus one link's latency, or not at all.)
+  return waits + s.latency.maximum() * ttl;
+}
+
+micros simulator::search_span(const scenario& s) {
+  // The copies, then the hits back along the reverse path, at most as many hops as the copies
+  // took.
+  const search_config& cfg = s.node.search;
+  const search_strategy& row = strategy_of(cfg);
+  return copies_span(s) + s.latency.maximum() * std::int64_t{std::min(cfg.*row.ttl, cfg.*row.ttl_max)};
+}
+
+const char* simulator::dup_cache_refusal(const scenario& s) {
+  const search_config& cfg = s.node.search;
+  // Sybils may send a search's id again at any time, long after its own messages.
+  if (sybil_count(s) > 0) return "an attack may replay query ids";
+  // A duplicate cache forgets an id only when it expires or when the cache is full. Neither
+  // may happen while the search can still reach the peer: its copies and its hits back.
+  const micros span = search_span(s);
+  if (span >= cfg.dup_cache_lifetime) return "a search's messages may outlast overlay.dup_cache_lifetime_ms";
+  // Ids alive at once at one peer: at most the searches issued within one lifetime and span
+  // (the workload's searches are the only ones: downloads fetch from their hits).
+  if (s.queries >= cfg.dup_cache_capacity) {
+    if (s.poisson_arrivals || s.query_interval.count() == 0) {
+      return "more searches than overlay.dup_cache_capacity, at random times";
+    }
+    const std::int64_t alive = (cfg.dup_cache_lifetime + span).count() / s.query_interval.count() + 1;
+    if (alive >= cfg.dup_cache_capacity) return "more searches alive at once than overlay.dup_cache_capacity";
+  }
+  return nullptr;
 }
 
 simulator::simulator(const scenario& s)
@@ -49,6 +96,12 @@ simulator::simulator(const scenario& s, graph static_graph)
       fault_rng_(rng::stream(s.seed, stream_faults)) {
   node_config_.membership.repair = s.repair;
   node_config_.search.hits_wanted = s.hits_wanted;
+  // Once a search's messages are all delivered, nothing reads what the duplicate caches keep
+  // of it (dup_cache_refusal), yet they would keep it for the whole configured lifetime (two
+  // minutes by default): a peer that a run's searches reach holds a slot for each of them,
+  // most of a 10^5-peer flood run's memory. So the peers' caches forget an id just after the
+  // longest a search's messages may take: the same results from smaller tables.
+  if (s.trim_dup_lifetime && dup_cache_refusal(s) == nullptr) node_config_.search.dup_cache_lifetime = search_span(s) + micros{1};
   HEARSAY_ASSERT(s.engine != scenario::engine_kind::compact || compact_refusal(s) == nullptr);
   const bool compact = s.engine != scenario::engine_kind::nodes && compact_refusal(s) == nullptr;
   node_config_.seeds.clear();

@@ -199,6 +199,17 @@ class simulator {
   }
   // Why a scenario cannot run on the compact engine (sim/compact.cpp), or nullptr when it can.
   static const char* compact_refusal(const scenario& s);
+  // How long after its issue a search may still have a copy on its way (the last ring's start
+  // or the walkers' waits, then TTL hops of the slowest link), and a message of any kind: the
+  // hits coming back from the last copies too (TTL hops more).
+  static micros copies_span(const scenario& s);
+  static micros search_span(const scenario& s);
+  // Why a peer's duplicate cache might forget a search that can still reach it (an id that
+  // expires or is evicted while copies or hits of its search are on their way), or nullptr
+  // when it never does: then what the cache remembers of a search after search_span is never
+  // read again. Both engines rely on it: the compact one keeps a search's visits only while
+  // the search has messages in flight, the node engine shortens the caches' lifetime.
+  static const char* dup_cache_refusal(const scenario& s);
   // Whether this run holds its peers compactly (scenario engine, compact_refusal).
   bool compact() const { return compact_ != nullptr; }
   const char* engine_name() const { return compact() ? "compact" : "nodes"; }

@@ -114,6 +114,19 @@ TEST_CASE("compact engine: neighbours' query budgets that bind are kept per link
 
 TEST_CASE("compact engine: runs it cannot hold go to nodes, or are refused by name with the reason",
           "[sim][compact]") {
+  SECTION("the engine key takes auto, nodes or compact, and names them when given anything else") {
+    scenario s = base();
+    for (const auto& [text, kind] : {std::pair{"auto", scenario::engine_kind::automatic},
+                                     std::pair{"nodes", scenario::engine_kind::nodes},
+                                     std::pair{"compact", scenario::engine_kind::compact}}) {
+      REQUIRE(set_key(s, "engine", text).ok());
+      CHECK(s.engine == kind);
+    }
+    const auto bad = set_key(s, "engine", "fast");
+    REQUIRE_FALSE(bad.ok());
+    CHECK(std::string(bad.error().what()) == "engine: expected auto, nodes or compact, got 'fast'");
+    CHECK(s.engine == scenario::engine_kind::compact);  // unchanged by the refused value
+  }
   SECTION("auto picks compact for a fixed graph, nodes for HyParView") {
     scenario s = base();
     CHECK(simulator(s).compact());

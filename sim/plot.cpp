@@ -116,6 +116,79 @@ std::string svg_chart(const std::string& title, const std::string& x_label, cons
   return out;
 }
 
+std::string svg_histogram(const std::string& title, const std::string& x_label, const std::string& y_label,
+                          const std::vector<double>& values, std::size_t bins) {
+  const double w = 720, h = 360, left = 80, right = 40, top = 40, bottom = 60;
+  char buf[512];
+  std::string out;
+  std::snprintf(buf, sizeof buf,
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" font-family=\"sans-serif\" "
+                "font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+                w, h);
+  out += buf;
+  std::snprintf(buf, sizeof buf, "<text x=\"%.0f\" y=\"24\" font-size=\"15\" text-anchor=\"middle\">%s</text>\n",
+                (left + w - right) / 2, escape(title).c_str());
+  out += buf;
+  if (values.empty()) {
+    std::snprintf(buf, sizeof buf, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">no values</text>\n</svg>\n",
+                  (left + w - right) / 2, h / 2);
+    return out + buf;
+  }
+  const auto [lo_it, hi_it] = std::minmax_element(values.begin(), values.end());
+  // Bins of a round width (1, 2 or 5 times a power of ten), starting on a multiple of it.
+  const double raw = (*hi_it - *lo_it) / static_cast<double>(std::max<std::size_t>(1, bins));
+  double width = 1;
+  if (raw > 0) {
+    const double p = std::pow(10.0, std::floor(std::log10(raw)));
+    width = 10 * p;
+    for (double m : {1.0, 2.0, 5.0}) {
+      if (raw <= m * p) {
+        width = m * p;
+        break;
+      }
+    }
+  }
+  const double x_min = std::floor(*lo_it / width) * width;
+  const auto count = static_cast<std::size_t>(std::floor((*hi_it - x_min) / width)) + 1;
+  std::vector<std::size_t> counts(count, 0);
+  for (double v : values) counts[std::min(count - 1, static_cast<std::size_t>(std::floor((v - x_min) / width)))]++;
+  const double x_max = x_min + width * static_cast<double>(count);
+  double y_max = static_cast<double>(*std::max_element(counts.begin(), counts.end()));
+  const double ys = tick_step(y_max);
+  y_max = std::ceil(y_max / ys) * ys;
+  auto px = [&](double x) { return left + (x - x_min) / (x_max - x_min) * (w - left - right); };
+  auto py = [&](double y) { return h - bottom - y / y_max * (h - top - bottom); };
+  for (double y = 0; y <= y_max + ys / 2; y += ys) {
+    std::snprintf(buf, sizeof buf,
+                  "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/><text x=\"%.1f\" y=\"%.1f\" "
+                  "text-anchor=\"end\">%s</text>\n",
+                  px(x_min), py(y), px(x_max), py(y), left - 6, py(y) + 4, num(y).c_str());
+    out += buf;
+  }
+  const double xs = tick_step(x_max - x_min);
+  for (double x = std::ceil(x_min / xs) * xs; x <= x_max + xs / 1000; x += xs) {
+    std::snprintf(buf, sizeof buf, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", px(x),
+                  h - bottom + 18, num(x).c_str());
+    out += buf;
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    if (counts[i] == 0) continue;
+    const double x0 = px(x_min + width * static_cast<double>(i)), x1 = px(x_min + width * static_cast<double>(i + 1));
+    const double y0 = py(static_cast<double>(counts[i]));
+    std::snprintf(buf, sizeof buf,
+                  "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>%s to %s: %zu</title></rect>\n",
+                  x0 + 0.5, y0, std::max(0.5, x1 - x0 - 1), py(0) - y0, colours[0],
+                  num(x_min + width * static_cast<double>(i)).c_str(),
+                  num(x_min + width * static_cast<double>(i + 1)).c_str(), counts[i]);
+    out += buf;
+  }
+  std::snprintf(buf, sizeof buf,
+                "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">%s</text>\n<text transform=\"translate(18 %.0f) "
+                "rotate(-90)\" text-anchor=\"middle\">%s</text>\n</svg>\n",
+                (left + w - right) / 2, h - 16, escape(x_label).c_str(), (top + h - bottom) / 2, escape(y_label).c_str());
+  return out + buf;
+}
+
 std::vector<series> series_from(const table& t, const std::string& x, const std::string& y, const std::string& group) {
   const int g = t.column(group);
   // group value -> x -> (sum of y, count); std::map keeps the output order stable.

@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 
 #include "sim/huge_pages.hpp"
+#include "sim/html_report.hpp"
 #include "sim/report.hpp"
 #include "sim/scenario.hpp"
 #include "sim/simulator.hpp"
@@ -49,6 +50,7 @@ void usage(std::FILE* to) {
                "  --json FILE            also write the results as JSON\n"
                "  --csv FILE             also write the results as one CSV row (with a header)\n"
                "  --queries-csv FILE     also write one CSV row per query\n"
+               "  --html FILE            also write the report as one self-contained HTML page (tables and charts)\n"
                "  --per-query            include one record per query in the JSON\n"
                "  --list-keys            list every scenario key with its meaning\n"
                "  --help                 this text\n\n"
@@ -165,6 +167,10 @@ int main(int argc, char** argv) {
   }
   if (!opt.csv_path.empty()) {
     auto w = write_file(opt.csv_path, hearsay::sim::csv_header() + hearsay::sim::csv_row(s, results, opt.point));
+    if (!w) return fail(w.error().what());
+  }
+  if (!opt.html_path.empty()) {
+    auto w = write_file(opt.html_path, hearsay::sim::format_html(s, results));
     if (!w) return fail(w.error().what());
   }
   if (!opt.queries_csv_path.empty()) {

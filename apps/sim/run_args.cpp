@@ -26,7 +26,7 @@ result<> parse_run_args(const std::vector<std::string>& args, scenario& s, run_o
       opt.per_query = true;
       continue;
     }
-    const bool needs_value = a == "--scenario" || a == "--json" || a == "--csv" || a == "--queries-csv" || a == "--point" || a == "--set" ||
+    const bool needs_value = a == "--scenario" || a == "--json" || a == "--csv" || a == "--queries-csv" || a == "--html" || a == "--point" || a == "--set" ||
                              std::any_of(std::begin(shortcuts), std::end(shortcuts),
                                          [&](const auto& sc) { return sc.first == a; });
     if (!needs_value) return failure("unknown option '" + std::string(a) + "'");
@@ -38,6 +38,8 @@ result<> parse_run_args(const std::vector<std::string>& args, scenario& s, run_o
       opt.json_path = v;
     } else if (a == "--csv") {
       opt.csv_path = v;
+    } else if (a == "--html") {
+      opt.html_path = v;
     } else if (a == "--queries-csv") {
       opt.queries_csv_path = v;
     } else if (a == "--point") {

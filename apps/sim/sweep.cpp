@@ -17,6 +17,7 @@
 #include <map>
 #include <sstream>
 
+#include "sim/html_report.hpp"
 #include "sim/plot.hpp"
 #include "sim/processors.hpp"
 #include "sim/table.hpp"
@@ -112,24 +113,41 @@ int merge(const fs::path& dir, bool quiet) {
     const char* group;
     const char* x_label;
     const char* y_label;
+    const char* caption;  // how to read it, on the sweep's page
   };
   const chart charts[] = {
       {"success_vs_messages.svg", "Success rate against query messages", "query_messages", "success_rate", "fanout",
-       "query messages per query", "success rate"},
+       "query messages per query", "success rate",
+       "Each line is one fan-out, each point one TTL: the upper left is cheap and successful; where a line "
+       "flattens, more messages buy little more success."},
       {"latency_vs_ttl.svg", "Time to first hit (p50) against TTL", "ttl", "first_hit_p50_ms", "fanout", "TTL",
-       "time to first hit, p50 (ms)"},
+       "time to first hit, p50 (ms)",
+       "The median wait for a first hit at each TTL, one line per fan-out: it rises with TTL when farther "
+       "holders start to count, and falls with fan-out."},
       {"messages_vs_ttl.svg", "Query messages against TTL", "ttl", "query_messages", "fanout", "TTL",
-       "query messages per query"},
+       "query messages per query",
+       "What a search costs at each TTL, one line per fan-out: growth about fan-out^TTL until the flood "
+       "covers the overlay, then flat."},
       {"latency_vs_fanout.svg", "Time to first hit (p50) against fan-out", "fanout", "first_hit_p50_ms", "ttl",
-       "fan-out", "time to first hit, p50 (ms)"},
+       "fan-out", "time to first hit, p50 (ms)",
+       "The median wait for a first hit at each fan-out, one line per TTL: wider floods find nearer holders "
+       "sooner."},
   };
+  std::vector<sim::html_chart> figures;
   for (const auto& c : charts) {
-    std::ofstream(dir / c.file, std::ios::binary)
-        << sim::svg_chart(c.title, c.x_label, c.y_label, sim::series_from(t, c.x, c.y, c.group));
+    std::string svg = sim::svg_chart(c.title, c.x_label, c.y_label, sim::series_from(t, c.x, c.y, c.group));
+    std::ofstream(dir / c.file, std::ios::binary) << svg;
+    figures.push_back({std::move(svg), c.caption});
   }
+  // One page with the charts and the table, to open in a browser.
+  std::ofstream(dir / "index.html", std::ios::binary) << sim::format_sweep_html(
+      "hearsay-sim sweep",
+      std::to_string(t.rows.size()) + " runs (sweep.csv, one row per point and seed); the charts average the seeds of "
+      "each point.",
+      figures, t);
   if (!quiet) {
     std::printf("%zu points merged into %s; plots: success_vs_messages.svg latency_vs_ttl.svg messages_vs_ttl.svg "
-                "latency_vs_fanout.svg\n",
+                "latency_vs_fanout.svg; all of them with the table: index.html\n",
                 t.rows.size(), (dir / "sweep.csv").c_str());
   }
   return 0;

@@ -13,6 +13,7 @@ struct run_options {
   std::string json_path;
   std::string csv_path;
   std::string queries_csv_path;  // one row per query
+  std::string html_path;  // the report as one self-contained HTML page
   std::string point;  // label of a sweep point, written into the CSV row
   bool per_query = false;
 };

@@ -16,6 +16,7 @@
 #include "transport/control.hpp"
 #include "transport/control_client.hpp"
 #include "transport/endpoint.hpp"
+#include "apps/node/web.hpp"
 #include "transport/metrics.hpp"
 #include "transport/net_node.hpp"
 
@@ -189,11 +190,35 @@ int main(int argc, char** argv) {
     log.info("health and metrics on http://{}/health and /metrics", settings.metrics);
   }
 
+  // The web interface: a client of the control endpoint, on threads of its own.
+  std::unique_ptr<app::web_ui> web;
+  if (settings.web_enabled) {
+    const auto where = peer_addr::parse(settings.web_listen, 0, true);  // checked when the settings were read
+    std::string host = where->to_string();
+    host.erase(host.rfind(':'));
+    if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    app::web_options w;
+    w.host = host;
+    w.port = where->port;
+    w.control = settings.control;
+    w.control_token = control_token;
+    w.state_dir = settings.state_dir;
+    web = std::make_unique<app::web_ui>(std::move(w), log);
+    if (auto opened = web->start(); !opened) {
+      log.error("{} (web.enabled = false turns it off)", opened.error().what());
+      return 1;
+    }
+    log.info("web interface on port {}: open the link `hearsay webui-url` prints", web->port());
+  }
+
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const std::error_code& ec, int sig) {
     if (ec) return;
     log.info("received {}, leaving the overlay", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    // The control endpoint closes first: the web interface's requests waiting on it end, and
+    // its threads can be joined here, on the io thread that served them.
     control.stop();
+    if (web) web->stop();
     metrics.stop();
     node.stop([&] { io.stop(); });
   });

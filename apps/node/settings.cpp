@@ -117,6 +117,18 @@ std::vector<key> make_keys() {
                  s.metrics = t;
                  return {};
                }});
+  k.push_back({"web.enabled", "boolean", [](node_settings& s, std::string_view t) -> result<> {
+                 auto v = parse_boolean(t);
+                 if (!v) return v.error();
+                 s.web_enabled = *v;
+                 return {};
+               }});
+  k.push_back({"web.listen", "string", [](node_settings& s, std::string_view t) -> result<> {
+                 auto a = parse_address(t, true);  // port 0: any free port (web.url in the state folder says which)
+                 if (!a) return a.error();
+                 s.web_listen = t;
+                 return {};
+               }});
   k.push_back({"log_level", "string", [](node_settings& s, std::string_view t) -> result<> {
                  auto level = net::parse_log_level(t);
                  if (!level) return level.error();

@@ -31,6 +31,10 @@ struct node_settings {
   std::filesystem::path control_token_file;
   // Health and Prometheus metrics over HTTP (GET /health, GET /metrics); empty: off.
   std::string metrics = "127.0.0.1:9107";
+  // The web interface (apps/node/web.hpp): on by default, on loopback only; another address
+  // only when configured (reach it through an SSH tunnel rather than opening it).
+  bool web_enabled = true;
+  std::string web_listen = "127.0.0.1:8385";
   net::log_level log_level = net::log_level::info;
 
   node_settings();

@@ -1,0 +1,32 @@
+# Writes OUT, a C++ source that holds the web interface's files (apps/node/web/) as byte
+# arrays, so that the node serves them from its own binary: no files to install, nothing to
+# build with other tools. Run by CMake at build time (apps/node/CMakeLists.txt):
+#   cmake -DSRC=apps/node/web -DOUT=web_assets.cpp -P embed_assets.cmake
+# file|path served|Content-Type (with '#' for the ';' a CMake list cannot hold)
+set(files "index.html|/|text/html# charset=utf-8" "app.js|/app.js|text/javascript# charset=utf-8"
+          "style.css|/style.css|text/css# charset=utf-8")
+set(body "// Generated from apps/node/web/ by apps/node/embed_assets.cmake: edit those files, not this one.\n")
+string(APPEND body "#include \"apps/node/web.hpp\"\n\nnamespace hearsay::app {\n\nnamespace {\n")
+set(table "")
+set(index 0)
+foreach(entry IN LISTS files)
+  string(REPLACE "|" ";" parts "${entry}")
+  list(GET parts 0 file)
+  list(GET parts 1 path)
+  list(GET parts 2 type)
+  string(REPLACE "#" ";" type "${type}")
+  file(READ "${SRC}/${file}" hex HEX)
+  string(LENGTH "${hex}" hex_length)
+  math(EXPR size "${hex_length} / 2")
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(APPEND body "const unsigned char asset_${index}[] = {${bytes} 0};\n")
+  string(APPEND table "    {\"${path}\", \"${type}\", {reinterpret_cast<const char*>(asset_${index}), ${size}}},\n")
+  math(EXPR index "${index} + 1")
+endforeach()
+string(APPEND body "const web_asset assets[] = {\n${table}};\n\n}  // namespace\n\n")
+string(APPEND body "const web_asset* find_web_asset(std::string_view path) {\n")
+string(APPEND body "  for (const auto& a : assets) {\n    if (a.path == path) return &a;\n  }\n  return nullptr;\n}\n\n")
+string(APPEND body "}  // namespace hearsay::app\n")
+file(WRITE "${OUT}.tmp" "${body}")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)
+file(REMOVE "${OUT}.tmp")

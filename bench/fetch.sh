@@ -59,7 +59,8 @@ start_nodes() {
     [ "$i" -gt 0 ] && upload=$((upload_mbps * 1000000))
     "$bin/hearsay-node" --listen "127.0.0.1:$((base_port + 2 * i))" --control "$dir/control.sock" --state "$dir/state" \
       --seed "127.0.0.1:$base_port" --shared "$dir/shared" --downloads "$dir/downloads" --network fetch-bench \
-      --set peers_file= --set metrics= --set limits.upload_bytes_per_s=$upload --log-level warn 2> "$dir/log" &
+      --set peers_file= --set metrics= --set web.enabled=false --set limits.upload_bytes_per_s=$upload --log-level warn \
+      2> "$dir/log" &
     pids+=($!)
     wait_for 10 cli "$i" status
   done

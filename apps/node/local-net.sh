@@ -67,6 +67,9 @@ peers_file = "$dir/peers.txt"
 seeds = ["127.0.0.1:$base_port"]
 log_level = "info"
 
+[web]
+listen = "127.0.0.1:$((port + 600))"
+
 [overlay]
 shuffle_period_ms = 2000
 TOML

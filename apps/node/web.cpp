@@ -3,6 +3,7 @@
 #include "apps/node/web.hpp"
 
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -228,6 +229,8 @@ struct web_ui::impl {
     std::lock_guard lock(mu);
     auto it = sessions.find(sid);
     if (stopping || it == sessions.end() || streams >= opt.streams_max || it->second.streams >= opt.streams_per_session) {
+      log.debug("web: a live stream refused ({} open, {} of this session's)", streams,
+               it == sessions.end() ? 0 : it->second.streams);
       return false;
     }
     ++streams;

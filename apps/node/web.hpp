@@ -42,7 +42,7 @@ struct web_options {
   std::string control_token;        // its token, for a TCP endpoint
   std::filesystem::path state_dir;  // where web.token and web.url are kept
   std::size_t streams_max = 8;       // live streams at once, in all
-  std::size_t streams_per_session = 3;
+  std::size_t streams_per_session = 4;  // the status stream and a few searches still running
   std::chrono::seconds stream_lifetime{300};  // a live stream ends then; the browser reconnects
   std::uint64_t upload_bytes_max = std::uint64_t{16} << 30;
 };

@@ -103,7 +103,7 @@ document.getElementById('search-form').addEventListener('submit', (ev) => {
   drawHits();
   const state = document.getElementById('search-state');
   state.textContent = 'searching…';
-  const stream = new EventSource('/api/search?words=' + encodeURIComponent(words) + '&wait_ms=5000');
+  const stream = new EventSource('/api/search?words=' + encodeURIComponent(words) + '&wait_ms=3000');
   searchStream = stream;
   stream.onmessage = (m) => {
     let e;

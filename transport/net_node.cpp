@@ -627,6 +627,7 @@ void net_node::impl::write(const link_ptr& l) {
                         return;
                       }
                       stats.bytes_out += n;
+                      l->bytes_out += n;
                       for (std::size_t k = 0; k < frames; ++k) {
                         auto& sent = l->queue.front().bytes;
                         l->queued_bytes -= sent.size();
@@ -673,6 +674,7 @@ void net_node::impl::read(const link_ptr& l) {
       return;
     }
     stats.bytes_in += n;
+    l->bytes_in += n;
     l->last_rx = now();
     if (!l->reader.feed(std::span(l->rbuf.data(), n))) {
       ++stats.frames_bad;
@@ -965,6 +967,12 @@ std::optional<node_id> net_node::id_of(const peer_addr& peer) const {
   const auto it = impl_->ids.find(peer);
   if (it == impl_->ids.end()) return std::nullopt;
   return it->second.id;
+}
+std::optional<link_info> net_node::link_of(const peer_addr& peer) const {
+  const auto it = impl_->links.find(peer);
+  if (it == impl_->links.end() || it->second->dead) return std::nullopt;
+  const link& l = *it->second;
+  return link_info{now() - l.created, l.bytes_in, l.bytes_out};
 }
 const node& net_node::overlay() const { return *impl_->overlay; }
 const transport_stats& net_node::stats() const {

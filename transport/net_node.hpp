@@ -135,6 +135,13 @@ struct transport_stats {
   std::uint64_t fetch_requests_refused = 0;  // not shared here, busy, bad range
 };
 
+// An open overlay link as the transport sees it: how long it has been open, and the bytes
+// that crossed it each way.
+struct link_info {
+  micros age{0};
+  std::uint64_t bytes_in = 0, bytes_out = 0;
+};
+
 class net_node {
  public:
   net_node(asio::io_context& io, net_config cfg, logger& log);
@@ -155,6 +162,8 @@ class net_node {
   // TLS handshake with it (see transport/identity.hpp), or read from the peers file.
   const node_id& id() const;
   std::optional<node_id> id_of(const peer_addr& peer) const;
+  // The open overlay link to peer's advertised address, if there is one.
+  std::optional<link_info> link_of(const peer_addr& peer) const;
   const node& overlay() const;
   const transport_stats& stats() const;
   micros now() const;

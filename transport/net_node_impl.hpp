@@ -72,6 +72,7 @@ struct link : std::enable_shared_from_this<link> {
   peer_addr remote_ip;      // the socket's remote IP, for per-IP limits
   peer_addr remote;         // the socket's remote address, for logs
   micros created{0}, last_rx{0}, last_tx{0};
+  std::uint64_t bytes_in = 0, bytes_out = 0;  // over this connection (TLS records included)
   // When the last whole frame (or raw transfer bytes) came: a peer trickling a byte now and
   // then does not keep a connection alive, only messages do.
   micros last_frame{0};

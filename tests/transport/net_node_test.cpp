@@ -64,6 +64,18 @@ TEST_CASE("real nodes join through a seed and form symmetric views", "[net]") {
     CHECK(n->overlay().members().active().size() >= 2);
     for (const auto& p : n->overlay().members().active()) CHECK(reciprocated(*n, p));
   }
+  // Each overlay link is open, with its age and the bytes that crossed it (the handshake and
+  // the joins at least); an address with no link has none.
+  for (auto& n : c.nodes) {
+    for (const auto& p : n->overlay().members().active()) {
+      const auto l = n->link_of(p);
+      REQUIRE(l.has_value());
+      CHECK(l->age > micros{0});
+      CHECK(l->bytes_in > 0);
+      CHECK(l->bytes_out > 0);
+    }
+    CHECK_FALSE(n->link_of(*peer_addr::parse("192.0.2.1:9")).has_value());
+  }
 }
 
 TEST_CASE("a search finds files on other nodes and a fetch brings back the exact bytes", "[net]") {

@@ -920,6 +920,9 @@ result<> net_node::start() {
     seed = (std::uint64_t{rd()} << 32) ^ rd();
   }
   m.overlay = std::make_unique<node>(m.cfg.overlay, m.self, seed, m);
+  // People search a real node's files by parts of words ("photo" finds "holiday photos.txt");
+  // the simulator's catalogue keeps whole words.
+  m.overlay->files().set_mode(match_mode::substrings);
   m.index.fill(m.overlay->files());
   const auto remembered = m.load_peers();
   if (!remembered.empty()) {

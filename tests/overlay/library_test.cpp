@@ -84,3 +84,118 @@ TEST_CASE("a library's own records: add replaces by digest, remove keeps the ord
   CHECK(lib.empty());
   CHECK_FALSE(lib.may_match("txt"));
 }
+
+namespace {
+// The substring rule written plainly: every criteria token inside one of the name's tokens.
+bool contains_all(const std::string& name, const std::string& query) {
+  const auto name_tokens = tokenize(name, 64);
+  for (const auto& t : criteria::parse(query).tokens) {
+    bool inside = false;
+    for (const auto& n : name_tokens) inside = inside || n.find(t) != std::string::npos;
+    if (!inside) return false;
+  }
+  return true;
+}
+}  // namespace
+
+TEST_CASE("a library set to substrings finds parts and prefixes of words, in any case", "[library]") {
+  const std::vector<std::string> names = {"holiday photos.txt", "medium10mb.bin", "Small File.TXT", "notes 2026.md",
+                                          "photograph.PNG"};
+  library lib, words;
+  lib.set_mode(match_mode::substrings);
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    lib.add(file(names[i], static_cast<std::uint8_t>(i)));
+    words.add(file(names[i], static_cast<std::uint8_t>(i)));
+  }
+  auto found = [&](const library& l, const std::string& text) { return names_of(l.match(criteria::parse(text), 10)); };
+  using names_t = std::vector<std::string>;
+  CHECK(found(lib, "photo") == names_t{"holiday photos.txt", "photograph.PNG"});
+  CHECK(found(lib, "medium") == names_t{"medium10mb.bin"});
+  CHECK(found(lib, "10mb") == names_t{"medium10mb.bin"});  // inside a word, not only its start
+  CHECK(found(lib, "PHOTO Holi") == names_t{"holiday photos.txt"});  // every token, any case
+  CHECK(found(lib, "small txt") == names_t{"Small File.TXT"});
+  CHECK(found(lib, "photos.txt") == names_t{"holiday photos.txt"});
+  CHECK(found(lib, "dayphot").empty());  // a token lies inside one word, never across two
+  CHECK(found(lib, "photo zebra").empty());
+  CHECK(found(lib, "...").empty());  // no token: nothing
+  CHECK(found(lib, "sha256:" + file(names[1], 1).sha256.to_hex()) == names_t{"medium10mb.bin"});
+  CHECK(lib.match(criteria::parse("o"), 2).size() == 2);  // at most max_results
+  // The filter never turns away a file that matches; with few names it turns away what none
+  // can match (the letter pairs of many names fill its 64 bits, and then each file's own
+  // filter is what spares the matching).
+  for (const char* text : {"photo", "medium", "10mb", "s", "2026 notes", "PNG"}) CHECK(lib.may_match(text));
+  library small;
+  small.set_mode(match_mode::substrings);
+  small.add(file("ab.txt", 9));
+  CHECK(small.may_match("AB"));
+  CHECK(small.may_match("x"));
+  CHECK_FALSE(small.may_match("zebra"));
+  CHECK(small.match(criteria::parse("abc"), 10).empty());
+  // The default (the simulator's rule) is unchanged: whole words only.
+  CHECK(found(words, "photo").empty());
+  CHECK(found(words, "photos") == names_t{"holiday photos.txt"});
+  CHECK_FALSE(words.may_match("medium"));
+  // clear() keeps the mode (a rescan refills the library).
+  lib.clear();
+  lib.add(file("medium10mb.bin", 1));
+  CHECK(found(lib, "medium") == names_t{"medium10mb.bin"});
+}
+
+TEST_CASE("substring matching agrees with the plain rule on many names and queries", "[library]") {
+  // A small alphabet makes tokens overlap and repeat ("aab" inside "aaab"): the automaton's
+  // failure links decide those.
+  std::uint64_t x = 0x9e3779b97f4a7c15ULL;
+  auto draw = [&](std::uint64_t n) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x % n;
+  };
+  auto word = [&](std::size_t longest) {
+    std::string w;
+    for (std::uint64_t k = 0, n = 1 + draw(longest); k < n; ++k) w += "abAB1"[draw(5)];
+    return w;
+  };
+  std::vector<std::string> names;
+  library lib;
+  lib.set_mode(match_mode::substrings);
+  for (int i = 0; i < 200; ++i) {
+    std::string name = word(8);
+    for (std::uint64_t k = 0, n = draw(4); k < n; ++k) name += (draw(2) ? " " : "-") + word(8);
+    names.push_back(name);
+    file_info f{name, 1u, {}};
+    f.sha256.bytes[0] = static_cast<std::uint8_t>(i);
+    f.sha256.bytes[1] = static_cast<std::uint8_t>(i >> 8);
+    lib.add(f);
+  }
+  for (int q = 0; q < 500; ++q) {
+    std::string query = word(4);
+    for (std::uint64_t k = 0, n = draw(3); k < n; ++k) query += " " + word(4);
+    std::vector<std::string> expected;
+    for (const auto& n : names) {
+      if (contains_all(n, query)) expected.push_back(n);
+    }
+    INFO(query);
+    CHECK(names_of(lib.match(criteria::parse(query), names.size())) == expected);
+    if (!expected.empty()) CHECK(lib.may_match(query));
+  }
+}
+
+TEST_CASE("a substring query's cost is bounded by its size", "[library]") {
+  // The automaton has at most one state per byte of the tokens (plus the root), whatever
+  // the tokens; a name is then read once, a step per byte.
+  std::vector<std::string> tokens;
+  std::size_t bytes = 0;
+  for (std::size_t k = 0; k < substring_matcher::tokens_max; ++k) {
+    tokens.push_back(std::string(7, static_cast<char>('a' + k % 26)) + std::to_string(k));
+    bytes += tokens.back().size();
+  }
+  const substring_matcher m(tokens);
+  CHECK(m.states() <= bytes + 1);
+  CHECK_FALSE(m.matches(tokenize("aaaaaaa0 bbbbbbb1")));
+  CHECK(m.matches(tokens));
+  // Criteria beyond tokens_max tokens are cut to that many.
+  std::string long_query;
+  for (int k = 0; k < 100; ++k) long_query += "w" + std::to_string(k) + " ";
+  CHECK(criteria::parse(long_query).tokens.size() == criteria::tokens_max);
+}

@@ -57,6 +57,13 @@ std::string end_error(const std::string& error) {
   return json::line({{"event", "end"}, {"ok", false}, {"error", error}});
 }
 
+// A path as the CLI prints it: absolute (the node's working directory is not the user's),
+// without "." or ".." steps.
+std::string shown(const fs::path& p) {
+  std::error_code ignored;
+  return fs::absolute(p, ignored).lexically_normal().string();
+}
+
 
 // A file being shared, copied into the shared folder under a hidden temporary name.
 struct copied_file {
@@ -308,7 +315,10 @@ struct control_server::impl {
       return s->send(end_ok());
     }
     if (cmd == "auth") return s->send(end_ok());
-    if (cmd == "search") return search(s, req["words"], req.count("wait_ms") ? std::atoll(req["wait_ms"].c_str()) : 3000);
+    if (cmd == "search") {
+      return search(s, req["words"], req.count("wait_ms") ? std::atoll(req["wait_ms"].c_str()) : 3000,
+                    req.count("first") ? std::atoll(req["first"].c_str()) : 0);
+    }
     if (cmd == "fetch") return fetch(s, req["target"], req["again"] == "true", req["detach"] == "true");
     if (cmd == "downloads") return downloads(s);
     if (cmd == "cancel") return cancel(s, req["id"]);
@@ -316,6 +326,7 @@ struct control_server::impl {
     if (cmd == "peers") return peers(s);
     if (cmd == "status") return status(s);
     if (cmd == "rescan") return rescan(s);
+    if (cmd == "shared") return shared(s);
     if (cmd == "share") return share(s, req["name"]);
     s->send(end_error("unknown command '" + cmd + "'"));
   }
@@ -332,9 +343,19 @@ struct control_server::impl {
     return json::line(j);
   }
 
-  void search(const std::shared_ptr<session>& s, const std::string& words, long long wait_ms) {
-    if (words.empty()) return s->send(end_error("nothing to search for"));
+  // Answers with hits as they come, and ends when the first `first` results (distinct files;
+  // 0: no limit) are in, when the node closes the query (its query timeout), or after
+  // wait_ms, whichever comes first; the end event says which ("reason").
+  void search(const std::shared_ptr<session>& s, const std::string& words, long long wait_ms, long long first) {
+    if (tokenize(words, 1).empty()) {
+      return s->send(end_error("nothing to search for: the words need letters or digits"));
+    }
+    if (words.size() > node.config().overlay.search.criteria_bytes_max) {
+      return s->send(end_error("a search is at most " + std::to_string(node.config().overlay.search.criteria_bytes_max) +
+                               " bytes long"));
+    }
     wait_ms = std::clamp<long long>(wait_ms, 1, 120'000);
+    const std::size_t wanted = first > 0 ? static_cast<std::size_t>(first) : 0;
     results.clear();
     s->busy = true;
     std::weak_ptr<session> weak = s;
@@ -342,7 +363,7 @@ struct control_server::impl {
     // (the node never calls back synchronously); the box lets the callbacks check it.
     auto id_box = std::make_shared<query_id>(0);
     // The node may outlive this server and still hold these callbacks: they check `alive`.
-    auto finish = [this, weak, id_box, w = std::weak_ptr<int>(alive)]() {
+    auto finish = [this, weak, id_box, w = std::weak_ptr<int>(alive)](const char* reason) {
       if (w.expired()) return;
       auto sess = weak.lock();
       // A session that has moved on to another request is not ended by an old query.
@@ -350,11 +371,11 @@ struct control_server::impl {
       sess->busy = false;
       sess->search_id = 0;
       sess->wait.cancel();
-      sess->send(end_ok({{"results", results_search == *id_box ? results.size() : 0}}));
+      sess->send(end_ok({{"results", results_search == *id_box ? results.size() : 0}, {"reason", reason}}));
     };
     const query_id id = node.search(
         words,
-        [this, weak, id_box, w = std::weak_ptr<int>(alive)](const search_hit& h) {
+        [this, weak, id_box, wanted, finish, w = std::weak_ptr<int>(alive)](const search_hit& h) {
           // Hits of an older search still open in the overlay are not mixed into the results
           // of the newest one.
           if (w.expired() || h.id != results_search) return;
@@ -376,14 +397,16 @@ struct control_server::impl {
           }
           auto sess = weak.lock();
           if (sess && sess->busy && sess->search_id == *id_box) sess->send(hit_line(n, results[n - 1], &h));
+          // Later hits still join the remembered results (more holders for a fetch).
+          if (wanted > 0 && results.size() >= wanted) finish("first");
         },
-        [finish](std::uint32_t) { finish(); });
+        [finish](std::uint32_t) { finish("closed"); });
     *id_box = id;
     results_search = id;
     s->search_id = id;
     s->wait.expires_after(std::chrono::milliseconds(wait_ms));
     s->wait.async_wait([finish](const std::error_code& ec) {
-      if (!ec) finish();
+      if (!ec) finish("wait");
     });
   }
 
@@ -436,7 +459,7 @@ struct control_server::impl {
   static std::string end_of_fetch(const fetch_status& st) {
     if (st.st == fetch_status::state::done) {
       return end_ok({{"id", st.id},
-                     {"path", fs::absolute(st.path).string()},
+                     {"path", shown(st.path)},
                      {"size", st.file.size},
                      {"sha256", st.file.sha256.to_hex()},
                      {"verified", true},
@@ -493,7 +516,7 @@ struct control_server::impl {
                   {"holders", st.holders_busy},
                   {"holders_known", st.holders_known},
                   {"failovers", st.failovers}};
-      if (st.st == fetch_status::state::done) j["path"] = fs::absolute(st.path).string();
+      if (st.st == fetch_status::state::done) j["path"] = shown(st.path);
       if (!st.error.empty()) j["error"] = st.error;
       s->send(json::line(j));
     }
@@ -562,11 +585,25 @@ struct control_server::impl {
     s->send(end_ok());
   }
 
-  void rescan(const std::shared_ptr<session>& s) {
+  void rescan(const std::shared_ptr<session>& s, const object& extra = object::object()) {
     const auto problems = node.rescan();
     if (!problems) return s->send(end_error("rescan failed: " + problems.error().what()));
     for (const auto& p : *problems) s->send(json::line({{"event", "warning"}, {"text", p}}));
-    s->send(end_ok({{"files", node.shared_files()}}));
+    object end = {{"files", node.shared_files()}};
+    for (const auto& [k, v] : extra.items()) end[k] = v;
+    s->send(end_ok(end));
+  }
+
+  // The node's own shared files, by name.
+  void shared(const std::shared_ptr<session>& s) {
+    for (const indexed_file* f : node.shared_list()) {
+      s->send(json::line({{"event", "file"},
+                          {"name", f->info.name},
+                          {"size", f->info.size},
+                          {"sha256", f->info.sha256.to_hex()},
+                          {"path", shown(f->path)}}));
+    }
+    s->send(end_ok({{"files", node.shared_files()}, {"bytes", node.shared_bytes()}}));
   }
 
   void share(const std::shared_ptr<session>& s, const std::string& name) {
@@ -622,14 +659,23 @@ struct control_server::impl {
         };
         if (!r) return answer(end_error(r.error().what()));
         if (const indexed_file* f = node.shared_file(r->digest); f != nullptr) {
+          // The same content is shared once, under the name it has: no second copy, and no
+          // second name (a hit lists one name per file).
           fs::remove(r->tmp, ignored);
-          return answer(end_ok({{"files", node.shared_files()}, {"already", f->path.string()}}));
+          return answer(end_ok({{"files", node.shared_files()},
+                                {"name", f->info.name},
+                                {"path", shown(f->path)},
+                                {"sha256", r->digest.to_hex()},
+                                {"already", shown(f->path)}}));
         }
-        if (auto placed = move_into_place(r->tmp, dir, safe_file_name(name)); !placed) {
+        auto placed = move_into_place(r->tmp, dir, safe_file_name(name));
+        if (!placed) {
           fs::remove(r->tmp, ignored);
           return answer(end_error("cannot move into the shared folder: " + placed.error().what()));
         }
-        if (sess) rescan(sess);
+        if (!sess) return;
+        sess->busy = false;
+        rescan(sess, {{"name", placed->filename().string()}, {"path", shown(*placed)}, {"sha256", r->digest.to_hex()}});
       });
       done->store(true);
     });

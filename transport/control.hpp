@@ -3,9 +3,14 @@
 //
 // Protocol: a client sends one request per line, a flat JSON object with "cmd"; the node
 // answers with JSON lines, each an "event", the last always {"event":"end", "ok":...}.
-//   {"cmd":"search","words":"holiday photos","wait_ms":3000}  -> hit ... end
-//   {"cmd":"fetch","target":"<sha256 hex>" | "<result number>"} -> progress ... end (path)
+//   {"cmd":"search","words":"holiday photos","wait_ms":3000,"first":1}  -> hit ... end
+//       (results, reason: "first" once `first` results are in, "closed" when the node closes
+//       the query, "wait" after wait_ms; words of letters or digits, at most the overlay's
+//       criteria_bytes_max bytes)
+//   {"cmd":"fetch","target":"<sha256 hex or 8+ hex digits of one>" | "<result number>"}
+//       -> progress ... end (path, absolute)
 //   {"cmd":"results"}   -> the remembered results of the last search
+//   {"cmd":"shared"}    -> file (name, size, sha256, path) per shared file ... end (files, bytes)
 //   {"cmd":"peers"}     -> peer (view: active|passive) ... end
 //   {"cmd":"status"}    -> status ... end
 //   {"cmd":"rescan"}    -> end (files)
@@ -14,7 +19,8 @@
 //   {"cmd":"share","name":"report.pdf"} -> send-fd; the client then passes an open descriptor
 //       of the file (SCM_RIGHTS, unix socket only) and the node copies it into the shared
 //       folder from that descriptor: it never opens a path with its own rights on a caller's
-//       behalf -> end (files, or already: the path of the same content already shared)
+//       behalf -> end (files, name, path, sha256; and already, the path, when the same
+//       content was shared before: it is not copied again and keeps its name)
 //   {"cmd":"auth","token":"..."} -> end: first line on a TCP endpoint (see below)
 // Results of the last search are remembered by the node and numbered from 1, so that
 // "fetch 2" works from any client.

@@ -4,6 +4,9 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <tuple>
+
 #include "transport/sha256.hpp"
 
 namespace hearsay::net {
@@ -98,6 +101,16 @@ result<std::vector<std::string>> file_index::scan(const fs::path& dir, bool foll
 const indexed_file* file_index::find(const sha256_digest& digest) const {
   auto it = by_digest_.find(digest);
   return it == by_digest_.end() ? nullptr : &it->second;
+}
+
+std::vector<const indexed_file*> file_index::list() const {
+  std::vector<const indexed_file*> out;
+  out.reserve(by_digest_.size());
+  for (const auto& [d, f] : by_digest_) out.push_back(&f);
+  std::sort(out.begin(), out.end(), [](const indexed_file* a, const indexed_file* b) {
+    return std::tie(a->info.name, a->path) < std::tie(b->info.name, b->path);
+  });
+  return out;
 }
 
 void file_index::fill(library& lib) const {

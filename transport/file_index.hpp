@@ -35,6 +35,8 @@ class file_index {
                                         std::size_t files_max = 100'000);
 
   const indexed_file* find(const sha256_digest& digest) const;
+  // Every indexed file, by name (then path).
+  std::vector<const indexed_file*> list() const;
   std::size_t size() const { return by_digest_.size(); }
   // Rebuilds a node library from the index.
   void fill(library& lib) const;

@@ -989,6 +989,7 @@ const net_config& net_node::config() const { return impl_->cfg; }
 result<> net_node::save_peers() const { return impl_->save_peers(); }
 std::size_t net_node::shared_files() const { return impl_->index.size(); }
 const indexed_file* net_node::shared_file(const sha256_digest& digest) const { return impl_->index.find(digest); }
+std::vector<const indexed_file*> net_node::shared_list() const { return impl_->index.list(); }
 std::uint64_t net_node::shared_bytes() const { return impl_->index.bytes(); }
 
 query_id net_node::search(std::string words, std::function<void(const search_hit&)> on_hit,

@@ -193,6 +193,8 @@ class net_node {
   std::size_t shared_files() const;
   // The shared file with this content, if any.
   const indexed_file* shared_file(const sha256_digest& digest) const;
+  // Every shared file, by name (then path); valid until the next rescan.
+  std::vector<const indexed_file*> shared_list() const;
   std::uint64_t shared_bytes() const;
   const net_config& config() const;
 

@@ -34,8 +34,11 @@ using fields = std::map<std::string, std::string>;
 // Three nodes (the last one sharing a file) and node 0's control endpoint; the loop runs on
 // its own thread so that the blocking client can be used as the CLI uses it.
 struct control_fixture {
+  // relative_folders: the nodes' shared and download folders given relative to the working
+  // directory (as a node started with --downloads dl has them).
   explicit control_fixture(const std::string& endpoint_kind,
-                           std::chrono::milliseconds idle = control_server::idle_timeout_default)
+                           std::chrono::milliseconds idle = control_server::idle_timeout_default,
+                           bool relative_folders = false)
       // A folder of its own (tests run in parallel processes; two fixtures in one test too).
       : root(fs::absolute("control-client-test-" + std::to_string(::getpid()) + "-" + std::to_string(++instances))),
         log(log_level::error) {
@@ -45,8 +48,9 @@ struct control_fixture {
       cfg.listen = *peer_addr::parse("127.0.0.1:0", 0, true);
       cfg.network = "ctl-client";
       cfg.seed = 31 + static_cast<std::uint64_t>(i);
-      cfg.shared_dir = root / ("n" + std::to_string(i)) / "shared";
-      cfg.download_dir = root / ("n" + std::to_string(i)) / "dl";
+      const fs::path folder = (relative_folders ? fs::path(root.filename()) : root) / ("n" + std::to_string(i));
+      cfg.shared_dir = folder / "shared";
+      cfg.download_dir = folder / "dl";
       cfg.overlay.search.query_timeout = micros{3'000'000};
       fs::create_directories(cfg.shared_dir);
       if (i > 0) cfg.overlay.seeds = {nodes[0]->address()};
@@ -304,4 +308,154 @@ TEST_CASE("idle control clients neither lock the CLI out nor stay forever", "[ne
     if (!c->request(R"({"cmd":"status"})")) ++closed;
   }
   CHECK(closed == control_server::sessions_max);
+}
+
+namespace {
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+}  // namespace
+
+TEST_CASE("a search matches parts of words, streams its hits and ends early", "[net]") {
+  control_fixture f("unix");
+  fields end;
+  // Parts and starts of words, in any case (the real node matches substrings).
+  for (const char* words : {"budg", "ANNUAL bud", "xlsx budget", "nual"}) {
+    INFO(words);
+    auto hits = f.ask(std::string(R"({"cmd":"search","wait_ms":5000,"first":1,"words":")") + words + "\"}", end);
+    REQUIRE(hits.size() == 2);
+    CHECK(hits[0]["name"] == "annual budget.xlsx");
+  }
+  // --first: the end comes with the first result, long before the wait.
+  auto start = std::chrono::steady_clock::now();
+  f.ask(R"({"cmd":"search","words":"budget","wait_ms":20000,"first":1})", end);
+  CHECK(seconds_since(start) < 2.0);
+  CHECK(end["ok"] == "true");
+  CHECK(end["results"] == "1");
+  CHECK(end["reason"] == "first");
+  // The node closes the query after its query timeout (3 s here): the search ends then.
+  start = std::chrono::steady_clock::now();
+  f.ask(R"({"cmd":"search","words":"zebra","wait_ms":20000})", end);
+  const double closed_after = seconds_since(start);
+  CHECK(closed_after > 2.5);
+  CHECK(closed_after < 8.0);
+  CHECK(end["reason"] == "closed");
+  CHECK(end["results"] == "0");
+  // The wait is the most it takes.
+  f.ask(R"({"cmd":"search","words":"zebra","wait_ms":200})", end);
+  CHECK(end["reason"] == "wait");
+  // Hits are sent as they come, not with the end.
+  start = std::chrono::steady_clock::now();
+  double hit_at = -1;
+  {
+    control_client client;
+    REQUIRE(client.connect(f.endpoint));
+    auto answered = client.request(R"({"cmd":"search","words":"budget","wait_ms":2000})",
+                                   [&](const fields& r, const std::string&) {
+                                     if (r.at("event") == "hit" && hit_at < 0) hit_at = seconds_since(start);
+                                   });
+    REQUIRE(answered);
+    CHECK((*answered)["reason"] == "wait");
+  }
+  const double ended_at = seconds_since(start);
+  CHECK(hit_at >= 0);
+  CHECK(hit_at < ended_at - 1.0);
+  // Bounded and meaningful: words of letters or digits, within criteria_bytes_max.
+  f.ask(R"({"cmd":"search","words":"-- ..."})", end);
+  CHECK(end["ok"] == "false");
+  CHECK(end["error"].find("letters or digits") != std::string::npos);
+  f.ask(R"({"cmd":"search","words":")" + std::string(300, 'a') + "\"}", end);
+  CHECK(end["ok"] == "false");
+  CHECK(end["error"].find("at most 256 bytes") != std::string::npos);
+}
+
+TEST_CASE("shared lists the node's files; the same content shared again keeps one copy and its name", "[net]") {
+  control_fixture f("unix");
+  const auto file = f.root / "caller" / "holiday photos.txt";
+  fs::create_directories(file.parent_path());
+  std::ofstream(file) << "beach, sun, more beach";
+  fields end;
+  auto listed = f.ask(R"({"cmd":"shared"})", end);
+  CHECK(listed.size() == 1);  // nothing shared yet: the end only
+  CHECK(end["files"] == "0");
+
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  f.ask(R"({"cmd":"share","name":"holiday photos.txt"})", end, fd);
+  ::close(fd);
+  CHECK(end["ok"] == "true");
+  CHECK(end["files"] == "1");
+  CHECK(end["name"] == "holiday photos.txt");
+  CHECK(end["path"] == (f.root / "n0" / "shared" / "holiday photos.txt").string());
+  CHECK(end.count("already") == 0);
+  const std::string digest = end["sha256"];
+  CHECK(digest.size() == 64);
+
+  // Twice more, under its own name and under another: no copy, and the name it has stays.
+  for (const char* name : {"holiday photos.txt", "beach.txt"}) {
+    fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    f.ask(std::string(R"({"cmd":"share","name":")") + name + "\"}", end, fd);
+    ::close(fd);
+    CHECK(end["ok"] == "true");
+    CHECK(end["files"] == "1");
+    CHECK(end["name"] == "holiday photos.txt");
+    CHECK(end["already"] == (f.root / "n0" / "shared" / "holiday photos.txt").string());
+    CHECK(end["sha256"] == digest);
+  }
+  std::size_t in_folder = 0;
+  for (const auto& e : fs::directory_iterator(f.root / "n0" / "shared")) in_folder += e.is_regular_file() ? 1u : 0u;
+  CHECK(in_folder == 1);
+
+  // Another file: listed by name, with its absolute path.
+  std::ofstream(f.root / "n0" / "shared" / "a note.md") << "remember the towels";
+  f.ask(R"({"cmd":"rescan"})", end);
+  listed = f.ask(R"({"cmd":"shared"})", end);
+  REQUIRE(listed.size() == 3);
+  CHECK(listed[0]["event"] == "file");
+  CHECK(listed[0]["name"] == "a note.md");
+  CHECK(listed[0]["size"] == "19");
+  CHECK(listed[1]["name"] == "holiday photos.txt");
+  CHECK(listed[1]["sha256"] == digest);
+  CHECK(listed[1]["path"] == (f.root / "n0" / "shared" / "holiday photos.txt").string());
+  CHECK(end["files"] == "2");
+  CHECK(end["bytes"] == std::to_string(19 + 22));
+}
+
+TEST_CASE("paths are absolute, and fetch takes a unique hash prefix of 8+ hex digits only", "[net]") {
+  // The nodes' folders are relative to the working directory; what the node tells the CLI
+  // names them from the root, whatever the CLI's own directory.
+  control_fixture f("unix", control_server::idle_timeout_default, true);
+  fields end;
+  auto hits = f.ask(R"({"cmd":"search","words":"budget","wait_ms":3000,"first":1})", end);
+  REQUIRE(hits.size() == 2);
+  const std::string digest = hits[0]["sha256"];
+  for (const char* target : {"1.5", "1abc", "1234567", "12345678901234567890123456789012345678901234567890123456789012345",
+                             "-1", "0x1234567", "budget"}) {
+    INFO(target);
+    f.ask(std::string(R"({"cmd":"fetch","target":")") + target + "\"}", end);
+    CHECK(end["ok"] == "false");
+  }
+  CHECK(end["error"].find("neither a result number nor a sha256") != std::string::npos);
+  f.ask(R"({"cmd":"fetch","target":"00000000"})", end);  // a prefix of no result
+  CHECK(end["ok"] == "false");
+  // The 12 digits a search shows, in either case.
+  std::string shown = digest.substr(0, 12);
+  for (auto& c : shown) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  f.ask(R"({"cmd":"fetch","target":")" + shown + "\"}", end);
+  REQUIRE(end["ok"] == "true");
+  const fs::path saved = end["path"];
+  CHECK(saved.is_absolute());
+  CHECK(saved == fs::absolute(f.root / "n0" / "dl" / "annual budget.xlsx"));
+  CHECK(fs::file_size(saved) == 20'000);
+  auto listed = f.ask(R"({"cmd":"downloads"})", end);
+  REQUIRE(listed.size() == 2);
+  CHECK(listed[0]["path"] == saved.string());
+  f.ask(R"({"cmd":"fetch","target":")" + digest.substr(0, 8) + "\"}", end);  // already here: where
+  CHECK(end["existing"] == "true");
+  CHECK(end["path"] == saved.string());
+  // A node's own shared files too.
+  std::ofstream(f.root / "n0" / "shared" / "mine.txt") << "x";
+  f.ask(R"({"cmd":"rescan"})", end);
+  listed = f.ask(R"({"cmd":"shared"})", end);
+  REQUIRE(listed.size() == 2);
+  CHECK(listed[0]["path"] == fs::absolute(f.root / "n0" / "shared" / "mine.txt").string());
 }

@@ -3,6 +3,7 @@
 #include "transport/control_client.hpp"
 
 #include <netdb.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -111,11 +112,27 @@ result<std::string> control_client::read_line() {
     if (buffer_.size() > line_bytes_max) {
       return failure("a reply line over " + std::to_string(line_bytes_max) + " bytes: not a node");
     }
+    if (auto ready = wait_readable(); !ready) return ready.error();
     char chunk[4096];
     const auto n = ::recv(fd_, chunk, sizeof chunk, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return failure("the node closed the connection before answering");
     buffer_.append(chunk, static_cast<std::size_t>(n));
+  }
+}
+
+result<> control_client::wait_readable() {
+  if (interrupt_ == nullptr) return {};
+  pollfd p{fd_, POLLIN, 0};
+  while (true) {
+    if (*interrupt_ != 0) {
+      ::close(fd_);
+      fd_ = -1;
+      return failure(std::make_error_code(std::errc::interrupted), "interrupted");
+    }
+    // A signal ends poll() early whatever SA_RESTART says; the timeout covers one that came
+    // just before it.
+    if (::poll(&p, 1, 100) > 0) return {};
   }
 }
 

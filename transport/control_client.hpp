@@ -6,6 +6,7 @@
 // one request line and the reply lines up to the end event. The endpoint is "host:port" for
 // TCP (loopback by default) or a path for a unix socket.
 
+#include <csignal>
 #include <cstddef>
 #include <functional>
 #include <map>
@@ -42,13 +43,20 @@ class control_client {
   result<> authenticate(const std::string& token);
   // Passes an open file descriptor to the node (unix sockets only), as a share asks for.
   result<> send_fd(int fd);
+  // A flag a signal handler sets (Ctrl-C): while waiting for the node, the client looks at it
+  // at least every 100 ms, and once it is set, a request fails with errc::interrupted and
+  // the connection is closed (a download watched in the foreground is then cancelled).
+  void interrupt_on(const volatile std::sig_atomic_t* flag) { interrupt_ = flag; }
 
  private:
   result<> send_all(const std::string& data);
   result<std::string> read_line();
 
+  result<> wait_readable();
+
   int fd_ = -1;
   std::string buffer_;
+  const volatile std::sig_atomic_t* interrupt_ = nullptr;
   // A reply line longer than this is refused: the node never sends one, so it is not a node.
   static constexpr std::size_t line_bytes_max = 1u << 16;
 };

@@ -4,7 +4,9 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -458,4 +460,38 @@ TEST_CASE("paths are absolute, and fetch takes a unique hash prefix of 8+ hex di
   listed = f.ask(R"({"cmd":"shared"})", end);
   REQUIRE(listed.size() == 2);
   CHECK(listed[0]["path"] == fs::absolute(f.root / "n0" / "shared" / "mine.txt").string());
+}
+
+namespace {
+volatile std::sig_atomic_t alarm_rang = 0;
+extern "C" void on_alarm(int) { alarm_rang = 1; }
+}  // namespace
+
+TEST_CASE("a request stops soon after its interrupt flag is set, and the node sees the client go", "[net]") {
+  control_fixture f("unix");
+  struct sigaction sa {}, old {};
+  sa.sa_handler = on_alarm;
+  sigemptyset(&sa.sa_mask);
+  REQUIRE(::sigaction(SIGALRM, &sa, &old) == 0);
+  // The flag is set by a signal handler 300 ms into a search that would wait 10 s, as Ctrl-C
+  // sets the CLI's.
+  alarm_rang = 0;
+  itimerval in_300ms{};
+  in_300ms.it_value.tv_usec = 300'000;
+  REQUIRE(::setitimer(ITIMER_REAL, &in_300ms, nullptr) == 0);
+  const auto start = std::chrono::steady_clock::now();
+  control_client client;
+  REQUIRE(client.connect(f.endpoint));
+  client.interrupt_on(&alarm_rang);
+  const auto answered = client.request(R"({"cmd":"search","words":"zebra","wait_ms":10000})");
+  const double took = seconds_since(start);
+  ::sigaction(SIGALRM, &old, nullptr);
+  REQUIRE_FALSE(answered);
+  CHECK(answered.error().code() == std::errc::interrupted);
+  CHECK(took < 2.0);
+  // The connection is closed: another request on it fails at once, and the node serves others.
+  CHECK_FALSE(client.request(R"({"cmd":"status"})"));
+  fields end;
+  f.ask(R"({"cmd":"status"})", end);
+  CHECK(end["ok"] == "true");
 }

@@ -177,6 +177,7 @@ struct control_server::impl {
   fs::path unix_path;  // the socket file to remove on stop, when the endpoint is a unix socket
   std::string token;   // what a TCP client must present first (empty: none)
   std::chrono::milliseconds idle_timeout = control_server::idle_timeout_default;
+  std::function<std::string()> web_login;  // see set_web_login
   asio::steady_timer sweep{io};  // closes idle clients
   // Copies of shared files run off the io thread; each is joined once done (by the sweep),
   // and all of them before the server goes.
@@ -327,6 +328,11 @@ struct control_server::impl {
     if (cmd == "status") return status(s);
     if (cmd == "rescan") return rescan(s);
     if (cmd == "shared") return shared(s);
+    if (cmd == "unshare") return unshare(s, req["target"]);
+    if (cmd == "webui-url") {
+      if (!web_login) return s->send(end_error("this node serves no web interface (web.enabled = false)"));
+      return s->send(end_ok({{"url", web_login()}}));
+    }
     if (cmd == "share") return share(s, req["name"]);
     s->send(end_error("unknown command '" + cmd + "'"));
   }
@@ -547,7 +553,14 @@ struct control_server::impl {
   void peers(const std::shared_ptr<session>& s) {
     auto line = [&](const char* view, const peer_addr& p) {
       const auto id = node.id_of(p);
-      return json::line({{"event", "peer"}, {"view", view}, {"addr", p.to_string()}, {"id", id ? id->to_hex() : std::string()}});
+      object j = {{"event", "peer"}, {"view", view}, {"addr", p.to_string()}, {"id", id ? id->to_hex() : std::string()}};
+      // An open link: how long it has been open and the bytes that crossed it.
+      if (const auto l = node.link_of(p)) {
+        j["age_s"] = num(static_cast<double>(l->age.count()) / 1e6);
+        j["bytes_in"] = l->bytes_in;
+        j["bytes_out"] = l->bytes_out;
+      }
+      return json::line(j);
     };
     for (const auto& p : node.overlay().members().active()) s->send(line("active", p));
     for (const auto& p : node.overlay().members().passive()) s->send(line("passive", p));
@@ -604,6 +617,31 @@ struct control_server::impl {
                           {"path", shown(f->path)}}));
     }
     s->send(end_ok({{"files", node.shared_files()}, {"bytes", node.shared_bytes()}}));
+  }
+
+  // Stops sharing a file: the shared file whose sha256 is `target` (or starts with it, 8+ hex
+  // digits naming one file) is deleted from the shared folder, then the folder is indexed
+  // again. Only a file in the node's index can be named, never another path.
+  void unshare(const std::shared_ptr<session>& s, std::string target) {
+    std::transform(target.begin(), target.end(), target.begin(), [](unsigned char c) { return std::tolower(c); });
+    const bool hex = target.size() >= 8 && target.size() <= 64 &&
+                     std::all_of(target.begin(), target.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+    if (!hex) return s->send(end_error("unshare takes a shared file's sha256, or 8 or more hex digits of one"));
+    const indexed_file* found = nullptr;
+    for (const indexed_file* f : node.shared_list()) {
+      if (f->info.sha256.to_hex().rfind(target, 0) != 0) continue;
+      if (found != nullptr && found->info.sha256 != f->info.sha256) {
+        return s->send(end_error("'" + target + "' names more than one shared file: give more digits"));
+      }
+      found = f;
+    }
+    if (found == nullptr) return s->send(end_error("no shared file has a sha256 starting with " + target));
+    const std::string name = found->info.name;
+    const fs::path path = found->path;
+    std::error_code ec;
+    fs::remove(path, ec);  // a link is removed, not what it points to
+    if (ec) return s->send(end_error("cannot remove " + shown(path) + ": " + ec.message()));
+    rescan(s, {{"removed", name}, {"path", shown(path)}});
   }
 
   void share(const std::shared_ptr<session>& s, const std::string& name) {
@@ -737,6 +775,7 @@ result<> control_server::start(const std::string& endpoint, std::string token) {
 }
 
 void control_server::set_idle_timeout(std::chrono::milliseconds t) { impl_->idle_timeout = t; }
+void control_server::set_web_login(std::function<std::string()> login_url) { impl_->web_login = std::move(login_url); }
 
 void control_server::stop() {
   if (!impl_) return;

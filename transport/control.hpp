@@ -11,7 +11,9 @@
 //       -> progress ... end (path, absolute)
 //   {"cmd":"results"}   -> the remembered results of the last search
 //   {"cmd":"shared"}    -> file (name, size, sha256, path) per shared file ... end (files, bytes)
-//   {"cmd":"peers"}     -> peer (view: active|passive) ... end
+//   {"cmd":"peers"}     -> peer (view: active|passive; an open link's age_s, bytes_in, bytes_out) ... end
+//   {"cmd":"unshare","target":"<sha256 or 8+ hex digits of one>"} -> end (removed, path, files):
+//       the shared file is deleted from the shared folder, which is indexed again
 //   {"cmd":"status"}    -> status ... end
 //   {"cmd":"rescan"}    -> end (files)
 //   {"cmd":"downloads"} -> download (one per running or recent download) ... end
@@ -21,6 +23,7 @@
 //       folder from that descriptor: it never opens a path with its own rights on a caller's
 //       behalf -> end (files, name, path, sha256; and already, the path, when the same
 //       content was shared before: it is not copied again and keeps its name)
+//   {"cmd":"webui-url"} -> end (url: the web interface's login link, with its token)
 //   {"cmd":"auth","token":"..."} -> end: first line on a TCP endpoint (see below)
 // Results of the last search are remembered by the node and numbered from 1, so that
 // "fetch 2" works from any client.
@@ -37,6 +40,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -59,6 +63,10 @@ class control_server {
   static constexpr std::size_t sessions_max = 16;
   static constexpr std::chrono::seconds idle_timeout_default{60};
   void set_idle_timeout(std::chrono::milliseconds t);  // before start()
+  // What {"cmd":"webui-url"} answers: the login link of the node's web interface (apps/node/
+  // web.hpp), given by whoever runs it; without one the command says the interface is off.
+  // Called on the io thread, like every command.
+  void set_web_login(std::function<std::string()> login_url);
 
   // Binds a TCP endpoint (port 0 picks one); `token` is what clients must present (empty:
   // none, for tests on loopback only). A failure keeps the system's error code.

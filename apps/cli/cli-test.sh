@@ -8,7 +8,8 @@
 #   search  parts and starts of words in any case; early ends (--first, the node closing the
 #           query) with --wait as the most; hits printed as they arrive, through a pipe
 #   fetch   a hash prefix of 8+ hex digits; "1.5", "1abc" and the like refused
-#   shared  hearsay shared; the same file shared again: not copied, the name kept
+#   shared  hearsay shared; the same file shared again: not copied, the name kept; unshare;
+#           webui-url
 #   paths   saved paths absolute when the node's folders are relative and the CLI runs elsewhere
 #   shell   the menu covers every command; a plain prompt from a pipe; on a terminal (script(1)),
 #           history (up arrow, kept in a file), line editing and Ctrl-C stopping a command
@@ -76,6 +77,9 @@ query_timeout_ms = 4000
 
 [limits]
 upload_bytes_per_s = $([ "$i" = 1 ] && echo 300000 || echo 0)
+
+[web]
+listen = "127.0.0.1:0"
 TOML
   done
   echo "beach, sun and more beach" > "$work/node2/shared/holiday photos.txt"
@@ -102,7 +106,9 @@ TOML
 part_help() {
   local out
   out=$("$bin/hearsay" --help)
-  for c in search results fetch downloads cancel share shared rescan peers status shell; do contains "$out" "  $c "; done
+  for c in search results fetch downloads cancel share shared unshare rescan peers status webui-url shell; do
+    contains "$out" "  $c "
+  done
   for o in --control --token-file --json --wait "Exit status"; do contains "$out" "$o"; done
   out=$("$bin/hearsay" search --help)
   contains "$out" "--first N"
@@ -220,6 +226,28 @@ part_shared() {
   expect_status 1 hs share "$work/no such file.txt"
   contains "$(cat "$work/last.err")" "cannot open $work/no such file.txt: No such file or directory"
   ok "shared: the node's files with their paths; the same content shared three times is one file, its name kept"
+
+  # unshare: by a hash prefix, the file leaves the folder and the index; bad targets refused.
+  local sha
+  sha=$(hs --json shared | grep -o '"sha256":"[0-9a-f]*"' | head -1 | cut -d'"' -f4)
+  [ ${#sha} = 64 ] || fail "no sha256 in hearsay --json shared"
+  expect_status 2 hs unshare minutes
+  expect_status 2 hs unshare "${sha:0:7}"
+  expect_status 1 hs unshare 00000000
+  contains "$(cat "$work/last.err")" "no shared file has a sha256 starting with 00000000"
+  out=$(hs unshare "${sha:0:10}")
+  contains "$out" "removed minutes.txt ($work/node0/shared/minutes.txt); sharing 0 files"
+  [ ! -e "$work/node0/shared/minutes.txt" ] || fail "minutes.txt is still in the shared folder"
+  contains "$(hs shared)" "sharing 0 files"
+  [ -f "$work/minutes.txt" ] || fail "the original file was touched"
+  ok "unshare: a hash prefix removes the node's copy and re-indexes; a name, 7 digits or an unknown hash refused"
+
+  # webui-url: the login link, from the node, with a token of 64 hex digits.
+  out=$(hs webui-url)
+  grep -qE '^http://127\.0\.0\.1:[0-9]+/login\?token=[0-9a-f]{64}$' <<< "$out" || fail "webui-url printed: $out"
+  contains "$out" "$(cat "$work/node0/state/web.url")login?token=$(cat "$work/node0/state/web.token")"
+  check_json "$(hs --json webui-url)" url
+  ok "webui-url: the login link of the node's web interface"
 }
 
 part_paths() {
@@ -246,7 +274,7 @@ part_shell() {
   # Not a terminal: a plain prompt, lines read as they come; numbers ask for what they need.
   out=$(printf '1\nphoto\n2\n3\n1\nshared\nsearch "medium10mb" --first 1\nhelp share\nnonsense\n99\nq\n' |
         (cd / && "$bin/hearsay" --control "$work/node0/control.sock") 2>&1)
-  for c in search results fetch downloads cancel share shared rescan peers status; do
+  for c in search results fetch downloads cancel share shared unshare rescan peers status webui-url; do
     grep -qE "^ +[0-9]+  $c " <<< "$out" || fail "the menu has no $c: $out"
   done
   contains "$out" "hearsay> words: "
@@ -256,7 +284,7 @@ part_shell() {
   contains "$out" "medium10mb.bin"
   contains "$out" "Usage: hearsay share [OPTIONS] file"
   contains "$out" "unknown command 'nonsense'"
-  contains "$out" "choose 1 to 10"
+  contains "$out" "choose 1 to 12"
   ok "shell: every command in the menu, by number or typed, with a plain prompt from a pipe"
 
   if ! command -v script > /dev/null; then
@@ -330,7 +358,7 @@ part_json() {
   check_json "$(hs --json rescan)" files
   out=$(hs --json peers)
   check_json "$out"
-  has_keys "$(head -1 <<< "$out")" view addr id
+  has_keys "$(head -1 <<< "$out")" view addr id age_s bytes_in bytes_out
   out=$(hs --json status)
   check_json "$out"
   has_keys "$(head -1 <<< "$out")" id address network uptime_s active passive shared_files

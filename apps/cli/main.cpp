@@ -90,9 +90,12 @@ constexpr command_spec commands[] = {
     {"share", "hand a file (opened with your rights) to the node, which copies it into its shared folder",
      "file"},
     {"shared", "the files this node shares", nullptr},
+    {"unshare", "stop sharing a file: delete it from the node's shared folder (its sha256, or 8+ hex digits of one)",
+     "sha256 or 8+ hex digits of one"},
     {"rescan", "re-index the node's shared folder", nullptr},
     {"peers", "the node's active and passive views, with node ids", nullptr},
     {"status", "node id, address, uptime and counters", nullptr},
+    {"webui-url", "print the link that logs a browser in to the node's web interface", nullptr},
     {"shell", "an interactive menu of these commands (also what hearsay with no command runs)", nullptr},
 };
 
@@ -220,6 +223,17 @@ std::unique_ptr<CLI::App> make_app(invocation& inv) {
           ->type_name("ID|all")
           ->required()
           ->check(CLI::Validator([](std::string& v) { return check_download_id(v); }, ""));
+    } else if (name == "unshare") {
+      sub->add_option("target", inv.target, "The shared file's sha256, or a unique prefix of 8+ hex digits of it")
+          ->type_name("SHA256")
+          ->required()
+          ->check(CLI::Validator(
+              [](std::string& v) {
+                return all_of_class(v, std::isxdigit) && v.size() >= 8 && v.size() <= 64
+                           ? std::string()
+                           : "'" + v + "' is not a sha256 or a prefix of at least 8 hex digits of one";
+              },
+              ""));
     } else if (name == "share") {
       sub->add_option("file", inv.file, "The file to share, under its own name (hearsay shared lists what the node shares)")
           ->type_name("FILE")
@@ -326,7 +340,11 @@ void show(const fields& f, const std::string& line, bool tty, progress_state& pr
   } else if (ev == "peer") {
     // The id's first 16 hex digits tell peers apart; --json gives the whole id.
     const std::string id = get("id").empty() ? "(not yet proven)" : get("id").substr(0, 16);
-    std::printf("%-8s %-16s  %s\n", get("view").c_str(), id.c_str(), get("addr").c_str());
+    // An open link also says how long it has been open and what crossed it.
+    const std::string link = f.count("age_s") ? "  open " + get("age_s") + " s, " + human_size(get("bytes_in")) +
+                                                    " in, " + human_size(get("bytes_out")) + " out"
+                                              : std::string();
+    std::printf("%-8s %-16s  %-22s%s\n", get("view").c_str(), id.c_str(), get("addr").c_str(), link.c_str());
   } else if (ev == "status") {
     // In the node's order (address and uptime first), not alphabetically.
     const auto ordered = hearsay::net::json::parse_flat_ordered(line);
@@ -361,6 +379,11 @@ void show_end(const std::string& command, fields& end) {
                 plural(get("files"), "file").c_str());
   } else if (command == "shared") {
     std::printf("sharing %s, %s\n", plural(get("files"), "file").c_str(), human_size(get("bytes")).c_str());
+  } else if (command == "webui-url") {
+    std::printf("%s\n", get("url").c_str());
+  } else if (command == "unshare") {
+    std::printf("removed %s (%s); sharing %s\n", get("removed").c_str(), get("path").c_str(),
+                plural(get("files"), "file").c_str());
   } else if (command == "rescan") {
     std::printf("sharing %s\n", plural(get("files"), "file").c_str());
   }
@@ -488,6 +511,7 @@ int share(const invocation& inv) {
 
 int shell(const options& base);
 
+
 int run(const invocation& inv) {
   namespace json = hearsay::net::json;
   const options& opt = inv.opt;
@@ -504,6 +528,7 @@ int run(const invocation& inv) {
   }
   if (cmd == "cancel") return request(opt, cmd, json::line({{"cmd", "cancel"}, {"id", inv.id}}));
   if (cmd == "share") return share(inv);
+  if (cmd == "unshare") return request(opt, cmd, json::line({{"cmd", "unshare"}, {"target", inv.target}}));
   return request(opt, cmd, json::line({{"cmd", cmd}}));
 }
 

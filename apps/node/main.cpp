@@ -209,6 +209,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     log.info("web interface on port {}: open the link `hearsay webui-url` prints", web->port());
+    control.set_web_login([&web] { return web->login_url(); });
   }
 
   asio::signal_set signals(io, SIGINT, SIGTERM);

@@ -7,6 +7,6 @@
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 out=$(realpath -m "${1:-web-screenshots}")
-HEARSAY_BIN=${HEARSAY_BIN:-$top/build/bin} SCREENSHOTS=$out BASE_PORT=${BASE_PORT:-17850} \
+HEARSAY_BIN=${HEARSAY_BIN:-$top/build/bin} SCREENSHOTS=$out BASE_PORT=${BASE_PORT:-17950} \
   /usr/bin/python3 "$top/tests/apps/webui_test.py"
 ls "$out"/*.png

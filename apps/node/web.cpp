@@ -22,6 +22,7 @@
 
 #include "transport/control_client.hpp"
 #include "transport/json.hpp"
+#include "transport/paths.hpp"
 
 namespace hearsay::app {
 
@@ -77,7 +78,7 @@ result<> write_private_file(const fs::path& p, const std::string& text) {
 // The token of the web interface: kept across restarts (a bookmarked login link keeps working),
 // made on first start.
 result<std::string> web_token(const fs::path& state_dir) {
-  const fs::path file = state_dir / "web.token";
+  const fs::path file = net::web_token_in(state_dir);
   if (auto existing = read_small_file(file); existing && existing->size() == 64 &&
       std::all_of(existing->begin(), existing->end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); })) {
     ::chmod(file.c_str(), S_IRUSR | S_IWUSR);
@@ -516,7 +517,7 @@ result<> web_ui::start() {
   m.bound = static_cast<std::uint16_t>(port);
   const std::string host = m.opt.host.find(':') != std::string::npos ? "[" + m.opt.host + "]" : m.opt.host;
   const std::string shown = host == "0.0.0.0" || host == "[::]" ? "127.0.0.1" : host;
-  if (auto w = write_private_file(m.opt.state_dir / "web.url", "http://" + shown + ":" + std::to_string(m.bound) + "/"); !w) {
+  if (auto w = write_private_file(net::web_url_in(m.opt.state_dir), "http://" + shown + ":" + std::to_string(m.bound) + "/"); !w) {
     m.server.stop();
     return w.error();
   }
@@ -540,16 +541,8 @@ void web_ui::stop() {
 std::uint16_t web_ui::port() const { return impl_->bound; }
 
 std::string web_ui::login_url() const {
-  auto url = read_small_file(impl_->opt.state_dir / "web.url");
+  auto url = read_small_file(net::web_url_in(impl_->opt.state_dir));
   return (url ? *url : std::string()) + "login?token=" + impl_->token;
-}
-
-result<std::string> read_login_url(const fs::path& state_dir) {
-  auto url = read_small_file(state_dir / "web.url");
-  if (!url) return url.error().prefix("no web interface is recorded (is the node running with web.enabled = true?)");
-  auto token = read_small_file(state_dir / "web.token");
-  if (!token) return token.error();
-  return *url + "login?token=" + *token;
 }
 
 }  // namespace hearsay::app

@@ -11,7 +11,7 @@
 // of threads of its own; live views (search hits, downloads, status) are Server-Sent Events.
 //
 // Access: a token made on first start in the state folder (web.token, 0600, like the control
-// token) opens a session through the login link `hearsay webui-url` prints
+// token; transport/paths.hpp) opens a session through the login link `hearsay webui-url` prints
 // (http://HOST:PORT/login?token=...): the session is a cookie (HttpOnly, SameSite=Strict), and
 // every other request needs it. A request that changes anything (POST) must also carry the
 // session's anti-forgery token (the X-Hearsay-Token header, which the page reads from itself)
@@ -68,10 +68,6 @@ class web_ui {
  private:
   std::unique_ptr<impl> impl_;
 };
-
-// The login link of the web interface of the node whose state folder is state_dir (what
-// `hearsay webui-url` prints), from the web.url and web.token files the node wrote there.
-result<std::string> read_login_url(const std::filesystem::path& state_dir);
 
 // One embedded file of the interface (apps/node/web/), or nullptr.
 struct web_asset {

@@ -4,7 +4,7 @@
 Three hearsay-node processes on 127.0.0.1 make an overlay; the browser logs in to the first
 node's interface with the link the node records, searches, sees the hit arrive, fetches it,
 watches the download reach 100 % and the file's bytes match the holder's, cancels a slow
-download, and opens the peers and status pages. A file named like an HTML tag is shown as
+download, shares a file by upload and removes it, and opens the peers and status pages. A file named like an HTML tag is shown as
 text. Any error in the browser's console fails the test. Then the same interface is asked,
 without the browser, what an attacker would ask: no token, a wrong token, another Origin, a
 foreign Host name, a change without the anti-forgery token.
@@ -98,6 +98,14 @@ class Node:
     def url(self):
         with open(os.path.join(self.state, "web.url")) as f:
             return f.read().strip()
+
+    def login_link(self):
+        """The link `hearsay webui-url` prints for this node."""
+        out = subprocess.run([os.path.join(BIN, "hearsay"), "--control", os.path.join(self.state, "control.sock"),
+                              "webui-url"], capture_output=True, text=True, timeout=10)
+        if out.returncode != 0:
+            fail("hearsay webui-url failed: " + out.stderr)
+        return out.stdout.strip()
 
     def token(self):
         with open(os.path.join(self.state, "web.token")) as f:
@@ -233,7 +241,7 @@ def download_row(driver, name):
 
 
 def main():
-    seed_port = int(os.environ.get("BASE_PORT", "17800"))
+    seed_port = int(os.environ.get("BASE_PORT", "17900"))
     nodes = [Node(i, seed_port) for i in range(3)]
     # Node 2 holds a file it sends, and node 1 one it sends slowly (limits.upload_bytes_per_s)
     # so that its download can be cancelled while it runs; node 2 also holds a file named like a tag.
@@ -262,7 +270,10 @@ def main():
         security_checks(nodes[0])
 
         driver = browser()
-        driver.get(nodes[0].url() + "login?token=" + nodes[0].token())
+        link = nodes[0].login_link()
+        if link != nodes[0].url() + "login?token=" + nodes[0].token():
+            fail("hearsay webui-url printed " + link)
+        driver.get(link)
         wait("the page to load", lambda: driver.find_element(By.ID, "search-words"))
         wait("the live status line", lambda: "neighbours" in driver.find_element(By.ID, "node-line").text)
 
@@ -311,8 +322,28 @@ def main():
         tab(driver, "peers")
         wait("the active view", lambda: len(driver.find_elements(By.CSS_SELECTOR, "#peers-active tbody tr")) >= 2)
         shot(driver, "peers")
+        # Share by upload from the browser, then remove it.
         tab(driver, "shared")
+        upload = os.path.join(WORK, "upload me.txt")
+        with open(upload, "wb") as f:
+            f.write(b"shared from a browser\n" * 1000)
+        driver.find_element(By.ID, "share-file").send_keys(upload)
+        driver.find_element(By.CSS_SELECTOR, "#share-form button").click()
+
+        def shared_row():
+            for tr in driver.find_elements(By.CSS_SELECTOR, "#shared tbody tr"):
+                if tr.find_element(By.CSS_SELECTOR, "td.name").text == "upload me.txt":
+                    return tr
+            return None
+        row = wait("the uploaded file in the shared list", shared_row)
+        copy = os.path.join(nodes[0].shared, "upload me.txt")
+        with open(copy, "rb") as a, open(upload, "rb") as b:
+            if a.read() != b.read():
+                fail("the shared copy differs from the uploaded file")
         shot(driver, "shared")
+        row.find_element(By.CSS_SELECTOR, "button.remove").click()
+        wait("the file to leave the shared list", lambda: shared_row() is None and not os.path.exists(copy))
+        print("webui test: a file shared by upload (copied byte for byte) and removed")
         tab(driver, "status")
         wait("the status table", lambda: len(driver.find_elements(By.CSS_SELECTOR, "#status tbody tr")) > 10)
         time.sleep(2.5)  # a few samples for the charts

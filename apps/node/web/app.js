@@ -179,7 +179,7 @@ async function loadShared() {
     const b = el('button', 'Remove', 'remove');
     b.addEventListener('click', async () => {
       b.disabled = true;
-      await api('/api/unshare', {name: f.name});
+      await api('/api/unshare', {target: f.sha256});
       loadShared();
     });
     td.append(b);
@@ -217,6 +217,11 @@ async function loadPeers() {
     for (const p of r.events.filter(e => e.view === view)) {
       const tr = el('tr');
       tr.append(el('td', p.addr), el('td', p.id ? String(p.id).slice(0, 16) : '(not yet proven)', 'hash'));
+      if (view === 'active') {
+        const open = p.age_s !== undefined;
+        tr.append(el('td', open ? Number(p.age_s).toFixed(0) + ' s' : 'not open', 'num'),
+                  el('td', open ? bytes(p.bytes_in) : '', 'num'), el('td', open ? bytes(p.bytes_out) : '', 'num'));
+      }
       body.append(tr);
     }
   }

@@ -98,8 +98,10 @@ std::string svg_chart(const std::string& title, const std::string& x_label, cons
       std::snprintf(buf, sizeof buf, "%s%.1f,%.1f", path.empty() ? "" : " ", px(x), py(y));
       path += buf;
     }
-    std::snprintf(buf, sizeof buf, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", colour);
-    out += buf + path + "\"/>\n";
+    if (data[i].line) {
+      std::snprintf(buf, sizeof buf, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", colour);
+      out += buf + path + "\"/>\n";
+    }
     for (auto [x, y] : data[i].points) {
       std::snprintf(buf, sizeof buf, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", px(x), py(y), colour);
       out += buf;

@@ -13,6 +13,7 @@ namespace hearsay::sim {
 struct series {
   std::string name;
   std::vector<std::pair<double, double>> points;  // drawn in x order
+  bool line = true;  // false: the points alone (a scatter)
 };
 
 std::string svg_chart(const std::string& title, const std::string& x_label, const std::string& y_label,

@@ -23,6 +23,7 @@
 #include "sim/table.hpp"
 #include "sim/topology.hpp"
 #include "apps/sim/sweep.hpp"
+#include "apps/sim/tune.hpp"
 
 namespace {
 
@@ -126,6 +127,7 @@ int main(int argc, char** argv) {
   if (!args.empty() && args[0] == "topology") return run_topology({args.begin() + 1, args.end()});
   hearsay::sim::reexec_with_huge_pages(argv);
   if (!args.empty() && args[0] == "sweep") return hearsay::sim_app::run_sweep({args.begin() + 1, args.end()});
+  if (!args.empty() && args[0] == "tune") return hearsay::sim_app::run_tune({args.begin() + 1, args.end()});
   for (const auto& a : args) {
     if (a == "--help" || a == "-h") {
       usage(stdout);

@@ -35,6 +35,8 @@ int fail(const std::string& message) {
   return 2;
 }
 
+}  // namespace
+
 // The values of a list, "a,b,c" or "LO..HI" (at most 10,001 integers).
 result<std::vector<std::string>> values_of(const std::string& spec) {
   const failure expected("expected a,b,c or LO..HI");
@@ -75,6 +77,8 @@ std::string self_path() {
   auto p = fs::read_symlink("/proc/self/exe", ec);
   return ec ? std::string("hearsay-sim") : p.string();
 }
+
+namespace {
 
 std::string read_text(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -269,32 +273,47 @@ int run_sweep(const std::vector<std::string>& args) {
     return 0;
   }
 
+  std::vector<process> runs;
+  for (std::size_t k = 0; k < points.size(); ++k) {
+    char name[32];
+    std::snprintf(name, sizeof name, "point-%05zu", k + 1);
+    runs.push_back({commands[k], (out_dir / (std::string(name) + ".txt")).string(),
+                    (out_dir / (std::string(name) + ".err")).string(), points[k].label});
+  }
+  auto failures = run_processes(runs, jobs, "sweep", "points");
+  if (!failures) return fail(failures.error().what());
+  const std::size_t failed = failures->size();
+  if (failed > 0) return fail(std::to_string(failed) + " point(s) failed");
+  return merge(out_dir, false);
+}
+
+result<std::vector<std::size_t>> run_processes(const std::vector<process>& list, unsigned jobs,
+                                                const std::string& what, const std::string& unit) {
   const auto start = std::chrono::steady_clock::now();
   std::map<pid_t, std::size_t> running;
-  std::size_t next = 0, done = 0, failed = 0;
+  std::vector<std::size_t> failed;
+  std::size_t next = 0, done = 0;
   auto progress = [&] {
     const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::fprintf(stderr, "\rsweep: %zu/%zu points done, %zu running, %zu failed, %.1f s", done, points.size(),
-                 running.size(), failed, t);
+    std::fprintf(stderr, "\r%s: %zu/%zu %s done, %zu running, %zu failed, %.1f s", what.c_str(), done, list.size(),
+                 unit.c_str(), running.size(), failed.size(), t);
     std::fflush(stderr);
   };
-  while (done < points.size()) {
-    while (running.size() < jobs && next < points.size()) {
-      char name[32];
-      std::snprintf(name, sizeof name, "point-%05zu", next + 1);
+  while (done < list.size()) {
+    while (running.size() < jobs && next < list.size()) {
+      const process& p = list[next];
       posix_spawn_file_actions_t actions;
       posix_spawn_file_actions_init(&actions);
-      const std::string out_path = (out_dir / (std::string(name) + ".txt")).string();
-      const std::string err_path = (out_dir / (std::string(name) + ".err")).string();
-      posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, p.stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, p.stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      std::vector<std::string> args = p.argv;
       std::vector<char*> argv;
-      for (auto& a : commands[next]) argv.push_back(a.data());
+      for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
       pid_t pid = 0;
-      const int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ);
+      const int rc = posix_spawn(&pid, args[0].c_str(), &actions, nullptr, argv.data(), environ);
       posix_spawn_file_actions_destroy(&actions);
-      if (rc != 0) return fail("cannot start " + exe + ": " + std::strerror(rc));
+      if (rc != 0) return failure("cannot start " + args[0] + ": " + std::strerror(rc));
       running[pid] = next++;
     }
     progress();
@@ -302,21 +321,22 @@ int run_sweep(const std::vector<std::string>& args) {
     const pid_t pid = ::waitpid(-1, &status, 0);
     if (pid < 0) {
       if (errno == EINTR) continue;
-      return fail(std::string("waitpid: ") + std::strerror(errno));
+      return failure(std::string("waitpid: ") + std::strerror(errno));
     }
     auto it = running.find(pid);
     if (it == running.end()) continue;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-      ++failed;
-      std::fprintf(stderr, "\nsweep: point '%s' failed; see its .err file\n", points[it->second].label.c_str());
+      failed.push_back(it->second);
+      std::fprintf(stderr, "\n%s: '%s' failed; see %s\n", what.c_str(), list[it->second].label.c_str(),
+                   list[it->second].stderr_path.c_str());
     }
     running.erase(it);
     ++done;
   }
   progress();
   std::fprintf(stderr, "\n");
-  if (failed > 0) return fail(std::to_string(failed) + " point(s) failed");
-  return merge(out_dir, false);
+  std::sort(failed.begin(), failed.end());
+  return failed;
 }
 
 int run_merge(const std::vector<std::string>& args) {

@@ -17,6 +17,14 @@
 #   sudo bash apps/deploy/calibrate.sh                       # 25 hosts, fan-out 4, TTL 5, 20 ms
 #   sudo HOSTS=25 FANOUT=2 TTL=3 DELAY_MS=10 RUNS=1 bash apps/deploy/calibrate.sh
 #   sudo OVERLAY_SET="overlay.view_size_active=6" bash apps/deploy/calibrate.sh
+#   sudo CONFIG=tune-out/recommended.toml bash apps/deploy/calibrate.sh
+#
+# CONFIG=FILE runs both sides with the [overlay] section of a node settings file, such as the
+# recommended.toml of `hearsay-sim tune`: its fanout and TTL (unless FANOUT or TTL are given) and
+# every other overlay key, before OVERLAY_SET. The predictions compared are then the simulator's
+# for this network (HOSTS peers, DELAY_MS links) with those settings; the tune's own evidence,
+# for the scenario it was tuned on, is printed beside them from the file's comments. To check
+# a recommendation at the scale it will run, tune a scenario shaped like this network.
 #
 # Knobs (defaults in brackets): HOSTS [25], FANOUT [4], TTL [5], DELAY_MS [20], FILES [50],
 # REPLICAS [1], QUERIES [100 per run], RUNS [3 real runs, each on a fresh overlay and
@@ -33,9 +41,30 @@
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 bin=${HEARSAY_BIN:-$top/build/bin}
+# CONFIG: "key value" lines of the file's [overlay] table (strings unquoted; comments dropped).
+config_overlay=()
+if [ -n "${CONFIG:-}" ]; then
+  [ -r "$CONFIG" ] || { echo "calibrate: CONFIG=$CONFIG cannot be read" >&2; exit 2; }
+  mapfile -t config_overlay < <(awk '
+    /^[ \t]*\[/ { section = $0; gsub(/[][ \t]/, "", section); next }
+    section == "overlay" && /=/ {
+      line = $0; sub(/#.*/, "", line); split(line, kv, "=")
+      key = kv[1]; value = substr(line, index(line, "=") + 1)
+      gsub(/[ \t"]/, "", key); gsub(/^[ \t]+|[ \t]+$/, "", value); gsub(/"/, "", value)
+      if (key != "") print key, value
+    }' "$CONFIG")
+  [ ${#config_overlay[@]} -gt 0 ] || { echo "calibrate: CONFIG=$CONFIG has no [overlay] keys" >&2; exit 2; }
+fi
+config_value() {
+  local line
+  for line in "${config_overlay[@]}"; do [ "${line%% *}" = "$1" ] && { echo "${line#* }"; return; }; done
+  return 0
+}
 hosts=${HOSTS:-25}
-fanout=${FANOUT:-4}
-ttl=${TTL:-5}
+fanout=${FANOUT:-$(config_value fanout)}
+fanout=${fanout:-4}
+ttl=${TTL:-$(config_value ttl)}
+ttl=${ttl:-5}
 delay_ms=${DELAY_MS:-20}
 files=${FILES:-50}
 replicas=${REPLICAS:-1}
@@ -46,7 +75,12 @@ settle_s=${SETTLE_S:-10}
 join_gap_ms=${JOIN_GAP_MS:-100}
 query_gap_ms=${QUERY_GAP_MS:-150}
 strict=${STRICT:-0}
-read -r -a overlay_set <<< "${OVERLAY_SET:-}"
+overlay_set=()
+for line in "${config_overlay[@]}"; do
+  case ${line%% *} in fanout | ttl | ttl_max) ;; *) overlay_set+=("overlay.${line%% *}=${line#* }") ;; esac
+done
+read -r -a more_set <<< "${OVERLAY_SET:-}"
+overlay_set+=("${more_set[@]}")
 
 fail_usage() { echo "calibrate: $*" >&2; exit 2; }
 for pair in "HOSTS $hosts" "FANOUT $fanout" "TTL $ttl" "DELAY_MS $delay_ms" "FILES $files" "REPLICAS $replicas" \
@@ -61,6 +95,8 @@ done
 [ "$queries" -ge 1 ] && [ "$runs" -ge 1 ] && [ "$sim_seeds" -ge 1 ] || fail_usage "QUERIES, RUNS and SIM_SEEDS must be at least 1"
 [ "$delay_ms" -lt 1000 ] || fail_usage "DELAY_MS must be below 1000"
 ttl_max=$((ttl > 10 ? ttl : 10))
+config_ttl_max=$(config_value ttl_max)
+[ -n "$config_ttl_max" ] && [ "$config_ttl_max" -gt "$ttl_max" ] && ttl_max=$config_ttl_max
 # Each search collects hits for this long: a round trip across the whole TTL and a margin for
 # processing (a first hit later than that counts as a miss). Seconds with three decimals.
 wait_ms=$((2 * ttl * delay_ms + 500))
@@ -99,6 +135,10 @@ delay_kind=$([ "$netem" = yes ] && echo "tc netem" || echo "emulated by the node
 echo "calibration: $hosts hosts, fan-out $fanout, TTL $ttl, ${delay_ms} ms one-way delay ($delay_kind),"
 echo "             $files files x $replicas replica(s), $queries searches per run, $runs real run(s), $sim_seeds simulator seed(s)"
 [ ${#overlay_set[@]} -gt 0 ] && echo "             both sides: ${overlay_set[*]}"
+if [ -n "${CONFIG:-}" ]; then
+  echo "             settings from $CONFIG; its own evidence, for the scenario it was tuned on:"
+  sed -n 's/^# \(scenario\|goal\|evidence\|hold-out\)/               \1/p; s/^#   \(.*\)/                 \1/p' "$CONFIG"
+fi
 set_args=()
 for kv in "${overlay_set[@]}"; do set_args+=(--set "$kv"); done
 

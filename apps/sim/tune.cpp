@@ -682,6 +682,17 @@ struct planner {
     return out;
   }
 
+  // Whether the search would go on with more budget: a point wants a seed, or a slice a point.
+  bool unfinished() const {
+    for (const auto& [at, e] : points) {
+      if (e.wants_seed) return true;
+    }
+    for (const auto& slice : slices()) {
+      if (step(slice)) return true;
+    }
+    return false;
+  }
+
   // Feasible points, best objective first (ties: grid order).
   std::vector<const estimate*> candidates() const {
     std::vector<const estimate*> out;
@@ -845,7 +856,7 @@ result<> save_state(const fs::path& dir, const tune_spec& spec, const std::vecto
   return {};
 }
 
-result<std::vector<run_record>> load_runs(const fs::path& dir, const tune_spec& spec, const nlohmann::json& j) {
+result<std::vector<run_record>> load_runs(const tune_spec& spec, const nlohmann::json& j) {
   std::vector<run_record> runs;
   for (const auto& item : j.at("runs")) {
     run_record r;
@@ -859,7 +870,6 @@ result<std::vector<run_record>> load_runs(const fs::path& dir, const tune_spec& 
     }
     runs.push_back(std::move(r));
   }
-  (void)dir;
   return runs;
 }
 
@@ -1042,11 +1052,7 @@ result<finished> finish(const tune_spec& spec, const fs::path& dir, const planne
   rep += "runs:     " + std::to_string(runs.size()) + " of a budget of " + std::to_string(spec.budget) + ": " +
          std::to_string(search_runs) + " for " + std::to_string(p.points.size()) + " points, " +
          std::to_string(runs.size() - search_runs) + " to check the recommendation\n";
-  const auto reserve = reserve_of(spec);
-  bool open = false;
-  for (const auto& slice : p.slices()) open |= p.step(slice).has_value();
-  for (const auto& [at, e] : p.points) open |= e.wants_seed;
-  if (open && static_cast<std::int64_t>(spec.budget) - static_cast<std::int64_t>(search_runs) < static_cast<std::int64_t>(reserve + spec.seeds_min)) {
+  if (p.unfinished()) {
     rep += "          (the budget ran out before the search was over: a larger --budget may find a better point)\n";
   }
 
@@ -1237,13 +1243,10 @@ int run_tune(const std::vector<std::string>& args) {
     try {
       state = nlohmann::json::parse(text);
       if (state.at("format") != state_format) return fail((dir / "tune.json").string() + ": written by another version");
-      const auto stored = state.at("args").get<std::vector<std::string>>();
-      const options resumed = opt;
-      spec = parse_spec(stored, nullptr, nullptr);
+      spec = parse_spec(state.at("args").get<std::vector<std::string>>(), nullptr, nullptr);
       if (!spec) return fail((dir / "tune.json").string() + ": " + spec.error().what());
       opt.out = dir;
-      (void)resumed;
-      auto loaded = load_runs(dir, *spec, state);
+      auto loaded = load_runs(*spec, state);
       if (!loaded) return fail(loaded.error().what());
       runs = std::move(*loaded);
     } catch (const nlohmann::json::exception& e) {

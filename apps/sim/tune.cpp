@@ -251,9 +251,11 @@ result<tune_spec> parse_spec(const std::vector<std::string>& args, options* opt,
   std::string resume;
   app.add_option("--vary", vary, "a key to search and its values: KEY=a,b,c or KEY=LO..HI (repeatable; any "
                                  "scenario key, e.g. overlay.ttl=2..8, overlay.strategy=flood,gossip)")
-      ->type_name("KEY=VALUES");
+      ->type_name("KEY=VALUES")
+      ->allow_extra_args(false);
   app.add_option("--constraint", constraints, "'COLUMN >= X' or 'COLUMN <= X' over sweep.csv's columns (repeatable)")
-      ->type_name("EXPR");
+      ->type_name("EXPR")
+      ->allow_extra_args(false);
   auto* min_opt = app.add_option("--minimize", minimize, "the column to minimise (default query_messages)")
                       ->type_name("COLUMN");
   auto* max_opt = app.add_option("--maximize", maximize, "the column to maximise")->type_name("COLUMN");
@@ -271,7 +273,8 @@ result<tune_spec> parse_spec(const std::vector<std::string>& args, options* opt,
                  "the keys along which success and cost grow (default: overlay.ttl, overlay.fanout, overlay.walkers, "
                  "overlay.walk_ttl, overlay.gossip_percent; 'none' for none)")
       ->type_name("KEY")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->allow_extra_args(false);
   app.add_option("--out", out, "the search's folder (default tune-out)")->type_name("DIR");
   app.add_option("--jobs", jobs, "runs at once (default: one per processor this process may use)")
       ->check(CLI::Range(1u, 1024u));
@@ -1177,10 +1180,31 @@ result<finished> finish(const tune_spec& spec, const fs::path& dir, const planne
 
 // ---- The driver ----
 
+process process_of(const tune_spec& spec, const fs::path& dir, const std::vector<run_record>& runs, std::size_t i) {
+  return {command_of(spec, dir, runs[i], i), run_file(dir, i, "txt").string(), run_file(dir, i, "err").string(),
+          "run " + std::to_string(i + 1) + " (" + runs[i].variant + " " + point_label(spec, runs[i].at) + ")"};
+}
+
 int drive(const tune_spec& spec, const options& opt, std::vector<run_record> runs) {
   const fs::path& dir = opt.out;
   const std::uint32_t reserve = reserve_of(spec);
   for (std::uint32_t round = 1;; ++round) {
+    // Runs issued without results (a round cut short here, or emitted and not all run): run
+    // here, unless the rounds are someone else's to run.
+    if (!opt.emit) {
+      std::vector<process> missing;
+      for (std::size_t i = 0; i < runs.size(); ++i) {
+        std::error_code ec;
+        if (runs[i].result || fs::is_regular_file(run_file(dir, i, "csv"), ec)) continue;
+        missing.push_back(process_of(spec, dir, runs, i));
+      }
+      if (!missing.empty()) {
+        std::fprintf(stderr, "tune: %zu run(s) of the last round have no results; running them\n", missing.size());
+        auto failed = run_processes(missing, opt.jobs, "tune", "runs");
+        if (!failed) return fail(failed.error().what());
+        if (!failed->empty()) return fail(std::to_string(failed->size()) + " run(s) failed");
+      }
+    }
     if (auto read = read_results(dir, runs); !read) return fail(read.error().what());
     planner p(spec, runs);
     std::vector<run_record> next = p.search_round(reserve);
@@ -1204,10 +1228,7 @@ int drive(const tune_spec& spec, const options& opt, std::vector<run_record> run
     runs.insert(runs.end(), next.begin(), next.end());
     if (auto saved = save_state(dir, spec, runs); !saved) return fail(saved.error().what());
     std::vector<process> list;
-    for (std::size_t i = first; i < runs.size(); ++i) {
-      list.push_back({command_of(spec, dir, runs[i], i), run_file(dir, i, "txt").string(), run_file(dir, i, "err").string(),
-                      "run " + std::to_string(i + 1) + " (" + runs[i].variant + " " + point_label(spec, runs[i].at) + ")"});
-    }
+    for (std::size_t i = first; i < runs.size(); ++i) list.push_back(process_of(spec, dir, runs, i));
     if (opt.emit) {
       std::string text;
       for (const auto& proc : list) {
@@ -1221,8 +1242,10 @@ int drive(const tune_spec& spec, const options& opt, std::vector<run_record> run
     std::fprintf(stderr, "tune: round %u, %zu runs (%zu of a budget of %u)\n", round, list.size(), runs.size(), spec.budget);
     auto failed = run_processes(list, opt.jobs, "tune", "runs");
     if (!failed) return fail(failed.error().what());
-    if (!failed->empty()) return fail(std::to_string(failed->size()) + " run(s) failed; `hearsay-sim tune --resume " +
-                                      dir.string() + "` runs them again");
+    if (!failed->empty()) {
+      return fail(std::to_string(failed->size()) + " run(s) failed; `hearsay-sim tune --resume " + dir.string() +
+                  "` runs them again");
+    }
   }
 }
 

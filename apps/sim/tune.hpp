@@ -9,7 +9,9 @@
 // The search, in short (tune.cpp has the details):
 // - Seeds per point: at least --seeds-min; one more while a constraint's confidence interval
 //   (Wilson's for shares of queries, Student's t for the rest) still straddles its bound, up to
-//   --seeds-max, where the mean decides.
+//   --seeds-max, where the mean decides. (The queries of one run share its overlay, so pooling
+//   them takes the runs' spread for less than it is when overlays differ much; the hold-out on
+//   fresh seeds is the guard against a choice that held on its own seeds only.)
 // - Monotone keys (TTL, fan-out, walkers...): success and cost both grow along them. Results
 //   then tell about points not run: a point that meets "success_rate >= X" implies every point
 //   above it (same other keys) does; one that fails it, every point below. On the monotone key

@@ -5,6 +5,8 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
+#include <utility>
 
 namespace hearsay::sim_app {
 
@@ -47,9 +49,14 @@ double t_quantile(double confidence, std::uint32_t df) {
   // Beyond a few hundred degrees of freedom t is the normal to well within the bisection's
   // precision, and the integral would need ever finer steps for nothing.
   if (df > 400) return normal_quantile(confidence);
+  // Each takes some 10^5 evaluations of the density, and a search asks for the same few again
+  // and again: they are kept (tune runs on one thread).
+  static std::map<std::pair<double, std::uint32_t>, double> known;
+  auto [it, fresh] = known.try_emplace({confidence, df}, 0.0);
   // t's quantile at 99.9 % with one degree of freedom is 636.6: a bracket up to 10^4 holds
   // every confidence this program accepts (at most 0.999).
-  return bisect([df](double t) { return t_two_sided_tail(t, df); }, 1 - confidence, 0, 1e4);
+  if (fresh) it->second = bisect([df](double t) { return t_two_sided_tail(t, df); }, 1 - confidence, 0, 1e4);
+  return it->second;
 }
 
 interval wilson(double successes, double trials, double confidence) {

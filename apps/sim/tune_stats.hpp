@@ -16,7 +16,8 @@ struct interval {
 
 // The two-sided quantile of the standard normal distribution: z with P(|Z| <= z) = confidence.
 double normal_quantile(double confidence);
-// The same for Student's t with `df` degrees of freedom (df >= 1).
+// The same for Student's t with `df` degrees of freedom (df >= 1; 0 gives infinity). Not
+// thread-safe: the quantiles computed are kept for the next call.
 double t_quantile(double confidence, std::uint32_t df);
 
 // Wilson's score interval for `successes` of `trials` (E. B. Wilson, JASA 1927): unlike the

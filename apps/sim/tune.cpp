@@ -1187,6 +1187,10 @@ process process_of(const tune_spec& spec, const fs::path& dir, const std::vector
 
 int drive(const tune_spec& spec, const options& opt, std::vector<run_record> runs) {
   const fs::path& dir = opt.out;
+  // Commands name the folder whole: a cluster's jobs need not start where this one did.
+  std::error_code ec;
+  const fs::path where = fs::absolute(dir, ec);
+  if (ec) return fail(dir.string() + ": " + ec.message());
   const std::uint32_t reserve = reserve_of(spec);
   for (std::uint32_t round = 1;; ++round) {
     // Runs issued without results (a round cut short here, or emitted and not all run): run
@@ -1194,9 +1198,8 @@ int drive(const tune_spec& spec, const options& opt, std::vector<run_record> run
     if (!opt.emit) {
       std::vector<process> missing;
       for (std::size_t i = 0; i < runs.size(); ++i) {
-        std::error_code ec;
         if (runs[i].result || fs::is_regular_file(run_file(dir, i, "csv"), ec)) continue;
-        missing.push_back(process_of(spec, dir, runs, i));
+        missing.push_back(process_of(spec, where, runs, i));
       }
       if (!missing.empty()) {
         std::fprintf(stderr, "tune: %zu run(s) of the last round have no results; running them\n", missing.size());
@@ -1228,7 +1231,7 @@ int drive(const tune_spec& spec, const options& opt, std::vector<run_record> run
     runs.insert(runs.end(), next.begin(), next.end());
     if (auto saved = save_state(dir, spec, runs); !saved) return fail(saved.error().what());
     std::vector<process> list;
-    for (std::size_t i = first; i < runs.size(); ++i) list.push_back(process_of(spec, dir, runs, i));
+    for (std::size_t i = first; i < runs.size(); ++i) list.push_back(process_of(spec, where, runs, i));
     if (opt.emit) {
       std::string text;
       for (const auto& proc : list) {

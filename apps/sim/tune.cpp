@@ -81,9 +81,19 @@ bool share_of_queries(const std::string& column) {
 const std::vector<std::string> default_monotone = {"overlay.ttl", "overlay.fanout", "overlay.walkers",
                                                    "overlay.walk_ttl", "overlay.gossip_percent"};
 
+// A TOML value as the key tables' setters read it.
+std::optional<std::string> scalar_text(const toml::node& node) {
+  if (auto i64 = node.value_exact<std::int64_t>()) return std::to_string(*i64);
+  if (auto b = node.value_exact<bool>()) return std::string(*b ? "true" : "false");
+  if (auto s = node.value_exact<std::string>()) return *s;
+  return std::nullopt;
+}
+
 }  // namespace
 
-std::string constraint::text() const { return column + (at_least ? " >= " : " <= ") + num(bound); }
+std::string constraint::text() const {
+  return column + (at_least ? " >= " : " <= ") + num(bound);
+}
 
 result<constraint> parse_constraint(const std::string& text) {
   const failure expected("expected 'COLUMN >= X' or 'COLUMN <= X', got '" + text + "'");
@@ -103,17 +113,17 @@ result<constraint> parse_constraint(const std::string& text) {
   if (c.column.empty() || bound.empty() || *end != '\0' || !std::isfinite(c.bound)) return expected;
   const auto columns = numeric_columns();
   if (std::find(columns.begin(), columns.end(), c.column) == columns.end()) {
-    return failure("'" + c.column + "' is no numeric column of sweep.csv (e.g. success_rate, first_hit_p95_ms, "
+    return failure("'" + c.column +
+                   "' is no numeric column of sweep.csv (e.g. success_rate, first_hit_p95_ms, "
                    "query_messages, load_max)");
   }
   return c;
 }
 
 bool rising_column(const std::string& column) {
-  static const std::set<std::string> rising = {
-      "success_rate", "kth_success_rate", "coverage",      "reached",  "hits_mean",
-      "query_messages", "hit_messages",   "duplicates",    "load_mean", "load_max",
-      "downloads_done_rate"};
+  static const std::set<std::string> rising = {"success_rate", "kth_success_rate", "coverage",           "reached",
+                                               "hits_mean",    "query_messages",   "hit_messages",       "duplicates",
+                                               "load_mean",    "load_max",         "downloads_done_rate"};
   return rising.count(column) > 0;
 }
 
@@ -143,12 +153,9 @@ result<std::string> overlay_section(const std::vector<std::string>& run_args,
       }
       if (const auto* overlay = file["overlay"].as_table()) {
         for (const auto& [k, node] : *overlay) {
-          std::string text;
-          if (auto i64 = node.value_exact<std::int64_t>()) text = std::to_string(*i64);
-          else if (auto b = node.value_exact<bool>()) text = *b ? "true" : "false";
-          else if (auto s = node.value_exact<std::string>()) text = *s;
-          else return failure(v + ": overlay." + std::string(k.str()) + ": not an integer, boolean or string");
-          values[std::string(k.str())] = text;
+          auto text = scalar_text(node);
+          if (!text) return failure(v + ": overlay." + std::string(k.str()) + ": not an integer, boolean or string");
+          values[std::string(k.str())] = *text;
         }
       }
     }
@@ -210,7 +217,7 @@ struct run_record {
   grid_point at;
   std::uint64_t seed = 0;
   std::string variant = "search";  // "search", "holdout", or a robustness variant's name
-  std::uint32_t attempt = 0;        // hold-out and robustness: which candidate
+  std::uint32_t attempt = 0;       // hold-out and robustness: which candidate
   std::optional<row> result;
 };
 
@@ -249,15 +256,16 @@ result<tune_spec> parse_spec(const std::vector<std::string>& args, options* opt,
   unsigned jobs = sim::usable_processors();
   bool emit = false;
   std::string resume;
-  app.add_option("--vary", vary, "a key to search and its values: KEY=a,b,c or KEY=LO..HI (repeatable; any "
-                                 "scenario key, e.g. overlay.ttl=2..8, overlay.strategy=flood,gossip)")
+  app.add_option("--vary", vary,
+                 "a key to search and its values: KEY=a,b,c or KEY=LO..HI (repeatable; any "
+                 "scenario key, e.g. overlay.ttl=2..8, overlay.strategy=flood,gossip)")
       ->type_name("KEY=VALUES")
       ->allow_extra_args(false);
   app.add_option("--constraint", constraints, "'COLUMN >= X' or 'COLUMN <= X' over sweep.csv's columns (repeatable)")
       ->type_name("EXPR")
       ->allow_extra_args(false);
-  auto* min_opt = app.add_option("--minimize", minimize, "the column to minimise (default query_messages)")
-                      ->type_name("COLUMN");
+  auto* min_opt =
+      app.add_option("--minimize", minimize, "the column to minimise (default query_messages)")->type_name("COLUMN");
   auto* max_opt = app.add_option("--maximize", maximize, "the column to maximise")->type_name("COLUMN");
   min_opt->excludes(max_opt);
   app.add_option("--budget", spec.budget, "simulation runs in all, hold-out and robustness included (default 60)")
@@ -300,8 +308,10 @@ result<tune_spec> parse_spec(const std::vector<std::string>& args, options* opt,
     for (const auto* o : app.get_options()) {
       const std::string name = o->get_name();
       if (o->count() > 0 && name != "--resume" && name != "--jobs" && name != "--emit-commands") {
-        return failure("--resume DIR takes only --jobs and --emit-commands (the search's other settings are in "
-                       "DIR/tune.json), not " + name);
+        return failure(
+            "--resume DIR takes only --jobs and --emit-commands (the search's other settings are in "
+            "DIR/tune.json), not " +
+            name);
       }
     }
     if (!app.remaining().empty()) return failure("--resume DIR takes no run flags: '" + app.remaining()[0] + "'");
@@ -343,7 +353,8 @@ result<tune_spec> parse_spec(const std::vector<std::string>& args, options* opt,
   }
   if (vary.empty()) return failure("give at least one --vary KEY=VALUES");
   std::vector<std::string> monotone_keys = default_monotone;
-  if (!monotone.empty()) monotone_keys = monotone == std::vector<std::string>{"none"} ? std::vector<std::string>{} : monotone;
+  if (!monotone.empty())
+    monotone_keys = monotone == std::vector<std::string>{"none"} ? std::vector<std::string>{} : monotone;
   for (const auto& v : vary) {
     const auto eq = v.find('=');
     if (eq == std::string::npos) return failure("--vary needs KEY=VALUES, got '" + v + "'");
@@ -680,7 +691,8 @@ struct planner {
       bool planned = false;
       for (const auto& r : out) planned |= r.at == *next;
       if (planned) continue;
-      for (std::uint32_t s = 0; s < spec.seeds_min; ++s) out.push_back({*next, spec.seed + s, "search", 0, std::nullopt});
+      for (std::uint32_t s = 0; s < spec.seeds_min; ++s)
+        out.push_back({*next, spec.seed + s, "search", 0, std::nullopt});
     }
     return out;
   }
@@ -715,18 +727,27 @@ std::vector<variant> robust_variants(const tune_spec& spec) {
   const sim::scenario& s = spec.scenario;
   variant churn{"churn x2", {}, {}};
   if (s.crash_fraction > 0 || s.leave_fraction > 0 || s.sessions) {
-    if (s.crash_fraction > 0) churn.flags.insert(churn.flags.end(), {"--set", "churn.crash_fraction=" + num(std::min(1.0, 2 * s.crash_fraction))});
-    if (s.leave_fraction > 0) churn.flags.insert(churn.flags.end(), {"--set", "churn.leave_fraction=" + num(std::min(1.0, 2 * s.leave_fraction))});
+    if (s.crash_fraction > 0)
+      churn.flags.insert(churn.flags.end(),
+                         {"--set", "churn.crash_fraction=" + num(std::min(1.0, 2 * s.crash_fraction))});
+    if (s.leave_fraction > 0)
+      churn.flags.insert(churn.flags.end(),
+                         {"--set", "churn.leave_fraction=" + num(std::min(1.0, 2 * s.leave_fraction))});
     if (s.sessions) {
       // Sessions half as long: twice the departures and returns per unit of time.
       const auto& d = s.session_length;
       std::string text;
       using kind = sim::duration_dist::kind;
-      if (d.shape == kind::exponential) text = "exp:" + num(d.a / 2);
-      else if (d.shape == kind::pareto) text = "pareto:" + num(d.a) + ":" + num(d.b / 2);
-      else if (d.shape == kind::weibull) text = "weibull:" + num(d.a) + ":" + num(d.b / 2);
-      if (text.empty()) churn.skipped = "its session lengths have no scale to halve";
-      else churn.flags.insert(churn.flags.end(), {"--set", "churn.sessions=" + text});
+      if (d.shape == kind::exponential)
+        text = "exp:" + num(d.a / 2);
+      else if (d.shape == kind::pareto)
+        text = "pareto:" + num(d.a) + ":" + num(d.b / 2);
+      else if (d.shape == kind::weibull)
+        text = "weibull:" + num(d.a) + ":" + num(d.b / 2);
+      if (text.empty())
+        churn.skipped = "its session lengths have no scale to halve";
+      else
+        churn.flags.insert(churn.flags.end(), {"--set", "churn.sessions=" + text});
     }
   } else {
     churn.skipped = "the scenario has no churn";
@@ -774,7 +795,8 @@ check_result check_of(const tune_spec& spec, const std::vector<const row*>& rows
   return out;
 }
 
-std::vector<const row*> rows_of(const std::vector<run_record>& runs, const std::string& variant, std::uint32_t attempt) {
+std::vector<const row*> rows_of(const std::vector<run_record>& runs, const std::string& variant,
+                                std::uint32_t attempt) {
   std::vector<const row*> out;
   for (const auto& r : runs) {
     if (r.variant == variant && r.attempt == attempt && r.result) out.push_back(&*r.result);
@@ -785,8 +807,8 @@ std::vector<const row*> rows_of(const std::vector<run_record>& runs, const std::
 // The phases after the search: hold-out attempts (the best candidate first, the next if it
 // fails and the budget allows), then the robustness variants of the one chosen.
 struct after_search {
-  std::vector<run_record> next;          // runs to issue now (empty: finished)
-  std::optional<std::uint32_t> chosen;   // the attempt recommended
+  std::vector<run_record> next;         // runs to issue now (empty: finished)
+  std::optional<std::uint32_t> chosen;  // the attempt recommended
   std::uint32_t attempts = 0;
 };
 
@@ -803,7 +825,8 @@ after_search plan_after(const tune_spec& spec, const planner& p, const std::vect
   out.attempts = attempts;
   auto holdout = [&](std::uint32_t attempt) {
     for (std::uint32_t s = 0; s < spec.holdout_seeds; ++s) {
-      out.next.push_back({candidates[attempt]->at, spec.seed + fresh_seed_offset + s, "holdout", attempt, std::nullopt});
+      out.next.push_back(
+          {candidates[attempt]->at, spec.seed + fresh_seed_offset + s, "holdout", attempt, std::nullopt});
     }
   };
   if (attempts == 0) {
@@ -828,7 +851,8 @@ after_search plan_after(const tune_spec& spec, const planner& p, const std::vect
     for (const auto& v : robust_variants(spec)) {
       if (!v.skipped.empty()) continue;
       for (std::uint32_t s = 0; s < spec.holdout_seeds; ++s) {
-        out.next.push_back({candidates[*out.chosen]->at, spec.seed + fresh_seed_offset + s, v.name, *out.chosen, std::nullopt});
+        out.next.push_back(
+            {candidates[*out.chosen]->at, spec.seed + fresh_seed_offset + s, v.name, *out.chosen, std::nullopt});
       }
     }
   }
@@ -902,7 +926,8 @@ result<> read_results(const fs::path& dir, std::vector<run_record>& runs) {
   return {};
 }
 
-std::vector<std::string> command_of(const tune_spec& spec, const fs::path& dir, const run_record& r, std::size_t index) {
+std::vector<std::string> command_of(const tune_spec& spec, const fs::path& dir, const run_record& r,
+                                    std::size_t index) {
   std::vector<std::string> cmd{self_path(), "--set", "threads=1"};
   cmd.insert(cmd.end(), spec.base.begin(), spec.base.end());
   const auto flags = point_flags(spec, r.at);
@@ -911,7 +936,8 @@ std::vector<std::string> command_of(const tune_spec& spec, const fs::path& dir, 
   for (const auto& v : robust_variants(spec)) {
     if (v.name == r.variant) cmd.insert(cmd.end(), v.flags.begin(), v.flags.end());
   }
-  cmd.insert(cmd.end(), {"--point", r.variant + " " + point_label(spec, r.at), "--csv", run_file(dir, index, "csv").string()});
+  cmd.insert(cmd.end(),
+             {"--point", r.variant + " " + point_label(spec, r.at), "--csv", run_file(dir, index, "csv").string()});
   return cmd;
 }
 
@@ -1006,9 +1032,12 @@ std::string grid_text(const tune_spec& spec, int bisected) {
   for (std::size_t d = 0; d < spec.dims.size(); ++d) {
     const auto& dim = spec.dims[d];
     points *= dim.values.size();
-    out += (d ? " x " : "") + dim.key + " " + dim.values.front() + (dim.values.size() > 1 ? ".." + dim.values.back() : "") +
-           " (" + std::to_string(dim.values.size()) +
-           (static_cast<int>(d) == bisected ? ", bisected" : dim.monotone ? ", monotone" : "") + ")";
+    out += (d ? " x " : "") + dim.key + " " + dim.values.front() +
+           (dim.values.size() > 1 ? ".." + dim.values.back() : "") + " (" + std::to_string(dim.values.size()) +
+           (static_cast<int>(d) == bisected ? ", bisected"
+            : dim.monotone                  ? ", monotone"
+                                            : "") +
+           ")";
   }
   return out + " = " + std::to_string(points) + " points";
 }
@@ -1026,7 +1055,8 @@ std::string checks_text(const tune_spec& spec, const check_result& r, const std:
     out += indent + c.column + " " + interval_text(r.metrics.at(c.column)) + ": " + c.text() +
            (r.holds[i] ? " holds" : " does NOT hold") + "\n";
   }
-  if (std::none_of(spec.constraints.begin(), spec.constraints.end(), [&](const constraint& c) { return c.column == spec.objective; })) {
+  if (std::none_of(spec.constraints.begin(), spec.constraints.end(),
+                   [&](const constraint& c) { return c.column == spec.objective; })) {
     out += indent + spec.objective + " " + interval_text(r.metrics.at(spec.objective)) + "\n";
   }
   return out;
@@ -1043,8 +1073,8 @@ struct finished {
   int status = 0;
 };
 
-result<finished> finish(const tune_spec& spec, const fs::path& dir, const planner& p, const std::vector<run_record>& runs,
-                        const after_search& after) {
+result<finished> finish(const tune_spec& spec, const fs::path& dir, const planner& p,
+                        const std::vector<run_record>& runs, const after_search& after) {
   finished out;
   std::string& rep = out.report;
   std::size_t search_runs = 0;
@@ -1073,8 +1103,8 @@ result<finished> finish(const tune_spec& spec, const fs::path& dir, const planne
   for (const auto* e : front) {
     std::vector<std::string> r;
     for (std::size_t d = 0; d < spec.dims.size(); ++d) r.push_back(spec.dims[d].values[e->at[d]]);
-    r.insert(r.end(), {std::to_string(e->rows.size()), num(e->metrics.at("success_rate").mean), num(e->metrics.at(lat).mean),
-                       num(e->metrics.at("query_messages").mean), verdict_text(*e)});
+    r.insert(r.end(), {std::to_string(e->rows.size()), num(e->metrics.at("success_rate").mean),
+                       num(e->metrics.at(lat).mean), num(e->metrics.at("query_messages").mean), verdict_text(*e)});
     cells.push_back(r);
   }
   rep += "\nPareto front of the points run (most success, least " + lat + ", fewest query messages; means):\n";
@@ -1088,17 +1118,19 @@ result<finished> finish(const tune_spec& spec, const fs::path& dir, const planne
   {
     std::vector<sim::series> data;
     sim::series every{"points run", {}, false}, best{"Pareto front", {}, true}, pick{"recommended", {}, false};
-    for (const auto* e : all) every.points.emplace_back(e->metrics.at("query_messages").mean, e->metrics.at("success_rate").mean);
-    for (const auto* e : front) best.points.emplace_back(e->metrics.at("query_messages").mean, e->metrics.at("success_rate").mean);
+    for (const auto* e : all)
+      every.points.emplace_back(e->metrics.at("query_messages").mean, e->metrics.at("success_rate").mean);
+    for (const auto* e : front)
+      best.points.emplace_back(e->metrics.at("query_messages").mean, e->metrics.at("success_rate").mean);
     data.push_back(every);
     data.push_back(best);
     if (chosen) {
       pick.points.emplace_back(chosen->metrics.at("query_messages").mean, chosen->metrics.at("success_rate").mean);
       data.push_back(pick);
     }
-    if (auto w = write_text(dir / "pareto.svg",
-                            sim::svg_chart("Success rate against query messages, points tuned", "query messages per query",
-                                           "success rate", std::move(data)));
+    if (auto w =
+            write_text(dir / "pareto.svg", sim::svg_chart("Success rate against query messages, points tuned",
+                                                          "query messages per query", "success rate", std::move(data)));
         !w) {
       return w.error();
     }
@@ -1113,9 +1145,11 @@ result<finished> finish(const tune_spec& spec, const fs::path& dir, const planne
     return out;
   }
   std::vector<std::pair<std::string, std::string>> values;
-  for (std::size_t d = 0; d < spec.dims.size(); ++d) values.emplace_back(spec.dims[d].key, spec.dims[d].values[chosen->at[d]]);
+  for (std::size_t d = 0; d < spec.dims.size(); ++d)
+    values.emplace_back(spec.dims[d].key, spec.dims[d].values[chosen->at[d]]);
   rep += "\nrecommended: " + point_label(spec, chosen->at) + "\n";
-  rep += "  search, " + std::to_string(chosen->rows.size()) + " seeds" + (chosen->by_mean ? " (a constraint decided by its mean)" : "") + ":\n";
+  rep += "  search, " + std::to_string(chosen->rows.size()) + " seeds" +
+         (chosen->by_mean ? " (a constraint decided by its mean)" : "") + ":\n";
   check_result searched;
   searched.metrics = chosen->metrics;
   for (std::size_t i = 0; i < spec.constraints.size(); ++i) searched.holds.push_back(chosen->verdicts[i] > 0);
@@ -1126,8 +1160,9 @@ result<finished> finish(const tune_spec& spec, const fs::path& dir, const planne
   rep += checks_text(spec, held, "    ");
   for (std::uint32_t a = 0; a < after.attempts; ++a) {
     if (a == *after.chosen) continue;
-    rep += "  (hold-out of " + point_label(spec, candidates[a]->at) + ", better in the search: " +
-           (check_of(spec, rows_of(runs, "holdout", a)).all ? "held" : "did not hold") + ")\n";
+    rep += "  (hold-out of " + point_label(spec, candidates[a]->at) +
+           ", better in the search: " + (check_of(spec, rows_of(runs, "holdout", a)).all ? "held" : "did not hold") +
+           ")\n";
   }
   std::string robust_text;
   if (spec.robust) {
@@ -1159,7 +1194,8 @@ result<finished> finish(const tune_spec& spec, const fs::path& dir, const planne
   comment("searched: " + grid_text(spec, p.bisected) + "; " + std::to_string(p.points.size()) + " run in " +
           std::to_string(search_runs) + " runs, " + std::to_string(runs.size()) + " of a budget of " +
           std::to_string(spec.budget) + " in all");
-  comment("evidence, " + std::to_string(chosen->rows.size()) + " seeds (" + num(spec.confidence * 100) + " % intervals):");
+  comment("evidence, " + std::to_string(chosen->rows.size()) + " seeds (" + num(spec.confidence * 100) +
+          " % intervals):");
   comment(checks_text(spec, searched, "  "));
   comment("hold-out, " + std::to_string(held.runs) + " fresh seeds" + (held.all ? ":" : " (NOT confirmed):"));
   comment(checks_text(spec, held, "  "));
@@ -1242,7 +1278,8 @@ int drive(const tune_spec& spec, const options& opt, std::vector<run_record> run
       std::fwrite(text.data(), 1, text.size(), stdout);
       return 0;
     }
-    std::fprintf(stderr, "tune: round %u, %zu runs (%zu of a budget of %u)\n", round, list.size(), runs.size(), spec.budget);
+    std::fprintf(stderr, "tune: round %u, %zu runs (%zu of a budget of %u)\n", round, list.size(), runs.size(),
+                 spec.budget);
     auto failed = run_processes(list, opt.jobs, "tune", "runs");
     if (!failed) return fail(failed.error().what());
     if (!failed->empty()) {
@@ -1268,7 +1305,8 @@ int run_tune(const std::vector<std::string>& args) {
     nlohmann::json state;
     try {
       state = nlohmann::json::parse(text);
-      if (state.at("format") != state_format) return fail((dir / "tune.json").string() + ": written by another version");
+      if (state.at("format") != state_format)
+        return fail((dir / "tune.json").string() + ": written by another version");
       spec = parse_spec(state.at("args").get<std::vector<std::string>>(), nullptr, nullptr);
       if (!spec) return fail((dir / "tune.json").string() + ": " + spec.error().what());
       opt.out = dir;

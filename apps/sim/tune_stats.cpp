@@ -78,8 +78,8 @@ interval t_interval(const std::vector<double>& samples, double confidence) {
   if (samples.size() < 2) return {mean, -inf, inf};
   double squares = 0;
   for (double x : samples) squares += (x - mean) * (x - mean);
-  const double half = t_quantile(confidence, static_cast<std::uint32_t>(samples.size() - 1)) *
-                      std::sqrt(squares / (n - 1) / n);
+  const double half =
+      t_quantile(confidence, static_cast<std::uint32_t>(samples.size() - 1)) * std::sqrt(squares / (n - 1) / n);
   return {mean, mean - half, mean + half};
 }
 

@@ -83,7 +83,8 @@ TEST_CASE("the recommended [overlay] section is what the node reads", "[apps][tu
   REQUIRE(section.ok());
   // The key table's order; scenario keys that are no node settings left out.
   CHECK(*section ==
-        "[overlay]\nview_size_passive = 40\nstrategy = \"gossip\"\nfanout = 4\nttl = 25\nttl_max = 64\nreply_direct = true\n");
+        "[overlay]\nview_size_passive = 40\nstrategy = \"gossip\"\nfanout = 4\nttl = 25\nttl_max = 64\nreply_direct = "
+        "true\n");
   app::node_settings s;
   REQUIRE(app::load_settings_text(*section, "recommended.toml", s));
   CHECK(s.net.overlay.search.ttl == 25);

@@ -1291,6 +1291,48 @@ int drive(const tune_spec& spec, const options& opt, std::vector<run_record> run
 
 }  // namespace
 
+result<model_search> tune_with_model(const std::vector<std::string>& args, const tune_model& model) {
+  auto spec = parse_spec(args, nullptr, nullptr);
+  if (!spec) return spec.error();
+  const std::uint32_t reserve = reserve_of(*spec);
+  if (spec->budget < spec->seeds_min + reserve) return failure("--budget is too small");
+  std::vector<run_record> runs;
+  const auto columns = numeric_columns();
+  while (true) {
+    planner p(*spec, runs);
+    std::vector<run_record> next = p.search_round(reserve);
+    std::optional<after_search> after;
+    if (next.empty()) {
+      after = plan_after(*spec, p, runs);
+      next = after->next;
+    }
+    if (next.empty()) {
+      model_search out;
+      out.runs = runs.size();
+      for (const auto& r : runs) out.search_runs += r.variant == "search";
+      out.points = p.points.size();
+      out.budget_ran_out = p.unfinished();
+      if (after->chosen) {
+        const auto& at = p.candidates()[*after->chosen]->at;
+        for (std::size_t d = 0; d < spec->dims.size(); ++d) {
+          out.chosen.emplace_back(spec->dims[d].key, spec->dims[d].values[at[d]]);
+        }
+        out.seeds = p.candidates()[*after->chosen]->rows.size();
+      }
+      return out;
+    }
+    for (auto& r : next) {
+      std::vector<std::pair<std::string, std::string>> point;
+      for (std::size_t d = 0; d < spec->dims.size(); ++d)
+        point.emplace_back(spec->dims[d].key, spec->dims[d].values[r.at[d]]);
+      row values = model(point, r.seed, r.variant);
+      for (const auto& c : columns) values.try_emplace(c, 0.0);
+      r.result = std::move(values);
+      runs.push_back(std::move(r));
+    }
+  }
+}
+
 int run_tune(const std::vector<std::string>& args) {
   options opt;
   bool help = false;

@@ -24,6 +24,8 @@
 // with any number of jobs, takes the same steps.
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -53,5 +55,20 @@ result<std::string> overlay_section(const std::vector<std::string>& run_args,
                                     const std::vector<std::pair<std::string, std::string>>& chosen);
 
 int run_tune(const std::vector<std::string>& args);
+
+// The search run against a model of the results instead of simulations, for tests: the model
+// gives a run's columns (missing ones are 0) for a point (key, value pairs), a seed and what the
+// run is for ("search", "holdout", or a robustness variant).
+using tune_model = std::function<std::map<std::string, double>(
+    const std::vector<std::pair<std::string, std::string>>& point, std::uint64_t seed, const std::string& variant)>;
+struct model_search {
+  std::vector<std::pair<std::string, std::string>> chosen;  // empty: no point met the constraints
+  std::size_t seeds = 0;                                    // the chosen point's search seeds
+  std::size_t runs = 0;                                     // in all
+  std::size_t search_runs = 0;
+  std::size_t points = 0;  // points of the grid run
+  bool budget_ran_out = false;
+};
+result<model_search> tune_with_model(const std::vector<std::string>& args, const tune_model& model);
 
 }  // namespace hearsay::sim_app

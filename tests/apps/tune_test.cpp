@@ -98,3 +98,83 @@ TEST_CASE("the recommended [overlay] section is what the node reads", "[apps][tu
   CHECK(too_far.error().what() == "overlay.ttl must not exceed overlay.ttl_max");
   std::filesystem::remove_all(dir);
 }
+
+namespace {
+
+// A model of a flood with a known optimum: a query reaches fanout^ttl peers, and finds its file
+// with probability 1 - exp(-reached / 50). success_rate >= 0.99 needs fanout^ttl >= 50 ln 100 =
+// 230.3; over TTL 1..12 and fan-out 1..6 the cheapest point that gets there is 3^5 = 243 (then
+// 2^8 = 4^4 = 256). Its success rate, 0.9923, is close enough to 0.99 that two seeds of 1,000
+// queries cannot decide it.
+std::map<std::string, double> flood_model(const std::vector<std::pair<std::string, std::string>>& point) {
+  double ttl = 0, fanout = 0;
+  for (const auto& [key, value] : point) {
+    if (key == "overlay.ttl") ttl = std::stod(value);
+    if (key == "overlay.fanout") fanout = std::stod(value);
+  }
+  const double reached = std::pow(fanout, ttl);
+  return {{"queries", 1000},
+          {"success_rate", 1 - std::exp(-reached / 50)},
+          {"query_messages", reached},
+          {"first_hit_p95_ms", 100 * ttl}};
+}
+
+const std::vector<std::string> flood_args = {"--vary",     "overlay.ttl=1..12",  "--vary",       "overlay.fanout=1..6",
+                                             "--set",      "overlay.ttl_max=12", "--constraint", "success_rate >= 0.99",
+                                             "--minimize", "query_messages"};
+
+sim_app::tune_model model_of_flood() {
+  return [](const auto& point, std::uint64_t, const std::string&) { return flood_model(point); };
+}
+
+std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
+}  // namespace
+
+TEST_CASE("tune finds a known optimum in fewer runs than the grid, adding seeds where it must", "[apps][tune]") {
+  const auto found = sim_app::tune_with_model(with(flood_args, {"--budget", "80"}), model_of_flood());
+  REQUIRE(found.ok());
+  using kv = std::pair<std::string, std::string>;
+  CHECK(found->chosen == std::vector<kv>{{"overlay.ttl", "5"}, {"overlay.fanout", "3"}});
+  CHECK(found->seeds > 2);                       // 0.9923 against 0.99: more queries to decide
+  CHECK(found->search_runs < 72 * 2);            // the grid: 72 points, two seeds each
+  CHECK(found->runs == found->search_runs + 3);  // and the hold-out
+  CHECK_FALSE(found->budget_ran_out);
+  // Determinism: the plan depends on the arguments and the results only.
+  const auto again = sim_app::tune_with_model(with(flood_args, {"--budget", "80"}), model_of_flood());
+  REQUIRE(again.ok());
+  CHECK(again->chosen == found->chosen);
+  CHECK(again->runs == found->runs);
+  INFO("search runs: " << found->search_runs << ", points: " << found->points);
+}
+
+TEST_CASE("tune without monotone keys runs the grid coarsest first, and says when the budget ran out", "[apps][tune]") {
+  const auto whole =
+      sim_app::tune_with_model(with(flood_args, {"--budget", "300", "--monotone", "none"}), model_of_flood());
+  REQUIRE(whole.ok());
+  CHECK(whole->chosen ==
+        std::vector<std::pair<std::string, std::string>>{{"overlay.ttl", "5"}, {"overlay.fanout", "3"}});
+  CHECK(whole->points == 72);
+  CHECK_FALSE(whole->budget_ran_out);
+  const auto short_of_runs = sim_app::tune_with_model(with(flood_args, {"--budget", "12"}), model_of_flood());
+  REQUIRE(short_of_runs.ok());
+  CHECK(short_of_runs->budget_ran_out);
+  CHECK(short_of_runs->runs <= 12);
+}
+
+TEST_CASE("tune infers along monotone keys from costs capped, and recommends nothing infeasible", "[apps][tune]") {
+  // No point reaches 230 peers with at most 200 messages: nothing to recommend, and the cap,
+  // once failed, rules out every point above without running it.
+  const auto none = sim_app::tune_with_model(
+      with(flood_args, {"--budget", "200", "--constraint", "query_messages <= 200"}), model_of_flood());
+  REQUIRE(none.ok());
+  CHECK(none->chosen.empty());
+  CHECK(none->points < 72);
+  // Bad arguments are refused with the reason.
+  const auto bad = sim_app::tune_with_model({"--vary", "overlay.ttl=1..3", "--minimize", "nothing"}, model_of_flood());
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().what() == "objective: 'nothing' is no numeric column of sweep.csv");
+}

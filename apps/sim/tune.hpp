@@ -6,7 +6,7 @@
 // budget of runs is spent or the search is over, and recommends the feasible point with the
 // best objective, checked again on fresh seeds, as an [overlay] section for hearsay-node.
 //
-// The search, in short (tune.cpp has the details):
+// The search, in short (tune_plan.cpp has the details):
 // - Seeds per point: at least --seeds-min; one more while a constraint's confidence interval
 //   (Wilson's for shares of queries, Student's t for the rest) still straddles its bound, up to
 //   --seeds-max, where the mean decides. (The queries of one run share its overlay, so pooling

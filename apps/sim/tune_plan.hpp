@@ -23,12 +23,14 @@ std::string num(double v);
 // Columns of sweep.csv that hold numbers about the run's results or scenario.
 std::vector<std::string> numeric_columns();
 
+// A key searched, its values in order, and whether success and cost grow along it.
 struct dimension {
   std::string key;
   std::vector<std::string> values;
   bool monotone = false;
 };
 
+// The search as its arguments define it (stored in tune.json to resume it).
 struct tune_spec {
   std::vector<std::string> args;  // the tune's own arguments, as stored in tune.json
   std::vector<std::string> base;  // the run flags
@@ -46,8 +48,8 @@ struct tune_spec {
   std::uint64_t seed = 1;
 };
 
-using grid_point = std::vector<std::uint32_t>;
-using row = std::map<std::string, double>;
+using grid_point = std::vector<std::uint32_t>;  // an index into each dimension's values
+using row = std::map<std::string, double>;       // a run's numeric columns
 
 // What a run is for: the search, the hold-out of a candidate, or a robustness variant of it.
 struct run_record {
@@ -64,6 +66,8 @@ struct variant {
   std::vector<std::string> flags;
   std::string skipped;  // why it is not run, if it is not
 };
+
+// The flags that make a point ("--set KEY=VALUE" per dimension), and its label ("KEY=VALUE ...").
 std::vector<std::string> point_flags(const tune_spec& spec, const grid_point& at);
 std::string point_label(const tune_spec& spec, const grid_point& at);
 
@@ -84,6 +88,7 @@ std::string latency_column(const tune_spec& spec);
 // The columns a point's table shows: the constraints', the objective, then the Pareto front's.
 std::vector<std::string> shown_columns(const tune_spec& spec);
 
+// What the results so far say, and what to run next. Built afresh from the runs each round.
 struct planner {
   const tune_spec& spec;
   const std::vector<run_record>& runs;
@@ -101,8 +106,8 @@ struct planner {
   // +1: every helped constraint met; -1: one is not; 0: unknown.
   int helped(const grid_point& q) const;
 
+  // Some constraint is not met (run or implied); a constraint hurt by the monotone keys is not.
   bool implied_infeasible(const grid_point& q) const;
-
   bool hurt_not_met(const grid_point& q) const;
 
   // The slices: every combination of the values of the keys other than the bisected one, coarsest first.
@@ -136,6 +141,7 @@ struct check_result {
 };
 
 check_result check_of(const tune_spec& spec, const std::vector<const row*>& rows);
+// The results of the runs of a variant ("holdout", "peers x0.5"...) for one candidate.
 std::vector<const row*> rows_of(const std::vector<run_record>& runs, const std::string& variant, std::uint32_t attempt);
 
 // The phases after the search: hold-out attempts (the best candidate first, the next if it

@@ -261,8 +261,9 @@ result<tune_spec> parse_spec(const std::vector<std::string>& args, options* opt,
   }
   spec.base = app.remaining();
   for (const auto& a : spec.base) {
-    if (a == "--csv" || a == "--json" || a == "--point" || a == "--per-query" || a == "--queries-csv") {
-      return failure(a + " is set by tune for each run");
+    if (a == "--csv" || a == "--json" || a == "--point" || a == "--per-query" || a == "--queries-csv" ||
+        a == "--html") {
+      return failure(a + ": tune sets each run's output files itself");
     }
   }
   run_options run_opt;

@@ -254,9 +254,10 @@ std::string format_html(const scenario& s, const run_results& r) {
 }
 
 std::string format_sweep_html(const std::string& title, const std::string& intro,
-                              const std::vector<html_chart>& charts, const table& t) {
+                              const std::vector<html_chart>& charts, const table& t, const std::string& report) {
   std::string out = page_head(title);
   out += "<h1>" + html_escape(title) + "</h1>\n<p class=\"note\">" + html_escape(intro) + "</p>\n";
+  if (!report.empty()) out += "<section>\n<h2>report</h2>\n<pre>" + html_escape(report) + "</pre>\n</section>\n";
   if (!charts.empty()) {
     out += "<section>\n<h2>charts</h2>\n";
     for (const auto& c : charts) out += figure(c);

@@ -26,9 +26,11 @@ struct html_chart {
   std::string caption;  // how to read it, one line
 };
 
-// A page with a title, an introduction (plain text), charts and a table (e.g. sweep.csv).
+// A page with a title, an introduction (plain text), charts and a table (e.g. sweep.csv), and
+// a report in fixed-width text when one is given (a tune's, with its recommendation).
 std::string format_sweep_html(const std::string& title, const std::string& intro,
-                              const std::vector<html_chart>& charts, const table& t);
+                              const std::vector<html_chart>& charts, const table& t,
+                              const std::string& report = {});
 
 // Text made safe for HTML element content and attribute values.
 std::string html_escape(const std::string& text);

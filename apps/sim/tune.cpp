@@ -22,6 +22,7 @@
 #include "apps/sim/tune_plan.hpp"
 #include "apps/sim/tune_stats.hpp"
 #include "overlay/config_keys.hpp"
+#include "sim/html_report.hpp"
 #include "sim/plot.hpp"
 #include "sim/processors.hpp"
 #include "sim/table.hpp"
@@ -51,6 +52,24 @@ result<> write_text(const fs::path& p, const std::string& text) {
   out.close();
   if (!out) return failure("cannot write " + p.string());
   return {};
+}
+
+// The search's page (DIR/index.html): the report with its recommendation, the Pareto chart and
+// every point run, to open in a browser.
+std::string index_page(const fs::path& dir, const std::string& report) {
+  std::ifstream svg_in(dir / "pareto.svg", std::ios::binary), csv_in(dir / "points.csv", std::ios::binary);
+  const std::string svg((std::istreambuf_iterator<char>(svg_in)), std::istreambuf_iterator<char>());
+  const std::string csv((std::istreambuf_iterator<char>(csv_in)), std::istreambuf_iterator<char>());
+  std::vector<sim::html_chart> charts;
+  if (!svg.empty()) {
+    charts.push_back({svg, "Each dot is a point run (the mean over its seeds); the line joins the points no other "
+                           "beats at once on success, latency and messages; the recommended point is marked: higher "
+                           "and further left is better."});
+  }
+  auto points = sim::table::parse(csv);
+  return sim::format_sweep_html("hearsay-sim tune", "The search's report, its Pareto front and every point it ran "
+                                                    "(points.csv, one row per point, means over its seeds).",
+                                charts, points ? *points : sim::table{}, report);
 }
 
 // Keys along which success and cost grow, unless --monotone says otherwise.
@@ -716,6 +735,7 @@ int drive(const tune_spec& spec, const options& opt, std::vector<run_record> run
       auto done = finish(spec, dir, p, runs, *after);
       if (!done) return fail(done.error().what());
       if (auto w = write_text(dir / "report.txt", done->report); !w) return fail(w.error().what());
+      if (auto w = write_text(dir / "index.html", index_page(dir, done->report)); !w) return fail(w.error().what());
       if (opt.emit) {
         std::fprintf(stderr, "tune: the search is over; its report is in %s\n", (dir / "report.txt").c_str());
       } else {

@@ -24,6 +24,10 @@ grep -q '^  hold-out, 3 fresh seeds:' "$work/a.txt"
 grep -qx '  churn x2: not run (the scenario has no churn)' "$work/a.txt"
 grep -qx '  peers x0.5 (--peers 50), 3 seeds: constraints hold' "$work/a.txt"
 grep -qx '  peers x1.5 (--peers 150), 3 seeds: constraints do NOT all hold' "$work/a.txt"
+# Its page: the report (the recommendation in it), the Pareto chart with a caption, a row per point.
+grep -q '^recommended: overlay.ttl=25' "$work/a/index.html"
+test "$(grep -c '<figcaption>' "$work/a/index.html")" -eq 1
+test "$(grep -c '<tr>' "$work/a/index.html")" -eq "$(wc -l < "$work/a/points.csv")"
 
 # The same search in rounds, as on a cluster: emit, run, resume.
 "$bin/hearsay-sim" tune "${args[@]}" --out "$work/b" --emit-commands > "$work/round.txt"

@@ -19,7 +19,6 @@
 
 #include "sim/html_report.hpp"
 #include "sim/plot.hpp"
-#include "sim/processors.hpp"
 #include "sim/table.hpp"
 
 extern char** environ;
@@ -194,37 +193,13 @@ result<std::vector<sweep_point>> expand_sweep(const std::vector<std::pair<std::s
   }
 }
 
-int run_sweep(const std::vector<std::string>& args) {
-  std::vector<std::pair<std::string, std::string>> vary;
-  std::vector<std::string> base;
-  std::uint32_t seeds = 1;
-  unsigned jobs = sim::usable_processors();
-  fs::path out_dir = "sweep-out";
-  bool emit = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&]() -> std::string { return i + 1 < args.size() ? args[++i] : std::string(); };
-    if (a == "--vary") {
-      const std::string v = value();
-      const auto eq = v.find('=');
-      if (eq == std::string::npos) return fail("--vary needs KEY=VALUES, got '" + v + "'");
-      vary.emplace_back(v.substr(0, eq), v.substr(eq + 1));
-    } else if (a == "--seeds") {
-      seeds = static_cast<std::uint32_t>(std::strtoul(value().c_str(), nullptr, 10));
-      if (seeds < 1 || seeds > 10'000) return fail("--seeds takes 1 to 10000");
-    } else if (a == "--jobs") {
-      jobs = static_cast<unsigned>(std::strtoul(value().c_str(), nullptr, 10));
-      if (jobs < 1 || jobs > 1024) return fail("--jobs takes 1 to 1024");
-    } else if (a == "--out") {
-      out_dir = value();
-    } else if (a == "--emit-commands") {
-      emit = true;
-    } else if (a == "--json" || a == "--csv" || a == "--point" || a == "--per-query") {
-      return fail(a + " is set by the sweep for each point");
-    } else {
-      base.push_back(a);
-    }
-  }
+int run_sweep(const sweep_options& o) {
+  const auto& vary = o.vary;
+  const auto& base = o.base;
+  const std::uint32_t seeds = o.seeds;
+  const unsigned jobs = o.jobs;
+  const fs::path out_dir = o.out_dir;
+  const bool emit = o.emit_commands;
   if (vary.empty()) return fail("sweep: give at least one --vary KEY=VALUES");
   // Validate the base flags and learn the base seed.
   sim::scenario s;
@@ -339,35 +314,11 @@ result<std::vector<std::size_t>> run_processes(const std::vector<process>& list,
   return failed;
 }
 
-int run_merge(const std::vector<std::string>& args) {
-  if (args.size() != 1) return fail("usage: hearsay-sim merge DIR");
-  return merge(args[0], false);
-}
+int run_merge(const std::string& dir) { return merge(dir, false); }
 
-int run_plot(const std::vector<std::string>& args) {
-  const char* usage = "usage: hearsay-sim plot FILE.csv --x COLUMN --y COLUMN[,COLUMN...] --out FILE.svg "
-                      "[--group COLUMN] [--title TEXT] [--x-label TEXT] [--y-label TEXT]";
-  std::string csv, x, y, out, group, title, x_label, y_label;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    auto value = [&](std::string& into) {
-      if (i + 1 >= args.size()) return false;
-      into = args[++i];
-      return true;
-    };
-    const std::string& a = args[i];
-    bool ok = true;
-    if (a == "--x") ok = value(x);
-    else if (a == "--y") ok = value(y);
-    else if (a == "--out") ok = value(out);
-    else if (a == "--group") ok = value(group);
-    else if (a == "--title") ok = value(title);
-    else if (a == "--x-label") ok = value(x_label);
-    else if (a == "--y-label") ok = value(y_label);
-    else if (csv.empty() && !a.empty() && a[0] != '-') csv = a;
-    else return fail("plot: unknown argument '" + a + "'\n" + usage);
-    if (!ok) return fail("plot: " + a + " needs a value\n" + usage);
-  }
-  if (csv.empty() || x.empty() || y.empty() || out.empty()) return fail(usage);
+int run_plot(const plot_options& o) {
+  const std::string &csv = o.csv, &x = o.x, &y = o.y, &out = o.out, &group = o.group;
+  std::string title = o.title;
   std::error_code ec;
   if (!fs::is_regular_file(csv, ec)) return fail(csv + ": no such file");
   const auto parsed = sim::table::parse(read_text(csv));
@@ -388,7 +339,7 @@ int run_plot(const std::vector<std::string>& args) {
   }
   if (title.empty()) title = y + " against " + x;
   std::ofstream file(out, std::ios::binary | std::ios::trunc);
-  file << sim::svg_chart(title, x_label.empty() ? x : x_label, y_label.empty() ? y : y_label, std::move(data));
+  file << sim::svg_chart(title, o.x_label.empty() ? x : o.x_label, o.y_label.empty() ? y : o.y_label, std::move(data));
   file.close();
   if (!file) return fail(out + ": cannot write");
   return 0;

@@ -114,7 +114,7 @@ TEST_CASE("plot draws one line per y column of any CSV table and refuses unknown
   const auto csv = (dir / "scale.csv").string();
   std::ofstream(csv) << "peers,wall_s,cpu_s\n10000,1.5,1.4\n100000,15,14\n1000000,160,150\n";
   const auto svg = (dir / "scale.svg").string();
-  REQUIRE(sim_app::run_plot({csv, "--x", "peers", "--y", "wall_s,cpu_s", "--out", svg, "--title", "growth"}) == 0);
+  REQUIRE(sim_app::run_command({"plot", csv, "--x", "peers", "--y", "wall_s,cpu_s", "--out", svg, "--title", "growth"}) == 0);
   std::ifstream in(svg);
   const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   std::size_t lines = 0;
@@ -122,8 +122,8 @@ TEST_CASE("plot draws one line per y column of any CSV table and refuses unknown
   CHECK(lines == 2);
   CHECK(text.find("growth") != std::string::npos);
   CHECK(text.find("cpu_s") != std::string::npos);
-  CHECK(sim_app::run_plot({csv, "--x", "peers", "--y", "nonsense", "--out", svg}) == 2);
-  CHECK(sim_app::run_plot({csv, "--x", "peers", "--out", svg}) == 2);
-  CHECK(sim_app::run_plot({(dir / "missing.csv").string(), "--x", "a", "--y", "b", "--out", svg}) == 2);
+  CHECK(sim_app::run_command({"plot", csv, "--x", "peers", "--y", "nonsense", "--out", svg}) == 2);
+  CHECK(sim_app::run_command({"plot", csv, "--x", "peers", "--out", svg}) == 2);
+  CHECK(sim_app::run_command({"plot", (dir / "missing.csv").string(), "--x", "a", "--y", "b", "--out", svg}) == 2);
   std::filesystem::remove_all(dir);
 }

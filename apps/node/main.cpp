@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "apps/command_line.hpp"
+#include "apps/node/check.hpp"
 #include "apps/node/settings.hpp"
 #include "transport/control.hpp"
 #include "transport/control_client.hpp"
@@ -55,63 +57,45 @@ hearsay::result<std::string> make_token(const std::filesystem::path& file) {
   return token;
 }
 
-void usage(std::FILE* to) {
-  std::fprintf(to,
-               "usage: hearsay-node [--config FILE] [options]\n"
-               "Runs a hearsay peer: joins the overlay through its seeds, shares a folder, answers searches\n"
-               "and serves files. Control it with the `hearsay` command.\n\n"
-               "  --config FILE        TOML settings (see apps/node/hearsay.example.toml); flags override it\n"
-               "  --listen ADDR        address to listen on, e.g. 0.0.0.0:7000 (port 0: any free port)\n"
-               "  --advertise ADDR     address peers should use, e.g. an EC2 public IP and port\n"
-               "  --seed HOST:PORT     a seed node (repeatable; replaces the file's seeds)\n"
-               "  --shared DIR         folder to share\n"
-               "  --downloads DIR      folder for fetched files\n"
-               "  --state DIR          the node's own folder (key, remembered peers, control socket; owner-only)\n"
-               "                       (default $XDG_STATE_HOME/hearsay, else ~/.local/state/hearsay)\n"
-               "  --control ENDPOINT   control endpoint for the CLI: a unix socket path (default control.sock\n"
-               "                       in the state folder, owner-only), or host:port (then clients present\n"
-               "                       the token the node writes to control.token in the state folder)\n"
-               "  --network NAME       overlay name; peers of another network are refused\n"
-               "  --metrics ADDR       HTTP health and Prometheus metrics (default 127.0.0.1:9107; \"\" = off)\n"
-               "  --log-level LEVEL    error, warn, info or debug\n"
-               "  --set SECTION.KEY=V  any settings key, e.g. --set overlay.fanout=3\n"
-               "  --check              validate the settings and exit\n"
-               "  --help               this text\n");
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace hearsay;
-  std::vector<std::string> args(argv + 1, argv + argc);
-  for (const auto& a : args) {
-    if (a == "--help" || a == "-h") {
-      usage(stdout);
-      return 0;
-    }
-  }
-  // --check: load and validate the settings, then exit (for deployment scripts).
-  const bool check_only = std::erase(args, std::string("--check")) > 0;
+  CLI::App command_line(
+      "Runs a hearsay peer: joins the overlay through its seeds, shares a folder, answers searches and serves "
+      "files. Control it with the `hearsay` command. With no settings at all it starts with its folders under "
+      "the user's home, made on first start.",
+      "hearsay-node");
+  apps::configure(command_line);
+  app::add_flags(command_line);
+  command_line.footer(
+      "Settings: a TOML file (--config; every key in apps/node/hearsay.example.toml), then the flags in the order "
+      "given.\nExit status: 0 (stopped by SIGINT or SIGTERM, or --check found nothing wrong); 1 when the node "
+      "cannot start, or --check finds a folder, port or seed it could not use; 2 for a bad flag, settings file "
+      "or value.");
+  const auto parsed = apps::parse(command_line, {argv + 1, argv + argc});
+  if (!parsed) return apps::refuse(command_line, parsed.error());
+  if (*parsed == apps::parsed::help_printed) return 0;
+  const bool check_only = command_line.get_option("--check")->count() > 0;
   app::node_settings settings;
   auto refuse = [](const failure& f) {
     std::fprintf(stderr, "hearsay-node: %s\n", f.what().c_str());
     return 2;
   };
-  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
-    if (args[i] != "--config") continue;
-    if (auto loaded = app::load_settings_file(args[i + 1], settings); !loaded) return refuse(loaded.error());
+  for (const auto& file : command_line.get_option("--config")->results()) {
+    if (auto loaded = app::load_settings_file(file, settings); !loaded) return refuse(loaded.error());
   }
-  if (auto applied = app::apply_flags(args, settings); !applied) {
-    std::fprintf(stderr, "hearsay-node: %s\n", applied.error().what().c_str());
-    usage(stderr);
-    return 2;
-  }
+  if (auto applied = app::apply_flags(command_line, settings); !applied) return refuse(applied.error());
   if (auto valid = app::validate(settings); !valid) return refuse(valid.error());
   if (auto resolved = app::resolve_paths(settings); !resolved) return refuse(resolved.error());
   if (check_only) {
-    std::printf("settings are valid: listen %s, %zu seed(s), shared %s, downloads %s\n",
-                settings.net.listen.to_string().c_str(), settings.seeds.size(), settings.net.shared_dir.c_str(),
-                settings.net.download_dir.c_str());
+    const auto problems = app::check_ready(settings);
+    for (const auto& p : problems) std::fprintf(stderr, "hearsay-node: %s\n", p.c_str());
+    if (!problems.empty()) return 1;
+    std::printf("settings are valid and the node can start: listen %s, %zu seed(s) resolved, state %s, shared %s, "
+                "downloads %s\n",
+                settings.net.listen.to_string().c_str(), settings.seeds.size(), settings.state_dir.c_str(),
+                settings.net.shared_dir.c_str(), settings.net.download_dir.c_str());
     return 0;
   }
 
@@ -120,6 +104,14 @@ int main(int argc, char** argv) {
   // The state folder is the node's own: owner-only.
   if (auto made = make_private_folder(settings.state_dir); !made) {
     log.error("{}", made.error().prefix("cannot create the state folder " + settings.state_dir.string()).what());
+    return 1;
+  }
+  // The default shared folder is made on first start; one that was named must exist.
+  std::error_code shared_ec;
+  if (!settings.shared_dir_is_default && !std::filesystem::is_directory(settings.net.shared_dir, shared_ec)) {
+    const bool exists = std::filesystem::exists(settings.net.shared_dir, shared_ec);
+    log.error("shared folder {}: {}", settings.net.shared_dir.string(),
+              shared_ec ? shared_ec.message() : exists ? "not a folder" : "does not exist");
     return 1;
   }
   for (const auto& dir : {settings.net.shared_dir, settings.net.download_dir}) {

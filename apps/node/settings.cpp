@@ -4,10 +4,15 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cerrno>
 #include <functional>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <toml++/toml.h>
 
+#include "apps/command_line.hpp"
 #include "overlay/config_keys.hpp"
 #include "transport/control_client.hpp"
 #include "transport/paths.hpp"
@@ -257,6 +262,7 @@ node_settings::node_settings() {
 
 result<> resolve_paths(node_settings& s) {
   if (s.state_dir.empty()) s.state_dir = net::default_state_dir();
+  s.shared_dir_is_default = s.net.shared_dir.empty();
   const auto data = net::default_data_dir();
   if (s.state_dir.empty() || ((s.net.shared_dir.empty() || s.net.download_dir.empty()) && data.empty())) {
     return failure("no default folders: HOME is not set; set state_dir, shared_dir and download_dir");
@@ -305,40 +311,112 @@ result<host_port> split_host_port(std::string_view text) {
   return host_port{std::string(h), static_cast<std::uint16_t>(*v)};
 }
 
+namespace {
+
+// A TOML syntax error as a compiler prints one: "file:line:col: what", then the line and a
+// caret under the column (toml++ counts columns in characters; tabs are kept so that the caret
+// lines up).
+std::string syntax_error(std::string_view text, const std::string& source, const toml::parse_error& e) {
+  const auto line = e.source().begin.line;
+  const auto column = e.source().begin.column;
+  std::string out = source;
+  if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
+  out += ": " + std::string(e.description());
+  if (line == 0) return out;
+  std::size_t start = 0;
+  for (toml::source_index n = 1; n < line && start != std::string_view::npos; ++n) {
+    start = text.find('\n', start);
+    if (start != std::string_view::npos) ++start;
+  }
+  if (start == std::string_view::npos || start > text.size()) return out;
+  std::string_view shown = text.substr(start, text.find('\n', start) - start);
+  if (!shown.empty() && shown.back() == '\r') shown.remove_suffix(1);
+  std::string caret;
+  toml::source_index at = 1;
+  for (std::size_t i = 0; i < shown.size() && at < column; ++i) {
+    const auto byte = static_cast<unsigned char>(shown[i]);
+    if ((byte & 0xC0) == 0x80) continue;  // inside a UTF-8 character
+    caret += shown[i] == '\t' ? '\t' : ' ';
+    ++at;
+  }
+  return out + "\n  " + std::string(shown) + "\n  " + caret + "^";
+}
+
+}  // namespace
+
 result<> load_settings_text(std::string_view text, const std::string& source, node_settings& s) {
   toml::table table;
   try {
     table = toml::parse(text, source);
   } catch (const toml::parse_error& e) {
-    return failure(source + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
+    return failure(syntax_error(text, source, e));
   }
   return walk(table, "", source, s);
 }
 
 result<> load_settings_file(const std::string& path, node_settings& s) {
-  toml::table table;
-  try {
-    table = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    const auto line = e.source().begin.line;
-    return failure(path + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": " +
-                   std::string(e.description()));
-  }
-  return walk(table, "", path, s);
+  // Read whole, so that a syntax error can show its line.
+  std::string text;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return failure(std::error_code(errno, std::generic_category()), "cannot read " + path);
+  char buffer[65536];
+  ssize_t got = 0;
+  while ((got = ::read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<std::size_t>(got));
+  const int error = got < 0 ? errno : 0;
+  ::close(fd);
+  if (error != 0) return failure(std::error_code(error, std::generic_category()), "cannot read " + path);
+  return load_settings_text(text, path, s);
 }
 
-result<> apply_flags(const std::vector<std::string>& args, node_settings& s) {
-  const std::pair<const char*, const char*> flags[] = {
-      {"--listen", "listen"},        {"--advertise", "advertise"},     {"--shared", "shared_dir"},
-      {"--downloads", "download_dir"}, {"--control", "control"},       {"--log-level", "log_level"},
-      {"--state", "state_dir"},
-      {"--network", "network"},      {"--random-seed", "seed"},       {"--metrics", "metrics"}};
+namespace {
+
+// Flags that set one key each: the flag, the key, the value's name in the help, its meaning.
+struct flag_key {
+  const char* flag;
+  const char* key;
+  const char* value;
+  const char* description;
+};
+constexpr flag_key flag_keys[] = {
+    {"--listen", "listen", "ADDR", "address to listen on, e.g. 0.0.0.0:7000 (port 0: any free port; default 0.0.0.0:7000)"},
+    {"--advertise", "advertise", "ADDR", "address peers should use, e.g. an EC2 public IP and port (default: the listen address)"},
+    {"--shared", "shared_dir", "DIR",
+     "folder to share; it must exist (default $XDG_DATA_HOME/hearsay/shared, else ~/.local/share/hearsay/shared, "
+     "created on first start)"},
+    {"--downloads", "download_dir", "DIR",
+     "folder for fetched files, created if missing (default $XDG_DATA_HOME/hearsay/downloads, else "
+     "~/.local/share/hearsay/downloads)"},
+    {"--state", "state_dir", "DIR",
+     "the node's own folder: key, remembered peers, control socket; owner-only (default $XDG_STATE_HOME/hearsay, "
+     "else ~/.local/state/hearsay, created on first start)"},
+    {"--control", "control", "ENDPOINT",
+     "control endpoint for the CLI: a unix socket path (default control.sock in the state folder, owner-only), or "
+     "host:port (then clients present the token the node writes to control.token in the state folder)"},
+    {"--network", "network", "NAME", "overlay name; peers of another network are refused (default hearsay)"},
+    {"--metrics", "metrics", "ADDR", "HTTP health and Prometheus metrics (default 127.0.0.1:9107; \"\" = off)"},
+    {"--log-level", "log_level", "LEVEL", "error, warn, info or debug (default info)"},
+    {"--random-seed", "seed", "N", "seed of the node's random choices, for reproducible tests (default 0: drawn at start)"},
+};
+
+}  // namespace
+
+void add_flags(CLI::App& app) {
+  apps::add_repeatable(app, "--config", "FILE",
+                       "TOML settings (see apps/node/hearsay.example.toml); flags override it");
+  for (const auto& f : flag_keys) apps::add_repeatable(app, f.flag, f.value, f.description);
+  apps::add_repeatable(app, "--seed", "HOST:PORT", "a seed node (repeatable; replaces the file's seeds)");
+  apps::add_repeatable(app, "--set", "SECTION.KEY=V", "any settings key, e.g. --set overlay.fanout=3 (repeatable)");
+  apps::add_switch(app, "--check",
+                   "check the settings, the folders (shared readable, downloads and state writable), that the "
+                   "listen, control and metrics endpoints can be bound, and that the seeds resolve; then exit");
+}
+
+result<> apply_flags(const CLI::App& app, node_settings& s) {
   bool seeds_from_flags = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (i + 1 >= args.size()) return failure(a + " needs a value (or is not an option)");
-    const std::string& v = args[++i];
-    if (a == "--config") continue;
+  for (const auto& given : apps::given_in_order(app)) {
+    const std::string& a = given.name;
+    const std::string& v = given.value;
+    if (a == "--config" || a == "--check") continue;
     if (a == "--seed") {
       if (!seeds_from_flags) s.seeds.clear();  // flags replace the file's seed list
       seeds_from_flags = true;
@@ -352,11 +430,19 @@ result<> apply_flags(const std::vector<std::string>& args, node_settings& s) {
       if (auto set = spec->set(s, v.substr(eq + 1)); !set) return set.error().prefix("--set " + v.substr(0, eq));
       continue;
     }
-    auto it = std::find_if(std::begin(flags), std::end(flags), [&](const auto& f) { return a == f.first; });
-    if (it == std::end(flags)) return failure("unknown option '" + a + "'");
-    if (auto set = find_key(it->second)->set(s, v); !set) return set.error().prefix(a);
+    const auto it = std::find_if(std::begin(flag_keys), std::end(flag_keys), [&](const auto& f) { return a == f.flag; });
+    HEARSAY_ASSERT(it != std::end(flag_keys));
+    if (auto set = find_key(it->key)->set(s, v); !set) return set.error().prefix(a);
   }
   return {};
+}
+
+result<> apply_flags(const std::vector<std::string>& args, node_settings& s) {
+  CLI::App app("hearsay-node's flags", "hearsay-node");
+  apps::configure(app);
+  add_flags(app);
+  if (auto parsed = apps::parse(app, args); !parsed) return parsed.error();
+  return apply_flags(app, s);
 }
 
 result<> validate(const node_settings& s) {

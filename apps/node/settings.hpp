@@ -12,6 +12,10 @@
 #include "transport/log.hpp"
 #include "transport/net_node.hpp"
 
+namespace CLI {
+class App;
+}
+
 namespace hearsay::app {
 
 struct node_settings {
@@ -29,6 +33,10 @@ struct node_settings {
   std::string control;
   // Where the token of a TCP control endpoint is kept (set by resolve_paths).
   std::filesystem::path control_token_file;
+  // Set by resolve_paths: the shared folder is the default one, which the node creates on its
+  // first start. A shared folder that was named must exist (a mistyped name would otherwise
+  // share an empty new folder).
+  bool shared_dir_is_default = false;
   // Health and Prometheus metrics over HTTP (GET /health, GET /metrics); empty: off.
   std::string metrics = "127.0.0.1:9107";
   // The web interface (apps/node/web.hpp): on by default, on loopback only; another address
@@ -44,10 +52,15 @@ struct node_settings {
 result<> load_settings_file(const std::string& path, node_settings& s);
 result<> load_settings_text(std::string_view text, const std::string& source, node_settings& s);
 
-// Applies command-line flags (after the file). Recognised: --config F (handled by the
-// caller), --listen A, --advertise A, --seed A (repeatable; replaces the file's list),
-// --shared DIR, --downloads DIR, --control A, --log-level L, --network NAME,
-// --set section.key=value. Fails with a message on a bad flag.
+// hearsay-node's flags, added to its command line (CLI11): --config FILE (repeatable; the files
+// are read by the caller, in order), --check, and the flags that set keys: --listen,
+// --advertise, --seed (repeatable; replaces the file's list), --shared, --downloads, --state,
+// --control, --network, --metrics, --log-level, --random-seed, --set section.key=value.
+void add_flags(CLI::App& app);
+// Applies the key-setting flags given to a parsed command line, in the order given (after
+// the files). A failure names the flag.
+result<> apply_flags(const CLI::App& app, node_settings& s);
+// The same from arguments: parsed as hearsay-node's flags, then applied.
 result<> apply_flags(const std::vector<std::string>& args, node_settings& s);
 
 // Every settings key, as written in a file ("network", "overlay.fanout", "limits.frame_bytes_max").

@@ -140,6 +140,7 @@ std::vector<std::string> check_ready(const node_settings& s) {
     note("control " + s.control, bindable(io, s.control));
   }
   if (!s.metrics.empty()) note("metrics " + s.metrics, bindable(io, s.metrics));
+  if (s.web_enabled) note("web.listen " + s.web_listen, bindable(io, s.web_listen));
   asio::ip::tcp::resolver resolver(io);
   for (const auto& seed : s.seeds) {
     const auto split = split_host_port(seed);

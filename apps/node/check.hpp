@@ -15,7 +15,8 @@ namespace hearsay::app {
 // released.
 //   state_dir, download_dir  a writable folder, or one that can be created;
 //   shared_dir               an existing readable folder (the default one may be created);
-//   listen, metrics          can be bound; control: a TCP endpoint can be bound, a unix
+//   listen, metrics,         can be bound (the web interface's when it is on); control: a
+//   web.listen               TCP endpoint can be bound, a unix
 //                            socket's folder is usable and no node answers on the socket;
 //   seeds                    every name resolves.
 std::vector<std::string> check_ready(const node_settings& s);

@@ -408,7 +408,7 @@ void add_flags(CLI::App& app) {
   apps::add_repeatable(app, "--set", "SECTION.KEY=V", "any settings key, e.g. --set overlay.fanout=3 (repeatable)");
   apps::add_switch(app, "--check",
                    "check the settings, the folders (shared readable, downloads and state writable), that the "
-                   "listen, control and metrics endpoints can be bound, and that the seeds resolve; then exit");
+                   "listen, control, metrics and web endpoints can be bound, and that the seeds resolve; then exit");
 }
 
 result<> apply_flags(const CLI::App& app, node_settings& s) {

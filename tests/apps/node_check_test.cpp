@@ -32,7 +32,8 @@ struct sandbox {
   fs::path dir;
   node_settings s;
   sandbox() {
-    dir = fs::absolute("node-check-test");
+    // One per process: ctest runs test cases side by side.
+    dir = fs::absolute("node-check-test-" + std::to_string(::getpid()));
     fs::remove_all(dir);
     fs::create_directories(dir / "shared");
     s.state_dir = dir / "state";
@@ -40,6 +41,7 @@ struct sandbox {
     s.net.download_dir = dir / "downloads";
     s.net.listen = *peer_addr::parse("127.0.0.1:0", 0, true);
     s.metrics.clear();
+    s.web_listen = "127.0.0.1:0";
     REQUIRE(app::resolve_paths(s));
   }
   ~sandbox() { fs::remove_all(dir); }
@@ -108,7 +110,7 @@ TEST_CASE("a TOML syntax error shows file:line:col, the line, and a caret under 
   const auto folder = app::load_settings_file("/", s);
   REQUIRE_FALSE(folder);
   CHECK(folder.error().what() == "cannot read /: Is a directory");
-  const fs::path file = fs::absolute("node-check-syntax.toml");
+  const fs::path file = fs::absolute("node-check-syntax-" + std::to_string(::getpid()) + ".toml");
   std::ofstream(file) << "[overlay\nfanout = 3\n";
   const auto from_file = app::load_settings_file(file.string(), s);
   REQUIRE_FALSE(from_file);
@@ -180,6 +182,12 @@ TEST_CASE("hearsay-node --check names each endpoint that cannot be bound, and ea
   SECTION("metrics") {
     box.s.metrics = busy;
     CHECK(only_problem(box.problems()).rfind("metrics " + busy + ": cannot be bound (", 0) == 0);
+  }
+  SECTION("the web interface, when it is on") {
+    box.s.web_listen = busy;
+    CHECK(only_problem(box.problems()).rfind("web.listen " + busy + ": cannot be bound (", 0) == 0);
+    box.s.web_enabled = false;
+    CHECK(box.problems().empty());
   }
   SECTION("a TCP control endpoint") {
     box.s.control = busy;

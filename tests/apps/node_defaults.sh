@@ -20,7 +20,7 @@ fail() { echo "node_defaults: $*" >&2; [ -f "$work/log" ] && cat "$work/log" >&2
 run_node() {  # state folder expected, flags...
   local state=$1
   shift
-  "$bin/hearsay-node" --listen 127.0.0.1:0 --metrics "" "$@" 2> "$work/log" &
+  "$bin/hearsay-node" --listen 127.0.0.1:0 --metrics "" --set web.listen=127.0.0.1:0 "$@" 2> "$work/log" &
   pid=$!
   for _ in $(seq 100); do [ -S "$state/control.sock" ] && break; sleep 0.1; done
   [ -S "$state/control.sock" ] || fail "no control socket in $state"
@@ -47,7 +47,8 @@ run_node "$XDG_STATE_HOME/hearsay"
 expect_exit() {  # status, text the log must hold, flags...
   local want=$1 text=$2 got=0
   shift 2
-  timeout 20 "$bin/hearsay-node" --listen 127.0.0.1:0 --metrics "" "$@" > "$work/out" 2> "$work/log" || got=$?
+  timeout 20 "$bin/hearsay-node" --listen 127.0.0.1:0 --metrics "" --set web.listen=127.0.0.1:0 "$@" > "$work/out" \
+    2> "$work/log" || got=$?
   [ "$got" = "$want" ] || fail "hearsay-node $*: exit status $got, expected $want"
   grep -qF -- "$text" "$work/log" "$work/out" || fail "hearsay-node $*: no '$text' in its output"
 }

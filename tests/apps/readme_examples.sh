@@ -4,10 +4,10 @@
 # ./build/bin/hearsay-sim or ./build/bin/hearsay-node (continuation lines joined), and the
 # `parallel < FILE && ...` line of the sweep example (its points run one after the other).
 # Sizes are scaled down: a run's or sweep's peers to at most README_PEERS_MAX (300), a run
-# that names none gets that many, and a sweep runs one seed per point. A hearsay-node example runs under a home of its own, on a
-# free loopback port without metrics, until it has started; then it is stopped, and must exit
-# 0. Fails on the first example that exits otherwise, and when fewer examples than expected
-# are found.
+# that names none gets that many, and a sweep runs one seed per point. A hearsay-node example
+# runs under a home of its own, on free loopback ports (its web interface too) without
+# metrics, until it has started; then it is stopped, and must exit 0. Fails on the first
+# example that exits otherwise, and when fewer examples than expected are found.
 #   HEARSAY_BIN=build/bin WORK=/tmp/x bash tests/apps/readme_examples.sh
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -56,7 +56,7 @@ run_node() {  # the example, scaled
   local state="$work/home/.local/state/hearsay" pid status=0
   rm -rf "$work/home/.local"
   mkdir -p "$work/home/shared" "$work/home/downloads"  # the folders the examples name
-  HOME="$work/home" bash -c "exec $1 --listen 127.0.0.1:0 --metrics ''" 2> node.log &
+  HOME="$work/home" bash -c "exec $1 --listen 127.0.0.1:0 --metrics '' --set web.listen=127.0.0.1:0" 2> node.log &
   pid=$!
   for _ in $(seq 100); do [ -S "$state/control.sock" ] && break; sleep 0.1; done
   if [ ! -S "$state/control.sock" ]; then

@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -32,7 +34,7 @@ std::string read_text(const std::filesystem::path& p) {
 }  // namespace
 
 TEST_CASE("a scenario file overrides the flags before it, and the flags after it override the file", "[apps]") {
-  const auto dir = std::filesystem::absolute("sim-command-line-test");
+  const auto dir = std::filesystem::absolute("sim-command-line-test-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const auto file = (dir / "s.toml").string();
   std::ofstream(file) << "peers = 700\nwire_codec = false\n[overlay]\nfanout = 2\n";
@@ -106,7 +108,7 @@ TEST_CASE("every command's help lists every flag it takes", "[apps]") {
 
 TEST_CASE("subcommands take their flags after their name, and a sweep hands its run flags to every point in order",
           "[apps]") {
-  const auto dir = std::filesystem::absolute("sim-command-line-sweep");
+  const auto dir = std::filesystem::absolute("sim-command-line-sweep-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   {
     const auto app = sim_app::make_command_line();

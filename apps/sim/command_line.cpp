@@ -163,6 +163,12 @@ std::unique_ptr<CLI::App> make_command_line() {
   add_merge(*app);
   add_plot(*app);
   add_topology(*app);
+  // tune parses its own flags (apps/sim/tune.cpp; main hands it the command line first): listed
+  // here so that the program's help names it.
+  app->add_subcommand("tune",
+                      "Searches the varied keys for the settings that meet constraints at the best objective on a "
+                      "budget of runs, and writes DIR/recommended.toml for hearsay-node (hearsay-sim tune --help).")
+      ->prefix_command();
   // (after the subcommands, which would otherwise offer it too)
   app->set_help_all_flag("--help-all", "print the help of every subcommand too, and exit");
   app->require_subcommand(0, 1);

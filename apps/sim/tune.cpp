@@ -192,8 +192,8 @@ result<tune_spec> parse_spec(const std::vector<std::string>& args, options* opt,
   CLI::App app{
       "Searches the values of the varied keys for the point that meets every constraint with the best "
       "objective, on a budget of simulation runs, and writes DIR/recommended.toml (an [overlay] section for "
-      "hearsay-node), DIR/pareto.csv, DIR/pareto.svg and DIR/points.csv. Every other flag is a run flag, as "
-      "for a single run (--scenario, --peers, --set KEY=VALUE...).",
+      "hearsay-node), DIR/pareto.csv, DIR/pareto.svg, DIR/points.csv and DIR/index.html (all of it on one "
+      "page). Every other flag is a run flag, as for a single run (--scenario, --peers, --set KEY=VALUE...).",
       "hearsay-sim tune"};
   app.allow_extras();
   app.footer(

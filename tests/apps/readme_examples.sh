@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The README's examples of hearsay-sim and hearsay-node, run as written, so that they cannot
-# drift from the programs: every line of a fenced code block that starts with
+# The README's examples of hearsay-sim, hearsay-node and the hearsay CLI (README.md's, and
+# apps/cli/README-cli.md's), run as written, so that they cannot drift from the programs: every line of a fenced code block that starts with
 # ./build/bin/hearsay-sim or ./build/bin/hearsay-node (continuation lines joined), and the
 # `parallel < FILE && ...` line of the sweep example (its points run one after the other).
 # Sizes are scaled down: a run's or sweep's peers to at most README_PEERS_MAX (300), a run
@@ -84,3 +84,43 @@ while IFS= read -r example; do
   fi
 done < examples.txt
 echo "readme_examples: $n examples of README.md ran"
+
+# The CLI's examples: README.md's ./build/bin/hearsay lines and apps/cli/README-cli.md's hearsay
+# lines, against a node started with every default under the scratch home (the CLI finds it
+# there, as the examples expect). Each must be a command line the CLI takes and the node
+# answers: exit 0, or 1 where the node refuses what this lone node cannot do (fetch a result
+# it has none of, cancel a download it never ran); 2 (a command line the CLI refuses) or 3 (no
+# node) fail, and so does anything else.
+awk '
+  /^```/ { in_block = !in_block; next }
+  !in_block { next }
+  {
+    line = $0
+    sub(/[ \t]+#.*$/, "", line)
+    if (line ~ /^(\.\/build\/bin\/)?hearsay( |;|$)/) print line
+  }' "$top/README.md" "$top/apps/cli/README-cli.md" > cli-examples.txt
+count=$(wc -l < cli-examples.txt)
+[ "$count" -ge 20 ] || { echo "readme_examples: only $count CLI examples found" >&2; exit 1; }
+rm -rf "$work/home/.local"
+HOME="$work/home" "$bin/hearsay-node" --listen 127.0.0.1:0 --metrics '' --set web.listen=127.0.0.1:0 2> node.log &
+node_pid=$!
+trap 'kill -TERM "$node_pid" 2> /dev/null || true' EXIT
+for _ in $(seq 100); do [ -S "$work/home/.local/state/hearsay/control.sock" ] && break; sleep 0.1; done
+echo "a report" > report.pdf
+m=0
+while IFS= read -r example; do
+  m=$((m + 1))
+  command=${example//.\/build\/bin\//$bin/}
+  echo "== $command"
+  status=0
+  HOME="$work/home" PATH="$bin:$PATH" bash -c "$command" < /dev/null > out.txt 2> err.txt || status=$?
+  if [ "$status" != 0 ] && [ "$status" != 1 ]; then
+    echo "readme_examples: CLI example $m exited $status: $example" >&2
+    cat err.txt >&2
+    exit 1
+  fi
+done < cli-examples.txt
+kill -TERM "$node_pid"
+wait "$node_pid"
+trap - EXIT
+echo "readme_examples: $m examples of the CLI ran"

@@ -183,8 +183,32 @@ def security_checks(node):
     csp = dict(headers).get("Content-Security-Policy", "")
     if "script-src 'self'" not in csp or "frame-ancestors 'none'" not in csp:
         fail("the page has no strict Content-Security-Policy: " + csp)
+    # Live streams are bounded per session: four at once (web_options::streams_per_session),
+    # the fifth refused; a place comes back once its client has gone.
+    parts = urllib.parse.urlparse(node.url())
+    streams = []
+    for _ in range(4):
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        conn.request("GET", "/api/events", headers={"Host": parts.netloc, "Cookie": cookie})
+        res = conn.getresponse()
+        if res.status != 200 or not res.getheader("Content-Type", "").startswith("text/event-stream"):
+            fail("a live stream answered %d %s" % (res.status, res.getheader("Content-Type")))
+        streams.append(conn)
+    status, _, _ = request(node, "GET", "/api/events", {"Cookie": cookie})
+    if status != 503:
+        fail("a fifth live stream of one session answered %d, not 503" % status)
+    for conn in streams:
+        conn.close()
+
+    def stream_again():
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        conn.request("GET", "/api/events", headers={"Host": parts.netloc, "Cookie": cookie})
+        ok = conn.getresponse().status == 200
+        conn.close()
+        return ok
+    wait("a live stream's place to come back", stream_again, 10)
     print("webui test: no token 401, wrong token 403, missing/wrong anti-forgery token 403, foreign Origin 403, "
-          "foreign Host 421, CSP strict")
+          "foreign Host 421, CSP strict, a fifth live stream of a session 503")
 
 
 def browser():

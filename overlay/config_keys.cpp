@@ -200,4 +200,29 @@ result<> validate(const node_config& cfg) {
   return {};
 }
 
+std::string syntax_error_text(std::string_view text, const std::string& source, std::uint32_t line,
+                              std::uint32_t column, std::string_view what) {
+  std::string out = source;
+  if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
+  out += ": " + std::string(what);
+  if (line == 0) return out;
+  std::size_t start = 0;
+  for (std::uint32_t n = 1; n < line && start != std::string_view::npos; ++n) {
+    start = text.find('\n', start);
+    if (start != std::string_view::npos) ++start;
+  }
+  if (start == std::string_view::npos || start > text.size()) return out;
+  std::string_view shown = text.substr(start, text.find('\n', start) - start);
+  if (!shown.empty() && shown.back() == '\r') shown.remove_suffix(1);
+  std::string caret;
+  std::uint32_t at = 1;
+  for (std::size_t i = 0; i < shown.size() && at < column; ++i) {
+    const auto byte = static_cast<unsigned char>(shown[i]);
+    if ((byte & 0xC0) == 0x80) continue;  // inside a UTF-8 character
+    caret += shown[i] == '\t' ? '\t' : ' ';
+    ++at;
+  }
+  return out + "\n  " + std::string(shown) + "\n  " + caret + "^";
+}
+
 }  // namespace hearsay

@@ -30,6 +30,12 @@ const config_key* find_overlay_key(std::string_view name);
 // Cross-field checks on a node configuration.
 result<> validate(const node_config& cfg);
 
+// A syntax error in a settings or scenario file, as a compiler prints one: "source:line:col:
+// what", then the line of `text` and a caret under the column (columns count characters, as
+// the TOML parser's do; tabs are kept so that the caret lines up). Line 0: "source: what".
+std::string syntax_error_text(std::string_view text, const std::string& source, std::uint32_t line,
+                              std::uint32_t column, std::string_view what);
+
 // Shared text parsers for key tables: whole numbers within [lo, hi], and booleans.
 result<std::uint64_t> parse_integer(std::string_view text, std::uint64_t lo, std::uint64_t hi);
 result<bool> parse_boolean(std::string_view text);

@@ -6,9 +6,11 @@
 #include "overlay/config_keys.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <functional>
 #include <limits>
 
@@ -319,20 +321,22 @@ result<> load_scenario_text(std::string_view text, const std::string& source, sc
   try {
     table = toml::parse(text, source);
   } catch (const toml::parse_error& e) {
-    return failure(source + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
+    // "file:line:col: what", the line and a caret under the column.
+    return failure(syntax_error_text(text, source, static_cast<std::uint32_t>(e.source().begin.line),
+                                     static_cast<std::uint32_t>(e.source().begin.column), e.description()));
   }
   return walk(table, "", source, s);
 }
 
 result<> load_scenario_file(const std::string& path, scenario& s) {
-  toml::table table;
-  try {
-    table = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    if (e.source().begin.line == 0) return failure(path + ": " + std::string(e.description()));
-    return failure(path + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
+  // Read whole, so that a syntax error can show its line.
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return failure(std::error_code(errno != 0 ? errno : ENOENT, std::generic_category()), "cannot read " + path);
   }
-  return walk(table, "", path, s);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return failure(std::error_code(EIO, std::generic_category()), "cannot read " + path);
+  return load_scenario_text(text, path, s);
 }
 
 micros join_gap(const scenario& s, std::uint32_t started) {

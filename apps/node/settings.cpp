@@ -311,45 +311,13 @@ result<host_port> split_host_port(std::string_view text) {
   return host_port{std::string(h), static_cast<std::uint16_t>(*v)};
 }
 
-namespace {
-
-// A TOML syntax error as a compiler prints one: "file:line:col: what", then the line and a
-// caret under the column (toml++ counts columns in characters; tabs are kept so that the caret
-// lines up).
-std::string syntax_error(std::string_view text, const std::string& source, const toml::parse_error& e) {
-  const auto line = e.source().begin.line;
-  const auto column = e.source().begin.column;
-  std::string out = source;
-  if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
-  out += ": " + std::string(e.description());
-  if (line == 0) return out;
-  std::size_t start = 0;
-  for (toml::source_index n = 1; n < line && start != std::string_view::npos; ++n) {
-    start = text.find('\n', start);
-    if (start != std::string_view::npos) ++start;
-  }
-  if (start == std::string_view::npos || start > text.size()) return out;
-  std::string_view shown = text.substr(start, text.find('\n', start) - start);
-  if (!shown.empty() && shown.back() == '\r') shown.remove_suffix(1);
-  std::string caret;
-  toml::source_index at = 1;
-  for (std::size_t i = 0; i < shown.size() && at < column; ++i) {
-    const auto byte = static_cast<unsigned char>(shown[i]);
-    if ((byte & 0xC0) == 0x80) continue;  // inside a UTF-8 character
-    caret += shown[i] == '\t' ? '\t' : ' ';
-    ++at;
-  }
-  return out + "\n  " + std::string(shown) + "\n  " + caret + "^";
-}
-
-}  // namespace
-
 result<> load_settings_text(std::string_view text, const std::string& source, node_settings& s) {
   toml::table table;
   try {
     table = toml::parse(text, source);
   } catch (const toml::parse_error& e) {
-    return failure(syntax_error(text, source, e));
+    return failure(syntax_error_text(text, source, static_cast<std::uint32_t>(e.source().begin.line),
+                                     static_cast<std::uint32_t>(e.source().begin.column), e.description()));
   }
   return walk(table, "", source, s);
 }

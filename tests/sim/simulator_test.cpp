@@ -602,7 +602,16 @@ TEST_CASE("scenario files: keys load, errors name file:line", "[sim]") {
   CHECK(load_scenario_text("threads = 63\n", "ok.toml", t).ok());
   CHECK(problem(load_scenario_text("[network]\nlatency = \"uniform:9\"\n", "bad.toml", t))
             .rfind("bad.toml:2: network.latency: ", 0) == 0);
-  CHECK(problem(load_scenario_text("peers = 10\npeers = [\n", "syntax.toml", t)).rfind("syntax.toml:2: ", 0) == 0);
+  // A syntax error: file:line:col, the line, and a caret under the column.
+  const std::string syntax = problem(load_scenario_text("peers = 10\npeers = [\n", "syntax.toml", t));
+  CHECK(syntax.rfind("syntax.toml:2:", 0) == 0);
+  CHECK(syntax.find("\n  peers = [\n  ") != std::string::npos);
+  CHECK(syntax.back() == '^');
+  CHECK(problem(load_scenario_text("peers = 10\n  x = = 1\n", "syntax.toml", t)).find("\n    x = = 1\n        ^") !=
+        std::string::npos);
+  // A file that cannot be read is named.
+  CHECK(problem(load_scenario_file("no-such-folder/scenario.toml", t))
+            .rfind("cannot read no-such-folder/scenario.toml", 0) == 0);
 
   // A real file, through the same path as --scenario.
   const std::string path = "hearsay_scenario_test.toml";

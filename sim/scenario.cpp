@@ -331,11 +331,9 @@ result<> load_scenario_text(std::string_view text, const std::string& source, sc
 result<> load_scenario_file(const std::string& path, scenario& s) {
   // Read whole, so that a syntax error can show its line.
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return failure(std::error_code(errno != 0 ? errno : ENOENT, std::generic_category()), "cannot read " + path);
-  }
+  if (!in) return failure(std::error_code(errno != 0 ? errno : ENOENT, std::generic_category()), path);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return failure(std::error_code(EIO, std::generic_category()), "cannot read " + path);
+  if (in.bad()) return failure(std::error_code(EIO, std::generic_category()), path);
   return load_scenario_text(text, path, s);
 }
 

@@ -610,8 +610,8 @@ TEST_CASE("scenario files: keys load, errors name file:line", "[sim]") {
   CHECK(problem(load_scenario_text("peers = 10\n  x = = 1\n", "syntax.toml", t)).find("\n    x = = 1\n        ^") !=
         std::string::npos);
   // A file that cannot be read is named.
-  CHECK(problem(load_scenario_file("no-such-folder/scenario.toml", t))
-            .rfind("cannot read no-such-folder/scenario.toml", 0) == 0);
+  CHECK(problem(load_scenario_file("no-such-folder/scenario.toml", t)) ==
+        "no-such-folder/scenario.toml: No such file or directory");
 
   // A real file, through the same path as --scenario.
   const std::string path = "hearsay_scenario_test.toml";

@@ -2,7 +2,6 @@
 
 #include <catch2/catch.hpp>
 
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -38,10 +37,13 @@ std::uint64_t first_histogram_total(const std::string& page) {
   const std::size_t from = page.find("<figure>");
   const std::size_t to = page.find("</figure>", from);
   const std::string fig = page.substr(from, to - from);
+  // (Read by hand: GCC 12 warns falsely inside std::regex in the sanitizer build.)
   std::uint64_t total = 0;
-  static const std::regex bar(": ([0-9]+)</title>");
-  for (auto it = std::sregex_iterator(fig.begin(), fig.end(), bar); it != std::sregex_iterator(); ++it) {
-    total += std::stoull((*it)[1].str());
+  const std::string end = "</title>";
+  for (std::size_t at = fig.find(end); at != std::string::npos; at = fig.find(end, at + end.size())) {
+    const std::size_t colon = fig.rfind(": ", at);
+    if (colon == std::string::npos) continue;
+    total += std::stoull(fig.substr(colon + 2, at - colon - 2));
   }
   return total;
 }

@@ -199,14 +199,7 @@ std::vector<html_chart> run_charts(const scenario& s, const run_results& r) {
       component.points.emplace_back(
           t, smp.peers_running == 0 ? 0.0 : 100.0 * smp.largest_component / static_cast<double>(smp.peers_running));
       // The searches issued from this sample to the next.
-      const micros from = r.queries_start + smp.at;
-      const micros to = i + 1 < r.over_time.size() ? r.queries_start + r.over_time[i + 1].at : micros::max();
-      std::uint32_t n = 0, ok = 0;
-      for (const auto& q : r.queries) {
-        if (q.id == 0 || q.issued < from || q.issued >= to) continue;
-        ++n;
-        ok += q.hits > 0 ? 1 : 0;
-      }
+      const auto [n, ok] = interval_queries(r, i);
       if (n > 0) success.points.emplace_back(t, 100.0 * ok / n);
     }
     charts.push_back({svg_chart("Peers running over time", "time since the first search (s)", "peers", {running}),

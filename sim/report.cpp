@@ -93,19 +93,6 @@ void summarize_downloads(const run_results& r, summary& out) {
   out.download_rate_p95_mbps = percentile(rates, 0.95);
 }
 
-// The searches issued in the interval of over-time sample i (until the next one), and how
-// many of them found a hit; the share that did.
-std::pair<std::uint32_t, std::uint32_t> interval_queries(const run_results& r, std::size_t i) {
-  const micros from = r.queries_start + r.over_time[i].at;
-  const micros to = i + 1 < r.over_time.size() ? r.queries_start + r.over_time[i + 1].at : micros::max();
-  std::uint32_t issued = 0, ok = 0;
-  for (const auto& q : r.queries) {
-    if (q.id == 0 || q.issued < from || q.issued >= to) continue;
-    ++issued;
-    ok += q.hits > 0 ? 1 : 0;
-  }
-  return {issued, ok};
-}
 double interval_success(const run_results& r, std::size_t i) {
   const auto [issued, ok] = interval_queries(r, i);
   return issued == 0 ? 0.0 : static_cast<double>(ok) / issued;
@@ -172,6 +159,17 @@ micros join_phase(const scenario& s) {
   return total;
 }
 
+std::pair<std::uint32_t, std::uint32_t> interval_queries(const run_results& r, std::size_t i) {
+  const micros from = r.queries_start + r.over_time[i].at;
+  const micros to = i + 1 < r.over_time.size() ? r.queries_start + r.over_time[i + 1].at : micros::max();
+  std::uint32_t issued = 0, ok = 0;
+  for (const auto& q : r.queries) {
+    if (q.id == 0 || q.issued < from || q.issued >= to) continue;
+    ++issued;
+    ok += q.hits > 0 ? 1 : 0;
+  }
+  return {issued, ok};
+}
 std::uint64_t fingerprint(const std::string& text) {
   std::uint64_t h = 0xcbf29ce484222325ULL;
   for (char c : text) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "sim/scenario.hpp"
 #include "sim/simulator.hpp"
@@ -61,6 +62,10 @@ inline constexpr double joining_share_max = 0.01;
 bool joins_overlap(const scenario& s, double& settle_ms);
 // How long the joins take: the virtual time from the first peer's start to the last's.
 micros join_phase(const scenario& s);
+
+// The searches issued in the interval of over-time sample i (until the next one), and how
+// many of them found a hit.
+std::pair<std::uint32_t, std::uint32_t> interval_queries(const run_results& r, std::size_t i);
 
 // The human-readable report, ending with "fingerprint: <16 hex digits>".
 std::string format_report(const scenario& s, const run_results& r);

@@ -293,28 +293,68 @@ part_shell() {
   fi
   # A terminal: libedit's line editing and history. "peers", then the up arrow and Enter run
   # it again; "tatus", Ctrl-A (start of line) and "s" make "status"; then a slow download in
-  # the foreground, stopped by Ctrl-C, and the shell goes on.
+  # the foreground, stopped by Ctrl-C, and the shell goes on; Ctrl-C at the prompt drops the
+  # line being typed and leaves the shell running. Each key waits for what the terminal shows
+  # (script -f writes it as it comes), so a busy machine only makes the test slower.
   hs --wait 3 --first 1 search slow movie > /dev/null
   rm -f "$work/history"
-  {
-    sleep 1; printf 'peers\r'; sleep 1; printf '\033[A\r'; sleep 1; printf 'tatus\001s\r'; sleep 1
-    printf 'fetch 1\r'; sleep 2; printf '\003'; sleep 1; printf 'downloads\r'; sleep 1; printf 'q\r'; sleep 0.5
-  } | (cd / && TERM=dumb HEARSAY_HISTORY=$work/history HEARSAY_CONTROL=$work/node0/control.sock \
-        script -qec "$bin/hearsay" /dev/null) | tr -d '\r' > "$work/tty.txt"
+  # on_tty FILE SCRIPT: runs the shell on a terminal whose screen goes to FILE, typing what
+  # SCRIPT (a function reading the screen) types; fails with the screen if the shell fails.
+  on_tty() {
+    local screen=$1 keys=$2 rc=0
+    : > "$screen"
+    "$keys" "$screen" | (cd / && TERM=dumb HEARSAY_HISTORY=$work/history HEARSAY_CONTROL=$work/node0/control.sock \
+        script -qfec "$bin/hearsay" "$screen" > /dev/null) || rc=$?
+    [ "$rc" = 0 ] || fail "the shell on a terminal ended with status $rc: $(tr -d '\r' < "$screen")"
+  }
+  # seen FILE N TEXT: waits (20 s at most) until TEXT shows at least N times on the screen;
+  # prompts FILE N: until N lines start with the prompt (libedit's redraws of a line, after
+  # the up arrow or Ctrl-A, come after a carriage return on the same line and do not count).
+  seen() {
+    local tries=200
+    until [ "$(grep -aoF -- "$3" "$1" | wc -l)" -ge "$2" ]; do
+      tries=$((tries - 1))
+      [ $tries -gt 0 ] || { echo "cli-test: '$3' did not show $2 times" >&2; return 1; }
+      sleep 0.1
+    done
+  }
+  prompts() {
+    local tries=200
+    until [ "$(grep -ac '^hearsay> ' "$1")" -ge "$2" ]; do
+      tries=$((tries - 1))
+      [ $tries -gt 0 ] || { echo "cli-test: no prompt number $2" >&2; return 1; }
+      sleep 0.1
+    done
+  }
+  keys1() {
+    prompts "$1" 1 && printf 'peers\r'
+    prompts "$1" 2 && printf '\033[A\r'
+    prompts "$1" 3 && printf 'tatus\001s\r'
+    prompts "$1" 4 && printf 'fetch 1\r'
+    seen "$1" 1 ' KB of 3.0 MB' && printf '\003'
+    prompts "$1" 5 && printf 'stays\003'
+    prompts "$1" 6 && printf 'downloads\r'
+    prompts "$1" 7 && printf 'q\r'
+  }
+  on_tty "$work/tty.raw" keys1
+  tr -d '\r' < "$work/tty.raw" > "$work/tty.txt"
   [ "$(grep -c '^active ' "$work/tty.txt")" -ge 4 ] || fail "peers did not run twice: $(cat "$work/tty.txt")"
   grep -q '^uptime_s ' "$work/tty.txt" || fail "no status after the edit: $(cat "$work/tty.txt")"
   contains "$(cat "$work/tty.txt")" "interrupted; the download is cancelled"
   grep -q 'cancelled *slow movie.mkv' "$work/tty.txt" || fail "no cancelled download: $(cat "$work/tty.txt")"
-  # (libedit's file writes a space as \040)
+  # (libedit's file writes a space as \040; the line dropped by Ctrl-C is not kept)
   [ "$(grep -vc _HiStOrY_ "$work/history")" = 4 ] || fail "history: $(cat "$work/history")"
   contains "$(cat "$work/history")" "status"
   contains "$(cat "$work/history")" 'fetch\0401'
   # A new session starts with the history of the last: the up arrow brings back "downloads".
-  { sleep 1; printf '\033[A\r'; sleep 1; printf 'q\r'; sleep 0.5; } |
-    (cd / && TERM=dumb HEARSAY_HISTORY=$work/history HEARSAY_CONTROL=$work/node0/control.sock \
-       script -qec "$bin/hearsay" /dev/null) | tr -d '\r' > "$work/tty2.txt"
+  keys2() {
+    prompts "$1" 1 && printf '\033[A\r'
+    prompts "$1" 2 && printf 'q\r'
+  }
+  on_tty "$work/tty2.raw" keys2
+  tr -d '\r' < "$work/tty2.raw" > "$work/tty2.txt"
   grep -q 'cancelled *slow movie.mkv' "$work/tty2.txt" || fail "the history was not read back: $(cat "$work/tty2.txt")"
-  ok "shell: on a terminal, history (up arrow, kept in \$HEARSAY_HISTORY for the next session), line editing, Ctrl-C stops a command"
+  ok "shell: on a terminal, history (up arrow, kept in \$HEARSAY_HISTORY for the next session), line editing, Ctrl-C stops a command and clears a line"
 }
 
 # has_keys LINE KEY...: the line is one object of the given event with these fields.

@@ -566,7 +566,17 @@ class line_reader {
       if (!std::getline(std::cin, line)) return std::nullopt;
       return line;
     }
-    char* got = readline(prompt.c_str());
+    // Ctrl-C at the prompt drops the line being typed and gives a new prompt, as shells do;
+    // it never ends the shell (q or Ctrl-D do).
+    char* got = nullptr;
+    {
+      interrupt_scope scope;
+      got = readline(prompt.c_str());
+      if (got == nullptr && interrupted != 0) {
+        std::printf("\n");
+        return std::string();
+      }
+    }
     if (got == nullptr) return std::nullopt;
     std::string line(got);
     std::free(got);
@@ -600,7 +610,7 @@ void print_menu(const options& opt) {
   }
   std::printf("Type a number, or a command with its arguments (search holiday photos, fetch 2, share ~/notes.txt,\n"
               "--json status); help COMMAND shows its options; arrows and Ctrl-R recall earlier lines on a\n"
-              "terminal; Ctrl-C stops a running command; q or Ctrl-D leaves.\n");
+              "terminal; Ctrl-C stops a running command or clears the line; q or Ctrl-D leaves.\n");
   std::fflush(stdout);
 }
 

@@ -104,6 +104,23 @@ struct message_encoder {
     const auto nodes = addrs(m.nodes);
     return {w::Message::ShuffleReply, w::CreateShuffleReply(fbb, nodes, m.nonce).Union()};
   }
+  std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_mix_offer& m) const {
+    const auto old = to_wire(m.old);
+    return {w::Message::MixOffer, w::CreateMixOffer(fbb, &old, m.nonce).Union()};
+  }
+  std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_mix_replace& m) const {
+    const auto initiator = to_wire(m.initiator);
+    const auto old = to_wire(m.old);
+    return {w::Message::MixReplace, w::CreateMixReplace(fbb, &initiator, &old, m.nonce).Union()};
+  }
+  std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_mix_switch& m) const {
+    const auto initiator = to_wire(m.initiator);
+    return {w::Message::MixSwitch, w::CreateMixSwitch(fbb, &initiator, m.nonce).Union()};
+  }
+  std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_mix_answer& m) const {
+    return {w::Message::MixAnswer,
+            w::CreateMixAnswer(fbb, static_cast<std::uint8_t>(m.step), m.accepted, m.direct, m.nonce).Union()};
+  }
   std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_query& m) const {
     const auto criteria = fbb.CreateString(m.criteria);
     const auto origin = to_wire(m.origin);
@@ -391,6 +408,43 @@ bool decode_body(const w::Frame& f, const limits& lim, decode_state& r) {
     case w::Message::WalkStatus:
       r.value.msg = msg_walk_status{f.message_as_WalkStatus()->id(), f.message_as_WalkStatus()->go_on()};
       return true;
+    case w::Message::MixOffer: {
+      const auto* m = f.message_as_MixOffer();
+      msg_mix_offer out;
+      if (!c.addr(m->old(), "mix_offer.old", out.old)) return false;
+      out.nonce = m->nonce();
+      if (out.nonce == 0) return c.fail("mix_offer.nonce");
+      r.value.msg = out;
+      return true;
+    }
+    case w::Message::MixReplace: {
+      const auto* m = f.message_as_MixReplace();
+      msg_mix_replace out;
+      if (!c.addr(m->initiator(), "mix_replace.initiator", out.initiator) ||
+          !c.addr(m->old(), "mix_replace.old", out.old)) {
+        return false;
+      }
+      out.nonce = m->nonce();
+      if (out.nonce == 0) return c.fail("mix_replace.nonce");
+      r.value.msg = out;
+      return true;
+    }
+    case w::Message::MixSwitch: {
+      const auto* m = f.message_as_MixSwitch();
+      msg_mix_switch out;
+      if (!c.addr(m->initiator(), "mix_switch.initiator", out.initiator)) return false;
+      out.nonce = m->nonce();
+      if (out.nonce == 0) return c.fail("mix_switch.nonce");
+      r.value.msg = out;
+      return true;
+    }
+    case w::Message::MixAnswer: {
+      const auto* m = f.message_as_MixAnswer();
+      if (m->step() > static_cast<std::uint8_t>(mix_step::swap)) return c.fail("mix_answer.step");
+      if (m->nonce() == 0) return c.fail("mix_answer.nonce");
+      r.value.msg = msg_mix_answer{static_cast<mix_step>(m->step()), m->accepted(), m->direct(), m->nonce()};
+      return true;
+    }
     case w::Message::FetchChunk:  // the transfer of version-1 nodes before ranged requests
     case w::Message::NONE:
       break;

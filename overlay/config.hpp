@@ -93,6 +93,15 @@ struct membership_config {
   // nearly tripled the membership traffic and cut search success (scale scenario, 3x10^5 peers:
   // 41.7 % with 5 s, 65.8 % without).
   micros active_admit_interval{0};
+  // Mixing (msg_mix_offer): every this often a node with a full active view swaps one of its
+  // links with a passive peer's, every view keeping its size. Active views otherwise change
+  // only on failure, so an overlay keeps the shape its joins gave it: a flash crowd of joins
+  // leaves a clustered graph a flood covers badly (README, "Overlay structure"), and mixing
+  // makes it forget that. The link given up is one the eviction rules above would let go
+  // (never a protected outbound or long-held member), and each swap's newcomers pass the
+  // same admission checks as any. 0: off, the default (HyParView as the paper has it).
+  // Each step of a swap waits request_timeout for its answer.
+  micros mix_period{0};
 };
 
 struct search_config {

@@ -86,6 +86,8 @@ std::vector<config_key> make_keys() {
                            [](node_config& c) -> u32& { return c.membership.active_protected; }));
   k.push_back(duration_ms("active_admit_interval_ms", "newcomers that evict an active-view entry: at most one per this interval (0: no limit)", 0, 3'600'000,
                           [](node_config& c) -> micros& { return c.membership.active_admit_interval; }));
+  k.push_back(duration_ms("mix_period_ms", "time between a peer's swaps of one of its links with a passive peer's, keeping every view's size (0: off)", 0, 3'600'000,
+                          [](node_config& c) -> micros& { return c.membership.mix_period; }));
   k.push_back(duration_ms("request_timeout_ms", "JOIN / NEIGHBOR answer timeout", 1, 600'000,
                           [](node_config& c) -> micros& { return c.membership.request_timeout; }));
   k.push_back({"strategy", "string", "how searches travel: " + strategy_names(" | ", " | "),

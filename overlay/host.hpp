@@ -26,6 +26,7 @@ enum class timer_kind : std::uint8_t {
   query_timeout,     // the origin closes a query (arg: query id)
   search_step,       // the search strategy's next stage, e.g. a wider ring (arg: query id)
   walk_park_timeout, // parked walkers whose origin did not answer are dropped (arg: query id)
+  mix,               // periodic mixing of the active view (membership_config::mix_period)
 };
 
 struct timer_id {

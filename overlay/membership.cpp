@@ -135,6 +135,12 @@ void membership::start(micros now) {
   repair_phase_ = repair_at;
   repair_armed_ = true;
   host_.schedule(repair_at, {timer_kind::repair, 0});
+  if (cfg_.mix_period.count() > 0) {
+    // Drawn after the others: a run without mixing makes the draws it always made.
+    const auto mix_at = now + micros(static_cast<std::int64_t>(
+                                  rng_.below(static_cast<std::uint64_t>(cfg_.mix_period.count())) + 1));
+    host_.schedule(mix_at, {timer_kind::mix, 0});
+  }
 }
 
 void membership::start_static(std::span<const peer_addr> neighbours) {
@@ -625,6 +631,186 @@ void membership::merge_passive(std::span<const peer_addr> peers, std::span<const
   }
 }
 
+// ---- mixing ---------------------------------------------------------------------------
+
+membership::mix_state& membership::mixing() {
+  if (!mix_) mix_ = std::make_unique<mix_state>();
+  return *mix_;
+}
+
+bool membership::evictable_at(std::size_t i) const {
+  const bool outbound = i < 64 && ((outbound_ >> i) & 1u) != 0;
+  if (outbound) return outbound_count() > outbound_min();
+  // The oldest inbound members come first.
+  std::size_t older_inbound = 0;
+  for (std::size_t j = 0; j < i; ++j) {
+    if (!(j < 64 && ((outbound_ >> j) & 1u) != 0)) ++older_inbound;
+  }
+  return older_inbound >= protected_min();
+}
+
+bool membership::evictable(const peer_addr& peer) const {
+  const std::size_t i = position(active_, peer);
+  return i != active_.size() && evictable_at(i);
+}
+
+bool membership::group_allows_swap(const peer_addr& in, const peer_addr& out) const {
+  if (!active_group_full(in)) return true;
+  // Full: the swap keeps the count when the member leaving is of the same group.
+  return !is_private(in) && network_group(in) == network_group(out);
+}
+
+void membership::swap_member(micros now, const peer_addr& out, const peer_addr& in, bool outbound, bool close) {
+  if (remove_active(out)) {
+    if (close) host_.disconnect(out);
+    add_passive(out);
+  }
+  if (!is_active(in) && in != self_) {
+    passive_.erase(in);
+    if (active_.size() >= cfg_.view_size_active) drop_random_active();
+    if (outbound && active_.size() < 64) outbound_ |= std::uint64_t{1} << active_.size();
+    active_.push_back(in);
+    links_.push_back(link_state{});
+    host_.on_active_view_changed(in, true);
+  }
+  arm_repair(now);  // a link to a lower seed, or a member, may have gone
+}
+
+void membership::do_mix(micros now) {
+  // Only a full view mixes: one with room takes newcomers anyway, and repair fills it.
+  if (active_.size() < cfg_.view_size_active || passive_.empty()) return;
+  auto& own = mixing().own;
+  if (own.open(now)) return;
+  // O: a random member the eviction rules let go (counted, then found by rank).
+  std::size_t givable = 0;
+  for (std::size_t i = 0; i < active_.size(); ++i) givable += evictable_at(i) ? 1u : 0u;
+  if (givable == 0) return;
+  auto rank = rng_.below(givable);
+  std::size_t at = 0;
+  for (;; ++at) {
+    if (evictable_at(at) && rank-- == 0) break;
+  }
+  const peer_addr old = active_[at];
+  // C: a random passive peer the view may take in place of O.
+  std::size_t candidates = 0;
+  for (const auto& p : passive_) candidates += group_allows_swap(p, old) ? 1u : 0u;
+  if (candidates == 0) return;
+  auto pick = rng_.below(candidates);
+  peer_addr candidate;
+  for (const auto& p : passive_) {
+    if (group_allows_swap(p, old) && pick-- == 0) {
+      candidate = p;
+      break;
+    }
+  }
+  own = {old, candidate, host_.nonce(), now + cfg_.request_timeout};
+  ++stats_.mixes_started;
+  send(candidate, msg_mix_offer{old, own.nonce});
+}
+
+void membership::on_mix_offer(micros now, const peer_addr& from, const msg_mix_offer& m) {
+  msg_mix_answer no{mix_step::offer, false, false, m.nonce};
+  // A node takes part in swaps only with mixing on: off, the protocol is the paper's.
+  if (cfg_.mix_period.count() == 0 || m.nonce == 0 || m.old == self_ || m.old == from || is_active(from)) {
+    send(from, no);
+    disconnect_unless_active(from);
+    return;
+  }
+  // Room in the view: I comes in at once (as a NEIGHBOR request would), O is not involved.
+  if (active_.size() < cfg_.view_size_active) {
+    const bool in = add_active(now, from, false);
+    send(from, msg_mix_answer{mix_step::offer, in, true, m.nonce});
+    if (!in) host_.disconnect(from);
+    return;
+  }
+  auto& mine = mixing().as_candidate;
+  // D: a random member other than O that the rules let go, and whose place I may take.
+  std::size_t eligible = 0;
+  const auto fits = [&](std::size_t i) {
+    return active_[i] != m.old && evictable_at(i) && group_allows_swap(from, active_[i]);
+  };
+  for (std::size_t i = 0; i < active_.size(); ++i) eligible += fits(i) ? 1u : 0u;
+  if (mine.open(now) || eligible == 0 || !stranger_replies_.take(now)) {
+    send(from, no);
+    host_.disconnect(from);
+    return;
+  }
+  auto rank = rng_.below(eligible);
+  std::size_t at = 0;
+  for (;; ++at) {
+    if (fits(at) && rank-- == 0) break;
+  }
+  mine = {from, active_[at], m.nonce, now + cfg_.request_timeout};
+  send(active_[at], msg_mix_replace{from, m.old, m.nonce});
+}
+
+void membership::on_mix_replace(micros now, const peer_addr& from, const msg_mix_replace& m) {
+  msg_mix_answer no{mix_step::replace, false, false, m.nonce};
+  // Only from an active neighbour (C gives up its link to this node), about two others, and
+  // to a peer this node may take in place of C.
+  auto& mine = mixing().as_neighbour;
+  if (cfg_.mix_period.count() == 0 || m.nonce == 0 || !evictable(from) || m.old == self_ || m.old == from || m.initiator == self_ ||
+      is_active(m.old) || !group_allows_swap(m.old, from) || mine.open(now) || !stranger_replies_.take(now)) {
+    send(from, no);
+    return;
+  }
+  mine = {from, m.old, m.nonce, now + cfg_.request_timeout};
+  send(m.old, msg_mix_switch{m.initiator, m.nonce});
+}
+
+void membership::on_mix_switch(micros now, const peer_addr& from, const msg_mix_switch& m) {
+  // O: gives up its link to I for one to D (the sender), if the rules let I go and take D.
+  const bool ok = cfg_.mix_period.count() > 0 && m.nonce != 0 && m.initiator != from && evictable(m.initiator) && !is_active(from) &&
+                  group_allows_swap(from, m.initiator) && admits(now, from, false);
+  send(from, msg_mix_answer{mix_step::swap, ok, false, m.nonce});
+  if (!ok) {
+    host_.disconnect(from);
+    return;
+  }
+  swap_member(now, m.initiator, from, false, false);
+}
+
+void membership::on_mix_answer(micros now, const peer_addr& from, const msg_mix_answer& m) {
+  mix_state::step* pending = nullptr;
+  if (mix_) {
+    switch (m.step) {
+      case mix_step::offer: pending = &mix_->own; break;
+      case mix_step::replace: pending = &mix_->as_candidate; break;
+      case mix_step::swap: pending = &mix_->as_neighbour; break;
+    }
+  }
+  // From whom it is awaited: C (offer), D (replace), O (switch): `b` of each step.
+  if (pending == nullptr || m.nonce == 0 || m.nonce != pending->nonce || from != pending->b) {
+    ++stats_.messages_unexpected;
+    return;
+  }
+  const mix_state::step done = *pending;
+  *pending = {};
+  switch (m.step) {
+    case mix_step::offer:  // I: C took it in; O leaves (told so when C had room)
+      if (!m.accepted) {
+        disconnect_unless_active(from);
+        return;
+      }
+      ++stats_.mixes_done;
+      if (m.direct && is_active(done.a)) {
+        send(done.a, msg_disconnect{});
+      }
+      swap_member(now, done.a, from, true, true);
+      return;
+    case mix_step::replace:  // C: D took O in place of this node; I takes D's place
+      if (m.accepted) swap_member(now, from, done.a, false, true);
+      send(done.a, msg_mix_answer{mix_step::offer, m.accepted, false, m.nonce});
+      if (!m.accepted) disconnect_unless_active(done.a);
+      return;
+    case mix_step::swap:  // D: O took this node in place of I; O takes C's place
+      if (m.accepted) swap_member(now, done.a, from, false, false);
+      else disconnect_unless_active(from);
+      send(done.a, msg_mix_answer{mix_step::replace, m.accepted, false, m.nonce});
+      return;
+  }
+}
+
 // ---- dispatch ------------------------------------------------------------------------
 
 bool membership::on_message(micros now, const peer_addr& from, message& m) {
@@ -634,7 +820,9 @@ bool membership::on_message(micros now, const peer_addr& from, message& m) {
     return std::holds_alternative<msg_join>(m) || std::holds_alternative<msg_forward_join>(m) ||
            std::holds_alternative<msg_join_reply>(m) || std::holds_alternative<msg_neighbor>(m) ||
            std::holds_alternative<msg_neighbor_reply>(m) || std::holds_alternative<msg_disconnect>(m) ||
-           std::holds_alternative<msg_shuffle>(m) || std::holds_alternative<msg_shuffle_reply>(m);
+           std::holds_alternative<msg_shuffle>(m) || std::holds_alternative<msg_shuffle_reply>(m) ||
+           std::holds_alternative<msg_mix_offer>(m) || std::holds_alternative<msg_mix_replace>(m) ||
+           std::holds_alternative<msg_mix_switch>(m) || std::holds_alternative<msg_mix_answer>(m);
   }
   if (from == self_) return false;
   if (std::holds_alternative<msg_join>(m)) {
@@ -653,6 +841,14 @@ bool membership::on_message(micros now, const peer_addr& from, message& m) {
     on_shuffle(now, from, *sh);
   } else if (auto* sr = std::get_if<msg_shuffle_reply>(&m)) {
     on_shuffle_reply(now, from, *sr);
+  } else if (auto* mo = std::get_if<msg_mix_offer>(&m)) {
+    on_mix_offer(now, from, *mo);
+  } else if (auto* mr = std::get_if<msg_mix_replace>(&m)) {
+    on_mix_replace(now, from, *mr);
+  } else if (auto* ms = std::get_if<msg_mix_switch>(&m)) {
+    on_mix_switch(now, from, *ms);
+  } else if (auto* ma = std::get_if<msg_mix_answer>(&m)) {
+    on_mix_answer(now, from, *ma);
   } else {
     return false;
   }
@@ -695,6 +891,11 @@ bool membership::on_timer(micros now, timer_id id) {
         disconnect_unless_active(neighbor_target_);
         request_neighbor(now);
       }
+      return true;
+    case timer_kind::mix:
+      if (!running_ || static_ || cfg_.mix_period.count() == 0) return true;
+      do_mix(now);
+      host_.schedule(now + cfg_.mix_period, {timer_kind::mix, 0});
       return true;
     case timer_kind::query_timeout:
     case timer_kind::search_step:

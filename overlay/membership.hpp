@@ -9,6 +9,7 @@
 // empty, so an isolated node is always taken in).
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -51,7 +52,7 @@ class membership {
   // Whether t is one of the membership's timers (on_timer handles it).
   static bool owns(const timer_id& t) {
     return t.kind == timer_kind::shuffle || t.kind == timer_kind::repair || t.kind == timer_kind::join_timeout ||
-           t.kind == timer_kind::neighbor_timeout;
+           t.kind == timer_kind::neighbor_timeout || t.kind == timer_kind::mix;
   }
   // What the node keeps per link, beside each active neighbour: the budget of queries the
   // neighbour may send over it (search_config::queries_per_neighbor_per_s), and the
@@ -104,6 +105,40 @@ class membership {
   // lowest one that runs, and so is every peer that joined through a seed.
   bool needs_lower_seed() const;
   void do_shuffle(micros now);
+
+  // Mixing (membership_config::mix_period; the exchange is described at msg_mix_offer). This
+  // node as the initiator I, the candidate C, C's neighbour D, and the old neighbour O.
+  void do_mix(micros now);
+  void on_mix_offer(micros now, const peer_addr& from, const msg_mix_offer& m);
+  void on_mix_replace(micros now, const peer_addr& from, const msg_mix_replace& m);
+  void on_mix_switch(micros now, const peer_addr& from, const msg_mix_switch& m);
+  void on_mix_answer(micros now, const peer_addr& from, const msg_mix_answer& m);
+  // Whether the active member at position i may be given up: drop_random_active's rules (not
+  // an outbound member while the node has outbound_min() or fewer, nor one of the
+  // protected_min() oldest inbound ones).
+  bool evictable_at(std::size_t i) const;
+  bool evictable(const peer_addr& peer) const;
+  // Whether `in` may take the place of the active member `out` under active_per_group_max.
+  bool group_allows_swap(const peer_addr& in, const peer_addr& out) const;
+  // The swap's change of this node's view: `out` leaves the active view for the passive one
+  // (no DISCONNECT: the other end leaves too, as part of the same swap), `in` comes in. Of the
+  // two ends of a link the swap removes, the first to let it go (O for I-O, D for C-D) keeps
+  // the connection open, and the second (`close`) closes it: a link closed while the other
+  // end still counts it is a failure there.
+  void swap_member(micros now, const peer_addr& out, const peer_addr& in, bool outbound, bool close);
+  // What a node remembers of the swaps in flight that it takes part in, each until its
+  // deadline; made at the first swap, so that a node that never mixes pays one pointer.
+  struct mix_state {
+    struct step {
+      peer_addr a, b;  // initiator: O and C; candidate: I and D; C's neighbour: C and O
+      std::uint64_t nonce = 0;
+      micros until{0};
+      bool open(micros now) const { return nonce != 0 && now <= until; }
+    };
+    step own, as_candidate, as_neighbour;
+  };
+  mix_state& mixing();
+
   void repair(micros now);
   void request_neighbor(micros now);
   // The repair timer runs only while a tick has work to do (a seed still to join the seeds
@@ -164,6 +199,7 @@ class membership {
   // the node gets reads; last the links, which query copies read, and which the searcher's
   // hot members follow.
   const std::vector<peer_addr>& seeds_;
+  std::unique_ptr<mix_state> mix_;  // (see mixing)
   // A JOIN in flight (to join_target_) and a NEIGHBOR request in flight (to neighbor_target_),
   // each with a generation so that stale timeouts are ignored.
   bool join_pending_ = false;

@@ -54,6 +54,36 @@ struct msg_shuffle_reply {
   std::uint64_t nonce = 0;  // of the shuffle it answers
 };
 
+// ---- membership: mixing (membership_config::mix_period) ----
+// A swap of two links that keeps every view's size (after X-BOT's four-node exchange, Leitao
+// et al., SRDS 2009, with a random oracle: any swap is taken, so the overlay forgets how it
+// was built). Initiator I, whose active view is full, offers a passive peer C the place of
+// its active neighbour O: MIX-OFFER to C. C, if full, asks one of its own neighbours D to take
+// O in its place: MIX-REPLACE to D; D asks O to take D in place of I: MIX-SWITCH to O. The
+// answers retrace the chain (MIX-ANSWER), each peer committing as an acceptance passes it:
+// the links I-O and C-D become I-C and D-O. A C with room takes I in at once (`direct`), and I
+// then leaves O with DISCONNECT.
+struct msg_mix_offer {
+  peer_addr old;  // O, the link I gives up
+  std::uint64_t nonce = 0;
+};
+struct msg_mix_replace {
+  peer_addr initiator;  // I
+  peer_addr old;        // O
+  std::uint64_t nonce = 0;
+};
+struct msg_mix_switch {
+  peer_addr initiator;  // I, whose link O gives up for the sender D
+  std::uint64_t nonce = 0;
+};
+enum class mix_step : std::uint8_t { offer = 0, replace = 1, swap = 2 };
+struct msg_mix_answer {
+  mix_step step = mix_step::offer;  // which request this answers
+  bool accepted = false;
+  bool direct = false;  // (offer) C had room: O is not part of the swap
+  std::uint64_t nonce = 0;
+};
+
 // ---- search ----
 struct msg_query {
   query_id id = 0;
@@ -119,7 +149,8 @@ struct msg_pong {
 using message = std::variant<msg_hello, msg_join, msg_forward_join, msg_join_reply, msg_neighbor,
                              msg_neighbor_reply, msg_disconnect, msg_shuffle, msg_shuffle_reply,
                              msg_query, msg_query_hit, msg_fetch_request, msg_fetch_data,
-                             msg_fetch_error, msg_ping, msg_pong, msg_walk_check, msg_walk_status>;
+                             msg_fetch_error, msg_ping, msg_pong, msg_walk_check, msg_walk_status,
+                             msg_mix_offer, msg_mix_replace, msg_mix_switch, msg_mix_answer>;
 
 // A short lower-case name for logs and metrics ("join", "query-hit", ...).
 const char* message_name(const message& m);

@@ -32,6 +32,8 @@ struct node_stats {
   std::uint64_t neighbor_requests_rejected = 0;  // rejections this node received
   std::uint64_t peers_failed = 0;  // on_peer_down for a peer in a view
   std::uint64_t stranger_sends_refused = 0;  // replies to named addresses over the budget
+  std::uint64_t mixes_started = 0;  // swaps this node offered (membership_config::mix_period)
+  std::uint64_t mixes_done = 0;     // of those, the ones that swapped a link
 
   // search
   std::uint64_t queries_originated = 0;
@@ -61,6 +63,8 @@ struct node_stats {
     neighbor_requests_rejected += o.neighbor_requests_rejected;
     peers_failed += o.peers_failed;
     stranger_sends_refused += o.stranger_sends_refused;
+    mixes_started += o.mixes_started;
+    mixes_done += o.mixes_done;
     queries_originated += o.queries_originated;
     queries_reforwarded += o.queries_reforwarded;
     queries_ttl_capped += o.queries_ttl_capped;
@@ -74,6 +78,6 @@ struct node_stats {
 };
 // Every counter is a std::uint64_t and operator+= names each of them: a counter added to the
 // struct but not to operator+= changes its size and stops the build here.
-static_assert(sizeof(node_stats) == 24 * sizeof(std::uint64_t), "node_stats::operator+= must add every counter");
+static_assert(sizeof(node_stats) == 26 * sizeof(std::uint64_t), "node_stats::operator+= must add every counter");
 
 }  // namespace hearsay

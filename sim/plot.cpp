@@ -38,6 +38,28 @@ double tick_step(double span) {
   return 10 * p;
 }
 constexpr const char* colours[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"};
+
+// A chart's opening: the <svg> element w x h on a white ground, and the title centred over the
+// plot area [left, w - right].
+std::string svg_open(double w, double h, double left, double right, const std::string& title) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" font-family=\"sans-serif\" "
+                "font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
+                "<text x=\"%.0f\" y=\"24\" font-size=\"15\" text-anchor=\"middle\">%s</text>\n",
+                w, h, (left + w - right) / 2, escape(title).c_str());
+  return buf;
+}
+// The axes' names: x under the plot area, y turned along its left side.
+std::string svg_axis_labels(double w, double h, double left, double right, double top, double bottom,
+                            const std::string& x_label, const std::string& y_label) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">%s</text>\n<text transform=\"translate(18 %.0f) "
+                "rotate(-90)\" text-anchor=\"middle\">%s</text>\n",
+                (left + w - right) / 2, h - 16, escape(x_label).c_str(), (top + h - bottom) / 2, escape(y_label).c_str());
+  return buf;
+}
 }  // namespace
 
 std::string svg_chart(const std::string& title, const std::string& x_label, const std::string& y_label,
@@ -64,14 +86,7 @@ std::string svg_chart(const std::string& title, const std::string& x_label, cons
   auto py = [&](double y) { return h - bottom - (y - y_min) / (y_max - y_min) * (h - top - bottom); };
   char buf[512];
   std::string out;
-  std::snprintf(buf, sizeof buf,
-                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" font-family=\"sans-serif\" "
-                "font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-                w, h);
-  out += buf;
-  std::snprintf(buf, sizeof buf, "<text x=\"%.0f\" y=\"24\" font-size=\"15\" text-anchor=\"middle\">%s</text>\n",
-                (left + w - right) / 2, escape(title).c_str());
-  out += buf;
+  out += svg_open(w, h, left, right, title);
   for (double x = x_min; x <= x_max + xs / 2; x += xs) {
     std::snprintf(buf, sizeof buf,
                   "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/><text x=\"%.1f\" y=\"%.1f\" "
@@ -86,11 +101,7 @@ std::string svg_chart(const std::string& title, const std::string& x_label, cons
                   px(x_min), py(y), px(x_max), py(y), left - 6, py(y) + 4, num(y).c_str());
     out += buf;
   }
-  std::snprintf(buf, sizeof buf,
-                "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">%s</text>\n<text transform=\"translate(18 %.0f) "
-                "rotate(-90)\" text-anchor=\"middle\">%s</text>\n",
-                (left + w - right) / 2, h - 16, escape(x_label).c_str(), (top + h - bottom) / 2, escape(y_label).c_str());
-  out += buf;
+  out += svg_axis_labels(w, h, left, right, top, bottom, x_label, y_label);
   for (std::size_t i = 0; i < data.size(); ++i) {
     const char* colour = colours[i % std::size(colours)];
     std::string path;
@@ -123,14 +134,7 @@ std::string svg_histogram(const std::string& title, const std::string& x_label, 
   const double w = 720, h = 360, left = 80, right = 40, top = 40, bottom = 60;
   char buf[512];
   std::string out;
-  std::snprintf(buf, sizeof buf,
-                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" font-family=\"sans-serif\" "
-                "font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-                w, h);
-  out += buf;
-  std::snprintf(buf, sizeof buf, "<text x=\"%.0f\" y=\"24\" font-size=\"15\" text-anchor=\"middle\">%s</text>\n",
-                (left + w - right) / 2, escape(title).c_str());
-  out += buf;
+  out += svg_open(w, h, left, right, title);
   if (values.empty()) {
     std::snprintf(buf, sizeof buf, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">no values</text>\n</svg>\n",
                   (left + w - right) / 2, h / 2);
@@ -184,11 +188,7 @@ std::string svg_histogram(const std::string& title, const std::string& x_label, 
                   num(x_min + width * static_cast<double>(i + 1)).c_str(), counts[i]);
     out += buf;
   }
-  std::snprintf(buf, sizeof buf,
-                "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">%s</text>\n<text transform=\"translate(18 %.0f) "
-                "rotate(-90)\" text-anchor=\"middle\">%s</text>\n</svg>\n",
-                (left + w - right) / 2, h - 16, escape(x_label).c_str(), (top + h - bottom) / 2, escape(y_label).c_str());
-  return out + buf;
+  return out + svg_axis_labels(w, h, left, right, top, bottom, x_label, y_label) + "</svg>\n";
 }
 
 std::vector<series> series_from(const table& t, const std::string& x, const std::string& y, const std::string& group) {

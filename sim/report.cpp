@@ -452,6 +452,11 @@ std::string format_report(const scenario& s, const run_results& r) {
           static_cast<unsigned long long>(t.neighbor_requests_sent),
           static_cast<unsigned long long>(t.neighbor_requests_rejected),
           static_cast<unsigned long long>(t.peers_failed));
+  if (t.mixes_started > 0) {
+    // (only with mixing on: the reports of runs without it stay as they were)
+    appendf(out, "  mixing                %llu swaps offered, %llu made\n", static_cast<unsigned long long>(t.mixes_started),
+            static_cast<unsigned long long>(t.mixes_done));
+  }
   appendf(out, "  dropped               %llu unexpected, %llu invalid, %llu hits, %llu rate-limited\n",
           static_cast<unsigned long long>(t.messages_unexpected), static_cast<unsigned long long>(t.messages_invalid),
           static_cast<unsigned long long>(t.hits_dropped), static_cast<unsigned long long>(t.queries_rate_limited));

@@ -41,6 +41,9 @@ std::string prometheus_text(const net_node& node) {
   metric("hits_relayed_total", "counter", "Hits relayed towards their origin.", d(o.hits_relayed));
   metric("hits_received_total", "counter", "Hits received for this node's searches.", d(o.hits_received));
   metric("peers_failed_total", "counter", "Peers found failed.", d(o.peers_failed));
+  metric("mixes_started_total", "counter", "Swaps of a link this node offered (membership mix_period_ms).",
+         d(o.mixes_started));
+  metric("mixes_done_total", "counter", "Swaps this node offered that were made.", d(o.mixes_done));
   metric("fetch_bytes_served_total", "counter", "File bytes sent to fetching peers.", d(t.fetch_bytes_served));
   metric("fetch_bytes_received_total", "counter", "File bytes received by fetches.", d(t.fetch_bytes_received));
   metric("fetches_done_total", "counter", "Fetches completed and verified.", d(t.fetches_done));

@@ -44,6 +44,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   cfg.membership.view_size_active = 3;
   cfg.membership.view_size_passive = 6;
   cfg.search.dup_cache_capacity = 16;
+  cfg.membership.mix_period = hearsay::micros{1'000'000};  // the swaps' handlers too
   cfg.seeds = {hearsay::peer_addr::from_ipv4(0x0a000002, 7000)};
   null_host host;
   hearsay::node n(cfg, hearsay::peer_addr::from_ipv4(0x0a000001, 7000), 1, host);

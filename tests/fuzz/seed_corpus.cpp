@@ -41,6 +41,10 @@ int main(int argc, char** argv) {
       msg_pong{1},
       msg_walk_check{42},
       msg_walk_status{42, true},
+      msg_mix_offer{a(5), 11},
+      msg_mix_replace{a(3), a(5), 11},
+      msg_mix_switch{a(3), 11},
+      msg_mix_answer{mix_step::replace, true, false, 11},
   };
   for (std::size_t i = 0; i < all.size(); ++i) {
     const auto frame = codec::encode_frame(a(2), all[i]);

@@ -59,6 +59,11 @@ std::vector<message> samples() {
       msg_query{98, a4(0x0a000003), 5, 1, false, "gossip", 1, 60},
       msg_walk_check{99},
       msg_walk_status{99, true},
+      msg_mix_offer{a4(0x0a000007), 0x1122334455667788ULL},
+      msg_mix_replace{v6, a4(0x0a000008), 5},
+      msg_mix_switch{a4(0x0a000009), ~std::uint64_t{0}},
+      msg_mix_answer{mix_step::replace, true, false, 6},
+      msg_mix_answer{mix_step::offer, true, true, 7},
   };
 }
 
@@ -93,6 +98,14 @@ bool same(const message& x, const message& y) {
         if constexpr (std::is_same_v<T, msg_ping> || std::is_same_v<T, msg_pong>) return a.nonce == b.nonce;
         if constexpr (std::is_same_v<T, msg_walk_check>) return a.id == b.id;
         if constexpr (std::is_same_v<T, msg_walk_status>) return a.id == b.id && a.go_on == b.go_on;
+        if constexpr (std::is_same_v<T, msg_mix_offer>) return a.old == b.old && a.nonce == b.nonce;
+        if constexpr (std::is_same_v<T, msg_mix_replace>) {
+          return a.initiator == b.initiator && a.old == b.old && a.nonce == b.nonce;
+        }
+        if constexpr (std::is_same_v<T, msg_mix_switch>) return a.initiator == b.initiator && a.nonce == b.nonce;
+        if constexpr (std::is_same_v<T, msg_mix_answer>) {
+          return a.step == b.step && a.accepted == b.accepted && a.direct == b.direct && a.nonce == b.nonce;
+        }
         return true;  // empty messages
       },
       x);
@@ -391,6 +404,15 @@ TEST_CASE("fields out of range are refused with the field's name", "[codec]") {
       {msg_fetch_request{digest(1), ~std::uint64_t{0}, 2}, "fetch_request.length"},
       {msg_fetch_error{digest(1), static_cast<fetch_error_code>(9), "x"}, "fetch_error.code"},
       {msg_fetch_error{digest(1), fetch_error_code::busy, "b\0usy"s}, "fetch_error.message"},
+      {msg_mix_offer{peer_addr{}, 1}, "mix_offer.old"},
+      {msg_mix_offer{ok, 0}, "mix_offer.nonce"},
+      {msg_mix_replace{ok, peer_addr{}, 1}, "mix_replace.old"},
+      {msg_mix_replace{peer_addr{}, ok, 1}, "mix_replace.initiator"},
+      {msg_mix_replace{ok, ok, 0}, "mix_replace.nonce"},
+      {msg_mix_switch{peer_addr{}, 1}, "mix_switch.initiator"},
+      {msg_mix_switch{ok, 0}, "mix_switch.nonce"},
+      {msg_mix_answer{static_cast<mix_step>(3), true, false, 1}, "mix_answer.step"},
+      {msg_mix_answer{mix_step::swap, true, false, 0}, "mix_answer.nonce"},
   };
   for (const auto& [m, field] : cases) {
     INFO(message_name(m) << " expecting " << field);

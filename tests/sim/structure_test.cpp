@@ -391,3 +391,35 @@ TEST_CASE("structure: skip_structure_draws leaves the stream where sample_struct
     }
   }
 }
+
+TEST_CASE("mixing makes a flash crowd's overlay as little clustered as a random graph's, on any thread count",
+          "[sim][structure][mixing]") {
+  scenario crowd;
+  crowd.seed_count = 4;
+  crowd.join_proportional = false;
+  crowd.join_interval = micros{1'000};  // flash-crowd.toml's joins
+  crowd.peers = 1'500;
+  crowd.stabilize = micros{40'000'000};
+  crowd.files = 20;
+  crowd.replication = 5;
+  crowd.queries = 20;
+  crowd.threads = 1;
+  scenario mixed = crowd;
+  mixed.node.membership.mix_period = micros{2'000'000};
+  const auto plain = simulator(crowd).run();
+  const auto with = simulator(mixed).run();
+  // Without mixing the joins leave a clustered overlay; mixing brings it near the random
+  // graph of the same degrees, views as full as before.
+  CHECK(plain.structure.overlay.clustering > 3 * plain.structure.random.clustering);
+  CHECK(with.structure.overlay.clustering < plain.structure.overlay.clustering / 2);
+  CHECK(with.structure.overlay.reached_share == 1.0);
+  CHECK(with.health.active_mean >= plain.health.active_mean - 0.1);
+  CHECK(with.totals.mixes_done > with.totals.mixes_started / 10);
+  CHECK(plain.totals.mixes_started == 0);
+  const auto text = format_report(mixed, with);
+  CHECK(text.find("  mixing                ") != std::string::npos);
+  CHECK(format_report(crowd, plain).find("  mixing ") == std::string::npos);
+  // Byte-identical on two workers.
+  mixed.threads = 2;
+  CHECK(format_report(mixed, simulator(mixed).run()) == text);
+}

@@ -413,6 +413,9 @@ part_json() {
   expect_status 1 hs --json share "$work/missing.txt"
   has_keys "$(cat "$work/last.out")" ok error
   expect_status 2 hs fetch 1.5
+  expect_status 2 hs --json fetch 1.5
+  has_keys "$(cat "$work/last.out")" ok error
+  contains "$(cat "$work/last.err")" "1.5"
   expect_status 3 "$bin/hearsay" --json --control "$work/nobody.sock" status
   has_keys "$(cat "$work/last.out")" ok error
   contains "$(cat "$work/last.err")" "is hearsay-node running?"

@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -246,14 +247,38 @@ std::unique_ptr<CLI::App> make_app(invocation& inv) {
 // Parses a command line into `inv` (`args`: argc and argv, or one line the shell read); an
 // exit status when there is nothing to run (help was printed, or the line was refused with a
 // message).
+// Whether a command line asks for --json (read before it is parsed: a refused line may have
+// left the flag unset).
+bool asks_json(int argc, const char* const* argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--json") return true;
+  }
+  return false;
+}
+bool asks_json(const std::string& line) {
+  std::istringstream words(line);
+  for (std::string w; words >> w;) {
+    if (w == "--json") return true;
+  }
+  return false;
+}
+
 template <typename... Args>
 std::optional<int> parse(invocation& inv, Args&&... args) {
+  const bool json = inv.opt.json || asks_json(args...);
   auto app = make_app(inv);
   try {
     app->parse(std::forward<Args>(args)...);
   } catch (const CLI::ParseError& e) {
     const int printed = app->exit(e);
-    return printed == 0 ? exit_ok : exit_usage;
+    if (printed == 0) return exit_ok;
+    // The reason went to stderr; a script reading --json's lines gets the end event too.
+    if (json) {
+      std::printf("%s\n",
+                  hearsay::net::json::line({{"event", "end"}, {"ok", false}, {"error", std::string(e.what())}}).c_str());
+      std::fflush(stdout);
+    }
+    return exit_usage;
   }
   return std::nullopt;
 }

@@ -748,13 +748,14 @@ void membership::on_mix_replace(micros now, const peer_addr& from, const msg_mix
   msg_mix_answer no{mix_step::replace, false, false, m.nonce};
   // Only from an active neighbour (C gives up its link to this node), about two others, and
   // to a peer this node may take in place of C.
-  auto& mine = mixing().as_neighbour;
-  if (cfg_.mix_period.count() == 0 || m.nonce == 0 || !evictable(from) || m.old == self_ || m.old == from || m.initiator == self_ ||
-      is_active(m.old) || !group_allows_swap(m.old, from) || mine.open(now) || !stranger_replies_.take(now)) {
+  // (Mixing off: refused before any state is made for it.)
+  if (cfg_.mix_period.count() == 0 || m.nonce == 0 || !evictable(from) || m.old == self_ || m.old == from ||
+      m.initiator == self_ || is_active(m.old) || !group_allows_swap(m.old, from) ||
+      mixing().as_neighbour.open(now) || !stranger_replies_.take(now)) {
     send(from, no);
     return;
   }
-  mine = {from, m.old, m.nonce, now + cfg_.request_timeout};
+  mix_->as_neighbour = {from, m.old, m.nonce, now + cfg_.request_timeout};
   send(m.old, msg_mix_switch{m.initiator, m.nonce});
 }
 

@@ -21,6 +21,20 @@ template <typename View>
 bool contains(const View& v, const peer_addr& p) {
   return position(v, p) != v.size();
 }
+// A random choice among the positions 0 .. n - 1 that `ok` accepts, without a list of them:
+// count_where counts them, the caller draws a rank below the count, nth_where finds it.
+template <typename Pred>
+std::size_t count_where(std::size_t n, Pred ok) {
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < n; ++i) count += ok(i) ? 1u : 0u;
+  return count;
+}
+template <typename Pred>
+std::size_t nth_where(std::uint64_t rank, Pred ok) {
+  for (std::size_t i = 0;; ++i) {
+    if (ok(i) && rank-- == 0) return i;
+  }
+}
 // Appends up to k distinct random members of `from` (other than `except`) to `out`.
 //
 // A partial Fisher-Yates shuffle of `from` without `except` (views hold it once), done in
@@ -237,14 +251,18 @@ bool membership::admits(micros now, const peer_addr& peer, bool outbound) {
 bool membership::add_active(micros now, const peer_addr& peer, bool outbound) {
   if (peer == self_ || peer.is_unspecified() || is_active(peer)) return false;
   if (!admits(now, peer, outbound)) return false;
+  insert_active(peer, outbound);
+  if (seed_above_) arm_repair(now);  // the member evicted may have been its link to a lower seed
+  return true;
+}
+
+void membership::insert_active(const peer_addr& peer, bool outbound) {
   passive_.erase(peer);
   if (active_.size() >= cfg_.view_size_active) drop_random_active();
   if (outbound && active_.size() < 64) outbound_ |= std::uint64_t{1} << active_.size();
   active_.push_back(peer);
   links_.push_back(link_state{});
   host_.on_active_view_changed(peer, true);
-  if (seed_above_) arm_repair(now);  // the member evicted may have been its link to a lower seed
-  return true;
 }
 
 void membership::erase_active_at(std::size_t i) {
@@ -450,25 +468,17 @@ void membership::request_neighbor(micros now) {
   // A random passive peer not tried yet this round (counted, then found by rank: no list).
   // Peers of a network group the active view already holds enough of are not asked: they
   // would not be taken in (active_per_group_max).
-  const auto eligible = [&](const peer_addr& p) { return !contains(neighbor_tried_, p) && !active_group_full(p); };
-  std::size_t candidates = 0;
-  for (const auto& p : passive_) {
-    if (eligible(p)) ++candidates;
-  }
+  const auto eligible = [&](std::size_t i) {
+    const peer_addr& p = passive_.begin()[i];
+    return !contains(neighbor_tried_, p) && !active_group_full(p);
+  };
+  const std::size_t candidates = count_where(passive_.size(), eligible);
   if (candidates == 0) {
     // Every known peer said no or is gone: an isolated node starts over through a seed.
     if (active_.empty() && !join_pending_) send_join(now);
     return;
   }
-  auto rank = rng_.below(candidates);
-  peer_addr target;
-  for (const auto& p : passive_) {
-    if (!eligible(p)) continue;
-    if (rank-- == 0) {
-      target = p;
-      break;
-    }
-  }
+  const peer_addr target = passive_.begin()[nth_where(rng_.below(candidates), eligible)];
   neighbor_tried_.push_back(target);
   neighbor_pending_ = true;
   neighbor_target_ = target;
@@ -665,14 +675,7 @@ void membership::swap_member(micros now, const peer_addr& out, const peer_addr& 
     if (close) host_.disconnect(out);
     add_passive(out);
   }
-  if (!is_active(in) && in != self_) {
-    passive_.erase(in);
-    if (active_.size() >= cfg_.view_size_active) drop_random_active();
-    if (outbound && active_.size() < 64) outbound_ |= std::uint64_t{1} << active_.size();
-    active_.push_back(in);
-    links_.push_back(link_state{});
-    host_.on_active_view_changed(in, true);
-  }
+  if (!is_active(in) && in != self_) insert_active(in, outbound);
   arm_repair(now);  // a link to a lower seed, or a member, may have gone
 }
 
@@ -681,28 +684,16 @@ void membership::do_mix(micros now) {
   if (active_.size() < cfg_.view_size_active || passive_.empty()) return;
   auto& own = mixing().own;
   if (own.open(now)) return;
-  // O: a random member the eviction rules let go (counted, then found by rank).
-  std::size_t givable = 0;
-  for (std::size_t i = 0; i < active_.size(); ++i) givable += evictable_at(i) ? 1u : 0u;
-  if (givable == 0) return;
-  auto rank = rng_.below(givable);
-  std::size_t at = 0;
-  for (;; ++at) {
-    if (evictable_at(at) && rank-- == 0) break;
-  }
-  const peer_addr old = active_[at];
+  // O: a random member the eviction rules let go.
+  const auto givable = [&](std::size_t i) { return evictable_at(i); };
+  const std::size_t givables = count_where(active_.size(), givable);
+  if (givables == 0) return;
+  const peer_addr old = active_[nth_where(rng_.below(givables), givable)];
   // C: a random passive peer the view may take in place of O.
-  std::size_t candidates = 0;
-  for (const auto& p : passive_) candidates += group_allows_swap(p, old) ? 1u : 0u;
+  const auto takes_place = [&](std::size_t i) { return group_allows_swap(passive_.begin()[i], old); };
+  const std::size_t candidates = count_where(passive_.size(), takes_place);
   if (candidates == 0) return;
-  auto pick = rng_.below(candidates);
-  peer_addr candidate;
-  for (const auto& p : passive_) {
-    if (group_allows_swap(p, old) && pick-- == 0) {
-      candidate = p;
-      break;
-    }
-  }
+  const peer_addr candidate = passive_.begin()[nth_where(rng_.below(candidates), takes_place)];
   own = {old, candidate, host_.nonce(), now + cfg_.request_timeout};
   ++stats_.mixes_started;
   send(candidate, msg_mix_offer{old, own.nonce});
@@ -725,23 +716,18 @@ void membership::on_mix_offer(micros now, const peer_addr& from, const msg_mix_o
   }
   auto& mine = mixing().as_candidate;
   // D: a random member other than O that the rules let go, and whose place I may take.
-  std::size_t eligible = 0;
   const auto fits = [&](std::size_t i) {
     return active_[i] != m.old && evictable_at(i) && group_allows_swap(from, active_[i]);
   };
-  for (std::size_t i = 0; i < active_.size(); ++i) eligible += fits(i) ? 1u : 0u;
+  const std::size_t eligible = count_where(active_.size(), fits);
   if (mine.open(now) || eligible == 0 || !stranger_replies_.take(now)) {
     send(from, no);
     host_.disconnect(from);
     return;
   }
-  auto rank = rng_.below(eligible);
-  std::size_t at = 0;
-  for (;; ++at) {
-    if (fits(at) && rank-- == 0) break;
-  }
-  mine = {from, active_[at], m.nonce, now + cfg_.request_timeout};
-  send(active_[at], msg_mix_replace{from, m.old, m.nonce});
+  const peer_addr neighbour = active_[nth_where(rng_.below(eligible), fits)];
+  mine = {from, neighbour, m.nonce, now + cfg_.request_timeout};
+  send(neighbour, msg_mix_replace{from, m.old, m.nonce});
 }
 
 void membership::on_mix_replace(micros now, const peer_addr& from, const msg_mix_replace& m) {

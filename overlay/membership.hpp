@@ -158,6 +158,9 @@ class membership {
   // there. `outbound`: this node chose the peer (its join contact, a NEIGHBOR request of its
   // own). Returns true if the view changed.
   bool add_active(micros now, const peer_addr& peer, bool outbound);
+  // Puts peer (not in the active view) into it, evicting a random member if it is full: what
+  // add_active does once the peer is admitted, and what a swap does (swap_member).
+  void insert_active(const peer_addr& peer, bool outbound);
   // Whether peer may enter the active view now: its network group has fewer than
   // active_per_group_max members there, and, for a newcomer (not outbound) into a full view,
   // the admission interval has passed (active_admit_interval, taken when it returns true).

@@ -659,17 +659,8 @@ TEST_CASE("forty nodes joining through one seed form a connected, symmetric over
       CHECK(contains(net.at(test_net::index_of(p)).members().active(), addr(static_cast<std::uint32_t>(i))));
     }
   }
-  // Connectivity: a breadth-first walk over active links from node 0 reaches everyone.
-  std::set<std::size_t> reached{0};
-  std::vector<std::size_t> frontier{0};
-  while (!frontier.empty()) {
-    const auto i = frontier.back();
-    frontier.pop_back();
-    for (const auto& p : net.at(i).members().active()) {
-      if (reached.insert(test_net::index_of(p)).second) frontier.push_back(test_net::index_of(p));
-    }
-  }
-  CHECK(reached.size() == net.size());
+  // Connectivity: a walk over active links from node 0 reaches everyone.
+  CHECK(net.reachable_from(0).size() == net.size());
 }
 
 TEST_CASE("crashed neighbours are detected and views repaired", "[membership]") {
@@ -685,17 +676,11 @@ TEST_CASE("crashed neighbours are detected and views repaired", "[membership]") 
   for (std::size_t i = 20; i < 30; ++i) net.crash(i);
   net.run_until(micros{120'000'000});
 
-  std::set<std::size_t> alive_reached{0};
-  std::vector<std::size_t> frontier{0};
-  while (!frontier.empty()) {
-    const auto i = frontier.back();
-    frontier.pop_back();
-    for (const auto& p : net.at(i).members().active()) {
-      const auto j = test_net::index_of(p);
-      INFO("node " << i << " still lists crashed node " << j);
-      CHECK(j < 20);
-      if (alive_reached.insert(j).second) frontier.push_back(j);
-    }
+  // From node 0 the views reach every live node, and list no crashed one.
+  const auto alive_reached = net.reachable_from(0);
+  for (const auto j : alive_reached) {
+    INFO("a view still lists crashed node " << j);
+    CHECK(j < 20);
   }
   CHECK(alive_reached.size() == 20);
   for (std::size_t i = 0; i < 20; ++i) CHECK(net.at(i).members().active().size() >= 1);

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -171,6 +172,21 @@ class test_net {
   }
 
   static std::size_t index_of(const peer_addr& a) { return a.ipv4() - 0x0A000000u; }
+
+  // The nodes a walk over active views reaches from node `start` (itself included): every
+  // node some reached node lists, whether it runs or not.
+  std::set<std::size_t> reachable_from(std::size_t start) const {
+    std::set<std::size_t> reached{start};
+    std::vector<std::size_t> frontier{start};
+    while (!frontier.empty()) {
+      const auto i = frontier.back();
+      frontier.pop_back();
+      for (const auto& p : nodes_[i]->members().active()) {
+        if (reached.insert(index_of(p)).second && index_of(p) < nodes_.size()) frontier.push_back(index_of(p));
+      }
+    }
+    return reached;
+  }
 
  private:
   struct queued {

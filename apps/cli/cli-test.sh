@@ -300,11 +300,14 @@ part_shell() {
   rm -f "$work/history"
   # on_tty FILE SCRIPT: runs the shell on a terminal whose screen goes to FILE, typing what
   # SCRIPT (a function reading the screen) types; fails with the screen if the shell fails.
+  # script(1) runs its command through $SHELL -c; "exec" makes the shell become hearsay, for
+  # a shell left waiting (dash, /bin/sh when SHELL is unset) would take the Ctrl-C meant for
+  # hearsay and end the session with status 130.
   on_tty() {
     local screen=$1 keys=$2 rc=0
     : > "$screen"
     "$keys" "$screen" | (cd / && TERM=dumb HEARSAY_HISTORY=$work/history HEARSAY_CONTROL=$work/node0/control.sock \
-        script -qfec "$bin/hearsay" "$screen" > /dev/null) || rc=$?
+        script -qfec "exec $(printf %q "$bin/hearsay")" "$screen" > /dev/null) || rc=$?
     [ "$rc" = 0 ] || fail "the shell on a terminal ended with status $rc: $(tr -d '\r' < "$screen")"
   }
   # seen FILE N TEXT: waits (20 s at most) until TEXT shows at least N times on the screen;

@@ -47,6 +47,11 @@ class control_client {
   // at least every 100 ms, and once it is set, a request fails with errc::interrupted and
   // the connection is closed (a download watched in the foreground is then cancelled).
   void interrupt_on(const volatile std::sig_atomic_t* flag) { interrupt_ = flag; }
+  // The same for a caller that is not a signal handler: while waiting for the node, the client
+  // asks stop() at least every 100 ms, and once it answers true the request fails with
+  // errc::interrupted and the connection is closed (the web interface stops a search whose
+  // page has gone).
+  void stop_when(std::function<bool()> stop) { stop_ = std::move(stop); }
 
  private:
   result<> send_all(const std::string& data);
@@ -57,6 +62,7 @@ class control_client {
   int fd_ = -1;
   std::string buffer_;
   const volatile std::sig_atomic_t* interrupt_ = nullptr;
+  std::function<bool()> stop_;
   // A reply line longer than this is refused: the node never sends one, so it is not a node.
   static constexpr std::size_t line_bytes_max = 1u << 16;
 };

@@ -164,13 +164,16 @@ struct web_ui::impl {
 
   using line_handler = std::function<void(const std::map<std::string, std::string>&, const std::string&,
                                           net::control_client&)>;
-  // One control request: every reply line (the end event last), or why none came.
-  result<std::vector<std::string>> call(const net::json::object& request, const line_handler& each = {}) {
+  // One control request: every reply line (the end event last), or why none came. `stop`,
+  // asked at least every 100 ms while the node is silent, abandons the request when true.
+  result<std::vector<std::string>> call(const net::json::object& request, const line_handler& each = {},
+                                        std::function<bool()> stop = {}) {
     net::control_client client;
     if (auto c = client.connect(opt.control); !c) return c.error();
     if (!opt.control_token.empty()) {
       if (auto a = client.authenticate(opt.control_token); !a) return a.error();
     }
+    client.stop_when(std::move(stop));
     std::vector<std::string> lines;
     auto end = client.request(net::json::line(request), [&](const auto& f, const std::string& line) {
       lines.push_back(line);
@@ -414,12 +417,26 @@ struct web_ui::impl {
         "text/event-stream",
         [this, request](std::size_t, httplib::DataSink& sink) {
           bool open = true;
-          auto lines = call(request, [&](const auto&, const std::string& line, net::control_client&) {
-            if (open) {
-              const std::string e = sse("", line);
-              open = sink.write(e.data(), e.size());
-            }
-          });
+          auto wrote = clock::now();
+          auto lines = call(
+              request,
+              [&](const auto&, const std::string& line, net::control_client&) {
+                if (open) {
+                  const std::string e = sse("", line);
+                  open = sink.write(e.data(), e.size());
+                  wrote = clock::now();
+                }
+              },
+              [&] {
+                // While no hit comes, a comment line (which pages ignore) every second: a write
+                // is how a page that has gone shows, and the search then stops at once rather
+                // than holding its place among the live streams until the node ends it.
+                if (open && clock::now() - wrote >= std::chrono::seconds(1)) {
+                  open = sink.write(":\n\n", 3);
+                  wrote = clock::now();
+                }
+                return !open;
+              });
           if (!lines && open) {
             const std::string e = sse("", net::json::line({{"event", "end"}, {"ok", false}, {"error", lines.error().what()}}));
             sink.write(e.data(), e.size());

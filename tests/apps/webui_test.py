@@ -207,6 +207,29 @@ def security_checks(node):
         conn.close()
         return ok
     wait("a live stream's place to come back", stream_again, 10)
+    # A search stream whose page has gone gives its place back within seconds, not when the
+    # node ends the search (here after 10 s at the soonest: query_timeout_ms): while no hit
+    # comes, the stream writes a comment line every second, and the write shows the page gone.
+    searches = []
+    for _ in range(4):
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        conn.request("GET", "/api/search?words=nothingsharedanywhere&wait_ms=60000",
+                     headers={"Host": parts.netloc, "Cookie": cookie})
+        res = conn.getresponse()
+        if res.status != 200:
+            fail("a search stream answered %d" % res.status)
+        line = res.readline()
+        if line.strip() != b":":
+            fail("a search stream with no hits sent %r, not a comment line, in its first seconds" % line)
+        searches.append(conn)
+    status, _, _ = request(node, "GET", "/api/events", {"Cookie": cookie})
+    if status != 503:
+        fail("a fifth live stream beside four searches answered %d, not 503" % status)
+    for conn in searches:
+        conn.close()
+    closed = time.monotonic()
+    wait("a search stream's place to come back", stream_again, 5)
+    print("webui test: the place of a search stream whose page has gone came back in %.1f s" % (time.monotonic() - closed))
     print("webui test: no token 401, wrong token 403, missing/wrong anti-forgery token 403, foreign Origin 403, "
           "foreign Host 421, CSP strict, a fifth live stream of a session 503")
 

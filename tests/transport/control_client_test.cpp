@@ -495,3 +495,23 @@ TEST_CASE("a request stops soon after its interrupt flag is set, and the node se
   f.ask(R"({"cmd":"status"})", end);
   CHECK(end["ok"] == "true");
 }
+
+TEST_CASE("a request stops once its stop predicate answers true, which it asks while the node is silent", "[net]") {
+  control_fixture f("unix");
+  // A search that would wait 10 s; the predicate answers true the fifth time it is asked.
+  int asked = 0;
+  const auto start = std::chrono::steady_clock::now();
+  control_client client;
+  REQUIRE(client.connect(f.endpoint));
+  client.stop_when([&] { return ++asked >= 5; });
+  const auto answered = client.request(R"({"cmd":"search","words":"zebra","wait_ms":10000})");
+  const double took = seconds_since(start);
+  REQUIRE_FALSE(answered);
+  CHECK(answered.error().code() == std::errc::interrupted);
+  CHECK(asked == 5);
+  CHECK(took < 5.0);  // asked every 100 ms or so, not once the search ends
+  CHECK_FALSE(client.request(R"({"cmd":"status"})"));
+  fields end;
+  f.ask(R"({"cmd":"status"})", end);
+  CHECK(end["ok"] == "true");
+}

@@ -149,8 +149,13 @@ result<edge_list> regular(std::uint32_t n, std::uint32_t d, rng& random) {
     std::vector<std::uint32_t> stubs;
     stubs.reserve(static_cast<std::size_t>(n) * d);
     for (std::uint32_t i = 0; i < n; ++i) stubs.insert(stubs.end(), d, i);
-    std::vector<std::vector<std::uint32_t>> adj(n);
+    // Each node's neighbours so far, in a row of d slots (one block, not a vector a node:
+    // at 10^6 nodes the vectors' allocations took most of the time).
+    std::vector<std::uint32_t> adj(static_cast<std::size_t>(n) * d);
+    std::vector<std::uint32_t> linked(n, 0);
+    auto row = [&](std::uint32_t v) { return adj.begin() + static_cast<std::ptrdiff_t>(std::size_t{v} * d); };
     out.clear();
+    out.reserve(stubs.size() / 2);
     bool stuck = false;
     while (!stubs.empty() && !stuck) {
       bool paired = false;
@@ -158,9 +163,9 @@ result<edge_list> regular(std::uint32_t n, std::uint32_t d, rng& random) {
         const auto i = static_cast<std::size_t>(random.below(stubs.size()));
         const auto j = static_cast<std::size_t>(random.below(stubs.size()));
         const auto a = stubs[i], b = stubs[j];
-        if (i == j || a == b || std::find(adj[a].begin(), adj[a].end(), b) != adj[a].end()) continue;
-        adj[a].push_back(b);
-        adj[b].push_back(a);
+        if (i == j || a == b || std::find(row(a), row(a) + linked[a], b) != row(a) + linked[a]) continue;
+        row(a)[linked[a]++] = b;
+        row(b)[linked[b]++] = a;
         out.emplace_back(a, b);
         // Remove both stubs (the larger index first, so the smaller stays valid).
         for (auto k : {std::max(i, j), std::min(i, j)}) {

@@ -504,15 +504,18 @@ double local_clustering(const graph& g, std::uint32_t v, std::vector<std::uint32
 
 // The state of up to 32 breadth-first searches run together: per node, a bit per search.
 struct bfs_scratch {
-  explicit bfs_scratch(std::uint32_t n) : bits(n) {}
-  // Per node, side by side (one cache line holds all three, and the expansion reads a random
-  // neighbour's `seen` and writes its `next`):
+  explicit bfs_scratch(std::uint32_t n) : bits(n), visit(n, 0) {}
+  // Per node, side by side (a top-down expansion reads a random neighbour's `seen` and writes
+  // its `next`, one cache line):
   struct node_bits {
     std::uint32_t seen = 0;   // the searches that have reached the node
-    std::uint32_t visit = 0;  // those that reached it at the current level
     std::uint32_t next = 0;   // those that reach it at the next level
   };
   std::vector<node_bits> bits;
+  // Per node, the searches that reached it at the current level, apart: a bottom-up level
+  // (most of the work on a large graph) reads only these, of random neighbours, and 16 of
+  // them to a cache line are 3 times as many as when they lay with the rest.
+  std::vector<std::uint32_t> visit;
   std::vector<std::uint32_t> frontier, next_frontier;  // the nodes with visit, next bits
 };
 
@@ -525,12 +528,13 @@ struct bfs_scratch {
 std::uint64_t bfs_batch(const graph& g, std::span<const std::uint32_t> sources, bfs_scratch& sc,
                         std::vector<std::uint64_t>& pairs_at_distance) {
   auto& bits = sc.bits;
+  auto& visit = sc.visit;
   for (auto& b : bits) b.seen = 0;
   sc.frontier.clear();
   for (std::size_t i = 0; i < sources.size(); ++i) {
     const std::uint32_t v = sources[i];
-    if (bits[v].visit == 0) sc.frontier.push_back(v);
-    bits[v].visit |= 1u << i;
+    if (visit[v] == 0) sc.frontier.push_back(v);
+    visit[v] |= 1u << i;
     bits[v].seen |= 1u << i;
   }
   // Each neighbour's bits are a cache miss on a large graph: asked for `ahead` list entries
@@ -543,7 +547,7 @@ std::uint64_t bfs_batch(const graph& g, std::span<const std::uint32_t> sources, 
   for (std::size_t level = 1; !sc.frontier.empty(); ++level) {
     sc.next_frontier.clear();
     auto expand = [&](std::uint32_t v) {
-      const std::uint32_t from = bits[v].visit;
+      const std::uint32_t from = visit[v];
       const std::size_t first = g.offsets[v], last = g.offsets[v + 1];
       for (std::size_t k = first; k < last; ++k) {
         if (k + ahead < target_count) prefetch_line(&bits[targets[k + ahead]]);
@@ -566,8 +570,8 @@ std::uint64_t bfs_batch(const graph& g, std::span<const std::uint32_t> sources, 
         std::uint32_t got = 0;
         const std::size_t first = g.offsets[w], last = g.offsets[w + 1];
         for (std::size_t k = first; k < last; ++k) {
-          if (k + ahead < target_count) prefetch_line(&bits[targets[k + ahead]]);
-          got |= bits[targets[k]].visit;
+          if (k + ahead < target_count) prefetch_line(&visit[targets[k + ahead]]);
+          got |= visit[targets[k]];
         }
         got &= missing;
         if (got != 0) {
@@ -578,13 +582,13 @@ std::uint64_t bfs_batch(const graph& g, std::span<const std::uint32_t> sources, 
     } else {
       for (auto v : sc.frontier) expand(v);
     }
-    for (auto v : sc.frontier) bits[v].visit = 0;
+    for (auto v : sc.frontier) visit[v] = 0;
     std::uint64_t found = 0;
     for (auto w : sc.next_frontier) {
       const std::uint32_t fresh = bits[w].next;
       bits[w].next = 0;
       bits[w].seen |= fresh;
-      bits[w].visit = fresh;
+      visit[w] = fresh;
       found += static_cast<std::uint64_t>(std::popcount(fresh));
     }
     if (found > 0) {

@@ -94,10 +94,20 @@ class disjoint_sets {
     }
     return x;
   }
+  // Rem's algorithm with splicing (Patwary, Blair and Manne, SEA 2010): a parent always has a
+  // higher index than its child, so a set's root is its highest member; the two paths are
+  // climbed together, the lower one first, each node passed re-hung under the other path's
+  // higher parent, and the climb stops as soon as the paths meet, often well below the roots.
+  // On a graph of 10^7 nodes, a cache miss a step, it takes fewer steps than finding both
+  // roots would.
   void unite(std::uint32_t a, std::uint32_t b) {
-    a = find(a);
-    b = find(b);
-    if (a != b) parent_[a] = b;
+    while (parent_[a] != parent_[b]) {
+      if (parent_[a] > parent_[b]) std::swap(a, b);
+      const std::uint32_t up = parent_[a];
+      parent_[a] = parent_[b];
+      if (up == a) return;  // a was a root: now hung under b's path
+      a = up;
+    }
   }
   // Where x's entry lies, to prefetch it.
   const std::uint32_t* entry(std::uint32_t x) const { return &parent_[x]; }

@@ -302,3 +302,44 @@ TEST_CASE("the four strategies compared on one workload", "[sim][strategy]") {
   CHECK(walk.query_messages_mean <= 16.0 * 128.0 * 1.5);
   CHECK(walk.hops_mean > flood.hops_mean);                          // walks wander far
 }
+
+TEST_CASE("disjoint sets find the components breadth-first search finds, whatever the order of the links", "[sim][topology]") {
+  // Sparse random graphs (many components, some large) on 3,000 nodes, the links united in
+  // the order drawn: each node's set must hold exactly the nodes its BFS reaches.
+  for (const double mean_degree : {0.5, 1.0, 2.0, 6.0}) {
+    rng random(static_cast<std::uint64_t>(mean_degree * 1000) + 7);
+    const std::uint32_t n = 3000;
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> links;
+    const auto count = static_cast<std::size_t>(mean_degree * n / 2);
+    for (std::size_t k = 0; k < count; ++k) {
+      links.emplace_back(static_cast<std::uint32_t>(random.below(n)), static_cast<std::uint32_t>(random.below(n)));
+    }
+    const graph g = graph::from_edges(n, links);
+    disjoint_sets sets(n);
+    for (auto [a, b] : links) sets.unite(a, b);
+    std::vector<std::uint32_t> label(n, ~0u);
+    std::uint32_t components = 0;
+    for (std::uint32_t s = 0; s < n; ++s) {
+      if (label[s] != ~0u) continue;
+      const auto d = bfs_distances(g, s);
+      for (std::uint32_t v = 0; v < n; ++v) {
+        if (d[v] != std::numeric_limits<std::uint32_t>::max()) label[v] = components;
+      }
+      ++components;
+    }
+    // Same set <=> same BFS component, checked through each node's root.
+    std::vector<std::uint32_t> label_of_root(n, ~0u);
+    std::uint32_t roots = 0;
+    for (std::uint32_t v = 0; v < n; ++v) {
+      const std::uint32_t r = sets.find(v);
+      if (label_of_root[r] == ~0u) {
+        label_of_root[r] = label[v];
+        ++roots;
+      }
+      CHECK(label_of_root[r] == label[v]);
+    }
+    CHECK(roots == components);
+    INFO("mean degree " << mean_degree << ": " << components << " components");
+    CHECK(components > 1);
+  }
+}

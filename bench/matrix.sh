@@ -72,7 +72,8 @@ md=$top/bench/matrix.md
 {
   echo "# Benchmark matrix"
   echo
-  echo "Made by \`bash bench/matrix.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC') ($(nproc) processors; medians of $repeat)."
+  echo "Rows last added by \`bash bench/matrix.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC') ($(nproc) processors; medians of $repeat);"
+  echo "rows added with APPEND=1 keep the figures of their own pass (RESULTS.md says which pass made which rows)."
   echo "Every cell: 500 searches one per 100 ms, 1,000 files at 1 % replication, uniform 10-100 ms links;"
   echo "flood_all = fan-out above the degree, TTL 5; fanout_4 = 4 random neighbours per hop, TTL 5; gossip = 4 at"
   echo "the origin, 60 % per neighbour, TTL 5; walkers = 16 random walkers of up to 128 hops."

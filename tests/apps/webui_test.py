@@ -186,19 +186,25 @@ def security_checks(node):
     # Live streams are bounded per session: four at once (web_options::streams_per_session),
     # the fifth refused; a place comes back once its client has gone.
     parts = urllib.parse.urlparse(node.url())
-    streams = []
-    for _ in range(4):
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-        conn.request("GET", "/api/events", headers={"Host": parts.netloc, "Cookie": cookie})
-        res = conn.getresponse()
+
+    def fill_places(path, check, what):
+        # Four streams of `path` take the session's places (check(res) on each), a fifth
+        # stream is refused, then the four clients go.
+        streams = []
+        for _ in range(4):
+            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+            conn.request("GET", path, headers={"Host": parts.netloc, "Cookie": cookie})
+            check(conn.getresponse())
+            streams.append(conn)
+        status, _, _ = request(node, "GET", "/api/events", {"Cookie": cookie})
+        if status != 503:
+            fail("a fifth live stream beside four %s answered %d, not 503" % (what, status))
+        for conn in streams:
+            conn.close()
+
+    def status_stream(res):
         if res.status != 200 or not res.getheader("Content-Type", "").startswith("text/event-stream"):
             fail("a live stream answered %d %s" % (res.status, res.getheader("Content-Type")))
-        streams.append(conn)
-    status, _, _ = request(node, "GET", "/api/events", {"Cookie": cookie})
-    if status != 503:
-        fail("a fifth live stream of one session answered %d, not 503" % status)
-    for conn in streams:
-        conn.close()
 
     def stream_again():
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
@@ -206,27 +212,19 @@ def security_checks(node):
         ok = conn.getresponse().status == 200
         conn.close()
         return ok
+    fill_places("/api/events", status_stream, "status streams")
     wait("a live stream's place to come back", stream_again, 10)
+
     # A search stream whose page has gone gives its place back within seconds, not when the
     # node ends the search (here after 10 s at the soonest: query_timeout_ms): while no hit
     # comes, the stream writes a comment line every second, and the write shows the page gone.
-    searches = []
-    for _ in range(4):
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-        conn.request("GET", "/api/search?words=nothingsharedanywhere&wait_ms=60000",
-                     headers={"Host": parts.netloc, "Cookie": cookie})
-        res = conn.getresponse()
+    def idle_search(res):
         if res.status != 200:
             fail("a search stream answered %d" % res.status)
         line = res.readline()
         if line.strip() != b":":
             fail("a search stream with no hits sent %r, not a comment line, in its first seconds" % line)
-        searches.append(conn)
-    status, _, _ = request(node, "GET", "/api/events", {"Cookie": cookie})
-    if status != 503:
-        fail("a fifth live stream beside four searches answered %d, not 503" % status)
-    for conn in searches:
-        conn.close()
+    fill_places("/api/search?words=nothingsharedanywhere&wait_ms=60000", idle_search, "searches")
     closed = time.monotonic()
     wait("a search stream's place to come back", stream_again, 5)
     print("webui test: the place of a search stream whose page has gone came back in %.1f s" % (time.monotonic() - closed))

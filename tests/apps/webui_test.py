@@ -189,12 +189,21 @@ def security_checks(node):
 
     def fill_places(path, check, what):
         # Four streams of `path` take the session's places (check(res) on each), a fifth
-        # stream is refused, then the four clients go.
+        # stream is refused, then the four clients go. A place a client has just left comes
+        # back only once the node has found it gone (a second or two), so a refused stream is
+        # asked again for up to 10 s.
         streams = []
         for _ in range(4):
-            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-            conn.request("GET", path, headers={"Host": parts.netloc, "Cookie": cookie})
-            check(conn.getresponse())
+            deadline = time.monotonic() + 10
+            while True:
+                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+                conn.request("GET", path, headers={"Host": parts.netloc, "Cookie": cookie})
+                res = conn.getresponse()
+                if res.status != 503 or time.monotonic() > deadline:
+                    break
+                conn.close()
+                time.sleep(0.1)
+            check(res)
             streams.append(conn)
         status, _, _ = request(node, "GET", "/api/events", {"Cookie": cookie})
         if status != 503:

@@ -2,15 +2,19 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <limits>
 #include <string>
+#include <span>
 #include <system_error>
+#include <utility>
 #include <vector>
 
+#include "overlay/rng.hpp"
 #include "sim/report.hpp"
 #include "sim/simulator.hpp"
 #include "sim/topology.hpp"
@@ -342,4 +346,53 @@ TEST_CASE("disjoint sets find the components breadth-first search finds, whateve
     INFO("mean degree " << mean_degree << ": " << components << " components");
     CHECK(components > 1);
   }
+}
+
+TEST_CASE("a large shuffle draws and swaps as the plain Fisher-Yates shuffle", "[sim][topology]") {
+  // rng::shuffle draws positions ahead on spans beyond 2^16 items (to overlap cache misses):
+  // the same draws in the same order, so the same permutation and the same stream after it.
+  for (const std::size_t n : {std::size_t{(1u << 16) + 1}, std::size_t{300'007}}) {
+    std::vector<std::uint32_t> items(n), expected(n);
+    for (std::size_t i = 0; i < n; ++i) items[i] = expected[i] = static_cast<std::uint32_t>(i);
+    rng fast(12345 + n), plain(12345 + n);
+    fast.shuffle(std::span<std::uint32_t>(items));
+    for (std::size_t i = n; i > 1; --i) std::swap(expected[i - 1], expected[plain.below(i)]);
+    CHECK(items == expected);
+    CHECK(fast.next() == plain.next());
+    std::size_t moved = 0;
+    for (std::size_t i = 0; i < n; ++i) moved += items[i] != i ? std::size_t{1} : std::size_t{0};
+    CHECK(moved > n * 9 / 10);
+  }
+}
+
+TEST_CASE("a large edge list makes sorted, distinct lists without self-loops", "[sim][topology]") {
+  // from_edges asks for the lines it will write early on large lists; what it writes is
+  // checked against each node's neighbours collected and sorted the plain way.
+  constexpr std::uint32_t n = 40'000;
+  rng random(99);
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> edges;
+  for (int k = 0; k < 300'000; ++k) {
+    const auto a = static_cast<std::uint32_t>(random.below(n));
+    const auto b = k % 50 == 0 ? a : static_cast<std::uint32_t>(random.below(n));  // some self-loops
+    edges.emplace_back(a, b);
+    if (k % 20 == 0) edges.emplace_back(b, a);  // and some repeats
+  }
+  const graph g = graph::from_edges(n, edges);
+  std::vector<std::vector<std::uint32_t>> expected(n);
+  for (auto [a, b] : edges) {
+    if (a == b) continue;
+    expected[a].push_back(b);
+    expected[b].push_back(a);
+  }
+  std::uint64_t ends = 0;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    auto& e = expected[i];
+    std::sort(e.begin(), e.end());
+    e.erase(std::unique(e.begin(), e.end()), e.end());
+    const auto got = g.neighbours(i);
+    REQUIRE(std::vector<std::uint32_t>(got.begin(), got.end()) == e);
+    ends += e.size();
+  }
+  CHECK(g.targets.size() == ends);
+  CHECK(ends > 500'000);
 }

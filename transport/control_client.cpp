@@ -122,10 +122,10 @@ result<std::string> control_client::read_line() {
 }
 
 result<> control_client::wait_readable() {
-  if (interrupt_ == nullptr && !stop_) return {};
+  if (!stop_) return {};
   pollfd p{fd_, POLLIN, 0};
   while (true) {
-    if ((interrupt_ != nullptr && *interrupt_ != 0) || (stop_ && stop_())) {
+    if (stop_()) {
       ::close(fd_);
       fd_ = -1;
       return failure(std::make_error_code(std::errc::interrupted), "interrupted");

@@ -6,7 +6,6 @@
 // one request line and the reply lines up to the end event. The endpoint is "host:port" for
 // TCP (loopback by default) or a path for a unix socket.
 
-#include <csignal>
 #include <cstddef>
 #include <functional>
 #include <map>
@@ -43,14 +42,11 @@ class control_client {
   result<> authenticate(const std::string& token);
   // Passes an open file descriptor to the node (unix sockets only), as a share asks for.
   result<> send_fd(int fd);
-  // A flag a signal handler sets (Ctrl-C): while waiting for the node, the client looks at it
-  // at least every 100 ms, and once it is set, a request fails with errc::interrupted and
-  // the connection is closed (a download watched in the foreground is then cancelled).
-  void interrupt_on(const volatile std::sig_atomic_t* flag) { interrupt_ = flag; }
-  // The same for a caller that is not a signal handler: while waiting for the node, the client
-  // asks stop() at least every 100 ms, and once it answers true the request fails with
-  // errc::interrupted and the connection is closed (the web interface stops a search whose
-  // page has gone).
+  // While waiting for the node, the client asks stop() at least every 100 ms, and once it
+  // answers true the request fails with errc::interrupted and the connection is closed. The
+  // CLI's stop() reads the flag its Ctrl-C handler sets (a download watched in the foreground
+  // is then cancelled); the web interface's asks whether the page that wanted a search is
+  // still there.
   void stop_when(std::function<bool()> stop) { stop_ = std::move(stop); }
 
  private:
@@ -61,7 +57,6 @@ class control_client {
 
   int fd_ = -1;
   std::string buffer_;
-  const volatile std::sig_atomic_t* interrupt_ = nullptr;
   std::function<bool()> stop_;
   // A reply line longer than this is refused: the node never sends one, so it is not a node.
   static constexpr std::size_t line_bytes_max = 1u << 16;

@@ -467,7 +467,7 @@ int request(const options& opt, const std::string& command, const std::string& l
   bool progress_shown = false;
   progress_state progress;
   interrupt_scope scope;
-  client.interrupt_on(&interrupted);
+  client.stop_when([] { return interrupted != 0; });
   auto answered = client.request(line, [&](const fields& f, const std::string& text) {
     if (f.count("event") && f.at("event") == "send-fd") {
       // The node asks for the file being shared: it gets the open file, not a path.

@@ -482,7 +482,7 @@ TEST_CASE("a request stops soon after its interrupt flag is set, and the node se
   const auto start = std::chrono::steady_clock::now();
   control_client client;
   REQUIRE(client.connect(f.endpoint));
-  client.interrupt_on(&alarm_rang);
+  client.stop_when([] { return alarm_rang != 0; });
   const auto answered = client.request(R"({"cmd":"search","words":"zebra","wait_ms":10000})");
   const double took = seconds_since(start);
   ::sigaction(SIGALRM, &old, nullptr);

@@ -88,7 +88,13 @@ std::string topology_spec::describe() const {
   return buf;
 }
 
-graph graph::from_edges(std::uint32_t n, std::span<const std::pair<std::uint32_t, std::uint32_t>> edges) {
+namespace {
+
+// graph::from_edges over any list of m edges, edge(k) giving the k-th as a pair: the
+// configuration model reads its pairs straight from the shuffled stubs, without an edge list
+// as large as the graph.
+template <typename Edge>
+graph graph_from_edges(std::uint32_t n, std::size_t m, Edge edge) {
   graph g;
   g.n = n;
   // A counting sort: offsets[i] first counts i's ends, then (summed) marks the end of its
@@ -97,14 +103,13 @@ graph graph::from_edges(std::uint32_t n, std::span<const std::pair<std::uint32_t
   // counts of the edge `ahead` on, and (once its counts have arrived) the list slots of the
   // edge `ahead` / 2 on, are asked for early, so that many misses are in flight at once.
   constexpr std::size_t ahead = 16;
-  const std::size_t m = edges.size();
   g.offsets.assign(static_cast<std::size_t>(n) + 1, 0);
   for (std::size_t k = 0; k < m; ++k) {
     if (k + ahead < m) {
-      prefetch_line(&g.offsets[edges[k + ahead].first]);
-      prefetch_line(&g.offsets[edges[k + ahead].second]);
+      prefetch_line(&g.offsets[edge(k + ahead).first]);
+      prefetch_line(&g.offsets[edge(k + ahead).second]);
     }
-    const auto [a, b] = edges[k];
+    const auto [a, b] = edge(k);
     if (a == b) continue;
     ++g.offsets[a];
     ++g.offsets[b];
@@ -114,17 +119,17 @@ graph graph::from_edges(std::uint32_t n, std::span<const std::pair<std::uint32_t
   const std::size_t slots = g.targets.size();
   for (std::size_t k = 0; k < m; ++k) {
     if (k + ahead < m) {
-      prefetch_line(&g.offsets[edges[k + ahead].first]);
-      prefetch_line(&g.offsets[edges[k + ahead].second]);
+      prefetch_line(&g.offsets[edge(k + ahead).first]);
+      prefetch_line(&g.offsets[edge(k + ahead).second]);
     }
     if (k + ahead / 2 < m) {
       // The slot its list's next write goes to (a hint: a count still to fall by the edges
       // before it names a slot on the same line, or the one before).
-      const auto [a, b] = edges[k + ahead / 2];
+      const auto [a, b] = edge(k + ahead / 2);
       if (g.offsets[a] > 0 && g.offsets[a] <= slots) prefetch_line(&g.targets[g.offsets[a] - 1]);
       if (g.offsets[b] > 0 && g.offsets[b] <= slots) prefetch_line(&g.targets[g.offsets[b] - 1]);
     }
-    const auto [a, b] = edges[k];
+    const auto [a, b] = edge(k);
     if (a == b) continue;
     g.targets[--g.offsets[a]] = b;
     g.targets[--g.offsets[b]] = a;
@@ -155,6 +160,12 @@ graph graph::from_edges(std::uint32_t n, std::span<const std::pair<std::uint32_t
   g.offsets[n] = write;
   g.targets.resize(write);
   return g;
+}
+
+}  // namespace
+
+graph graph::from_edges(std::uint32_t n, std::span<const std::pair<std::uint32_t, std::uint32_t>> edges) {
+  return graph_from_edges(n, edges.size(), [edges](std::size_t k) { return edges[k]; });
 }
 
 namespace {
@@ -694,10 +705,11 @@ graph configuration_model(const graph& g, rng& random) {
   stubs.reserve(g.targets.size());
   for (std::uint32_t i = 0; i < g.n; ++i) stubs.insert(stubs.end(), g.degree(i), i);
   random.shuffle(std::span<std::uint32_t>(stubs));
-  edge_list edges;
-  edges.reserve(stubs.size() / 2);
-  for (std::size_t k = 0; k + 1 < stubs.size(); k += 2) edges.emplace_back(stubs[k], stubs[k + 1]);
-  return graph::from_edges(g.n, edges);
+  // Stubs 2k and 2k + 1 make edge k (an odd last stub is left out).
+  const std::uint32_t* pairs = stubs.data();
+  return graph_from_edges(g.n, stubs.size() / 2, [pairs](std::size_t k) {
+    return std::pair<std::uint32_t, std::uint32_t>(pairs[2 * k], pairs[2 * k + 1]);
+  });
 }
 
 }  // namespace hearsay::sim

@@ -103,12 +103,15 @@ graph graph_from_edges(std::uint32_t n, std::size_t m, Edge edge) {
   // counts of the edge `ahead` on, and (once its counts have arrived) the list slots of the
   // edge `ahead` / 2 on, are asked for early, so that many misses are in flight at once.
   constexpr std::size_t ahead = 16;
+  auto ask_counts = [&](std::size_t k) {
+    if (k + ahead >= m) return;
+    const auto [a, b] = edge(k + ahead);
+    prefetch_line(&g.offsets[a]);
+    prefetch_line(&g.offsets[b]);
+  };
   g.offsets.assign(static_cast<std::size_t>(n) + 1, 0);
   for (std::size_t k = 0; k < m; ++k) {
-    if (k + ahead < m) {
-      prefetch_line(&g.offsets[edge(k + ahead).first]);
-      prefetch_line(&g.offsets[edge(k + ahead).second]);
-    }
+    ask_counts(k);
     const auto [a, b] = edge(k);
     if (a == b) continue;
     ++g.offsets[a];
@@ -116,18 +119,15 @@ graph graph_from_edges(std::uint32_t n, std::size_t m, Edge edge) {
   }
   for (std::uint32_t i = 1; i <= n; ++i) g.offsets[i] += g.offsets[i - 1];
   g.targets.resize(g.offsets[n]);
-  const std::size_t slots = g.targets.size();
   for (std::size_t k = 0; k < m; ++k) {
-    if (k + ahead < m) {
-      prefetch_line(&g.offsets[edge(k + ahead).first]);
-      prefetch_line(&g.offsets[edge(k + ahead).second]);
-    }
+    ask_counts(k);
     if (k + ahead / 2 < m) {
       // The slot its list's next write goes to (a hint: a count still to fall by the edges
-      // before it names a slot on the same line, or the one before).
+      // before it names a slot on the same line, or the one before). A count is 0 only for a
+      // node whose every end is a self-loop, which writes nothing.
       const auto [a, b] = edge(k + ahead / 2);
-      if (g.offsets[a] > 0 && g.offsets[a] <= slots) prefetch_line(&g.targets[g.offsets[a] - 1]);
-      if (g.offsets[b] > 0 && g.offsets[b] <= slots) prefetch_line(&g.targets[g.offsets[b] - 1]);
+      if (g.offsets[a] > 0) prefetch_line(&g.targets[g.offsets[a] - 1]);
+      if (g.offsets[b] > 0) prefetch_line(&g.targets[g.offsets[b] - 1]);
     }
     const auto [a, b] = edge(k);
     if (a == b) continue;

@@ -61,8 +61,8 @@ struct message_encoder {
   flatbuffers::FlatBufferBuilder& fbb;
 
   std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_hello& m) const {
-    const auto network = fbb.CreateString(m.network);
-    const auto agent = fbb.CreateString(m.agent);
+    const auto network = fbb.CreateString(m.network());
+    const auto agent = fbb.CreateString(m.agent());
     const auto listen = to_wire(m.listen);
     return {w::Message::Hello, w::CreateHello(fbb, network, &listen, agent, m.fetch_only).Union()};
   }
@@ -149,7 +149,7 @@ struct message_encoder {
     return {w::Message::FetchData, w::CreateFetchData(fbb, &digest, m.offset, m.length, m.total_size).Union()};
   }
   std::pair<w::Message, flatbuffers::Offset<void>> operator()(const msg_fetch_error& m) const {
-    const auto text = fbb.CreateString(m.message);
+    const auto text = fbb.CreateString(m.text());
     const auto digest = to_wire(m.sha256);
     return {w::Message::FetchError,
             w::CreateFetchError(fbb, &digest, static_cast<w::FetchErrorCode>(m.code), text).Union()};
@@ -265,13 +265,13 @@ bool decode_body(const w::Frame& f, const limits& lim, decode_state& r) {
   switch (f.message_type()) {
     case w::Message::Hello: {
       const auto* m = f.message_as_Hello();
-      msg_hello out;
-      if (!c.text(m->network(), "hello.network", out.network, true) ||
-          !c.addr(m->listen(), "hello.listen", out.listen) || !c.text(m->agent(), "hello.agent", out.agent, false)) {
+      std::string network, agent;
+      peer_addr listen;
+      if (!c.text(m->network(), "hello.network", network, true) ||
+          !c.addr(m->listen(), "hello.listen", listen) || !c.text(m->agent(), "hello.agent", agent, false)) {
         return false;
       }
-      out.fetch_only = m->fetch_only();
-      r.value.msg = std::move(out);
+      r.value.msg = msg_hello(std::move(network), listen, std::move(agent), m->fetch_only());
       return true;
     }
     case w::Message::Join:
@@ -385,15 +385,15 @@ bool decode_body(const w::Frame& f, const limits& lim, decode_state& r) {
     }
     case w::Message::FetchError: {
       const auto* m = f.message_as_FetchError();
-      msg_fetch_error out;
-      if (!c.digest(m->sha256(), "fetch_error.sha256", out.sha256) ||
-          !c.text(m->message(), "fetch_error.message", out.message, false)) {
+      sha256_digest sha256;
+      std::string text;
+      if (!c.digest(m->sha256(), "fetch_error.sha256", sha256) ||
+          !c.text(m->message(), "fetch_error.message", text, false)) {
         return false;
       }
       const auto code = static_cast<std::uint8_t>(m->code());
       if (code > static_cast<std::uint8_t>(fetch_error_code::read_failed)) return c.fail("fetch_error.code");
-      out.code = static_cast<fetch_error_code>(code);
-      r.value.msg = std::move(out);
+      r.value.msg = msg_fetch_error(sha256, static_cast<fetch_error_code>(code), std::move(text));
       return true;
     }
     case w::Message::Ping:

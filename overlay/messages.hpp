@@ -4,6 +4,7 @@
 // directly on its fast path, or (one switch) through the codec for every message.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <variant>
 #include <vector>
@@ -17,12 +18,35 @@ namespace hearsay {
 // Version 1 was plaintext.
 inline constexpr std::uint16_t protocol_version = 2;
 
+// The empty text of a message value made without one (default-constructed).
+inline const std::string& empty_text() {
+  static const std::string empty;
+  return empty;
+}
+
 // ---- connection set-up (handled by the transport, not the node) ----
+// Its two texts are held apart (shared, never changed once made), as is a fetch error's: a
+// message is as large as its largest kind, and these rare ones would otherwise make every
+// query copy the simulator keeps in flight 40 % larger (see the size check below).
 struct msg_hello {
-  std::string network;  // overlay name; peers on another network are refused
-  peer_addr listen;     // the speaker's advertised listen address
-  std::string agent;    // software name and version, for logs
+  msg_hello() = default;
+  msg_hello(std::string network_name, const peer_addr& listen_at, std::string agent_name, bool for_fetch)
+      : listen(listen_at),
+        fetch_only(for_fetch),
+        text_(std::make_shared<const texts>(texts{std::move(network_name), std::move(agent_name)})) {}
+  // The overlay's name; peers on another network are refused.
+  const std::string& network() const { return text_ ? text_->network : empty_text(); }
+  // Software name and version, for logs.
+  const std::string& agent() const { return text_ ? text_->agent : empty_text(); }
+
+  peer_addr listen;         // the speaker's advertised listen address
   bool fetch_only = false;  // a file transfer, not an overlay link
+
+ private:
+  struct texts {
+    std::string network, agent;
+  };
+  std::shared_ptr<const texts> text_;
 };
 
 // ---- membership: HyParView ----
@@ -91,9 +115,9 @@ struct msg_query {
   std::uint8_t ttl = 0;   // hops this copy may still travel, including the one it is on
   std::uint8_t hops = 0;  // hops travelled so far, including the one it is on
   bool reply_direct = false;
-  std::string criteria;
   std::uint8_t mode = 0;            // query_mode
   std::uint8_t gossip_percent = 0;  // gossip: per-neighbour forwarding chance
+  std::string criteria;  // (last: the small fields above share one word)
 };
 // How a query travels (expanding rings travel as floods of growing TTL).
 enum class query_mode : std::uint8_t { flood = 0, gossip = 1, walk = 2 };
@@ -133,9 +157,17 @@ struct msg_fetch_data {
 };
 enum class fetch_error_code : std::uint8_t { not_found = 0, bad_offset = 1, busy = 2, read_failed = 3 };
 struct msg_fetch_error {
+  msg_fetch_error() = default;
+  msg_fetch_error(const sha256_digest& digest, fetch_error_code error, std::string what)
+      : sha256(digest), code(error), text_(std::make_shared<const std::string>(std::move(what))) {}
+  // What went wrong, for logs (held apart, as msg_hello's texts are).
+  const std::string& text() const { return text_ ? *text_ : empty_text(); }
+
   sha256_digest sha256;
   fetch_error_code code = fetch_error_code::not_found;
-  std::string message;
+
+ private:
+  std::shared_ptr<const std::string> text_;
 };
 
 // ---- liveness ----
@@ -151,6 +183,10 @@ using message = std::variant<msg_hello, msg_join, msg_forward_join, msg_join_rep
                              msg_query, msg_query_hit, msg_fetch_request, msg_fetch_data,
                              msg_fetch_error, msg_ping, msg_pong, msg_walk_check, msg_walk_status,
                              msg_mix_offer, msg_mix_replace, msg_mix_switch, msg_mix_answer>;
+
+// What a message value takes, the simulator's events in flight included: the query is the
+// largest kind that travels often, and no kind may be larger.
+static_assert(sizeof(msg_query) <= 64 && sizeof(message) <= 72, "a message kind outgrew the query");
 
 // A short lower-case name for logs and metrics ("join", "query-hit", ...).
 const char* message_name(const message& m);

@@ -84,11 +84,17 @@ class slab {
   static constexpr unsigned chunk_log2 = 12;
   static constexpr std::uint32_t chunk_size = std::uint32_t{1} << chunk_log2;
   static constexpr std::uint32_t chunk_mask = chunk_size - 1;
-  // A payload of a cache line or more starts on a line: a 120-byte event then always takes
-  // two lines, where packed slots would straddle three out of four times.
-  struct alignas(sizeof(T) >= 64 ? 64 : alignof(T)) cell {
+  // A payload of a cache line or more takes as few lines as it can: one of 65-96 bytes (the
+  // simulator's 88-byte event) sits in a 96-byte slot on a 32-byte boundary, which always
+  // spans two lines, as a 128-byte slot on a line would, in three quarters of the memory;
+  // a larger one starts on a line. Packed slots would straddle a third line half the time.
+  static constexpr std::size_t cell_align =
+      sizeof(T) > 96 || sizeof(T) == 64 ? 64 : (sizeof(T) > 64 ? 32 : alignof(T));
+  struct alignas(cell_align) cell {
     alignas(T) unsigned char bytes[sizeof(T)];
   };
+
+  static_assert(sizeof(T) < 64 || sizeof(cell) % 32 == 0, "a slot of a line or more spans as few lines as it can");
 
   cell* chunk_of(std::uint32_t slot) const { return chunks_[slot >> chunk_log2].get(); }
 

@@ -785,8 +785,8 @@ void net_node::impl::handle(const link_ptr& l, codec::decoded& d) {
       fail(l, "second hello");
       return;
     }
-    if (hello->network != cfg.network) {
-      log.info("refusing {}: network '{}', not '{}'", hello->listen, printable(hello->network), cfg.network);
+    if (hello->network() != cfg.network) {
+      log.info("refusing {}: network '{}', not '{}'", hello->listen, printable(hello->network()), cfg.network);
       fail(l, "other network");
       return;
     }

@@ -235,7 +235,7 @@ void net_node::impl::on_fetch_error(const link_ptr& l, const msg_fetch_error& e)
   if (it == transfers.end() || it->second != l) return;
   transfers.erase(it);
   const bool permanent = e.code == fetch_error_code::not_found || e.code == fetch_error_code::bad_offset;
-  const std::string reason = "refused: " + printable(e.message);
+  const std::string reason = "refused: " + printable(e.text());
   const job_id job = l->job;
   const peer_addr holder = l->peer;
   close_now(l);

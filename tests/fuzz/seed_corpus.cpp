@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
       msg_disconnect{},
       msg_shuffle{a(3), 2, {a(3), a(4), a(6)}},
       msg_shuffle_reply{{a(7), a(8)}},
-      msg_query{42, a(9), 3, 1, false, "song one", 0, 0},
+      msg_query{42, a(9), 3, 1, false, 0, 0, "song one"},
       msg_query_hit{42, a(9), 2, {{"song one.ogg", 10, d}}},
       msg_fetch_request{d, 0, 4},
       msg_fetch_data{d, 0, 4, 4},

@@ -48,15 +48,15 @@ std::vector<message> samples() {
       msg_shuffle{a4(0x0a000001), 5, {a4(1)}, ~std::uint64_t{0}},
       msg_shuffle_reply{{a4(1), a4(2), a4(3)}, 0xfedcba9876543210ULL},
       msg_disconnect{true},
-      msg_query{0x1234567890abcdefULL, v6, 7, 2, true, "holiday photos 2019"},
+      msg_query{0x1234567890abcdefULL, v6, 7, 2, true, 0, 0, "holiday photos 2019"},
       msg_query_hit{42, a4(0x0a000002), 3, {{"a.txt", 12, digest(1)}, {"b b.bin", 1ULL << 40, digest(2)}}},
       msg_fetch_request{digest(3), 65536, 1u << 20},
       msg_fetch_data{digest(4), 10, 90, 100},
       msg_fetch_error{digest(5), fetch_error_code::busy, "too many transfers"},
       msg_ping{77},
       msg_pong{78},
-      msg_query{99, a4(0x0a000003), 100, 9, false, "walk", 2, 0},
-      msg_query{98, a4(0x0a000003), 5, 1, false, "gossip", 1, 60},
+      msg_query{99, a4(0x0a000003), 100, 9, false, 2, 0, "walk"},
+      msg_query{98, a4(0x0a000003), 5, 1, false, 1, 60, "gossip"},
       msg_walk_check{99},
       msg_walk_status{99, true},
       msg_mix_offer{a4(0x0a000007), 0x1122334455667788ULL},
@@ -73,7 +73,7 @@ bool same(const message& x, const message& y) {
       [&](const auto& a) {
         using T = std::decay_t<decltype(a)>;
         const T& b = std::get<T>(y);
-        if constexpr (std::is_same_v<T, msg_hello>) return a.network == b.network && a.listen == b.listen && a.agent == b.agent && a.fetch_only == b.fetch_only;
+        if constexpr (std::is_same_v<T, msg_hello>) return a.network() == b.network() && a.listen == b.listen && a.agent() == b.agent() && a.fetch_only == b.fetch_only;
         if constexpr (std::is_same_v<T, msg_forward_join>) return a.joiner == b.joiner && a.ttl == b.ttl;
         if constexpr (std::is_same_v<T, msg_neighbor>) return a.high_priority == b.high_priority;
         if constexpr (std::is_same_v<T, msg_neighbor_reply>) return a.accepted == b.accepted;
@@ -94,7 +94,7 @@ bool same(const message& x, const message& y) {
         if constexpr (std::is_same_v<T, msg_fetch_data>) {
           return a.sha256 == b.sha256 && a.offset == b.offset && a.length == b.length && a.total_size == b.total_size;
         }
-        if constexpr (std::is_same_v<T, msg_fetch_error>) return a.sha256 == b.sha256 && a.code == b.code && a.message == b.message;
+        if constexpr (std::is_same_v<T, msg_fetch_error>) return a.sha256 == b.sha256 && a.code == b.code && a.text() == b.text();
         if constexpr (std::is_same_v<T, msg_ping> || std::is_same_v<T, msg_pong>) return a.nonce == b.nonce;
         if constexpr (std::is_same_v<T, msg_walk_check>) return a.id == b.id;
         if constexpr (std::is_same_v<T, msg_walk_status>) return a.id == b.id && a.go_on == b.go_on;
@@ -166,6 +166,25 @@ TEST_CASE("every message kind survives encode and decode", "[codec]") {
     REQUIRE(s.ok());
     CHECK(same(s->msg, m));
   }
+}
+
+TEST_CASE("a hello's and a fetch error's texts are values: copies read the same, defaults are empty", "[codec]") {
+  const msg_hello none;
+  CHECK(none.network().empty());
+  CHECK(none.agent().empty());
+  msg_hello hello{"mainnet", a4(1), "hearsay/0.1", true};
+  const msg_hello copy = hello;
+  hello = msg_hello{"testnet", a4(2), "other", false};
+  CHECK(copy.network() == "mainnet");
+  CHECK(copy.agent() == "hearsay/0.1");
+  CHECK(copy.listen == a4(1));
+  CHECK(copy.fetch_only);
+  CHECK(hello.network() == "testnet");
+  CHECK(msg_fetch_error{}.text().empty());
+  const msg_fetch_error error{digest(3), fetch_error_code::read_failed, "disk"};
+  const message held = error;
+  CHECK(std::get<msg_fetch_error>(held).text() == "disk");
+  CHECK(std::get<msg_fetch_error>(held).code == fetch_error_code::read_failed);
 }
 
 TEST_CASE("every truncation of a valid frame is refused cleanly", "[codec]") {
@@ -249,7 +268,7 @@ TEST_CASE("foreign, future and malformed frames are refused with a reason", "[co
     tight.vector_items_max = 2;
     tight.frame_bytes_max = 200;
     auto long_criteria = codec::decode(
-        codec::encode_frame(a4(1), msg_query{1, a4(2), 3, 1, false, "a criteria longer than eight"}), tight);
+        codec::encode_frame(a4(1), msg_query{1, a4(2), 3, 1, false, 0, 0, "a criteria longer than eight"}), tight);
     CHECK(err_of(long_criteria) == codec::error::bad_field);
     auto many = codec::decode(codec::encode_frame(a4(1), msg_shuffle_reply{{a4(2), a4(3), a4(4)}}), tight);
     CHECK(err_of(many) == codec::error::bad_field);
@@ -385,13 +404,13 @@ TEST_CASE("fields out of range are refused with the field's name", "[codec]") {
       {msg_shuffle{ok, 2, {ok, a4(0, 7000)}}, "shuffle.nodes"},
       {msg_shuffle{peer_addr{}, 2, {ok}}, "shuffle.origin"},
       {msg_shuffle_reply{{peer_addr{}}}, "shuffle_reply.nodes"},
-      {msg_query{0, ok, 3, 1, false, "x"}, "query.id"},
-      {msg_query{1, ok, 0, 1, false, "x"}, "query.ttl"},
-      {msg_query{1, ok, 3, 0, false, "x"}, "query.hops"},
-      {msg_query{1, ok, 3, 1, false, "x", 3, 0}, "query.mode"},
-      {msg_query{1, ok, 3, 1, false, "x", 1, 101}, "query.gossip_percent"},
-      {msg_query{1, peer_addr{}, 3, 1, false, "x"}, "query.origin"},
-      {msg_query{1, ok, 3, 1, false, "a\0b"s}, "query.criteria"},
+      {msg_query{0, ok, 3, 1, false, 0, 0, "x"}, "query.id"},
+      {msg_query{1, ok, 0, 1, false, 0, 0, "x"}, "query.ttl"},
+      {msg_query{1, ok, 3, 0, false, 0, 0, "x"}, "query.hops"},
+      {msg_query{1, ok, 3, 1, false, 3, 0, "x"}, "query.mode"},
+      {msg_query{1, ok, 3, 1, false, 1, 101, "x"}, "query.gossip_percent"},
+      {msg_query{1, peer_addr{}, 3, 1, false, 0, 0, "x"}, "query.origin"},
+      {msg_query{1, ok, 3, 1, false, 0, 0, "a\0b"s}, "query.criteria"},
       {msg_query_hit{1, peer_addr{}, 1, {{"a", 1, digest(1)}}}, "query_hit.holder"},
       {msg_query_hit{1, ok, 1, {}}, "query_hit.files"},
       {msg_query_hit{1, ok, 1, {{"", 1, digest(1)}}}, "files.name"},
@@ -422,7 +441,7 @@ TEST_CASE("fields out of range are refused with the field's name", "[codec]") {
     CHECK(std::string(codec::describe(err_of(r))) == "bad field");
   }
   // Their neighbours inside the range pass.
-  for (const message& m : {message{msg_query{1, ok, 1, 1, false, "", 2, 100}},
+  for (const message& m : {message{msg_query{1, ok, 1, 1, false, 2, 100, ""}},
                            message{msg_query_hit{1, ok, 0, {{"..a", 0, digest(1)}, {"a b.c", 1, digest(2)}}}},
                            message{msg_query_hit{1, ok, 0, {{"back\\slash report.txt", 1, digest(1)}}}},
                            message{msg_query_hit{1, ok, 0, {{"\x1b]0;title\x07 caf\xc3\xa9 \xff.txt", 1, digest(1)}}}},
@@ -493,7 +512,7 @@ TEST_CASE("a length prefix that disagrees with the body is refused", "[codec]") 
 TEST_CASE("frame_reader poisons on an oversize prefix however it arrives", "[codec]") {
   codec::limits lim;
   lim.frame_bytes_max = 256;
-  const auto good = codec::encode_frame(a4(1), msg_query{1, a4(2), 3, 1, false, "abc"});
+  const auto good = codec::encode_frame(a4(1), msg_query{1, a4(2), 3, 1, false, 0, 0, "abc"});
   REQUIRE(good.size() - codec::prefix_bytes <= lim.frame_bytes_max);
   const std::uint8_t oversize[] = {0x01, 0x01, 0x00, 0x00};  // 257 bytes announced
 

@@ -99,7 +99,7 @@ TEST_CASE("frames sent one byte at a time are read whole", "[net]") {
   CHECK(s.undecodable == 0);
   REQUIRE_FALSE(s.frames.empty());
   REQUIRE(std::holds_alternative<msg_hello>(s.frames.front().msg));
-  CHECK(std::get<msg_hello>(s.frames.front().msg).network == "frames");
+  CHECK(std::get<msg_hello>(s.frames.front().msg).network() == "frames");
   CHECK(std::get<msg_hello>(s.frames.front().msg).listen == f.nodes[0]->address());
   CHECK(s.node == f.nodes[0]->id());  // the handshake proved the node's key
   CHECK(f.nodes[0]->stats().frames_bad == 0);
@@ -246,7 +246,7 @@ TEST_CASE("a plaintext peer of protocol 1 gets a version-2 frame and is closed",
   CHECK(r->version == protocol_version);
   CHECK(r->sender == f.nodes[0]->address());
   REQUIRE(std::holds_alternative<msg_hello>(r->msg));
-  CHECK(std::get<msg_hello>(r->msg).network == "frames");
+  CHECK(std::get<msg_hello>(r->msg).network() == "frames");
   CHECK(reader.next().empty());
   CHECK(reader.buffered() == 0);
   CHECK(f.nodes[0]->stats().connections_plaintext == 1);

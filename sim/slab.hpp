@@ -94,8 +94,6 @@ class slab {
     alignas(T) unsigned char bytes[sizeof(T)];
   };
 
-  static_assert(sizeof(T) < 64 || sizeof(cell) % 32 == 0, "a slot of a line or more spans as few lines as it can");
-
   cell* chunk_of(std::uint32_t slot) const { return chunks_[slot >> chunk_log2].get(); }
 
   std::array<std::unique_ptr<cell[]>, (slots_max >> chunk_log2)> chunks_;

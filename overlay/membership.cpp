@@ -17,6 +17,10 @@ template <typename View>
 std::size_t position(const View& v, const peer_addr& p) {
   return static_cast<std::size_t>(find_addr(v.data(), v.data() + v.size(), p) - v.data());
 }
+std::size_t position(const peer_view& v, const peer_addr& p) {
+  const std::size_t i = v.find(p);
+  return i == peer_view::npos ? v.size() : i;
+}
 template <typename View>
 bool contains(const View& v, const peer_addr& p) {
   return position(v, p) != v.size();
@@ -40,11 +44,9 @@ std::size_t nth_where(std::uint64_t rank, Pred ok) {
 // A partial Fisher-Yates shuffle of `from` without `except` (views hold it once), done in
 // place of a copy: the pool is `from` with that one entry left out, and the few entries the
 // shuffle has swapped are kept aside (k of them at most), so no memory is taken per call.
-void sample_into(rng& random, std::span<const peer_addr> from, std::size_t k,
-                 const peer_addr* except, std::vector<peer_addr>& out) {
-  const std::size_t skip =
-      except == nullptr ? from.size()
-                        : static_cast<std::size_t>(find_addr(from.data(), from.data() + from.size(), *except) - from.data());
+template <typename View>
+void sample_into(rng& random, const View& from, std::size_t k, const peer_addr* except, std::vector<peer_addr>& out) {
+  const std::size_t skip = except == nullptr ? from.size() : position(from, *except);
   const std::size_t size = from.size() - (skip < from.size() ? 1 : 0);
   struct swapped {
     std::size_t index;
@@ -213,6 +215,13 @@ bool group_full(const View& view, const peer_addr& peer, std::uint32_t max) {
     if ((h & head_mask) == head && ++n >= max) return true;
   }
   return false;
+}
+// The same over the passive view's packed keys: an IPv4 peer's /24 is its key's top bits
+// from bit 24 up (IPv6 members have keys far below).
+bool group_full(const peer_view& view, const peer_addr& peer, std::uint32_t max) {
+  if (max == 0 || is_private(peer)) return false;
+  if (peer.is_ipv4()) return view.count_ipv4_prefix(peer, 24, max) >= max;
+  return group_full<peer_view>(view, peer, max);
 }
 }  // namespace
 
@@ -469,7 +478,7 @@ void membership::request_neighbor(micros now) {
   // Peers of a network group the active view already holds enough of are not asked: they
   // would not be taken in (active_per_group_max).
   const auto eligible = [&](std::size_t i) {
-    const peer_addr& p = passive_.begin()[i];
+    const peer_addr p = passive_[i];
     return !contains(neighbor_tried_, p) && !active_group_full(p);
   };
   const std::size_t candidates = count_where(passive_.size(), eligible);
@@ -478,7 +487,7 @@ void membership::request_neighbor(micros now) {
     if (active_.empty() && !join_pending_) send_join(now);
     return;
   }
-  const peer_addr target = passive_.begin()[nth_where(rng_.below(candidates), eligible)];
+  const peer_addr target = passive_[nth_where(rng_.below(candidates), eligible)];
   neighbor_tried_.push_back(target);
   neighbor_pending_ = true;
   neighbor_target_ = target;
@@ -692,10 +701,10 @@ void membership::do_mix(micros now) {
   if (givables == 0) return;
   const peer_addr old = active_[nth_where(rng_.below(givables), givable)];
   // C: a random passive peer the view may take in place of O.
-  const auto takes_place = [&](std::size_t i) { return group_allows_swap(passive_.begin()[i], old); };
+  const auto takes_place = [&](std::size_t i) { return group_allows_swap(passive_[i], old); };
   const std::size_t candidates = count_where(passive_.size(), takes_place);
   if (candidates == 0) return;
-  const peer_addr candidate = passive_.begin()[nth_where(rng_.below(candidates), takes_place)];
+  const peer_addr candidate = passive_[nth_where(rng_.below(candidates), takes_place)];
   own = {old, candidate, host_.nonce(), now + cfg_.request_timeout};
   ++stats_.mixes_started;
   send(candidate, msg_mix_offer{old, own.nonce});

@@ -66,7 +66,7 @@ class membership {
   link_state* link(const peer_addr& peer);
 
   std::span<const peer_addr> active() const { return active_; }
-  std::span<const peer_addr> passive() const { return passive_; }
+  const peer_view& passive() const { return passive_; }
   bool is_active(const peer_addr& peer) const;
   bool is_passive(const peer_addr& peer) const;
   bool is_static() const { return static_; }
@@ -236,7 +236,7 @@ class membership {
   token_bucket stranger_replies_;
 
   std::vector<peer_addr> last_shuffle_sent_;
-  peer_view passive_;  // tagged: merges test each arriving peer against it
+  peer_view passive_;  // packed: merges test each arriving peer against it
 
   // From here on, what a walk passing through reads.
   const membership_config& cfg_;

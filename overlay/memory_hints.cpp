@@ -91,20 +91,21 @@ void memory_hints::warm_membership(const membership& ms, const message& m) {
   // nor, for a shuffle, the list of peers it carries. The conditions mirror on_shuffle's and
   // on_forward_join's.
   auto warm = [](std::span<const peer_addr> v) { prefetch_range(v.data(), v.size_bytes()); };
-  const std::span<const peer_addr> passive = ms.passive();
+  const peer_view& passive = ms.passive();
+  auto warm_passive = [&] { prefetch_range(passive.key_data(), passive.key_bytes()); };
   if (const auto* s = std::get_if<msg_shuffle>(&m)) {
     if (s->ttl > 1 && ms.active().size() > 1) return;
-    warm(passive);
+    warm_passive();
     warm(s->nodes);
   } else if (const auto* r = std::get_if<msg_shuffle_reply>(&m)) {
-    warm(passive);
+    warm_passive();
     warm(r->nodes);
   } else if (const auto* f = std::get_if<msg_forward_join>(&m)) {
     const bool walk_ends = f->ttl == 0 || ms.active().size() <= 1;
-    if (walk_ends || f->ttl == ms.cfg_.walk_length_passive) warm(passive);
+    if (walk_ends || f->ttl == ms.cfg_.walk_length_passive) warm_passive();
   } else if (std::holds_alternative<msg_disconnect>(m) || std::holds_alternative<msg_neighbor>(m) ||
              std::holds_alternative<msg_neighbor_reply>(m) || std::holds_alternative<msg_join>(m)) {
-    warm(passive);
+    warm_passive();
   }
 }
 
@@ -114,7 +115,7 @@ void memory_hints::warm_membership(const membership& ms, const timer_id& t) {
   // of a full view read nothing behind pointers.
   const bool reads_passive = t.kind == timer_kind::shuffle || t.kind == timer_kind::neighbor_timeout ||
                              (t.kind == timer_kind::repair && ms.active().size() < ms.cfg_.view_size_active);
-  if (reads_passive) prefetch_range(ms.passive().data(), ms.passive().size_bytes());
+  if (reads_passive) prefetch_range(ms.passive().key_data(), ms.passive().key_bytes());
 }
 
 // ---- the duplicate cache ------------------------------------------------------------------

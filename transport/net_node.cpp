@@ -65,13 +65,13 @@ result<> net_node::impl::save_peers() const {
     bool ok = true;
     // "address id" when this node dialled the address and found that id there; the id is
     // then expected at the address after a restart too.
-    for (auto view : {overlay->members().active(), overlay->members().passive()}) {
-      for (const auto& p : view) {
-        const auto b = ids.find(p);
-        const std::string id = b != ids.end() && b->second.dialled ? " " + b->second.id.to_hex() : std::string();
-        ok = ok && std::fprintf(f, "%s%s\n", p.to_string().c_str(), id.c_str()) > 0;
-      }
-    }
+    auto save = [&](const peer_addr& p) {
+      const auto b = ids.find(p);
+      const std::string id = b != ids.end() && b->second.dialled ? " " + b->second.id.to_hex() : std::string();
+      ok = ok && std::fprintf(f, "%s%s\n", p.to_string().c_str(), id.c_str()) > 0;
+    };
+    for (const auto& p : overlay->members().active()) save(p);
+    for (const auto& p : overlay->members().passive()) save(p);
     ok = (std::fflush(f) == 0) && ok;
     std::fclose(f);
     if (!ok) return failure(std::make_error_code(std::errc::io_error), context);

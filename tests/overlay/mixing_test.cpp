@@ -23,7 +23,10 @@ node_config mixing_config(std::uint32_t active) {
   return cfg;
 }
 
-bool has(std::span<const peer_addr> v, const peer_addr& p) { return std::find(v.begin(), v.end(), p) != v.end(); }
+template <typename View>
+bool has(const View& v, const peer_addr& p) {
+  return std::find(v.begin(), v.end(), p) != v.end();
+}
 
 // Nodes I = 0, O = 1, C = 2, D = 3 with views of one: links I-O and C-D, and C in I's passive
 // view (they were linked, then parted).
@@ -39,7 +42,7 @@ struct four {
     for (std::size_t i = 0; i < 4; ++i) net.host_of(i).clear();
   }
   std::span<const peer_addr> active(std::size_t i) { return net.at(i).members().active(); }
-  std::span<const peer_addr> passive(std::size_t i) { return net.at(i).members().passive(); }
+  const peer_view& passive(std::size_t i) { return net.at(i).members().passive(); }
   void mix(std::size_t i) {
     net.at(i).on_timer(net.now(), {timer_kind::mix, 0});
     net.run();

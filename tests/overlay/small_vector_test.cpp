@@ -1,5 +1,5 @@
 // small_vector: inline storage, spilling to the heap, erase order, copies and moves; peer_view
-// (a list of peers with address tags) against a plain vector.
+// (a list of peers packed into 64-bit keys) against a plain vector.
 
 #include <catch2/catch.hpp>
 
@@ -82,28 +82,29 @@ TEST_CASE("small_vector assign(n, v) fills in place or on the heap, replacing wh
 }
 
 TEST_CASE("peer_view finds, erases and keeps order exactly as a plain vector does", "[types]") {
-  // A pool of addresses that includes pairs with equal tags (found by search), IPv6 ones and
-  // ones differing only in the port, so that a tag match is confirmed on the whole address.
+  // A pool of IPv4 addresses, some differing only in the port or in the last byte, and IPv6
+  // ones (kept whole beside the packed keys), among them one whose last bytes equal an IPv4
+  // member's and the IPv4-compatible ::a00:1, so that no packed key is confused with them.
   std::vector<peer_addr> pool;
-  for (std::uint32_t i = 0; i < 40; ++i) pool.push_back(peer_addr::from_ipv4(0x0a000000u + i, 7000));
+  for (std::uint32_t i = 0; i < 40; ++i) pool.push_back(peer_addr::from_ipv4(0x0a000000u + i * 61, 7000));  // several /24s
   pool.push_back(peer_addr::from_ipv4(0x0a000001u, 7001));
-  peer_addr v6;
-  v6.ip[0] = 0x20;
-  v6.ip[15] = 1;
-  v6.port = 7000;
-  pool.push_back(v6);
-  std::size_t collisions = 0;
-  for (std::uint32_t i = 1000; collisions < 6 && i < 2'000'000; ++i) {
-    const peer_addr a = peer_addr::from_ipv4(0x0b000000u + i, 9);
-    for (std::size_t k = 0; k < 40; ++k) {
-      if (peer_view::tag_of(a) == peer_view::tag_of(pool[k])) {
-        pool.push_back(a);
-        ++collisions;
-        break;
-      }
-    }
+  pool.push_back(peer_addr::from_ipv4(0x0a000001u, 0));
+  for (std::uint8_t i = 0; i < 8; ++i) {
+    peer_addr v6;
+    v6.ip[0] = 0x20;
+    v6.ip[1] = 0x01;
+    v6.ip[15] = i;
+    v6.port = 7000;
+    pool.push_back(v6);
   }
-  REQUIRE(collisions == 6);
+  peer_addr mapped_like = peer_addr::from_ipv4(0x0a000002u, 7000);
+  mapped_like.ip[0] = 0x20;
+  pool.push_back(mapped_like);
+  peer_addr compatible;
+  compatible.ip[12] = 10;
+  compatible.ip[15] = 1;
+  compatible.port = 7000;
+  pool.push_back(compatible);
 
   peer_view view;
   std::vector<peer_addr> model;
@@ -132,7 +133,16 @@ TEST_CASE("peer_view finds, erases and keeps order exactly as a plain vector doe
     REQUIRE(view.contains(p) == (index_in_model(p) != peer_view::npos));
     REQUIRE(view.size() == model.size());
     REQUIRE(std::equal(view.begin(), view.end(), model.begin(), model.end()));
+    for (std::size_t i = 0; i < model.size(); ++i) REQUIRE(view[i] == model[i]);
+    // The /24 count over the packed keys, against one over whole addresses.
+    if (p.is_ipv4()) {
+      const auto same_group = [&](const peer_addr& q) { return q.is_ipv4() && network_group(q) == network_group(p); };
+      const auto expected = static_cast<std::uint32_t>(std::count_if(model.begin(), model.end(), same_group));
+      REQUIRE(view.count_ipv4_prefix(p, 24, 1000) == expected);
+      REQUIRE(view.count_ipv4_prefix(p, 24, 2) == std::min<std::uint32_t>(expected, 2));
+    }
     largest = std::max(largest, model.size());
   }
-  CHECK(largest > 32);  // the tags spilled past their inline 32
+  CHECK(largest > 32);
+  CHECK(view.has_ipv6() == std::any_of(model.begin(), model.end(), [](const peer_addr& q) { return !q.is_ipv4(); }));
 }

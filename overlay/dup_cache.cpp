@@ -115,10 +115,8 @@ void dup_cache::index_upstreams() {
 std::uint16_t dup_cache::upstream_index(const peer_addr& a) {
   const std::size_t n = upstreams_.size();
   if (upstream_slots_.empty()) {
-    // A few: scanned, newest first (the neighbours sending now were added last).
-    for (std::size_t k = n; k-- > 0;) {
-      if (upstreams_[k] == a) return static_cast<std::uint16_t>(k);
-    }
+    // A few: scanned (as packed keys).
+    if (const std::size_t k = upstreams_.find(a); k != peer_view::npos) return static_cast<std::uint16_t>(k);
   } else {
     // Many (a hub of a static topology hears from thousands of neighbours): hashed.
     const std::size_t mask = upstream_slots_.size() - 1;
@@ -213,11 +211,17 @@ void dup_cache::make_room(micros now) {
   std::size_t used = 0;
   for (std::size_t k = 0; k < n; ++k) {
     if (renumbered[k] == no_upstream) continue;
-    renumbered[k] = static_cast<std::uint16_t>(used);
-    upstreams_[used++] = upstreams_[k];
+    renumbered[k] = static_cast<std::uint16_t>(used++);
   }
-  if (used != n) ++numbering_;  // an upstream left: the numbers of those after it moved down
-  upstreams_.resize(used);
+  if (used != n) {
+    ++numbering_;  // an upstream left: the numbers of those after it moved down
+    peer_view kept_upstreams;
+    kept_upstreams.reserve(used);
+    for (std::size_t k = 0; k < n; ++k) {
+      if (renumbered[k] != no_upstream) kept_upstreams.push_back(upstreams_[k]);
+    }
+    upstreams_ = std::move(kept_upstreams);
+  }
   for (slot s : old) {
     if (s.id == 0) continue;
     if (s.value.upstream < n) s.value.upstream = renumbered[s.value.upstream];

@@ -6,9 +6,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
+#include "overlay/peer_view.hpp"
 #include "overlay/types.hpp"
 
 namespace hearsay {
@@ -68,10 +70,11 @@ class dup_cache {
   // `found` set, or the entry just inserted with `found` cleared. Every query copy asks this.
   entry& find_or_insert(query_id id, micros now, const peer_addr& upstream, std::uint8_t ttl_best,
                         std::uint64_t* memo, bool& found);
-  // Where the first copy of an entry's id came from (self for own queries); nullptr when the
+  // Where the first copy of an entry's id came from (self for own queries); nothing when the
   // cache could not remember it (see above).
-  const peer_addr* upstream_of(const entry& e) const {
-    return e.upstream < upstreams_.size() ? &upstreams_[e.upstream] : nullptr;
+  std::optional<peer_addr> upstream_of(const entry& e) const {
+    if (e.upstream >= upstreams_.size()) return std::nullopt;
+    return upstreams_[e.upstream];
   }
   // Ids held: the live ones and expired ones not yet swept out. At most the capacity.
   std::size_t size() const { return count_; }
@@ -143,7 +146,8 @@ class dup_cache {
   slot* slots_ = nullptr;
   std::size_t slot_count_ = 0;
   std::unique_ptr<slot[]> storage_;  // the table, and room to start it on a line
-  std::vector<peer_addr> upstreams_;
+  // Packed, 8 bytes an IPv4 upstream (a node's cache holds one per neighbour it hears from).
+  peer_view upstreams_;
   std::vector<std::uint16_t> upstream_slots_;  // empty, or indices into upstreams_ (no_upstream: free)
 };
 

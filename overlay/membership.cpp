@@ -631,8 +631,9 @@ void membership::on_shuffle_reply(micros now, const peer_addr& from, const msg_s
   const std::size_t take = std::min(m.nodes.size(), last_shuffle_sent_.size() + 1);
   merge_passive(std::span(m.nodes).first(take), last_shuffle_sent_);
   // Freed, not cleared: a shuffle is answered within a round trip and made once a period, so
-  // most nodes hold none (an allocation per shuffle, against 126 bytes a peer for good).
-  last_shuffle_sent_ = {};
+  // most nodes hold none (an allocation per shuffle, against 126 bytes a peer for good). (Not
+  // `= {}`, which assigns an empty list and keeps the storage.)
+  std::vector<peer_addr>().swap(last_shuffle_sent_);
 }
 
 void membership::merge_passive(std::span<const peer_addr> peers, std::span<const peer_addr> evict_first) {
@@ -872,6 +873,9 @@ bool membership::on_timer(micros now, timer_id id) {
         host_.schedule(now + cfg_.repair_period, {timer_kind::repair, 0});
       } else {
         repair_armed_ = false;
+        // A full view: the list of this round's requests is freed when it holds none (most
+        // nodes, most of the time), as the last shuffle's list is.
+        if (neighbor_tried_.empty()) std::vector<peer_addr>().swap(neighbor_tried_);
       }
       return true;
     case timer_kind::join_timeout:

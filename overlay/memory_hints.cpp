@@ -133,7 +133,7 @@ void memory_hints::warm_seen(const dup_cache& d, query_id id, bool memo) {
   prefetch_line(&d.slots_[d.home(id)]);
   // Without a memo, a new id's insert scans the few upstreams (two or three lines); a hub's
   // hashed table is left to the insert.
-  if (!memo && d.upstream_slots_.empty()) prefetch_range(d.upstreams_.data(), d.upstreams_.size() * sizeof(peer_addr));
+  if (!memo && d.upstream_slots_.empty()) prefetch_range(d.upstreams_.key_data(), d.upstreams_.key_bytes());
 }
 
 }  // namespace hearsay

@@ -221,8 +221,8 @@ void searcher::on_hit(micros now, const peer_addr& from, const msg_query_hit& h)
     return;
   }
   dup_cache::entry* seen = seen_.find(h.id, now);
-  const peer_addr* upstream = seen == nullptr ? nullptr : seen_.upstream_of(*seen);
-  if (upstream == nullptr || *upstream == self_ || seen->hits_relayed >= cfg_.hits_per_query_max) {
+  const std::optional<peer_addr> upstream = seen == nullptr ? std::nullopt : seen_.upstream_of(*seen);
+  if (!upstream || *upstream == self_ || seen->hits_relayed >= cfg_.hits_per_query_max) {
     // Unknown or expired query (or one whose upstream the cache could not keep), a closed
     // query of our own, or one that had its share.
     ++stats_.hits_dropped;

@@ -692,10 +692,10 @@ TEST_CASE("dup_cache of a hub: thousands of upstreams, and past the limit none",
     REQUIRE(e != nullptr);
     REQUIRE(e->ttl_best == 2);
     if (k < dup_cache::upstreams_max) {
-      REQUIRE(cache.upstream_of(*e) != nullptr);
+      REQUIRE(cache.upstream_of(*e).has_value());
       REQUIRE(*cache.upstream_of(*e) == upstream(k));
     } else {
-      REQUIRE(cache.upstream_of(*e) == nullptr);
+      REQUIRE(!cache.upstream_of(*e).has_value());
     }
   }
   // An upstream it already knows is still found for new ids.

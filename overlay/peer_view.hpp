@@ -1,12 +1,13 @@
 #pragma once
-// A list of peers (a HyParView passive view) kept in 8 bytes a member rather than 18.
+// A list of peers kept in 8 bytes a member rather than 18: the HyParView passive view, and
+// the duplicate cache's list of the neighbours queries came from.
 //
 // An IPv4 member (nearly every peer on today's internet, and every simulated one) is packed
 // into one 64-bit key: a mark bit, the address and the port. An IPv6 member's key is its
 // place in a side list of whole addresses. "Is p a member?" then compares 64-bit keys, and a
-// view of 30 fits in four cache lines instead of nine. The passive view is most of what a
-// peer holds (the simulator keeps a million of them), and every shuffle checks the peers it
-// brings against it.
+// view of 30 fits in four cache lines instead of nine. The passive view was the largest thing
+// a peer held besides the node itself (the simulator keeps a million of them), and every
+// shuffle checks the peers it brings against it.
 //
 // Order is kept (members stay in insertion order; erase shifts the rest down), so that code
 // which draws "the i-th member" at random sees the same list a plain vector would give.

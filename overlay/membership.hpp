@@ -70,6 +70,9 @@ class membership {
   bool is_active(const peer_addr& peer) const;
   bool is_passive(const peer_addr& peer) const;
   bool is_static() const { return static_; }
+  const peer_addr& self() const { return self_; }
+  // The node's random stream, which the searcher shares.
+  rng& random() { return rng_; }
   // Whether peer is an active neighbour this node chose itself (membership_config::
   // active_outbound_min), and how many of those it has.
   bool is_outbound(const peer_addr& peer) const;

@@ -9,7 +9,7 @@ node::node(const node_config& cfg, const peer_addr& self, std::uint64_t seed, ho
     : rng_(seed),
       self_(self),
       membership_(cfg.membership, cfg.seeds, self, rng_, h, stats_),
-      search_(cfg.search, self, rng_, h, stats_, library_, membership_) {
+      search_(cfg.search, h, stats_, library_, membership_) {
   HEARSAY_ASSERT(!self_.is_unspecified());
 }
 

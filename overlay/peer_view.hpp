@@ -13,9 +13,13 @@
 // which draws "the i-th member" at random sees the same list a plain vector would give.
 // Members are read by value (view[i], iteration): the view holds no peer_addr to point to.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <iterator>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include "overlay/types.hpp"
@@ -56,10 +60,30 @@ class peer_view {
     std::size_t i_ = 0;
   };
 
-  std::size_t size() const { return keys_.size(); }
-  bool empty() const { return keys_.empty(); }
+  peer_view() = default;
+  peer_view(const peer_view& o) { *this = o; }
+  peer_view(peer_view&& o) noexcept { *this = std::move(o); }
+  peer_view& operator=(const peer_view& o) {
+    if (this == &o) return *this;
+    size_ = 0;
+    reserve(o.size_);
+    if (o.size_ != 0) std::memcpy(keys_.get(), o.keys_.get(), o.size_ * sizeof(std::uint64_t));
+    size_ = o.size_;
+    wide_ = o.wide_ == nullptr ? nullptr : std::make_unique<std::vector<peer_addr>>(*o.wide_);
+    return *this;
+  }
+  peer_view& operator=(peer_view&& o) noexcept {
+    keys_ = std::move(o.keys_);
+    size_ = std::exchange(o.size_, 0);
+    capacity_ = std::exchange(o.capacity_, 0);
+    wide_ = std::move(o.wide_);
+    return *this;
+  }
+
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
   iterator begin() const { return {this, 0}; }
-  iterator end() const { return {this, keys_.size()}; }
+  iterator end() const { return {this, size_}; }
 
   // The i-th member (i < size()).
   peer_addr operator[](std::size_t i) const {
@@ -67,7 +91,7 @@ class peer_view {
     if ((k & ipv4_mark) != 0) {
       return peer_addr::from_ipv4(static_cast<std::uint32_t>(k >> 16), static_cast<std::uint16_t>(k));
     }
-    return wide_[k];
+    return (*wide_)[k];
   }
 
   // The position of p, or npos.
@@ -76,13 +100,13 @@ class peer_view {
     if (p.is_ipv4()) {
       want = key_of_ipv4(p);
     } else {
-      std::size_t w = 0;
-      while (w < wide_.size() && !(wide_[w] == p)) ++w;
-      if (w == wide_.size()) return npos;
-      want = w;
+      if (wide_ == nullptr) return npos;
+      const auto at = std::find(wide_->begin(), wide_->end(), p);
+      if (at == wide_->end()) return npos;
+      want = static_cast<std::uint64_t>(at - wide_->begin());
     }
-    const std::uint64_t* keys = keys_.data();
-    const std::size_t n = keys_.size();
+    const std::uint64_t* keys = keys_.get();
+    const std::size_t n = size_;
     for (std::size_t i = 0; i < n; ++i) {
       if (keys[i] == want) return i;
     }
@@ -95,33 +119,42 @@ class peer_view {
   std::uint32_t count_ipv4_prefix(const peer_addr& p, unsigned shift, std::uint32_t enough) const {
     const std::uint64_t want = key_of_ipv4(p) >> shift;
     std::uint32_t n = 0;
-    for (const std::uint64_t k : keys_) {
-      if ((k >> shift) == want && ++n >= enough) break;
+    for (std::size_t i = 0; i < size_; ++i) {
+      if ((keys_[i] >> shift) == want && ++n >= enough) break;
     }
     return n;
   }
   // Whether the view has IPv6 members at all (a rare case that scans them whole).
-  bool has_ipv6() const { return !wide_.empty(); }
+  bool has_ipv6() const { return wide_ != nullptr && !wide_->empty(); }
 
   // Room for n members without growing (a view that fills up at once grows only once).
-  void reserve(std::size_t n) { keys_.reserve(n); }
+  void reserve(std::size_t n) {
+    if (n <= capacity_) return;
+    auto grown = std::make_unique_for_overwrite<std::uint64_t[]>(n);
+    if (size_ != 0) std::memcpy(grown.get(), keys_.get(), size_ * sizeof(std::uint64_t));
+    keys_ = std::move(grown);
+    capacity_ = static_cast<std::uint32_t>(n);
+  }
   void push_back(const peer_addr& p) {
+    if (size_ == capacity_) reserve(capacity_ == 0 ? 4 : 2 * std::size_t{capacity_});
     if (p.is_ipv4()) {
-      keys_.push_back(key_of_ipv4(p));
-    } else {
-      keys_.push_back(wide_.size());
-      wide_.push_back(p);
+      keys_[size_++] = key_of_ipv4(p);
+      return;
     }
+    if (wide_ == nullptr) wide_ = std::make_unique<std::vector<peer_addr>>();
+    keys_[size_++] = wide_->size();
+    wide_->push_back(p);
   }
   void erase_at(std::size_t i) {
     const std::uint64_t k = keys_[i];
-    keys_.erase(keys_.begin() + static_cast<std::ptrdiff_t>(i));
+    std::memmove(&keys_[i], &keys_[i + 1], (size_ - i - 1) * sizeof(std::uint64_t));
+    --size_;
     if ((k & ipv4_mark) != 0) return;
     // An IPv6 member: its address leaves the side list, and the members after it there move
     // down one place.
-    wide_.erase(wide_.begin() + static_cast<std::ptrdiff_t>(k));
-    for (std::uint64_t& other : keys_) {
-      if ((other & ipv4_mark) == 0 && other > k) --other;
+    wide_->erase(wide_->begin() + static_cast<std::ptrdiff_t>(k));
+    for (std::size_t j = 0; j < size_; ++j) {
+      if ((keys_[j] & ipv4_mark) == 0 && keys_[j] > k) --keys_[j];
     }
   }
   // Removes p if it is a member; whether it was.
@@ -133,8 +166,8 @@ class peer_view {
   }
 
   // Where the keys are, for a prefetch.
-  const void* key_data() const { return keys_.data(); }
-  std::size_t key_bytes() const { return keys_.size() * sizeof(std::uint64_t); }
+  const void* key_data() const { return keys_.get(); }
+  std::size_t key_bytes() const { return size_ * sizeof(std::uint64_t); }
 
  private:
   static constexpr std::uint64_t ipv4_mark = std::uint64_t{1} << 63;
@@ -142,8 +175,10 @@ class peer_view {
     return ipv4_mark | (std::uint64_t{p.ipv4()} << 16) | p.port;
   }
 
-  std::vector<std::uint64_t> keys_;  // in member order
-  std::vector<peer_addr> wide_;      // the IPv6 members, in member order
+  // 24 bytes in all: a peer holds two of these (its passive view, its duplicate cache's upstreams).
+  std::unique_ptr<std::uint64_t[]> keys_;  // in member order
+  std::uint32_t size_ = 0, capacity_ = 0;
+  std::unique_ptr<std::vector<peer_addr>> wide_;  // the IPv6 members, in member order (made for the first)
 };
 
 }  // namespace hearsay

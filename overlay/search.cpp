@@ -12,23 +12,21 @@ namespace hearsay {
 
 // ---- searcher ------------------------------------------------------------------------
 
-searcher::searcher(const search_config& cfg, const peer_addr& self, rng& random, host& h,
-                   node_stats& stats, const library& files, membership& members)
+searcher::searcher(const search_config& cfg, host& h, node_stats& stats, const library& files,
+                   membership& members)
     : cfg_(cfg),
-      rng_(random),
       host_(h),
       stats_(stats),
       library_(files),
       members_(members),
       seen_(cfg.dup_cache_capacity, cfg.dup_cache_lifetime),
-      self_(self),
       stranger_sends_(cfg.stranger_sends_per_s, cfg.stranger_sends_burst) {
   HEARSAY_ASSERT(cfg.hits_per_query_max <= 255);  // a relay counts them in a byte (dup_cache)
 }
 
 query_id searcher::start(micros now, std::string criteria_text, std::uint8_t ttl, bool reply_direct) {
   query_id id = 0;
-  while (id == 0 || seen_.find(id, now) != nullptr || find_open(id) != nullptr) id = rng_.next();
+  while (id == 0 || seen_.find(id, now) != nullptr || find_open(id) != nullptr) id = random().next();
   const search_strategy& strategy = strategy_of(cfg_);
   if (ttl == 0) ttl = cfg_.*strategy.ttl;
   ttl = std::min(ttl, cfg_.*strategy.ttl_max);
@@ -39,7 +37,7 @@ query_id searcher::start(micros now, std::string criteria_text, std::uint8_t ttl
   open.strategy = cfg_.strategy;
   msg_query& q = open.query;
   q.id = id;
-  q.origin = self_;
+  q.origin = self();
   q.ttl = ttl;
   q.hops = 1;
   q.reply_direct = reply_direct || cfg_.reply_direct;
@@ -65,7 +63,7 @@ void searcher::send(const peer_addr& to, message&& m) {
 }
 
 void searcher::launch(micros now, const open_search& search, micros extra_wait) {
-  seen_.insert(search.query.id, now, self_, search.query.ttl);
+  seen_.insert(search.query.id, now, self(), search.query.ttl);
   host_.schedule(now + cfg_.query_timeout + extra_wait, {timer_kind::query_timeout, search.query.id});
 }
 
@@ -79,7 +77,7 @@ void searcher::answer(micros now, const msg_query& q, const peer_addr& upstream)
   if (files.empty()) return;
   msg_query_hit hit;
   hit.id = q.id;
-  hit.holder = self_;
+  hit.holder = self();
   hit.hops = q.hops;
   hit.files = std::move(files);
   ++stats_.hits_sent;
@@ -222,7 +220,7 @@ void searcher::on_hit(micros now, const peer_addr& from, const msg_query_hit& h)
   }
   dup_cache::entry* seen = seen_.find(h.id, now);
   const std::optional<peer_addr> upstream = seen == nullptr ? std::nullopt : seen_.upstream_of(*seen);
-  if (!upstream || *upstream == self_ || seen->hits_relayed >= cfg_.hits_per_query_max) {
+  if (!upstream || *upstream == self() || seen->hits_relayed >= cfg_.hits_per_query_max) {
     // Unknown or expired query (or one whose upstream the cache could not keep), a closed
     // query of our own, or one that had its share.
     ++stats_.hits_dropped;

@@ -47,8 +47,8 @@ struct open_search {
 
 class searcher {
  public:
-  searcher(const search_config& cfg, const peer_addr& self, rng& random, host& h,
-           node_stats& stats, const library& files, membership& members);
+  // The node's address and random stream are its membership's.
+  searcher(const search_config& cfg, host& h, node_stats& stats, const library& files, membership& members);
 
   query_id start(micros now, std::string criteria_text, std::uint8_t ttl, bool reply_direct);
 
@@ -65,7 +65,8 @@ class searcher {
 
   // ---- what search strategies (overlay/strategy.hpp) work with ----
   const search_config& config() const { return cfg_; }
-  rng& random() { return rng_; }
+  rng& random() { return members_.random(); }
+  const peer_addr& self() const { return members_.self(); }
   std::span<const peer_addr> neighbours() const { return members_.active(); }
   bool is_neighbour(const peer_addr& p) const { return members_.is_active(p); }
   // Sends a copy of a query on to `to` (counted as forwarded).
@@ -97,15 +98,14 @@ class searcher {
 
   // What every query copy reads comes first, right after the membership's hot members in
   // the node (see memory_hints.cpp).
+  // (The node's random stream and address are the membership's: members_.random(), .self().)
   const search_config& cfg_;
-  rng& rng_;
   host& host_;
   node_stats& stats_;
   const library& library_;
   membership& members_;  // its links keep each neighbour's query budget
   dup_cache seen_;
 
-  peer_addr self_;
   // Sends to addresses named by a message rather than to a neighbour (direct hits to a
   // query's origin, walkers' check-backs): rate-limited, so that a forged origin cannot turn
   // the overlay into an amplifier aimed at a third party.

@@ -145,4 +145,25 @@ TEST_CASE("peer_view finds, erases and keeps order exactly as a plain vector doe
   }
   CHECK(largest > 32);
   CHECK(view.has_ipv6() == std::any_of(model.begin(), model.end(), [](const peer_addr& q) { return !q.is_ipv4(); }));
+
+  // Copies and moves keep the members (IPv6 ones too) and their order; a moved-from view is
+  // empty and usable.
+  for (const peer_addr& p : pool) {
+    if (index_in_model(p) == peer_view::npos) {
+      view.push_back(p);
+      model.push_back(p);
+    }
+  }
+  REQUIRE(view.has_ipv6());
+  peer_view copy = view;
+  CHECK(std::equal(copy.begin(), copy.end(), model.begin(), model.end()));
+  copy.erase_at(0);
+  CHECK(std::equal(view.begin(), view.end(), model.begin(), model.end()));  // the original is apart
+  peer_view moved = std::move(view);
+  CHECK(std::equal(moved.begin(), moved.end(), model.begin(), model.end()));
+  CHECK(view.empty());  // NOLINT(bugprone-use-after-move): the moved-from state is specified
+  view.push_back(pool[0]);
+  CHECK((view.size() == 1 && view[0] == pool[0] && view.find(pool[0]) == 0));
+  copy = moved;
+  CHECK(std::equal(copy.begin(), copy.end(), model.begin(), model.end()));
 }

@@ -187,9 +187,9 @@ void dup_cache::make_room(micros now) {
     }
     return;
   }
-  // The upstreams the kept ids name stay, in their order (the newest last, as upstream_index
-  // scans them), compacted in place: first marked, then numbered, then moved down. Most nodes
-  // have a few dozen at most, counted in a table on the stack.
+  // The upstreams the kept ids name stay, in their order: first marked, then numbered, then
+  // copied into a new list when any left. Most nodes have a few dozen at most, counted in a
+  // table on the stack.
   const std::size_t n = upstreams_.size();
   small_vector<std::uint16_t, 64> renumbered;
   renumbered.assign(n, no_upstream);

@@ -51,9 +51,6 @@ class peer_view {
       return before;
     }
     friend bool operator==(const iterator& a, const iterator& b) { return a.i_ == b.i_; }
-    friend difference_type operator-(const iterator& a, const iterator& b) {
-      return static_cast<difference_type>(a.i_) - static_cast<difference_type>(b.i_);
-    }
 
    private:
     const peer_view* view_ = nullptr;
@@ -147,7 +144,7 @@ class peer_view {
   }
   void erase_at(std::size_t i) {
     const std::uint64_t k = keys_[i];
-    std::memmove(&keys_[i], &keys_[i + 1], (size_ - i - 1) * sizeof(std::uint64_t));
+    std::memmove(keys_.get() + i, keys_.get() + i + 1, (size_ - i - 1) * sizeof(std::uint64_t));
     --size_;
     if ((k & ipv4_mark) != 0) return;
     // An IPv6 member: its address leaves the side list, and the members after it there move

@@ -15,3 +15,13 @@ namespace hearsay::detail {
 
 #define HEARSAY_ASSERT(expr) \
   ((expr) ? static_cast<void>(0) : ::hearsay::detail::assert_fail(#expr, __FILE__, __LINE__))
+
+// Set in builds with AddressSanitizer, whichever the compiler: GCC defines
+// __SANITIZE_ADDRESS__, clang answers __has_feature (the fuzz targets are built with clang).
+#if defined(__SANITIZE_ADDRESS__)
+#define HEARSAY_ADDRESS_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HEARSAY_ADDRESS_SANITIZER 1
+#endif
+#endif

@@ -14,7 +14,9 @@
 #include <string>
 #include <utility>
 
-#if defined(__SANITIZE_ADDRESS__)
+#include "overlay/assert.hpp"
+
+#if defined(HEARSAY_ADDRESS_SANITIZER)
 #include <sanitizer/lsan_interface.h>
 #endif
 
@@ -100,7 +102,7 @@ memory_block::memory_block(std::size_t bytes) {
     mapped_ = whole + huge_page;
     data_ = reinterpret_cast<void*>((reinterpret_cast<std::uintptr_t>(p) + huge_page - 1) / huge_page * huge_page);
     ::madvise(data_, whole, MADV_HUGEPAGE);  // a hint: without it, the same memory in 4 KiB pages
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(HEARSAY_ADDRESS_SANITIZER)
     // The leak checker scans the heap, not mappings of one's own: what the block's objects
     // point to would look leaked.
     __lsan_register_root_region(mapping_, mapped_);
@@ -173,7 +175,7 @@ void memory_block::release() noexcept {
   if (data_ == nullptr) return;
   if (mapping_ != nullptr) {  // only ever set on Linux (see the constructor)
 #if defined(__linux__)
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(HEARSAY_ADDRESS_SANITIZER)
     __lsan_unregister_root_region(mapping_, mapped_);
 #endif
     ::munmap(mapping_, mapped_);

@@ -238,10 +238,17 @@ class simulator {
  private:
   // ---- events and workers (engine.cpp, workers.cpp) --------------------------------------------
   struct deliver {
+    // (Constructors here, in fire_timer and in peer_down, rather than aggregate
+    // initialisation from parentheses, which clang 14 lacks.)
+    template <typename M>
+    deliver(std::uint32_t to_node, std::uint32_t from_node, M&& m)
+        : to(to_node), from(from_node), msg(std::forward<M>(m)) {}
     std::uint32_t to, from;
     message msg;
   };
   struct fire_timer {
+    fire_timer(std::uint32_t at_node, std::uint32_t life, timer_id which)
+        : node(at_node), incarnation(life), id(which) {}
     std::uint32_t node;
     std::uint32_t incarnation;  // timers of an earlier life of a churned peer are ignored
     timer_id id;
@@ -249,8 +256,10 @@ class simulator {
   // `peer` failed, as `node` learns it; or, `closed`, `peer` closed its link to `node` (see
   // peer_host::disconnect), which is a failure only if `node` still counts it a neighbour.
   struct peer_down {
+    peer_down(std::uint32_t to_node, std::uint32_t failed, bool by_close = false)
+        : node(to_node), peer(failed), closed(by_close) {}
     std::uint32_t node, peer;
-    bool closed = false;
+    bool closed;
   };
   struct start_peer {
     std::uint32_t node;

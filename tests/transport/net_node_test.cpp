@@ -15,6 +15,7 @@
 
 #include <unistd.h>
 
+#include "overlay/assert.hpp"
 #include "overlay/codec.hpp"
 #include "tests/transport/cluster.hpp"
 #include "tests/transport/tls_peer.hpp"
@@ -620,7 +621,7 @@ TEST_CASE("load: thousands of searches per second through a small cluster lose n
   // Bounded memory: duplicate caches, queues and open queries are all capped. Not under
   // AddressSanitizer, whose quarantine holds up to 256 MiB of freed memory on purpose (the TLS
   // records of this test, allocated and freed by the thousand, fill it).
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(HEARSAY_ADDRESS_SANITIZER)
   (void)rss_before;
 #else
   CHECK(resident_bytes() < rss_before + (64u << 20));

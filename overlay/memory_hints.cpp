@@ -30,19 +30,17 @@ void prefetch_between(const void* begin, const void* end) {
 
 void memory_hints::prefetch(const node& n) { prefetch_object<sizeof(node)>(&n); }
 
-void memory_hints::prefetch_head(const node& n, std::size_t counters) {
-  prefetch_between(&n, reinterpret_cast<const char*>(&n.stats_) + counters);
-}
+void memory_hints::prefetch_head(const node& n) { prefetch_between(&n, &n.self_); }
+
+void memory_hints::warm_counters(const node& n, std::size_t counters) { prefetch_range(&n.stats_.get(), counters); }
 
 // The membership's members are in the order of how often they are read: membership messages
 // and timers read them up to the links' state (links_), which query copies read.
 void memory_hints::prefetch_membership(const node& n) { prefetch_between(&n.membership_, &n.membership_.links_); }
 
 void memory_hints::prefetch_for(const node& n, const message& m) {
-  // A query copy bumps five counters (the head then ends inside the second line); the rest
-  // of the messages may bump any of the hot ones.
   const bool query = std::holds_alternative<msg_query>(m);
-  prefetch_head(n, query ? stats_query_hot_bytes : stats_hot_bytes);
+  prefetch_head(n);
   const membership& members = n.membership_;
   if (query || std::holds_alternative<msg_query_hit>(m) || std::holds_alternative<msg_walk_check>(m) ||
       std::holds_alternative<msg_walk_status>(m)) {
@@ -65,16 +63,21 @@ void memory_hints::prefetch_for(const node& n, const timer_id& t) {
     prefetch(n);
     return;
   }
-  prefetch_head(n, stats_hot_bytes);
+  prefetch_head(n);
   prefetch_membership(n);
 }
 
 void memory_hints::warm_for(const node& n, const timer_id& t) {
-  if (n.running_ && membership::owns(t)) warm_membership(n.membership_, t);
+  if (!n.running_ || !membership::owns(t)) return;
+  warm_counters(n, stats_hot_bytes);
+  warm_membership(n.membership_, t);
 }
 
 void memory_hints::warm_for(const node& n, const message& m) {
   if (!n.running_) return;
+  // A query copy bumps five counters; the rest of the messages may bump any of the hot ones.
+  // (Shared by a block of peers in the simulator, they are seldom far.)
+  warm_counters(n, std::holds_alternative<msg_query>(m) ? stats_query_hot_bytes : stats_hot_bytes);
   warm_membership(n.membership_, m);
   if (const auto* q = std::get_if<msg_query>(&m)) {
     warm_seen(n.search_.seen_, q->id, true);  // the link to the sender has a memo (unless a sweep renumbered)

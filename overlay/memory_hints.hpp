@@ -7,7 +7,7 @@
 //
 //   prefetch(n)          every line of the node object;
 //   prefetch_for(n, m)   only the lines of the node object that handling m reads (a query copy
-//                        reads 9 of a node's 19 lines; a membership timer 11);
+//                        reads about half of a node's lines);
 //   warm_for(n, m)       called once those lines have arrived (it reads the node's pointers):
 //                        what handling m reads behind them — the passive view, the duplicate-
 //                        cache slot of a query id, the peers a shuffle carries.
@@ -45,9 +45,10 @@ class memory_hints {
   static void warm_for(const node& n, const timer_id& t);
 
  private:
-  // The node's first lines: the flag, the random stream, the library, and the first
-  // `counters` bytes of its counters.
-  static void prefetch_head(const node& n, std::size_t counters);
+  // The node's first lines: the flag, the counters' handle, the random stream, the library.
+  static void prefetch_head(const node& n);
+  // The first `counters` bytes of the node's counters (behind the handle).
+  static void warm_counters(const node& n, std::size_t counters);
   // What membership messages and timers read of the membership.
   static void prefetch_membership(const node& n);
   static void warm_membership(const membership& m, const message& msg);

@@ -5,11 +5,12 @@
 
 namespace hearsay {
 
-node::node(const node_config& cfg, const peer_addr& self, std::uint64_t seed, host& h)
-    : rng_(seed),
+node::node(const node_config& cfg, const peer_addr& self, std::uint64_t seed, host& h, node_stats* shared)
+    : stats_(shared),
+      rng_(seed),
       self_(self),
-      membership_(cfg.membership, cfg.seeds, self, rng_, h, stats_),
-      search_(cfg.search, h, stats_, library_, membership_) {
+      membership_(cfg.membership, cfg.seeds, self, rng_, h, stats_.get()),
+      search_(cfg.search, h, stats_.get(), library_, membership_) {
   HEARSAY_ASSERT(!self_.is_unspecified());
 }
 
@@ -34,7 +35,8 @@ void node::leave(micros now) {
 
 void node::on_message(micros now, const peer_addr& from, message&& m) {
   if (!running_) return;
-  ++stats_.messages_received;
+  ++messages_received_;
+  ++stats_.get().messages_received;
   // Queries, shuffles and forward-joins travel only on overlay links. One arriving from a
   // peer outside the active view means the link is one-sided (crossing messages left it so):
   // DISCONNECT tells the sender, which heals the asymmetry at once. A walk from a peer in the
@@ -47,7 +49,7 @@ void node::on_message(micros now, const peer_addr& from, message&& m) {
     // The link is looked up once: the searcher charges the copy to its budget.
     membership::link_state* link = membership_.link(from);
     if (link == nullptr) {
-      ++stats_.messages_unexpected;
+      ++stats_.get().messages_unexpected;
       membership_.refuse(from);
       return;
     }
@@ -57,7 +59,7 @@ void node::on_message(micros now, const peer_addr& from, message&& m) {
   const bool on_link_only = std::holds_alternative<msg_shuffle>(m) || std::holds_alternative<msg_forward_join>(m);
   const bool stranger = on_link_only && !membership_.is_active(from) && !membership_.is_static();
   if (stranger && !membership_.is_passive(from)) {
-    ++stats_.messages_unexpected;
+    ++stats_.get().messages_unexpected;
     membership_.refuse(from);
     return;
   }
@@ -67,7 +69,7 @@ void node::on_message(micros now, const peer_addr& from, message&& m) {
     return;
   }
   if (search_.on_message(now, from, m)) return;
-  ++stats_.messages_unexpected;
+  ++stats_.get().messages_unexpected;
 }
 
 void node::on_timer(micros now, timer_id id) {

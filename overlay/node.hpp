@@ -28,8 +28,11 @@ struct search_options {
 
 class alignas(64) node {
  public:
-  // cfg and h must outlive the node. seed feeds this node's own random stream.
-  node(const node_config& cfg, const peer_addr& self, std::uint64_t seed, host& h);
+  // cfg and h must outlive the node. seed feeds this node's own random stream. The node
+  // counts into its own counters, or into `shared` if given (which must outlive it): the
+  // simulator gives each block of peers one set, summed in its report, rather than 208 bytes
+  // a peer. A node then still counts the messages it received itself (messages_received()).
+  node(const node_config& cfg, const peer_addr& self, std::uint64_t seed, host& h, node_stats* shared = nullptr);
   // Components hold references into the node (its random stream, stats, library): it never
   // moves. Drivers keep nodes in stable storage (std::deque, unique_ptr).
   node(const node&) = delete;
@@ -66,21 +69,44 @@ class alignas(64) node {
   library& files() { return library_; }
   const library& files() const { return library_; }
   const membership& members() const { return membership_; }
-  const node_stats& stats() const { return stats_; }
+  // Its counters: its own, or the set it shares (see the constructor).
+  const node_stats& stats() const { return stats_.get(); }
+  // The messages this node received (its load), whether or not it shares its counters.
+  std::uint64_t messages_received() const { return messages_received_; }
   bool running() const { return running_; }
 
  private:
   friend class memory_hints;  // reads the layout below
 
+  // The node's counters, owned or shared, in one word: the pointer, its lowest bit set when
+  // the node owns them (node_stats is 8-byte aligned).
+  class stats_handle {
+   public:
+    explicit stats_handle(node_stats* shared)
+        : bits_(shared != nullptr ? reinterpret_cast<std::uintptr_t>(shared)
+                                  : reinterpret_cast<std::uintptr_t>(new node_stats) | 1u) {}
+    stats_handle(const stats_handle&) = delete;
+    stats_handle& operator=(const stats_handle&) = delete;
+    ~stats_handle() {
+      if (bits_ & 1u) delete &get();
+    }
+    node_stats& get() const { return *reinterpret_cast<node_stats*>(bits_ & ~std::uintptr_t{1}); }
+
+   private:
+    std::uintptr_t bits_;
+  };
+  static_assert(alignof(node_stats) >= 2);
+
   // Laid out for the simulator, which reads the state of a random node for each of millions
-  // of events: what every event reads is in the first three lines (the flag, the random
-  // stream, the library's emptiness, the hot counters); the membership's hot members are at
-  // its end and the searcher's at its start, so that a query copy reads those lines and a run
-  // of adjacent ones (see memory_hints.hpp).
+  // of events: what every event reads is in the first two lines (the flag, the counters'
+  // handle and the load, the random stream, the library's emptiness); the membership's hot
+  // members are at its end and the searcher's at its start, so that a query copy reads those
+  // lines and a run of adjacent ones (see memory_hints.hpp).
   bool running_ = false;
+  stats_handle stats_;
+  std::uint64_t messages_received_ = 0;
   rng rng_;
   library library_;
-  node_stats stats_;
   peer_addr self_;
   membership membership_;
   searcher search_;

@@ -195,7 +195,8 @@ void simulator::dispatch_global(event& e) {
     }
     r.issued = now_;
     // The id is known only once the search starts, but the origin's own first sends happen
-    // inside search(): count them from the stats instead.
+    // inside search(): count them from the counters instead (shared with the origin's block,
+    // but nothing else runs during a global event).
     const auto sent_before = nodes_[r.origin]->stats().queries_forwarded;
     r.id = nodes_[r.origin]->search(now_, file_name(r.file));
     r.query_messages += static_cast<std::uint32_t>(nodes_[r.origin]->stats().queries_forwarded - sent_before);
@@ -237,7 +238,7 @@ void simulator::warm_peer(const event& e) const {
   // Nodes are engaged at all times but inside restart_peer, so this reads no flag. A message
   // reads part of the node; timers (which also check the peer's incarnation) and failures may
   // read any of it.
-  const node* n = nodes_[i].operator->();
+  const node* n = nodes_[i];
   if (const auto* d = std::get_if<deliver>(&e)) {
     memory_hints::prefetch_for(*n, d->msg);
   } else if (const auto* t = std::get_if<fire_timer>(&e)) {

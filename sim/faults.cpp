@@ -61,8 +61,7 @@ void simulator::restart_peer(std::uint32_t i) {
   const std::uint64_t node_seed = rng::stream(scenario_.seed, stream_peers + i).next() ^ (incarnation_[i] * 0x9e3779b97f4a7c15ULL);
   const std::span<const file_id> held = nodes_[i]->files().ids();
   std::vector<file_id> files(held.begin(), held.end());
-  nodes_[i].reset();
-  nodes_[i].emplace(node_config_, address_of(i), node_seed, hosts_[i]);
+  nodes_.rebuild(i, node_config_, address_of(i), node_seed, hosts_[i], stats_of_unit(i));
   if (!files.empty()) {
     nodes_[i]->files().share(catalogue_);
     nodes_[i]->files().assign(files);

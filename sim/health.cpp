@@ -27,9 +27,9 @@ void simulator::collect_results(run_results& out) {
   if (compact()) {
     compact_collect(out, load);
   } else {
-    for (const auto& n : nodes_) out.totals += n->stats();
+    for (const auto& g : stats_groups_) out.totals += g.counters;
     for (std::uint32_t i = 0; i < honest_peers(); ++i) {
-      if (running_[i]) load.push_back(nodes_[i]->stats().messages_received);
+      if (running_[i]) load.push_back(nodes_[i]->messages_received());
     }
   }
   if (!load.empty()) {

@@ -135,15 +135,18 @@ simulator::simulator(const scenario& s, graph static_graph)
   static_assert(sizeof(peer_host) == 32 && alignof(peer_host) == 32);
   hosts_.reserve(s.peers);  // nodes keep references to their hosts: no reallocation
   for (std::uint32_t i = 0; i < s.peers; ++i) hosts_.emplace_back(*this, i);
-  // Building a node is mostly the first touch of its 1.2 KB, and memory touched for the first
+  // Building a node is mostly the first touch of its 896 bytes, and memory touched for the first
   // time can cost milliseconds per MiB on a virtual machine (bench/HISTORY.md): the workers'
   // threads build a share each. Each node's state depends only on its index, so the result is
   // the same.
+  // The seeds in pairs, within the first block (beyond it, blocks spread them anyway).
+  seeds_spread_ = std::min<std::uint32_t>(std::uint32_t{1} << block_log2, (std::min(s.seed_count, s.peers) + 1) & ~1u);
+  stats_groups_.resize((seeds_spread_ >> 1) + ((s.peers + (1u << block_log2) - 1) >> block_log2));
   nodes_.allocate(s.peers);
   auto build_nodes = [this, &s](std::uint32_t first, std::uint32_t last) {
     for (std::uint32_t i = first; i < last; ++i) {
       const std::uint64_t node_seed = rng::stream(s.seed, stream_peers + i).next();
-      nodes_.build(i, node_config_, address_of(i), node_seed, hosts_[i]);
+      nodes_.build(i, node_config_, address_of(i), node_seed, hosts_[i], stats_of_unit(i));
     }
   };
   {
@@ -172,8 +175,6 @@ simulator::simulator(const scenario& s, graph static_graph)
     for (auto& from : workers_) w->queue.add_source(from->slabs[w->index].get());
   }
   set_worker_count(threads);
-  // The seeds in pairs, within the first block (beyond it, blocks spread them anyway).
-  seeds_spread_ = std::min<std::uint32_t>(std::uint32_t{1} << block_log2, (std::min(s.seed_count, s.peers) + 1) & ~1u);
   assign_hosts();
   if (first_adversary_ < s.peers) {
     swarm_ = std::make_unique<sybil_swarm>(plan_, node_config_.membership, s.seed_count, s.seed,
@@ -191,14 +192,14 @@ void simulator::node_array::allocate(std::size_t n) {
   HEARSAY_ASSERT(slots_ == nullptr);
   // Huge pages where they pay (sim/huge_pages.hpp): the nodes are most of what an event reads,
   // at random.
-  static_assert(alignof(std::optional<node>) <= 64);
-  storage_ = memory_block(n * sizeof(std::optional<node>));
-  slots_ = static_cast<std::optional<node>*>(storage_.data());
+  static_assert(alignof(node) <= 64);
+  storage_ = memory_block(n * sizeof(node));
+  slots_ = static_cast<node*>(storage_.data());
   size_ = n;
 }
 
 simulator::node_array::~node_array() {
-  for (std::size_t i = 0; i < size_; ++i) slots_[i].~optional();
+  for (std::size_t i = 0; i < size_; ++i) (*this)[i]->~node();
 }
 
 simulator::~simulator() {

@@ -538,7 +538,8 @@ class simulator {
   // memory access (a deque of nodes this large holds one node per block, behind a map).
   std::vector<peer_host> hosts_;
   // The nodes, re-created in place when a churned peer returns. One array made once; its
-  // slots are built by several threads at once (see the constructor).
+  // slots are built by several threads at once (see the constructor). Every slot holds a node
+  // once built (no engaged flag, which would take a 64-byte line of its own a node).
   class node_array {
    public:
     node_array() = default;
@@ -546,20 +547,24 @@ class simulator {
     node_array& operator=(const node_array&) = delete;
     ~node_array();
     // Storage for n slots, none built yet; then build(i, ...) each of them exactly once
-    // (from any thread, each slot from one).
+    // (from any thread, each slot from one), before any other use of the array.
     void allocate(std::size_t n);
     template <typename... Args>
     void build(std::size_t i, Args&&... args) {
-      ::new (static_cast<void*>(slots_ + i)) std::optional<node>(std::in_place, std::forward<Args>(args)...);
+      ::new (static_cast<void*>(slots_ + i)) node(std::forward<Args>(args)...);
+    }
+    // Replaces node i with a new one.
+    template <typename... Args>
+    void rebuild(std::size_t i, Args&&... args) {
+      slots_[i].~node();
+      build(i, std::forward<Args>(args)...);
     }
     std::size_t size() const { return size_; }
-    std::optional<node>& operator[](std::size_t i) { return slots_[i]; }
-    const std::optional<node>& operator[](std::size_t i) const { return slots_[i]; }
-    const std::optional<node>* begin() const { return slots_; }
-    const std::optional<node>* end() const { return slots_ + size_; }
+    node* operator[](std::size_t i) { return std::launder(slots_ + i); }
+    const node* operator[](std::size_t i) const { return std::launder(slots_ + i); }
 
    private:
-    std::optional<node>* slots_ = nullptr;
+    node* slots_ = nullptr;
     std::size_t size_ = 0;
     memory_block storage_;
   };
@@ -572,6 +577,18 @@ class simulator {
   static constexpr std::uint32_t not_power_of_two = ~std::uint32_t{0};
   std::uint32_t worker_mask_ = 0;  // worker_count_ - 1 when that is a power of two
   std::uint32_t seeds_spread_ = 0;  // peers below this go to the workers in pairs (worker_of)
+  // The peers' counters (node's constructor): one set per unit of worker_of, a pair of seeds
+  // or a block of 64 peers, so that two threads never bump one set, each set on lines of its
+  // own; 208 bytes a block rather than a peer. A churned peer's new life counts on in its
+  // block's set. The report sums the sets (health.cpp).
+  struct alignas(64) shared_stats {
+    node_stats counters;
+  };
+  std::vector<shared_stats> stats_groups_;
+  node_stats* stats_of_unit(std::uint32_t i) {
+    const std::uint32_t unit = i < seeds_spread_ ? i >> 1 : (seeds_spread_ >> 1) + (i >> block_log2);
+    return &stats_groups_[unit].counters;
+  }
   micros lookahead_{0};        // the latency model's minimum: a window's length
   bool in_window_ = false;
   unsigned parity_ = 0;  // the outbox set the current (or next) window writes

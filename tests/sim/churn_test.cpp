@@ -83,6 +83,30 @@ TEST_CASE("continuous churn is deterministic and keeps the overlay usable", "[si
   CHECK(m.success_rate > 0.5);
 }
 
+TEST_CASE("the counters count every life of a churned peer", "[sim][churn]") {
+  // Each peer counts the messages it received itself (its load); the report's totals sum the
+  // counters the peers share. Without churn they agree; with it, a peer that came back starts
+  // its own count at zero, and the totals still hold what its earlier lives received.
+  auto count = [](const scenario& s) {
+    simulator sim(s);
+    const auto r = sim.run();
+    std::uint64_t current_lives = 0;
+    for (std::uint32_t i = 0; i < sim.size(); ++i) current_lives += sim.peer(i).messages_received();
+    return std::pair{current_lives, r.totals.messages_received};
+  };
+  auto s = base();
+  s.queries = 100;
+  const auto [steady_lives, steady_totals] = count(s);
+  CHECK(steady_lives > 0);
+  CHECK(steady_lives == steady_totals);
+  s.sessions = true;
+  REQUIRE(s.session_length.parse("exp:20").ok());
+  REQUIRE(s.downtime.parse("exp:10").ok());
+  const auto [churned_lives, churned_totals] = count(s);
+  CHECK(churned_lives > 0);
+  CHECK(churned_totals > churned_lives + churned_lives / 10);
+}
+
 TEST_CASE("message loss and partitions cut reach", "[sim][churn]") {
   auto s = base();
   s.queries = 200;

@@ -235,7 +235,7 @@ void simulator::warm_peer(const event& e) const {
   if (!found) return;
   prefetch_line(&running_[i]);
   prefetch_line(&hosts_[i]);
-  // Nodes are engaged at all times but inside restart_peer, so this reads no flag. A message
+  // Every slot holds a node (but inside restart_peer), whether it runs or not. A message
   // reads part of the node; timers (which also check the peer's incarnation) and failures may
   // read any of it.
   const node* n = nodes_[i];

@@ -135,13 +135,14 @@ simulator::simulator(const scenario& s, graph static_graph)
   static_assert(sizeof(peer_host) == 32 && alignof(peer_host) == 32);
   hosts_.reserve(s.peers);  // nodes keep references to their hosts: no reallocation
   for (std::uint32_t i = 0; i < s.peers; ++i) hosts_.emplace_back(*this, i);
+  // The seeds in pairs, within the first block (beyond it, blocks spread them anyway); the
+  // counters' sets follow the same units (stats_of_unit).
+  seeds_spread_ = std::min<std::uint32_t>(std::uint32_t{1} << block_log2, (std::min(s.seed_count, s.peers) + 1) & ~1u);
+  stats_groups_.resize((seeds_spread_ >> 1) + ((s.peers + (1u << block_log2) - 1) >> block_log2));
   // Building a node is mostly the first touch of its 896 bytes, and memory touched for the first
   // time can cost milliseconds per MiB on a virtual machine (bench/HISTORY.md): the workers'
   // threads build a share each. Each node's state depends only on its index, so the result is
   // the same.
-  // The seeds in pairs, within the first block (beyond it, blocks spread them anyway).
-  seeds_spread_ = std::min<std::uint32_t>(std::uint32_t{1} << block_log2, (std::min(s.seed_count, s.peers) + 1) & ~1u);
-  stats_groups_.resize((seeds_spread_ >> 1) + ((s.peers + (1u << block_log2) - 1) >> block_log2));
   nodes_.allocate(s.peers);
   auto build_nodes = [this, &s](std::uint32_t first, std::uint32_t last) {
     for (std::uint32_t i = first; i < last; ++i) {

@@ -385,8 +385,10 @@ class simulator {
   static constexpr unsigned block_log2 = 6;
   // (Every event and every send asks: a mask when the count is a power of two, as it usually
   // is, rather than a division.)
+  // (A pair of seeds and the block of the same number go to the same worker.)
+  std::uint32_t unit_of(std::uint32_t i) const { return i < seeds_spread_ ? i >> 1 : i >> block_log2; }
   worker& worker_of(std::uint32_t i) {
-    const std::uint32_t unit = i < seeds_spread_ ? i >> 1 : i >> block_log2;
+    const std::uint32_t unit = unit_of(i);
     return *workers_[worker_mask_ != not_power_of_two ? unit & worker_mask_ : unit % worker_count_];
   }
   std::uint64_t next_key(std::uint32_t i) { return hosts_[i].next_key(); }
@@ -585,9 +587,9 @@ class simulator {
     node_stats counters;
   };
   std::vector<shared_stats> stats_groups_;
+  // (The pairs of seeds have the first sets, the blocks the sets after them.)
   node_stats* stats_of_unit(std::uint32_t i) {
-    const std::uint32_t unit = i < seeds_spread_ ? i >> 1 : (seeds_spread_ >> 1) + (i >> block_log2);
-    return &stats_groups_[unit].counters;
+    return &stats_groups_[(i < seeds_spread_ ? 0 : seeds_spread_ >> 1) + unit_of(i)].counters;
   }
   micros lookahead_{0};        // the latency model's minimum: a window's length
   bool in_window_ = false;
